@@ -1,0 +1,221 @@
+"""The compute market: startups' demand meets data centers, east and west, with vouchers.
+
+Each month:
+
+1. Every live startup wants training compute (staff × sector intensity; halved when its runway is
+   short) and inference compute (revenue × sector intensity). A firm that expects a voucher scales
+   both up by ``1 + a·r/(1−r)``: with additionality a = 1 it spends the same own money on more
+   compute; with a = 0 it buys what it would anyway and keeps the saving.
+2. Background demand (users outside the model) takes capacity first, at each center's price.
+3. Startups, in random order (first come, first served), buy from the data center with the lowest
+   effective price that still has capacity: price × (1 − voucher rate where the voucher is valid),
+   plus a friction for buying outside the home region (reduced by the unified-network lever) and,
+   for inference only, a latency penalty. Overflow goes to the next-best center; demand nobody can
+   serve stays unmet.
+4. Vouchers are claimed per firm and paying government, capped per firm and year, and paid from
+   the yearly budget first come, first served; the firm pays the rest.
+5. Data vouchers pay part of each firm's data spending (a share of its training spend); extra
+   data raises capability growth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ecosystem.tables import Status
+
+if TYPE_CHECKING:
+    from ecosystem.model import AIEcosystem
+
+
+def voucher_rates(model: AIEcosystem, firms: np.ndarray) -> np.ndarray:
+    """Rate each firm's home programme would pay now (0 if closed, ineligible or not claiming)."""
+    s = model.startups
+    rates = np.zeros(firms.size)
+    for g in model.governments:
+        pol = g.policy
+        if pol.voucher_claimants != "local_firms" or g.budgets["voucher"].remaining <= 0:
+            continue
+        m = s.region[firms] == g.region
+        if not m.any():
+            continue
+        f = firms[m]
+        r = np.where(s.contract_year[f] < pol.voucher_sme_contract_max_yuan, max(pol.voucher_rate_sme, pol.voucher_rate), pol.voucher_rate)
+        if pol.voucher_sme_only:
+            r = np.where(s.headcount[f] <= pol.voucher_sme_max_headcount, r, 0.0)
+        r = np.where(s.voucher_year[f] < pol.voucher_cap_per_firm_yuan, r, 0.0)
+        rates[m] = r
+    return rates * s.claims_vouchers[firms]
+
+
+def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Voucher rate and paying government for each (firm, data center).
+
+    A firm's home programme is valid at home data centers, and at hub data centers if portable.
+    A hub's own ``any_buyer`` programme is valid at its data centers for everyone. Where two are
+    valid the higher rate applies (programmes do not stack).
+    """
+    s = model.startups
+    dcs = model.data_centers
+    n, m = firms.size, len(dcs)
+    rate = np.zeros((n, m))
+    payer = np.full((n, m), -1, dtype=np.int64)
+    home = s.region[firms].astype(np.int64)
+    portable = np.array([g.policy.voucher_portable for g in model.governments])[home]
+    for j, dc in enumerate(dcs):
+        valid = (home == dc.region) | (portable & dc.is_hub)
+        rate[:, j] = np.where(valid, home_rate, 0.0)
+        payer[:, j] = np.where(valid & (home_rate > 0), home, -1)
+        g = model.governments[dc.region]
+        pol = g.policy
+        if pol.voucher_claimants == "any_buyer" and pol.voucher_rate > 0 and g.budgets["voucher"].remaining > 0:
+            hub_rate = np.where(s.voucher_year[firms] < pol.voucher_cap_per_firm_yuan, pol.voucher_rate, 0.0)
+            hub_rate = hub_rate * s.claims_vouchers[firms]
+            better = hub_rate > rate[:, j]
+            rate[better, j] = hub_rate[better]
+            payer[better, j] = dc.region
+    return rate, payer
+
+
+def allocate(
+    demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray
+) -> np.ndarray:
+    """First come, first served: firms (rows, already in arrival order) buy from their cheapest
+    center with capacity left; overflow moves to the next cheapest. Returns (firms, centers) GPU-h.
+    """
+    n, m = eff_price.shape
+    bought = np.zeros((n, m))
+    pending = demand.astype(np.float64).copy()
+    avail = capacity.astype(np.float64).copy()
+    position = np.arange(n)
+    for _ in range(m):
+        open_ = avail > 1e-9
+        wanting = pending > 1e-9
+        if not open_.any() or not wanting.any():
+            break
+        price = np.where(open_[None, :], eff_price, np.inf)
+        best = np.argmin(price, axis=1)
+        for j in np.unique(best[wanting]):
+            rows = position[wanting & (best == j)]
+            req = pending[rows]
+            before = np.cumsum(req) - req
+            give = np.clip(avail[j] - before, 0.0, req)
+            bought[rows, j] += give
+            pending[rows] -= give
+            avail[j] -= give.sum()
+            if avail[j] < 1e-9:
+                avail[j] = 0.0
+    return bought
+
+
+def clear_market(model: AIEcosystem) -> None:
+    s, st, cm = model.startups, model.config.startups, model.config.compute
+    rng = model.rng
+    dcs = model.data_centers
+    m = len(dcs)
+    alive = np.flatnonzero(s.view("status") == Status.ALIVE)
+    for col in ("training_gpu_h", "inference_gpu_h", "compute_spend", "data_spend"):
+        s.view(col)[:] = 0.0
+    s.view("data_multiplier")[:] = 1.0
+    capacity = np.array([dc.capacity for dc in dcs])
+    price = np.array([dc.price for dc in dcs])
+    # Background users take capacity first.
+    for j, dc in enumerate(dcs):
+        bg = min(dc.background_demand(), dc.capacity)
+        dc.sold_background = bg
+        capacity[j] -= bg
+    if alive.size == 0 or m == 0:
+        for dc in dcs:
+            dc.sold_startups = 0.0
+            dc.sold = dc.sold_background
+            dc.revenue = dc.sold * dc.price
+        return
+    firms = rng.permutation(alive)  # arrival order
+    region = s.region[firms].astype(np.int64)
+    sector = s.sector[firms]
+    # Demand (GPU-h): training from staff, inference from revenue.
+    train = s.headcount[firms] * model.sector_training[sector]
+    burn = np.maximum(model.monthly_costs(firms) - s.revenue[firms], 1.0)
+    train = np.where(s.cash[firms] / burn < st.raise_below_runway_months, 0.5 * train, train)
+    infer = s.revenue[firms] * model.sector_inference[sector]
+    home_rate = voucher_rates(model, firms)
+    rate, payer = rate_matrix(model, firms, home_rate)
+    best_rate = rate.max(axis=1)
+    additionality = np.array([g.policy.voucher_additionality for g in model.governments])
+    pay_add = np.where(best_rate > 0, additionality[np.maximum(payer[np.arange(firms.size), rate.argmax(axis=1)], 0)], 0.0)
+    uplift = 1.0 + pay_add * best_rate / np.maximum(1.0 - best_rate, 0.05)
+    train, infer = train * uplift, infer * uplift
+    # Effective prices.
+    dc_region = np.array([dc.region for dc in dcs])
+    outside = region[:, None] != dc_region[None, :]
+    friction = cm.cross_region_friction_yuan * (1.0 - cm.unified_network)
+    base = price[None, :] * (1.0 - rate) + outside * friction
+    bought_i = allocate(infer, base + outside * cm.inference_latency_penalty_yuan, capacity)
+    capacity_left = capacity - bought_i.sum(axis=0)
+    bought_t = allocate(train, base, capacity_left)
+    bought = bought_i + bought_t
+    cost = bought * price[None, :]
+    # Vouchers: claims per (firm, paying government), capped per firm and year, FCFS budgets.
+    claim = cost * rate
+    voucher = np.zeros(firms.size)
+    for g in model.governments:
+        c = np.where(payer == g.region, claim, 0.0).sum(axis=1)
+        if not c.any():
+            continue
+        cap_left = np.maximum(g.policy.voucher_cap_per_firm_yuan - s.voucher_year[firms], 0.0)
+        paid = g.budgets["voucher"].grant(np.minimum(c, cap_left))
+        voucher += paid
+        model.counters["voucher_spent_yuan"][g.region] += paid.sum()
+    total_cost = cost.sum(axis=1)
+    s.training_gpu_h[firms] = bought_t.sum(axis=1)
+    s.inference_gpu_h[firms] = bought_i.sum(axis=1)
+    s.compute_spend[firms] = total_cost - voucher
+    s.voucher_year[firms] += voucher
+    s.contract_year[firms] += total_cost
+    s.compute_year[firms] += bought.sum(axis=1)
+    # Additional compute attributable to vouchers: what the uplift bought, in the proportion of
+    # the expected voucher that was actually paid.
+    paid_share = np.clip(voucher / np.maximum(claim.sum(axis=1), 1e-9), 0.0, 1.0)
+    extra = bought.sum(axis=1) * (1.0 - 1.0 / uplift) * paid_share
+    hub = np.array([dc.is_hub for dc in dcs])
+    model._count_by_region("compute_demand_gpu_h", region, train + infer)
+    model._count_by_region("compute_sold_gpu_h", region, bought.sum(axis=1))
+    model._count_by_region("compute_bought_outside_gpu_h", region, (bought * outside).sum(axis=1))
+    model._count_by_region("compute_bought_west_gpu_h", region, bought[:, hub].sum(axis=1))
+    model._count_by_region("voucher_additional_gpu_h", region, extra)
+    for j, dc in enumerate(dcs):
+        dc.sold_startups = float(bought[:, j].sum())
+        dc.sold = dc.sold_background + dc.sold_startups
+        dc.revenue = dc.sold * dc.price
+    buy_data(model, firms, s.training_gpu_h[firms] * model.reference_price(region))
+
+
+def buy_data(model: AIEcosystem, firms: np.ndarray, training_spend: np.ndarray) -> None:
+    """Data spending (a share of training spend); data vouchers pay part and buy extra data."""
+    s, st = model.startups, model.config.startups
+    spend = st.data_spend_share * training_spend
+    paid = np.zeros(firms.size)
+    data_index = np.ones(firms.size)
+    for g in model.governments:
+        pol = g.policy
+        if pol.data_voucher_rate <= 0 or g.budgets["data_voucher"].remaining <= 0:
+            continue
+        m = np.flatnonzero(s.region[firms] == g.region)
+        if m.size == 0:
+            continue
+        f = firms[m]
+        r = pol.data_voucher_rate
+        expected = 1.0 + pol.voucher_additionality * r / max(1.0 - r, 0.05)
+        cap_left = np.maximum(pol.data_voucher_cap_per_firm_yuan - s.data_voucher_year[f], 0.0)
+        claim = np.minimum(r * spend[m] * expected, cap_left)
+        got = g.budgets["data_voucher"].grant(claim)
+        paid[m] = got
+        # Extra data (the additional share) in proportion to the voucher actually paid.
+        frac = np.where(claim > 0, got / np.maximum(claim, 1e-9), 0.0)
+        data_index[m] = 1.0 + (expected - 1.0) * frac
+        s.data_voucher_year[f] += got
+        model.counters["data_voucher_spent_yuan"][g.region] += got.sum()
+    s.data_multiplier[firms] = 1.0 + st.data_capability_boost * np.log2(data_index)
+    s.data_spend[firms] = spend * data_index - paid

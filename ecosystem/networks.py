@@ -1,0 +1,261 @@
+"""The three networks of an ecosystem: spinoff genealogy, talent flows and partnerships.
+
+They are kept as arrays while the model runs (the genealogy is the startups table's parent
+columns; flows are logged per month; partnerships are an edge list) and turned into networkx
+graphs only for export and summaries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from ecosystem.tables import Employer, Status
+
+if TYPE_CHECKING:
+    from ecosystem.model import AIEcosystem
+
+#: Node kinds in the flow log (0–3 are ``Employer`` values; for 0, 5 and 6 the id is a region).
+NODE_KINDS = {0: "job_market", 1: "startup", 2: "big_firm", 3: "university", 5: "outside", 6: "retired"}
+_BITS = 27  # a node code is kind (3 bits) and id (24 bits); a (from, to) pair fits an int64
+_SHIFT = np.int64(1) << np.int64(_BITS - 3)
+_MASK = (np.int64(1) << np.int64(_BITS)) - 1
+
+
+class FlowLog:
+    """Monthly counts of people moving between organisations, aggregated per (month, from, to)."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._months: list[pd.DataFrame] = []
+
+    @staticmethod
+    def _code(kind, ident, n: int) -> np.ndarray:
+        kind = np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,))
+        ident = np.broadcast_to(np.asarray(ident, dtype=np.int64), (n,))
+        return kind * _SHIFT + ident
+
+    def add(self, month: int, src_kind, src_id, dst_kind, dst_id) -> None:
+        """Log one move per element (scalars broadcast against arrays)."""
+        n = max(np.size(src_kind), np.size(src_id), np.size(dst_kind), np.size(dst_id))
+        if n == 0:
+            return
+        self._pending.append((self._code(src_kind, src_id, n), self._code(dst_kind, dst_id, n)))
+
+    def add_counts(self, src_kind, src_id, dst_kind, dst_id, count: int) -> None:
+        """Log ``count`` identical moves."""
+        if count > 0:
+            code_s = self._code(src_kind, src_id, 1)
+            code_d = self._code(dst_kind, dst_id, 1)
+            self._pending.append((np.repeat(code_s, count), np.repeat(code_d, count)))
+
+    def close_month(self, month: int) -> None:
+        if not self._pending:
+            return
+        src = np.concatenate([p[0] for p in self._pending])
+        dst = np.concatenate([p[1] for p in self._pending])
+        self._pending.clear()
+        pairs, counts = np.unique((src << np.int64(_BITS)) | dst, return_counts=True)
+        s, d = pairs >> np.int64(_BITS), pairs & _MASK
+        self._months.append(pd.DataFrame({
+            "month": month,
+            "src_kind": s // _SHIFT,
+            "src_id": s % _SHIFT,
+            "dst_kind": d // _SHIFT,
+            "dst_id": d % _SHIFT,
+            "people": counts,
+        }))
+
+    def table(self) -> pd.DataFrame:
+        if not self._months:
+            return pd.DataFrame(columns=["month", "src_kind", "src_id", "dst_kind", "dst_id", "people"])
+        return pd.concat(self._months, ignore_index=True)
+
+
+class Networks:
+    """Partnerships and collaborations as edge lists; builders for the three graphs."""
+
+    def __init__(self, model: AIEcosystem):
+        self.model = model
+        self._a = np.zeros(0, dtype=np.int64)
+        self._b = np.zeros(0, dtype=np.int64)
+        self._start = np.zeros(0, dtype=np.int32)
+        self._end = np.zeros(0, dtype=np.int32)
+        self._collab: list[tuple[int, np.ndarray, int]] = []
+
+    # --- partnerships --------------------------------------------------------------------------
+    def add_partnerships(self, a: np.ndarray, b: np.ndarray, month: int) -> None:
+        self._a = np.concatenate([self._a, a.astype(np.int64)])
+        self._b = np.concatenate([self._b, b.astype(np.int64)])
+        self._start = np.concatenate([self._start, np.full(a.size, month, dtype=np.int32)])
+        self._end = np.concatenate([self._end, np.full(a.size, -1, dtype=np.int32)])
+
+    def end_partnerships(self, firms: np.ndarray, month: int) -> None:
+        """Partnerships end when either partner exits."""
+        if self._a.size == 0 or firms.size == 0:
+            return
+        hit = (self._end < 0) & (np.isin(self._a, firms) | np.isin(self._b, firms))
+        self._end[hit] = month
+
+    def spillover(self, alive: np.ndarray, capability: np.ndarray, n: int) -> np.ndarray:
+        """Knowledge each live firm absorbs from better-placed current partners (SKIN-style)."""
+        active = self._end < 0
+        if not active.any():
+            return np.zeros(alive.size)
+        a, b = self._a[active], self._b[active]
+        diff = capability[b] - capability[a]
+        gain = np.bincount(a, weights=np.maximum(diff, 0), minlength=n)
+        gain += np.bincount(b, weights=np.maximum(-diff, 0), minlength=n)
+        return gain[alive]
+
+    def add_collaborations(self, uni, firms: np.ndarray, month: int) -> None:
+        self._collab.append((uni.index, firms.copy(), month))
+
+    # --- graphs --------------------------------------------------------------------------------
+    def parent_nodes(self) -> np.ndarray:
+        """Node name of each startup's parent organisation ('' where unknown)."""
+        m = self.model
+        s = m.startups
+        kind, pid = s.view("parent_kind"), s.view("parent_id")
+        out = np.full(s.n, "", dtype=object)
+        for k, orgs in ((Employer.BIG_FIRM, m.big_firms), (Employer.UNIVERSITY, m.universities)):
+            sel = (kind == k) & (pid >= 0)
+            names = np.array([o.node for o in orgs], dtype=object)
+            out[sel] = names[pid[sel]]
+        sel = (kind == Employer.STARTUP) & (pid >= 0)
+        out[sel] = np.char.add("startup:", pid[sel].astype(str)).astype(object)
+        return out
+
+    def genealogy(self) -> nx.DiGraph:
+        """Parent organisation -> startup, for every startup with a known parent."""
+        m = self.model
+        s = m.startups
+        g = nx.DiGraph(name="spinoff genealogy")
+        for org in [*m.big_firms, *m.universities]:
+            g.add_node(org.node, kind=org.node.split(":")[0], name=org.name, region=m.region_keys[org.region])
+        firms = m.firms()
+        for row in firms.itertuples(index=False):
+            g.add_node(
+                f"startup:{row.firm_id}", kind="startup", region=row.region, sector=row.sector,
+                founded_month=int(row.founded_month), status=row.exit_reason, origin=row.origin,
+            )
+        parents = self.parent_nodes()
+        for i in np.flatnonzero(parents != ""):
+            g.add_edge(parents[i], f"startup:{i}", month=int(s.founded_month[i]))
+        return g
+
+    def talent_graph(self) -> nx.DiGraph:
+        """Organisations (startups grouped by sector) linked by the people who moved between them."""
+        m = self.model
+        flows = m.flows.table()
+        g = nx.DiGraph(name="talent flows")
+        if flows.empty:
+            return g
+        sector = m.firms()["sector"].to_numpy()
+        regions = np.array(m.region_keys, dtype=object)
+
+        def names(kind: np.ndarray, ident: np.ndarray) -> np.ndarray:
+            out = np.empty(kind.size, dtype=object)
+            for k, label in NODE_KINDS.items():
+                sel = kind == k
+                if not sel.any():
+                    continue
+                ids = ident[sel]
+                if k == Employer.STARTUP:
+                    out[sel] = "startups:" + sector[ids]
+                elif k == Employer.BIG_FIRM:
+                    out[sel] = np.array([b.node for b in m.big_firms], dtype=object)[ids]
+                elif k == Employer.UNIVERSITY:
+                    out[sel] = np.array([u.node for u in m.universities], dtype=object)[ids]
+                else:
+                    out[sel] = f"{label}:" + regions[ids]
+            return out
+
+        df = pd.DataFrame({
+            "month": flows["month"].to_numpy(),
+            "src": names(flows["src_kind"].to_numpy(), flows["src_id"].to_numpy()),
+            "dst": names(flows["dst_kind"].to_numpy(), flows["dst_id"].to_numpy()),
+            "people": flows["people"].to_numpy(),
+        })
+        df = df[df["src"] != df["dst"]]
+        agg = df.groupby(["src", "dst"]).agg(weight=("people", "sum"), months=("month", "nunique")).reset_index()
+        for row in agg.itertuples(index=False):
+            g.add_edge(row.src, row.dst, weight=int(row.weight), months=int(row.months))
+        for node in g.nodes:
+            g.nodes[node]["kind"] = node.split(":")[0]
+        return g
+
+    def partnership_graph(self) -> nx.Graph:
+        """Startup partnerships (H9) and university collaborations, with start and end months."""
+        m = self.model
+        g = nx.MultiGraph(name="partnerships")
+        for a, b, start, end in zip(self._a, self._b, self._start, self._end, strict=True):
+            g.add_edge(f"startup:{a}", f"startup:{b}", kind="partnership", start=int(start), end=int(end))
+        for uni, firms, month in self._collab:
+            for f in firms:
+                g.add_edge(m.universities[uni].node, f"startup:{f}", kind="collaboration", start=int(month), end=-1)
+        return g
+
+    def partnerships(self) -> pd.DataFrame:
+        return pd.DataFrame({"a": self._a, "b": self._b, "start": self._start, "end": self._end})
+
+    def write_graphml(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        out = []
+        for name, graph in (
+            ("genealogy", self.genealogy()),
+            ("talent_flows", self.talent_graph()),
+            ("partnerships", self.partnership_graph()),
+        ):
+            path = directory / f"{name}.graphml"
+            nx.write_graphml(graph, path)
+            out.append(path)
+        return out
+
+    # --- summaries -----------------------------------------------------------------------------
+    def genealogy_depth(self) -> np.ndarray:
+        """Generations of startup ancestry for each startup (0 = parent is not a startup)."""
+        s = self.model.startups
+        kind, pid = s.view("parent_kind"), s.view("parent_id")
+        has = (kind == Employer.STARTUP) & (pid >= 0)
+        depth = np.zeros(s.n, dtype=np.int64)
+        for _ in range(s.n):
+            new = np.where(has, depth[np.maximum(pid, 0)] + 1, 0)
+            if np.array_equal(new, depth):
+                break
+            depth = new
+        return depth
+
+    def summary(self) -> dict[str, float]:
+        """Headline facts of the three networks."""
+        m = self.model
+        s = m.startups
+        founded = s.view("founded_month") >= 0
+        kind, pid = s.view("parent_kind"), s.view("parent_id")
+        region = s.view("region")
+        largest = m.largest_firm[region]
+        from_largest = founded & (kind == Employer.BIG_FIRM) & (pid == largest)
+        known = founded & (kind != Employer.NONE)
+        depth = self.genealogy_depth()
+        flows = m.flows.table()
+        moved = int(flows["people"].sum()) if not flows.empty else 0
+        active = self._end < 0
+        alive = s.view("status") == Status.ALIVE
+        partnered = np.zeros(s.n, dtype=bool)
+        partnered[self._a[active]] = True
+        partnered[self._b[active]] = True
+        return {
+            "startups_founded_in_run": int(founded.sum()),
+            "share_founders_from_largest_firm": float(from_largest.sum() / max(founded.sum(), 1)),
+            "share_known_founders_from_largest_firm": float(from_largest.sum() / max(known.sum(), 1)),
+            "genealogy_max_depth": int(depth.max()) if depth.size else 0,
+            "genealogy_mean_depth_founded": float(depth[founded].mean()) if founded.any() else 0.0,
+            "talent_moves": moved,
+            "partnerships_formed": int(self._a.size),
+            "share_alive_with_partner": float(partnered[alive].mean()) if alive.any() else 0.0,
+            "university_collaborations": int(sum(len(f) for _, f, _ in self._collab)),
+        }

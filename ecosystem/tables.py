@@ -1,0 +1,155 @@
+"""Structure-of-arrays tables for the many-of-a-kind entities: startups and people.
+
+Each column is one numpy array; a row is an entity. Rows are never deleted (exited firms and
+departed people keep their row, with a status), so row indices are stable ids. Capacity grows by
+doubling, so appending is amortised O(1).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class ColumnTable:
+    """A growable set of named columns of equal length."""
+
+    COLUMNS: dict[str, tuple[type, object]] = {}
+    """name -> (dtype, fill value for new rows)."""
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self._cap = max(int(capacity), 16)
+        for name, (dtype, fill) in self.COLUMNS.items():
+            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _grow(self, needed: int) -> None:
+        if needed <= self._cap:
+            return
+        cap = self._cap
+        while cap < needed:
+            cap *= 2
+        for name, (dtype, fill) in self.COLUMNS.items():
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self._cap = cap
+
+    def append(self, k: int, **values) -> np.ndarray:
+        """Add k rows; columns not given take their fill value. Returns the new row indices."""
+        start = self.n
+        self._grow(start + k)
+        self.n = start + k
+        rows = np.arange(start, start + k)
+        for name, value in values.items():
+            getattr(self, name)[start : start + k] = value
+        return rows
+
+    def view(self, name: str) -> np.ndarray:
+        """The live part of a column (a view: writes go through)."""
+        return getattr(self, name)[: self.n]
+
+    def to_dict(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
+        return {name: self.view(name).copy() for name in names or self.COLUMNS}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in self.COLUMNS)
+
+
+class Status(IntEnum):
+    ALIVE = 0
+    FAILED = 1
+    ACQUIRED = 2
+
+
+class Stage(IntEnum):
+    BOOTSTRAP = 0
+    SEED = 1
+    SERIES_A = 2
+    SERIES_B = 3
+    SERIES_C = 4
+    SERIES_D_PLUS = 5
+
+
+class Employer(IntEnum):
+    """Kind of a person's employer; the id column says which one."""
+
+    NONE = 0  # job seeker in the region
+    STARTUP = 1
+    BIG_FIRM = 2
+    UNIVERSITY = 3
+    GONE = 4  # left the modelled labour market (departed or retired; see PersonStatus)
+
+
+class PersonStatus(IntEnum):
+    ACTIVE = 0
+    DEPARTED = 1  # moved to another region outside the model
+    RETIRED = 2
+
+
+class PersonOrigin(IntEnum):
+    INITIAL = 0
+    GRADUATE = 1
+    MIGRANT = 2
+
+
+class Startups(ColumnTable):
+    """One row per startup ever founded."""
+
+    COLUMNS = {
+        "region": (np.int16, -1),
+        "sector": (np.int8, 0),
+        "origin": (np.int8, 3),
+        "parent_kind": (np.int8, 0),  # Employer kind of the founder's previous employer
+        "parent_id": (np.int32, -1),
+        "founder": (np.int64, -1),  # person row of the lead founder
+        "founder_alumni_of": (np.int32, -1),  # big firm the founder had worked at (-1: none)
+        "founded_month": (np.int32, 0),
+        "exit_month": (np.int32, -1),
+        "status": (np.int8, Status.ALIVE),
+        "acquirer": (np.int32, -1),
+        "capability": (np.float64, 0.0),
+        "headcount": (np.int32, 0),
+        "cash": (np.float64, 0.0),
+        "revenue": (np.float64, 0.0),  # this month, yuan
+        "stage": (np.int8, Stage.BOOTSTRAP),
+        "next_raise_month": (np.int32, 0),
+        "training_gpu_h": (np.float64, 0.0),  # bought this month
+        "inference_gpu_h": (np.float64, 0.0),
+        "compute_spend": (np.float64, 0.0),  # own money paid for compute this month
+        "voucher_year": (np.float64, 0.0),  # voucher received this calendar year
+        "contract_year": (np.float64, 0.0),  # compute contracts this calendar year
+        "data_voucher_year": (np.float64, 0.0),
+        "funding_total": (np.float64, 0.0),
+        "compute_year": (np.float64, 0.0),  # GPU-h bought this calendar year
+        "revenue_year": (np.float64, 0.0),
+        "data_spend": (np.float64, 0.0),  # own money paid for data this month
+        "data_multiplier": (np.float64, 1.0),  # capability boost from voucher-bought data
+        "claims_vouchers": (np.bool_, False),  # drawn at founding with the take-up rate
+    }
+
+
+class People(ColumnTable):
+    """One row per person who has ever been in a modelled region's AI labour market."""
+
+    COLUMNS = {
+        "region": (np.int16, -1),
+        "employer_kind": (np.int8, Employer.NONE),
+        "employer_id": (np.int32, -1),
+        "skill": (np.float32, 0.0),
+        "experience": (np.int32, 0),  # months of work up to ``since``
+        "since": (np.int32, 0),  # month of joining the current employer (or of starting to seek)
+        "birth": (np.int32, 0),  # month of birth (model months; negative before the start)
+        "retire_at": (np.int32, np.iinfo(np.int32).max),
+        "origin": (np.int8, PersonOrigin.INITIAL),
+        "status": (np.int8, PersonStatus.ACTIVE),
+        "alumni_of": (np.int32, -1),  # last big firm this person worked at (-1: never)
+        "sep_hazard": (np.float64, 0.0),  # monthly chance of leaving the current employer
+        "out_hazard": (np.float64, 0.0),  # monthly chance of leaving the region
+    }
