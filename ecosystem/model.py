@@ -387,6 +387,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
             "origin": np.array([o.name.lower() for o in Origin], dtype=object)[s.origin[:n]],
             "parent_kind": parent_kind,
             "parent_id": parent_node,
+            "founder_alumni": np.array([b.key for b in self.big_firms] + [""], dtype=object)[s.founder_alumni_of[:n]],
             "acquirer": np.where(s.acquirer[:n] >= 0, np.array([b.key for b in self.big_firms] + [""], dtype=object)[s.acquirer[:n]], None),
             "stage": s.stage[:n],
             "capability": s.capability[:n],
