@@ -525,7 +525,13 @@ def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> 
         node = doc
         for i, part in enumerate(parts[:-1]):
             child = node.get(part)
-            if not isinstance(child, dict) or _is_annotated(child):
+            if _is_annotated(child) and isinstance(child["value"], dict):
+                # A sourced table (e.g. founding_hazard): edit inside it, flag the change.
+                child["source"] = f"{child.get('source', child.get('assumption', ''))} (partly set by user)"
+                child.pop("assumption", None)
+                child.pop("range", None)
+                child = child["value"]
+            if not isinstance(child, dict):
                 raise ScenarioError(
                     ".".join(parts), value, f"unknown key {'.'.join(parts[: i + 1])!r}"
                 )
@@ -643,7 +649,7 @@ def scenario_from_dict(doc: dict) -> Scenario:
 
 def to_document(scenario: Scenario, with_sources: bool = True) -> dict:
     """The scenario as a TOML-ready dict; with sources, annotated leaves carry their provenance."""
-    plain = scenario.model_dump(mode="json")
+    plain = scenario.model_dump(mode="json", exclude_none=True)
     if not with_sources:
         return plain
     prov = scenario.provenance

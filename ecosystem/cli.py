@@ -1,0 +1,162 @@
+"""The model's own commands: ``aieco run``, ``presets``, ``show`` and ``validate``.
+
+``experiments.cli`` assembles these with the experiment and app commands into one ``aieco``.
+User errors (bad scenario, bad option) print one line and exit with code 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from ecosystem.scenario import (
+    ScenarioError,
+    dump_toml,
+    load_document,
+    load_scenario,
+    preset_names,
+    strip_provenance,
+)
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _non_negative_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} = {text!r}: must be a whole number") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} = {value}: must be >= 0")
+        return value
+
+    return parse
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", help="preset name or TOML file")
+    run.add_argument("--years", type=int, help="horizon in years, 1–50 (default: the scenario's)")
+    run.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)")
+    run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<S>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario value by dotted path, e.g. regions.hangzhou.policy.voucher_rate=0.5")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    presets = sub.add_parser("presets", help="list the shipped presets")
+    presets.set_defaults(func=cmd_presets)
+
+    show = sub.add_parser("show", help="print the fully resolved scenario as TOML with its sources")
+    show.add_argument("scenario")
+    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    show.set_defaults(func=cmd_show)
+
+    validate = sub.add_parser("validate", help="check a scenario file")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_validate)
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name in preset_names():
+        doc, _ = strip_provenance(load_document(name))
+        meta = doc.get("meta", {})
+        print(f"{name:<14} {meta.get('description', '')}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario, args.overrides)
+    except ScenarioError as exc:
+        return fail(str(exc))
+    sys.stdout.write(dump_toml(scenario))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.file)
+    except ScenarioError as exc:
+        return fail(str(exc))
+    regions = ", ".join(scenario.regions)
+    print(f"ok: {args.file} ({scenario.meta.name}; regions {regions}; {scenario.meta.years} years)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ecosystem.run import run_scenario  # imported here so `aieco show` stays fast
+
+    overrides = list(args.overrides)
+    if args.years is not None:
+        if not 1 <= args.years <= 50:
+            return fail(f"--years = {args.years}: must be >= 1 and <= 50")
+        overrides.append(f"meta.years={args.years}")
+    try:
+        scenario = load_scenario(args.scenario, overrides)
+    except ScenarioError as exc:
+        return fail(str(exc))
+    out = Path(args.out) if args.out else Path("runs") / f"{scenario.meta.name}-seed{args.seed}"
+    months = scenario.months
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=months, unit="month", desc=f"{scenario.meta.name} seed {args.seed}", file=sys.stderr)
+    started = time.perf_counter()
+    result = run_scenario(scenario, args.seed, on_month=(lambda m: bar.update(1)) if bar else None)
+    if bar:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    result.write(out)
+    print_summary(result, elapsed, out)
+    return 0
+
+
+def print_summary(result, elapsed: float, out: Path) -> None:
+    """A short table of the run's headline numbers."""
+    s = result.summary()
+    start = result.scenario.meta.start_year
+    target = result.scenario.meta.target_startups
+
+    def fmt(v: float, unit: str = "") -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "–"
+        if abs(v) >= 1e8:
+            return f"{v / 1e8:,.2f} 亿{unit}" if unit == "¥" else f"{v:,.3g}"
+        return f"{v:,.0f}{unit}" if abs(v) >= 100 else f"{v:.3g}{unit}"
+
+    reached = s.get("month_target_reached", float("nan"))
+    when = (
+        f"month {int(reached)} ({start + int(reached) // 12}-{int(reached) % 12 + 1:02d})"
+        if not math.isnan(reached)
+        else "not within the horizon"
+    )
+    rows = [
+        ("startups alive, year 1 / 5 / 10",
+         " / ".join(fmt(s.get(f"startups_alive_y{y}", float("nan"))) for y in (1, 5, 10))),
+        ("startups alive at the end", fmt(s["startups_alive_end"])),
+        (f"{target:,} startups reached", when),
+        ("founded / failed / acquired",
+         f"{fmt(s['startups_founded_total'])} / {fmt(s['startups_failed_total'])} / {fmt(s['startups_acquired_total'])}"),
+        ("known-career founders from big firms (last job)", f"{s.get('share_founders_big_firm_known', float('nan')):.0%}"),
+        ("known-career founders who are big-firm alumni", f"{s.get('share_known_founders_big_firm_alumni', float('nan')):.0%}"),
+        ("talent net inflow per year", f"{s.get('talent_net_inflow_per_year', float('nan')):.2%}"),
+        ("vouchers paid", f"¥{s['voucher_spent_yuan_total'] / 1e6:,.0f}m"),
+        ("western utilisation, year 1 / last year",
+         f"{s.get('west_utilization_y1', float('nan')):.0%} / {s.get('west_utilization_end', float('nan')):.0%}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{result.scenario.meta.name}, seed {result.seed}, {result.months} months in {elapsed:.1f} s")
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+    print(f"results in {out}/")

@@ -1,0 +1,62 @@
+"""``aieco``: one command line for the model, its experiments and its browser app.
+
+The model's commands come from ``ecosystem.cli``; experiment commands from
+``experiments.commands``; ``aieco viz`` starts the Solara app in ``viz/`` as a server process
+(nothing here imports ``viz``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from ecosystem import cli as model_cli
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line with exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(model_cli.EXIT_USAGE, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aieco", description="Agent-based model of regional AI ecosystems.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    model_cli.add_commands(sub)
+    if importlib.util.find_spec("experiments.commands") is not None:
+        from experiments import commands
+
+        commands.register(sub)
+    viz = sub.add_parser("viz", help="start the browser app (offline)")
+    viz.add_argument("--host", default="127.0.0.1")
+    viz.add_argument("--port", type=int, default=8765)
+    viz.set_defaults(func=cmd_viz)
+    return parser
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    import subprocess
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent.parent / "viz" / "app.py"
+    if not app.exists():
+        return model_cli.fail("the browser app (viz/app.py) is not installed")
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
+           "--production", "--no-open"]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
