@@ -655,14 +655,12 @@ def to_document(scenario: Scenario, with_sources: bool = True) -> dict:
     prov = scenario.provenance
 
     def annotate(node: Any, path: str) -> Any:
+        if path in prov:
+            return {"value": node, **_prov_fields(prov[path])}
         if isinstance(node, dict):
             return {k: annotate(v, f"{path}.{k}" if path else k) for k, v in node.items()}
         if isinstance(node, list):
-            if path in prov:
-                return {"value": node, **_prov_fields(prov[path])}
             return [annotate(v, f"{path}.{i}") for i, v in enumerate(node)]
-        if path in prov:
-            return {"value": node, **_prov_fields(prov[path])}
         return node
 
     return annotate(plain, "")
@@ -682,5 +680,38 @@ def _prov_fields(text: str) -> dict:
 
 
 def dump_toml(scenario: Scenario, with_sources: bool = True) -> str:
-    """The fully resolved scenario as TOML text that :func:`load_scenario` reads back."""
-    return tomli_w.dumps(to_document(scenario, with_sources))
+    """The fully resolved scenario as TOML text that :func:`load_scenario` reads back.
+
+    Sourced values are written inline, ``key = { value = ..., source = "..." }``, as in presets.
+    """
+    return dumps_document(to_document(scenario, with_sources)).lstrip("\n")
+
+
+def _literal(value: Any) -> str:
+    return tomli_w.dumps({"x": value}).split("=", 1)[1].strip()
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return _literal(value)
+
+
+def _key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _literal(k)
+
+
+def dumps_document(doc: dict, prefix: str = "") -> str:
+    """TOML text for a (possibly annotated) scenario document: tables as headers, leaves inline."""
+    leaves = [(k, v) for k, v in doc.items() if not isinstance(v, dict) or _is_annotated(v)]
+    tables = [(k, v) for k, v in doc.items() if isinstance(v, dict) and not _is_annotated(v)]
+    out = []
+    if prefix and (leaves or not tables):
+        out.append(f"\n[{prefix}]")
+    out += [f"{_key(k)} = {_inline(v)}" for k, v in leaves]
+    text = "\n".join(out) + ("\n" if out else "")
+    for k, v in tables:
+        text += dumps_document(v, f"{prefix}.{_key(k)}" if prefix else _key(k))
+    return text
