@@ -1,0 +1,643 @@
+"""Experiment files: what to vary, how to sample it and what to measure, validated before any run.
+
+An experiment file is TOML (see ``experiments/examples/``)::
+
+    [experiment]
+    name = "voucher_rate_sweep"
+    scenario = "hangzhou"        # a preset or a scenario file (relative to this file)
+    replicates = 4               # runs per design point, seeds spawned from root_seed
+    root_seed = 20250101
+    months = 60                  # optional: horizon (default: the scenario's meta.years)
+
+    [constants]                  # dotted scenario paths fixed for every run
+    "regions.hangzhou.policy.voucher_budget_yuan" = 2.5e8
+
+    [levers.voucher_rate]        # policy levers (EMA Workbench vocabulary)
+    path = "regions.hangzhou.policy.voucher_rate"
+    values = [0.0, 0.3, 0.8]     # discrete levels, or range = [lo, hi] (+ levels = n for a grid)
+
+    [uncertainties.additionality]
+    path = "regions.hangzhou.policy.voucher_additionality"
+    range = [0.3, 0.8]
+
+    [design]
+    method = "factorial"         # list | factorial | lhs | morris | sobol
+    samples = 16                 # lhs: points; morris: trajectories; sobol: base sample N
+
+    [outcomes]
+    summary = ["startups_alive_y5", "startups_alive_y10", "west_utilization_end"]
+    kpis = ["startups_alive", "voucher_spent_yuan"]   # monthly columns kept in runs/*.parquet
+
+:func:`load_experiment` raises :class:`~ecosystem.scenario.ScenarioError` (one line naming the
+field, the value and what is allowed) for anything that would fail later: unknown keys, wrong
+types, empty ranges, unknown scenario paths, lever values the scenario rejects, unknown outcomes.
+
+Seeds: ``SeedSequence(root_seed).spawn(replicates)`` gives one integer seed per replicate, the same
+for every design point (common random numbers), so differences between points are not noise
+from different random streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ecosystem.scenario import (
+    ScenarioError,
+    apply_overrides,
+    load_document,
+    scenario_from_dict,
+    strip_provenance,
+)
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+Scalar = bool | int | float | str
+
+#: Outcomes computed from every run on top of ``RunResult.summary()``.
+DERIVED_OUTCOMES = (
+    "public_spending_yuan_total",
+    "public_spending_yuan_y5",
+    "public_spending_yuan_y10",
+)
+
+DEFAULT_SUMMARY = [
+    "startups_alive_y1",
+    "startups_alive_y5",
+    "startups_alive_y10",
+    "startups_alive_end",
+    "month_target_reached",
+    "target_reached",
+    "voucher_spent_yuan_total",
+    "voucher_additional_gpu_h_total",
+    "compute_bought_west_gpu_h_total",
+    "west_utilization_end",
+    "public_spending_yuan_total",
+    "public_spending_yuan_y5",
+    "public_spending_yuan_y10",
+]
+DEFAULT_KPIS = [
+    "startups_alive",
+    "startups_founded",
+    "voucher_spent_yuan",
+    "voucher_additional_gpu_h",
+    "compute_sold_gpu_h",
+    "dc_utilization",
+    "talent_net_inflow",
+]
+
+#: Outcomes of counterfactual comparisons: (spending outcome, alive outcome) per ratio.
+RATIO_OUTCOMES = {
+    "yuan_per_additional_startup_y5": ("public_spending_yuan_y5", "startups_alive_y5"),
+    "yuan_per_additional_startup_y10": ("public_spending_yuan_y10", "startups_alive_y10"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ExperimentMeta(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1, max_length=80)]
+    description: str = ""
+    scenario: str = "hangzhou"
+    replicates: Annotated[int, Field(ge=1, le=10_000)] = 1
+    root_seed: Annotated[int, Field(ge=0)] = 0
+    months: Annotated[int, Field(ge=1, le=600)] | None = None
+
+
+class ParameterSpec(_Strict):
+    path: Annotated[str, Field(min_length=1)]
+    values: list[Scalar] | None = None
+    range: list[float] | None = None
+    levels: Annotated[int, Field(ge=2, le=1000)] | None = None
+    integer: bool = False
+    description: str = ""
+
+
+class DesignSpec(_Strict):
+    method: Literal["list", "factorial", "lhs", "morris", "sobol"] = "factorial"
+    samples: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    num_levels: Annotated[int, Field(ge=2, le=100)] = 4
+    second_order: bool = False
+    points: list[dict[str, Scalar]] = Field(default_factory=list)
+
+
+class OutcomeSpec(_Strict):
+    summary: list[str] = Field(default_factory=lambda: list(DEFAULT_SUMMARY))
+    kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS))
+
+
+class PolicySpec(_Strict):
+    baseline: str
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+
+
+class ExperimentFile(_Strict):
+    experiment: ExperimentMeta
+    constants: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    levers: dict[str, ParameterSpec] = Field(default_factory=dict)
+    uncertainties: dict[str, ParameterSpec] = Field(default_factory=dict)
+    design: DesignSpec = Field(default_factory=DesignSpec)
+    outcomes: OutcomeSpec = Field(default_factory=OutcomeSpec)
+    policy: PolicySpec | None = None
+
+
+def _format_error(exc: ValidationError) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"] if not re.match(r"^(function-|union\[|list\[|dict\[|bool$|int$|float$|str$)", str(p))]
+    field_ = ".".join(loc) if loc else "experiment"
+    value = err.get("input")
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        allowed = "unknown key"
+    elif kind == "missing":
+        allowed, value = "is required", None
+    else:
+        allowed = (msg[0].lower() + msg[1:]).replace("value error, ", "") if msg else "invalid"
+        ctx = err.get("ctx") or {}
+        if kind.startswith(("greater", "less")) and ctx:
+            allowed = "must be " + " and ".join(
+                f"{sym} {ctx[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in ctx
+            )
+    if isinstance(value, dict):
+        value = "{...}"
+    return ScenarioError(field_, value, allowed)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters, design points and runs
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: Literal["lever", "uncertainty"]
+    path: str
+    values: tuple | None
+    range: tuple[float, float] | None
+    levels: int | None
+    integer: bool
+    dtype: Literal["bool", "int", "float", "str"]
+    description: str = ""
+
+    def cast(self, value: Any) -> Any:
+        if self.dtype == "bool":
+            return bool(value)
+        if self.dtype == "int":
+            return int(round(float(value)))
+        if self.dtype == "float":
+            return float(value)
+        return str(value)
+
+    def grid(self) -> list:
+        """Discrete levels for a factorial design."""
+        if self.values is not None:
+            return list(self.values)
+        lo, hi = self.range
+        return [self.cast(v) for v in np.linspace(lo, hi, self.levels)]
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run: a design point, a replicate and its seed. Everything a worker needs."""
+
+    run_id: str
+    point: int
+    replicate: int
+    variant: str
+    seed: int
+    params: dict
+    overrides: dict
+    months: int | None
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id, "point": self.point, "replicate": self.replicate,
+            "variant": self.variant, "seed": self.seed, "params": self.params,
+            "overrides": self.overrides, "months": self.months,
+        }
+
+
+def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
+    """One integer seed per replicate, spawned from the root (common to every design point)."""
+    children = np.random.SeedSequence(root_seed).spawn(replicates)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
+def run_id(point: int, replicate: int) -> str:
+    return f"p{point:05d}-r{replicate:03d}"
+
+
+@dataclass
+class Experiment:
+    """A validated experiment: parameters, design points and runs, ready to execute."""
+
+    spec: ExperimentFile
+    source: str
+    base_dir: Path
+    base_document: dict  # plain (provenance-stripped) scenario document, constants applied
+    parameters: list[Parameter]
+    summary_outcomes: list[str]
+    kpi_outcomes: list[str]
+    horizon_months: int
+    method: str
+    points: list[dict] = field(default_factory=list)
+    point_names: list[str] = field(default_factory=list)
+    sample_matrix: np.ndarray | None = None  # unit-free X of morris/sobol/lhs designs
+
+    @property
+    def name(self) -> str:
+        return self.spec.experiment.name
+
+    @property
+    def replicates(self) -> int:
+        return self.spec.experiment.replicates
+
+    @property
+    def root_seed(self) -> int:
+        return self.spec.experiment.root_seed
+
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    def parameter(self, name: str) -> Parameter:
+        return next(p for p in self.parameters if p.name == name)
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return replicate_seeds(self.root_seed, self.replicates)
+
+    @cached_property
+    def tasks(self) -> list[RunTask]:
+        months = self.spec.experiment.months
+        out = []
+        for i, point in enumerate(self.points):
+            overrides = {self.parameter(k).path: v for k, v in point.items()}
+            for r, seed in enumerate(self.seeds):
+                out.append(RunTask(run_id(i, r), i, r, self.point_names[i], seed, dict(point), overrides, months))
+        return out
+
+    @cached_property
+    def design_hash(self) -> str:
+        """Changes whenever the runs would give different numbers (scenario, points, seeds, horizon)."""
+        blob = json.dumps(
+            {"doc": self.base_document, "tasks": [t.as_dict() for t in self.tasks],
+             "kpis": self.kpi_outcomes, "summary": self.summary_outcomes},
+            sort_keys=True, default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def with_method(self, method: str) -> Experiment:
+        """The same experiment with another sampling method (for ``aieco sensitivity --method``)."""
+        if method == self.method:
+            return self
+        spec = self.spec.model_copy(deep=True)
+        spec.design.method = method
+        return build_experiment(spec, self.source, self.base_dir, _probe=(self.summary_outcomes_all, self.kpi_columns_all))
+
+    # Filled by build_experiment: outcome names a run of this scenario can produce.
+    summary_outcomes_all: list[str] = field(default_factory=list)
+    kpi_columns_all: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------------
+def load_experiment(path: str | Path, method: str | None = None) -> Experiment:
+    """Read, validate and expand an experiment file. Raises ScenarioError (one line) on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("experiment file", str(path), "file not found")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("experiment file", str(path), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError("experiment file", str(path), "must be UTF-8 text") from None
+    return experiment_from_dict(raw, source=str(p), base_dir=p.parent, method=method)
+
+
+def experiment_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".", method: str | None = None) -> Experiment:
+    try:
+        spec = ExperimentFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _format_error(exc) from None
+    if method is not None:
+        if method not in ("list", "factorial", "lhs", "morris", "sobol"):
+            raise ScenarioError("design.method", method, "allowed: list, factorial, lhs, morris, sobol")
+        spec.design.method = method
+    return build_experiment(spec, source, Path(base_dir))
+
+
+def _resolve_scenario(name: str, base_dir: Path) -> str:
+    cand = base_dir / name
+    if name.endswith(".toml") and not Path(name).is_absolute() and cand.is_file():
+        return str(cand)
+    return name
+
+
+_PROBES: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def _probe_outcomes(doc: dict) -> tuple[list[str], list[str]]:
+    """Outcome and KPI names a run of this scenario produces (from a 12-month run, cached)."""
+    key = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    if key not in _PROBES:
+        _PROBES[key] = _probe_run(doc)
+    return _PROBES[key]
+
+
+def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
+    from ecosystem.run import run_scenario
+    from experiments.runner import derived_outcomes  # local import: runner imports this module
+
+    scenario = scenario_from_dict(doc)
+    result = run_scenario(scenario, seed=0, months=min(12, scenario.months))
+    names = list(result.summary()) + list(derived_outcomes(result.kpis, scenario))
+    # Yearly outcomes exist for any horizon (NaN when the run is shorter).
+    for y in (1, 5, 10):
+        names.append(f"startups_alive_y{y}")
+    names += ["talent_net_inflow_per_year", "west_utilization_y1", "west_utilization_end"]
+    kpi_cols = [c for c in result.kpis.columns if c not in ("month", "date", "region")]
+    return sorted(set(names)), kpi_cols
+
+
+def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=None) -> Experiment:
+    meta = spec.experiment
+    scen_name = _resolve_scenario(meta.scenario, base_dir)
+    try:
+        doc = load_document(scen_name)
+    except ScenarioError as exc:
+        raise ScenarioError("experiment.scenario", meta.scenario, exc.allowed) from None
+
+    # Constants: known paths, valid values.
+    for path, value in spec.constants.items():
+        _check_path(doc, path, value, f"constants.{path}")
+    try:
+        doc = apply_overrides(doc, dict(spec.constants))
+        plain, _ = strip_provenance(doc)
+        base_scenario = scenario_from_dict(plain)
+    except ScenarioError as exc:
+        raise ScenarioError(f"constants.{exc.field}", exc.value, exc.allowed) from None
+
+    # Parameters.
+    params: list[Parameter] = []
+    seen: dict[str, str] = {}
+    for kind, table in (("lever", spec.levers), ("uncertainty", spec.uncertainties)):
+        section = "levers" if kind == "lever" else "uncertainties"
+        for name, ps in table.items():
+            where = f"{section}.{name}"
+            if not NAME_RE.match(name):
+                raise ScenarioError(where, name, "a name must be a letter or _ followed by letters, digits or _")
+            if name in seen:
+                raise ScenarioError(where, name, f"name already used in {seen[name]}")
+            if name in ("run_id", "point", "replicate", "variant", "seed", "status", "error", "elapsed_s", "name"):
+                raise ScenarioError(where, name, "is a reserved column name")
+            seen[name] = section
+            if ps.path in spec.constants:
+                raise ScenarioError(f"{where}.path", ps.path, "is also set in [constants]")
+            _check_path(plain, ps.path, None, f"{where}.path")
+            params.append(_parameter(name, kind, ps, where, spec.design.method, plain))
+    paths = [p.path for p in params]
+    for p in params:
+        if paths.count(p.path) > 1:
+            raise ScenarioError(f"{'levers' if p.kind == 'lever' else 'uncertainties'}.{p.name}.path", p.path,
+                                "two parameters set the same scenario path")
+
+    # Each parameter's values must be accepted by the scenario schema.
+    for p in params:
+        section = "levers" if p.kind == "lever" else "uncertainties"
+        candidates = list(p.values) if p.values is not None else (list(p.range) if p.range else [])
+        key = "values" if p.values is not None else "range"
+        for v in candidates:
+            _check_value(plain, p.path, p.cast(v), f"{section}.{p.name}.{key}", v)
+
+    horizon = meta.months if meta.months is not None else base_scenario.months
+
+    # Outcomes: names a run actually produces.
+    all_summary, all_kpis = _probe if _probe is not None else _probe_outcomes(plain)
+    allowed_summary = sorted(set(all_summary))
+    for i, name in enumerate(spec.outcomes.summary):
+        if name not in allowed_summary:
+            raise ScenarioError(f"outcomes.summary[{i}]", name, "unknown outcome; allowed: " + ", ".join(allowed_summary))
+    for i, name in enumerate(spec.outcomes.kpis):
+        if name not in all_kpis:
+            raise ScenarioError(f"outcomes.kpis[{i}]", name, "unknown KPI column; allowed: " + ", ".join(all_kpis))
+    if not spec.outcomes.summary:
+        raise ScenarioError("outcomes.summary", [], "name at least one outcome")
+
+    exp = Experiment(
+        spec=spec, source=source, base_dir=base_dir, base_document=plain, parameters=params,
+        summary_outcomes=list(dict.fromkeys(spec.outcomes.summary)),
+        kpi_outcomes=list(dict.fromkeys(spec.outcomes.kpis)),
+        horizon_months=horizon, method=spec.design.method,
+        summary_outcomes_all=allowed_summary, kpi_columns_all=list(all_kpis),
+    )
+    _expand_design(exp)
+    _check_points(exp)
+    if spec.policy is not None and spec.policy.baseline not in exp.point_names:
+        raise ScenarioError("policy.baseline", spec.policy.baseline,
+                            "must name a design point; allowed: " + ", ".join(exp.point_names))
+    return exp
+
+
+def _check_path(doc: dict, path: str, value: Any, where: str) -> None:
+    parts = path.split(".")
+    if any(not part for part in parts):
+        raise ScenarioError(where, path, "must be a dotted scenario path like regions.hangzhou.policy.voucher_rate")
+    node: Any = doc
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and "value" in node and set(node) <= {"value", "source", "assumption", "range"}:
+            node = node["value"]
+        if not isinstance(node, dict) or part not in node:
+            prefix = ".".join(parts[:i]) or "the scenario"
+            keys = sorted(node) if isinstance(node, dict) else []
+            hint = f"; keys under {prefix}: {', '.join(keys[:40])}" if keys else ""
+            raise ScenarioError(where, path, f"unknown scenario path ({part!r} not found){hint}")
+        node = node[part]
+    if isinstance(node, dict) and not ("value" in node and set(node) <= {"value", "source", "assumption", "range"}):
+        raise ScenarioError(where, path, "is a table, not a value; name a field inside it")
+
+
+def _check_value(plain: dict, path: str, value: Any, where: str, shown: Any) -> None:
+    try:
+        scenario_from_dict(apply_overrides(plain, {path: value}))
+    except ScenarioError as exc:
+        raise ScenarioError(where, shown, f"{exc.field} {exc.allowed}") from None
+
+
+def _current_value(plain: dict, path: str) -> Any:
+    node: Any = plain
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def _dtype_of(values: list, current: Any) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if any(isinstance(v, bool) for v in values):
+        return "mixed"
+    if all(isinstance(v, str) for v in values):
+        return "str"
+    if any(isinstance(v, str) for v in values):
+        return "mixed"
+    if all(isinstance(v, int) for v in values) and (isinstance(current, int) and not isinstance(current, bool)):
+        return "int"
+    return "float"
+
+
+def _parameter(name: str, kind: str, ps: ParameterSpec, where: str, method: str, plain: dict) -> Parameter:
+    current = _current_value(plain, ps.path)
+    if ps.values is not None and ps.range is not None:
+        raise ScenarioError(where, "values and range", "give either values or range, not both")
+    if ps.values is not None:
+        if not ps.values:
+            raise ScenarioError(f"{where}.values", [], "must not be empty")
+        if len(set(map(repr, ps.values))) != len(ps.values):
+            raise ScenarioError(f"{where}.values", ps.values, "values must not repeat")
+        if ps.levels is not None:
+            raise ScenarioError(f"{where}.levels", ps.levels, "levels is only for a range")
+        dtype = _dtype_of(list(ps.values), current)
+        if dtype == "mixed":
+            raise ScenarioError(f"{where}.values", ps.values, "values must all be numbers, all booleans or all strings")
+        if ps.integer and dtype != "int":
+            raise ScenarioError(f"{where}.integer", True, "integer parameters need integer values")
+        return Parameter(name, kind, ps.path, tuple(ps.values), None, None, ps.integer, dtype, ps.description)
+    if ps.range is not None:
+        if len(ps.range) != 2:
+            raise ScenarioError(f"{where}.range", ps.range, "must be [low, high]")
+        lo, hi = ps.range
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ScenarioError(f"{where}.range", ps.range, "bounds must be finite numbers")
+        if not lo < hi:
+            raise ScenarioError(f"{where}.range", ps.range, "empty range: low must be below high")
+        if isinstance(current, bool) or isinstance(current, str):
+            raise ScenarioError(f"{where}.range", ps.range, f"{ps.path} is a {type(current).__name__}; list its values instead")
+        integer = ps.integer or (isinstance(current, int) and not isinstance(current, bool))
+        if method == "factorial" and ps.levels is None:
+            raise ScenarioError(f"{where}.levels", None, "a factorial design over a range needs levels = n (>= 2)")
+        return Parameter(name, kind, ps.path, None, (float(lo), float(hi)), ps.levels, integer,
+                         "int" if integer else "float", ps.description)
+    if method != "list":
+        raise ScenarioError(where, "{...}", f"needs values = [...] or range = [low, high] for a {method} design")
+    # list designs: values come from the points
+    dtype = "bool" if isinstance(current, bool) else "str" if isinstance(current, str) else (
+        "int" if isinstance(current, int) else "float")
+    return Parameter(name, kind, ps.path, None, None, None, ps.integer, dtype, ps.description)
+
+
+def _expand_design(exp: Experiment) -> None:
+    d = exp.spec.design
+    params = exp.parameters
+    method = d.method
+    if method != "list" and d.points:
+        raise ScenarioError("design.points", "[...]", f"points are only for method = \"list\", not {method!r}")
+    if method == "list":
+        if not d.points:
+            raise ScenarioError("design.points", [], "a list design needs at least one point")
+        names = []
+        for i, pt in enumerate(d.points):
+            label = pt.get("name", f"p{i}")
+            if not isinstance(label, str) or not re.match(r"^[A-Za-z0-9_.+-]+$", label):
+                raise ScenarioError(f"design.points[{i}].name", label, "must be letters, digits, _ . + or -")
+            if label in names:
+                raise ScenarioError(f"design.points[{i}].name", label, "names must be unique")
+            names.append(label)
+            point = {}
+            for key, value in pt.items():
+                if key == "name":
+                    continue
+                if key not in exp.param_names:
+                    raise ScenarioError(f"design.points[{i}].{key}", value,
+                                        "unknown parameter; allowed: " + ", ".join(exp.param_names))
+                p = exp.parameter(key)
+                if p.values is not None and value not in p.values:
+                    raise ScenarioError(f"design.points[{i}].{key}", value, f"must be one of {list(p.values)}")
+                if p.range is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
+                                                and p.range[0] <= value <= p.range[1]):
+                    raise ScenarioError(f"design.points[{i}].{key}", value, f"must be within {list(p.range)}")
+                if p.dtype == "float" and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                point[key] = value
+            exp.points.append(point)
+        exp.point_names = names
+        if d.samples is not None:
+            raise ScenarioError("design.samples", d.samples, "samples is not used by a list design")
+        return
+    if not params:
+        raise ScenarioError("levers", "{}", f"a {method} design needs at least one lever or uncertainty")
+    if method == "factorial":
+        if d.samples is not None:
+            raise ScenarioError("design.samples", d.samples, "samples is not used by a factorial design")
+        grids = [p.grid() for p in params]
+        n = int(np.prod([len(g) for g in grids]))
+        if n > 1_000_000:
+            raise ScenarioError("design", n, "a factorial design of more than 1,000,000 points")
+        for combo in itertools.product(*grids):
+            exp.points.append({p.name: p.cast(v) for p, v in zip(params, combo, strict=True)})
+    else:
+        if d.samples is None:
+            raise ScenarioError("design.samples", None, f"a {method} design needs samples = n")
+        if method == "lhs":
+            _lhs(exp, d.samples)
+        else:
+            from experiments.sensitivity import salib_sample
+            for p in params:
+                if p.range is None:
+                    section = "levers" if p.kind == "lever" else "uncertainties"
+                    raise ScenarioError(f"{section}.{p.name}", "values", f"a {method} design needs range = [low, high]")
+            X = salib_sample(exp, method, d.samples)
+            exp.sample_matrix = X
+            exp.points = [{p.name: p.cast(x) for p, x in zip(params, row, strict=True)} for row in X]
+    exp.point_names = [f"p{i}" for i in range(len(exp.points))]
+    if len(exp.points) * exp.replicates > 1_000_000:
+        raise ScenarioError("design", len(exp.points) * exp.replicates, "more than 1,000,000 runs")
+
+
+def _lhs(exp: Experiment, n: int) -> None:
+    from scipy.stats import qmc
+
+    params = exp.parameters
+    sampler = qmc.LatinHypercube(d=len(params), rng=np.random.default_rng(exp.root_seed))
+    U = sampler.random(n)
+    X = np.empty_like(U)
+    for j, p in enumerate(params):
+        if p.range is not None:
+            lo, hi = p.range
+            X[:, j] = lo + U[:, j] * (hi - lo)
+        else:  # categorical: equal-width strata over the listed values
+            X[:, j] = np.minimum((U[:, j] * len(p.values)).astype(int), len(p.values) - 1)
+    exp.sample_matrix = X
+    for row in X:
+        point = {}
+        for p, x in zip(params, row, strict=True):
+            point[p.name] = p.cast(x) if p.range is not None else p.values[int(x)]
+        exp.points.append(point)
+
+
+def _check_points(exp: Experiment) -> None:
+    """Every distinct point must make a valid scenario (bounds that only bind jointly, types)."""
+    if len(exp.points) > 5000:
+        return  # per-parameter checks already ran; a full check would cost more than it finds
+    for i, point in enumerate(exp.points):
+        overrides = {exp.parameter(k).path: v for k, v in point.items()}
+        try:
+            scenario_from_dict(apply_overrides(exp.base_document, overrides))
+        except ScenarioError as exc:
+            where = f"design.points[{i}]" if exp.method == "list" else f"design point {i}"
+            raise ScenarioError(where, point, f"{exc.field} {exc.allowed}") from None
