@@ -12,13 +12,23 @@ class Budget:
     the request that crosses the line gets the remainder, later ones get nothing.
     """
 
-    __slots__ = ("annual", "remaining", "spent_total", "spent_this_month")
+    __slots__ = ("annual", "remaining", "spent_total", "spent_this_month", "month_cap")
 
     def __init__(self, annual: float):
         self.annual = float(annual)
         self.remaining = float(annual)
         self.spent_total = 0.0
         self.spent_this_month = 0.0
+        self.month_cap = float("inf")
+
+    def pace(self, months_left: int) -> None:
+        """Release only an even share of what is left this month (for money that flows all year)."""
+        self.month_cap = self.remaining / max(months_left, 1)
+
+    @property
+    def available(self) -> float:
+        """What may still be paid this month."""
+        return max(min(self.remaining, self.month_cap - self.spent_this_month), 0.0)
 
     def new_year(self) -> None:
         self.remaining = self.annual
@@ -29,16 +39,17 @@ class Budget:
     def grant(self, requests: np.ndarray) -> np.ndarray:
         """Pay requests in order (FCFS); return the amounts paid, summing to at most ``remaining``."""
         requests = np.maximum(np.asarray(requests, dtype=np.float64), 0.0)
-        if requests.size == 0 or self.remaining <= 0.0:
+        available = self.available
+        if requests.size == 0 or available <= 0.0:
             return np.zeros_like(requests)
         before = np.cumsum(requests) - requests
-        paid = np.clip(self.remaining - before, 0.0, requests)
+        paid = np.clip(available - before, 0.0, requests)
         total = float(paid.sum())
         # Floating-point sums can exceed the remainder by an ulp; trim the last payment.
-        if total > self.remaining:
+        if total > available:
             last = np.flatnonzero(paid)[-1]
-            paid[last] -= total - self.remaining
-            total = self.remaining
+            paid[last] -= total - available
+            total = available
         self.remaining = max(self.remaining - total, 0.0)
         self.spent_total += total
         self.spent_this_month += total

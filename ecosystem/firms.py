@@ -155,7 +155,7 @@ class StartupLife:
             capability=capability,
             cash=cash,
             headcount=0,
-            next_raise_month=self.month + 6,
+            next_raise_month=self.month + 3,
             claims_vouchers=rng.random(n) < self.governments[region].policy.voucher_takeup,
         )
         if not initial:
@@ -167,6 +167,9 @@ class StartupLife:
                 self.counters[f"founders_{o.name.lower()}"][region] += int((origin == o).sum())
         self.reassign(founders, Employer.STARTUP, rows)  # records big-firm alumni as it goes
         s.founder_alumni_of[rows] = self.people.alumni_of[founders]
+        st_parent = (parent_kind == Employer.STARTUP) & (parent_id >= 0)
+        s.parent_famous[rows[st_parent]] = s.stage[parent_id[st_parent]] >= Stage.SERIES_C
+        s.founder_alumni_since[rows] = self.people.alumni_since[founders]
         return rows
 
     def _capability_unit(self) -> float:
@@ -175,12 +178,24 @@ class StartupLife:
         return st.capability_scale / st.capability_decay_per_month
 
     def desired_headcount(self, rows: np.ndarray) -> np.ndarray:
-        """Staff a startup can afford while keeping its runway target (at least the founding team)."""
+        """Staff a startup can afford while keeping its runway target.
+
+        Founders accept a shorter runway to assemble their founding team: up to
+        ``founding_team`` people as long as a year of wages is in the bank (at least the founder).
+        """
+        s, st = self.startups, self.config.startups
+        per_head = self.cost_per_head(rows)
+        cash = np.maximum(s.cash[rows], 0)
+        budget = cash / st.runway_target_months + s.revenue[rows] * (1 - st.target_margin)
+        team = np.clip(np.floor(cash / (12 * per_head)), 1, st.founding_team)
+        return np.maximum(np.floor(budget / per_head), team).astype(np.int64)
+
+    def cost_per_head(self, rows: np.ndarray) -> np.ndarray:
+        """Monthly cost of one more employee: wage, overheads and their training compute."""
         s, st = self.startups, self.config.startups
         region = s.region[rows]
-        per_head = self.wage[region] * (1 + st.other_opex_share) + self.sector_training[s.sector[rows]] * self.reference_price(region)
-        budget = np.maximum(s.cash[rows], 0) / st.runway_target_months + s.revenue[rows]
-        return np.maximum(np.floor(budget / per_head), st.founding_team).astype(np.int64)
+        compute = self.sector_training[s.sector[rows]] * self.reference_price(region)
+        return self.wage[region] * (1 + st.other_opex_share) + compute
 
     def reference_price(self, region: np.ndarray) -> np.ndarray:
         """Cheapest list price of a data center in each region (the firm's planning price)."""
@@ -258,7 +273,22 @@ class StartupLife:
         key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
         w = s.capability[alive] ** st.revenue_share_exponent
         total = np.bincount(key, weights=w, minlength=demand.size)
-        target = demand.ravel()[key] * w / np.maximum(total[key], 1e-12)
+        # A niche share of demand is split evenly among firms that have found product-market fit
+        # (capability at least ``fit_threshold`` × their sector's median); the rest goes by
+        # capability.
+        k = s.capability[alive]
+        median = np.zeros(demand.size)
+        order = np.lexsort((k, key))
+        sk, kk = key[order], k[order]
+        first = np.searchsorted(sk, np.arange(demand.size), side="left")
+        last = np.searchsorted(sk, np.arange(demand.size), side="right")
+        has = last > first
+        median[has] = kk[(first[has] + last[has] - 1) // 2]
+        fit = k >= st.fit_threshold * median[key]
+        count = np.bincount(key, weights=fit, minlength=demand.size)
+        niche = st.niche_demand_share
+        share = (1 - niche) * w / np.maximum(total[key], 1e-12) + niche * fit / np.maximum(count[key], 1)
+        target = demand.ravel()[key] * share
         s.revenue[alive] += lam * (target - s.revenue[alive])
 
     def sector_demand(self) -> np.ndarray:
@@ -322,7 +352,7 @@ class StartupLife:
         for i in np.flatnonzero(closes):
             f = want[i]
             r = int(s.region[f])
-            if self.vc_pools[r].remaining <= 0:
+            if self.vc_pools[r].available <= 0:
                 closes[i] = False  # no venture money left this year: the round falls through
                 continue
             gf = self.governments[r].budgets["guidance_fund"].grant_one(size[i] * gf_share[i])
@@ -345,15 +375,13 @@ class StartupLife:
             return
         cost = self.monthly_costs(alive) + s.data_spend[alive]
         s.cash[alive] += s.revenue[alive] - cost
-        # Layoffs: firms with under 3 months of runway and no round in sight shrink to what
-        # revenue can pay for.
+        # Layoffs: firms losing money with under 3 months of runway shrink to what revenue pays.
         burn = np.maximum(cost - s.revenue[alive], 1.0)
-        short = (s.cash[alive] / burn < 3) & (s.next_raise_month[alive] > self.month) & (s.cash[alive] >= 0)
+        short = (s.cash[alive] / burn < 3) & (cost > s.revenue[alive]) & (s.cash[alive] >= 0)
         if short.any():
             rows = alive[short]
-            per_head = self.wage[s.region[rows]] * (1 + st.other_opex_share)
-            keep = np.maximum(np.floor(s.revenue[rows] / per_head), 1).astype(np.int64)
-            self.lay_off(rows, keep)
+            keep = np.floor(s.revenue[rows] * (1 - st.target_margin) / self.cost_per_head(rows))
+            self.lay_off(rows, np.maximum(keep, 1).astype(np.int64))
         failed = alive[(s.cash[alive] < 0) | (s.headcount[alive] <= 0)]
         if failed.size:
             s.status[failed] = Status.FAILED

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from agents import BigFirm, University
 
 _NEVER = np.iinfo(np.int32).max
+#: ``alumni_of`` value of people who worked at a big firm in another region.
+ALUMNI_ELSEWHERE = -2
 #: Skill gained per month of employment (learning on the job); assumption, see docs/ODD.md.
 LEARNING_PER_MONTH = 0.001
 #: Flow-log node kinds for the world outside a region and for retirement.
@@ -83,10 +85,14 @@ class LabourMarket:
             origin=origin,
         )
         bfs = [b for b in self.big_firms if b.region == region]
-        if alumni_share > 0 and bfs:
+        if alumni_share > 0:
             alum = rows[rng.random(n) < alumni_share]
-            w = np.array([b.spec.headcount for b in bfs], dtype=float)
-            self.people.alumni_of[alum] = np.array([b.index for b in bfs])[rng.choice(len(bfs), alum.size, p=w / w.sum())]
+            if origin == PersonOrigin.MIGRANT or not bfs:
+                self.people.alumni_of[alum] = ALUMNI_ELSEWHERE
+            else:
+                w = np.array([b.spec.headcount for b in bfs], dtype=float)
+                pick = rng.choice(len(bfs), alum.size, p=w / w.sum())
+                self.people.alumni_of[alum] = np.array([b.index for b in bfs])[pick]
         self._headcount_delta(self.people.employer_kind[rows], self.people.employer_id[rows], 1, region)
         self._set_hazards(rows)
         return rows
@@ -113,6 +119,7 @@ class LabourMarket:
         p.skill[rows] = np.minimum(p.skill[rows] + np.float32(LEARNING_PER_MONTH) * worked, np.float32(1.0))
         bf = old == Employer.BIG_FIRM
         p.alumni_of[rows[bf]] = p.employer_id[rows[bf]]
+        p.alumni_since[rows[bf]] = self.month
         p.employer_kind[rows] = kind
         p.employer_id[rows] = ident
         p.since[rows] = self.month
@@ -240,13 +247,25 @@ class LabourMarket:
         self.spawn(chosen, np.full(chosen.size, kind, dtype=np.int8), np.full(chosen.size, org.index))
         return int(chosen.size)
 
+    def cluster_pull(self, region: int) -> float:
+        """How much a region's startup cluster multiplies founding by people without an employer.
+
+        (live startups now / at the start) ** cluster_elasticity, capped at 10: founders follow
+        founders (Brenner [S20]; Zhang [S21]: a non-founder's choice depends on neighbours').
+        """
+        talent = self.config.regions[self.region_keys[region]].talent
+        if talent is None or talent.cluster_elasticity == 0:
+            return 1.0
+        ratio = self.alive_by_region[region] / max(self.alive_at_start[region], 1)
+        return float(min(max(ratio, 0.1) ** talent.cluster_elasticity, 10.0))
+
     def found_from_job_seekers(self) -> None:
-        """Job seekers and migrants found startups at a low rate (origin 'other')."""
+        """Job seekers found startups (origin 'other'), more often in a larger cluster."""
         p = self.people
         rate = np.zeros(self.n_regions)
         for r, region in enumerate(self.config.regions.values()):
             if region.talent:
-                rate[r] = region.talent.other_founding_per_year / 12
+                rate[r] = region.talent.other_founding_per_year / 12 * self.cluster_pull(r)
         idx = self.job_seekers()
         chosen = idx[self.rng.random(idx.size) < rate[p.region[idx]]]
         if chosen.size:
@@ -261,7 +280,7 @@ class LabourMarket:
         p = self.people
         retiring = np.flatnonzero(p.view("retire_at") <= self.month)
         self._leave_market(retiring, PersonStatus.RETIRED, "retirements", RETIRED)
-        u = self.rng.random(p.n)
+        u = self.rng.random(p.n, dtype=np.float32)
         out = p.view("out_hazard")
         departing = np.flatnonzero(u < out)
         separating = np.flatnonzero((u >= out) & (u < out + p.view("sep_hazard")))
@@ -288,12 +307,18 @@ class LabourMarket:
             lam = reg.talent.gross_inflow_per_year / 12 * workforce * self.attractiveness(r)
             n = int(self.rng.poisson(lam))
             if n:
-                self.add_people(
+                rows = self.add_people(
                     r, n, Employer.NONE, -1, 0.5, origin=PersonOrigin.MIGRANT, age_years=(23, 45),
                     alumni_share=reg.talent.migrant_alumni_share,
                 )
                 self.flows.add_counts(OUTSIDE, r, Employer.NONE, r, n)
                 self.counters["arrivals"][r] += n
+                # Some come to found a startup here (cities compete for founders, H10, H12).
+                share = min(reg.talent.migrant_founder_share * self.cluster_pull(r), 1.0)
+                founders = rows[self.rng.random(n) < share]
+                if founders.size:
+                    k = founders.size
+                    self.spawn(founders, np.full(k, Employer.NONE, dtype=np.int8), np.full(k, -1))
 
     def graduate_cohort(self, uni: University) -> int:
         """Add a university's graduates who stay; a few found startups at once. Returns stayers."""

@@ -93,6 +93,8 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self._new_counters()
         self.create_actors()
         self.create_population()
+        self.alive_by_region = self.count_alive()
+        self.alive_at_start = self.alive_by_region.copy()
         self.people_at_start = self.people_now()
         self.schedule_recurring(self.new_year, Schedule(interval=12, start=12.5), Priority.HIGH)
         self.schedule_recurring(self.graduation, Schedule(interval=12, start=6.5))
@@ -203,6 +205,9 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
     def step(self) -> None:
         for g in self.governments:
             g.new_month()
+        for pool in self.vc_pools:  # venture money flows evenly through the year
+            pool.new_month()
+            pool.pace(12 - self.month % 12)
         self.turnover()
         self.found_from_job_seekers()
         self.arrive()
@@ -280,6 +285,12 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         if region.size:
             self.counters[key] += np.bincount(region, weights=weights, minlength=self.n_regions)
 
+    def count_alive(self) -> np.ndarray:
+        """Live startups per region."""
+        s = self.startups
+        alive = s.view("status") == Status.ALIVE
+        return np.bincount(s.view("region")[alive], minlength=self.n_regions)
+
     def date(self, month: int) -> pd.Timestamp:
         start = self.config.meta.start_year
         return pd.Timestamp(year=start + month // 12, month=month % 12 + 1, day=1)
@@ -290,6 +301,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         alive = s.view("status") == Status.ALIVE
         region_s = s.view("region")
         by_kind = self.people_by_kind
+        self.alive_by_region = self.count_alive()
         c = self.counters
         date = self.date(self.month)
         for r, key in enumerate(self.region_keys):
@@ -387,7 +399,9 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
             "origin": np.array([o.name.lower() for o in Origin], dtype=object)[s.origin[:n]],
             "parent_kind": parent_kind,
             "parent_id": parent_node,
-            "founder_alumni": np.array([b.key for b in self.big_firms] + [""], dtype=object)[s.founder_alumni_of[:n]],
+            "founder_alumni": np.array([b.key for b in self.big_firms] + ["elsewhere", ""], dtype=object)[s.founder_alumni_of[:n]],
+            "founder_left_alumni_month": s.founder_alumni_since[:n],
+            "parent_famous": s.parent_famous[:n],
             "acquirer": np.where(s.acquirer[:n] >= 0, np.array([b.key for b in self.big_firms] + [""], dtype=object)[s.acquirer[:n]], None),
             "stage": s.stage[:n],
             "capability": s.capability[:n],

@@ -41,9 +41,12 @@ class FlowLog:
 
     def add(self, month: int, src_kind, src_id, dst_kind, dst_id) -> None:
         """Log one move per element (scalars broadcast against arrays)."""
-        n = max(np.size(src_kind), np.size(src_id), np.size(dst_kind), np.size(dst_id))
-        if n == 0:
+        sizes = [np.size(a) for a in (src_kind, src_id, dst_kind, dst_id) if np.ndim(a) > 0]
+        if not sizes:
+            sizes = [1]
+        if min(sizes) == 0:
             return
+        n = max(sizes)
         self._pending.append((self._code(src_kind, src_id, n), self._code(dst_kind, dst_id, n)))
 
     def add_counts(self, src_kind, src_id, dst_kind, dst_id, count: int) -> None:

@@ -140,10 +140,9 @@ def summarise(kpis: pd.DataFrame, firms: pd.DataFrame, scenario: Scenario, netwo
     out["share_founders_big_firm_known"] = float(founders["founders_big_firm"] / known) if known else float("nan")
     founded = firms[firms["founded_month"] >= 0] if not firms.empty else firms
     if not founded.empty and "founder_alumni" in founded:
-        known_alumni = founded["origin"] != "other"
-        out["share_known_founders_big_firm_alumni"] = float(
-            (founded["founder_alumni"] != "")[known_alumni].mean()
-        ) if known_alumni.any() else float("nan")
+        alumni = founded["founder_alumni"] != ""
+        known = (founded["origin"] != "other") | alumni
+        out["share_known_founders_big_firm_alumni"] = float(alumni[known].mean()) if known.any() else float("nan")
     years = len(by_month) / 12
     inflow = by_month["talent_net_inflow"] if "talent_net_inflow" in by_month else None
     if inflow is not None and years >= 1:

@@ -282,7 +282,11 @@ class Talent(_Strict):
     initial_alumni_share: Share = 0.3
     """Share of the 2025 startup staff and job seekers who once worked at a local big firm."""
     migrant_alumni_share: Share = 0.2
-    """Share of arriving migrants who once worked at one of the region's big firms (returnees)."""
+    """Share of arriving migrants who worked at a big firm in another region."""
+    migrant_founder_share: Share = 0.0
+    """Share of arriving migrants who come to found a startup (origin "other")."""
+    cluster_elasticity: NonNeg = 0.0
+    """Founding by job seekers and migrants scales with (live startups / initial) ** this."""
     startup_spinoff_multiplier: NonNeg = 1.0
     """Multiplies the founding hazard of startup leavers (the size table measures self-employment
     of all small-firm quitters, more than AI founding)."""
@@ -341,6 +345,8 @@ class Startups(_Strict):
     founding_team: Annotated[int, _num(ge=1, le=20)] = 3
     runway_target_months: Positive = 18.0
     """Firms hire only as far as keeps this many months of runway."""
+    target_margin: Share = 0.1
+    """Share of revenue firms keep as margin rather than spend on staff."""
     raise_below_runway_months: Positive = 6.0
     retry_months: Annotated[int, _num(ge=1)] = 6
     max_growth_per_month: Share = 0.15
@@ -354,6 +360,11 @@ class Startups(_Strict):
     talent_elasticity: Share = 0.5
     capability_scale: Positive = 0.05
     revenue_share_exponent: NonNeg = 1.5
+    niche_demand_share: Share = 0.3
+    """Share of a sector's demand split evenly among its firms (local, relationship-based
+    customers); the rest is won in proportion to capability^revenue_share_exponent."""
+    fit_threshold: NonNeg = 0.5
+    """Capability, as a share of the sector median, a firm needs to win niche customers."""
     revenue_adjust_per_month: Share = 0.1
     partnership_rate_per_year: NonNeg = 0.1
     partnership_spillover: Share = 0.05

@@ -109,7 +109,9 @@ class Startups(ColumnTable):
         "parent_kind": (np.int8, 0),  # Employer kind of the founder's previous employer
         "parent_id": (np.int32, -1),
         "founder": (np.int64, -1),  # person row of the lead founder
-        "founder_alumni_of": (np.int32, -1),  # big firm the founder had worked at (-1: none)
+        "founder_alumni_of": (np.int32, -1),  # big firm the founder had worked at (-1 none, -2 elsewhere)
+        "founder_alumni_since": (np.int32, -1),  # month the founder left it (-1: before the run)
+        "parent_famous": (np.bool_, False),  # parent was a startup at Series C or later at founding
         "founded_month": (np.int32, 0),
         "exit_month": (np.int32, -1),
         "status": (np.int8, Status.ALIVE),
@@ -149,7 +151,8 @@ class People(ColumnTable):
         "retire_at": (np.int32, np.iinfo(np.int32).max),
         "origin": (np.int8, PersonOrigin.INITIAL),
         "status": (np.int8, PersonStatus.ACTIVE),
-        "alumni_of": (np.int32, -1),  # last big firm this person worked at (-1: never)
-        "sep_hazard": (np.float64, 0.0),  # monthly chance of leaving the current employer
-        "out_hazard": (np.float64, 0.0),  # monthly chance of leaving the region
+        "alumni_of": (np.int32, -1),  # last big firm worked at (-1: never; -2: one elsewhere)
+        "alumni_since": (np.int32, -1),  # month they left it (-1: before the run)
+        "sep_hazard": (np.float32, 0.0),  # monthly chance of leaving the current employer
+        "out_hazard": (np.float32, 0.0),  # monthly chance of leaving the region
     }
