@@ -1,0 +1,5 @@
+import sys
+
+from viz.server import main
+
+sys.exit(main())

@@ -1,0 +1,281 @@
+"""The levers the browser app shows: which scenario fields, in which units, with which ranges.
+
+Bounds come from the scenario schema (``Policy.model_fields[...].metadata``), explanations from
+the attribute docstrings of ``ecosystem.scenario`` (with a fallback text where a field has none).
+A lever is addressed by the dotted path ``aieco run --set`` uses, e.g.
+``regions.hangzhou.policy.voucher_rate``.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+
+from ecosystem import scenario as sc
+
+Kind = Literal["share", "yuan", "bool", "choice"]
+
+#: Policy levers shown for a city region, in display order (the first are the main ones).
+CITY_LEVERS = (
+    "voucher_rate",
+    "voucher_budget_yuan",
+    "voucher_rate_sme",
+    "voucher_cap_per_firm_yuan",
+    "voucher_portable",
+    "voucher_sme_only",
+    "voucher_additionality",
+    "talent_subsidy_yuan_per_person",
+    "talent_subsidy_budget_yuan",
+    "startup_grant_yuan",
+    "startup_grant_budget_yuan",
+    "guidance_fund_budget_yuan",
+    "adoption_programme_yuan_per_year",
+    "dc_investment_yuan_per_year",
+    "data_voucher_rate",
+    "data_voucher_budget_yuan",
+)
+#: Policy levers shown for a hub region (a western data-center cluster).
+HUB_LEVERS = (
+    "voucher_rate",
+    "voucher_budget_yuan",
+    "voucher_cap_per_firm_yuan",
+    "dc_investment_yuan_per_year",
+)
+#: National levers: (model class, table name in the scenario, field).
+NATIONAL_LEVERS = (
+    (sc.National, "national", "export_control_strength"),
+    (sc.ComputeMarket, "compute", "unified_network"),
+)
+
+LABELS = {
+    "voucher_rate": "Compute voucher rate",
+    "voucher_budget_yuan": "Compute voucher budget",
+    "voucher_rate_sme": "Voucher rate for small SMEs",
+    "voucher_cap_per_firm_yuan": "Voucher cap per firm",
+    "voucher_portable": "Vouchers usable at western hubs",
+    "voucher_sme_only": "Vouchers for SMEs only",
+    "voucher_additionality": "Voucher additionality",
+    "talent_subsidy_yuan_per_person": "Talent subsidy per person",
+    "talent_subsidy_budget_yuan": "Talent subsidy budget",
+    "startup_grant_yuan": "Startup grant",
+    "startup_grant_budget_yuan": "Startup grant budget",
+    "guidance_fund_budget_yuan": "Guidance fund",
+    "adoption_programme_yuan_per_year": "AI adoption programme",
+    "dc_investment_yuan_per_year": "Public data-center investment",
+    "data_voucher_rate": "Data voucher rate",
+    "data_voucher_budget_yuan": "Data voucher budget",
+    "export_control_strength": "Export-control strength",
+    "unified_network": "Unified national compute network",
+}
+
+#: One-line explanations where the schema field has no docstring (or a too technical one).
+HELP = {
+    "voucher_budget_yuan": "Yearly money for compute vouchers; when it runs out, no more vouchers that year.",
+    "voucher_cap_per_firm_yuan": "Largest voucher payment to one firm in one year.",
+    "voucher_rate": "Share of a compute contract the voucher pays (standard firms).",
+    "voucher_additionality": "Share of voucher-paid compute that firms would not have bought anyway.",
+    "talent_subsidy_budget_yuan": "Yearly money for talent subsidies.",
+    "startup_grant_budget_yuan": "Yearly money for startup grants.",
+    "guidance_fund_budget_yuan": "Government guidance fund: co-invests in local funding rounds up to this much a year.",
+    "data_voucher_rate": "Share of a firm's data purchases a data voucher pays.",
+    "data_voucher_budget_yuan": "Yearly money for data vouchers.",
+    "unified_network": "Share of the cost of buying compute in another region removed by a national network.",
+}
+
+#: Upper end of the slider for money levers (yuan) when the preset value is small.
+DEFAULT_YUAN_MAX = 1.0e9
+#: Money levers are shown in millions of yuan.
+YUAN_SCALE = 1.0e6
+
+
+@dataclass(frozen=True)
+class Lever:
+    path: str  # dotted scenario path
+    field: str
+    group: str  # heading in the app ("Hangzhou", "National")
+    label: str
+    kind: Kind
+    help: str
+    lo: float | None = None  # schema bounds, in model units
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        return {"share": "%", "yuan": "¥ million", "bool": "", "choice": ""}[self.kind]
+
+    @property
+    def scale(self) -> float:
+        """Model value = display value × scale."""
+        return {"share": 0.01, "yuan": YUAN_SCALE}.get(self.kind, 1.0)
+
+    def slider_max(self, preset_value: float) -> float:
+        """Upper end of the slider, in display units."""
+        if self.kind == "share":
+            return 100.0 * (self.hi if self.hi is not None else 1.0)
+        top = max(DEFAULT_YUAN_MAX, 4.0 * float(preset_value or 0.0))
+        if self.field.endswith("per_person") or self.field == "startup_grant_yuan":
+            top = max(1.0e6, 4.0 * float(preset_value or 0.0))
+        elif "cap_per_firm" in self.field:
+            top = max(5.0e7, 4.0 * float(preset_value or 0.0))
+        return _nice(top / YUAN_SCALE)
+
+    def to_display(self, value: Any) -> Any:
+        if self.kind in ("share", "yuan"):
+            return float(value) / self.scale
+        return value
+
+    def format(self, value: Any) -> str:
+        """The value as the text field shows it (display units, no unit sign)."""
+        if self.kind in ("share", "yuan"):
+            return f"{self.to_display(value):g}"
+        return str(value)
+
+    def range_text(self, preset_value: Any) -> str:
+        if self.kind == "share":
+            return f"0–{100 * (self.hi if self.hi is not None else 1):g} %"
+        if self.kind == "yuan":
+            return f"≥ 0 ¥ million (slider to {self.slider_max(preset_value):g})"
+        if self.kind == "choice":
+            return " or ".join(self.choices)
+        return "on / off"
+
+    def parse(self, text: str) -> Any:
+        """A typed value (display units) as a model value; ValueError with a one-line reason."""
+        raw = str(text).strip().replace(",", "").replace("_", "")
+        if self.kind == "bool":
+            low = raw.lower()
+            if low in ("true", "on", "yes", "1"):
+                return True
+            if low in ("false", "off", "no", "0"):
+                return False
+            raise ValueError(f"{self.label}: {text!r} is not on/off")
+        if self.kind == "choice":
+            if raw not in self.choices:
+                raise ValueError(f"{self.label}: {text!r}; allowed: {', '.join(self.choices)}")
+            return raw
+        raw = raw.rstrip("%").strip()
+        try:
+            shown = float(raw)
+        except ValueError:
+            raise ValueError(f"{self.label}: {text!r} is not a number ({self.unit})") from None
+        if not math.isfinite(shown):
+            raise ValueError(f"{self.label}: {text!r} is not a finite number")
+        value = shown * self.scale
+        if self.lo is not None and value < self.lo - 1e-12:
+            raise ValueError(
+                f"{self.label} = {text.strip()} {self.unit}: must be at least {self.lo / self.scale:g} {self.unit}"
+            )
+        if self.hi is not None and value > self.hi + 1e-12:
+            raise ValueError(
+                f"{self.label} = {text.strip()} {self.unit}: must be at most {self.hi / self.scale:g} {self.unit}"
+            )
+        return value
+
+
+def _nice(x: float) -> float:
+    """Round up to 1, 2 or 5 times a power of ten."""
+    if x <= 0:
+        return 1.0
+    exp = math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * 10**exp >= x - 1e-9:
+            return float(m * 10**exp)
+    return float(10 ** (exp + 1))
+
+
+@cache
+def field_docs(model: type[BaseModel]) -> dict[str, str]:
+    """Attribute docstrings of a pydantic model class (first sentence, one line)."""
+    try:
+        tree = ast.parse(inspect.getsource(model))
+    except (OSError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    for node, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            text = " ".join(nxt.value.value.split())
+            out[node.target.id] = text.split(". ")[0].rstrip(".") + "."
+    return out
+
+
+def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None]:
+    lo = hi = None
+    info = model.model_fields[name]
+    metadata = list(info.metadata)
+    tp = info.annotation
+    while get_origin(tp) is not None and hasattr(tp, "__metadata__"):
+        metadata.extend(tp.__metadata__)
+        tp = get_args(tp)[0]
+    for m in metadata:
+        for sub in getattr(m, "metadata", [m]):
+            if getattr(sub, "ge", None) is not None:
+                lo = float(sub.ge)
+            if getattr(sub, "gt", None) is not None:
+                lo = float(sub.gt)
+            if getattr(sub, "le", None) is not None:
+                hi = float(sub.le)
+            if getattr(sub, "lt", None) is not None:
+                hi = float(sub.lt)
+    return lo, hi
+
+
+def make_lever(model: type[BaseModel], path: str, field: str, group: str) -> Lever:
+    info = model.model_fields[field]
+    tp = info.annotation
+    if tp is bool:
+        kind: Kind = "bool"
+    elif get_origin(tp) is Literal:
+        kind = "choice"
+    elif field.endswith("_yuan") or "_yuan_" in field:
+        kind = "yuan"
+    else:
+        kind = "share"
+    lo, hi = _bounds(model, field)
+    help_text = HELP.get(field) or field_docs(model).get(field) or LABELS.get(field, field)
+    return Lever(
+        path=path,
+        field=field,
+        group=group,
+        label=LABELS.get(field, field.replace("_", " ")),
+        kind=kind,
+        help=help_text,
+        lo=lo,
+        hi=hi,
+        choices=tuple(get_args(tp)) if kind == "choice" else (),
+    )
+
+
+def levers_for(doc: dict) -> list[Lever]:
+    """The levers of a (plain) scenario document: per region by kind, then national ones."""
+    out: list[Lever] = []
+    for rid, region in (doc.get("regions") or {}).items():
+        kind = region.get("kind", "city")
+        name = region.get("name", rid)
+        fields = CITY_LEVERS if kind == "city" else HUB_LEVERS
+        for field in fields:
+            out.append(make_lever(sc.Policy, f"regions.{rid}.policy.{field}", field, name))
+    for model, table, field in NATIONAL_LEVERS:
+        out.append(make_lever(model, f"{table}.{field}", field, "National"))
+    return out
+
+
+def value_at(scenario: BaseModel, path: str) -> Any:
+    """The value at a dotted path of a validated scenario (schema defaults included)."""
+    node: Any = scenario
+    for part in path.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node

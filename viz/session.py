@@ -1,0 +1,457 @@
+"""One browser session's state: settings, the running model, its baseline, exports.
+
+Nothing here imports Solara, so it is tested like any other Python code. The app creates one
+:class:`Session` per browser tab (inside the page component), never at module level.
+
+Rule for settings: any change (a lever, the seed, counterfactual mode) re-runs the model from
+month 0 to the month the session was at, with the same seed, so its effect is visible at once;
+choosing a preset or loading a scenario file starts again at month 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import math
+import re
+import tempfile
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from ecosystem import AIEcosystem
+from ecosystem.scenario import (
+    Scenario,
+    ScenarioError,
+    dump_toml,
+    load_document,
+    preset_names,
+    scenario_from_dict,
+    strip_provenance,
+)
+from viz.levers import Lever, levers_for, value_at
+
+ORIGINS = ("big_firm", "university", "startup", "other")
+#: Longest replay the app does in one go (months), to keep the page responsive.
+MAX_SEED = 2**32 - 1
+
+
+@dataclass
+class RunFrames:
+    """Tables of one run, computed once per model state."""
+
+    kpis: pd.DataFrame  # model.kpis()
+    totals: pd.DataFrame  # numeric KPIs summed over regions, indexed by month
+    dcs: pd.DataFrame  # model.dc_kpis()
+    origin_alive: pd.DataFrame  # startups alive by founder origin, indexed by month
+    firms: pd.DataFrame  # model.firms()
+
+
+def default_preset() -> str:
+    names = preset_names()
+    return "hangzhou" if "hangzhou" in names else names[0]
+
+
+def set_path(doc: dict, path: str, value: Any) -> None:
+    """Set a dotted path in an (annotated) document, creating tables as needed."""
+    parts = path.split(".")
+    node = doc
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        elif set(child) >= {"value"} and set(child) <= {"value", "source", "assumption", "range"}:
+            raise ScenarioError(path, value, f"{part!r} is a value, not a table")
+        node = child
+    old = node.get(parts[-1])
+    if isinstance(old, dict) and "value" in old and set(old) <= {"value", "source", "assumption", "range"}:
+        node[parts[-1]] = {"value": value, "source": "set in the aieco browser app"}
+    else:
+        node[parts[-1]] = value
+
+
+def diff_documents(base: dict, other: dict, prefix: str = "") -> dict[str, Any]:
+    """Dotted paths (and values) where the plain document ``other`` differs from ``base``."""
+    out: dict[str, Any] = {}
+    for key, value in other.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out.update(diff_documents(base[key], value, path))
+        elif key not in base or not _same(base[key], value):
+            out[path] = value
+    return out
+
+
+def nest(flat: dict[str, Any]) -> dict:
+    """{"a.b.c": 1} -> {"a": {"b": {"c": 1}}}."""
+    out: dict = {}
+    for path, value in flat.items():
+        node = out
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b and type(a) is type(b)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
+
+
+def parse_seed(text: Any) -> int:
+    raw = str(text).strip()
+    try:
+        seed = int(raw)
+    except ValueError:
+        raise ValueError(f"seed = {raw!r}: must be a whole number from 0 to {MAX_SEED}") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed = {seed}: must be from 0 to {MAX_SEED}")
+    return seed
+
+
+class Session:
+    """Settings and models of one browser session. All public methods are thread-safe."""
+
+    def __init__(self, preset: str | None = None, seed: int = 0):
+        self.lock = threading.RLock()
+        self.version = 0  # bumped on every change; views cache on it
+        self.seed = int(seed)
+        self.counterfactual = False
+        self.message = ""
+        self._frames: dict[str, tuple[int, RunFrames]] = {}
+        self._use_preset(preset or default_preset())
+        self._restart(0)
+
+    # ------------------------------------------------------------------------------------------
+    # Settings
+    # ------------------------------------------------------------------------------------------
+    def _use_preset(self, name: str) -> None:
+        self.preset: str | None = name
+        self.source = f"preset “{name}”"
+        self.base_doc = load_document(name)
+        self.base_scenario = scenario_from_dict(self.base_doc)
+        self.changes: dict[str, Any] = {}
+        self.scenario = self.base_scenario
+        self.levers: list[Lever] = levers_for(self.base_scenario.model_dump())
+
+    def _scenario_with(self, changes: dict[str, Any]) -> Scenario:
+        doc = copy.deepcopy(self.base_doc)
+        for path, value in changes.items():
+            set_path(doc, path, value)
+        return scenario_from_dict(doc)
+
+    def lever(self, path: str) -> Lever:
+        for lev in self.levers:
+            if lev.path == path:
+                return lev
+        raise KeyError(path)
+
+    def value(self, path: str) -> Any:
+        return value_at(self.scenario, path)
+
+    def base_value(self, path: str) -> Any:
+        return value_at(self.base_scenario, path)
+
+    @property
+    def horizon(self) -> int:
+        return self.scenario.months
+
+    @property
+    def month(self) -> int:
+        return self.model.month
+
+    def set_lever(self, path: str, value: Any) -> None:
+        """Change one scenario value (model units) and re-run to the current month.
+
+        Raises ScenarioError (one line) if the scenario would be invalid; nothing changes then.
+        """
+        with self.lock:
+            changes = dict(self.changes)
+            try:
+                base = value_at(self.base_scenario, path)
+            except (AttributeError, KeyError):
+                base = None
+            if base is not None and _same(base, value):
+                changes.pop(path, None)
+            else:
+                changes[path] = value
+            scenario = self._scenario_with(changes)
+            self.changes, self.scenario = changes, scenario
+            self._replay(current=True, baseline=False)
+            label = next((lev.label for lev in self.levers if lev.path == path), path)
+            self.message = f"{label} changed; re-ran months 0–{self.month} with the same seed."
+
+    def reset_levers(self) -> None:
+        """Back to the preset's (or loaded file's) values, at the same month."""
+        with self.lock:
+            self.changes = {}
+            self.scenario = self.base_scenario
+            self._replay(current=True, baseline=False)
+            self.message = f"Levers reset to the values of {self.source}."
+
+    def set_seed(self, seed: int) -> None:
+        with self.lock:
+            self.seed = parse_seed(seed)
+            self._replay(current=True, baseline=True)
+            self.message = f"Seed {self.seed}: re-ran months 0–{self.month}."
+
+    def set_preset(self, name: str) -> None:
+        if name not in preset_names():
+            raise ScenarioError("preset", name, f"allowed: {', '.join(preset_names())}")
+        with self.lock:
+            self._use_preset(name)
+            self._restart(0)
+            self.message = f"Preset {name} loaded."
+
+    def set_counterfactual(self, on: bool) -> None:
+        with self.lock:
+            self.counterfactual = bool(on)
+            self.baseline = None
+            if on:
+                self._replay(current=False, baseline=True)
+            self.version += 1
+
+    # ------------------------------------------------------------------------------------------
+    # Running
+    # ------------------------------------------------------------------------------------------
+    def _new_model(self, scenario: Scenario) -> AIEcosystem:
+        return AIEcosystem(scenario, rng=self.seed)
+
+    def _restart(self, month: int) -> None:
+        self.model = self._new_model(self.scenario)
+        self.baseline = self._new_model(self.base_scenario) if self.counterfactual else None
+        for _ in range(min(month, self.horizon)):
+            self.model.step()
+            if self.baseline is not None:
+                self.baseline.step()
+        self.version += 1
+
+    def _replay(self, current: bool, baseline: bool) -> None:
+        month = self.model.month
+        if current:
+            self.model = self._new_model(self.scenario)
+            for _ in range(month):
+                self.model.step()
+        if (baseline or self.baseline is None) and self.counterfactual:
+            self.baseline = self._new_model(self.base_scenario)
+            for _ in range(month):
+                self.baseline.step()
+        self.version += 1
+
+    def restart(self) -> None:
+        """Month 0 with the current settings."""
+        with self.lock:
+            self._restart(0)
+            self.message = "Restarted at month 0."
+
+    def step(self, months: int = 1) -> int:
+        """Advance up to ``months`` (not past the horizon); returns the months done."""
+        with self.lock:
+            todo = max(0, min(int(months), self.horizon - self.model.month))
+            for _ in range(todo):
+                self.model.step()
+                if self.baseline is not None:
+                    self.baseline.step()
+            if todo:
+                self.version += 1
+            return todo
+
+    @property
+    def finished(self) -> bool:
+        return self.model.month >= self.horizon
+
+    # ------------------------------------------------------------------------------------------
+    # Tables for the views
+    # ------------------------------------------------------------------------------------------
+    def runs(self) -> dict[str, AIEcosystem]:
+        out = {"current": self.model}
+        if self.counterfactual and self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
+
+    def frames(self, run: str = "current") -> RunFrames:
+        with self.lock:
+            cached = self._frames.get(run)
+            if cached and cached[0] == self.version:
+                return cached[1]
+            model = self.runs()[run]
+            frames = run_frames(model)
+            self._frames[run] = (self.version, frames)
+            return frames
+
+    def summary(self) -> dict[str, float]:
+        """Headline numbers of the current state (for the cards above the charts)."""
+        return summary_numbers(self.frames("current"), self.model)
+
+    def organisations(self) -> list[tuple[str, str]]:
+        """(node, label) of organisations whose founder genealogy can be shown."""
+        m = self.model
+        return [(o.node, o.name) for o in [*m.big_firms, *m.universities]]
+
+    # ------------------------------------------------------------------------------------------
+    # Export, save, load
+    # ------------------------------------------------------------------------------------------
+    def kpis_csv(self) -> bytes:
+        """Monthly KPIs of the run (and of the baseline in counterfactual mode) as CSV."""
+        with self.lock:
+            parts = []
+            for run in self.runs():
+                f = self.frames(run)
+                k = f.kpis.copy()
+                if k.empty:
+                    continue
+                alive = f.origin_alive.add_prefix("startups_alive_origin_")
+                k = k.merge(alive, left_on="month", right_index=True, how="left")
+                k.insert(0, "run", run)
+                k.insert(1, "seed", self.seed)
+                parts.append(k)
+            table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "seed", "month"])
+            return table.to_csv(index=False).encode()
+
+    def data_centers_csv(self) -> bytes:
+        with self.lock:
+            parts = []
+            for run in self.runs():
+                d = self.frames(run).dcs.copy()
+                d.insert(0, "run", run)
+                parts.append(d)
+            return pd.concat(parts, ignore_index=True).to_csv(index=False).encode()
+
+    def scenario_toml(self) -> str:
+        """The levers as a TOML scenario ``aieco run`` accepts.
+
+        From a preset: a small override file (``base = "<preset>"`` plus the changed values);
+        from a loaded full scenario: the whole resolved scenario.
+        """
+        with self.lock:
+            stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+            head = (
+                f"# Saved by the aieco browser app on {stamp}.\n"
+                f"# seed: {self.seed}  (run it with: aieco run <this file> --seed {self.seed})\n"
+            )
+            if self.preset is not None:
+                body = tomli_w.dumps({"base": self.preset, **nest(self.changes)})
+            else:
+                body = dump_toml(self.scenario)
+            return head + body
+
+    def load_toml(self, text: str, filename: str = "scenario.toml") -> None:
+        """Load a saved scenario (an override file on a preset, or a full scenario).
+
+        Raises ScenarioError with a one-line message; the session is unchanged then.
+        """
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(filename, "(file)", f"is not valid TOML: {exc}") from None
+        base = raw.get("base")
+        if base is not None and base not in preset_names():
+            raise ScenarioError(
+                f"{filename}: base", base, f"the app can only load files based on a preset: {', '.join(preset_names())}"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / (Path(filename).stem + ".toml")
+            path.write_text(text, encoding="utf-8")
+            doc = load_document(str(path))
+        scenario = scenario_from_dict(doc)  # validates; raises ScenarioError
+        seed = _seed_comment(text)
+        with self.lock:
+            if base is not None:
+                self._use_preset(base)
+                plain_file, _ = strip_provenance(doc)
+                plain_base, _ = strip_provenance(self.base_doc)
+                self.changes = diff_documents(plain_base, plain_file)
+                self.scenario = self._scenario_with(self.changes)
+                self.source = f"preset “{base}”"
+            else:
+                self.preset = None
+                self.base_doc = doc
+                self.base_scenario = scenario
+                self.changes = {}
+                self.scenario = scenario
+                self.levers = levers_for(scenario.model_dump())
+                self.source = f"file “{filename}”"
+            if seed is not None:
+                self.seed = seed
+            self._restart(0)
+            self.message = f"Loaded {filename} ({len(self.changes)} values differ from {self.source})."
+
+
+def _seed_comment(text: str) -> int | None:
+    m = re.search(r"^#\s*seed:\s*(\d+)", text, flags=re.MULTILINE)
+    return int(m.group(1)) if m else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Derived tables
+# ----------------------------------------------------------------------------------------------
+def run_frames(model: AIEcosystem) -> RunFrames:
+    kpis = model.kpis()
+    dcs = model.dc_kpis()
+    firms = model.firms()
+    months = model.month
+    if kpis.empty:
+        totals = pd.DataFrame()
+    else:
+        totals = kpis.drop(columns=["date", "region"]).groupby("month").sum(numeric_only=True)
+    return RunFrames(kpis, totals, dcs, origin_alive(firms, months), firms)
+
+
+def origin_alive(firms: pd.DataFrame, months: int) -> pd.DataFrame:
+    """Startups alive at the end of each month, by the lead founder's origin."""
+    out = {}
+    index = pd.RangeIndex(months, name="month")
+    if months == 0:
+        return pd.DataFrame({o: pd.Series(dtype=int) for o in ORIGINS}, index=index)
+    founded = firms["founded_month"].to_numpy()
+    exited = firms["exit_month"].to_numpy(dtype=float, na_value=np.nan)
+    origin = firms["origin"].to_numpy()
+    for o in ORIGINS:
+        sel = origin == o
+        births = np.bincount(np.clip(founded[sel], 0, None), minlength=months)[:months]
+        ex = exited[sel]
+        ex = ex[~np.isnan(ex)].astype(np.int64)
+        exits = np.bincount(ex[ex < months], minlength=months)[:months]
+        out[o] = np.cumsum(births) - np.cumsum(exits)
+    return pd.DataFrame(out, index=index)
+
+
+def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
+    t = f.totals
+    out: dict[str, float] = {"month": float(model.month)}
+    if t.empty:
+        n = f.firms
+        out["startups_alive"] = float((n["exit_reason"] == "alive").sum())
+        for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
+            out[key] = 0.0
+        out["employment_startups"] = float("nan")
+        out["east_utilization"] = out["west_utilization"] = float("nan")
+        return out
+    last = t.iloc[-1]
+    out["startups_alive"] = float(last["startups_alive"])
+    for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
+        out[key] = float(t[key].sum())
+    out["employment_startups"] = float(last["employment_startups"])
+    d = f.dcs[f.dcs["month"] == f.dcs["month"].max()]
+    for hub, key in ((False, "east_utilization"), (True, "west_utilization")):
+        part = d[d["hub"] == hub]
+        cap = part["capacity_gpu_h"].sum()
+        out[key] = float(part["sold_gpu_h"].sum() / cap) if cap > 0 else float("nan")
+    return out
+
+
+def png_bytes(fig, dpi: int | None = None) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
