@@ -174,13 +174,12 @@ class LabourMarket:
         """Recount every headcount from the people table (a check on the incremental counts)."""
         p = self.people
         kind, emp, region = p.view("employer_kind"), p.view("employer_id"), p.view("region")
-        active = p.view("status") == PersonStatus.ACTIVE
         return {
             "startups": np.bincount(emp[kind == Employer.STARTUP], minlength=self.startups.n),
             "big_firms": np.bincount(emp[kind == Employer.BIG_FIRM], minlength=len(self.big_firms)),
             "universities": np.bincount(emp[kind == Employer.UNIVERSITY], minlength=len(self.universities)),
-            "people_by_kind": np.bincount(
-                region[active].astype(np.int64) * len(Employer) + kind[active],
+            "people_by_kind": np.bincount(  # every row: the GONE column counts those who left
+                region.astype(np.int64) * len(Employer) + kind,
                 minlength=self.people_by_kind.size,
             ).reshape(self.people_by_kind.shape),
         }

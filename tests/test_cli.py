@@ -1,0 +1,68 @@
+"""The aieco command line: a real run writes its files; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+AIECO = [sys.executable, "-m", "experiments.cli"]
+
+
+def aieco(*args, cwd=None):
+    return subprocess.run([*AIECO, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_run_writes_all_outputs(tmp_path):
+    out = tmp_path / "run"
+    r = aieco("run", "hangzhou", "--years", "2", "--seed", "4", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "startups alive" in r.stdout
+    for name in ("kpis.parquet", "firms.parquet", "firm_years.parquet", "manifest.json",
+                 "networks/genealogy.graphml", "networks/talent_flows.graphml", "networks/partnerships.graphml"):
+        assert (out / name).exists(), name
+    k = pd.read_parquet(out / "kpis.parquet")
+    assert k["month"].max() == 23
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 4
+    assert manifest["scenario"]["meta"]["name"] == "hangzhou"
+    assert "mesa" in manifest["versions"] and manifest["git_revision"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_budget_yuan=-5"], "voucher_budget_yuan = -5"),
+        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_rate=1.5"], "voucher_rate = 1.5"),
+        (["run", "atlantis"], "unknown preset"),
+        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_rate=\"high\""], "voucher_rate = 'high'"),
+        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_ratee=0.3"], "unknown key"),
+        (["run", "hangzhou", "--years", "-3"], "--years = -3"),
+        (["run", "hangzhou", "--seed", "x"], "--seed"),
+        (["validate", "nonexistent.toml"], "file not found"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, needle):
+    out = tmp_path / "out"
+    extra = ["--out", str(out)] if args[0] == "run" else []
+    r = aieco(*args, *extra)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ") and needle in lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_presets_show_and_validate(tmp_path):
+    r = aieco("presets")
+    assert r.returncode == 0 and "hangzhou" in r.stdout
+    r = aieco("show", "hangzhou")
+    assert r.returncode == 0 and "[S67]" in r.stdout
+    f = tmp_path / "resolved.toml"
+    f.write_text(r.stdout)
+    r = aieco("validate", str(f))
+    assert r.returncode == 0 and r.stdout.startswith("ok:")

@@ -1,0 +1,197 @@
+"""The model end to end: reproducibility, invariants every month, mechanisms doing what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecosystem import AIEcosystem, load_scenario
+from ecosystem.run import run_scenario
+from ecosystem.tables import Employer, PersonStatus, Status
+
+
+def test_model_is_a_mesa_model_with_the_documented_api(hangzhou):
+    import mesa
+
+    model = AIEcosystem(hangzhou, rng=7)
+    assert isinstance(model, mesa.Model)
+    model.run_for(3)
+    assert model.month == 3 and model.time == 3
+    k = model.kpis()
+    assert set(k["region"]) == {"hangzhou", "qingyang"}
+    assert len(k) == 3 * 2
+    required = {
+        "month", "date", "region", "startups_alive", "startups_founded", "startups_failed",
+        "startups_acquired", "employment_startups", "employment_big_firms", "graduates",
+        "compute_demand_gpu_h", "compute_sold_gpu_h", "dc_utilization", "voucher_spent_yuan",
+        "voucher_budget_left_yuan", "talent_net_inflow",
+    }
+    assert required <= set(k.columns)
+
+
+def test_same_seed_gives_identical_tables_and_different_seeds_differ(hangzhou):
+    a = run_scenario(hangzhou, seed=11, months=36)
+    b = run_scenario(hangzhou, seed=11, months=36)
+    c = run_scenario(hangzhou, seed=12, months=36)
+    for name in ("kpis", "dc_kpis", "firms", "firm_years", "talent_flows", "partnerships"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert not a.kpis.equals(c.kpis)
+    assert not a.firms.equals(c.firms)
+
+
+def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
+    """People conserved, no budget overspent, compute sold within capacity, headcounts sound."""
+    model = AIEcosystem(hangzhou, rng=3)
+    start = model.people_now()
+    inflow = 0
+    spent_this_year: dict[tuple[int, str], float] = {}
+    for month in range(hangzhou.months):
+        model.step()
+        c = model.kpis().iloc[-model.n_regions :]
+        inflow += int((c["graduates"] + c["arrivals"] - c["departures"] - c["retirements"]).sum())
+        # People: start + graduates + arrivals - departures - retirements = now.
+        assert model.people_now() == start + inflow
+        assert int(c["people"].sum()) == model.people_now()
+        # Budgets: never below zero, and a year's spending never above the year's budget.
+        for g in model.governments:
+            for name, b in g.budgets.items():
+                assert b.remaining >= -1e-6
+                key = (month // 12, f"{g.region}:{name}")
+                spent_this_year[key] = spent_this_year.get(key, 0.0) + b.spent_this_month
+                assert spent_this_year[key] <= b.annual + 1e-3
+        # Compute: sold never exceeds capacity.
+        for dc in model.data_centers:
+            assert dc.sold <= dc.capacity * (1 + 1e-9)
+        # Headcounts: never negative for alive firms; incremental counts equal a recount.
+        s = model.startups
+        alive = s.view("status") == Status.ALIVE
+        assert (s.view("headcount")[alive] >= 0).all()
+        if month % 12 == 0 or month == hangzhou.months - 1:
+            recount = model.refresh_headcount()
+            np.testing.assert_array_equal(s.view("headcount"), recount["startups"])
+            np.testing.assert_array_equal(model.bf_headcount, recount["big_firms"])
+            np.testing.assert_array_equal(model.uni_headcount, recount["universities"])
+            np.testing.assert_array_equal(model.people_by_kind, recount["people_by_kind"])
+            dead = ~alive
+            assert (s.view("headcount")[dead] == 0).all()
+    # Everyone who left the market is marked so.
+    p = model.people
+    gone = p.view("employer_kind") == Employer.GONE
+    assert (p.view("status")[gone] != PersonStatus.ACTIVE).all()
+
+
+def test_kpis_one_row_per_month_and_region(full_run):
+    k = full_run.kpis
+    assert len(k) == 120 * 2
+    assert not k.duplicated(["month", "region"]).any()
+    assert k["date"].iloc[0] == pd.Timestamp("2025-01-01")
+    assert k["date"].iloc[-1] == pd.Timestamp("2034-12-01")
+
+
+def test_firm_tables_have_the_promised_columns(full_run):
+    f = full_run.firms
+    assert {"firm_id", "region", "sector", "founded_month", "exit_month", "exit_reason", "origin", "parent_id"} <= set(f.columns)
+    assert set(f["exit_reason"]) <= {"alive", "failed", "acquired"}
+    assert f["exit_month"].isna().equals(f["exit_reason"] == "alive")
+    assert set(f["sector"]) <= {
+        "manufacturing", "autonomous_driving", "robotics", "health", "finance", "consumer_ecommerce", "foundation_models"
+    }
+    fy = full_run.firm_years
+    assert {"firm_id", "year", "headcount", "revenue_yuan", "compute_gpu_h", "capability", "alive"} <= set(fy.columns)
+    assert sorted(fy["year"].unique()) == list(range(2025, 2035))
+    assert not fy.duplicated(["firm_id", "year"]).any()
+
+
+def test_every_founder_origin_and_parent_is_consistent(full_run):
+    f = full_run.firms
+    new = f[f["founded_month"] >= 0]
+    for origin, prefix in (("big_firm", "big_firm:"), ("university", "university:"), ("startup", "startup:")):
+        parents = new.loc[new["origin"] == origin, "parent_id"]
+        assert parents.str.startswith(prefix).all()
+    assert (new.loc[new["origin"] == "other", "parent_id"] == "").all()
+    # A startup parent existed before its child.
+    child = new[new["origin"] == "startup"]
+    parent_rows = child["parent_id"].str.removeprefix("startup:").astype(int)
+    assert (f.loc[parent_rows, "founded_month"].to_numpy() <= child["founded_month"].to_numpy()).all()
+
+
+def test_spinoff_hazard_falls_with_employer_size(hangzhou):
+    model = AIEcosystem(hangzhou, rng=0)
+    kinds = np.full(3, Employer.STARTUP, dtype=np.int8)
+    sizes = np.array([1, 20, 700])
+    s = model.startups
+    rows = np.flatnonzero(s.view("status") == Status.ALIVE)[:3]
+    s.headcount[rows] = sizes
+    p = model.founding_probability(np.zeros(3, dtype=np.int64), kinds, rows)
+    assert p[0] > p[1] > p[2]
+    alibaba = next(b for b in model.big_firms if b.key == "alibaba")
+    p_big = model.founding_probability(np.zeros(1, dtype=np.int64), np.array([Employer.BIG_FIRM], dtype=np.int8), np.array([alibaba.index]))
+    assert p_big[0] == pytest.approx(0.008 * alibaba.spec.spinoff_multiplier)
+
+
+def test_vouchers_buy_more_compute_and_cost_budget(hangzhou):
+    off = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.0, "regions.hangzhou.policy.voucher_rate_sme": 0.0})
+    on = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.8, "regions.hangzhou.policy.voucher_rate_sme": 0.8,
+                                    "regions.hangzhou.policy.voucher_budget_yuan": 6e8})
+    a = run_scenario(off, seed=5, months=12).kpis.query("region == 'hangzhou'")
+    b = run_scenario(on, seed=5, months=12).kpis.query("region == 'hangzhou'")
+    assert a["voucher_spent_yuan"].sum() == 0
+    assert b["voucher_spent_yuan"].sum() > 0
+    assert b["voucher_additional_gpu_h"].sum() > 0
+    assert b["compute_sold_gpu_h"].sum() > a["compute_sold_gpu_h"].sum()
+
+
+def test_local_vouchers_lock_training_in_and_portability_releases_it():
+    """At a 50% rate, local-only vouchers make the east cheaper than the west plus friction;
+    portable ones make the west cheaper again (domain §3.4: local lock-in)."""
+    base = {
+        "regions.hangzhou.policy.voucher_rate": 0.5,
+        "regions.hangzhou.policy.voucher_rate_sme": 0.5,
+        "regions.hangzhou.policy.voucher_budget_yuan": 5e9,
+        "regions.hangzhou.policy.voucher_cap_per_firm_yuan": 1e9,
+        "regions.qingyang.policy.voucher_budget_yuan": 0.0,
+    }
+    none = load_scenario("hangzhou", {**base, "regions.hangzhou.policy.voucher_budget_yuan": 0.0})
+    local = load_scenario("hangzhou", base)
+    portable = load_scenario("hangzhou", {**base, "regions.hangzhou.policy.voucher_portable": True})
+
+    def west(sc):
+        # Year 2: after the planned build-out the east has room, so the choice is by price.
+        k = run_scenario(sc, seed=2, months=24).kpis.query("region == 'hangzhou' and month >= 12")
+        return k["compute_bought_west_gpu_h"].sum() / k["compute_sold_gpu_h"].sum()
+
+    share_none, share_local, share_portable = west(none), west(local), west(portable)
+    assert share_local < 0.8 * share_none
+    assert share_portable > 1.2 * share_local
+
+
+def test_graduates_arrive_each_july(full_run):
+    k = full_run.kpis.query("region == 'hangzhou'")
+    july = k[k["month"] % 12 == 6]["graduates"]
+    other = k[k["month"] % 12 != 6]["graduates"]
+    assert (july > 0).all() and (other == 0).all()
+
+
+def test_planned_capacity_comes_online_on_schedule(hangzhou):
+    model = AIEcosystem(hangzhou, rng=0)
+    dc = next(d for d in model.data_centers if d.key == "alibaba_cloud")
+    before = dc.capacity
+    model.run_for(12)
+    assert dc.capacity == before
+    model.run_for(1)
+    assert dc.capacity >= before + 10_950_000
+
+
+def test_networks_export_and_summary(full_run, tmp_path):
+    import networkx as nx
+
+    paths = full_run.model.networks.write_graphml(tmp_path)
+    assert {p.name for p in paths} == {"genealogy.graphml", "talent_flows.graphml", "partnerships.graphml"}
+    g = nx.read_graphml(tmp_path / "genealogy.graphml")
+    assert g.number_of_edges() > 100
+    summary = full_run.network_summary
+    assert 0 < summary["share_founders_from_largest_firm"] < 1
+    assert summary["genealogy_max_depth"] >= 1
+    t = nx.read_graphml(tmp_path / "talent_flows.graphml")
+    assert t.has_node("big_firm:alibaba")
