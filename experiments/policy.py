@@ -45,12 +45,15 @@ def policy_effects(summary: pd.DataFrame, baseline: str, outcomes: list[str], co
     ok = summary[summary["status"] == "ok"]
     if baseline not in set(summary["variant"]):
         raise ValueError(f"baseline {baseline!r} has no runs")
+    ratio_inputs = [c for pair in RATIO_OUTCOMES.values() for c in pair]
     wide = {o: ok.pivot_table(index="replicate", columns="variant", values=o, aggfunc="first", dropna=False)
-            for o in outcomes if o in ok}
+            for o in dict.fromkeys([*outcomes, *ratio_inputs]) if o in ok}
     variants = [v for v in dict.fromkeys(summary.sort_values("point")["variant"]) if v != baseline]
     rows = []
     for v in variants:
         for o, w in wide.items():
+            if o not in outcomes:
+                continue
             if baseline not in w or v not in w:
                 rows.append({"variant": v, "outcome": o, "n": 0, "n_excluded": 0})
                 continue

@@ -30,50 +30,96 @@ def _plt():
     return plt
 
 
-def lever_figures(summary: pd.DataFrame, manifest: dict, fig_dir: Path) -> list[tuple[str, Path]]:
+def _grid(n: int, w: float = 4.4, h: float = 3.2):
     plt = _plt()
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return plt, fig, axes
+
+
+def lever_figures(summary: pd.DataFrame, manifest: dict, fig_dir: Path) -> list[tuple[str, Path]]:
+    """Outcomes against levers: lines with bands (factorial), points with CIs (list), scatter (samples)."""
     ok = summary[summary["status"] == "ok"]
     outcomes = [o for o in manifest.get("outcomes", []) if o in ok and ok[o].notna().any()]
+    if not outcomes or ok.empty:
+        return []
+    method = manifest.get("method")
+    if method == "list":
+        return [_variant_figure(ok, outcomes, fig_dir)]
     out = []
     for info in manifest.get("parameter_info", []):
         name = info["name"]
-        if name not in ok or info["dtype"] == "str" or ok[name].nunique() < 2 or not outcomes:
+        if name not in ok or info["dtype"] == "str" or ok[name].nunique() < 2:
             continue
-        others = [p["name"] for p in manifest["parameter_info"] if p["name"] != name and p["name"] in ok]
-        # Several other parameters varying: one line per combination only if few, else pooled.
-        groups = ok.groupby(others, dropna=False) if others and ok.groupby(others).ngroups <= 6 else [(None, ok)]
-        cols = min(3, len(outcomes))
-        rows = math.ceil(len(outcomes) / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.2 * rows), squeeze=False)
-        for ax, outcome in zip(axes.flat, outcomes, strict=False):
-            for key, g in groups:
-                stats_ = []
-                for x, gx in g.groupby(name):
-                    vals = gx[outcome].to_numpy(dtype=float)
-                    m, lo, hi, n = mean_ci(vals)
-                    finite = vals[np.isfinite(vals)]
-                    stats_.append((float(x), m, lo, hi, finite.min() if n else np.nan, finite.max() if n else np.nan))
-                s = np.array(stats_, dtype=float)
-                if not len(s):
-                    continue
-                label = None if key is None else ", ".join(f"{o}={k}" for o, k in zip(others, key if isinstance(key, tuple) else (key,), strict=False))
-                line, = ax.plot(s[:, 0], s[:, 1], marker="o", ms=3, label=label)
-                ax.fill_between(s[:, 0], s[:, 4], s[:, 5], color=line.get_color(), alpha=0.12, lw=0)
-                ax.fill_between(s[:, 0], s[:, 2], s[:, 3], color=line.get_color(), alpha=0.3, lw=0)
-            ax.set_title(outcome, fontsize=9)
-            ax.set_xlabel(name, fontsize=8)
-            ax.tick_params(labelsize=7)
-            if groups and not isinstance(groups, list) and ax is axes.flat[0]:
-                ax.legend(fontsize=6)
-        for ax in list(axes.flat)[len(outcomes):]:
-            ax.axis("off")
-        fig.suptitle(f"Outcomes against {name}: mean, 95% CI (dark) and replicate range (light)", fontsize=10)
+        plt, fig, axes = _grid(len(outcomes))
+        if method == "factorial":
+            others = [p["name"] for p in manifest["parameter_info"] if p["name"] != name and ok[p["name"]].nunique() > 1]
+            few = others and ok.groupby(others).ngroups <= 6
+            groups = list(ok.groupby(others)) if few else [(None, ok)]
+            title = f"Outcomes against {name}: mean, 95% CI (dark) and replicate range (light)"
+            if others and not few:
+                title += ", averaged over the other parameters"
+            for ax, outcome in zip(axes.flat, outcomes, strict=False):
+                for key, g in groups:
+                    s = []
+                    for x, gx in g.groupby(name):
+                        vals = gx[outcome].to_numpy(dtype=float)
+                        m, lo, hi, n = mean_ci(vals)
+                        fin = vals[np.isfinite(vals)]
+                        s.append((float(x), m, lo, hi, fin.min() if n else np.nan, fin.max() if n else np.nan))
+                    s = np.array(s, dtype=float)
+                    keys = key if isinstance(key, tuple) else (key,)
+                    label = None if key is None else ", ".join(f"{o}={k}" for o, k in zip(others, keys, strict=False))
+                    line, = ax.plot(s[:, 0], s[:, 1], marker="o", ms=3, label=label)
+                    ax.fill_between(s[:, 0], s[:, 4], s[:, 5], color=line.get_color(), alpha=0.12, lw=0)
+                    ax.fill_between(s[:, 0], s[:, 2], s[:, 3], color=line.get_color(), alpha=0.3, lw=0)
+                if few and ax is axes.flat[0]:
+                    ax.legend(fontsize=6)
+                ax.set_title(outcome, fontsize=9)
+                ax.set_xlabel(name, fontsize=8)
+                ax.tick_params(labelsize=7)
+        else:  # sampled designs: one dot per design point (mean over replicates)
+            title = f"Outcomes against {name}: one dot per design point (mean over replicates)"
+            means = ok.groupby("point")[[name, *outcomes]].mean(numeric_only=True)
+            for ax, outcome in zip(axes.flat, outcomes, strict=False):
+                ax.scatter(means[name].astype(float), means[outcome], s=10, alpha=0.7)
+                ax.set_title(outcome, fontsize=9)
+                ax.set_xlabel(name, fontsize=8)
+                ax.tick_params(labelsize=7)
+        fig.suptitle(title, fontsize=10)
         fig.tight_layout()
         path = fig_dir / f"lever_{name}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         out.append((f"Outcomes against {name}", path))
     return out
+
+
+def _variant_figure(ok: pd.DataFrame, outcomes: list[str], fig_dir: Path) -> tuple[str, Path]:
+    variants = list(dict.fromkeys(ok.sort_values("point")["variant"]))
+    plt, fig, axes = _grid(len(outcomes), 4.6, 0.8 + 0.3 * len(variants))
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        for y, v in enumerate(reversed(variants)):
+            vals = ok.loc[ok["variant"] == v, outcome].to_numpy(dtype=float)
+            m, lo, hi, n = mean_ci(vals)
+            fin = vals[np.isfinite(vals)]
+            if n:
+                ax.plot([fin.min(), fin.max()], [y, y], color="#9ecae1", lw=5, solid_capstyle="butt")
+                if np.isfinite(lo):
+                    ax.plot([lo, hi], [y, y], color="#3182bd", lw=2)
+                ax.plot([m], [y], "o", color="#08519c", ms=4)
+        ax.set_yticks(range(len(variants)), list(reversed(variants)), fontsize=7)
+        ax.set_title(outcome, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("Outcomes by variant: mean, 95% CI (dark) and replicate range (light)", fontsize=10)
+    fig.tight_layout()
+    path = fig_dir / "outcomes_by_variant.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return ("Outcomes by variant", path)
 
 
 def trajectory_figure(out_dir: Path, manifest: dict, fig_dir: Path) -> list[tuple[str, Path]]:
@@ -157,6 +203,8 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
     report_dir = Path(dest) if dest else out_dir / "report"
     fig_dir = report_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
+    for old in fig_dir.glob("*.png"):  # figures of an earlier report
+        old.unlink()
 
     figures: list[tuple[str, Path]] = []
     sections: list[str] = []

@@ -1,0 +1,272 @@
+"""Sweeps: results directory, reproducibility on 1 process, N processes and Dask, failures, resume.
+
+The Dask tests start a real scheduler and workers on 127.0.0.1 as subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import experiments.runner as runner
+from experiments.commands import main
+from experiments.spec import load_experiment
+
+ROOT = Path(__file__).resolve().parent.parent
+DASK = Path(sys.executable).with_name("dask")
+
+SWEEP = """
+[experiment]
+name = "tiny_sweep"
+scenario = "hangzhou"
+replicates = 2
+root_seed = 11
+months = 24
+
+[levers.voucher_rate]
+path = "regions.hangzhou.policy.voucher_rate"
+values = [0.0, 0.8]
+
+[levers.voucher_portable]
+path = "regions.hangzhou.policy.voucher_portable"
+values = [false, true]
+
+[design]
+method = "factorial"
+
+[outcomes]
+summary = ["startups_alive_y1", "startups_alive_end", "voucher_spent_yuan_total",
+           "voucher_additional_gpu_h_total", "west_utilization_end", "public_spending_yuan_total"]
+kpis = ["startups_alive", "voucher_spent_yuan"]
+"""
+N_RUNS = 8
+IGNORE = ["elapsed_s"]
+
+
+def outcomes(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.drop(columns=IGNORE).sort_values("run_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("exp") / "tiny_sweep.toml"
+    path.write_text(SWEEP)
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial(sweep_file, tmp_path_factory) -> Path:
+    """An uninterrupted sweep on one process: the reference for every other engine."""
+    out = tmp_path_factory.mktemp("serial") / "res"
+    report = runner.run_experiment(load_experiment(sweep_file), out, workers=1, progress=False)
+    assert report.ok == N_RUNS and report.failed == 0
+    return out
+
+
+def test_results_directory_is_complete_and_queryable(serial, sweep_file, capsys):
+    files = sorted((serial / "runs").glob("*.parquet"))
+    assert [f.stem for f in files] == sorted(t.run_id for t in load_experiment(sweep_file).tasks)
+    assert len(files) == N_RUNS
+    run = pq.read_table(files[0]).to_pandas()
+    for col in ("run_id", "seed", "status", "replicate", "variant", "voucher_rate", "voucher_portable", "month", "region", "startups_alive"):
+        assert col in run.columns
+    assert run["month"].nunique() == 24 and (run["status"] == "ok").all()
+    meta = runner.read_run_meta(files[0])
+    assert meta["status"] == "ok" and meta["seed"] == int(run["seed"].iloc[0]) and "startups_alive_end" in meta["outcomes"]
+
+    summary = pd.read_parquet(serial / "summary.parquet")
+    assert len(summary) == N_RUNS and summary["run_id"].is_unique
+    assert (summary["status"] == "ok").all()
+    assert {"voucher_rate", "voucher_portable", "seed", "startups_alive_y1", "public_spending_yuan_total"} <= set(summary.columns)
+    # common random numbers: every design point uses the same seed at the same replicate
+    assert summary.groupby("replicate")["seed"].nunique().eq(1).all()
+    manifest = json.loads((serial / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["runs_total"] == N_RUNS
+    assert manifest["counts"] == {"ok": N_RUNS, "failed": 0, "pending": 0}
+
+    assert main(["query", str(serial), "SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM runs", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"n": N_RUNS * 24 * 2, "runs": N_RUNS}]  # 24 months x 2 regions per run
+    assert main(["query", str(serial), "SELECT voucher_rate, avg(startups_alive_end) AS alive FROM summary GROUP BY 1 ORDER BY 1", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "voucher_rate,alive" and len(lines) == 3
+    assert main(["query", str(serial), "SELECT nope FROM summary"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: SQL") and err.count("\n") == 1
+
+
+def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp_path):
+    report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", workers=2, progress=False)
+    assert report.engine == "local:2" and report.ok == N_RUNS
+    pd.testing.assert_frame_equal(outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    a = pq.read_table(serial / "runs" / "p00003-r001.parquet").to_pandas()
+    b = pq.read_table(tmp_path / "res" / "runs" / "p00003-r001.parquet").to_pandas()
+    pd.testing.assert_frame_equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# A real Dask cluster: scheduler and workers as subprocesses on 127.0.0.1
+# --------------------------------------------------------------------------------------------
+def _spawn(args: list[str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "True"},
+    )
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
+
+
+@contextmanager
+def dask_cluster(tmp: Path, n_workers: int = 2):
+    from distributed import Client
+
+    procs: list[subprocess.Popen] = []
+    sched_file = tmp / "scheduler.json"
+    try:
+        procs.append(_spawn([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                             "--scheduler-file", str(sched_file)], tmp / "scheduler.log"))
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() or not sched_file.read_text().strip():
+            assert procs[0].poll() is None, (tmp / "scheduler.log").read_text()
+            assert time.monotonic() < deadline, "scheduler did not start"
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = []
+        for i in range(n_workers):
+            w = _spawn([str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                        "--name", f"w{i}", "--death-timeout", "60"], tmp / f"worker{i}.log")
+            procs.append(w)
+            workers.append(w)
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(n_workers, timeout=60)
+        yield address, workers
+    finally:
+        for p in reversed(procs):
+            _kill(p)
+
+
+def test_sweep_on_a_dask_cluster_gives_the_same_numbers(serial, sweep_file, tmp_path, capsys):
+    with dask_cluster(tmp_path) as (address, _):
+        out = tmp_path / "res"
+        assert main(["sweep", str(sweep_file), "--out", str(out), "--scheduler", address, "--quiet"]) == 0
+    assert "8 ok, 0 failed" in capsys.readouterr().out
+    summary = pd.read_parquet(out / "summary.parquet")
+    pd.testing.assert_frame_equal(outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    assert json.loads((out / "manifest.json").read_text())["engine"] == f"dask:{address}"
+
+
+def test_killing_a_dask_worker_mid_sweep_loses_no_run(serial, sweep_file, tmp_path):
+    with dask_cluster(tmp_path) as (address, workers):
+        killed = []
+
+        def kill_one_worker(record):
+            if not killed:
+                os.killpg(workers[0].pid, signal.SIGKILL)
+                killed.append(record["task"].run_id)
+
+        report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", scheduler=address,
+                                       progress=False, on_record=kill_one_worker)
+        assert killed and workers[0].wait(timeout=30) is not None
+        assert report.ran == N_RUNS
+    assert report.ok == N_RUNS, report.failures
+    pd.testing.assert_frame_equal(outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+
+
+# --------------------------------------------------------------------------------------------
+# Interrupted local sweep, failures, resume
+# --------------------------------------------------------------------------------------------
+def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, tmp_path, capsys):
+    out = tmp_path / "res"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.commands", "sweep", str(sweep_file), "--out", str(out),
+         "--workers", "2", "--quiet"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("*.parquet"))) < 2:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
+        proc.wait(timeout=30)
+    finally:
+        _kill(proc)
+        proc.stderr.close()
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")}
+    assert 2 <= len(before) < N_RUNS, "the sweep finished before it could be killed"
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+
+    # without --resume the directory is protected
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert f"{len(before)} already done" in capsys.readouterr().out
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")}
+    assert sorted(after) == sorted(p.name for p in (serial / "runs").glob("*.parquet"))  # every run once
+    assert all(after[name] == stamp for name, stamp in before.items())  # none repeated
+    assert not list((out / "runs").glob(".*"))  # no temporary files left
+    summary = pd.read_parquet(out / "summary.parquet")
+    pd.testing.assert_frame_equal(outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+    # a second resume has nothing to do
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert f"0 ok, 0 failed, {N_RUNS} already done" in capsys.readouterr().out
+
+
+def test_resume_refuses_a_changed_experiment(serial, sweep_file, tmp_path, capsys):
+    changed = tmp_path / "changed.toml"
+    changed.write_text(sweep_file.read_text().replace("root_seed = 11", "root_seed = 12"))
+    assert main(["sweep", str(changed), "--out", str(serial), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume") and "changed" in err
+
+
+def test_a_failed_run_is_recorded_and_the_sweep_goes_on(sweep_file, tmp_path, monkeypatch, capsys):
+    real = runner.execute_run
+
+    def flaky(task, doc, kpis):
+        if task.point == 1:
+            raise RuntimeError("boom in the model")
+        return real(task, doc, kpis)
+
+    monkeypatch.setattr(runner, "execute_run", flaky)
+    out = tmp_path / "res"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--workers", "1", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "6 ok, 2 failed" in captured.out and "boom in the model" in captured.err
+    summary = pd.read_parquet(out / "summary.parquet")
+    failed = summary[summary["status"] == "failed"]
+    assert list(failed["point"]) == [1, 1]
+    assert failed["error"].str.contains("RuntimeError: boom in the model").all()
+    assert list(failed["seed"]) == load_experiment(sweep_file).seeds
+    assert failed["startups_alive_end"].isna().all()
+    assert len(list((out / "runs").glob("*.parquet"))) == N_RUNS
+    run = pq.read_table(out / "runs" / "p00001-r000.parquet").to_pandas()
+    assert run.loc[0, "status"] == "failed" and "boom" in run.loc[0, "error"]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete_with_failures"
+
+    monkeypatch.setattr(runner, "execute_run", real)  # the bug is fixed: resume reruns failed runs only
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert "2 ok, 0 failed, 6 already done" in capsys.readouterr().out
+    assert (pd.read_parquet(out / "summary.parquet")["status"] == "ok").all()
