@@ -61,6 +61,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     show.set_defaults(func=cmd_show)
 
+    cal = sub.add_parser("calibrate", help="compare a scenario with its calibration targets over many seeds")
+    cal.add_argument("scenario")
+    cal.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..N-1 (default 20)")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cal.add_argument("--csv", default=None, help="also write the per-seed measures to this CSV file")
+    cal.set_defaults(func=cmd_calibrate)
+
     validate = sub.add_parser("validate", help="check a scenario file")
     validate.add_argument("file")
     validate.set_defaults(func=cmd_validate)
@@ -80,6 +87,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         return fail(str(exc))
     sys.stdout.write(dump_toml(scenario))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ecosystem.calibration import calibrate, report
+
+    if args.seeds < 1:
+        return fail(f"--seeds = {args.seeds}: must be >= 1")
+    try:
+        scenario = load_scenario(args.scenario, args.overrides)
+    except ScenarioError as exc:
+        return fail(str(exc))
+    with tqdm(total=args.seeds, unit="seed", file=sys.stderr) as bar:
+        table = calibrate(scenario, range(args.seeds), progress=lambda: bar.update(1))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    print(report(table, scenario))
     return 0
 
 
