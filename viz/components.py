@@ -185,7 +185,7 @@ def _same_value(a, b) -> bool:
 
 
 @solara.component
-def LeverPanel(session: Session, version: int, refresh: Callable[[], None],
+def LeverPanel(session: Session, settings_version: int, refresh: Callable[[], None],
                set_error: Callable[[str], None]):
     def on_commit(path: str, value) -> str:
         messages = []
@@ -217,7 +217,7 @@ def LeverPanel(session: Session, version: int, refresh: Callable[[], None],
 
 
 @solara.component
-def ScenarioFiles(session: Session, version: int, refresh: Callable[[], None],
+def ScenarioFiles(session: Session, settings_version: int, refresh: Callable[[], None],
                   set_error: Callable[[str], None], playing: solara.Reactive[bool]):
     def on_file(info: dict):
         playing.set(False)

@@ -16,7 +16,7 @@ APP = Path(__file__).resolve().parent / "app.py"
 def command(host: str = "127.0.0.1", port: int = 8765, production: bool = True) -> list[str]:
     """The command line that serves the app."""
     cmd = [sys.executable, "-m", "solara", "run", str(APP), "--host", host, "--port", str(int(port)),
-           "--no-open"]
+           "--no-open", "--no-check-version"]
     if production:
         cmd.append("--production")
     return cmd

@@ -126,6 +126,7 @@ class Session:
     def __init__(self, preset: str | None = None, seed: int = 0):
         self.lock = threading.RLock()
         self.version = 0  # bumped on every change; views cache on it
+        self.settings_version = 0  # bumped when settings (not the month) change
         self.seed = int(seed)
         self.counterfactual = False
         self.message = ""
@@ -137,6 +138,7 @@ class Session:
     # Settings
     # ------------------------------------------------------------------------------------------
     def _use_preset(self, name: str) -> None:
+        self.settings_version += 1
         self.preset: str | None = name
         self.source = f"preset “{name}”"
         self.base_doc = load_document(name)
@@ -188,6 +190,7 @@ class Session:
                 changes[path] = value
             scenario = self._scenario_with(changes)
             self.changes, self.scenario = changes, scenario
+            self.settings_version += 1
             self._replay(current=True, baseline=False)
             label = next((lev.label for lev in self.levers if lev.path == path), path)
             self.message = f"{label} changed; re-ran months 0–{self.month} with the same seed."
@@ -197,12 +200,14 @@ class Session:
         with self.lock:
             self.changes = {}
             self.scenario = self.base_scenario
+            self.settings_version += 1
             self._replay(current=True, baseline=False)
             self.message = f"Levers reset to the values of {self.source}."
 
     def set_seed(self, seed: int) -> None:
         with self.lock:
             self.seed = parse_seed(seed)
+            self.settings_version += 1
             self._replay(current=True, baseline=True)
             self.message = f"Seed {self.seed}: re-ran months 0–{self.month}."
 
@@ -217,6 +222,7 @@ class Session:
     def set_counterfactual(self, on: bool) -> None:
         with self.lock:
             self.counterfactual = bool(on)
+            self.settings_version += 1
             self.baseline = None
             if on:
                 self._replay(current=False, baseline=True)
@@ -384,6 +390,7 @@ class Session:
                 self.source = f"file “{filename}”"
             if seed is not None:
                 self.seed = seed
+            self.settings_version += 1
             self._restart(0)
             self.message = f"Loaded {filename} ({len(self.changes)} values differ from {self.source})."
 
