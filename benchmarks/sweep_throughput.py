@@ -1,0 +1,148 @@
+"""Sweep throughput: runs per minute serial, on N local processes and on an N-worker Dask cluster.
+
+    .venv/bin/python benchmarks/sweep_throughput.py            # 12 ten-year Hangzhou runs per engine
+    .venv/bin/python benchmarks/sweep_throughput.py --runs 8 --months 60
+
+Goals (issue): local processes at least 1.7x serial on 2 cores; Dask's overhead per run under 5% of
+a run's time. Overhead per run = (workers x sweep wall time − time spent inside runs) / runs, with
+cluster start-up reported separately (a cluster is started once per sweep, not per run). The script
+also checks that every engine gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def experiment(runs: int, months: int | None):
+    from experiments.spec import experiment_from_dict
+
+    exp = {"name": "throughput", "scenario": "hangzhou", "replicates": runs, "root_seed": 1}
+    if months:
+        exp["months"] = months
+    return experiment_from_dict({
+        "experiment": exp,
+        "levers": {"voucher_rate": {"path": "regions.hangzhou.policy.voucher_rate", "values": [0.25]}},
+        "design": {"method": "factorial"},
+    })
+
+
+def start_cluster(tmp: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
+    from distributed import Client
+
+    dask = Path(sys.executable).with_name("dask")
+    sched_file = tmp / "scheduler.json"
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], cwd=ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    while not sched_file.exists() or not sched_file.read_text().strip():
+        time.sleep(0.1)
+    address = json.loads(sched_file.read_text())["address"]
+    for i in range(workers):
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--nthreads", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1", "--name", f"w{i}"], cwd=ROOT, start_new_session=True,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    with Client(address) as c:
+        c.wait_for_workers(workers, timeout=60)
+    return address, procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in reversed(procs):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def _raw_chunk(args) -> float:
+    """Runs without any sweep machinery (the reference for what the machine can do in parallel)."""
+    from experiments.runner import execute_run
+
+    exp_args, ids = args
+    exp = experiment(*exp_args)
+    t0 = time.perf_counter()
+    for t in exp.tasks:
+        if t.run_id in ids:
+            execute_run(t, exp.base_document, exp.kpi_outcomes)
+    return time.perf_counter() - t0
+
+
+def raw_parallel(runs: int, months: int | None, workers: int) -> float:
+    import multiprocessing as mp
+
+    exp = experiment(runs, months)
+    ids = [t.run_id for t in exp.tasks]
+    chunks = [((runs, months), set(ids[i::workers])) for i in range(workers)]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.map(_raw_chunk, [((runs, months), set()) for _ in range(workers)])  # warm-up imports
+        t0 = time.perf_counter()
+        pool.map(_raw_chunk, chunks)
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    from experiments.runner import run_experiment
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=12)
+    ap.add_argument("--months", type=int, default=None, help="horizon (default: the preset's 10 years)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes on the machine slow every engine)")
+    exp = experiment(args.runs, args.months)
+    horizon = args.months or exp.horizon_months
+    print(f"{args.runs} runs of the Hangzhou preset, {horizon} months each, {os.cpu_count()} cores")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rep = run_experiment(exp, tmp / "serial", workers=1, progress=False)
+        results["serial"] = rep
+        rep = run_experiment(exp, tmp / "local", workers=args.workers, progress=False)
+        results[f"local {args.workers} processes"] = rep
+        t0 = time.perf_counter()
+        address, procs = start_cluster(tmp, args.workers)
+        cluster_start = time.perf_counter() - t0
+        try:
+            rep = run_experiment(exp, tmp / "dask", scheduler=address, progress=False)
+        finally:
+            stop(procs)
+        results[f"dask {args.workers} workers"] = rep
+        sums = {k: r.summary.drop(columns=["elapsed_s"]).to_json() for k, r in results.items()}
+
+    serial = results["serial"]
+    run_time = serial.run_seconds / serial.ran
+    print(f"mean run time (serial): {run_time:.2f} s")
+    print(f"{'engine':<22} {'wall s':>8} {'runs/min':>9} {'speed-up':>9} {'start-up s':>11} {'runs/min excl. start-up':>24} {'overhead/run':>13}")
+    for name, r in results.items():
+        workers = 1 if name == "serial" else args.workers
+        startup = cluster_start if name.startswith("dask") else r.startup_s
+        busy = r.wall_s - r.startup_s
+        overhead = (workers * busy - r.run_seconds) / r.ran
+        print(f"{name:<22} {r.wall_s:8.1f} {60 * r.ran / r.wall_s:9.1f} {serial.wall_s / r.wall_s:9.2f}x "
+              f"{startup:11.1f} {60 * r.ran / busy:24.1f} {overhead:8.3f} s ({100 * overhead / run_time:.1f}%)")
+    raw = raw_parallel(args.runs, args.months, args.workers)
+    print(f"{'reference: bare ' + str(args.workers) + ' procs':<22} {raw:8.1f} {60 * args.runs / raw:9.1f} {serial.wall_s / raw:9.2f}x"
+          "   (model runs split over processes, no results written: the machine's parallel ceiling)")
+    print("same numbers on every engine:", len(set(sums.values())) == 1)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
