@@ -51,8 +51,11 @@ class Government(mesa.Agent):
             b.new_month()
 
     @property
-    def voucher_open(self) -> bool:
-        return self.policy.voucher_rate > 0 or self.policy.voucher_rate_sme > 0
+    def vouchers_paying(self) -> bool:
+        """The compute-voucher programme is running this year and has money left."""
+        p = self.policy
+        started = self.model.config.meta.start_year + self.model.month // 12 >= p.voucher_start_year
+        return started and (p.voucher_rate > 0 or p.voucher_rate_sme > 0) and self.budgets["voucher"].remaining > 0
 
     def adoption_spending(self) -> float:
         """Spread the adoption programme evenly over the year's remaining months."""

@@ -36,7 +36,7 @@ def voucher_rates(model: AIEcosystem, firms: np.ndarray) -> np.ndarray:
     rates = np.zeros(firms.size)
     for g in model.governments:
         pol = g.policy
-        if pol.voucher_claimants != "local_firms" or g.budgets["voucher"].remaining <= 0:
+        if pol.voucher_claimants != "local_firms" or not g.vouchers_paying:
             continue
         m = s.region[firms] == g.region
         if not m.any():
@@ -70,7 +70,7 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
         payer[:, j] = np.where(valid & (home_rate > 0), home, -1)
         g = model.governments[dc.region]
         pol = g.policy
-        if pol.voucher_claimants == "any_buyer" and pol.voucher_rate > 0 and g.budgets["voucher"].remaining > 0:
+        if pol.voucher_claimants == "any_buyer" and g.vouchers_paying:
             hub_rate = np.where(s.voucher_year[firms] < pol.voucher_cap_per_firm_yuan, pol.voucher_rate, 0.0)
             hub_rate = hub_rate * s.claims_vouchers[firms]
             better = hub_rate > rate[:, j]

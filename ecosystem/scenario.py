@@ -220,6 +220,8 @@ class Policy(_Strict):
     """Share of the compute a voucher pays for that is additional (not bought anyway)."""
     voucher_takeup: Share = 0.9
     """Share of eligible firms that claim at all."""
+    voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2000
+    """First calendar year in which the voucher programme pays."""
     data_voucher_rate: Share = 0.0
     data_voucher_budget_yuan: NonNeg = 0.0
     data_voucher_cap_per_firm_yuan: NonNeg = 0.0
@@ -497,6 +499,13 @@ def _raw_document(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict
             "scenario", key, f"unknown preset; allowed: {', '.join(preset_names())} or a .toml file"
         )
     doc = _read_toml(text, key)
+    includes = doc.pop("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ScenarioError("include", includes, "must be a list of fragment names or file paths")
+    merged: dict = {}
+    for inc in includes:
+        merged = deep_merge(merged, _fragment(inc, path.parent if path.suffix == ".toml" else None))
+    doc = deep_merge(merged, doc)
     base = doc.pop("base", None)
     if base is not None:
         if not isinstance(base, str):
@@ -504,6 +513,34 @@ def _raw_document(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict
         if not Path(base).is_absolute() and path.suffix == ".toml" and (path.parent / base).exists():
             base = str(path.parent / base)
         doc = deep_merge(_raw_document(base, (*_seen, key)), doc)
+    return doc
+
+
+def fragment_names(folder: str) -> list[str]:
+    """Names of the shipped fragments in a preset subfolder (``regions``, ``variants``...)."""
+    files = resources.files(PRESET_PACKAGE).joinpath(folder)
+    if not files.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def _fragment(name: str, relative_to: Path | None) -> dict:
+    """An included fragment: ``regions/hangzhou`` (shipped) or a .toml path (next to the file)."""
+    if name.endswith(".toml"):
+        path = Path(name)
+        if not path.is_absolute() and relative_to is not None:
+            path = relative_to / path
+        if not path.is_file():
+            raise ScenarioError("include", name, "file not found")
+        return _read_toml(path.read_text(encoding="utf-8"), str(path))
+    res = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml")
+    if not res.is_file():
+        folder = name.split("/")[0] if "/" in name else ""
+        allowed = ", ".join(f"{folder}/{n}" for n in fragment_names(folder)) if folder else "regions/<id>"
+        raise ScenarioError("include", name, f"unknown fragment; allowed: {allowed} or a .toml file")
+    doc = _read_toml(res.read_text(encoding="utf-8"), name)
+    if "include" in doc:
+        raise ScenarioError("include", name, "fragments cannot include others")
     return doc
 
 
