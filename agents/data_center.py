@@ -29,6 +29,7 @@ class DataCenter(mesa.Agent):
         self.sold_startups = 0.0
         self.sold_background = 0.0
         self.revenue = 0.0
+        self.revenue_startups = 0.0  # paid by startups this month (their own money plus vouchers)
         self.pending_gpu_h = 0.0  # capacity ordered, not yet online
         for exp in spec.planned_expansions:
             self.model.schedule_capacity(self, exp.add_gpu_h, at_month=exp.month)

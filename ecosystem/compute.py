@@ -26,6 +26,8 @@ import numpy as np
 
 from ecosystem.tables import Status
 
+NATIONAL = -2  # payer code of the national voucher programme (V7)
+
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
 
@@ -54,8 +56,9 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
     """Voucher rate and paying government for each (firm, data center).
 
     A firm's home programme is valid at home data centers, and at hub data centers if portable.
-    A hub's own ``any_buyer`` programme is valid at its data centers for everyone. Where two are
-    valid the higher rate applies (programmes do not stack).
+    A hub's own ``any_buyer`` programme is valid at its data centers for everyone; the national
+    programme (V7) everywhere for everyone. Where several are valid the highest rate applies
+    (programmes do not stack).
     """
     s = model.startups
     dcs = model.data_centers
@@ -76,6 +79,14 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
             better = hub_rate > rate[:, j]
             rate[better, j] = hub_rate[better]
             payer[better, j] = dc.region
+    nat = model.config.national
+    year = model.config.meta.start_year + model.month // 12
+    if nat.voucher_rate > 0 and model.national_vouchers.remaining > 0 and year >= nat.voucher_start_year:
+        nat_rate = np.where(s.national_voucher_year[firms] < nat.voucher_cap_per_firm_yuan, nat.voucher_rate, 0.0)
+        nat_rate = (nat_rate * s.claims_vouchers[firms])[:, None]
+        better = nat_rate > rate
+        rate = np.where(better, nat_rate, rate)
+        payer = np.where(better, NATIONAL, payer)
     return rate, payer
 
 
@@ -143,9 +154,9 @@ def clear_market(model: AIEcosystem) -> None:
     home_rate = voucher_rates(model, firms)
     rate, payer = rate_matrix(model, firms, home_rate)
     best_rate = rate.max(axis=1)
-    additionality = np.array([g.policy.voucher_additionality for g in model.governments])
-    pay_add = np.where(best_rate > 0, additionality[np.maximum(payer[np.arange(firms.size), rate.argmax(axis=1)], 0)], 0.0)
-    uplift = 1.0 + pay_add * best_rate / np.maximum(1.0 - best_rate, 0.05)
+    # Additionality is the firm's behaviour; its home government's estimate applies.
+    additionality = np.array([g.policy.voucher_additionality for g in model.governments])[region]
+    uplift = 1.0 + additionality * best_rate / np.maximum(1.0 - best_rate, 0.05)
     train, infer = train * uplift, infer * uplift
     # Effective prices.
     dc_region = np.array([dc.region for dc in dcs])
@@ -159,20 +170,28 @@ def clear_market(model: AIEcosystem) -> None:
     cost = bought * price[None, :]
     # Vouchers: claims per (firm, paying government), capped per firm and year, FCFS budgets.
     claim = cost * rate
-    voucher = np.zeros(firms.size)
+    local_paid = np.zeros(firms.size)
     for g in model.governments:
         c = np.where(payer == g.region, claim, 0.0).sum(axis=1)
         if not c.any():
             continue
         cap_left = np.maximum(g.policy.voucher_cap_per_firm_yuan - s.voucher_year[firms], 0.0)
         paid = g.budgets["voucher"].grant(np.minimum(c, cap_left))
-        voucher += paid
+        local_paid += paid
         model.counters["voucher_spent_yuan"][g.region] += paid.sum()
+    voucher = local_paid.copy()
+    c = np.where(payer == NATIONAL, claim, 0.0).sum(axis=1)
+    if c.any():
+        cap_left = np.maximum(model.config.national.voucher_cap_per_firm_yuan - s.national_voucher_year[firms], 0.0)
+        paid = model.national_vouchers.grant(np.minimum(c, cap_left))
+        voucher += paid
+        s.national_voucher_year[firms] += paid
+        model._count_by_region("national_voucher_spent_yuan", region, paid)
     total_cost = cost.sum(axis=1)
     s.training_gpu_h[firms] = bought_t.sum(axis=1)
     s.inference_gpu_h[firms] = bought_i.sum(axis=1)
     s.compute_spend[firms] = total_cost - voucher
-    s.voucher_year[firms] += voucher
+    s.voucher_year[firms] += local_paid
     s.contract_year[firms] += total_cost
     s.compute_year[firms] += bought.sum(axis=1)
     # Additional compute attributable to vouchers: what the uplift bought, in the proportion of
@@ -189,6 +208,7 @@ def clear_market(model: AIEcosystem) -> None:
         dc.sold_startups = float(bought[:, j].sum())
         dc.sold = dc.sold_background + dc.sold_startups
         dc.revenue = dc.sold * dc.price
+        dc.revenue_startups = float(cost[:, j].sum())
     buy_data(model, firms, s.training_gpu_h[firms] * model.reference_price(region))
 
 

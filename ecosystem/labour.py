@@ -283,8 +283,52 @@ class LabourMarket:
         out = p.view("out_hazard")
         departing = np.flatnonzero(u < out)
         separating = np.flatnonzero((u >= out) & (u < out + p.view("sep_hazard")))
+        departing = self.move_between_cities(departing)
         self._leave_market(departing, PersonStatus.DEPARTED, "departures", OUTSIDE)
         self.release(separating)
+
+    def move_between_cities(self, rows: np.ndarray) -> np.ndarray:
+        """Some people leaving a city move to another modelled city; returns those who leave the model.
+
+        Each mover picks a destination city with probability ∝ workforce × attractiveness ×
+        (wage / mean wage) ** migration_wage_elasticity (openings per seeker, talent subsidies and
+        wages: [S53]). Movers arrive as job seekers; they count as a departure where they left and
+        an arrival where they land, so people are conserved across regions.
+        """
+        cities = [r for r in range(self.n_regions) if self.region_kinds[r] == "city"]
+        nat = self.config.national
+        if len(cities) < 2 or rows.size == 0 or nat.internal_migration_share == 0:
+            return rows
+        p = self.people
+        moving = self.rng.random(rows.size) < nat.internal_migration_share
+        movers, leavers = rows[moving], rows[~moving]
+        if movers.size == 0:
+            return leavers
+        city = np.array(cities)
+        wage = self.wage[city]
+        pull = np.array([self.people_by_kind[r, : Employer.GONE].sum() * self.attractiveness(r) for r in cities])
+        pull = pull * (wage / wage.mean()) ** nat.migration_wage_elasticity
+        origin = p.region[movers].astype(np.int64)
+        # Choose among the other cities: drop the origin's weight, renormalise per mover.
+        weights = np.tile(pull, (movers.size, 1))
+        weights[np.arange(movers.size), np.searchsorted(city, origin)] = 0.0
+        cum = np.cumsum(weights, axis=1)
+        pick = (self.rng.random(movers.size) * cum[:, -1])[:, None] < cum
+        dest = city[np.argmax(pick, axis=1)]
+        kind = p.employer_kind[movers]
+        emp = np.where(kind == Employer.NONE, origin, p.employer_id[movers])
+        self.flows.add(self.month, kind, emp, Employer.NONE, dest)
+        self.reassign(movers, Employer.NONE, -1)
+        self._headcount_delta(np.full(movers.size, Employer.NONE), np.full(movers.size, -1), -1, origin)
+        p.region[movers] = dest
+        p.retire_at[movers] = p.birth[movers] + self.retire_months[dest]
+        self._headcount_delta(np.full(movers.size, Employer.NONE), np.full(movers.size, -1), 1, dest)
+        self._set_hazards(movers)
+        self._count_by_region("departures", origin)
+        self._count_by_region("moved_out", origin)
+        self._count_by_region("arrivals", dest.astype(np.int64))
+        self._count_by_region("moved_in", dest.astype(np.int64))
+        return leavers
 
     def _leave_market(self, rows: np.ndarray, status: PersonStatus, counter: str, node: int) -> None:
         if rows.size == 0:

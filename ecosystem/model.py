@@ -28,6 +28,8 @@ COUNTERS = (
     "graduates",
     "arrivals",
     "departures",
+    "moved_in",
+    "moved_out",
     "retirements",
     "hires",
     "leavers",
@@ -42,6 +44,7 @@ COUNTERS = (
     "compute_bought_outside_gpu_h",
     "compute_bought_west_gpu_h",
     "voucher_spent_yuan",
+    "national_voucher_spent_yuan",
     "voucher_additional_gpu_h",
     "data_voucher_spent_yuan",
     "talent_subsidy_spent_yuan",
@@ -82,6 +85,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
             1.0 + strength * nat.export_control_efficiency_boost
         )
         self.chips_left = self.chip_supply_per_year
+        self.national_vouchers = Budget(nat.voucher_budget_yuan)
         self.startups = Startups(capacity=8192)
         self.people = People(capacity=1 << 18)
         self.flows = FlowLog()
@@ -90,6 +94,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self._dc_rows: list[dict] = []
         self._year_rows: list[pd.DataFrame] = []
         self._adoption_demand = np.zeros(self.n_regions)
+        self.counters_history: list[dict[str, np.ndarray]] = []
         self._new_counters()
         self.create_actors()
         self.create_population()
@@ -165,6 +170,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         """January: budgets and VC pools renew, chip supply renews, yearly counters reset."""
         for g in self.governments:
             g.new_year()
+        self.national_vouchers.new_year()
         years = self.month / 12.0
         for r, region in enumerate(self.config.regions.values()):
             if region.market:
@@ -175,7 +181,8 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
                 pool.new_year()
         self.chips_left = self.chip_supply_per_year
         s = self.startups
-        for col in ("voucher_year", "contract_year", "data_voucher_year", "compute_year", "revenue_year"):
+        for col in ("voucher_year", "national_voucher_year", "contract_year", "data_voucher_year",
+                    "compute_year", "revenue_year"):
             s.view(col)[:] = 0.0
 
     def graduation(self) -> None:
@@ -205,6 +212,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
     def step(self) -> None:
         for g in self.governments:
             g.new_month()
+        self.national_vouchers.new_month()
         for pool in self.vc_pools:  # venture money flows evenly through the year
             pool.new_month()
             pool.pace(12 - self.month % 12)
@@ -350,6 +358,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self.flows.close_month(self.month)
         if self.month % 12 == 11:
             self._year_rows.append(self._firm_year_snapshot())
+        self.counters_history.append(self.counters)  # per-region arrays, one dict per month
         self._new_counters()
 
     def _firm_year_snapshot(self) -> pd.DataFrame:

@@ -112,6 +112,16 @@ class National(_Strict):
     """Relative boost to efficiency gains at full strength (innovation under constraint, H10)."""
     compute_cost_decline_per_year: Share = 0.2
     """Yearly fall in the cost of a GPU-hour of capacity (price floors follow it)."""
+    internal_migration_share: Share = 0.5
+    """Share of people leaving a modelled city who move to another modelled city (the rest leave
+    the model). Only matters with two or more city regions."""
+    migration_wage_elasticity: NonNeg = 1.0
+    """How strongly movers between cities prefer higher wages (with openings and subsidies)."""
+    voucher_rate: Share = 0.0
+    """National compute-voucher programme (V7): rate, valid at any data center for any startup."""
+    voucher_budget_yuan: NonNeg = 0.0
+    voucher_cap_per_firm_yuan: NonNeg = 0.0
+    voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
     hours_per_month: Positive = 730.0
     gpu_capex_yuan: Positive = 250_000.0
     """Installed cost of one H100-equivalent accelerator with its share of the building."""
@@ -579,15 +589,16 @@ def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> 
                 child.pop("assumption", None)
                 child.pop("range", None)
                 child = child["value"]
+            if child is None:
+                # A table the file leaves to its defaults: create it; validation rejects unknown keys.
+                child = node[part] = {}
             if not isinstance(child, dict):
                 raise ScenarioError(
                     ".".join(parts), value, f"unknown key {'.'.join(parts[: i + 1])!r}"
                 )
             node = child
         leaf = parts[-1]
-        if leaf not in node:
-            raise ScenarioError(".".join(parts), value, f"unknown key {'.'.join(parts)!r}")
-        old = node[leaf]
+        old = node.get(leaf)
         if _is_annotated(old):
             node[leaf] = {"value": value, "source": "set by user (--set)"}
         else:

@@ -125,7 +125,8 @@ class Startups(ColumnTable):
         "training_gpu_h": (np.float64, 0.0),  # bought this month
         "inference_gpu_h": (np.float64, 0.0),
         "compute_spend": (np.float64, 0.0),  # own money paid for compute this month
-        "voucher_year": (np.float64, 0.0),  # voucher received this calendar year
+        "voucher_year": (np.float64, 0.0),  # voucher received this calendar year (local programmes)
+        "national_voucher_year": (np.float64, 0.0),  # from the national programme this year
         "contract_year": (np.float64, 0.0),  # compute contracts this calendar year
         "data_voucher_year": (np.float64, 0.0),
         "funding_total": (np.float64, 0.0),
