@@ -38,16 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
+    """Serve the app in its own process (``python -m viz``: offline, no telemetry)."""
     import subprocess
-    from pathlib import Path
 
-    app = Path(__file__).resolve().parent.parent / "viz" / "app.py"
-    if not app.exists():
-        return model_cli.fail("the browser app (viz/app.py) is not installed")
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
-           "--production", "--no-open"]
+    if importlib.util.find_spec("viz") is None:
+        return model_cli.fail("the browser app (viz/) is not installed")
+    if not 0 < args.port < 65536:
+        return model_cli.fail(f"--port = {args.port}: must be between 1 and 65535")
     try:
-        return subprocess.call(cmd)
+        return subprocess.call([sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)])
     except KeyboardInterrupt:
         return 0
 
