@@ -69,6 +69,18 @@ def stop(procs: list[subprocess.Popen]) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def between_runs(records: list[dict]) -> float:
+    by_worker: dict = {}
+    for r in records:
+        if r.get("started") is not None:
+            by_worker.setdefault((r.get("host"), r.get("pid")), []).append((r["started"], r["finished"]))
+    gaps = []
+    for spans in by_worker.values():
+        spans.sort()
+        gaps += [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
+    return sum(gaps) / len(gaps) if gaps else float("nan")
+
+
 def _raw_chunk(args) -> float:
     """Runs without any sweep machinery (the reference for what the machine can do in parallel)."""
     from experiments.runner import execute_run
@@ -109,34 +121,39 @@ def main() -> None:
     exp = experiment(args.runs, args.months)
     horizon = args.months or exp.horizon_months
     print(f"{args.runs} runs of the Hangzhou preset, {horizon} months each, {os.cpu_count()} cores")
-    results = {}
+    results, timings = {}, {}
+
+    def sweep(name, out, **kw):
+        seen = []
+        rep = run_experiment(exp, out, progress=False, on_record=seen.append, **kw)
+        results[name] = rep
+        timings[name] = seen
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rep = run_experiment(exp, tmp / "serial", workers=1, progress=False)
-        results["serial"] = rep
-        rep = run_experiment(exp, tmp / "local", workers=args.workers, progress=False)
-        results[f"local {args.workers} processes"] = rep
+        sweep("serial", tmp / "serial", workers=1)
+        sweep(f"local {args.workers} processes", tmp / "local", workers=args.workers)
         t0 = time.perf_counter()
         address, procs = start_cluster(tmp, args.workers)
         cluster_start = time.perf_counter() - t0
         try:
-            rep = run_experiment(exp, tmp / "dask", scheduler=address, progress=False)
+            sweep(f"dask {args.workers} workers", tmp / "dask", scheduler=address)
         finally:
             stop(procs)
-        results[f"dask {args.workers} workers"] = rep
         sums = {k: r.summary.drop(columns=["elapsed_s"]).to_json() for k, r in results.items()}
 
     serial = results["serial"]
     run_time = serial.run_seconds / serial.ran
     print(f"mean run time (serial): {run_time:.2f} s")
-    print(f"{'engine':<22} {'wall s':>8} {'runs/min':>9} {'speed-up':>9} {'start-up s':>11} {'runs/min excl. start-up':>24} {'overhead/run':>13}")
+    print(f"{'engine':<22} {'wall s':>8} {'runs/min':>9} {'speed-up':>9} {'start-up s':>11} {'runs/min excl. start-up':>24} {'gap between runs':>17}")
     for name, r in results.items():
-        workers = 1 if name == "serial" else args.workers
         startup = cluster_start if name.startswith("dask") else r.startup_s
         busy = r.wall_s - r.startup_s
-        overhead = (workers * busy - r.run_seconds) / r.ran
+        gap = between_runs(timings[name])
         print(f"{name:<22} {r.wall_s:8.1f} {60 * r.ran / r.wall_s:9.1f} {serial.wall_s / r.wall_s:9.2f}x "
-              f"{startup:11.1f} {60 * r.ran / busy:24.1f} {overhead:8.3f} s ({100 * overhead / run_time:.1f}%)")
+              f"{startup:11.1f} {60 * r.ran / busy:24.1f} {gap:9.3f} s ({100 * gap / run_time:.1f}%)")
+    print("gap between runs: mean time a worker spends between the end of one run and the start of its next "
+          "(dispatch, result transfer, writing): the per-run overhead of the engine")
     raw = raw_parallel(args.runs, args.months, args.workers)
     print(f"{'reference: bare ' + str(args.workers) + ' procs':<22} {raw:8.1f} {60 * args.runs / raw:9.1f} {serial.wall_s / raw:9.2f}x"
           "   (model runs split over processes, no results written: the machine's parallel ceiling)")

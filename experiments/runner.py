@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ecosystem.run import run_scenario
 from ecosystem.scenario import Scenario, ScenarioError, apply_overrides, scenario_from_dict
 from experiments.spec import Experiment, RunTask
 
@@ -59,8 +60,6 @@ def derived_outcomes(kpis: pd.DataFrame, scenario: Scenario) -> dict[str, float]
 
 def execute_run(task: RunTask, base_document: dict, kpi_columns: list[str]) -> tuple[dict, pd.DataFrame]:
     """Run the model for one task; return (outcomes, monthly KPI table). Raises on model errors."""
-    from ecosystem.run import run_scenario
-
     scenario = scenario_from_dict(apply_overrides(base_document, task.overrides))
     result = run_scenario(scenario, seed=task.seed, months=task.months)
     outcomes = result.summary()
@@ -72,7 +71,7 @@ def execute_run(task: RunTask, base_document: dict, kpi_columns: list[str]) -> t
 def run_one(task: RunTask, base_document: dict, kpi_columns: list[str]) -> dict:
     """Run one task and never raise: a failure comes back as a record with its error and seed."""
     t0 = time.perf_counter()
-    record = {"task": task, "host": socket.gethostname(), "pid": os.getpid()}
+    record = {"task": task, "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
     try:
         outcomes, kpis = execute_run(task, base_document, kpi_columns)
         record.update(status="ok", error="", outcomes=outcomes, kpis=kpis)
@@ -82,6 +81,7 @@ def run_one(task: RunTask, base_document: dict, kpi_columns: list[str]) -> dict:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}{where}".replace("\n", " "),
                       outcomes={}, kpis=None)
     record["elapsed_s"] = time.perf_counter() - t0
+    record["finished"] = time.time()
     return record
 
 
@@ -380,6 +380,7 @@ def _run_dask(exp: Experiment, todo: list[RunTask], handle: Callable[[dict], Non
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=logging.ERROR,
             worker_dashboard_address=None,
+            preload=["experiments.runner"],  # import the model while the cluster starts, not in the first run
         )
         client = Client(cluster)
     startup = time.perf_counter() - t0
