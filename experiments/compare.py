@@ -31,7 +31,8 @@ Outputs in DIR (default ``results/compare``):
 Per-city outcomes (city = the preset's region of kind ``city``, west = its ``hub`` regions):
 startups alive at years 1, 5 and 10 (mean and 5th–95th percentile across replicates); the first
 month with ``startups_alive >= meta.target_startups`` (mean over the replicates that reach it, and
-the share that do); founders by origin, voucher spending (sums over the horizon); compute
+the share that do; ``target_month_mean`` counts months from January of the start year, from 0, and
+``target_date`` is it as YYYY-MM); founders by origin, voucher spending (sums over the horizon); compute
 utilisation east and west (GPU-hours sold / capacity over the last 12 months); talent net inflow
 per year (share of the city's AI workforce). Exit codes: 0 done, 1 some runs failed, 2 bad input
 (one line ``error: ...`` on stderr, nothing written), 130 interrupted.
@@ -421,6 +422,7 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
     presets = list(dict.fromkeys(c.preset for c in cases))
     cmap = plt.get_cmap("tab10" if len(presets) <= 10 else "tab20")
     colour = {p: cmap(i % cmap.N) for i, p in enumerate(presets)}
+    ends: list = []  # (final median, line): the legend lists cities top to bottom as they end
     for case in cases:
         t = traj[traj["label"] == case.label]
         if t.empty:
@@ -430,8 +432,9 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
         own = case.policy_from == case.preset
         ax.fill_between(med.index, lo.to_numpy(), hi.to_numpy(), color=colour[case.preset],
                         alpha=0.15 if own else 0.08, linewidth=0)
-        ax.plot(med.index, med.to_numpy(), color=colour[case.preset], linewidth=1.8,
-                linestyle="-" if own else "--", label=case.label)
+        (line,) = ax.plot(med.index, med.to_numpy(), color=colour[case.preset], linewidth=1.8,
+                          linestyle="-" if own else "--", label=case.label)
+        ends.append((float(med.iloc[-1]), line))
     target = cases[0].target if cases else 5000
     ax.axhline(target, color="black", linestyle=":", linewidth=1.2)
     ax.annotate(f"{target:,} startups (target)", xy=(0.01, target), xycoords=("axes fraction", "data"),
@@ -450,7 +453,9 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
     ax.set_title(f"Startups alive by city: median and 5–95% band over {reps} replicates"
                  + ("; dashed = transplanted policy" if any(c.policy_from != c.preset for c in cases) else ""))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
+    ends.sort(key=lambda e: -e[0])
+    ax.legend([e[1] for e in ends], [e[1].get_label() for e in ends],
+              loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
@@ -533,7 +538,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="run the cities side by side (replicates, common seeds) and tabulate them",
         description="Run single-city presets (all of them when none is named) with common random numbers and "
-                    "print one row per city: startups alive at years 1, 5, 10 with 90%% intervals, when the "
+                    "print one row per city: startups alive at years 1, 5, 10 with 90% intervals, when the "
                     "target is reached, founders by origin, voucher spend, compute utilisation east and west, "
                     "talent net inflow. Writes comparison.parquet, comparison.csv and trajectories.png to DIR. "
                     "--policy-from SRC adds, for each city, a run with SRC's whole policy table.")
