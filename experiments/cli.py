@@ -26,10 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     model_cli.add_commands(sub)
-    if importlib.util.find_spec("experiments.commands") is not None:
-        from experiments import commands
+    from experiments import commands, compare
 
-        commands.register(sub)
+    commands.register(sub)
+    compare.register(sub)
     viz = sub.add_parser("viz", help="start the browser app (offline)")
     viz.add_argument("--host", default="127.0.0.1")
     viz.add_argument("--port", type=int, default=8765)

@@ -576,15 +576,3 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(result.failures) > 5:
         print(f"  ... and {len(result.failures) - 5} more (see manifest.json)", file=sys.stderr)
     return EXIT_FAILED_RUNS if result.failures else EXIT_OK
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aieco", description="aieco compare")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
