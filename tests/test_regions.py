@@ -107,3 +107,22 @@ def test_movers_prefer_attractive_cities(hangzhou):
     chengdu = list(plain.region_keys).index("chengdu")
     got = [int(sum(c["moved_in"][chengdu] for c in m.counters_history)) for m in (plain, subsidy)]
     assert got[1] > got[0]
+
+
+@pytest.mark.parametrize("variant", ["article_80pct", "shanghai_article", "chengdu_article", "shandong_article", "wenzhou_ai_office"])
+def test_source_article_figures_stay_reachable_as_variants(variant, tmp_path):
+    """Where primary documents differ from the articles, the article's figure is a variant."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("ecosystem.presets").joinpath(f"variants/{variant}.toml").read_text()
+    region = next(iter(tomllib.loads(text)["regions"]))
+    path = tmp_path / "s.toml"
+    path.write_text(f'base = "{region}"\ninclude = ["variants/{variant}"]\n')
+    plain = load_scenario(region).regions[region].policy
+    varied = load_scenario(path).regions[region].policy
+    assert varied != plain
+
+
+def test_the_80_percent_headline_is_a_scenario_not_the_default():
+    assert load_scenario("shanghai").regions["shanghai"].policy.voucher_rate == pytest.approx(0.3)  # [S66]
