@@ -152,6 +152,13 @@ def main() -> None:
         gap = between_runs(timings[name])
         print(f"{name:<22} {r.wall_s:8.1f} {60 * r.ran / r.wall_s:9.1f} {serial.wall_s / r.wall_s:9.2f}x "
               f"{startup:11.1f} {60 * r.ran / busy:24.1f} {gap:9.3f} s ({100 * gap / run_time:.1f}%)")
+    shares = {name: sum(r.get("cpu_s", 0) for r in recs) / max(1e-9, sum(r.get("elapsed_s") or 0 for r in recs))
+              for name, recs in timings.items()}
+    cpu = {name: sum(r.get("cpu_s", 0) for r in recs) / max(1, len(recs)) for name, recs in timings.items()}
+    print("CPU share of a core the runs got: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+          + " (below ~95%: other processes competed for the cores)")
+    print("CPU seconds per run: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+          + " (higher in parallel: the runs slow each other down, e.g. shared cache or memory bandwidth)")
     print("gap between runs: mean time a worker spends between the end of one run and the start of its next "
           "(dispatch, result transfer, writing): the per-run overhead of the engine")
     raw = raw_parallel(args.runs, args.months, args.workers)

@@ -70,7 +70,7 @@ def execute_run(task: RunTask, base_document: dict, kpi_columns: list[str]) -> t
 
 def run_one(task: RunTask, base_document: dict, kpi_columns: list[str]) -> dict:
     """Run one task and never raise: a failure comes back as a record with its error and seed."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     record = {"task": task, "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
     try:
         outcomes, kpis = execute_run(task, base_document, kpi_columns)
@@ -81,6 +81,7 @@ def run_one(task: RunTask, base_document: dict, kpi_columns: list[str]) -> dict:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}{where}".replace("\n", " "),
                       outcomes={}, kpis=None)
     record["elapsed_s"] = time.perf_counter() - t0
+    record["cpu_s"] = time.process_time() - c0
     record["finished"] = time.time()
     return record
 

@@ -105,6 +105,14 @@ def test_results_directory_is_complete_and_queryable(serial, sweep_file, capsys)
     assert err.startswith("error: SQL") and err.count("\n") == 1
 
 
+def test_report_of_a_factorial_sweep(serial, tmp_path):
+    assert main(["report", str(serial), "--html-dir", str(tmp_path / "rep")]) == 0
+    html = (tmp_path / "rep" / "index.html").read_text()
+    for name in ("lever_voucher_rate.png", "lever_voucher_portable.png", "trajectory_startups_alive.png"):
+        assert (tmp_path / "rep" / "figures" / name).stat().st_size > 1000 and f"figures/{name}" in html
+    assert "Outcomes by design point" in html
+
+
 def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp_path):
     report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", workers=2, progress=False)
     assert report.engine == "local:2" and report.ok == N_RUNS
