@@ -62,15 +62,14 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
     """
     s = model.startups
     dcs = model.data_centers
-    n, m = firms.size, len(dcs)
-    rate = np.zeros((n, m))
-    payer = np.full((n, m), -1, dtype=np.int64)
     home = s.region[firms].astype(np.int64)
     portable = np.array([g.policy.voucher_portable for g in model.governments])[home]
+    dc_region = np.array([dc.region for dc in dcs])
+    hub = np.array([dc.is_hub for dc in dcs])
+    valid = (home[:, None] == dc_region[None, :]) | (portable[:, None] & hub[None, :])
+    rate = np.where(valid, home_rate[:, None], 0.0)
+    payer = np.where(valid & (home_rate > 0)[:, None], home[:, None], -1)
     for j, dc in enumerate(dcs):
-        valid = (home == dc.region) | (portable & dc.is_hub)
-        rate[:, j] = np.where(valid, home_rate, 0.0)
-        payer[:, j] = np.where(valid & (home_rate > 0), home, -1)
         g = model.governments[dc.region]
         pol = g.policy
         if pol.voucher_claimants == "any_buyer" and g.vouchers_paying:
@@ -100,15 +99,15 @@ def allocate(
     bought = np.zeros((n, m))
     pending = demand.astype(np.float64).copy()
     avail = capacity.astype(np.float64).copy()
+    price = eff_price.copy()
+    price[:, avail <= 1e-9] = np.inf  # full centers are out of reach
     position = np.arange(n)
     for _ in range(m):
-        open_ = avail > 1e-9
         wanting = pending > 1e-9
-        if not open_.any() or not wanting.any():
+        if not (avail > 1e-9).any() or not wanting.any():
             break
-        price = np.where(open_[None, :], eff_price, np.inf)
         best = np.argmin(price, axis=1)
-        for j in np.unique(best[wanting]):
+        for j in np.flatnonzero(np.bincount(best[wanting], minlength=m)):
             rows = position[wanting & (best == j)]
             req = pending[rows]
             before = np.cumsum(req) - req
@@ -118,6 +117,7 @@ def allocate(
             avail[j] -= give.sum()
             if avail[j] < 1e-9:
                 avail[j] = 0.0
+                price[:, j] = np.inf
     return bought
 
 
@@ -171,8 +171,13 @@ def clear_market(model: AIEcosystem) -> None:
     # Vouchers: claims per (firm, paying government), capped per firm and year, FCFS budgets.
     claim = cost * rate
     local_paid = np.zeros(firms.size)
+    # Claims per firm and payer in one pass: column 0 national, 1 none, 2 + g government g.
+    n_payers = model.n_regions + 2
+    key = np.arange(firms.size)[:, None] * n_payers + (payer - NATIONAL)
+    claims = np.bincount(key.ravel(), weights=claim.ravel(), minlength=firms.size * n_payers)
+    claims = claims.reshape(firms.size, n_payers)
     for g in model.governments:
-        c = np.where(payer == g.region, claim, 0.0).sum(axis=1)
+        c = claims[:, g.region - NATIONAL]
         if not c.any():
             continue
         cap_left = np.maximum(g.policy.voucher_cap_per_firm_yuan - s.voucher_year[firms], 0.0)
@@ -180,7 +185,7 @@ def clear_market(model: AIEcosystem) -> None:
         local_paid += paid
         model.counters["voucher_spent_yuan"][g.region] += paid.sum()
     voucher = local_paid.copy()
-    c = np.where(payer == NATIONAL, claim, 0.0).sum(axis=1)
+    c = claims[:, 0]
     if c.any():
         cap_left = np.maximum(model.config.national.voucher_cap_per_firm_yuan - s.national_voucher_year[firms], 0.0)
         paid = model.national_vouchers.grant(np.minimum(c, cap_left))

@@ -87,17 +87,33 @@ class StartupLife:
         # Initial startup-origin firms have parents outside the 2025 stock: unknown parent.
         return kind, pid
 
-    def spawn(self, founders: np.ndarray, kind: np.ndarray, emp: np.ndarray) -> np.ndarray:
-        """Found one startup per founder; origin and parent from the employer they leave."""
-        origin = np.array([ORIGIN_BY_EMPLOYER[Employer(k)] for k in kind], dtype=np.int8)
+    def spawn(self, founders: np.ndarray, kind, emp) -> None:
+        """Found one startup per founder; origin and parent from the employer they leave.
+
+        Founders decided during a phase wait in a buffer; ``found_startups`` creates their firms
+        in one batch at fixed points of the step (its start, before hiring, before recording).
+        """
+        n = founders.size
+        if n:
+            kind = np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,))
+            emp = np.broadcast_to(np.asarray(emp, dtype=np.int64), (n,))
+            self._founding.append((founders, kind, emp))
+
+    def found_startups(self) -> None:
+        """Create the startups of every founder waiting in the buffer."""
+        if not self._founding:
+            return
+        founders = np.concatenate([f for f, _, _ in self._founding])
+        kind = np.concatenate([k for _, k, _ in self._founding])
+        emp = np.concatenate([e for _, _, e in self._founding]).astype(np.int32)
+        self._founding.clear()
+        origin = np.array([ORIGIN_BY_EMPLOYER[Employer(k)] for k in range(4)], dtype=np.int8)[kind]
         region = self.people.region[founders].astype(np.int64)
         largest = (kind == Employer.BIG_FIRM) & (emp == self.largest_firm[region])
         self._count_by_region("founders_largest_firm", region[largest])
-        out = []
         for r in np.unique(region):
             m = region == r
-            out.append(self.create_startups(int(r), founders[m], origin[m], kind[m], emp[m]))
-        return np.concatenate(out)
+            self.create_startups(int(r), founders[m], origin[m], kind[m], emp[m])
 
     def create_startups(
         self,
@@ -349,19 +365,23 @@ class StartupLife:
                 gf_share[m] = g.policy.guidance_fund_share
         prob = np.clip(prob * (1 + gf_share), 0, 1)
         closes = rng.random(want.size) < prob
-        for i in np.flatnonzero(closes):
-            f = want[i]
-            r = int(s.region[f])
-            if self.vc_pools[r].available <= 0:
-                closes[i] = False  # no venture money left this year: the round falls through
-                continue
-            gf = self.governments[r].budgets["guidance_fund"].grant_one(size[i] * gf_share[i])
-            amount = gf + self.vc_pools[r].grant_one(size[i] - gf)
-            s.cash[f] += amount
-            s.funding_total[f] += amount
-            s.stage[f] = min(int(s.stage[f]) + 1, Stage.SERIES_D_PLUS)
-            self.counters["vc_raised_yuan"][r] += amount
-            self.counters["guidance_fund_spent_yuan"][r] += gf
+        # Money, first come first served: venture money for the private part (a round falls
+        # through once this month's VC money is gone), then the guidance fund's share.
+        region = s.region[want]
+        for r in np.unique(region[closes]):
+            idx = np.flatnonzero(closes & (region == r))
+            vc = self.vc_pools[r].grant(size[idx] * (1 - gf_share[idx]))
+            funded = vc > 0
+            closes[idx[~funded]] = False
+            idx, vc = idx[funded], vc[funded]
+            gf = self.governments[r].budgets["guidance_fund"].grant(size[idx] * gf_share[idx])
+            amount = vc + gf
+            firms = want[idx]
+            s.cash[firms] += amount
+            s.funding_total[firms] += amount
+            s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
+            self.counters["vc_raised_yuan"][r] += amount.sum()
+            self.counters["guidance_fund_spent_yuan"][r] += gf.sum()
         self._count_by_region("rounds_closed", s.region[want[closes]].astype(np.int64))
         self._count_by_region("rounds_failed", s.region[want[~closes]].astype(np.int64))
         s.next_raise_month[want[~closes]] = self.month + st.retry_months

@@ -28,6 +28,14 @@ LEARNING_PER_MONTH = 0.001
 OUTSIDE, RETIRED = 5, 6
 
 
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, largest first (a partial sort)."""
+    if k < values.size:
+        part = np.argpartition(-values, k - 1)[:k]
+        return part[np.argsort(-values[part])]
+    return np.argsort(-values)
+
+
 class LabourMarket:
     """Mixin of :class:`~ecosystem.model.AIEcosystem`: the phases and helpers for people."""
 
@@ -104,8 +112,8 @@ class LabourMarket:
         sep = self.separation[region, kind]
         bf = kind == Employer.BIG_FIRM
         sep[bf] = self.bf_attrition[p.employer_id[rows[bf]]]
-        p.sep_hazard[rows] = sep
-        p.out_hazard[rows] = self.outflow[region, kind]
+        p.out_hazard[rows] = out = self.outflow[region, kind]
+        p.move_hazard[rows] = out + sep
 
     def reassign(self, rows: np.ndarray, kind, ident) -> None:
         """Move people to a new employer (kind, id), keeping headcounts, skills and hazards in step."""
@@ -243,7 +251,7 @@ class LabourMarket:
         if staff.size == 0:
             return 0
         chosen = self.rng.choice(staff, size=min(n, staff.size), replace=False)
-        self.spawn(chosen, np.full(chosen.size, kind, dtype=np.int8), np.full(chosen.size, org.index))
+        self.spawn(chosen, kind, org.index)
         return int(chosen.size)
 
     def cluster_pull(self, region: int) -> float:
@@ -268,7 +276,7 @@ class LabourMarket:
         idx = self.job_seekers()
         chosen = idx[self.rng.random(idx.size) < rate[p.region[idx]]]
         if chosen.size:
-            self.spawn(chosen, np.full(chosen.size, Employer.NONE, dtype=np.int8), np.full(chosen.size, -1))
+            self.spawn(chosen, Employer.NONE, -1)
 
     # --- monthly phases ------------------------------------------------------------------------
     def turnover(self) -> None:
@@ -280,9 +288,9 @@ class LabourMarket:
         retiring = np.flatnonzero(p.view("retire_at") <= self.month)
         self._leave_market(retiring, PersonStatus.RETIRED, "retirements", RETIRED)
         u = self.rng.random(p.n, dtype=np.float32)
-        out = p.view("out_hazard")
-        departing = np.flatnonzero(u < out)
-        separating = np.flatnonzero((u >= out) & (u < out + p.view("sep_hazard")))
+        moving = np.flatnonzero(u < p.view("move_hazard"))  # leave the region or the employer
+        leaves_region = u[moving] < p.out_hazard[moving]
+        departing, separating = moving[leaves_region], moving[~leaves_region]
         departing = self.move_between_cities(departing)
         self._leave_market(departing, PersonStatus.DEPARTED, "departures", OUTSIDE)
         self.release(separating)
@@ -358,10 +366,7 @@ class LabourMarket:
                 self.counters["arrivals"][r] += n
                 # Some come to found a startup here (cities compete for founders, H10, H12).
                 share = min(reg.talent.migrant_founder_share * self.cluster_pull(r), 1.0)
-                founders = rows[self.rng.random(n) < share]
-                if founders.size:
-                    k = founders.size
-                    self.spawn(founders, np.full(k, Employer.NONE, dtype=np.int8), np.full(k, -1))
+                self.spawn(rows[self.rng.random(n) < share], Employer.NONE, -1)
 
     def graduate_cohort(self, uni: University) -> int:
         """Add a university's graduates who stay; a few found startups at once. Returns stayers."""
@@ -379,10 +384,8 @@ class LabourMarket:
         self.flows.add_counts(Employer.UNIVERSITY, uni.index, Employer.NONE, uni.region, n)
         self.counters["graduates"][uni.region] += n
         founders = rows[self.rng.random(n) < uni.spec.graduate_founding_share]
-        if founders.size:
-            k = founders.size
-            self.spawn(founders, np.full(k, Employer.UNIVERSITY, dtype=np.int8), np.full(k, uni.index))
-            uni.spinoffs_total += k
+        self.spawn(founders, Employer.UNIVERSITY, uni.index)
+        uni.spinoffs_total += founders.size
         return n
 
     def talent_subsidy_active(self, region: int) -> float:
@@ -453,8 +456,8 @@ class LabourMarket:
             k = min(ids.size, seekers.size)
             if k == 0:
                 continue
-            slot_order = np.argsort(-(score + rng.normal(0, 0.15, score.size)), kind="stable")[:k]
-            seeker_order = np.argsort(-(p.skill[seekers] + rng.normal(0, 0.1, seekers.size)), kind="stable")[:k]
+            slot_order = top_k(score + rng.normal(0, 0.15, score.size), k)
+            seeker_order = top_k(p.skill[seekers] + rng.normal(0, 0.1, seekers.size), k)
             hired = seekers[seeker_order]
             newcomers = hired[(p.origin[hired] != PersonOrigin.INITIAL) & (p.experience[hired] == 0)]
             self.reassign(hired, kinds[slot_order], ids[slot_order])

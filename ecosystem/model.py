@@ -90,11 +90,10 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self.people = People(capacity=1 << 18)
         self.flows = FlowLog()
         self.networks = Networks(self)
-        self._kpi_rows: list[dict] = []
-        self._dc_rows: list[dict] = []
+        self._history: list[dict] = []  # one entry per recorded month (see ``record``)
+        self._founding: list[tuple] = []  # founders waiting for ``found_startups``
         self._year_rows: list[pd.DataFrame] = []
         self._adoption_demand = np.zeros(self.n_regions)
-        self.counters_history: list[dict[str, np.ndarray]] = []
         self._new_counters()
         self.create_actors()
         self.create_population()
@@ -210,6 +209,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
     # The monthly step
     # ------------------------------------------------------------------------------------------
     def step(self) -> None:
+        self.found_startups()  # founders from events before the step (July graduates)
         for g in self.governments:
             g.new_month()
         self.national_vouchers.new_month()
@@ -221,6 +221,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self.arrive()
         self.agents_by_type[University].shuffle_do("step")
         self.agents_by_type[BigFirm].shuffle_do("step")
+        self.found_startups()
         self.hire()
         self.agents_by_type[Government].shuffle_do("step")
         self.clear_compute_market()
@@ -231,6 +232,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self.raise_funding()
         self.pay_costs_and_exit()
         self.cooperate()
+        self.found_startups()
         self.record()
         self.month += 1
 
@@ -304,62 +306,31 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         return pd.Timestamp(year=start + month // 12, month=month % 12 + 1, day=1)
 
     def record(self) -> None:
-        """KPI rows for this month: one per region, one per data center."""
+        """Keep this month's state as per-region and per-data-center arrays (tables are built on
+        demand by ``kpis()`` and ``dc_kpis()``); close the flow log; snapshot firms in December."""
         s = self.startups
-        alive = s.view("status") == Status.ALIVE
-        region_s = s.view("region")
-        by_kind = self.people_by_kind
-        self.alive_by_region = self.count_alive()
-        c = self.counters
-        date = self.date(self.month)
-        for r, key in enumerate(self.region_keys):
-            gov = self.governments[r]
-            dcs = [d for d in self.data_centers if d.region == r]
-            cap = sum(d.capacity for d in dcs)
-            sold = sum(d.sold for d in dcs)
-            workforce = int(by_kind[r, : Employer.GONE].sum())
-            a_r = alive & (region_s == r)
-            row = {
-                "month": self.month,
-                "date": date,
-                "region": key,
-                "startups_alive": int(a_r.sum()),
-                "employment_startups": int(by_kind[r, Employer.STARTUP]),
-                "employment_big_firms": int(by_kind[r, Employer.BIG_FIRM]),
-                "employment_universities": int(by_kind[r, Employer.UNIVERSITY]),
-                "job_seekers": int(by_kind[r, Employer.NONE]),
-                "people": workforce,
-                "dc_capacity_gpu_h": cap,
-                "dc_sold_gpu_h": sold,
-                "dc_utilization": sold / cap if cap > 0 else np.nan,
-                "dc_price_yuan": float(np.mean([d.price for d in dcs])) if dcs else np.nan,
-                "voucher_budget_left_yuan": gov.budgets["voucher"].remaining,
-                "talent_net_inflow": (c["arrivals"][r] - c["departures"][r]) / workforce if workforce else 0.0,
-                "capability_mean": float(s.capability[: s.n][a_r].mean()) if a_r.any() else 0.0,
-                "cash_yuan": float(s.cash[: s.n][a_r].sum()),
-            }
-            for k in COUNTERS:
-                row[k] = float(c[k][r]) if k.endswith("_yuan") or k.endswith("_gpu_h") else int(c[k][r])
-            self._kpi_rows.append(row)
-        for d in self.data_centers:
-            self._dc_rows.append({
-                "month": self.month,
-                "date": date,
-                "data_center": d.key,
-                "region": self.region_keys[d.region],
-                "hub": d.is_hub,
-                "capacity_gpu_h": d.capacity,
-                "sold_gpu_h": d.sold,
-                "sold_startups_gpu_h": d.sold_startups,
-                "sold_background_gpu_h": d.sold_background,
-                "utilization": d.utilization,
-                "price_yuan_per_gpu_h": d.price,
-            })
+        alive = np.flatnonzero(s.view("status") == Status.ALIVE)
+        region = s.region[alive].astype(np.int64)
+        self.alive_by_region = np.bincount(region, minlength=self.n_regions)
+        dc = self.data_centers
+        self._history.append({
+            "counters": self.counters,
+            "alive": self.alive_by_region,
+            "people_by_kind": self.people_by_kind.copy(),
+            "capability_sum": np.bincount(region, weights=s.capability[alive], minlength=self.n_regions),
+            "cash": np.bincount(region, weights=s.cash[alive], minlength=self.n_regions),
+            "voucher_left": np.array([g.budgets["voucher"].remaining for g in self.governments]),
+            "dc": np.array([[d.capacity, d.sold, d.sold_startups, d.sold_background, d.price] for d in dc]).reshape(len(dc), 5),
+        })
         self.flows.close_month(self.month)
         if self.month % 12 == 11:
             self._year_rows.append(self._firm_year_snapshot())
-        self.counters_history.append(self.counters)  # per-region arrays, one dict per month
         self._new_counters()
+
+    @property
+    def counters_history(self) -> list[dict[str, np.ndarray]]:
+        """This run's monthly counters, one dict of per-region arrays per month."""
+        return [h["counters"] for h in self._history]
 
     def _firm_year_snapshot(self) -> pd.DataFrame:
         s = self.startups
@@ -385,11 +356,74 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
     # ------------------------------------------------------------------------------------------
     def kpis(self) -> pd.DataFrame:
         """Monthly KPIs, one row per month and region."""
-        return pd.DataFrame(self._kpi_rows)
+        h = self._history
+        n, r = len(h), self.n_regions
+        if n == 0:
+            return pd.DataFrame(columns=["month", "date", "region", "startups_alive"])
+        months = np.repeat(np.arange(n), r)
+        by_kind = np.stack([x["people_by_kind"] for x in h]).reshape(n * r, -1)
+        alive = np.concatenate([x["alive"] for x in h])
+        workforce = by_kind[:, : Employer.GONE].sum(axis=1)
+        dc_region = np.array([d.region for d in self.data_centers], dtype=np.int64)
+        dc = np.stack([x["dc"] for x in h]) if self.data_centers else np.zeros((n, 0, 5))
+        per_region = np.zeros((n, r, 3))  # capacity, sold, price sum
+        n_dcs = np.bincount(dc_region, minlength=r)
+        for j, reg in enumerate(dc_region):
+            per_region[:, reg, 0] += dc[:, j, 0]
+            per_region[:, reg, 1] += dc[:, j, 1]
+            per_region[:, reg, 2] += dc[:, j, 4]
+        cap, sold = per_region[:, :, 0].ravel(), per_region[:, :, 1].ravel()
+        counters = {k: np.concatenate([x["counters"][k] for x in h]) for k in COUNTERS}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = {
+                "month": months,
+                "date": [self.date(int(m)) for m in months],
+                "region": np.tile(np.array(self.region_keys, dtype=object), n),
+                "startups_alive": alive,
+                "employment_startups": by_kind[:, Employer.STARTUP],
+                "employment_big_firms": by_kind[:, Employer.BIG_FIRM],
+                "employment_universities": by_kind[:, Employer.UNIVERSITY],
+                "job_seekers": by_kind[:, Employer.NONE],
+                "people": workforce,
+                "dc_capacity_gpu_h": cap,
+                "dc_sold_gpu_h": sold,
+                "dc_utilization": np.where(cap > 0, sold / cap, np.nan),
+                "dc_price_yuan": np.where(np.tile(n_dcs, n) > 0, per_region[:, :, 2].ravel() / np.tile(np.maximum(n_dcs, 1), n), np.nan),
+                "voucher_budget_left_yuan": np.concatenate([x["voucher_left"] for x in h]),
+                "talent_net_inflow": np.where(
+                    workforce > 0, (counters["arrivals"] - counters["departures"]) / np.maximum(workforce, 1), 0.0
+                ),
+                "capability_mean": np.where(alive > 0, np.concatenate([x["capability_sum"] for x in h]) / np.maximum(alive, 1), 0.0),
+                "cash_yuan": np.concatenate([x["cash"] for x in h]),
+            }
+        for k, v in counters.items():
+            out[k] = v if k.endswith(("_yuan", "_gpu_h")) else v.astype(np.int64)
+        return pd.DataFrame(out)
 
     def dc_kpis(self) -> pd.DataFrame:
         """Monthly state of every data center."""
-        return pd.DataFrame(self._dc_rows)
+        h = self._history
+        dcs = self.data_centers
+        if not h or not dcs:
+            return pd.DataFrame(columns=["month", "data_center", "utilization"])
+        n, m = len(h), len(dcs)
+        dc = np.stack([x["dc"] for x in h]).reshape(n * m, 5)
+        months = np.repeat(np.arange(n), m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            util = np.where(dc[:, 0] > 0, dc[:, 1] / dc[:, 0], 0.0)
+        return pd.DataFrame({
+            "month": months,
+            "date": [self.date(int(x)) for x in months],
+            "data_center": np.tile(np.array([d.key for d in dcs], dtype=object), n),
+            "region": np.tile(np.array([self.region_keys[d.region] for d in dcs], dtype=object), n),
+            "hub": np.tile(np.array([d.is_hub for d in dcs]), n),
+            "capacity_gpu_h": dc[:, 0],
+            "sold_gpu_h": dc[:, 1],
+            "sold_startups_gpu_h": dc[:, 2],
+            "sold_background_gpu_h": dc[:, 3],
+            "utilization": util,
+            "price_yuan_per_gpu_h": dc[:, 4],
+        })
 
     def firms(self) -> pd.DataFrame:
         """One row per startup ever founded."""

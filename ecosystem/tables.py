@@ -154,6 +154,6 @@ class People(ColumnTable):
         "status": (np.int8, PersonStatus.ACTIVE),
         "alumni_of": (np.int32, -1),  # last big firm worked at (-1: never; -2: one elsewhere)
         "alumni_since": (np.int32, -1),  # month they left it (-1: before the run)
-        "sep_hazard": (np.float32, 0.0),  # monthly chance of leaving the current employer
         "out_hazard": (np.float32, 0.0),  # monthly chance of leaving the region
+        "move_hazard": (np.float32, 0.0),  # ... of leaving the region or the employer (out + separation)
     }

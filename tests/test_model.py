@@ -19,8 +19,8 @@ def test_model_is_a_mesa_model_with_the_documented_api(hangzhou):
     model.run_for(3)
     assert model.month == 3 and model.time == 3
     k = model.kpis()
-    assert set(k["region"]) == {"hangzhou", "qingyang"}
-    assert len(k) == 3 * 2
+    assert set(k["region"]) == {"hangzhou", "qingyang", "gui_an", "zhongwei", "hohhot"}
+    assert len(k) == 3 * 5
     required = {
         "month", "date", "region", "startups_alive", "startups_founded", "startups_failed",
         "startups_acquired", "employment_startups", "employment_big_firms", "graduates",
@@ -83,7 +83,7 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
 
 def test_kpis_one_row_per_month_and_region(full_run):
     k = full_run.kpis
-    assert len(k) == 120 * 2
+    assert len(k) == 120 * 5
     assert not k.duplicated(["month", "region"]).any()
     assert k["date"].iloc[0] == pd.Timestamp("2025-01-01")
     assert k["date"].iloc[-1] == pd.Timestamp("2034-12-01")
