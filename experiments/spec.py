@@ -426,6 +426,10 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
         for v in candidates:
             _check_value(plain, p.path, p.cast(v), f"{section}.{p.name}.{key}", v)
 
+    if meta.months is not None and meta.months > base_scenario.months:
+        raise ScenarioError("experiment.months", meta.months,
+                            f"must be <= the scenario's horizon of {base_scenario.months} months; "
+                            "set \"meta.years\" in [constants] for longer runs")
     horizon = meta.months if meta.months is not None else base_scenario.months
 
     # Outcomes: names a run actually produces.

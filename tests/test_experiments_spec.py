@@ -93,6 +93,12 @@ def test_lever_values_outside_the_scenario_bounds_are_rejected():
     assert "1.5" in msg and "<= 1" in msg
 
 
+def test_months_beyond_the_scenario_horizon_are_rejected():
+    assert "meta.years" in rejects(base(experiment__months=200), "experiment.months")
+    exp = experiment_from_dict(base(experiment__months=180, constants={"meta.years": 15}))
+    assert exp.horizon_months == 180
+
+
 def test_unknown_keys_outcomes_and_methods_are_rejected():
     rejects(base(experiment__replicate=3), "experiment.replicate")
     rejects(base(levers__voucher_rate__step=0.1), "levers.voucher_rate.step")
