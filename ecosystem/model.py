@@ -92,6 +92,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         self.networks = Networks(self)
         self._history: list[dict] = []  # one entry per recorded month (see ``record``)
         self._founding: list[tuple] = []  # founders waiting for ``found_startups``
+        self._capacity_events: list[_CapacityEvent] = []  # events hold callbacks weakly; keep them
         self._year_rows: list[pd.DataFrame] = []
         self._adoption_demand = np.zeros(self.n_regions)
         self._new_counters()
@@ -194,8 +195,7 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
         """Bring capacity online at the start of a month (an event, not a countdown)."""
         month = at_month if at_month is not None else self.month + after_months
         event = _CapacityEvent(dc, gpu_h)
-        self._capacity_events = getattr(self, "_capacity_events", [])
-        self._capacity_events.append(event)  # events hold callbacks weakly; keep them alive
+        self._capacity_events.append(event)
         self.schedule_event(event.fire, at=month + 0.5)
 
     def allocate_chips(self, gpu_h: float) -> float:
