@@ -23,6 +23,7 @@ says ``per_year``.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from enum import IntEnum, StrEnum
 from importlib import resources
@@ -606,9 +607,9 @@ def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> 
     return doc
 
 
-def _field_bounds(loc: list[str]) -> str | None:
+def _field_bounds(loc: list[str], root: type[BaseModel]) -> str | None:
     """'>= lo and <= hi' for the numeric field at loc, read from the schema's metadata."""
-    tp: Any = Scenario
+    tp: Any = root
     info = None
     for part in loc:
         tp = _unwrap(tp)
@@ -652,10 +653,21 @@ def _unwrap(tp: Any, metadata: list | None = None) -> Any:
             return tp
 
 
-def _format_validation_error(exc: ValidationError) -> ScenarioError:
+_LOC_NOISE = re.compile(r"^(function-|union\[|list\[|dict\[|bool$|int$|float$|str$)")
+
+
+def format_validation_error(
+    exc: ValidationError, root: type[BaseModel] | None = None, default: str = "scenario"
+) -> ScenarioError:
+    """One line from pydantic's first error: the field's dotted path, the value, what is allowed.
+
+    ``root`` is the model validated (for reading numeric bounds); ``default`` names the whole
+    document when the error has no location.
+    """
+    root = root or Scenario
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
-    field = ".".join(loc) if loc else "scenario"
+    loc = [str(p) for p in err["loc"] if not _LOC_NOISE.match(str(p))]
+    field = ".".join(loc) if loc else default
     value = err.get("input")
     kind = err["type"]
     msg = err["msg"]
@@ -664,7 +676,10 @@ def _format_validation_error(exc: ValidationError) -> ScenarioError:
     elif kind == "missing":
         allowed, value = "is required", None
     elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        bounds = _field_bounds(loc)
+        ctx = err.get("ctx") or {}
+        bounds = _field_bounds(loc, root) or " and ".join(
+            f"{sym} {ctx[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in ctx
+        )
         allowed = f"must be {bounds}" if bounds else msg
     else:
         allowed = (msg[0].lower() + msg[1:]).replace("value error, ", "") if msg else "invalid"
@@ -678,7 +693,7 @@ def validate_document(doc: dict, provenance: dict[str, str] | None = None) -> Sc
     try:
         scenario = Scenario.model_validate(doc)
     except ValidationError as exc:
-        raise _format_validation_error(exc) from None
+        raise format_validation_error(exc) from None
     scenario._provenance = dict(provenance or {})
     return scenario
 

@@ -1,7 +1,6 @@
 """The ``aieco`` subcommands of the experiment layer: sweep, policy, sensitivity, report, query.
 
-``experiments.cli`` calls :func:`register`; ``python -m experiments.commands ...`` runs the same
-commands without it. Exit codes: 0 done, 1 done but some runs failed, 2 bad input (one line
+``experiments.cli`` (the ``aieco`` entry point) calls :func:`register`. Exit codes: 0 done, 1 done but some runs failed, 2 bad input (one line
 ``error: ...`` on stderr, nothing written), 130 interrupted (rerun with ``--resume``).
 """
 
@@ -189,15 +188,3 @@ def cmd_query(args) -> int:
         with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
             print(df.to_string(index=False) if len(df) else "(no rows)")
     return EXIT_OK
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aieco", description="aieco experiments")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

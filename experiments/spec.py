@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ecosystem.scenario import (
     ScenarioError,
     apply_overrides,
+    format_validation_error,
     load_document,
     scenario_from_dict,
     strip_provenance,
@@ -153,29 +154,6 @@ class ExperimentFile(_Strict):
     design: DesignSpec = Field(default_factory=DesignSpec)
     outcomes: OutcomeSpec = Field(default_factory=OutcomeSpec)
     policy: PolicySpec | None = None
-
-
-def _format_error(exc: ValidationError) -> ScenarioError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"] if not re.match(r"^(function-|union\[|list\[|dict\[|bool$|int$|float$|str$)", str(p))]
-    field_ = ".".join(loc) if loc else "experiment"
-    value = err.get("input")
-    kind = err["type"]
-    msg = err["msg"]
-    if kind == "extra_forbidden":
-        allowed = "unknown key"
-    elif kind == "missing":
-        allowed, value = "is required", None
-    else:
-        allowed = (msg[0].lower() + msg[1:]).replace("value error, ", "") if msg else "invalid"
-        ctx = err.get("ctx") or {}
-        if kind.startswith(("greater", "less")) and ctx:
-            allowed = "must be " + " and ".join(
-                f"{sym} {ctx[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in ctx
-            )
-    if isinstance(value, dict):
-        value = "{...}"
-    return ScenarioError(field_, value, allowed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +313,7 @@ def experiment_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path
     try:
         spec = ExperimentFile.model_validate(raw)
     except ValidationError as exc:
-        raise _format_error(exc) from None
+        raise format_validation_error(exc, ExperimentFile, "experiment") from None
     if method is not None:
         if method not in ("list", "factorial", "lhs", "morris", "sobol"):
             raise ScenarioError("design.method", method, "allowed: list, factorial, lhs, morris, sobol")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from experiments.commands import main
+from experiments.cli import main
 from experiments.policy import mean_ci, policy_effects
 from experiments.sensitivity import indices
 from experiments.spec import load_experiment

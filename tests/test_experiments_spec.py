@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ecosystem.scenario import ScenarioError
-from experiments.commands import main
+from experiments.cli import main
 from experiments.spec import experiment_from_dict, load_experiment, replicate_seeds
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "experiments" / "examples").glob("*.toml"))

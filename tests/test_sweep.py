@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import experiments.runner as runner
-from experiments.commands import main
+from experiments.cli import main
 from experiments.spec import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,7 +204,7 @@ def test_killing_a_dask_worker_mid_sweep_loses_no_run(serial, sweep_file, tmp_pa
 def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, tmp_path, capsys):
     out = tmp_path / "res"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.commands", "sweep", str(sweep_file), "--out", str(out),
+        [sys.executable, "-m", "experiments.cli", "sweep", str(sweep_file), "--out", str(out),
          "--workers", "2", "--quiet"],
         cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
