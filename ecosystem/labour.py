@@ -142,10 +142,9 @@ class LabourMarket:
         p.retire_at[rows] = _NEVER
 
     def _headcount_delta(self, kind: np.ndarray, ident: np.ndarray, sign: int, region) -> None:
-        kind = np.asarray(kind)
-        region = np.broadcast_to(np.asarray(region, dtype=np.int64), kind.shape)
+        code = np.asarray(region, dtype=np.int64) * len(Employer) + kind  # region may be a scalar
         self.people_by_kind += sign * np.bincount(
-            region * len(Employer) + kind, minlength=self.people_by_kind.size
+            np.broadcast_to(code, np.shape(kind)), minlength=self.people_by_kind.size
         ).reshape(self.people_by_kind.shape)
         for k, counts in (
             (Employer.STARTUP, self.startups.view("headcount")),

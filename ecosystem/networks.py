@@ -31,7 +31,7 @@ class FlowLog:
 
     def __init__(self) -> None:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        self._months: list[pd.DataFrame] = []
+        self._months: list[tuple[int, np.ndarray, np.ndarray]] = []  # (month, pair codes, counts)
 
     @staticmethod
     def _code(kind, ident, n: int) -> np.ndarray:
@@ -63,20 +63,23 @@ class FlowLog:
         dst = np.concatenate([p[1] for p in self._pending])
         self._pending.clear()
         pairs, counts = np.unique((src << np.int64(_BITS)) | dst, return_counts=True)
+        self._months.append((month, pairs, counts))
+
+    def table(self) -> pd.DataFrame:
+        """All logged moves: month, from (kind, id), to (kind, id), number of people."""
+        if not self._months:
+            return pd.DataFrame(columns=["month", "src_kind", "src_id", "dst_kind", "dst_id", "people"])
+        month = np.concatenate([np.full(p.size, m) for m, p, _ in self._months])
+        pairs = np.concatenate([p for _, p, _ in self._months])
         s, d = pairs >> np.int64(_BITS), pairs & _MASK
-        self._months.append(pd.DataFrame({
+        return pd.DataFrame({
             "month": month,
             "src_kind": s // _SHIFT,
             "src_id": s % _SHIFT,
             "dst_kind": d // _SHIFT,
             "dst_id": d % _SHIFT,
-            "people": counts,
-        }))
-
-    def table(self) -> pd.DataFrame:
-        if not self._months:
-            return pd.DataFrame(columns=["month", "src_kind", "src_id", "dst_kind", "dst_id", "people"])
-        return pd.concat(self._months, ignore_index=True)
+            "people": np.concatenate([c for _, _, c in self._months]),
+        })
 
 
 class Networks:
