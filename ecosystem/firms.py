@@ -444,11 +444,13 @@ class StartupLife:
                 continue
             a = rng.choice(alive, n)
             b = rng.choice(alive, n)
-            # Half of partners are sought in the same sector.
-            same = rng.random(n) < 0.5
-            for i in np.flatnonzero(same):
-                pool = alive[s.sector[alive] == s.sector[a[i]]]
-                b[i] = rng.choice(pool)
+            # Half of partners are sought in the same sector: a uniform draw within a's sector.
+            same = np.flatnonzero(rng.random(n) < 0.5)
+            by_sector = alive[np.argsort(s.sector[alive], kind="stable")]
+            sectors = s.sector[by_sector]
+            first = np.searchsorted(sectors, s.sector[a[same]], side="left")
+            size = np.searchsorted(sectors, s.sector[a[same]], side="right") - first
+            b[same] = by_sector[first + (rng.random(same.size) * size).astype(np.int64)]
             ok = a != b
             self.networks.add_partnerships(a[ok], b[ok], self.month)
             self.counters["partnerships_formed"][r] += int(ok.sum())

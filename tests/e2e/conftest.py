@@ -27,6 +27,9 @@ LAUNCH_ARGS = [
 def pytest_collection_modifyitems(config, items):
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
+    if os.environ.get("CI"):
+        # In CI a missing browser is a broken install, not a reason to skip (.ci/run installs it).
+        raise pytest.UsageError(f"CI: no Chromium at {CHROMIUM}; .ci/run should have installed it")
     skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
     for item in items:
         if "browser" in item.keywords:
