@@ -28,7 +28,6 @@ class DataCenter(mesa.Agent):
         self.sold = 0.0
         self.sold_startups = 0.0
         self.sold_background = 0.0
-        self.revenue = 0.0
         self.revenue_startups = 0.0  # paid by startups this month (their own money plus vouchers)
         self.pending_gpu_h = 0.0  # capacity ordered, not yet online
         for exp in spec.planned_expansions:

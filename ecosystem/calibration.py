@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ecosystem.run import RunResult, run_scenario
+from ecosystem.run import RunResult, founder_shares, run_scenario
 from ecosystem.scenario import Scenario
 
 
@@ -44,7 +44,7 @@ class Target:
 TARGETS = (
     Target("survival_1y", "startups alive 1 year after founding", 0.75, 0.85, "[S32][S33][S34] ~79–80%"),
     Target("survival_5y", "startups alive 5 years after founding", 0.45, 0.55, "[S32][S34] ~50%"),
-    Target("founders_big_firm_alumni", "known-career founders who worked at a big or famous firm", 0.85, 0.95, "[S50] 90%"),
+    Target("founders_big_or_famous", "known-career founders who worked at a big or famous firm", 0.85, 0.95, "[S50] 90%"),
     Target("founders_per_100_leavers", "startups per 100 leavers of the largest firm", 0.8, 1.4, "[S49] 1.1–1.3; [S48] ~0.8–1.1", False),
     Target("talent_net_inflow", "talent net inflow per year", 0.012, 0.016, "[S53] 1.2–1.6%"),
     Target("west_utilization_no_vouchers", "western utilisation, year 1, no vouchers", 0.20, 0.30, "[S92] V9: 20–30%"),
@@ -76,12 +76,7 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
         "survival_5y": survival(firms, 60, result.months),
     }
     new = firms[firms["founded_month"] >= 0]
-    # A known career: an employer before founding, or a big-firm past (alumni).
-    known = new[(new["origin"] != "other") | (new["founder_alumni"] != "")]
-    big_or_famous = (known["founder_alumni"] != "") | known["parent_famous"]
-    out["founders_big_firm_alumni"] = float(big_or_famous.mean()) if len(known) else math.nan
-    last_job = new[new["origin"] != "other"]
-    out["founders_big_firm_last_job"] = float((last_job["origin"] == "big_firm").mean()) if len(last_job) else math.nan
+    out.update(founder_shares(firms))
     model = result.model
     if model is not None and model.big_firms:
         largest = max(model.big_firms, key=lambda b: b.spec.headcount)

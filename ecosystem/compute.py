@@ -141,7 +141,6 @@ def clear_market(model: AIEcosystem) -> None:
         for dc in dcs:
             dc.sold_startups = 0.0
             dc.sold = dc.sold_background
-            dc.revenue = dc.sold * dc.price
         return
     firms = rng.permutation(alive)  # arrival order
     region = s.region[firms].astype(np.int64)
@@ -212,7 +211,6 @@ def clear_market(model: AIEcosystem) -> None:
     for j, dc in enumerate(dcs):
         dc.sold_startups = float(bought[:, j].sum())
         dc.sold = dc.sold_background + dc.sold_startups
-        dc.revenue = dc.sold * dc.price
         dc.revenue_startups = float(cost[:, j].sum())
     buy_data(model, firms, s.training_gpu_h[firms] * model.reference_price(region))
 

@@ -459,11 +459,6 @@ class AIEcosystem(LabourMarket, StartupLife, mesa.Model):
             return pd.DataFrame(columns=["firm_id", "year", "region", "headcount", "revenue_yuan", "compute_gpu_h", "capability", "cash_yuan", "stage", "alive"])
         return pd.concat(self._year_rows, ignore_index=True)
 
-    def people_balance(self) -> dict[str, int]:
-        """The people-conservation identity: start + graduates + arrivals − departures − retirements."""
-        k = self.kpis()
-        totals = {c: int(k[c].sum()) if len(k) else 0 for c in ("graduates", "arrivals", "departures", "retirements")}
-        return {"start": self.people_at_start, **totals, "now": self.people_now()}
 
 
 

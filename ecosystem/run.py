@@ -135,14 +135,7 @@ def summarise(kpis: pd.DataFrame, firms: pd.DataFrame, scenario: Scenario, netwo
     for col in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan",
                 "voucher_additional_gpu_h", "compute_sold_gpu_h", "compute_bought_west_gpu_h", "vc_raised_yuan"):
         out[f"{col}_total"] = float(by_month[col].sum())
-    founders = by_month[["founders_big_firm", "founders_university", "founders_startup", "founders_other"]].sum()
-    known = founders[["founders_big_firm", "founders_university", "founders_startup"]].sum()
-    out["share_founders_big_firm_known"] = float(founders["founders_big_firm"] / known) if known else float("nan")
-    founded = firms[firms["founded_month"] >= 0] if not firms.empty else firms
-    if not founded.empty and "founder_alumni" in founded:
-        alumni = founded["founder_alumni"] != ""
-        known = (founded["origin"] != "other") | alumni
-        out["share_known_founders_big_firm_alumni"] = float(alumni[known].mean()) if known.any() else float("nan")
+    out.update(founder_shares(firms))
     years = len(by_month) / 12
     inflow = by_month["talent_net_inflow"] if "talent_net_inflow" in by_month else None
     if inflow is not None and years >= 1:
@@ -163,6 +156,27 @@ def summarise(kpis: pd.DataFrame, firms: pd.DataFrame, scenario: Scenario, netwo
             if key in networks:
                 out[key] = float(networks[key])
     return out
+
+
+def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
+    """Founder careers of the startups founded during a run ([S50]'s definition, docs/calibration.md).
+
+    ``founders_big_or_famous``: among founders with a known career (an employer before founding,
+    or a big-firm past), the share who had worked at a big firm or came from a startup at Series C
+    or later. ``founders_big_firm_last_job``: among founders with a previous employer, the share
+    whose last employer was a big firm.
+    """
+    new = firms[firms["founded_month"] >= 0] if not firms.empty else firms
+    if new.empty:
+        return {"founders_big_or_famous": float("nan"), "founders_big_firm_last_job": float("nan")}
+    alumni = new["founder_alumni"] != ""
+    known = (new["origin"] != "other") | alumni
+    big_or_famous = (alumni | new["parent_famous"])[known]
+    last_job = new.loc[new["origin"] != "other", "origin"] == "big_firm"
+    return {
+        "founders_big_or_famous": float(big_or_famous.mean()) if len(big_or_famous) else float("nan"),
+        "founders_big_firm_last_job": float(last_job.mean()) if len(last_job) else float("nan"),
+    }
 
 
 def package_versions() -> dict[str, str]:

@@ -54,12 +54,6 @@ class ColumnTable:
         """The live part of a column (a view: writes go through)."""
         return getattr(self, name)[: self.n]
 
-    def to_dict(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
-        return {name: self.view(name).copy() for name in names or self.COLUMNS}
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in self.COLUMNS)
 
 
 class Status(IntEnum):

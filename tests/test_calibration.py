@@ -11,7 +11,9 @@ def test_measures_are_in_their_domains(full_run):
         assert t.key in m
         assert not math.isnan(m[t.key])
     assert 0 < m["survival_5y"] < m["survival_1y"] <= 1
-    assert 0 < m["founders_big_firm_alumni"] <= 1
+    assert 0 < m["founders_big_or_famous"] <= 1
+    # The run summary and the calibration use one definition of founder careers.
+    assert full_run.summary()["founders_big_or_famous"] == m["founders_big_or_famous"]
     assert m["founders_per_100_leavers"] > 0
 
 
