@@ -4,9 +4,29 @@
     model = AIEcosystem(load_scenario("hangzhou"), rng=7)
     model.run_for(120)
     model.kpis()
+
+The names are loaded on first use, so that ``import ecosystem.scenario`` (and with it
+``aieco validate``/``presets``) does not pay for Mesa, pandas and numpy.
 """
 
-from ecosystem.model import AIEcosystem
-from ecosystem.scenario import Scenario, ScenarioError, load_scenario, preset_names
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ecosystem.model import AIEcosystem
+    from ecosystem.scenario import Scenario, ScenarioError, load_scenario, preset_names
 
 __all__ = ["AIEcosystem", "Scenario", "ScenarioError", "load_scenario", "preset_names"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AIEcosystem":
+        from ecosystem.model import AIEcosystem
+
+        return AIEcosystem
+    if name in __all__:
+        from ecosystem import scenario
+
+        return getattr(scenario, name)
+    raise AttributeError(f"module 'ecosystem' has no attribute {name!r}")

@@ -1,0 +1,405 @@
+"""The scenario schema: every field a scenario may hold, its type, bounds and meaning.
+
+Each field's attribute docstring is its help text. Units: money in yuan, compute in
+H100-equivalent GPU-hours, time in months unless a field's name says ``per_year``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, model_validator
+
+
+class Sector(StrEnum):
+    """Application sectors of AI startups (H2, H7, H9)."""
+
+    MANUFACTURING = "manufacturing"
+    AUTONOMOUS_DRIVING = "autonomous_driving"
+    ROBOTICS = "robotics"
+    HEALTH = "health"
+    FINANCE = "finance"
+    CONSUMER_ECOMMERCE = "consumer_ecommerce"
+    FOUNDATION_MODELS = "foundation_models"
+
+
+SECTORS: tuple[Sector, ...] = tuple(Sector)
+SectorKey = Annotated[Sector, Strict(False)]  # TOML keys are strings
+
+
+class Origin(IntEnum):
+    """Where a startup's lead founder worked before founding it."""
+
+    BIG_FIRM = 0
+    UNIVERSITY = 1
+    STARTUP = 2
+    OTHER = 3  # job seekers, migrants and graduates without a known employer
+
+
+# --------------------------------------------------------------------------------------------
+# Field helpers: every number states its bounds, so errors can say what is allowed.
+# --------------------------------------------------------------------------------------------
+def _num(ge: float | None = None, le: float | None = None, gt: float | None = None):
+    return Field(ge=ge, le=le, gt=gt)
+
+
+Share = Annotated[float, _num(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, _num(ge=0.0)]
+Positive = Annotated[float, _num(gt=0.0)]
+Count = Annotated[int, _num(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+
+# --------------------------------------------------------------------------------------------
+# National environment
+# --------------------------------------------------------------------------------------------
+class National(_Strict):
+    """Trends no city controls: chips, efficiency, compute prices."""
+
+    efficiency_gain_per_year: Share = 0.3
+    """Yearly fall in the compute one unit of capability needs (the DeepSeek effect, H10)."""
+    chip_supply_gpu_per_year: NonNeg = 200_000
+    """New H100-equivalent accelerators the country can install per year (export controls)."""
+    export_control_strength: Share = 0.5
+    """0 = no controls, 1 = strict: scales chip supply down and efficiency gains up."""
+    export_control_supply_cut: Share = 0.5
+    """Share of chip supply lost at full export-control strength."""
+    export_control_efficiency_boost: NonNeg = 0.3
+    """Relative boost to efficiency gains at full strength (innovation under constraint, H10)."""
+    compute_cost_decline_per_year: Share = 0.2
+    """Yearly fall in the cost of a GPU-hour of capacity (price floors follow it)."""
+    internal_migration_share: Share = 0.5
+    """Share of people leaving a modelled city who move to another modelled city (the rest leave
+    the model). Only matters with two or more city regions."""
+    migration_wage_elasticity: NonNeg = 1.0
+    """How strongly movers between cities prefer higher wages (with openings and subsidies)."""
+    voucher_rate: Share = 0.0
+    """National compute-voucher programme (V7): rate, valid at any data center for any startup."""
+    voucher_budget_yuan: NonNeg = 0.0
+    voucher_cap_per_firm_yuan: NonNeg = 0.0
+    voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
+    hours_per_month: Positive = 730.0
+    gpu_capex_yuan: Positive = 250_000.0
+    """Installed cost of one H100-equivalent accelerator with its share of the building."""
+    dc_build_months: Count = 12
+    """Months from an expansion decision to capacity coming online."""
+
+
+class ComputeMarket(_Strict):
+    """How the market matches compute demand to data centers."""
+
+    price_adjust_per_month: NonNeg = 0.03
+    """Relative price change per month per unit of utilisation gap."""
+    target_utilization: Share = 0.7
+    expansion_threshold: Share = 0.85
+    """Utilisation above which an operator orders more capacity."""
+    expansion_share: Share = 0.2
+    """Capacity added per expansion, as a share of current capacity."""
+    cross_region_friction_yuan: NonNeg = 3.0
+    """Extra cost per GPU-hour of buying outside one's region (data transfer, contracts)."""
+    unified_network: Share = 0.0
+    """Lever (V10): share of the cross-region friction removed by a unified national network."""
+    inference_latency_penalty_yuan: NonNeg = 6.0
+    """Extra cost per GPU-hour of serving inference from a distant hub."""
+    background_price_elasticity: NonNeg = 0.5
+    """Elasticity of non-startup demand at a data center to its price."""
+
+
+# --------------------------------------------------------------------------------------------
+# Actors
+# --------------------------------------------------------------------------------------------
+class Expansion(_Strict):
+    month: Count
+    add_gpu_h: NonNeg
+
+
+class DataCenterSpec(_Strict):
+    name: str
+    capacity_gpu_h: NonNeg
+    """Capacity in H100-equivalent GPU-hours per month."""
+    price_yuan_per_gpu_h: Positive
+    power_cost_yuan_per_kwh: NonNeg
+    pue: Annotated[float, _num(ge=1.0, le=3.0)] = 1.3
+    kw_per_gpu: Positive = 0.7
+    price_floor_share: Share = 0.5
+    """Lowest price, as a share of the initial price (the cost floor), before cost declines."""
+    background_demand_gpu_h: NonNeg = 0.0
+    """Demand from outside the modelled startups (enterprises, big firms, government)."""
+    background_growth_per_year: float = Field(default=0.1, ge=-0.5, le=2.0)
+    owner: str = ""
+    """Big firm that operates it (a cloud provider), or empty for public or independent centers."""
+    expandable: bool = True
+    planned_expansions: list[Expansion] = Field(default_factory=list)
+
+
+class UniversitySpec(_Strict):
+    name: str
+    graduates_per_year: Count
+    """AI-relevant graduates entering the labour market each year (in July)."""
+    graduate_founding_share: Share = 0.002
+    """Share of graduates who found a startup straight from university."""
+    research_quality: Share
+    staff: Count
+    """Researchers and faculty in AI-relevant fields (people rows employed by the university)."""
+    spinoffs_per_year: NonNeg
+    """Researcher spinoffs per year at research quality 1 (scaled by quality)."""
+    collaborations_per_year: NonNeg = 10.0
+    """New university–startup collaborations per year."""
+    collaboration_boost: NonNeg = 0.05
+    """Capability gain of a collaborating startup, as a share of the university's research
+    quality."""
+
+
+class BigFirmSpec(_Strict):
+    name: str
+    headcount: Count
+    headcount_growth_per_year: float = Field(default=0.02, ge=-0.5, le=1.0)
+    attrition_per_year: Share = 0.12
+    spinoff_multiplier: NonNeg = 1.0
+    """Multiplies the size-based founding hazard of its leavers (culture, wealth of alumni)."""
+    acquisitions_per_year: NonNeg = 1.0
+    procurement_yuan_per_year: NonNeg = 0.0
+    """Spending on startup products (big firms as buyers)."""
+    capability: Share = 0.8
+    """Technical level its alumni start from."""
+
+
+class Policy(_Strict):
+    """The levers of a local government.
+
+    Budgets are per calendar year; nothing is spent beyond one.
+    """
+
+    voucher_rate: Share = 0.0
+    """Share of a compute contract the voucher pays (standard firms)."""
+    voucher_rate_sme: Share = 0.0
+    """Rate for small SMEs (annual compute contracts up to ``voucher_sme_contract_max_yuan``)."""
+    voucher_sme_contract_max_yuan: NonNeg = 0.0
+    voucher_sme_only: bool = False
+    """If true, only firms with at most ``voucher_sme_max_headcount`` staff may claim."""
+    voucher_sme_max_headcount: Count = 300
+    voucher_cap_per_firm_yuan: NonNeg = 0.0
+    """Largest voucher payment to one firm in one year."""
+    voucher_budget_yuan: NonNeg = 0.0
+    voucher_portable: bool = False
+    """If true, vouchers may be spent at data centers in hub regions, not only local ones."""
+    voucher_claimants: Literal["local_firms", "any_buyer"] = "local_firms"
+    """Who may claim: the region's own firms (city programmes) or any firm buying compute at the
+    region's data centers (hub programmes such as Qingyang's)."""
+    voucher_additionality: Share = 0.5
+    """Share of the compute a voucher pays for that is additional (not bought anyway)."""
+    voucher_takeup: Share = 0.9
+    """Share of eligible firms that claim at all."""
+    voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2000
+    """First calendar year in which the voucher programme pays."""
+    data_voucher_rate: Share = 0.0
+    data_voucher_budget_yuan: NonNeg = 0.0
+    data_voucher_cap_per_firm_yuan: NonNeg = 0.0
+    talent_subsidy_yuan_per_person: NonNeg = 0.0
+    """One-off subsidy to each graduate or migrant who takes a job in the region."""
+    talent_subsidy_budget_yuan: NonNeg = 0.0
+    startup_grant_yuan: NonNeg = 0.0
+    """One-off grant to each new startup."""
+    startup_grant_budget_yuan: NonNeg = 0.0
+    guidance_fund_budget_yuan: NonNeg = 0.0
+    """Government guidance fund: co-invests in local rounds up to this much a year."""
+    guidance_fund_share: Share = 0.2
+    """Share of a round the guidance fund puts in (raising the odds that the round closes)."""
+    dc_investment_yuan_per_year: NonNeg = 0.0
+    """Public money for new local data-center capacity (subject to the national chip supply)."""
+    adoption_programme_yuan_per_year: NonNeg = 0.0
+    """Subsidies to local AI adopters; each yuan raises startup demand by
+    ``adoption_multiplier``."""
+    adoption_multiplier: NonNeg = 2.0
+
+
+class FoundingHazard(_Strict):
+    """Share of leavers who found a startup, by the size of the employer they leave.
+
+    Interpolated log-linearly in size between the points, flat beyond them.
+    """
+
+    sizes: list[Annotated[float, _num(gt=0.0)]]
+    rates: list[Share]
+
+    @model_validator(mode="after")
+    def _check(self) -> FoundingHazard:
+        if len(self.sizes) != len(self.rates) or len(self.sizes) < 2:
+            raise ValueError("sizes and rates need the same length, at least 2")
+        if any(b <= a for a, b in zip(self.sizes, self.sizes[1:], strict=False)):
+            raise ValueError("sizes must increase")
+        return self
+
+
+class Talent(_Strict):
+    """A region's labour market for AI talent."""
+
+    initial_job_seekers: Count
+    wage_yuan_per_month: Positive
+    """Fully loaded monthly cost of one AI employee."""
+    gross_inflow_per_year: Share
+    """Arrivals from other regions per year, as a share of the workforce, at neutral
+    attractiveness."""
+    outflow_per_year: Share
+    """Departures to other regions per year among the employed."""
+    seeker_outflow_per_year: Share
+    """Departures per year among job seekers (who leave faster)."""
+    graduate_stay_share: Share = 0.7
+    """Share of local graduates who look for work in the region."""
+    attractiveness_elasticity: NonNeg = 1.0
+    """How strongly arrivals respond to job openings per seeker and to talent subsidies."""
+    retirement_age_years: Annotated[float, _num(ge=40.0, le=80.0)] = 60.0
+    startup_attrition_per_year: Share = 0.2
+    university_attrition_per_year: Share = 0.05
+    other_founding_per_year: Share = 0.002
+    """Yearly founding hazard of job seekers (origin "other")."""
+    initial_alumni_share: Share = 0.3
+    """Share of the 2025 startup staff and job seekers who once worked at a local big firm."""
+    migrant_alumni_share: Share = 0.2
+    """Share of arriving migrants who worked at a big firm in another region."""
+    migrant_founder_share: Share = 0.0
+    """Share of arriving migrants who come to found a startup (origin "other")."""
+    cluster_elasticity: NonNeg = 0.0
+    """Founding by job seekers and migrants scales with (live startups / initial) ** this."""
+    startup_spinoff_multiplier: NonNeg = 1.0
+    """Multiplies the founding hazard of startup leavers (the size table measures self-employment
+    of all small-firm quitters, more than AI founding)."""
+    founding_hazard: FoundingHazard
+
+
+class Market(_Strict):
+    """Local demand for startups' AI products (application-led adoption, H7, H9)."""
+
+    startup_demand_yuan_per_year: NonNeg
+    demand_growth_per_year: float = Field(ge=-0.5, le=2.0)
+    vc_pool_yuan_per_year: NonNeg
+    vc_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
+
+
+class Region(_Strict):
+    name: str
+    kind: Literal["city", "hub"] = "city"
+    initial_startups: Count = 0
+    initial_startup_origin_shares: dict[str, Share] = Field(
+        default_factory=lambda: {"big_firm": 0.6, "university": 0.1, "startup": 0.1, "other": 0.2}
+    )
+    sector_shares: dict[SectorKey, Share] = Field(default_factory=dict)
+    talent: Talent | None = None
+    market: Market | None = None
+    policy: Policy = Field(default_factory=Policy)
+    universities: dict[str, UniversitySpec] = Field(default_factory=dict)
+    big_firms: dict[str, BigFirmSpec] = Field(default_factory=dict)
+    data_centers: dict[str, DataCenterSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _city_needs_people(self) -> Region:
+        if self.kind == "city" and (self.talent is None or self.market is None):
+            raise ValueError("a city region needs [talent] and [market] tables")
+        if self.sector_shares and abs(sum(self.sector_shares.values()) - 1.0) > 1e-6:
+            raise ValueError("sector_shares must add up to 1")
+        unknown = set(self.initial_startup_origin_shares) - {o.name.lower() for o in Origin}
+        if unknown:
+            raise ValueError(f"initial_startup_origin_shares has unknown origins {sorted(unknown)}")
+        return self
+
+
+class SectorSpec(_Strict):
+    """Compute intensity of a sector's firms."""
+
+    training_gpu_h_per_head: NonNeg
+    """Training compute wanted per employee per month."""
+    inference_gpu_h_per_yuan: NonNeg
+    """Inference compute per yuan of revenue."""
+
+
+class Startups(_Strict):
+    """Behaviour shared by all startups."""
+
+    founding_cash_yuan: Positive
+    founding_team: Annotated[int, _num(ge=1, le=20)] = 3
+    runway_target_months: Positive = 18.0
+    """Firms hire only as far as keeps this many months of runway."""
+    target_margin: Share = 0.1
+    """Share of revenue firms keep as margin rather than spend on staff."""
+    raise_below_runway_months: Positive = 6.0
+    retry_months: Annotated[int, _num(ge=1)] = 6
+    max_growth_per_month: Share = 0.15
+    round_success: list[Share]
+    """Chance that a round closes, by stage reached next: seed, A, B, C, D+ (at median
+    capability)."""
+    round_size_yuan: list[NonNeg]
+    other_opex_share: Share = 0.2
+    """Non-wage, non-compute costs as a share of the wage bill."""
+    capability_decay_per_month: Share = 0.02
+    compute_elasticity: Share = 0.3
+    talent_elasticity: Share = 0.5
+    capability_scale: Positive = 0.05
+    revenue_share_exponent: NonNeg = 1.5
+    niche_demand_share: Share = 0.3
+    """Share of a sector's demand split evenly among its firms (local, relationship-based
+    customers); the rest is won in proportion to capability^revenue_share_exponent."""
+    fit_threshold: NonNeg = 0.5
+    """Capability, as a share of the sector median, a firm needs to win niche customers."""
+    revenue_adjust_per_month: Share = 0.1
+    partnership_rate_per_year: NonNeg = 0.1
+    partnership_spillover: Share = 0.05
+    data_spend_share: Share = 0.2
+    """Data spending as a share of training-compute spending."""
+    data_capability_boost: NonNeg = 0.2
+    initial_age_years_max: Positive = 8.0
+
+    @model_validator(mode="after")
+    def _stages(self) -> Startups:
+        if len(self.round_success) != 5 or len(self.round_size_yuan) != 5:
+            raise ValueError("round_success and round_size_yuan need 5 values (seed, A, B, C, D+)")
+        return self
+
+
+class Meta(_Strict):
+    name: str
+    description: str = ""
+    start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
+    years: Annotated[int, _num(ge=1, le=50)] = 10
+    target_startups: Count = 5000
+
+
+class Scenario(_Strict):
+    """A fully resolved scenario."""
+
+    meta: Meta
+    national: National = Field(default_factory=National)
+    compute: ComputeMarket = Field(default_factory=ComputeMarket)
+    startups: Startups
+    sectors: dict[SectorKey, SectorSpec]
+    regions: dict[str, Region]
+
+    _provenance: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Dotted path -> source or assumption text, for every annotated value."""
+        return self._provenance
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if not self.regions:
+            raise ValueError("at least one region is needed")
+        missing = set(SECTORS) - set(self.sectors)
+        if missing:
+            raise ValueError(f"sectors missing: {sorted(missing)}")
+        for rid, r in self.regions.items():
+            for did, dc in r.data_centers.items():
+                if dc.owner and dc.owner not in r.big_firms:
+                    raise ValueError(
+                        f"regions.{rid}.data_centers.{did}.owner {dc.owner!r} is not a big firm "
+                        f"of region {rid}"
+                    )
+        return self
+
+    @property
+    def months(self) -> int:
+        return self.meta.years * 12
