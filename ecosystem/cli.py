@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ from ecosystem.scenario import (
 )
 
 EXIT_USAGE = 2
+#: The model raised on a scenario that passed validation (a bug to report, not a user error).
+EXIT_MODEL_FAILED = 1
 
 
 def fail(message: str) -> int:
@@ -139,7 +142,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=months, unit="month", desc=f"{scenario.meta.name} seed {args.seed}", file=sys.stderr)
     started = time.perf_counter()
-    result = run_scenario(scenario, args.seed, on_month=(lambda m: bar.update(1)) if bar else None)
+    try:
+        result = run_scenario(
+            scenario, args.seed, on_month=(lambda m: bar.update(1)) if bar else None
+        )
+    except Exception as exc:  # a model failure on validated input: one line, not a traceback
+        if bar:
+            bar.close()
+        if os.environ.get("AIECO_TRACEBACK"):
+            raise
+        print(
+            f"error: the model failed on a valid scenario ({type(exc).__name__}: {exc}); "
+            "nothing was written; rerun with AIECO_TRACEBACK=1 and report it",
+            file=sys.stderr,
+        )
+        return EXIT_MODEL_FAILED
     if bar:
         bar.close()
     elapsed = time.perf_counter() - started

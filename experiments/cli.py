@@ -12,6 +12,7 @@ import importlib.util
 import sys
 
 from ecosystem import cli as model_cli
+from ecosystem.scenario import ScenarioError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,15 +22,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(model_cli.EXIT_USAGE, f"error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: ``aieco compare``'s line in ``aieco --help`` (the full parser is built only for that command).
+COMPARE_HELP = "run the cities side by side (replicates, common seeds) and tabulate them"
+
+
+def build_parser(command: str | None = "compare") -> argparse.ArgumentParser:
+    """The ``aieco`` parser; ``command`` (the subcommand about to run) lets the parser skip
+    importing the modules of other commands, so ``aieco validate`` starts fast."""
     parser = _Parser(prog="aieco", description="Agent-based model of regional AI ecosystems.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     model_cli.add_commands(sub)
-    from experiments import commands, compare
+    from experiments import commands
 
     commands.register(sub)
-    compare.register(sub)
+    if command == "compare":
+        from experiments import compare
+
+        compare.register(sub)
+    else:  # only its line in --help: importing compare costs numpy and pandas
+        sub.add_parser("compare", help=COMPARE_HELP)
     viz = sub.add_parser("viz", help="start the browser app (offline)")
     viz.add_argument("--host", default="127.0.0.1")
     viz.add_argument("--port", type=int, default=8765)
@@ -46,15 +58,25 @@ def cmd_viz(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         return model_cli.fail(f"--port = {args.port}: must be between 1 and 65535")
     try:
-        return subprocess.call([sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)])
+        return subprocess.call(
+            [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
+        )
     except KeyboardInterrupt:
         return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as exc:  # a command that let a user error through: still one line
+        return model_cli.fail(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

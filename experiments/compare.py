@@ -55,6 +55,7 @@ import pandas as pd
 from ecosystem.scenario import (
     Scenario,
     ScenarioError,
+    is_annotated,
     load_document,
     preset_names,
     scenario_from_dict,
@@ -70,16 +71,11 @@ KPI_COLUMNS = [
     "startups_alive", *[f"founders_{o}" for o in ORIGINS], "voucher_spent_yuan", "talent_net_inflow",
     "dc_sold_gpu_h", "dc_capacity_gpu_h",
 ]
-_ANNOTATION_KEYS = {"value", "source", "assumption", "range"}
 
 
 # --------------------------------------------------------------------------------------------
 # Scenarios: single-city presets and policy transplants
 # --------------------------------------------------------------------------------------------
-def _is_annotated(node) -> bool:
-    return isinstance(node, dict) and "value" in node and set(node) <= _ANNOTATION_KEYS
-
-
 def _region_kinds(doc: dict) -> dict[str, str]:
     regions, _ = strip_provenance(doc.get("regions", {}))
     return {rid: str(r.get("kind", "city")) for rid, r in regions.items() if isinstance(r, dict)}
@@ -118,7 +114,7 @@ def _preset_document(name: str) -> dict:
 
 def _annotate_transplant(node, note: str):
     """Copy of a policy table with every leaf's provenance prefixed by the transplant note."""
-    if _is_annotated(node):
+    if is_annotated(node):
         node = dict(node)
         if "source" in node:
             node["source"] = f"{note}: {node['source']}"
@@ -144,7 +140,7 @@ def transplant_document(target_preset: str, source_preset: str) -> dict:
     doc["regions"][tcity]["policy"] = _annotate_transplant(policy, note)
     meta = doc.setdefault("meta", {})
     desc = meta.get("description", "")
-    desc = desc["value"] if _is_annotated(desc) else desc
+    desc = desc["value"] if is_annotated(desc) else desc
     meta["description"] = f"{desc} With {source_preset}'s policy package ({note}).".strip()
     return doc
 

@@ -56,6 +56,8 @@ from ecosystem.scenario import (
     ScenarioError,
     apply_overrides,
     format_validation_error,
+    get_path,
+    is_annotated,
     load_document,
     scenario_from_dict,
     strip_provenance,
@@ -357,10 +359,16 @@ def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
 def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=None) -> Experiment:
     meta = spec.experiment
     scen_name = _resolve_scenario(meta.scenario, base_dir)
+    if Path(source).is_file() and Path(scen_name).is_file():
+        if Path(scen_name).resolve() == Path(source).resolve():
+            raise ScenarioError("experiment.scenario", meta.scenario,
+                                "is this experiment file itself; name a preset or a scenario file")
     try:
         doc = load_document(scen_name)
+        scenario_from_dict(doc)  # the scenario must be valid before constants change it
     except ScenarioError as exc:
-        raise ScenarioError("experiment.scenario", meta.scenario, exc.allowed) from None
+        detail = exc.allowed if exc.field == "scenario" else str(exc)
+        raise ScenarioError("experiment.scenario", meta.scenario, detail) from None
 
     # Constants: known paths, valid values.
     for path, value in spec.constants.items():
@@ -421,6 +429,11 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
             raise ScenarioError(f"outcomes.kpis[{i}]", name, "unknown KPI column; allowed: " + ", ".join(all_kpis))
     if not spec.outcomes.summary:
         raise ScenarioError("outcomes.summary", [], "name at least one outcome")
+    for p in params:  # a parameter column must not collide with an outcome column
+        if p.name in allowed_summary:
+            section = "levers" if p.kind == "lever" else "uncertainties"
+            raise ScenarioError(f"{section}.{p.name}", p.name,
+                                "is the name of an outcome; give the parameter another name")
 
     exp = Experiment(
         spec=spec, source=source, base_dir=base_dir, base_document=plain, parameters=params,
@@ -443,7 +456,7 @@ def _check_path(doc: dict, path: str, value: Any, where: str) -> None:
         raise ScenarioError(where, path, "must be a dotted scenario path like regions.hangzhou.policy.voucher_rate")
     node: Any = doc
     for i, part in enumerate(parts):
-        if isinstance(node, dict) and "value" in node and set(node) <= {"value", "source", "assumption", "range"}:
+        if is_annotated(node):
             node = node["value"]
         if not isinstance(node, dict) or part not in node:
             prefix = ".".join(parts[:i]) or "the scenario"
@@ -451,7 +464,7 @@ def _check_path(doc: dict, path: str, value: Any, where: str) -> None:
             hint = f"; keys under {prefix}: {', '.join(keys[:40])}" if keys else ""
             raise ScenarioError(where, path, f"unknown scenario path ({part!r} not found){hint}")
         node = node[part]
-    if isinstance(node, dict) and not ("value" in node and set(node) <= {"value", "source", "assumption", "range"}):
+    if isinstance(node, dict) and not is_annotated(node):
         raise ScenarioError(where, path, "is a table, not a value; name a field inside it")
 
 
@@ -463,10 +476,7 @@ def _check_value(plain: dict, path: str, value: Any, where: str, shown: Any) -> 
 
 
 def _current_value(plain: dict, path: str) -> Any:
-    node: Any = plain
-    for part in path.split("."):
-        node = node[part]
-    return node
+    return get_path(plain, path)
 
 
 def _dtype_of(values: list, current: Any) -> str:

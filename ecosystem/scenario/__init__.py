@@ -32,13 +32,16 @@ from ecosystem.scenario.loading import (
     deep_merge,
     fragment_names,
     load_document,
+    load_document_text,
     load_scenario,
+    load_scenario_text,
     parse_override,
     preset_names,
     scenario_from_dict,
     strip_provenance,
     validate_document,
 )
+from ecosystem.scenario.paths import ANNOTATION_KEYS, get_path, is_annotated, nest, set_path
 from ecosystem.scenario.schema import (
     SECTORS,
     BigFirmSpec,
@@ -46,6 +49,7 @@ from ecosystem.scenario.schema import (
     Count,
     DataCenterSpec,
     Expansion,
+    FieldHelp,
     FoundingHazard,
     Market,
     Meta,
@@ -63,10 +67,20 @@ from ecosystem.scenario.schema import (
     Startups,
     Talent,
     UniversitySpec,
+    field_help,
 )
 from ecosystem.scenario.toml_io import dump_toml, dumps_document, to_document
 
 __all__ = [
+    "ANNOTATION_KEYS",
+    "FieldHelp",
+    "field_help",
+    "get_path",
+    "is_annotated",
+    "load_document_text",
+    "load_scenario_text",
+    "nest",
+    "set_path",
     "PRESET_PACKAGE",
     "SECTORS",
     "BigFirmSpec",

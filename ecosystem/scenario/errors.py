@@ -22,6 +22,13 @@ class ScenarioError(ValueError):
         super().__init__(f"{field} = {value!r}: {allowed}")
 
 
+class _Shown(str):
+    """A value shown as written (a table is shown as ``{ ... }``, not its contents)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _field_bounds(loc: list[str], root: type[BaseModel]) -> str | None:
     """'>= lo and <= hi' for the numeric field at loc, read from the schema's metadata."""
     tp: Any = root
@@ -101,5 +108,5 @@ def format_validation_error(
     else:
         allowed = (msg[0].lower() + msg[1:]).replace("value error, ", "") if msg else "invalid"
     if isinstance(value, dict):
-        value = "{...}"
+        value = _Shown("{ ... }" if value else "{}")
     return ScenarioError(field, value, allowed)

@@ -2,6 +2,17 @@
 
 Annotated leaves (``{ value = ..., source = "..." }``) are kept through merging and stripped into
 :attr:`Scenario.provenance` just before validation.
+
+Every problem a file can have becomes a one-line :class:`ScenarioError`: unreadable or non-UTF-8
+files (also reached through ``base``, ``include`` or a sweep's ``scenario``), invalid TOML,
+nesting deeper than :data:`MAX_NESTING`, ``base`` chains longer than :data:`MAX_BASE_CHAIN` and
+cycles (detected on resolved paths, however they are spelled).
+
+**Restricted loading** (``restricted=True``, used by the browser app for uploads): a document may
+``base`` only on a packaged preset and ``include`` only packaged fragments; file paths are
+refused with the same message whether or not they exist, so an upload can neither read the
+server's files nor learn which exist, and no error echoes content from outside the upload and
+the packaged presets.
 """
 
 from __future__ import annotations
@@ -15,22 +26,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecosystem.scenario.errors import ScenarioError, format_validation_error
+from ecosystem.scenario.paths import PathError, is_annotated, mark_partly_set, set_path
 from ecosystem.scenario.schema import Scenario
 
 PRESET_PACKAGE = "ecosystem.presets"
+#: Deepest nesting of tables and arrays a scenario file may have (the schema needs 6).
+MAX_NESTING = 24
+#: Longest ``base`` chain (file -> base -> base ...); the shipped presets need 2.
+MAX_BASE_CHAIN = 16
+#: Largest scenario file read, in bytes (the largest preset is about 20 kB).
+MAX_FILE_BYTES = 2_000_000
+#: Most fragments one document may include.
+MAX_INCLUDES = 64
 
-_ANNOTATION_KEYS = {"value", "source", "assumption", "range"}
-
-
-def _is_annotated(node: Any) -> bool:
-    return isinstance(node, dict) and "value" in node and set(node) <= _ANNOTATION_KEYS
+_is_annotated = is_annotated  # the name toml_io and older callers use
 
 
 def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = None):
     """Return (plain_node, provenance) with ``{value=..., source=...}`` leaves collapsed."""
     if out is None:
         out = {}
-    if _is_annotated(node):
+    if is_annotated(node):
         if "source" in node:
             out[path] = str(node["source"])
         elif "assumption" in node:
@@ -47,14 +63,26 @@ def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = Non
     return node, out
 
 
-def deep_merge(base: dict, over: dict) -> dict:
-    """Return base updated recursively with over (over wins; tables merge, other values replace)."""
+def deep_merge(base: dict, over: dict, note: str = "partly set by user") -> dict:
+    """Return base updated recursively with over.
+
+    A table merges into the table it overrides key by key, whether that table is written plain
+    or annotated (``sector_shares = { value = {...}, source = "..." }``; its source is then
+    flagged with ``note``). Anything else replaces: a value, an annotated leaf, or a table over a
+    value (``headcount = {}`` replaces the number and validation rejects it).
+    """
     result = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(result.get(k), dict) and not _is_annotated(v):
-            result[k] = deep_merge(result[k], v)
-        else:
-            result[k] = copy.deepcopy(v)
+        old = result.get(k)
+        if isinstance(v, dict) and not is_annotated(v):
+            if is_annotated(old) and isinstance(old["value"], dict):
+                mark_partly_set(old, note)
+                old["value"] = deep_merge(old["value"], v, note)
+                continue
+            if isinstance(old, dict) and not is_annotated(old):
+                result[k] = deep_merge(old, v, note)
+                continue
+        result[k] = copy.deepcopy(v)
     return result
 
 
@@ -63,78 +91,172 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
-def _read_toml(text: str, where: str) -> dict:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(where, "(file)", f"is not valid TOML: {exc}") from None
-
-
-def _raw_document(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict:
-    """The annotated TOML document of a preset or file, with ``base`` chains resolved."""
-    key = str(name_or_path)
-    if key in _seen:
-        raise ScenarioError("base", key, "must not refer back to itself")
-    path = Path(key)
-    if key in preset_names():
-        text = resources.files(PRESET_PACKAGE).joinpath(f"{key}.toml").read_text(encoding="utf-8")
-    elif path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ScenarioError("scenario", key, "file not found")
-        text = path.read_text(encoding="utf-8")
-    else:
-        raise ScenarioError(
-            "scenario", key, f"unknown preset; allowed: {', '.join(preset_names())} or a .toml file"
-        )
-    doc = _read_toml(text, key)
-    includes = doc.pop("include", [])
-    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise ScenarioError("include", includes, "must be a list of fragment names or file paths")
-    merged: dict = {}
-    for inc in includes:
-        merged = deep_merge(merged, _fragment(inc, path.parent if path.suffix == ".toml" else None))
-    doc = deep_merge(merged, doc)
-    base = doc.pop("base", None)
-    if base is not None:
-        if not isinstance(base, str):
-            raise ScenarioError("base", base, "must be a preset name or a file path")
-        if (
-            not Path(base).is_absolute()
-            and path.suffix == ".toml"
-            and (path.parent / base).exists()
-        ):
-            base = str(path.parent / base)
-        doc = deep_merge(_raw_document(base, (*_seen, key)), doc)
-    return doc
-
-
 def fragment_names(folder: str) -> list[str]:
     """Names of the shipped fragments in a preset subfolder (``regions``, ``variants``...)."""
+    if not folder or "/" in folder or folder.startswith("."):
+        return []
     files = resources.files(PRESET_PACKAGE).joinpath(folder)
     if not files.is_dir():
         return []
     return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
-def _fragment(name: str, relative_to: Path | None) -> dict:
+def _fragment_folders() -> list[str]:
+    files = resources.files(PRESET_PACKAGE)
+    return sorted(p.name for p in files.iterdir() if p.is_dir() and fragment_names(p.name))
+
+
+def _check_depth(doc: dict, where: str) -> None:
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ScenarioError(
+                where, "(file)", f"nests tables or arrays deeper than {MAX_NESTING}"
+            )
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+
+
+def _read_toml(text: str | bytes, where: str) -> dict:
+    """Parse TOML text (bytes must be UTF-8) into a dict; one-line ScenarioError otherwise."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise ScenarioError(where, "(file)", f"is larger than {MAX_FILE_BYTES:,} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                where, "(file)", f"is not UTF-8 text (invalid byte at offset {exc.start})"
+            ) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(where, "(file)", f"is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(where, "(file)", f"is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(
+            where, "(file)", f"nests tables or arrays deeper than {MAX_NESTING}"
+        ) from None
+    _check_depth(doc, where)
+    return doc
+
+
+def _read_file(path: Path, field: str, shown: str) -> bytes:
+    """The bytes of a user's file; ScenarioError naming ``field`` and ``shown`` otherwise."""
+    try:
+        if not path.is_file():
+            raise ScenarioError(field, shown, "file not found")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(field, shown, f"is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(field, shown, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _preset_text(name: str) -> bytes:
+    return resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml").read_bytes()
+
+
+def _restricted_base_error(value: Any) -> ScenarioError:
+    return ScenarioError(
+        "base", value, f"uploads may only start from a packaged preset: {', '.join(preset_names())}"
+    )
+
+
+def _source(
+    name_or_path: str | Path, field: str, restricted: bool
+) -> tuple[str, bytes, Path | None]:
+    """(identity, bytes, folder for relative paths) of a preset or file."""
+    key = str(name_or_path)
+    if key in preset_names():
+        return f"preset:{key}", _preset_text(key), None
+    if restricted:
+        raise _restricted_base_error(key)
+    path = Path(key)
+    if path.suffix == ".toml" or _exists(path):
+        data = _read_file(path, field, key)
+        try:
+            ident = str(path.resolve())
+        except (OSError, RuntimeError):
+            ident = key
+        return ident, data, path.parent
+    raise ScenarioError(
+        field, key, f"unknown preset; allowed: {', '.join(preset_names())} or a .toml file"
+    )
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _resolve_document(
+    doc: dict,
+    where: str,
+    folder: Path | None,
+    restricted: bool,
+    seen: tuple[str, ...],
+) -> dict:
+    """Apply a parsed document's ``include`` list and ``base`` chain."""
+    includes = doc.pop("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ScenarioError("include", includes, "must be a list of fragment names or file paths")
+    if len(includes) > MAX_INCLUDES:
+        raise ScenarioError("include", f"{len(includes)} entries", f"at most {MAX_INCLUDES}")
+    merged: dict = {}
+    for inc in includes:
+        merged = deep_merge(merged, _fragment(inc, folder, restricted))
+    doc = deep_merge(merged, doc)
+    base = doc.pop("base", None)
+    if base is None:
+        return doc
+    if not isinstance(base, str) or not base:
+        raise ScenarioError("base", base, "must be a preset name or a file path")
+    if len(seen) >= MAX_BASE_CHAIN:
+        raise ScenarioError("base", base, f"chain of bases longer than {MAX_BASE_CHAIN}")
+    if base not in preset_names() and not restricted and folder is not None:
+        candidate = folder / base
+        if not Path(base).is_absolute() and _exists(candidate):
+            base = str(candidate)
+    return deep_merge(_raw_document(base, restricted, seen, field="base"), doc)
+
+
+def _raw_document(
+    name_or_path: str | Path,
+    restricted: bool = False,
+    seen: tuple[str, ...] = (),
+    field: str = "scenario",
+) -> dict:
+    """The annotated TOML document of a preset or file, with ``base`` chains resolved."""
+    ident, data, folder = _source(name_or_path, field, restricted)
+    if ident in seen:
+        raise ScenarioError("base", str(name_or_path), "must not refer back to itself")
+    doc = _read_toml(data, str(name_or_path))
+    return _resolve_document(doc, str(name_or_path), folder, restricted, (*seen, ident))
+
+
+def _fragment(name: str, relative_to: Path | None, restricted: bool = False) -> dict:
     """An included fragment: ``regions/hangzhou`` (shipped) or a .toml path (next to the file)."""
-    if name.endswith(".toml"):
+    if name.endswith(".toml") and not restricted:
         path = Path(name)
         if not path.is_absolute() and relative_to is not None:
             path = relative_to / path
-        if not path.is_file():
-            raise ScenarioError("include", name, "file not found")
-        return _read_toml(path.read_text(encoding="utf-8"), str(path))
-    res = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml")
-    if not res.is_file():
-        folder = name.split("/")[0] if "/" in name else ""
-        allowed = (
-            ", ".join(f"{folder}/{n}" for n in fragment_names(folder)) if folder else "regions/<id>"
-        )
+        return _read_toml(_read_file(path, "include", name), name)
+    folder, _, stem = name.partition("/")
+    if not stem or stem not in fragment_names(folder):
+        shipped = [f"{f}/{n}" for f in _fragment_folders() for n in fragment_names(f)]
+        if folder in _fragment_folders():
+            shipped = [f"{folder}/{n}" for n in fragment_names(folder)]
+        more = "" if restricted else " or a .toml file"
         raise ScenarioError(
-            "include", name, f"unknown fragment; allowed: {allowed} or a .toml file"
+            "include", name, f"unknown fragment; allowed: {', '.join(shipped)}{more}"
         )
-    doc = _read_toml(res.read_text(encoding="utf-8"), name)
+    res = resources.files(PRESET_PACKAGE).joinpath(f"{folder}/{stem}.toml")
+    doc = _read_toml(res.read_bytes(), name)
     if "include" in doc:
         raise ScenarioError("include", name, "fragments cannot include others")
     return doc
@@ -152,11 +274,18 @@ def parse_override(item: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError("--set", key, f"value nests deeper than {MAX_NESTING}") from None
+    if isinstance(value, dict | list):
+        _check_depth({"v": value}, f"--set {key}")
     return key.split("."), value
 
 
 def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> dict:
-    """Return doc with dotted-path overrides applied (from ``--set`` strings or a dict)."""
+    """Return doc with dotted-path overrides applied (from ``--set`` strings or a dict).
+
+    Setting a whole table to a plain value (``--set meta=0.5``) is refused: name a key inside.
+    """
     if not overrides:
         return doc
     doc = copy.deepcopy(doc)
@@ -166,33 +295,38 @@ def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> 
         else [(k.split("."), v) for k, v in overrides.items()]
     )
     for parts, value in items:
-        node = doc
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if _is_annotated(child) and isinstance(child["value"], dict):
-                # A sourced table (e.g. founding_hazard): edit inside it, flag the change.
-                child["source"] = (
-                    f"{child.get('source', child.get('assumption', ''))} (partly set by user)"
-                )
-                child.pop("assumption", None)
-                child.pop("range", None)
-                child = child["value"]
-            if child is None:
-                # A table the file leaves to its defaults: create it;
-                # validation rejects unknown keys.
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ScenarioError(
-                    ".".join(parts), value, f"unknown key {'.'.join(parts[: i + 1])!r}"
-                )
-            node = child
-        leaf = parts[-1]
-        old = node.get(leaf)
-        if _is_annotated(old):
-            node[leaf] = {"value": value, "source": "set by user (--set)"}
-        else:
-            node[leaf] = value
+        dotted = ".".join(parts)
+        try:
+            old = _table_at(doc, parts)
+        except PathError:
+            old = None
+        if old is not None and not isinstance(value, dict):
+            inside = sorted(old)[:6]
+            hint = f"; keys inside: {', '.join(inside)}" if inside else ""
+            raise ScenarioError(
+                dotted, value, f"is a table, not a value; set a key inside it{hint}"
+            )
+        try:
+            set_path(doc, parts, value)
+        except PathError as exc:
+            raise ScenarioError(
+                dotted, value, f"{exc.prefix or exc.part!r} is a value, not a table"
+            ) from None
     return doc
+
+
+def _table_at(doc: dict, parts: list[str]) -> dict | None:
+    """The plain table at a path of an annotated document, or None when it is no table."""
+    node: Any = doc
+    for part in parts:
+        if is_annotated(node):
+            node = node["value"]
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    if is_annotated(node):
+        node = node["value"]
+    return node if isinstance(node, dict) else None
 
 
 def validate_document(doc: dict, provenance: dict[str, str] | None = None) -> Scenario:
@@ -205,24 +339,67 @@ def validate_document(doc: dict, provenance: dict[str, str] | None = None) -> Sc
     return scenario
 
 
-def load_document(name_or_path: str | Path, overrides: dict | list | None = None) -> dict:
-    """The annotated document of a scenario with overrides applied (not yet validated)."""
-    return apply_overrides(_raw_document(name_or_path), overrides)
+def load_document(
+    name_or_path: str | Path,
+    overrides: dict | list | None = None,
+    *,
+    restricted: bool = False,
+) -> dict:
+    """The annotated document of a scenario with overrides applied (not yet validated).
+
+    With ``restricted=True`` only a packaged preset name is accepted (see the module notes).
+    """
+    return apply_overrides(_raw_document(name_or_path, restricted), overrides)
+
+
+def load_document_text(
+    text: str | bytes,
+    name: str = "upload.toml",
+    overrides: dict | list | None = None,
+    *,
+    restricted: bool = True,
+) -> dict:
+    """The annotated document of scenario TOML given as text or bytes (an upload).
+
+    By default restricted: ``base`` may name only a packaged preset and ``include`` only
+    packaged fragments (``regions/<id>``, ``variants/<id>``); any file path is refused with one
+    message whether or not it exists. ``name`` is used in messages only. With
+    ``restricted=False`` relative paths are read from the current folder.
+    """
+    doc = _read_toml(text, name)
+    folder = None if restricted else Path(".")
+    return apply_overrides(_resolve_document(doc, name, folder, restricted, ()), overrides)
 
 
 def load_scenario(
-    name_or_path: str | Path, overrides: dict[str, Any] | list[str] | None = None
+    name_or_path: str | Path,
+    overrides: dict[str, Any] | list[str] | None = None,
+    *,
+    restricted: bool = False,
 ) -> Scenario:
     """Load a preset name or TOML file, apply dotted overrides and validate.
 
     Raises :class:`ScenarioError` with a one-line message on any problem.
     """
-    doc = load_document(name_or_path, overrides)
-    plain, provenance = strip_provenance(doc)
-    return validate_document(plain, provenance)
+    return scenario_from_dict(load_document(name_or_path, overrides, restricted=restricted))
+
+
+def load_scenario_text(
+    text: str | bytes,
+    name: str = "upload.toml",
+    overrides: dict | list | None = None,
+    *,
+    restricted: bool = True,
+) -> Scenario:
+    """Validate scenario TOML given as text (an upload); restricted by default, see
+    :func:`load_document_text`. Raises :class:`ScenarioError` (one line) on any problem."""
+    return scenario_from_dict(load_document_text(text, name, overrides, restricted=restricted))
 
 
 def scenario_from_dict(doc: dict) -> Scenario:
     """Validate an in-memory document (annotated or plain)."""
+    if not isinstance(doc, dict):
+        raise ScenarioError("scenario", type(doc).__name__, "must be a table")
+    _check_depth(doc, "scenario")
     plain, provenance = strip_provenance(doc)
     return validate_document(plain, provenance)

@@ -6,10 +6,13 @@ H100-equivalent GPU-hours, time in months unless a field's name says ``per_year`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, model_validator
+from pydantic.fields import FieldInfo
 
 
 class Sector(StrEnum):
@@ -44,14 +47,46 @@ def _num(ge: float | None = None, le: float | None = None, gt: float | None = No
     return Field(ge=ge, le=le, gt=gt)
 
 
+#: Largest amount of money any field may hold, in yuan (a year's flow or a stock): China's GDP is
+#: about 1.3e14 yuan a year, so no regional AI budget, market or fund can exceed it, and sums
+#: of such amounts over 50 years stay far from float overflow.
+MAX_YUAN = 1e14
+#: Largest compute quantity, in H100-equivalent GPU-hours per month: 1e12 GPU-h is about
+#: 1.4 billion accelerators, hundreds of times the world's installed base.
+MAX_GPU_H = 1e12
+#: Largest number of people in one population field (staff, headcount, graduates, seekers):
+#: ten times the largest AI employer in China; each person is a row of the people table.
+MAX_PEOPLE = 2_000_000
+#: Largest number of people the people table may be projected to hold at the end of a run
+#: (about 45 bytes a row, doubled while growing, plus temporaries: keeps a run within a few GB).
+MAX_PEOPLE_PROJECTED = 30_000_000
+#: Largest elasticity or exponent of a behavioural response: beyond 10 a 2x difference is a
+#: 1000x response, indistinguishable from a hard switch, and powers overflow float64.
+MAX_ELASTICITY = 10.0
+
 Share = Annotated[float, _num(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, _num(ge=0.0)]
 Positive = Annotated[float, _num(gt=0.0)]
-Count = Annotated[int, _num(ge=0)]
+Count = Annotated[int, _num(ge=0, le=1_000_000_000)]
+People = Annotated[int, _num(ge=0, le=MAX_PEOPLE)]
+Yuan = Annotated[float, _num(ge=0.0, le=MAX_YUAN)]
+PositiveYuan = Annotated[float, _num(ge=1.0, le=MAX_YUAN)]
+GpuHours = Annotated[float, _num(ge=0.0, le=MAX_GPU_H)]
+Elasticity = Annotated[float, _num(ge=0.0, le=MAX_ELASTICITY)]
+Multiplier = Annotated[float, _num(ge=0.0, le=100.0)]
+Months = Annotated[int, _num(ge=0, le=600)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    """Strict, closed models: unknown keys, wrong types, NaN and infinities are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        validate_assignment=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,72 +97,76 @@ class National(_Strict):
 
     efficiency_gain_per_year: Share = 0.3
     """Yearly fall in the compute one unit of capability needs (the DeepSeek effect, H10)."""
-    chip_supply_gpu_per_year: NonNeg = 200_000
+    chip_supply_gpu_per_year: Annotated[float, _num(ge=0.0, le=1e8)] = 200_000
     """New H100-equivalent accelerators the country can install per year (export controls)."""
     export_control_strength: Share = 0.5
     """0 = no controls, 1 = strict: scales chip supply down and efficiency gains up."""
     export_control_supply_cut: Share = 0.5
     """Share of chip supply lost at full export-control strength."""
-    export_control_efficiency_boost: NonNeg = 0.3
+    export_control_efficiency_boost: Multiplier = 0.3
     """Relative boost to efficiency gains at full strength (innovation under constraint, H10)."""
     compute_cost_decline_per_year: Share = 0.2
     """Yearly fall in the cost of a GPU-hour of capacity (price floors follow it)."""
     internal_migration_share: Share = 0.5
     """Share of people leaving a modelled city who move to another modelled city (the rest leave
     the model). Only matters with two or more city regions."""
-    migration_wage_elasticity: NonNeg = 1.0
-    """How strongly movers between cities prefer higher wages (with openings and subsidies)."""
+    migration_wage_elasticity: Elasticity = 1.0
+    """How strongly movers between cities prefer higher wages (with openings and subsidies). At
+    most 10 (see MAX_ELASTICITY)."""
     voucher_rate: Share = 0.0
     """National compute-voucher programme (V7): rate, valid at any data center for any startup."""
-    voucher_budget_yuan: NonNeg = 0.0
-    voucher_cap_per_firm_yuan: NonNeg = 0.0
+    voucher_budget_yuan: Yuan = 0.0
+    voucher_cap_per_firm_yuan: Yuan = 0.0
     voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
-    hours_per_month: Positive = 730.0
-    gpu_capex_yuan: Positive = 250_000.0
+    hours_per_month: Annotated[float, _num(ge=1.0, le=744.0)] = 730.0
+    gpu_capex_yuan: PositiveYuan = 250_000.0
     """Installed cost of one H100-equivalent accelerator with its share of the building."""
-    dc_build_months: Count = 12
+    dc_build_months: Months = 12
     """Months from an expansion decision to capacity coming online."""
 
 
 class ComputeMarket(_Strict):
     """How the market matches compute demand to data centers."""
 
-    price_adjust_per_month: NonNeg = 0.03
+    price_adjust_per_month: Annotated[float, _num(ge=0.0, le=1.0)] = 0.03
     """Relative price change per month per unit of utilisation gap."""
     target_utilization: Share = 0.7
     expansion_threshold: Share = 0.85
     """Utilisation above which an operator orders more capacity."""
     expansion_share: Share = 0.2
     """Capacity added per expansion, as a share of current capacity."""
-    cross_region_friction_yuan: NonNeg = 3.0
+    cross_region_friction_yuan: Annotated[float, _num(ge=0.0, le=1e4)] = 3.0
     """Extra cost per GPU-hour of buying outside one's region (data transfer, contracts)."""
     unified_network: Share = 0.0
     """Lever (V10): share of the cross-region friction removed by a unified national network."""
-    inference_latency_penalty_yuan: NonNeg = 6.0
+    inference_latency_penalty_yuan: Annotated[float, _num(ge=0.0, le=1e4)] = 6.0
     """Extra cost per GPU-hour of serving inference from a distant hub."""
-    background_price_elasticity: NonNeg = 0.5
-    """Elasticity of non-startup demand at a data center to its price."""
+    background_price_elasticity: Elasticity = 0.5
+    """Elasticity of non-startup demand at a data center to its price. At most 10 (see
+    MAX_ELASTICITY)."""
 
 
 # --------------------------------------------------------------------------------------------
 # Actors
 # --------------------------------------------------------------------------------------------
 class Expansion(_Strict):
-    month: Count
-    add_gpu_h: NonNeg
+    month: Months
+    add_gpu_h: GpuHours
 
 
 class DataCenterSpec(_Strict):
     name: str
-    capacity_gpu_h: NonNeg
+    capacity_gpu_h: GpuHours
     """Capacity in H100-equivalent GPU-hours per month."""
-    price_yuan_per_gpu_h: Positive
-    power_cost_yuan_per_kwh: NonNeg
+    price_yuan_per_gpu_h: Annotated[float, _num(ge=0.01, le=1e4)]
+    """Initial price per GPU-hour, 0.01 to 10,000 yuan (denormal prices break the price
+    arithmetic)."""
+    power_cost_yuan_per_kwh: Annotated[float, _num(ge=0.0, le=100.0)]
     pue: Annotated[float, _num(ge=1.0, le=3.0)] = 1.3
-    kw_per_gpu: Positive = 0.7
+    kw_per_gpu: Annotated[float, _num(ge=0.01, le=100.0)] = 0.7
     price_floor_share: Share = 0.5
     """Lowest price, as a share of the initial price (the cost floor), before cost declines."""
-    background_demand_gpu_h: NonNeg = 0.0
+    background_demand_gpu_h: GpuHours = 0.0
     """Demand from outside the modelled startups (enterprises, big firms, government)."""
     background_growth_per_year: float = Field(default=0.1, ge=-0.5, le=2.0)
     owner: str = ""
@@ -138,31 +177,35 @@ class DataCenterSpec(_Strict):
 
 class UniversitySpec(_Strict):
     name: str
-    graduates_per_year: Count
-    """AI-relevant graduates entering the labour market each year (in July)."""
+    graduates_per_year: People
+    """AI-relevant graduates entering the labour market each year (in July). At most 2,000,000
+    (MAX_PEOPLE): each graduate is a row of the people table."""
     graduate_founding_share: Share = 0.002
     """Share of graduates who found a startup straight from university."""
     research_quality: Share
-    staff: Count
+    staff: People
     """Researchers and faculty in AI-relevant fields (people rows employed by the university)."""
-    spinoffs_per_year: NonNeg
+    spinoffs_per_year: Annotated[float, _num(ge=0.0, le=1e4)]
     """Researcher spinoffs per year at research quality 1 (scaled by quality)."""
-    collaborations_per_year: NonNeg = 10.0
+    collaborations_per_year: Annotated[float, _num(ge=0.0, le=1e5)] = 10.0
     """New university–startup collaborations per year."""
-    collaboration_boost: NonNeg = 0.05
+    collaboration_boost: Annotated[float, _num(ge=0.0, le=1.0)] = 0.05
     """Capability gain of a collaborating startup, as a share of the university's research
     quality."""
 
 
 class BigFirmSpec(_Strict):
     name: str
-    headcount: Count
+    headcount: People
+    """Employees in AI-relevant roles, each a row of the people table; at most 2,000,000
+    (MAX_PEOPLE). At least one big firm of a region needs staff (alumni are drawn in proportion
+    to headcount)."""
     headcount_growth_per_year: float = Field(default=0.02, ge=-0.5, le=1.0)
     attrition_per_year: Share = 0.12
-    spinoff_multiplier: NonNeg = 1.0
+    spinoff_multiplier: Multiplier = 1.0
     """Multiplies the size-based founding hazard of its leavers (culture, wealth of alumni)."""
-    acquisitions_per_year: NonNeg = 1.0
-    procurement_yuan_per_year: NonNeg = 0.0
+    acquisitions_per_year: Annotated[float, _num(ge=0.0, le=1000.0)] = 1.0
+    procurement_yuan_per_year: Yuan = 0.0
     """Spending on startup products (big firms as buyers)."""
     capability: Share = 0.8
     """Technical level its alumni start from."""
@@ -178,13 +221,13 @@ class Policy(_Strict):
     """Share of a compute contract the voucher pays (standard firms)."""
     voucher_rate_sme: Share = 0.0
     """Rate for small SMEs (annual compute contracts up to ``voucher_sme_contract_max_yuan``)."""
-    voucher_sme_contract_max_yuan: NonNeg = 0.0
+    voucher_sme_contract_max_yuan: Yuan = 0.0
     voucher_sme_only: bool = False
     """If true, only firms with at most ``voucher_sme_max_headcount`` staff may claim."""
-    voucher_sme_max_headcount: Count = 300
-    voucher_cap_per_firm_yuan: NonNeg = 0.0
+    voucher_sme_max_headcount: People = 300
+    voucher_cap_per_firm_yuan: Yuan = 0.0
     """Largest voucher payment to one firm in one year."""
-    voucher_budget_yuan: NonNeg = 0.0
+    voucher_budget_yuan: Yuan = 0.0
     voucher_portable: bool = False
     """If true, vouchers may be spent at data centers in hub regions, not only local ones."""
     voucher_claimants: Literal["local_firms", "any_buyer"] = "local_firms"
@@ -197,24 +240,24 @@ class Policy(_Strict):
     voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2000
     """First calendar year in which the voucher programme pays."""
     data_voucher_rate: Share = 0.0
-    data_voucher_budget_yuan: NonNeg = 0.0
-    data_voucher_cap_per_firm_yuan: NonNeg = 0.0
-    talent_subsidy_yuan_per_person: NonNeg = 0.0
+    data_voucher_budget_yuan: Yuan = 0.0
+    data_voucher_cap_per_firm_yuan: Yuan = 0.0
+    talent_subsidy_yuan_per_person: Yuan = 0.0
     """One-off subsidy to each graduate or migrant who takes a job in the region."""
-    talent_subsidy_budget_yuan: NonNeg = 0.0
-    startup_grant_yuan: NonNeg = 0.0
+    talent_subsidy_budget_yuan: Yuan = 0.0
+    startup_grant_yuan: Yuan = 0.0
     """One-off grant to each new startup."""
-    startup_grant_budget_yuan: NonNeg = 0.0
-    guidance_fund_budget_yuan: NonNeg = 0.0
+    startup_grant_budget_yuan: Yuan = 0.0
+    guidance_fund_budget_yuan: Yuan = 0.0
     """Government guidance fund: co-invests in local rounds up to this much a year."""
     guidance_fund_share: Share = 0.2
     """Share of a round the guidance fund puts in (raising the odds that the round closes)."""
-    dc_investment_yuan_per_year: NonNeg = 0.0
+    dc_investment_yuan_per_year: Yuan = 0.0
     """Public money for new local data-center capacity (subject to the national chip supply)."""
-    adoption_programme_yuan_per_year: NonNeg = 0.0
+    adoption_programme_yuan_per_year: Yuan = 0.0
     """Subsidies to local AI adopters; each yuan raises startup demand by
     ``adoption_multiplier``."""
-    adoption_multiplier: NonNeg = 2.0
+    adoption_multiplier: Multiplier = 2.0
 
 
 class FoundingHazard(_Strict):
@@ -223,7 +266,7 @@ class FoundingHazard(_Strict):
     Interpolated log-linearly in size between the points, flat beyond them.
     """
 
-    sizes: list[Annotated[float, _num(gt=0.0)]]
+    sizes: list[Annotated[float, _num(gt=0.0, le=1e7)]]
     rates: list[Share]
 
     @model_validator(mode="after")
@@ -238,9 +281,11 @@ class FoundingHazard(_Strict):
 class Talent(_Strict):
     """A region's labour market for AI talent."""
 
-    initial_job_seekers: Count
-    wage_yuan_per_month: Positive
-    """Fully loaded monthly cost of one AI employee."""
+    initial_job_seekers: People
+    """People looking for work at the start; at most 2,000,000 (MAX_PEOPLE)."""
+    wage_yuan_per_month: Annotated[float, _num(ge=100.0, le=1e7)]
+    """Fully loaded monthly cost of one AI employee. Between 100 and 1e7 yuan: tiny positive wages
+    make hiring arithmetic overflow, and no AI salary is above 10 million a month."""
     gross_inflow_per_year: Share
     """Arrivals from other regions per year, as a share of the workforce, at neutral
     attractiveness."""
@@ -250,8 +295,9 @@ class Talent(_Strict):
     """Departures per year among job seekers (who leave faster)."""
     graduate_stay_share: Share = 0.7
     """Share of local graduates who look for work in the region."""
-    attractiveness_elasticity: NonNeg = 1.0
-    """How strongly arrivals respond to job openings per seeker and to talent subsidies."""
+    attractiveness_elasticity: Elasticity = 1.0
+    """How strongly arrivals respond to job openings per seeker and to talent subsidies. At most 10
+    (see MAX_ELASTICITY): larger exponents overflow the arrival rates."""
     retirement_age_years: Annotated[float, _num(ge=40.0, le=80.0)] = 60.0
     startup_attrition_per_year: Share = 0.2
     university_attrition_per_year: Share = 0.05
@@ -263,9 +309,10 @@ class Talent(_Strict):
     """Share of arriving migrants who worked at a big firm in another region."""
     migrant_founder_share: Share = 0.0
     """Share of arriving migrants who come to found a startup (origin "other")."""
-    cluster_elasticity: NonNeg = 0.0
-    """Founding by job seekers and migrants scales with (live startups / initial) ** this."""
-    startup_spinoff_multiplier: NonNeg = 1.0
+    cluster_elasticity: Elasticity = 0.0
+    """Founding by job seekers and migrants scales with (live startups / initial) ** this. At most
+    10, as other elasticities."""
+    startup_spinoff_multiplier: Multiplier = 1.0
     """Multiplies the founding hazard of startup leavers (the size table measures self-employment
     of all small-firm quitters, more than AI founding)."""
     founding_hazard: FoundingHazard
@@ -274,16 +321,18 @@ class Talent(_Strict):
 class Market(_Strict):
     """Local demand for startups' AI products (application-led adoption, H7, H9)."""
 
-    startup_demand_yuan_per_year: NonNeg
+    startup_demand_yuan_per_year: Yuan
     demand_growth_per_year: float = Field(ge=-0.5, le=2.0)
-    vc_pool_yuan_per_year: NonNeg
+    vc_pool_yuan_per_year: Yuan
     vc_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
 
 
 class Region(_Strict):
     name: str
     kind: Literal["city", "hub"] = "city"
-    initial_startups: Count = 0
+    initial_startups: Annotated[int, _num(ge=0, le=200_000)] = 0
+    """Startups alive at the start. At most 200,000: about 100 times the largest preset city
+    (1,550), and with their founding teams the startup and people tables stay within memory."""
     initial_startup_origin_shares: dict[str, Share] = Field(
         default_factory=lambda: {"big_firm": 0.6, "university": 0.1, "startup": 0.1, "other": 0.2}
     )
@@ -304,53 +353,80 @@ class Region(_Strict):
         unknown = set(self.initial_startup_origin_shares) - {o.name.lower() for o in Origin}
         if unknown:
             raise ValueError(f"initial_startup_origin_shares has unknown origins {sorted(unknown)}")
+        if self.big_firms and sum(b.headcount for b in self.big_firms.values()) < 1:
+            # Alumni and spinoffs are drawn in proportion to big-firm headcount.
+            raise ValueError("big_firms: at least one big firm needs headcount >= 1")
         return self
+
+    def projected_people(self, years: int, founding_team: int) -> float:
+        """A generous upper estimate of this region's people-table rows after ``years``."""
+        if self.talent is None:
+            return 0.0
+        firms = sum(
+            b.headcount * (1.0 + max(b.headcount_growth_per_year, 0.0)) ** years
+            for b in self.big_firms.values()
+        )
+        others = (
+            sum(u.staff for u in self.universities.values())
+            + self.talent.initial_job_seekers
+            + self.initial_startups * founding_team
+            + sum(u.graduates_per_year for u in self.universities.values()) * years
+        )
+        net_inflow = self.talent.gross_inflow_per_year - self.talent.outflow_per_year
+        return firms + others * (1.0 + max(net_inflow, 0.0)) ** years
 
 
 class SectorSpec(_Strict):
     """Compute intensity of a sector's firms."""
 
-    training_gpu_h_per_head: NonNeg
+    training_gpu_h_per_head: Annotated[float, _num(ge=0.0, le=1e6)]
     """Training compute wanted per employee per month."""
-    inference_gpu_h_per_yuan: NonNeg
+    inference_gpu_h_per_yuan: Annotated[float, _num(ge=0.0, le=100.0)]
     """Inference compute per yuan of revenue."""
 
 
 class Startups(_Strict):
     """Behaviour shared by all startups."""
 
-    founding_cash_yuan: Positive
+    founding_cash_yuan: PositiveYuan
     founding_team: Annotated[int, _num(ge=1, le=20)] = 3
-    runway_target_months: Positive = 18.0
+    runway_target_months: Annotated[float, _num(gt=0.0, le=600.0)] = 18.0
     """Firms hire only as far as keeps this many months of runway."""
     target_margin: Share = 0.1
     """Share of revenue firms keep as margin rather than spend on staff."""
-    raise_below_runway_months: Positive = 6.0
-    retry_months: Annotated[int, _num(ge=1)] = 6
+    raise_below_runway_months: Annotated[float, _num(gt=0.0, le=600.0)] = 6.0
+    retry_months: Annotated[int, _num(ge=1, le=600)] = 6
     max_growth_per_month: Share = 0.15
     round_success: list[Share]
     """Chance that a round closes, by stage reached next: seed, A, B, C, D+ (at median
     capability)."""
-    round_size_yuan: list[NonNeg]
+    round_size_yuan: list[Yuan]
     other_opex_share: Share = 0.2
     """Non-wage, non-compute costs as a share of the wage bill."""
     capability_decay_per_month: Share = 0.02
     compute_elasticity: Share = 0.3
     talent_elasticity: Share = 0.5
-    capability_scale: Positive = 0.05
-    revenue_share_exponent: NonNeg = 1.5
+    capability_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 0.05
+    """Scale of capability gains; at most 100 (the presets use 0.05)."""
+    revenue_share_exponent: Elasticity = 1.5
+    """At most 10: capability ratios raised to higher powers overflow float64 and equal winner-
+    takes-all anyway."""
     niche_demand_share: Share = 0.3
     """Share of a sector's demand split evenly among its firms (local, relationship-based
     customers); the rest is won in proportion to capability^revenue_share_exponent."""
-    fit_threshold: NonNeg = 0.5
+    fit_threshold: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
     """Capability, as a share of the sector median, a firm needs to win niche customers."""
     revenue_adjust_per_month: Share = 0.1
-    partnership_rate_per_year: NonNeg = 0.1
+    partnership_rate_per_year: Annotated[float, _num(ge=0.0, le=12.0)] = 0.1
+    """New partnerships per startup per year. At most 12 (one a month per firm); each month draws
+    rate/12 x alive/2 pairs, so larger rates only cost memory."""
     partnership_spillover: Share = 0.05
     data_spend_share: Share = 0.2
     """Data spending as a share of training-compute spending."""
-    data_capability_boost: NonNeg = 0.2
-    initial_age_years_max: Positive = 8.0
+    data_capability_boost: Multiplier = 0.2
+    initial_age_years_max: Annotated[float, _num(ge=0.25, le=50.0)] = 8.0
+    """Oldest initial startup, in years; ages are drawn uniformly from 1 month up to it, so it must
+    be at least 0.25 (3 months), and at most 50."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
@@ -364,7 +440,7 @@ class Meta(_Strict):
     description: str = ""
     start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
     years: Annotated[int, _num(ge=1, le=50)] = 10
-    target_startups: Count = 5000
+    target_startups: Annotated[int, _num(ge=0, le=10_000_000)] = 5000
 
 
 class Scenario(_Strict):
@@ -398,8 +474,125 @@ class Scenario(_Strict):
                         f"regions.{rid}.data_centers.{did}.owner {dc.owner!r} is not a big firm "
                         f"of region {rid}"
                     )
+        people = sum(
+            r.projected_people(self.meta.years, self.startups.founding_team)
+            for r in self.regions.values()
+        )
+        if people > MAX_PEOPLE_PROJECTED:
+            raise ValueError(
+                f"the people table would grow to about {people:,.0f} rows over "
+                f"{self.meta.years} years, more than {MAX_PEOPLE_PROJECTED:,} (memory): "
+                "use fewer people, slower growth or fewer years"
+            )
         return self
 
     @property
     def months(self) -> int:
         return self.meta.years * 12
+
+
+# --------------------------------------------------------------------------------------------
+# Field help: what a field means, its unit and its bounds, by dotted path
+# --------------------------------------------------------------------------------------------
+_UNITS = (
+    ("_yuan_per_month", "yuan/month"),
+    ("_yuan_per_year", "yuan/year"),
+    ("_yuan_per_person", "yuan/person"),
+    ("_yuan_per_kwh", "yuan/kWh"),
+    ("_yuan_per_gpu_h", "yuan/GPU-h"),
+    ("_gpu_h_per_head", "GPU-h/person/month"),
+    ("_gpu_h_per_yuan", "GPU-h/yuan"),
+    ("_gpu_h", "GPU-h/month"),
+    ("_gpu_per_year", "GPUs/year"),
+    ("_yuan", "yuan"),
+    ("_per_year", "per year"),
+    ("_per_month", "per month"),
+    ("_months", "months"),
+    ("_years_max", "years"),
+    ("_years", "years"),
+    ("_year", "calendar year"),
+)
+
+
+@dataclass(frozen=True)
+class FieldHelp:
+    """What :func:`field_help` returns for one scenario field."""
+
+    path: str
+    """The dotted path asked for."""
+    help: str
+    """The field's attribute docstring, whitespace collapsed ('' if it has none)."""
+    unit: str
+    """Unit read from the field's name (``yuan/year``, ``GPU-h/month``...), or ''."""
+    ge: float | None
+    gt: float | None
+    le: float | None
+    lt: float | None
+    default: Any
+    """The schema default, or None when the field is required or defaults to a table."""
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the help text."""
+        return self.help.split(". ")[0].rstrip(".") + "." if self.help else ""
+
+
+def field_help(path: str) -> FieldHelp:
+    """Help text, unit and bounds of the scenario field at a dotted path.
+
+    Keys of tables such as ``regions``, ``big_firms`` or ``sectors`` may be any name:
+    ``field_help("regions.hangzhou.policy.voucher_rate")`` and ``"regions.x.policy.voucher_rate"``
+    give the same. Raises KeyError naming the first part that is not a field.
+    """
+    tp: Any = Scenario
+    info: FieldInfo | None = None
+    name = ""
+    for part in path.split("."):
+        tp = _strip_optional(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                raise KeyError(f"{path}: {part!r} is not a field of {tp.__name__}")
+            info, name = tp.model_fields[part], part
+            tp = info.annotation
+        elif get_origin(tp) in (dict, list):
+            tp = get_args(tp)[-1]
+        else:
+            raise KeyError(f"{path}: {part!r} is inside a value, not a table")
+    if info is None:
+        raise KeyError(f"{path}: not a field")
+    bounds: dict[str, float | None] = dict.fromkeys(("ge", "gt", "le", "lt"))
+    for meta in _metadata(info):
+        for key in bounds:
+            if getattr(meta, key, None) is not None:
+                bounds[key] = getattr(meta, key)
+    unit = next((u for suffix, u in _UNITS if name.endswith(suffix)), "")
+    default = None if info.is_required() or info.default_factory else info.default
+    return FieldHelp(
+        path=path,
+        help=" ".join((info.description or "").split()),
+        unit=unit,
+        default=default,
+        **bounds,
+    )
+
+
+def _strip_optional(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (UnionType, Union):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        else:
+            return tp
+
+
+def _metadata(info: FieldInfo) -> list:
+    out = list(info.metadata)
+    tp = info.annotation
+    while get_origin(tp) is Annotated:
+        args = get_args(tp)
+        for a in args[1:]:
+            out.extend(getattr(a, "metadata", [a]))
+        tp = args[0]
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import tomli_w
 
-from ecosystem.scenario.loading import _is_annotated
+from ecosystem.scenario.paths import is_annotated as _is_annotated
 from ecosystem.scenario.schema import Scenario
 
 
