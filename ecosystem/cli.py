@@ -49,10 +49,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", help="preset name or TOML file")
     run.add_argument("--years", type=int, help="horizon in years, 1–50 (default: the scenario's)")
-    run.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)"
+    )
     run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<S>)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a scenario value by dotted path, e.g. regions.hangzhou.policy.voucher_rate=0.5")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value by dotted path, "
+        "e.g. regions.hangzhou.policy.voucher_rate=0.5",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -64,11 +73,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     show.set_defaults(func=cmd_show)
 
-    cal = sub.add_parser("calibrate", help="compare a scenario with its calibration targets over many seeds")
+    cal = sub.add_parser(
+        "calibrate", help="compare a scenario with its calibration targets over many seeds"
+    )
     cal.add_argument("scenario")
     cal.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..N-1 (default 20)")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    cal.add_argument("--csv", default=None, help="also write the per-seed measures to this CSV file")
+    cal.add_argument(
+        "--csv", default=None, help="also write the per-seed measures to this CSV file"
+    )
     cal.set_defaults(func=cmd_calibrate)
 
     validate = sub.add_parser("validate", help="check a scenario file")
@@ -140,7 +153,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=months, unit="month", desc=f"{scenario.meta.name} seed {args.seed}", file=sys.stderr)
+        bar = tqdm(
+            total=months,
+            unit="month",
+            desc=f"{scenario.meta.name} seed {args.seed}",
+            file=sys.stderr,
+        )
     started = time.perf_counter()
     try:
         result = run_scenario(
@@ -185,21 +203,37 @@ def print_summary(result, elapsed: float, out: Path) -> None:
         else "not within the horizon"
     )
     rows = [
-        ("startups alive, year 1 / 5 / 10",
-         " / ".join(fmt(s.get(f"startups_alive_y{y}", float("nan"))) for y in (1, 5, 10))),
+        (
+            "startups alive, year 1 / 5 / 10",
+            " / ".join(fmt(s.get(f"startups_alive_y{y}", float("nan"))) for y in (1, 5, 10)),
+        ),
         ("startups alive at the end", fmt(s["startups_alive_end"])),
         (f"{target:,} startups reached", when),
-        ("founded / failed / acquired",
-         f"{fmt(s['startups_founded_total'])} / {fmt(s['startups_failed_total'])} / {fmt(s['startups_acquired_total'])}"),
-        ("known-career founders from big or famous firms", f"{s.get('founders_big_or_famous', float('nan')):.0%}"),
-        ("founders whose last job was at a big firm", f"{s.get('founders_big_firm_last_job', float('nan')):.0%}"),
+        (
+            "founded / failed / acquired",
+            " / ".join(fmt(s[f"startups_{k}_total"]) for k in ("founded", "failed", "acquired")),
+        ),
+        (
+            "known-career founders from big or famous firms",
+            f"{s.get('founders_big_or_famous', float('nan')):.0%}",
+        ),
+        (
+            "founders whose last job was at a big firm",
+            f"{s.get('founders_big_firm_last_job', float('nan')):.0%}",
+        ),
         ("talent net inflow per year", f"{s.get('talent_net_inflow_per_year', float('nan')):.2%}"),
         ("vouchers paid", f"¥{s['voucher_spent_yuan_total'] / 1e6:,.0f}m"),
-        ("western utilisation, year 1 / last year",
-         f"{s.get('west_utilization_y1', float('nan')):.0%} / {s.get('west_utilization_end', float('nan')):.0%}"),
+        (
+            "western utilisation, year 1 / last year",
+            " / ".join(
+                f"{s.get(k, float('nan')):.0%}"
+                for k in ("west_utilization_y1", "west_utilization_end")
+            ),
+        ),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"\n{result.scenario.meta.name}, seed {result.seed}, {result.months} months in {elapsed:.1f} s")
+    name = result.scenario.meta.name
+    print(f"\n{name}, seed {result.seed}, {result.months} months in {elapsed:.1f} s")
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
     print(f"results in {out}/")

@@ -300,14 +300,18 @@ class Experiment:
 def load_experiment(path: str | Path, method: str | None = None) -> Experiment:
     """Read, validate and expand an experiment file. Raises ScenarioError (one line) on any problem."""
     p = Path(path)
-    if not p.is_file():
-        raise ScenarioError("experiment file", str(path), "file not found")
     try:
+        if not p.is_file():
+            raise ScenarioError("experiment file", str(path), "file not found")
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("experiment file", str(path), f"is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError("experiment file", str(path), "must be UTF-8 text") from None
+    except RecursionError:
+        raise ScenarioError("experiment file", str(path), "nests tables too deeply") from None
+    except OSError as exc:
+        raise ScenarioError("experiment file", str(path), f"cannot be read ({exc.strerror})") from None
     return experiment_from_dict(raw, source=str(p), base_dir=p.parent, method=method)
 
 

@@ -340,3 +340,12 @@ def test_light_commands_do_not_import_the_model_stack(argv, tmp_path):
     rc, modules = json.loads(r.stdout.strip().splitlines()[-1])
     assert rc == 0, r.stderr
     assert not set(modules) & set(HEAVY), sorted(set(modules) & set(HEAVY))
+
+
+def test_experiment_file_deep_nesting_and_unreadable(tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    exp.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    one_line_error(capsys, ["sweep", str(exp), "--out", str(tmp_path / "r")], "too deeply")
+    one_line_error(
+        capsys, ["sweep", str(tmp_path / ("y" * 300)), "--out", str(tmp_path / "r")], "y"
+    )
