@@ -83,7 +83,7 @@ def between_runs(records: list[dict]) -> float:
 
 def _raw_chunk(args) -> float:
     """Runs without any sweep machinery (the reference for what the machine can do in parallel)."""
-    from experiments.runner import execute_run
+    from experiments.tasks import execute_run
 
     exp_args, ids = args
     exp = experiment(*exp_args)

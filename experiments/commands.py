@@ -1,7 +1,10 @@
-"""The ``aieco`` subcommands of the experiment layer: sweep, policy, sensitivity, report, query.
+"""The ``aieco`` subcommands of the experiment layer: sweep, policy, sensitivity, report, query,
+rerun.
 
-``experiments.cli`` (the ``aieco`` entry point) calls :func:`register`. Exit codes: 0 done, 1 done but some runs failed, 2 bad input (one line
-``error: ...`` on stderr, nothing written), 130 interrupted (rerun with ``--resume``).
+``experiments.cli`` (the ``aieco`` entry point) calls :func:`register`. Exit codes: 0 done, 1 done
+but some runs failed, 2 bad input or an unusable output folder (one line ``error: ...`` on
+stderr, nothing written), 3 no usable Dask worker (one line naming the cause), 130 interrupted
+(one line; rerun with ``--resume``).
 """
 
 from __future__ import annotations
@@ -14,90 +17,199 @@ from urllib.parse import urlparse
 
 from ecosystem.scenario import ScenarioError
 
-EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SA_METHODS = ["morris", "sobol", "fast", "delta", "pawn"]
 
 
-def _error(msg: str) -> int:
+def _error(msg: str, code: int = EXIT_BAD_INPUT) -> int:
     print(f"error: {msg}".replace("\n", " "), file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return code
 
 
 def _add_run_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("file", metavar="FILE", help="experiment file (TOML; see experiments/examples/)")
-    p.add_argument("--out", metavar="DIR", help=f"results directory (default: results/<experiment name>{what})")
-    p.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: all cores; 1 = in this process)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask distributed cluster")
-    p.add_argument("--resume", action="store_true", help="complete an interrupted sweep in DIR: skip completed runs, rerun failed ones")
+    p.add_argument(
+        "--out", metavar="DIR", help=f"results directory (default: results/<experiment name>{what})"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes (default: all cores; 1 = in this process)",
+    )
+    p.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask distributed cluster"
+    )
+    p.add_argument(
+        "--dashboard",
+        metavar="[HOST]:PORT",
+        help="serve the local Dask cluster's dashboard (needs aieco[cluster]; host defaults to "
+        "127.0.0.1)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="complete an interrupted sweep in DIR: check every run file, skip completed runs, "
+        "rerun failed, missing or damaged ones",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def register(subparsers) -> None:
-    """Add sweep, policy, sensitivity, report and query to an argparse subparsers object."""
-    p = subparsers.add_parser("sweep", help="run an experiment's design (replicates per point) and store every run",
-                              description="Run every design point of an experiment file with its replicates; "
-                                          "one Parquet file per run under DIR/runs, DIR/summary.parquet, DIR/manifest.json.")
+    """Add sweep, policy, sensitivity, report, query and rerun to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "sweep",
+        help="run an experiment's design (replicates per point) and store every run",
+        description="Run every design point of an experiment file with its replicates; "
+        "one Parquet file per run under DIR/runs, DIR/summary.parquet, DIR/manifest.json.",
+    )
     _add_run_options(p, "")
     p.set_defaults(func=cmd_sweep)
 
-    p = subparsers.add_parser("policy", help="baseline and policy variants with common random numbers; effects with CIs",
-                              description="Run a list design with a [policy] baseline, then report each variant's "
-                                          "effect against the baseline (paired by replicate) with confidence intervals.")
+    p = subparsers.add_parser(
+        "policy",
+        help="baseline and policy variants with common random numbers; effects with CIs",
+        description="Run a list design with a [policy] baseline, then report each variant's "
+        "effect against the baseline (paired by replicate) with confidence intervals.",
+    )
     _add_run_options(p, "")
     p.set_defaults(func=cmd_policy)
 
-    p = subparsers.add_parser("sensitivity", help="Morris or Sobol sensitivity analysis (SALib)",
-                              description="Sample the experiment's parameter ranges with SALib, run the sample and "
-                                          "write indices with confidence intervals, a ranked table and a figure.")
+    p = subparsers.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis with SALib (Morris, Sobol', eFAST, delta, PAWN)",
+        description="Sample the experiment's parameter ranges with SALib, run the sample and "
+        "write indices with confidence intervals, a ranked table and a figure.",
+    )
     _add_run_options(p, "_<method>")
-    p.add_argument("--method", choices=["morris", "sobol"], required=True)
+    p.add_argument("--method", choices=SA_METHODS, required=True)
+    p.add_argument(
+        "--samples",
+        type=int,
+        metavar="N",
+        help="base sample size (Morris: trajectories; Sobol': rounded up to a power of two); "
+        "default: the file's design.samples",
+    )
+    p.add_argument(
+        "--second-order",
+        action="store_true",
+        help="Sobol': also compute and report second-order indices S2 (N·(2D+2) runs)",
+    )
+    p.add_argument(
+        "--confidence", type=float, default=0.95, metavar="P", help="confidence level (0.5-1)"
+    )
     p.set_defaults(func=cmd_sensitivity)
 
-    p = subparsers.add_parser("report", help="figures (PNG) and an HTML page for a results directory")
+    p = subparsers.add_parser(
+        "report", help="figures (PNG) and an HTML page for a results directory"
+    )
     p.add_argument("dir", metavar="DIR")
-    p.add_argument("--html-dir", metavar="PATH", help="where to write index.html and figures/ (default: DIR/report)")
+    p.add_argument(
+        "--html-dir",
+        metavar="PATH",
+        help="where to write index.html and figures/ (default: DIR/report)",
+    )
     p.set_defaults(func=cmd_report)
 
-    p = subparsers.add_parser("query", help="SQL (DuckDB) over a results directory: tables summary and runs")
+    p = subparsers.add_parser(
+        "query", help="SQL (DuckDB) over a results directory: tables summary and runs"
+    )
     p.add_argument("dir", metavar="DIR")
     p.add_argument("sql", metavar="SQL")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_query)
 
+    p = subparsers.add_parser(
+        "rerun",
+        help="reproduce a sweep from its results directory and check the numbers are identical",
+        description="Rebuild the experiment from DIR/manifest.json (its resolved scenario, design "
+        "and seeds), run it again into --out and compare every run with DIR.",
+    )
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--out", metavar="DIR2", help="where to write the new runs (default: DIR-rerun)")
+    p.add_argument("--workers", type=int, metavar="N")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_rerun, resume=False, dashboard=None)
+
 
 # --------------------------------------------------------------------------------------------
 def _check_scheduler(address: str) -> None:
     u = urlparse(address if "://" in address else f"tcp://{address}")
-    if u.scheme not in ("tcp", "tls") or not u.hostname or not u.port:
+    try:
+        port = u.port
+    except ValueError:
+        port = None
+    if u.scheme not in ("tcp", "tls") or not u.hostname or not port:
         raise ScenarioError("--scheduler", address, "must look like tcp://HOST:PORT")
     try:
-        with socket.create_connection((u.hostname, u.port), timeout=5):
+        with socket.create_connection((u.hostname, port), timeout=5):
             pass
     except OSError as exc:
-        raise ScenarioError("--scheduler", address, f"no Dask scheduler answers there ({exc.strerror or exc})") from None
+        reason = exc.strerror or exc
+        raise ScenarioError(
+            "--scheduler", address, f"no Dask scheduler answers there ({reason})"
+        ) from None
 
 
-def _prepare(args, method: str | None = None, suffix: str = ""):
+def _check_dashboard(value: str | None) -> str | None:
+    """``PORT``, ``:PORT`` or ``HOST:PORT``; loopback unless a host is named; bokeh installed."""
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ScenarioError("--dashboard", value, "must be PORT or HOST:PORT")
+    host = host or "127.0.0.1"
+    import importlib.util
+
+    if importlib.util.find_spec("bokeh") is None:
+        raise ScenarioError("--dashboard", value, "needs bokeh: pip install 'aieco[cluster]'")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: the Dask dashboard listens on {host}, beyond this machine", file=sys.stderr
+        )
+    return f"{host}:{port}"
+
+
+def _prepare(args, method: str | None = None, suffix: str = "", **load):
     """Validate everything before any run; return (experiment, out dir)."""
     from experiments.runner import prepare_out_dir
     from experiments.spec import load_experiment
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
-    exp = load_experiment(args.file, method=method)
+    args.dashboard = _check_dashboard(getattr(args, "dashboard", None))
+    exp = load_experiment(args.file, method=method, **load)
     out = Path(args.out) if args.out else Path("results") / f"{exp.name}{suffix}"
     prepare_out_dir(exp, out, args.resume)
     if args.scheduler:
         _check_scheduler(args.scheduler)
+    for note in exp.notes:
+        print(f"note: {note}", file=sys.stderr)
     return exp, out
 
 
 def _run(exp, out, args):
     from experiments.runner import run_experiment
 
-    report = run_experiment(exp, out, workers=args.workers, scheduler=args.scheduler,
-                            resume=args.resume, progress=not args.quiet)
-    print(f"{exp.name}: {report.ok} ok, {report.failed} failed, {report.skipped} already done, "
-          f"{report.total} runs in {out} ({report.engine}, {report.wall_s:.1f} s)")
+    report = run_experiment(
+        exp,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+        dashboard=args.dashboard,
+    )
+    for item in report.repaired:
+        print(
+            f"repaired: {item['path']} {item['reason']}; moved to {item['moved_to']}, run again",
+            file=sys.stderr,
+        )
+    print(
+        f"{exp.name}: {report.ok} ok, {report.failed} failed, {report.skipped} already done, "
+        f"{report.total} runs in {out} ({report.engine}, {report.wall_s:.1f} s)"
+    )
     for run_id, err in report.failures[:5]:
         print(f"  failed {run_id}: {err}", file=sys.stderr)
     if len(report.failures) > 5:
@@ -107,13 +219,23 @@ def _run(exp, out, args):
 
 def _guard(fn):
     def wrapped(args) -> int:
+        from experiments.runner import SweepError
+
         try:
             return fn(args)
         except ScenarioError as exc:
             return _error(str(exc))
+        except SweepError as exc:
+            return _error(str(exc), EXIT_CLUSTER)
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            return _error(f"cannot write or read{where}: {exc.strerror or exc}")
         except KeyboardInterrupt:
-            print("interrupted; rerun the same command with --resume to complete it", file=sys.stderr)
+            print(
+                "interrupted; rerun the same command with --resume to complete it", file=sys.stderr
+            )
             return EXIT_INTERRUPTED
+
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
@@ -133,9 +255,13 @@ def cmd_policy(args) -> int:
 
     exp, out = _prepare(args)
     if exp.spec.policy is None:
-        raise ScenarioError("policy", None, "a policy file needs [policy] baseline = \"<design point name>\"")
+        raise ScenarioError(
+            "policy", None, 'a policy file needs [policy] baseline = "<design point name>"'
+        )
     if exp.method != "list":
-        raise ScenarioError("design.method", exp.method, "a policy file needs method = \"list\" with named points")
+        raise ScenarioError(
+            "design.method", exp.method, 'a policy file needs method = "list" with named points'
+        )
     report = _run(exp, out, args)
     pol = exp.spec.policy
     effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
@@ -150,14 +276,26 @@ def cmd_sensitivity(args) -> int:
     from experiments.runner import _atomic_parquet
     from experiments.sensitivity import analyse, format_ranking, plot
 
-    exp, out = _prepare(args, method=args.method, suffix=f"_{args.method}")
+    if not 0.5 < args.confidence < 1:
+        raise ScenarioError("--confidence", args.confidence, "must be between 0.5 and 1")
+    if args.second_order and args.method != "sobol":
+        raise ScenarioError("--second-order", True, "second-order indices need --method sobol")
+    load = {"samples": args.samples}
+    if args.second_order:
+        load["second_order"] = True
+    exp, out = _prepare(args, method=args.method, suffix=f"_{args.method}", **load)
     report = _run(exp, out, args)
-    table, notes = analyse(exp, report.summary, args.method)
+    table, notes = analyse(exp, report.summary, args.method, args.confidence)
     _atomic_parquet(table, out / f"sensitivity_{args.method}.parquet")
     table.to_csv(out / f"sensitivity_{args.method}.csv", index=False)
     print(format_ranking(table, args.method))
+    print(
+        f"method {args.method}, N = {exp.samples} ({len(exp.points)} points × {exp.replicates} "
+        f"replicates), confidence {args.confidence:g}, bootstrap seed "
+        f"{int(exp.root_seed % 2**32)}"
+    )
     for note in notes:
-        print(f"note: {note}")
+        print(note if note.startswith("warning:") else f"note: {note}")
     if len(table):
         fig = plot(table, args.method, out / "figures" / f"sensitivity_{args.method}.png")
         print(f"figure: {fig}")
@@ -185,6 +323,79 @@ def cmd_query(args) -> int:
     elif args.format == "json":
         print(df.to_json(orient="records", default_handler=str))
     else:
-        with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
+        with pd.option_context(
+            "display.max_rows", 500, "display.max_columns", 50, "display.width", 200
+        ):
             print(df.to_string(index=False) if len(df) else "(no rows)")
+    return EXIT_OK
+
+
+@_guard
+def cmd_rerun(args) -> int:
+    from experiments.results import check_results_dir
+    from experiments.runner import read_manifest
+    from experiments.spec import rebuild_experiment
+
+    src = Path(args.dir)
+    if src.is_file() and src.name == "manifest.json":
+        src = src.parent
+    manifest = read_manifest(src) if src.is_dir() else {}
+    if src.is_dir() and manifest and "design_hash" not in manifest:
+        return _rerun_single(src, args)
+    check_results_dir(src)
+    exp = rebuild_experiment(manifest, src)
+    args.file = str(src / "manifest.json")
+    args.out = args.out or f"{str(src).rstrip('/')}-rerun"
+    args.dashboard = None
+    from experiments.runner import prepare_out_dir
+
+    out = Path(args.out)
+    prepare_out_dir(exp, out, False)
+    if args.scheduler:
+        _check_scheduler(args.scheduler)
+    report = _run(exp, out, args)
+    same, detail = compare_sweeps(src, out, manifest)
+    print(f"rerun of {src}: {detail}")
+    if not same:
+        return EXIT_FAILED_RUNS
+    return EXIT_FAILED_RUNS if report.failed else EXIT_OK
+
+
+def compare_sweeps(a: Path, b: Path, manifest: dict) -> tuple[bool, str]:
+    """Whether two results directories hold the same numbers, run by run."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from experiments.runner import summary_frame
+
+    params, outcomes = manifest.get("parameters", []), manifest.get("outcomes", [])
+    sa = summary_frame(a, params, outcomes, manifest.get("design_hash"))
+    sb = summary_frame(b, params, outcomes, manifest.get("design_hash"))
+    drop = ["elapsed_s"]
+    sa, sb = sa.drop(columns=drop), sb.drop(columns=drop)
+    if len(sa) != len(sb) or list(sa["run_id"]) != list(sb["run_id"]):
+        return False, f"different runs ({len(sa)} here, {len(sb)} in the rerun)"
+    try:
+        pd.testing.assert_frame_equal(sa, sb)
+    except AssertionError as exc:
+        return False, f"outcomes differ: {str(exc).splitlines()[0]}"
+    for run_id in sa["run_id"]:
+        ta = pq.read_table(a / "runs" / f"{run_id}.parquet").drop_columns([])
+        tb = pq.read_table(b / "runs" / f"{run_id}.parquet")
+        if not ta.replace_schema_metadata().equals(tb.replace_schema_metadata()):
+            return False, f"monthly KPIs of {run_id} differ"
+    return True, f"identical ({len(sa)} runs, every outcome and monthly KPI)"
+
+
+def _rerun_single(src: Path, args) -> int:
+    """A single run's folder: ecosystem.run's own rerun, when it provides one."""
+    from ecosystem import run as model_run
+
+    rerun = getattr(model_run, "rerun", None)
+    if rerun is None:
+        raise ScenarioError(
+            "DIR", str(src), "holds a single run; reproduce it with aieco run DIR/manifest.json"
+        )
+    result = rerun(src, args.out)
+    print(f"rerun of {src}: {result}")
     return EXIT_OK

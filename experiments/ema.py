@@ -25,7 +25,9 @@ from experiments.spec import Experiment, Parameter, RunTask
 class AiecoFunction:
     """The callable EMA runs: keyword arguments named like the parameters, plus ``seed``."""
 
-    def __init__(self, base_document: dict, paths: dict[str, str], outcomes: list[str], months: int | None):
+    def __init__(
+        self, base_document: dict, paths: dict[str, str], outcomes: list[str], months: int | None
+    ):
         self.base_document = base_document
         self.paths = paths
         self.outcomes = outcomes
@@ -33,7 +35,16 @@ class AiecoFunction:
 
     def __call__(self, seed: int = 0, **params) -> dict:
         overrides = {self.paths[k]: _plain(v) for k, v in params.items() if k in self.paths}
-        task = RunTask("ema", 0, 0, "ema", int(seed), {k: _plain(v) for k, v in params.items()}, overrides, self.months)
+        task = RunTask(
+            "ema",
+            0,
+            0,
+            "ema",
+            int(seed),
+            {k: _plain(v) for k, v in params.items()},
+            overrides,
+            self.months,
+        )
         outcomes, _ = execute_run(task, self.base_document, [])
         return {name: float(outcomes.get(name, np.nan)) for name in self.outcomes}
 
@@ -66,9 +77,15 @@ def ema_model(exp: Experiment, name: str | None = None, replicates: int | None =
     """An EMA ``ReplicatorModel`` of the experiment's scenario, parameters and summary outcomes."""
     from ema_workbench import ReplicatorModel, ScalarOutcome
 
-    fn = AiecoFunction(exp.base_document, {p.name: p.path for p in exp.parameters},
-                       exp.summary_outcomes, exp.spec.experiment.months)
-    model = ReplicatorModel(name or "aieco" + "".join(ch for ch in exp.name if ch.isalnum()), function=fn)
+    fn = AiecoFunction(
+        exp.base_document,
+        {p.name: p.path for p in exp.parameters},
+        exp.summary_outcomes,
+        exp.spec.experiment.months,
+    )
+    model = ReplicatorModel(
+        name or "aieco" + "".join(ch for ch in exp.name if ch.isalnum()), function=fn
+    )
     model.uncertainties = [_ema_parameter(p) for p in exp.parameters if p.kind == "uncertainty"]
     model.levers = [_ema_parameter(p) for p in exp.parameters if p.kind == "lever"]
     seeds = exp.seeds if replicates is None else exp.seeds[:replicates]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import html
+import json
 import math
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from experiments.policy import format_effects, mean_ci
 from experiments.results import check_results_dir, refresh_summary
-from experiments.runner import read_manifest
+from experiments.runner import atomic_write_text, read_manifest
 
 
 def _plt():
@@ -56,7 +57,11 @@ def lever_figures(summary: pd.DataFrame, manifest: dict, fig_dir: Path) -> list[
             continue
         plt, fig, axes = _grid(len(outcomes))
         if method == "factorial":
-            others = [p["name"] for p in manifest["parameter_info"] if p["name"] != name and ok[p["name"]].nunique() > 1]
+            others = [
+                p["name"]
+                for p in manifest["parameter_info"]
+                if p["name"] != name and ok[p["name"]].nunique() > 1
+            ]
             few = others and ok.groupby(others).ngroups <= 6
             groups = list(ok.groupby(others)) if few else [(None, ok)]
             title = f"Outcomes against {name}: mean, 95% CI (dark) and replicate range (light)"
@@ -69,13 +74,30 @@ def lever_figures(summary: pd.DataFrame, manifest: dict, fig_dir: Path) -> list[
                         vals = gx[outcome].to_numpy(dtype=float)
                         m, lo, hi, n = mean_ci(vals)
                         fin = vals[np.isfinite(vals)]
-                        s.append((float(x), m, lo, hi, fin.min() if n else np.nan, fin.max() if n else np.nan))
+                        s.append(
+                            (
+                                float(x),
+                                m,
+                                lo,
+                                hi,
+                                fin.min() if n else np.nan,
+                                fin.max() if n else np.nan,
+                            )
+                        )
                     s = np.array(s, dtype=float)
                     keys = key if isinstance(key, tuple) else (key,)
-                    label = None if key is None else ", ".join(f"{o}={k}" for o, k in zip(others, keys, strict=False))
-                    line, = ax.plot(s[:, 0], s[:, 1], marker="o", ms=3, label=label)
-                    ax.fill_between(s[:, 0], s[:, 4], s[:, 5], color=line.get_color(), alpha=0.12, lw=0)
-                    ax.fill_between(s[:, 0], s[:, 2], s[:, 3], color=line.get_color(), alpha=0.3, lw=0)
+                    label = (
+                        None
+                        if key is None
+                        else ", ".join(f"{o}={k}" for o, k in zip(others, keys, strict=False))
+                    )
+                    (line,) = ax.plot(s[:, 0], s[:, 1], marker="o", ms=3, label=label)
+                    ax.fill_between(
+                        s[:, 0], s[:, 4], s[:, 5], color=line.get_color(), alpha=0.12, lw=0
+                    )
+                    ax.fill_between(
+                        s[:, 0], s[:, 2], s[:, 3], color=line.get_color(), alpha=0.3, lw=0
+                    )
                 if few and ax is axes.flat[0]:
                     ax.legend(fontsize=6)
                 ax.set_title(outcome, fontsize=9)
@@ -107,14 +129,18 @@ def _variant_figure(ok: pd.DataFrame, outcomes: list[str], fig_dir: Path) -> tup
             m, lo, hi, n = mean_ci(vals)
             fin = vals[np.isfinite(vals)]
             if n:
-                ax.plot([fin.min(), fin.max()], [y, y], color="#9ecae1", lw=5, solid_capstyle="butt")
+                ax.plot(
+                    [fin.min(), fin.max()], [y, y], color="#9ecae1", lw=5, solid_capstyle="butt"
+                )
                 if np.isfinite(lo):
                     ax.plot([lo, hi], [y, y], color="#3182bd", lw=2)
                 ax.plot([m], [y], "o", color="#08519c", ms=4)
         ax.set_yticks(range(len(variants)), list(reversed(variants)), fontsize=7)
         ax.set_title(outcome, fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle("Outcomes by variant: mean, 95% CI (dark) and replicate range (light)", fontsize=10)
+    fig.suptitle(
+        "Outcomes by variant: mean, 95% CI (dark) and replicate range (light)", fontsize=10
+    )
     fig.tight_layout()
     path = fig_dir / "outcomes_by_variant.png"
     fig.savefig(path, dpi=100)
@@ -147,8 +173,10 @@ def trajectory_figure(out_dir: Path, manifest: dict, fig_dir: Path) -> list[tupl
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (_point, variant), g in df.groupby(["point", "variant"]):
         band = g.groupby("month")["v"].agg(["mean", "min", "max"])
-        line, = ax.plot(band.index, band["mean"], lw=1.3, label=str(variant))
-        ax.fill_between(band.index, band["min"], band["max"], color=line.get_color(), alpha=0.15, lw=0)
+        (line,) = ax.plot(band.index, band["mean"], lw=1.3, label=str(variant))
+        ax.fill_between(
+            band.index, band["min"], band["max"], color=line.get_color(), alpha=0.15, lw=0
+        )
     ax.set_xlabel("month")
     ax.set_ylabel(f"{kpi} (all regions)")
     ax.set_title(f"{kpi} by design point: mean and replicate range")
@@ -169,7 +197,9 @@ def effects_figure(effects: pd.DataFrame, fig_dir: Path) -> list[tuple[str, Path
     cols = min(3, len(outcomes))
     rows = math.ceil(len(outcomes) / cols)
     nvar = eff["variant"].nunique()
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, (0.6 + 0.32 * nvar) * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.6 * cols, (0.6 + 0.32 * nvar) * rows + 0.6), squeeze=False
+    )
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
         g = eff[eff["outcome"] == outcome].iloc[::-1]
         y = np.arange(len(g))
@@ -181,7 +211,7 @@ def effects_figure(effects: pd.DataFrame, fig_dir: Path) -> list[tuple[str, Path
         ax.set_yticks(y, g["variant"], fontsize=7)
         ax.set_title(outcome, fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
-    for ax in list(axes.flat)[len(outcomes):]:
+    for ax in list(axes.flat)[len(outcomes) :]:
         ax.axis("off")
     fig.suptitle("Policy effects against the baseline (paired by replicate, CI)", fontsize=10)
     fig.tight_layout()
@@ -203,8 +233,7 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
     report_dir = Path(dest) if dest else out_dir / "report"
     fig_dir = report_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    for old in fig_dir.glob("*.png"):  # figures of an earlier report
-        old.unlink()
+    _remove_own_figures(report_dir)
 
     figures: list[tuple[str, Path]] = []
     sections: list[str] = []
@@ -225,26 +254,41 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
     if len(ok) and outcomes:
         table = ok.groupby("variant", sort=False)[outcomes].agg(["mean", "std"])
         table.columns = [f"{a} {b}" for a, b in table.columns]
-        sections.append("<h2>Outcomes by design point (mean and sd across replicates)</h2>"
-                        + table.to_html(float_format=lambda x: f"{x:,.4g}", classes="t", border=0))
+        sections.append(
+            "<h2>Outcomes by design point (mean and sd across replicates)</h2>"
+            + table.to_html(float_format=lambda x: f"{x:,.4g}", classes="t", border=0)
+        )
 
     eff_path = out_dir / "policy_effects.parquet"
     if eff_path.is_file():
         effects = pd.read_parquet(eff_path)
         figures += effects_figure(effects, fig_dir)
         baseline = manifest.get("baseline") or "baseline"
-        sections.append("<h2>Policy effects</h2><pre>"
-                        + html.escape(format_effects(effects, baseline, manifest.get("spec", {}).get("policy", {}).get("confidence", 0.95) if manifest.get("spec", {}).get("policy") else 0.95))
-                        + "</pre>")
-    for method in ("morris", "sobol"):
+        sections.append(
+            "<h2>Policy effects</h2><pre>"
+            + html.escape(
+                format_effects(
+                    effects,
+                    baseline,
+                    manifest.get("spec", {}).get("policy", {}).get("confidence", 0.95)
+                    if manifest.get("spec", {}).get("policy")
+                    else 0.95,
+                )
+            )
+            + "</pre>"
+        )
+    for method in ("morris", "sobol", "fast", "delta", "pawn"):
         sp = out_dir / f"sensitivity_{method}.parquet"
         if sp.is_file():
             table = pd.read_parquet(sp)
             if len(table):
                 path = plot_sensitivity(table, method, fig_dir / f"sensitivity_{method}.png")
                 figures.append((f"Sensitivity ranking ({method})", path))
-                sections.append(f"<h2>Sensitivity ranking ({method})</h2><pre>"
-                                + html.escape(format_ranking(table, method)) + "</pre>")
+                sections.append(
+                    f"<h2>Sensitivity ranking ({method})</h2><pre>"
+                    + html.escape(format_ranking(table, method))
+                    + "</pre>"
+                )
 
     figs_html = "\n".join(
         f'<figure><img src="{html.escape(p.relative_to(report_dir).as_posix())}" alt="{html.escape(t)}">'
@@ -253,21 +297,40 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
     )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(manifest.get('experiment', 'experiment'))} – aieco report</title>
+<title>{html.escape(manifest.get("experiment", "experiment"))} – aieco report</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
 img {{ max-width: 100%; border: 1px solid #ddd; }} figure {{ margin: 1.5em 0; }}
 table.t {{ border-collapse: collapse; font-size: 0.8em; }} table.t td, table.t th {{ padding: 2px 6px; border-bottom: 1px solid #eee; text-align: right; }}
 pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }}
 </style></head><body>
-<h1>{html.escape(manifest.get('experiment', 'experiment'))}</h1>
-{''.join(sections[:1])}
+<h1>{html.escape(manifest.get("experiment", "experiment"))}</h1>
+{"".join(sections[:1])}
 <h2>Figures</h2>
-{figs_html or '<p>No figures: no completed runs with varying parameters.</p>'}
-{''.join(sections[1:])}
+{figs_html or "<p>No figures: no completed runs with varying parameters.</p>"}
+{"".join(sections[1:])}
 <p><small>Query the runs with <code>aieco query {html.escape(str(out_dir))} "SELECT * FROM summary"</code>.</small></p>
 </body></html>
 """
     index = report_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
+    atomic_write_text(index, page)
+    listing = [str(p.relative_to(report_dir)) for _, p in figures]
+    atomic_write_text(report_dir / REPORT_LIST, json.dumps(listing))
     return index
+
+
+REPORT_LIST = ".aieco-report.json"
+
+
+def _remove_own_figures(report_dir: Path) -> None:
+    """Remove the figures an earlier ``aieco report`` wrote here, and only those."""
+    try:
+        listing = json.loads((report_dir / REPORT_LIST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(listing, list):
+        return
+    for rel in listing:
+        path = report_dir / str(rel)
+        if path.suffix == ".png" and path.parent.name == "figures" and path.is_file():
+            path.unlink()

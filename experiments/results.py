@@ -4,19 +4,24 @@
         "SELECT voucher_rate, avg(startups_alive_y10) FROM summary WHERE status = 'ok' GROUP BY 1"
 
 Tables: ``summary`` (one row per run), ``runs`` (monthly KPIs of every run, with run_id, variant,
-replicate, seed, status and parameter columns), and, when present, ``policy_effects`` and
-``sensitivity`` (written by ``aieco policy`` / ``aieco sensitivity``).
+replicate, seed, status and parameter columns), the firm tables a sweep kept (``firms``,
+``firm_years``, ``data_centers``, ``talent_flows``, ``partnerships``; one row set per run, with
+run_id and seed), and, when present, ``policy_effects`` and ``sensitivity`` (written by
+``aieco policy`` / ``aieco sensitivity``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
-from experiments.runner import build_summary, read_manifest
+from experiments.runner import build_summary, read_manifest, summary_frame
+
+SA_TABLES = ("morris", "sobol", "fast", "delta", "pawn")
 
 
 def check_results_dir(out: str | Path) -> Path:
@@ -24,37 +29,65 @@ def check_results_dir(out: str | Path) -> Path:
     if not out.is_dir():
         raise ScenarioError("DIR", str(out), "is not a directory")
     if not (out / "manifest.json").is_file():
-        raise ScenarioError("DIR", str(out), "holds no sweep (no manifest.json); run aieco sweep first")
+        raise ScenarioError(
+            "DIR", str(out), "holds no sweep (no manifest.json); run aieco sweep first"
+        )
     return out
 
 
-def refresh_summary(out: Path) -> Path:
-    """Rebuild summary.parquet if any run file is newer (e.g. after an interrupted sweep)."""
+def refresh_summary(out: Path) -> Path | pd.DataFrame:
+    """Rebuild summary.parquet if any run file is newer (e.g. after an interrupted sweep).
+
+    In a folder aieco may not write (read-only), the fresh summary is returned as a table
+    instead of written."""
     summary = out / "summary.parquet"
-    runs = list((out / "runs").glob("*.parquet"))
+    runs = list((out / "runs").glob("*.parquet")) if (out / "runs").is_dir() else []
     newest = max((p.stat().st_mtime_ns for p in runs), default=0)
     if not summary.is_file() or summary.stat().st_mtime_ns < newest:
         manifest = read_manifest(out)
-        build_summary(out, manifest.get("parameters", []), manifest.get("outcomes", []))
+        args = (manifest.get("parameters", []), manifest.get("outcomes", []))
+        if not os.access(out, os.W_OK):
+            return summary_frame(out, *args, manifest.get("design_hash"))
+        build_summary(out, *args, manifest.get("design_hash"))
     return summary
 
 
 def connect(out: str | Path) -> duckdb.DuckDBPyConnection:
     out = check_results_dir(out)
-    refresh_summary(out)
+    fresh = refresh_summary(out)
+    manifest = read_manifest(out)
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet({_lit(out / 'summary.parquet')})")
-    if any((out / "runs").glob("*.parquet")):
-        pattern = str(out / "runs" / "*.parquet")
-        con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet({_lit(pattern)}, union_by_name = true)")
+    if isinstance(fresh, pd.DataFrame):
+        con.register("summary_frame", fresh)
+        con.execute("CREATE VIEW summary AS SELECT * FROM summary_frame")
+    else:
+        path = _lit(out / "summary.parquet")
+        con.execute(f"CREATE VIEW summary AS SELECT * FROM read_parquet({path})")
+    runs = sorted((out / "runs").glob("*.parquet")) if (out / "runs").is_dir() else []
+    design = manifest.get("design_hash")
+    if runs:
+        pattern = _lit(out / "runs" / "*.parquet")
+        where = f" WHERE design_hash = {_lit(design)}" if design else ""
+        con.execute(
+            f"CREATE VIEW runs AS SELECT * FROM read_parquet({pattern}, union_by_name = true)"
+            + where
+        )
     else:
         con.execute("CREATE VIEW runs AS SELECT * FROM summary WHERE false")
-    for name in ("policy_effects", "sensitivity_morris", "sensitivity_sobol"):
+    for table in manifest.get("tables", []):
+        folder = out / "tables" / table
+        if folder.is_dir() and any(folder.glob("*.parquet")):
+            pattern = _lit(folder / "*.parquet")
+            source = f"read_parquet({pattern}, union_by_name = true)"
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
+    analyses = ["policy_effects", *(f"sensitivity_{m}" for m in SA_TABLES)]
+    for name in analyses:
         if (out / f"{name}.parquet").is_file():
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_lit(out / f'{name}.parquet')})")
-    for name in ("sensitivity_morris", "sensitivity_sobol"):
-        if (out / f"{name}.parquet").is_file():
-            con.execute(f"CREATE VIEW sensitivity AS SELECT * FROM {name}")
+            path = _lit(out / f"{name}.parquet")
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({path})")
+    for m in SA_TABLES:
+        if (out / f"sensitivity_{m}.parquet").is_file():
+            con.execute(f"CREATE VIEW sensitivity AS SELECT * FROM sensitivity_{m}")
             break
     return con
 

@@ -1,30 +1,37 @@
-"""Running an experiment's runs on one process, local processes or a Dask cluster, resumably.
+"""Layer 5 of ``experiments``: executing an experiment's runs on one process, local processes or a
+Dask cluster, resumably, trusting nothing already on disk.
 
 Results directory (queryable by anyone with DuckDB, pandas or Arrow)::
 
-    DIR/manifest.json        experiment, design hash, seeds, versions, status counts
-    DIR/runs/<run_id>.parquet one file per run: monthly KPIs + run_id, point, replicate, variant,
-                              seed, status and parameter columns; the run's outcome summary, error
-                              and timing sit in the file's metadata (key ``aieco.run``)
-    DIR/summary.parquet      one row per run, rebuilt from runs/: run_id, variant, parameters,
-                              seed, status, error, outcome summaries
+    DIR/manifest.json          experiment, resolved scenario, command line, design hash, seeds,
+                               every installed package version, status counts
+    DIR/runs/<run_id>.parquet  one file per run: monthly KPIs + run_id, design_hash, point,
+                               replicate, variant, seed, status and parameter columns; the run's
+                               outcome summary, error, timing and the worker's aieco version and
+                               git revision sit in the file's metadata (key ``aieco.run``)
+    DIR/tables/<table>/<run_id>.parquet  firm-level tables, when ``[outcomes] tables`` asks
+    DIR/summary.parquet        one row per run, rebuilt from runs/
+    DIR/damaged/<time>/...     files found damaged or foreign on --resume, moved aside (never
+                               deleted) and their runs done again
 
-Each run file is written to a temporary name and renamed into place (``os.replace``), so a file
-under ``runs/`` is always complete; ``--resume`` skips every run whose file says ``status = ok``
-and reruns failed or missing ones. Workers return tables to the client, which alone writes files:
-workers need no shared disk, and a killed worker loses only its in-flight run (Dask resubmits it).
+Run ids start with the design hash, so they are unique across sweeps. Each run file is written
+to a temporary name and renamed into place (``os.replace``), after its tables; ``--resume``
+counts a run as done only if its file reads back whole and names this sweep's design hash, the
+run id and the seed the design gives it. Workers return tables to the client, which alone writes
+files: workers need no shared disk, and a killed worker loses only its in-flight run (Dask
+resubmits it a bounded number of times, then the run is recorded as failed with the reason).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
-import socket
 import sys
+import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,56 +41,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecosystem.run import run_scenario
-from ecosystem.scenario import Scenario, ScenarioError, apply_overrides, scenario_from_dict
-from experiments.spec import Experiment, RunTask
+from ecosystem.scenario import ScenarioError
+from experiments.spec import Experiment, RunTask, command_line
+from experiments.tasks import (  # noqa: F401 - execute_run/run_one re-exported
+    execute_run,
+    run_one,
+    worker_identity,
+)
 
 META_KEY = b"aieco.run"
 ID_COLUMNS = ["run_id", "point", "variant", "replicate", "seed", "status", "error", "elapsed_s"]
+#: Times a Dask task may lose its worker before it is recorded as failed.
+ALLOWED_FAILURES = 2
+#: Seconds a sweep waits without any usable Dask worker before it gives up.
+NO_WORKER_TIMEOUT_S = 30.0
+EXIT_CLUSTER = 3
 
 
-# --------------------------------------------------------------------------------------------
-# One run (executed on a worker)
-# --------------------------------------------------------------------------------------------
-def derived_outcomes(kpis: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
-    """Outcomes the model's summary lacks: public spending over the horizon and to years 5 and 10."""
-    spend_cols = [c for c in kpis.columns if c.endswith("_spent_yuan")]
-    monthly = kpis.groupby("month")[spend_cols].sum().sum(axis=1) if spend_cols and len(kpis) else pd.Series(dtype=float)
-    out = {"public_spending_yuan_total": float(monthly.sum())}
-    for year in (5, 10):
-        last = 12 * year - 1
-        out[f"public_spending_yuan_y{year}"] = (
-            float(monthly.loc[:last].sum()) if len(monthly) and monthly.index.max() >= last else float("nan")
-        )
-    return out
-
-
-def execute_run(task: RunTask, base_document: dict, kpi_columns: list[str]) -> tuple[dict, pd.DataFrame]:
-    """Run the model for one task; return (outcomes, monthly KPI table). Raises on model errors."""
-    scenario = scenario_from_dict(apply_overrides(base_document, task.overrides))
-    result = run_scenario(scenario, seed=task.seed, months=task.months)
-    outcomes = result.summary()
-    outcomes.update(derived_outcomes(result.kpis, scenario))
-    cols = ["month", "region", *[c for c in kpi_columns if c in result.kpis.columns]]
-    return outcomes, result.kpis[cols].reset_index(drop=True)
-
-
-def run_one(task: RunTask, base_document: dict, kpi_columns: list[str]) -> dict:
-    """Run one task and never raise: a failure comes back as a record with its error and seed."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    record = {"task": task, "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
-    try:
-        outcomes, kpis = execute_run(task, base_document, kpi_columns)
-        record.update(status="ok", error="", outcomes=outcomes, kpis=kpis)
-    except Exception as exc:  # noqa: BLE001 - the run is recorded as failed, the sweep goes on
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}{where}".replace("\n", " "),
-                      outcomes={}, kpis=None)
-    record["elapsed_s"] = time.perf_counter() - t0
-    record["cpu_s"] = time.process_time() - c0
-    record["finished"] = time.time()
-    return record
+class SweepError(Exception):
+    """The sweep cannot go on (no usable worker, a worker with other code): one line, exit 3."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,16 +70,46 @@ def _jsonable(x):
         return x.item()
     if isinstance(x, float) and not np.isfinite(x):
         return None
+    if isinstance(x, pd.Timestamp):
+        return x.isoformat()
     return x
 
 
-def write_run(runs_dir: Path, record: dict, param_names: list[str]) -> Path:
-    """Write one run atomically as runs/<run_id>.parquet (temporary file, then os.replace)."""
+def _atomic_table(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_run(out: Path, record: dict, param_names: list[str], design_hash: str = "") -> Path:
+    """Write one run: its tables first, then runs/<run_id>.parquet (each atomically)."""
+    out = Path(out)
+    runs_dir = out / "runs"
     task: RunTask = record["task"]
+    for name, table in (record.get("tables") or {}).items():
+        folder = out / "tables" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        t = table.copy()
+        t.insert(0, "run_id", task.run_id)
+        t.insert(1, "seed", np.int64(task.seed))
+        _atomic_table(
+            pa.Table.from_pandas(t, preserve_index=False), folder / f"{task.run_id}.parquet"
+        )
     kpis = record.get("kpis")
     df = kpis.copy() if kpis is not None and len(kpis) else pd.DataFrame(index=[0])
-    ident = {"run_id": task.run_id, "point": task.point, "variant": task.variant,
-             "replicate": task.replicate, "seed": task.seed, "status": record["status"]}
+    ident = {
+        "run_id": task.run_id,
+        "design_hash": design_hash,
+        "point": task.point,
+        "variant": task.variant,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": record["status"],
+    }
     for i, (k, v) in enumerate(ident.items()):
         df.insert(i, k, v)
     for name in param_names:
@@ -113,85 +119,106 @@ def write_run(runs_dir: Path, record: dict, param_names: list[str]) -> Path:
     df["seed"] = df["seed"].astype("int64")
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = {
-        "run_id": task.run_id, "point": task.point, "variant": task.variant, "replicate": task.replicate,
-        "seed": task.seed, "status": record["status"], "error": record["error"],
-        "elapsed_s": record.get("elapsed_s"), "params": task.params,
+        "run_id": task.run_id,
+        "design_hash": design_hash,
+        "point": task.point,
+        "variant": task.variant,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": record["status"],
+        "error": record["error"],
+        "elapsed_s": record.get("elapsed_s"),
+        "params": task.params,
         "outcomes": {k: _jsonable(v) for k, v in record.get("outcomes", {}).items()},
-        "host": record.get("host"), "pid": record.get("pid"),
+        "host": record.get("host"),
+        "pid": record.get("pid"),
+        "aieco": record.get("aieco"),
+        "git_revision": record.get("git_revision"),
+        "tables": sorted(record.get("tables") or {}),
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta, default=_jsonable).encode()})
+    blob = json.dumps(meta, default=_jsonable).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: blob})
     final = runs_dir / f"{task.run_id}.parquet"
-    tmp = runs_dir / f".{task.run_id}.{os.getpid()}.tmp"
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    _atomic_table(table, final)
     return final
 
 
 def read_run_meta(path: Path) -> dict | None:
-    """The metadata record of a run file, or None if it is not a readable run file."""
+    """The metadata record of a run file, or None if it is not a whole, readable run file."""
     try:
-        md = pq.read_schema(path).metadata or {}
-        return json.loads(md[META_KEY])
-    except Exception:  # noqa: BLE001 - unreadable files are treated as missing runs
+        if not Path(path).is_file():
+            return None
+        pf = pq.ParquetFile(path)  # reads the footer: a truncated file fails here
+        meta = json.loads((pf.schema_arrow.metadata or {})[META_KEY])
+    except Exception:  # noqa: BLE001 - any unreadable file is a damaged run
         return None
+    return meta if isinstance(meta, dict) else None
 
 
-def existing_runs(out: Path) -> dict[str, dict]:
-    runs = out / "runs"
+def existing_runs(out: Path, design_hash: str | None = None) -> dict[str, dict]:
+    """Whole run files of ``out`` (of one design, when given), by run id."""
+    runs = Path(out) / "runs"
     if not runs.is_dir():
         return {}
     found = {}
     for path in sorted(runs.glob("*.parquet")):
         meta = read_run_meta(path)
-        if meta is not None and meta.get("run_id") == path.stem:
-            found[path.stem] = meta
+        if meta is None or meta.get("run_id") != path.stem:
+            continue
+        if design_hash is not None and meta.get("design_hash") != design_hash:
+            continue
+        found[path.stem] = meta
     return found
 
 
-def build_summary(out: Path, param_names: list[str] | None = None, outcome_names: list[str] | None = None) -> pd.DataFrame:
-    """Rebuild DIR/summary.parquet from the metadata of every run file (one row per run)."""
-    out = Path(out)
-    if param_names is None or outcome_names is None:
-        manifest = read_manifest(out)
-        param_names = param_names if param_names is not None else manifest.get("parameters", [])
-        outcome_names = outcome_names if outcome_names is not None else manifest.get("outcomes", [])
+def summary_frame(
+    out: Path, param_names: list[str], outcome_names: list[str], design_hash: str | None = None
+) -> pd.DataFrame:
+    """One row per run, from the metadata of every run file."""
     rows = []
-    for meta in existing_runs(out).values():
+    for meta in existing_runs(out, design_hash).values():
         row = {k: meta.get(k) for k in ID_COLUMNS}
+        params = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+        outcomes = meta.get("outcomes") if isinstance(meta.get("outcomes"), dict) else {}
         for name in param_names:
-            row[name] = meta.get("params", {}).get(name)
-        outcomes = meta.get("outcomes", {})
+            row[name] = params.get(name)
         for name in outcome_names:
             v = outcomes.get(name)
             row[name] = float("nan") if v is None else v
         rows.append(row)
-    columns = [*ID_COLUMNS, *param_names, *outcome_names]
-    df = pd.DataFrame(rows, columns=columns)
+    df = pd.DataFrame(rows, columns=[*ID_COLUMNS, *param_names, *outcome_names])
     if len(df):
         df = df.sort_values(["point", "replicate"]).reset_index(drop=True)
         for name in outcome_names:
             df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
-        df["seed"] = df["seed"].astype("int64")
-        df["point"] = df["point"].astype("int64")
-        df["replicate"] = df["replicate"].astype("int64")
+        for name in ("seed", "point", "replicate"):
+            df[name] = df[name].astype("int64")
     df["elapsed_s"] = pd.to_numeric(df["elapsed_s"], errors="coerce").astype(float)
+    return df
+
+
+def build_summary(
+    out: Path,
+    param_names: list[str] | None = None,
+    outcome_names: list[str] | None = None,
+    design_hash: str | None = None,
+) -> pd.DataFrame:
+    """Rebuild DIR/summary.parquet from the metadata of every run file (one row per run)."""
+    out = Path(out)
+    if param_names is None or outcome_names is None or design_hash is None:
+        manifest, _ = inspect_manifest(out)
+        manifest = manifest or {}
+        param_names = param_names if param_names is not None else manifest.get("parameters", [])
+        outcome_names = outcome_names if outcome_names is not None else manifest.get("outcomes", [])
+        design_hash = design_hash if design_hash is not None else manifest.get("design_hash")
+    df = summary_frame(out, param_names, outcome_names, design_hash)
     _atomic_parquet(df, out / "summary.parquet")
     return df
 
 
 def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    _atomic_table(pa.Table.from_pandas(df, preserve_index=False), Path(path))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -204,48 +231,248 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def read_manifest(out: Path) -> dict:
+def inspect_manifest(out: Path) -> tuple[dict | None, str | None]:
+    """(manifest, None), (None, None) when there is none, or (None, why it is damaged)."""
     path = Path(out) / "manifest.json"
+    if not path.exists() and not path.is_symlink():
+        return None, None
     if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+        return None, "manifest.json is not a file"
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except PermissionError:
+        raise ScenarioError(
+            "DIR", str(out), "manifest.json cannot be read (permission denied)"
+        ) from None
+    except UnicodeDecodeError:
+        return None, "manifest.json is not UTF-8 text"
+    except (OSError, ValueError) as exc:
+        return None, f"manifest.json is not valid JSON ({type(exc).__name__})"
+    if not isinstance(data, dict):
+        return None, f"manifest.json holds a JSON {type(data).__name__}, not an object"
+    return data, None
 
 
-def _manifest(exp: Experiment, status: str, counts: dict, engine: str, started: str) -> dict:
-    from ecosystem.run import git_revision, package_versions
+def read_manifest(out: Path) -> dict:
+    """The manifest of a results directory ({} if none); ScenarioError if it is damaged."""
+    manifest, problem = inspect_manifest(out)
+    if problem:
+        raise ScenarioError(
+            "DIR", str(out), f"{problem}; rerun the sweep with --resume to repair it"
+        )
+    return manifest or {}
+
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution and its version (sorted by name)."""
+    from importlib import metadata
+
+    out = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            out[name] = dist.version
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
+
+
+def _manifest(
+    exp: Experiment, status: str, counts: dict, engine: str, started: str, extra: dict
+) -> dict:
+    from ecosystem.run import git_revision
 
     return {
         "experiment": exp.name,
         "description": exp.spec.experiment.description,
         "source": exp.source,
+        "command": extra.get("command") or command_line(),
+        "cwd": extra.get("cwd") or os.getcwd(),
         "spec": exp.spec.model_dump(mode="json"),
+        "scenario": exp.base_document,
         "design_hash": exp.design_hash,
         "method": exp.method,
+        "samples": exp.samples,
+        "notes": exp.notes,
         "root_seed": exp.root_seed,
         "replicates": exp.replicates,
         "seeds": exp.seeds,
         "horizon_months": exp.horizon_months,
         "parameters": exp.param_names,
         "parameter_info": [
-            {"name": p.name, "kind": p.kind, "path": p.path, "dtype": p.dtype,
-             "values": list(p.values) if p.values is not None else None,
-             "range": list(p.range) if p.range is not None else None}
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "path": p.path,
+                "dtype": p.dtype,
+                "values": list(p.values) if p.values is not None else None,
+                "range": list(p.range) if p.range is not None else None,
+            }
             for p in exp.parameters
         ],
-        "points": [{"point": i, "variant": n, **pt} for i, (n, pt) in enumerate(zip(exp.point_names, exp.points, strict=True))],
+        "points": [
+            {"point": i, "variant": n, **pt}
+            for i, (n, pt) in enumerate(zip(exp.point_names, exp.points, strict=True))
+        ],
         "baseline": exp.spec.policy.baseline if exp.spec.policy else None,
         "outcomes": exp.summary_outcomes,
+        "outcome_kinds": exp.outcome_kinds,
         "kpis": exp.kpi_outcomes,
+        "tables": list(exp.tables),
         "runs_total": len(exp.tasks),
         "status": status,
         "counts": counts,
         "engine": engine,
+        "workers": extra.get("workers", {}),
+        "repaired": extra.get("repaired", []),
         "started": started,
         "updated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": package_versions(),
+        "aieco": worker_identity()["aieco"],
         "git_revision": git_revision(),
         "python": platform.python_version(),
+        "versions": installed_versions(),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a results directory before any run
+# --------------------------------------------------------------------------------------------
+@dataclass
+class OutPlan:
+    """What a results directory holds: runs done, and damaged or foreign entries to move aside."""
+
+    done: dict[str, dict] = field(default_factory=dict)
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+    started: str | None = None
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, not guessed: root ignores modes)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".aieco-write-test-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
+
+
+def _check_access(out: Path) -> None:
+    """Unreadable or read-only output: one line, before any run."""
+    target = out
+    while not target.exists() and target.parent != target:
+        target = target.parent
+    if target.exists() and not target.is_dir():
+        raise ScenarioError("--out", str(out), f"{target} is a file, not a directory")
+    if target == out:
+        try:
+            entries = list(out.iterdir())
+        except OSError as exc:
+            raise ScenarioError("--out", str(out), f"cannot be read ({exc.strerror})") from None
+    if not _writable(target):
+        where = "" if target == out else f" (in {target})"
+        raise ScenarioError("--out", str(out), f"cannot be written{where}: permission denied")
+    if target == out and any(p.name == "runs" for p in entries) and (out / "runs").is_dir():
+        runs = out / "runs"
+        try:
+            next(iter(runs.iterdir()), None)
+        except OSError as exc:
+            raise ScenarioError(
+                "--out", str(out), f"runs/ cannot be read ({exc.strerror})"
+            ) from None
+        if not _writable(runs):
+            raise ScenarioError("--out", str(out), "runs/ cannot be written: permission denied")
+
+
+def _scan_runs(exp: Experiment, out: Path) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """Verify every entry of runs/ against the sweep; return (runs done or failed, damaged)."""
+    runs = out / "runs"
+    if not runs.exists() and not runs.is_symlink():
+        return {}, []
+    if not runs.is_dir():
+        return {}, [("runs", "runs is not a directory")]
+    expected = {t.run_id: t for t in exp.tasks}
+    done, damaged = {}, []
+    for path in sorted(runs.iterdir()):
+        if path.name.startswith(".") or not path.name.endswith(".parquet"):
+            continue
+        rel = f"runs/{path.name}"
+        if not path.is_file():
+            damaged.append((rel, "is not a file"))
+            continue
+        meta = read_run_meta(path)
+        if meta is None:
+            damaged.append((rel, "cannot be read as a run file (truncated or damaged)"))
+            continue
+        task = expected.get(path.stem)
+        if meta.get("design_hash") != exp.design_hash:
+            damaged.append((rel, f"belongs to another sweep (design {meta.get('design_hash')})"))
+        elif task is None or meta.get("run_id") != path.stem:
+            damaged.append((rel, f"names run {meta.get('run_id')!r}, which this design lacks"))
+        elif meta.get("seed") != task.seed or meta.get("point") != task.point:
+            damaged.append((rel, f"has seed {meta.get('seed')}, the design gives {task.seed}"))
+        else:
+            done[path.stem] = meta
+    return done, damaged
+
+
+def prepare_out_dir(exp: Experiment, out: Path, resume: bool) -> OutPlan:
+    """Check the results directory before any run (nothing is changed here)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError("--out", str(out), "exists and is not a directory")
+    _check_access(out)
+    if not out.exists():
+        return OutPlan()
+    manifest, problem = inspect_manifest(out)
+    entries = [p.name for p in out.iterdir()]
+    if manifest is None and problem is None:
+        if entries:
+            raise ScenarioError(
+                "--out",
+                str(out),
+                "is a non-empty directory without a sweep manifest; choose another",
+            )
+        return OutPlan()
+    if not resume:
+        raise ScenarioError(
+            "--out",
+            str(out),
+            "already holds a sweep; pass --resume to complete it or choose another --out",
+        )
+    plan = OutPlan()
+    if problem:
+        plan.damaged.append(("manifest.json", problem))
+    elif manifest.get("design_hash") != exp.design_hash:
+        raise ScenarioError(
+            "--resume",
+            str(out),
+            f"holds experiment {manifest.get('experiment')!r} with design "
+            f"{manifest.get('design_hash')}, not {exp.design_hash}: the experiment file or its "
+            "scenario changed; use another --out",
+        )
+    else:
+        plan.started = manifest.get("started")
+    plan.done, damaged = _scan_runs(exp, out)
+    plan.damaged += damaged
+    return plan
+
+
+def _move_aside(out: Path, damaged: list[tuple[str, str]]) -> list[dict]:
+    """Move damaged entries to DIR/damaged/<time>/ (never delete them); return what was moved."""
+    if not damaged:
+        return []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    moved = []
+    for rel, reason in damaged:
+        src = out / rel
+        dest = out / "damaged" / stamp / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while dest.exists():
+            dest = dest.with_name(f"{dest.name}.{n}")
+            n += 1
+        os.replace(src, dest)
+        moved.append({"path": rel, "reason": reason, "moved_to": str(dest.relative_to(out))})
+    return moved
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,26 +491,19 @@ class SweepReport:
     run_seconds: float = 0.0
     startup_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[dict] = field(default_factory=list)
+    workers: dict = field(default_factory=dict)
     summary: pd.DataFrame | None = None
 
 
-def prepare_out_dir(exp: Experiment, out: Path, resume: bool) -> dict[str, dict]:
-    """Check the results directory before any run; return the runs already done (for --resume)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError("--out", str(out), "exists and is not a directory")
-    manifest = read_manifest(out)
-    nonempty = out.is_dir() and any(out.iterdir())
-    if nonempty and not manifest:
-        raise ScenarioError("--out", str(out), "is a non-empty directory without a sweep manifest; choose another")
-    if manifest and not resume:
-        raise ScenarioError("--out", str(out), "already holds a sweep; pass --resume to complete it or choose another --out")
-    if manifest and manifest.get("design_hash") != exp.design_hash:
-        raise ScenarioError(
-            "--resume", str(out),
-            f"holds experiment {manifest.get('experiment')!r} with design {manifest.get('design_hash')}, not "
-            f"{exp.design_hash}: the experiment file or its scenario changed; use another --out")
-    return existing_runs(out) if manifest else {}
+def _same_code(identity: dict, reference: dict) -> str | None:
+    """Why a worker's code differs from the client's, or None."""
+    if identity.get("aieco") != reference.get("aieco"):
+        return f"has aieco {identity.get('aieco')}, the client {reference.get('aieco')}"
+    a, b = identity.get("git_revision"), reference.get("git_revision")
+    if a != b and "unknown" not in (a, b):
+        return f"runs git revision {a}, the client {b}"
+    return None
 
 
 def run_experiment(
@@ -294,15 +514,22 @@ def run_experiment(
     resume: bool = False,
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
+    dashboard: str | None = None,
+    no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
+    command: str | None = None,
 ) -> SweepReport:
     """Run every task of ``exp`` not yet completed in ``out``; write files as runs finish.
 
     ``scheduler`` (``tcp://host:port``) uses an existing Dask cluster; otherwise ``workers`` local
-    processes (a Dask LocalCluster; ``workers=1`` runs in this process).
+    processes (a Dask LocalCluster; ``workers=1`` runs in this process). ``dashboard``
+    (``HOST:PORT``) serves the local cluster's dashboard (loopback unless a host is named).
+    Raises :class:`SweepError` when no usable worker is left.
     """
     out = Path(out)
-    done = prepare_out_dir(exp, out, resume)
-    completed = {rid for rid, m in done.items() if m.get("status") == "ok"}
+    plan = prepare_out_dir(exp, out, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    repaired = _move_aside(out, plan.damaged)
+    completed = {rid for rid, m in plan.done.items() if m.get("status") == "ok"}
     todo = [t for t in exp.tasks if t.run_id not in completed]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if scheduler:
@@ -314,16 +541,32 @@ def run_experiment(
     (out / "runs").mkdir(parents=True, exist_ok=True)
     for stale in (out / "runs").glob(".*.tmp"):
         stale.unlink(missing_ok=True)
-    started = read_manifest(out).get("started") or datetime.now(UTC).isoformat(timespec="seconds")
-    counts = {"ok": len(completed), "failed": 0, "pending": len(todo)}
-    atomic_write_text(out / "manifest.json", json.dumps(_manifest(exp, "running", counts, engine, started), indent=2, default=_jsonable))
+    started = plan.started or datetime.now(UTC).isoformat(timespec="seconds")
+    extra = {"command": command, "cwd": os.getcwd(), "repaired": repaired, "workers": {}}
 
+    def write_manifest(status: str, counts: dict) -> None:
+        text = json.dumps(
+            _manifest(exp, status, counts, engine, started, extra), indent=2, default=_jsonable
+        )
+        atomic_write_text(out / "manifest.json", text)
+
+    write_manifest("running", {"ok": len(completed), "failed": 0, "pending": len(todo)})
     report = SweepReport(out, len(exp.tasks), len(exp.tasks) - len(todo), 0, 0, 0, 0.0, engine)
+    report.repaired = repaired
+    client_identity = worker_identity()
     t0 = time.perf_counter()
     bar = _progress(len(todo), exp.name, progress)
 
     def handle(record: dict) -> None:
-        write_run(out / "runs", record, exp.param_names)
+        if record["status"] == "ok":
+            differs = _same_code(record, client_identity)
+            if differs:
+                host = f"{record.get('host')}:{record.get('pid')}"
+                record.update(status="failed", error=f"worker {host} {differs}", tables={})
+        key = f"{record.get('host')}:{record.get('pid')}"
+        if record.get("aieco") is not None:
+            extra["workers"][key] = {k: record.get(k) for k in ("aieco", "git_revision")}
+        write_run(out, record, exp.param_names, exp.design_hash)
         report.ran += 1
         report.run_seconds += float(record.get("elapsed_s") or 0.0)
         if record["status"] == "ok":
@@ -340,18 +583,24 @@ def run_experiment(
         if todo:
             if engine == "serial":
                 for task in todo:
-                    handle(run_one(task, exp.base_document, exp.kpi_outcomes))
+                    handle(run_one(task, exp.base_document, exp.kpi_outcomes, exp.tables))
             else:
-                report.startup_s = _run_dask(exp, todo, handle, workers, scheduler)
+                report.startup_s = _run_dask(
+                    exp, todo, handle, workers, scheduler, dashboard, no_worker_timeout, extra
+                )
     finally:
         bar.close()
         report.wall_s = time.perf_counter() - t0
-        summary = build_summary(out, exp.param_names, exp.summary_outcomes)
+        report.workers = extra["workers"]
+        summary = build_summary(out, exp.param_names, exp.summary_outcomes, exp.design_hash)
         ok = int((summary["status"] == "ok").sum()) if len(summary) else 0
         failed = int((summary["status"] != "ok").sum()) if len(summary) else 0
         counts = {"ok": ok, "failed": failed, "pending": len(exp.tasks) - ok - failed}
-        status = "complete" if counts["pending"] == 0 and failed == 0 else ("incomplete" if counts["pending"] else "complete_with_failures")
-        atomic_write_text(out / "manifest.json", json.dumps(_manifest(exp, status, counts, engine, started), indent=2, default=_jsonable))
+        if counts["pending"]:
+            status = "incomplete"
+        else:
+            status = "complete_with_failures" if failed else "complete"
+        write_manifest(status, counts)
         report.summary = summary
     return report
 
@@ -359,58 +608,179 @@ def run_experiment(
 def _progress(total: int, name: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=name, unit="run", disable=not enabled or total == 0,
-                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(
+        total=total,
+        desc=name,
+        unit="run",
+        disable=not enabled or total == 0,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
 
 
-def _run_dask(exp: Experiment, todo: list[RunTask], handle: Callable[[dict], None], workers: int, scheduler: str | None) -> float:
-    """Submit every task to Dask and handle results as they complete. Returns cluster start-up time."""
+def check_workers(
+    client, reference: dict | None = None, timeout: float = NO_WORKER_TIMEOUT_S
+) -> dict:
+    """Ask every Dask worker to import aieco and name its version; SweepError naming bad ones.
+
+    Returns {worker address: identity}.
+    """
+    import cloudpickle
+
+    from experiments import probe
+
+    cloudpickle.register_pickle_by_value(probe)  # workers without aieco can still answer
+    reference = reference or worker_identity()
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        raise SweepError(
+            f"no Dask worker joined the scheduler within {timeout:.0f} s; start workers with "
+            "`dask worker <scheduler address>` where aieco is installed"
+        ) from None
+    info = client.scheduler_info().get("workers", {})
+    answers = client.run(probe.probe_worker)
+    bad, good = [], {}
+    for addr, answer in answers.items():
+        name = info.get(addr, {}).get("name", addr)
+        label = f"{addr}" if str(name) == addr else f"{name} ({addr})"
+        if "error" in answer:
+            bad.append(f"worker {label} cannot import aieco ({answer['error']})")
+            continue
+        differs = _same_code(answer, reference)
+        if differs:
+            bad.append(f"worker {label} {differs}")
+        else:
+            good[addr] = answer
+    if bad:
+        need = f"aieco {reference['aieco']} (git {reference['git_revision']})"
+        raise SweepError("; ".join(bad) + f"; every worker needs {need}")
+    return good
+
+
+def _quiet_dask():
+    """Silence Dask's own logging (shutdown chatter, tracebacks from stopped workers)."""
     import logging
 
-    from distributed import Client, LocalCluster, as_completed
+    names = ("distributed", "tornado", "asyncio")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.CRITICAL)
+    return levels
+
+
+def _run_dask(
+    exp: Experiment,
+    todo: list[RunTask],
+    handle: Callable[[dict], None],
+    workers: int,
+    scheduler: str | None,
+    dashboard: str | None,
+    no_worker_timeout: float,
+    extra: dict,
+) -> float:
+    """Submit every task to Dask and handle results as they complete. Returns start-up time."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster, wait
+    from distributed.client import FIRST_COMPLETED
 
     t0 = time.perf_counter()
     cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ScenarioError("--scheduler", scheduler, f"no Dask scheduler answers there ({exc})") from None
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.ERROR,
-            worker_dashboard_address=None,
-            preload=["experiments.runner"],  # import the model while the cluster starts, not in the first run
-        )
-        client = Client(cluster)
+    levels = None
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise ScenarioError(
+                    "--scheduler", scheduler, f"no Dask scheduler answers there ({exc})"
+                ) from None
+        else:
+            http = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+            if dashboard:
+                http = {"dashboard": True, "dashboard_address": dashboard}
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                scheduler_kwargs=http,
+                silence_logs=logging.ERROR,
+                worker_dashboard_address=None,
+                # import the model while the cluster starts; workers ignore Ctrl-C (the client
+                # stops them), so an interrupted sweep prints one line, not their tracebacks
+                preload=["experiments.dask_worker"],
+            )
+            client = Client(cluster)
     startup = time.perf_counter() - t0
     try:
+        extra["workers_checked"] = check_workers(client, timeout=no_worker_timeout)
         by_key = {}
-        futures = []
+        pending = set()
         for i, task in enumerate(todo):
             fut = client.submit(
-                run_one, task, exp.base_document, exp.kpi_outcomes,
-                key=f"aieco-{exp.design_hash}-{task.run_id}", pure=False, priority=-i, retries=2,
+                run_one,
+                task,
+                exp.base_document,
+                exp.kpi_outcomes,
+                exp.tables,
+                key=f"aieco-{task.run_id}",
+                pure=False,
+                priority=-i,
+                retries=ALLOWED_FAILURES,
             )
             by_key[fut.key] = task
-            futures.append(fut)
-        for fut in as_completed(futures):
-            task = by_key[fut.key]
+            pending.add(fut)
+        alone_since = None
+        while pending:
             try:
-                record = fut.result()
-            except Exception as exc:  # noqa: BLE001 - infrastructure failure (e.g. worker killed 3x)
-                record = {"task": task, "status": "failed", "outcomes": {}, "kpis": None, "elapsed_s": None,
-                          "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")}
-            handle(record)
-            fut.release()
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            except TimeoutError:
+                done = set()
+            for fut in done:
+                task = by_key[fut.key]
+                try:
+                    record = fut.result()
+                except Exception as exc:  # noqa: BLE001 - lost too often (e.g. KilledWorker)
+                    reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+                    record = {
+                        "task": task,
+                        "status": "failed",
+                        "outcomes": {},
+                        "kpis": None,
+                        "elapsed_s": None,
+                        "error": f"lost after {ALLOWED_FAILURES} retries: {reason}",
+                    }
+                handle(record)
+                fut.release()
+            if done:
+                alone_since = None
+                continue
+            if client.scheduler_info().get("workers"):
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > no_worker_timeout:
+                raise SweepError(
+                    f"no Dask worker left for {no_worker_timeout:.0f} s with {len(pending)} runs "
+                    "to do; restart workers and rerun with --resume"
+                )
+    except BaseException:
+        levels = _quiet_dask()
+        raise
     finally:
-        client.close()
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
         if cluster is not None:
-            cluster.close()
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=5)
+        if levels:
+            import logging as _logging
+
+            for n, level in levels.items():
+                _logging.getLogger(n).setLevel(level)
     return startup
-
-
-def iter_records(exp: Experiment) -> Iterable[dict]:  # pragma: no cover - convenience for notebooks
-    for task in exp.tasks:
-        yield run_one(task, exp.base_document, exp.kpi_outcomes)

@@ -1,12 +1,19 @@
-"""Global sensitivity analysis with SALib: Morris elementary effects and Sobol indices.
+"""Analysis layer: global sensitivity indices with SALib (Morris, Sobol', eFAST, delta, PAWN).
 
-The sample is drawn from the experiment's parameters (levers and uncertainties with a ``range``)
-with the experiment's root seed, so it is the same every time and a sweep of it can be resumed.
-With several replicates per point, each point's outcome is the mean over its replicates (the
-seeds are common to all points, so replicate noise does not masquerade as parameter effects).
+The sample comes from ``experiments.samplers`` with the experiment's root seed, so it is the same
+every time and a sweep of it can be resumed. With several replicates per point, each point's
+outcome is the mean over its replicates (the seeds are common to all points, so replicate noise
+does not masquerade as parameter effects).
 
-Run counts for D parameters: Morris r·(D+1) with r = ``samples`` trajectories; Sobol N·(D+2)
-(N·(2D+2) with ``second_order = true``), N = ``samples`` (a power of 2 is best).
+Every table records how it was computed: ``method``, ``N`` (samples), ``conf_level`` and the
+``bootstrap_seed`` SALib used for its confidence intervals, so a reader can recompute it with
+SALib's own functions. Second-order Sobol' indices (``second_order = true``) come as rows with
+``parameter = "a × b"`` and columns ``S2``, ``S2_conf``.
+
+Reliability: SALib returns numbers at any N, even meaningless ones (ST of 2 ± 1.5, negative S1).
+:func:`reliability_warnings` flags an outcome when N is below the method's usual minimum or
+when the widest confidence interval exceeds ``MAX_CONF`` (indices live on [0, 1]); it names the
+N at which that interval should fall under the limit (intervals shrink like 1/√N).
 """
 
 from __future__ import annotations
@@ -18,31 +25,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.samplers import MIN_SAMPLES, next_power_of_two, problem
 from experiments.spec import Experiment
 
+#: The widest confidence half-width of a [0, 1] index that still ranks parameters usefully.
+MAX_CONF = 0.1
+KEYS = {
+    "morris": ("mu_star", "mu_star_conf"),
+    "sobol": ("ST", "ST_conf"),
+    "fast": ("ST", "ST_conf"),
+    "delta": ("delta", "delta_conf"),
+    "pawn": ("median", None),
+}
 
-def problem(exp: Experiment) -> dict:
-    return {
-        "num_vars": len(exp.parameters),
-        "names": exp.param_names,
-        "bounds": [list(p.range) for p in exp.parameters],
-    }
 
-
-def salib_sample(exp: Experiment, method: str, samples: int) -> np.ndarray:
-    prob = problem(exp)
-    seed = int(exp.root_seed % (2**32))
-    if method == "morris":
-        from SALib.sample import morris
-
-        return morris.sample(prob, samples, num_levels=exp.spec.design.num_levels, seed=seed)
-    if method == "sobol":
-        from SALib.sample import sobol
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "N should be a power of 2": documented above
-            return sobol.sample(prob, samples, calc_second_order=exp.spec.design.second_order, seed=seed)
-    raise ValueError(f"unknown method {method!r}")
+def bootstrap_seed(exp: Experiment) -> int:
+    return int(exp.root_seed % (2**32))
 
 
 def point_outcomes(exp: Experiment, summary: pd.DataFrame) -> pd.DataFrame:
@@ -52,72 +50,214 @@ def point_outcomes(exp: Experiment, summary: pd.DataFrame) -> pd.DataFrame:
     return means.reindex(range(len(exp.points)))
 
 
-def analyse(exp: Experiment, summary: pd.DataFrame, method: str, confidence: float = 0.95) -> tuple[pd.DataFrame, list[str]]:
-    """Indices for every outcome. Returns (table, notes about outcomes left out)."""
+def analyse(
+    exp: Experiment, summary: pd.DataFrame, method: str, confidence: float = 0.95
+) -> tuple[pd.DataFrame, list[str]]:
+    """Indices for every outcome. Returns (table, notes about outcomes left out or unreliable)."""
     X = exp.sample_matrix
-    prob = problem(exp)
+    prob = problem(exp.parameters)
     Y_all = point_outcomes(exp, summary)
     rows, notes = [], []
-    seed = int(exp.root_seed % (2**32))
+    seed = bootstrap_seed(exp)
+    n = exp.samples or 0
     for outcome in exp.summary_outcomes:
         Y = Y_all[outcome].to_numpy(dtype=float)
         if not np.isfinite(Y).all():
             bad = int((~np.isfinite(Y)).sum())
-            notes.append(f"{outcome}: left out ({bad} of {len(Y)} points have no value, e.g. failed runs or a target never reached)")
+            notes.append(
+                f"{outcome}: left out ({bad} of {len(Y)} points have no value, e.g. failed runs "
+                "or a target never reached)"
+            )
             continue
         if np.ptp(Y) == 0:
             notes.append(f"{outcome}: left out (the same value at every point)")
             continue
-        rows += indices(prob, X, Y, method, outcome, confidence, seed,
-                        num_levels=exp.spec.design.num_levels, second_order=exp.spec.design.second_order)
+        rows += indices(
+            prob,
+            X,
+            Y,
+            method,
+            outcome,
+            confidence,
+            seed,
+            num_levels=exp.spec.design.num_levels,
+            second_order=exp.spec.design.second_order,
+        )
     table = pd.DataFrame(rows)
     if len(table):
-        key = "mu_star" if method == "morris" else "ST"
-        table["rank"] = table.groupby("outcome")[key].rank(ascending=False, method="min").astype(int)
-        table = table.sort_values(["outcome", "rank"]).reset_index(drop=True)
+        key = KEYS[method][0]
+        first = table[~table["parameter"].str.contains(" × ")]
+        ranks = first.groupby("outcome")[key].rank(ascending=False, method="min")
+        table["rank"] = ranks.reindex(table.index).astype("Int64")
+        table = table.sort_values(["outcome", "rank"], na_position="last").reset_index(drop=True)
+        table["method"] = method
+        table["N"] = n
+        table["conf_level"] = confidence
+        table["bootstrap_seed"] = seed
+        notes += reliability_warnings(table, method, n)
     return table, notes
 
 
-def indices(prob: dict, X: np.ndarray, Y: np.ndarray, method: str, outcome: str, confidence: float = 0.95,
-            seed: int = 0, num_levels: int = 4, second_order: bool = False) -> list[dict]:
-    """SALib indices of one outcome Y over sample X (one row per parameter)."""
+def reliability_warnings(table: pd.DataFrame, method: str, n: int) -> list[str]:
+    """One warning per outcome whose indices are not to be trusted, naming the minimum N."""
+    out = []
+    key, conf = KEYS[method]
+    floor = MIN_SAMPLES[method]
+    for outcome, g in table.groupby("outcome", sort=False):
+        g = g[~g["parameter"].str.contains(" × ")]
+        reasons, need = [], floor
+        if n < floor:
+            reasons.append(f"N = {n} is below the usual minimum of {floor} for {method}")
+        if conf is not None and method != "morris":
+            widest = float(np.nanmax(g[conf].to_numpy(dtype=float)))
+            if np.isfinite(widest) and widest > MAX_CONF:
+                reasons.append(f"a {key} interval is ±{widest:.2g} (> ±{MAX_CONF})")
+                need = max(need, math.ceil(n * (widest / MAX_CONF) ** 2))
+        if method in ("sobol", "fast"):
+            vals = g[["S1", "ST"]].to_numpy(dtype=float)
+            if (vals < -MAX_CONF).any() or (vals > 1 + MAX_CONF).any():
+                reasons.append("indices fall outside [0, 1]")
+        if reasons:
+            if method == "sobol":
+                need = next_power_of_two(need)
+            out.append(
+                f"warning: {outcome}: indices unreliable ({'; '.join(reasons)}); "
+                f"use at least N = {need} (--samples {need})"
+            )
+    return out
+
+
+def indices(
+    prob: dict,
+    X: np.ndarray,
+    Y: np.ndarray,
+    method: str,
+    outcome: str,
+    confidence: float = 0.95,
+    seed: int = 0,
+    num_levels: int = 4,
+    second_order: bool = False,
+) -> list[dict]:
+    """SALib indices of one outcome Y over sample X (one row per parameter, then pairs)."""
+    names = prob["names"]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "morris":
             from SALib.analyze import morris
 
-            res = morris.analyze(prob, X, Y, conf_level=confidence, num_levels=num_levels, seed=seed)
-            for i, name in enumerate(prob["names"]):
-                rows.append({
-                    "outcome": outcome, "parameter": name, "mu_star": float(res["mu_star"][i]),
-                    "mu_star_conf": float(res["mu_star_conf"][i]), "mu": float(res["mu"][i]),
-                    "sigma": float(res["sigma"][i]),
-                })
-        else:
+            res = morris.analyze(
+                prob, X, Y, conf_level=confidence, num_levels=num_levels, seed=seed
+            )
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "mu_star": float(res["mu_star"][i]),
+                        "mu_star_conf": float(res["mu_star_conf"][i]),
+                        "mu": float(res["mu"][i]),
+                        "sigma": float(res["sigma"][i]),
+                    }
+                )
+        elif method == "sobol":
             from SALib.analyze import sobol
 
-            res = sobol.analyze(prob, Y, calc_second_order=second_order, conf_level=confidence, seed=seed)
-            for i, name in enumerate(prob["names"]):
-                rows.append({
-                    "outcome": outcome, "parameter": name, "S1": float(res["S1"][i]),
-                    "S1_conf": float(res["S1_conf"][i]), "ST": float(res["ST"][i]),
-                    "ST_conf": float(res["ST_conf"][i]),
-                })
+            res = sobol.analyze(
+                prob, Y, calc_second_order=second_order, conf_level=confidence, seed=seed
+            )
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "S1": float(res["S1"][i]),
+                        "S1_conf": float(res["S1_conf"][i]),
+                        "ST": float(res["ST"][i]),
+                        "ST_conf": float(res["ST_conf"][i]),
+                    }
+                )
+            if second_order:
+                for i in range(len(names)):
+                    for j in range(i + 1, len(names)):
+                        rows.append(
+                            {
+                                "outcome": outcome,
+                                "parameter": f"{names[i]} × {names[j]}",
+                                "S2": float(res["S2"][i, j]),
+                                "S2_conf": float(res["S2_conf"][i, j]),
+                            }
+                        )
+        elif method == "fast":
+            from SALib.analyze import fast
+
+            res = fast.analyze(prob, Y, M=4, conf_level=confidence, seed=seed)
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "S1": float(res["S1"][i]),
+                        "S1_conf": float(res["S1_conf"][i]),
+                        "ST": float(res["ST"][i]),
+                        "ST_conf": float(res["ST_conf"][i]),
+                    }
+                )
+        elif method == "delta":
+            from SALib.analyze import delta
+
+            res = delta.analyze(prob, X, Y, conf_level=confidence, seed=seed)
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        "delta": float(res["delta"][i]),
+                        "delta_conf": float(res["delta_conf"][i]),
+                        "S1": float(res["S1"][i]),
+                        "S1_conf": float(res["S1_conf"][i]),
+                    }
+                )
+        elif method == "pawn":
+            from SALib.analyze import pawn
+
+            res = pawn.analyze(prob, X, Y, S=10, seed=seed)
+            for i, name in enumerate(names):
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "parameter": name,
+                        **{k: float(res[k][i]) for k in ("minimum", "mean", "median", "maximum")},
+                        "CV": float(res["CV"][i]),
+                    }
+                )
+        else:
+            raise ValueError(f"unknown method {method!r}")
     return rows
 
 
 def format_ranking(table: pd.DataFrame, method: str) -> str:
     if table.empty:
         return "no outcome could be analysed"
-    key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
+    key, conf = KEYS[method]
     lines = []
     for outcome, g in table.groupby("outcome", sort=False):
         lines.append(outcome)
         width = max(len(p) for p in g["parameter"])
         for _, r in g.iterrows():
-            extra = f"  sigma {r['sigma']:.4g}" if method == "morris" else f"  S1 {r['S1']:.3f} ± {r['S1_conf']:.3f}"
-            lines.append(f"  {int(r['rank'])}. {r['parameter']:<{width}}  {key} {r[key]:.4g} ± {r[conf]:.3g}{extra}")
+            if " × " in r["parameter"]:
+                lines.append(
+                    f"     {r['parameter']:<{width}}  S2 {r['S2']:.3f} ± {r['S2_conf']:.3f}"
+                )
+                continue
+            value = f"{key} {r[key]:.4g}" + (f" ± {r[conf]:.3g}" if conf else "")
+            if method == "morris":
+                extra = f"  sigma {r['sigma']:.4g}"
+            elif method in ("sobol", "fast", "delta"):
+                extra = f"  S1 {r['S1']:.3f} ± {r['S1_conf']:.3f}"
+            else:
+                extra = f"  max {r['maximum']:.3f}"
+            lines.append(f"  {int(r['rank'])}. {r['parameter']:<{width}}  {value}{extra}")
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -128,24 +268,28 @@ def plot(table: pd.DataFrame, method: str, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    key, conf = ("mu_star", "mu_star_conf") if method == "morris" else ("ST", "ST_conf")
+    key, conf = KEYS[method]
+    table = table[~table["parameter"].str.contains(" × ")]
     outcomes = list(dict.fromkeys(table["outcome"]))
     n = max(1, len(outcomes))
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 0.5 + 0.45 * rows * max(3, table["parameter"].nunique())), squeeze=False)
+    height = 0.5 + 0.45 * rows * max(3, table["parameter"].nunique())
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, height), squeeze=False)
     for ax, outcome in zip(axes.flat, outcomes, strict=False):
         g = table[table["outcome"] == outcome].sort_values(key)
-        ax.barh(g["parameter"], g[key], xerr=g[conf], color="#4c72b0", ecolor="#333", capsize=3)
-        if method == "sobol":
+        err = g[conf] if conf else None
+        ax.barh(g["parameter"], g[key], xerr=err, color="#4c72b0", ecolor="#333", capsize=3)
+        if method in ("sobol", "fast"):
             ax.scatter(g["S1"], g["parameter"], color="#dd8452", zorder=3, label="S1")
             ax.legend(loc="lower right", fontsize=7)
         ax.set_title(outcome, fontsize=9)
-        ax.set_xlabel("μ* (Morris)" if method == "morris" else "total-order index ST", fontsize=8)
+        ax.set_xlabel(key, fontsize=8)
         ax.tick_params(labelsize=8)
-    for ax in list(axes.flat)[len(outcomes):]:
+    for ax in list(axes.flat)[len(outcomes) :]:
         ax.axis("off")
-    fig.suptitle(f"Sensitivity ranking ({method}, bars: {key} with confidence interval)", fontsize=10)
+    label = f"{key} with confidence interval" if conf else key
+    fig.suptitle(f"Sensitivity ranking ({method}, bars: {label})", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -40,9 +40,10 @@ from different random streams.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
+import shlex
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,9 +63,25 @@ from ecosystem.scenario import (
     scenario_from_dict,
     strip_provenance,
 )
-
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-Scalar = bool | int | float | str
+from experiments.parameters import (  # noqa: F401 - re-exported: the experiment vocabulary
+    NAME_RE,
+    RESERVED_NAMES,
+    Parameter,
+    RunTask,
+    Scalar,
+    replicate_seeds,
+    run_id,
+)
+from experiments.samplers import (
+    METHODS,
+    adjust_samples,
+    check_samples,
+    factorial_points,
+    factorial_size,
+    lhs_sample,
+    salib_sample,
+)
+from experiments.tasks import RUN_TABLES, derived_outcomes
 
 #: Outcomes computed from every run on top of ``RunResult.summary()``.
 DERIVED_OUTCOMES = (
@@ -131,7 +148,9 @@ class ParameterSpec(_Strict):
 
 
 class DesignSpec(_Strict):
-    method: Literal["list", "factorial", "lhs", "morris", "sobol"] = "factorial"
+    method: Literal["list", "factorial", "lhs", "morris", "sobol", "fast", "delta", "pawn"] = (
+        "factorial"
+    )
     samples: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     num_levels: Annotated[int, Field(ge=2, le=100)] = 4
     second_order: bool = False
@@ -140,7 +159,12 @@ class DesignSpec(_Strict):
 
 class OutcomeSpec(_Strict):
     summary: list[str] = Field(default_factory=lambda: list(DEFAULT_SUMMARY))
+    #: monthly KPI columns kept per run; ["*"] keeps every column
     kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS))
+    #: run tables kept per run under tables/<table>/<run_id>.parquet
+    tables: list[Literal[RUN_TABLES]] = Field(default_factory=list)
+    #: direction of a summary outcome for optimisation (EMA ScalarOutcome kind)
+    kinds: dict[str, Literal["maximize", "minimize", "info"]] = Field(default_factory=dict)
 
 
 class PolicySpec(_Strict):
@@ -156,69 +180,6 @@ class ExperimentFile(_Strict):
     design: DesignSpec = Field(default_factory=DesignSpec)
     outcomes: OutcomeSpec = Field(default_factory=OutcomeSpec)
     policy: PolicySpec | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Parameters, design points and runs
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    kind: Literal["lever", "uncertainty"]
-    path: str
-    values: tuple | None
-    range: tuple[float, float] | None
-    levels: int | None
-    integer: bool
-    dtype: Literal["bool", "int", "float", "str"]
-    description: str = ""
-
-    def cast(self, value: Any) -> Any:
-        if self.dtype == "bool":
-            return bool(value)
-        if self.dtype == "int":
-            return int(round(float(value)))
-        if self.dtype == "float":
-            return float(value)
-        return str(value)
-
-    def grid(self) -> list:
-        """Discrete levels for a factorial design."""
-        if self.values is not None:
-            return list(self.values)
-        lo, hi = self.range
-        return [self.cast(v) for v in np.linspace(lo, hi, self.levels)]
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """One run: a design point, a replicate and its seed. Everything a worker needs."""
-
-    run_id: str
-    point: int
-    replicate: int
-    variant: str
-    seed: int
-    params: dict
-    overrides: dict
-    months: int | None
-
-    def as_dict(self) -> dict:
-        return {
-            "run_id": self.run_id, "point": self.point, "replicate": self.replicate,
-            "variant": self.variant, "seed": self.seed, "params": self.params,
-            "overrides": self.overrides, "months": self.months,
-        }
-
-
-def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
-    """One integer seed per replicate, spawned from the root (common to every design point)."""
-    children = np.random.SeedSequence(root_seed).spawn(replicates)
-    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
-
-
-def run_id(point: int, replicate: int) -> str:
-    return f"p{point:05d}-r{replicate:03d}"
 
 
 @dataclass
@@ -263,42 +224,78 @@ class Experiment:
 
     @cached_property
     def tasks(self) -> list[RunTask]:
+        """Every run, in design order; run ids carry the design hash (unique across sweeps)."""
         months = self.spec.experiment.months
         out = []
         for i, point in enumerate(self.points):
             overrides = {self.parameter(k).path: v for k, v in point.items()}
             for r, seed in enumerate(self.seeds):
-                out.append(RunTask(run_id(i, r), i, r, self.point_names[i], seed, dict(point), overrides, months))
+                rid = run_id(i, r, self.design_hash)
+                name = self.point_names[i]
+                out.append(RunTask(rid, i, r, name, seed, dict(point), overrides, months))
         return out
 
     @cached_property
     def design_hash(self) -> str:
-        """Changes whenever the runs would give different numbers (scenario, points, seeds, horizon)."""
+        """Changes whenever the runs would give other numbers or files (scenario, points, seeds,
+        horizon, kept outcomes)."""
         blob = json.dumps(
-            {"doc": self.base_document, "tasks": [t.as_dict() for t in self.tasks],
-             "kpis": self.kpi_outcomes, "summary": self.summary_outcomes},
-            sort_keys=True, default=str,
+            {
+                "doc": self.base_document,
+                "points": self.points,
+                "names": self.point_names,
+                "seeds": self.seeds,
+                "months": self.spec.experiment.months,
+                "kpis": self.kpi_outcomes,
+                "summary": self.summary_outcomes,
+                "tables": list(self.tables),
+            },
+            sort_keys=True,
+            default=str,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.spec.outcomes.tables))
+
+    @property
+    def outcome_kinds(self) -> dict[str, str]:
+        return {o: self.spec.outcomes.kinds.get(o, "info") for o in self.summary_outcomes}
+
     def with_method(self, method: str) -> Experiment:
-        """The same experiment with another sampling method (for ``aieco sensitivity --method``)."""
+        """The same experiment with another sampling method."""
         if method == self.method:
             return self
         spec = self.spec.model_copy(deep=True)
         spec.design.method = method
-        return build_experiment(spec, self.source, self.base_dir, _probe=(self.summary_outcomes_all, self.kpi_columns_all))
+        probe = (self.summary_outcomes_all, self.kpi_columns_all)
+        return build_experiment(spec, self.source, self.base_dir, _probe=probe)
 
     # Filled by build_experiment: outcome names a run of this scenario can produce.
     summary_outcomes_all: list[str] = field(default_factory=list)
     kpi_columns_all: list[str] = field(default_factory=list)
+    #: what was adjusted while building (e.g. Sobol' N rounded to a power of two)
+    notes: list[str] = field(default_factory=list)
+    #: N actually sampled by a SALib/LHS design
+    samples: int | None = None
+
+
+def command_line() -> str:
+    """The command that is running, quoted so that a shell can run it again."""
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else ""
 
 
 # --------------------------------------------------------------------------------------------
 # Loading and validation
 # --------------------------------------------------------------------------------------------
-def load_experiment(path: str | Path, method: str | None = None) -> Experiment:
-    """Read, validate and expand an experiment file. Raises ScenarioError (one line) on any problem."""
+def load_experiment(
+    path: str | Path,
+    method: str | None = None,
+    samples: int | None = None,
+    second_order: bool | None = None,
+) -> Experiment:
+    """Read, validate and expand an experiment file; ScenarioError (one line) on any problem."""
     p = Path(path)
     try:
         if not p.is_file():
@@ -311,20 +308,40 @@ def load_experiment(path: str | Path, method: str | None = None) -> Experiment:
     except RecursionError:
         raise ScenarioError("experiment file", str(path), "nests tables too deeply") from None
     except OSError as exc:
-        raise ScenarioError("experiment file", str(path), f"cannot be read ({exc.strerror})") from None
-    return experiment_from_dict(raw, source=str(p), base_dir=p.parent, method=method)
+        raise ScenarioError(
+            "experiment file", str(path), f"cannot be read ({exc.strerror})"
+        ) from None
+    return experiment_from_dict(
+        raw, str(p), p.parent, method=method, samples=samples, second_order=second_order
+    )
 
 
-def experiment_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".", method: str | None = None) -> Experiment:
+def experiment_from_dict(
+    raw: dict,
+    source: str = "<dict>",
+    base_dir: str | Path = ".",
+    method: str | None = None,
+    samples: int | None = None,
+    second_order: bool | None = None,
+    scenario_document: dict | None = None,
+) -> Experiment:
+    """Validate an experiment given as a dict. ``scenario_document`` (a resolved scenario, as
+    a sweep manifest embeds it) replaces loading ``experiment.scenario``."""
     try:
         spec = ExperimentFile.model_validate(raw)
     except ValidationError as exc:
         raise format_validation_error(exc, ExperimentFile, "experiment") from None
     if method is not None:
-        if method not in ("list", "factorial", "lhs", "morris", "sobol"):
-            raise ScenarioError("design.method", method, "allowed: list, factorial, lhs, morris, sobol")
+        if method not in METHODS:
+            raise ScenarioError("design.method", method, "allowed: " + ", ".join(METHODS))
         spec.design.method = method
-    return build_experiment(spec, source, Path(base_dir))
+    if samples is not None:
+        if not 1 <= samples <= 1_000_000:
+            raise ScenarioError("--samples", samples, "must be between 1 and 1,000,000")
+        spec.design.samples = samples
+    if second_order is not None:
+        spec.design.second_order = second_order
+    return build_experiment(spec, source, Path(base_dir), scenario_document=scenario_document)
 
 
 def _resolve_scenario(name: str, base_dir: Path) -> str:
@@ -347,11 +364,10 @@ def _probe_outcomes(doc: dict) -> tuple[list[str], list[str]]:
 
 def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
     from ecosystem.run import run_scenario
-    from experiments.runner import derived_outcomes  # local import: runner imports this module
 
     scenario = scenario_from_dict(doc)
     result = run_scenario(scenario, seed=0, months=min(12, scenario.months))
-    names = list(result.summary()) + list(derived_outcomes(result.kpis, scenario))
+    names = list(result.summary()) + list(derived_outcomes(result.kpis))
     # Yearly outcomes exist for any horizon (NaN when the run is shorter).
     for y in (1, 5, 10):
         names.append(f"startups_alive_y{y}")
@@ -360,19 +376,31 @@ def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
     return sorted(set(names)), kpi_cols
 
 
-def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=None) -> Experiment:
+def build_experiment(
+    spec: ExperimentFile,
+    source: str,
+    base_dir: Path,
+    _probe=None,
+    scenario_document: dict | None = None,
+) -> Experiment:
     meta = spec.experiment
-    scen_name = _resolve_scenario(meta.scenario, base_dir)
-    if Path(source).is_file() and Path(scen_name).is_file():
-        if Path(scen_name).resolve() == Path(source).resolve():
-            raise ScenarioError("experiment.scenario", meta.scenario,
-                                "is this experiment file itself; name a preset or a scenario file")
-    try:
-        doc = load_document(scen_name)
-        scenario_from_dict(doc)  # the scenario must be valid before constants change it
-    except ScenarioError as exc:
-        detail = exc.allowed if exc.field == "scenario" else str(exc)
-        raise ScenarioError("experiment.scenario", meta.scenario, detail) from None
+    if scenario_document is not None:
+        doc = scenario_document
+    else:
+        scen_name = _resolve_scenario(meta.scenario, base_dir)
+        if Path(source).is_file() and Path(scen_name).is_file():
+            if Path(scen_name).resolve() == Path(source).resolve():
+                raise ScenarioError(
+                    "experiment.scenario",
+                    meta.scenario,
+                    "is this experiment file itself; name a preset or a scenario file",
+                )
+        try:
+            doc = load_document(scen_name)
+            scenario_from_dict(doc)  # the scenario must be valid before constants change it
+        except ScenarioError as exc:
+            detail = exc.allowed if exc.field == "scenario" else str(exc)
+            raise ScenarioError("experiment.scenario", meta.scenario, detail) from None
 
     # Constants: known paths, valid values.
     for path, value in spec.constants.items():
@@ -392,10 +420,12 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
         for name, ps in table.items():
             where = f"{section}.{name}"
             if not NAME_RE.match(name):
-                raise ScenarioError(where, name, "a name must be a letter or _ followed by letters, digits or _")
+                raise ScenarioError(
+                    where, name, "a name must be a letter or _ followed by letters, digits or _"
+                )
             if name in seen:
                 raise ScenarioError(where, name, f"name already used in {seen[name]}")
-            if name in ("run_id", "point", "replicate", "variant", "seed", "status", "error", "elapsed_s", "name"):
+            if name in RESERVED_NAMES:
                 raise ScenarioError(where, name, "is a reserved column name")
             seen[name] = section
             if ps.path in spec.constants:
@@ -405,8 +435,11 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
     paths = [p.path for p in params]
     for p in params:
         if paths.count(p.path) > 1:
-            raise ScenarioError(f"{'levers' if p.kind == 'lever' else 'uncertainties'}.{p.name}.path", p.path,
-                                "two parameters set the same scenario path")
+            raise ScenarioError(
+                f"{'levers' if p.kind == 'lever' else 'uncertainties'}.{p.name}.path",
+                p.path,
+                "two parameters set the same scenario path",
+            )
 
     # Each parameter's values must be accepted by the scenario schema.
     for p in params:
@@ -417,9 +450,12 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
             _check_value(plain, p.path, p.cast(v), f"{section}.{p.name}.{key}", v)
 
     if meta.months is not None and meta.months > base_scenario.months:
-        raise ScenarioError("experiment.months", meta.months,
-                            f"must be <= the scenario's horizon of {base_scenario.months} months; "
-                            "set \"meta.years\" in [constants] for longer runs")
+        raise ScenarioError(
+            "experiment.months",
+            meta.months,
+            f"must be <= the scenario's horizon of {base_scenario.months} months; "
+            'set "meta.years" in [constants] for longer runs',
+        )
     horizon = meta.months if meta.months is not None else base_scenario.months
 
     # Outcomes: names a run actually produces.
@@ -427,37 +463,71 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
     allowed_summary = sorted(set(all_summary))
     for i, name in enumerate(spec.outcomes.summary):
         if name not in allowed_summary:
-            raise ScenarioError(f"outcomes.summary[{i}]", name, "unknown outcome; allowed: " + ", ".join(allowed_summary))
-    for i, name in enumerate(spec.outcomes.kpis):
-        if name not in all_kpis:
-            raise ScenarioError(f"outcomes.kpis[{i}]", name, "unknown KPI column; allowed: " + ", ".join(all_kpis))
+            raise ScenarioError(
+                f"outcomes.summary[{i}]",
+                name,
+                "unknown outcome; allowed: " + ", ".join(allowed_summary),
+            )
+    kpis = list(dict.fromkeys(spec.outcomes.kpis))
+    if "*" in kpis and kpis != ["*"]:
+        raise ScenarioError("outcomes.kpis", kpis, '"*" (every column) stands alone')
+    for i, name in enumerate(kpis):
+        if name != "*" and name not in all_kpis:
+            raise ScenarioError(
+                f"outcomes.kpis[{i}]",
+                name,
+                "unknown KPI column; allowed: * or " + ", ".join(all_kpis),
+            )
     if not spec.outcomes.summary:
         raise ScenarioError("outcomes.summary", [], "name at least one outcome")
-    for p in params:  # a parameter column must not collide with an outcome column
-        if p.name in allowed_summary:
-            section = "levers" if p.kind == "lever" else "uncertainties"
-            raise ScenarioError(f"{section}.{p.name}", p.name,
-                                "is the name of an outcome; give the parameter another name")
+    for name in spec.outcomes.kinds:
+        if name not in spec.outcomes.summary:
+            raise ScenarioError(
+                f"outcomes.kinds.{name}",
+                spec.outcomes.kinds[name],
+                "names no outcome of [outcomes] summary; allowed: "
+                + ", ".join(spec.outcomes.summary),
+            )
+    # A parameter named like an outcome or KPI column would clash in the summary table.
+    columns = set(allowed_summary) | set(all_kpis)
+    for p in params:
+        if p.name in columns:
+            raise ScenarioError(
+                f"{p.section}.{p.name}",
+                p.name,
+                "is the name of an outcome or KPI column; rename it",
+            )
 
     exp = Experiment(
-        spec=spec, source=source, base_dir=base_dir, base_document=plain, parameters=params,
+        spec=spec,
+        source=source,
+        base_dir=base_dir,
+        base_document=plain,
+        parameters=params,
         summary_outcomes=list(dict.fromkeys(spec.outcomes.summary)),
-        kpi_outcomes=list(dict.fromkeys(spec.outcomes.kpis)),
-        horizon_months=horizon, method=spec.design.method,
-        summary_outcomes_all=allowed_summary, kpi_columns_all=list(all_kpis),
+        kpi_outcomes=kpis,
+        horizon_months=horizon,
+        method=spec.design.method,
+        summary_outcomes_all=allowed_summary,
+        kpi_columns_all=list(all_kpis),
     )
     _expand_design(exp)
     _check_points(exp)
     if spec.policy is not None and spec.policy.baseline not in exp.point_names:
-        raise ScenarioError("policy.baseline", spec.policy.baseline,
-                            "must name a design point; allowed: " + ", ".join(exp.point_names))
+        raise ScenarioError(
+            "policy.baseline",
+            spec.policy.baseline,
+            "must name a design point; allowed: " + ", ".join(exp.point_names),
+        )
     return exp
 
 
 def _check_path(doc: dict, path: str, value: Any, where: str) -> None:
     parts = path.split(".")
     if any(not part for part in parts):
-        raise ScenarioError(where, path, "must be a dotted scenario path like regions.hangzhou.policy.voucher_rate")
+        raise ScenarioError(
+            where, path, "must be a dotted scenario path like regions.hangzhou.policy.voucher_rate"
+        )
     node: Any = doc
     for i, part in enumerate(parts):
         if is_annotated(node):
@@ -492,12 +562,16 @@ def _dtype_of(values: list, current: Any) -> str:
         return "str"
     if any(isinstance(v, str) for v in values):
         return "mixed"
-    if all(isinstance(v, int) for v in values) and (isinstance(current, int) and not isinstance(current, bool)):
+    if all(isinstance(v, int) for v in values) and (
+        isinstance(current, int) and not isinstance(current, bool)
+    ):
         return "int"
     return "float"
 
 
-def _parameter(name: str, kind: str, ps: ParameterSpec, where: str, method: str, plain: dict) -> Parameter:
+def _parameter(
+    name: str, kind: str, ps: ParameterSpec, where: str, method: str, plain: dict
+) -> Parameter:
     current = _current_value(plain, ps.path)
     if ps.values is not None and ps.range is not None:
         raise ScenarioError(where, "values and range", "give either values or range, not both")
@@ -510,10 +584,16 @@ def _parameter(name: str, kind: str, ps: ParameterSpec, where: str, method: str,
             raise ScenarioError(f"{where}.levels", ps.levels, "levels is only for a range")
         dtype = _dtype_of(list(ps.values), current)
         if dtype == "mixed":
-            raise ScenarioError(f"{where}.values", ps.values, "values must all be numbers, all booleans or all strings")
+            raise ScenarioError(
+                f"{where}.values",
+                ps.values,
+                "values must all be numbers, all booleans or all strings",
+            )
         if ps.integer and dtype != "int":
             raise ScenarioError(f"{where}.integer", True, "integer parameters need integer values")
-        return Parameter(name, kind, ps.path, tuple(ps.values), None, None, ps.integer, dtype, ps.description)
+        return Parameter(
+            name, kind, ps.path, tuple(ps.values), None, None, ps.integer, dtype, ps.description
+        )
     if ps.range is not None:
         if len(ps.range) != 2:
             raise ScenarioError(f"{where}.range", ps.range, "must be [low, high]")
@@ -523,17 +603,39 @@ def _parameter(name: str, kind: str, ps: ParameterSpec, where: str, method: str,
         if not lo < hi:
             raise ScenarioError(f"{where}.range", ps.range, "empty range: low must be below high")
         if isinstance(current, bool) or isinstance(current, str):
-            raise ScenarioError(f"{where}.range", ps.range, f"{ps.path} is a {type(current).__name__}; list its values instead")
+            raise ScenarioError(
+                f"{where}.range",
+                ps.range,
+                f"{ps.path} is a {type(current).__name__}; list its values instead",
+            )
         integer = ps.integer or (isinstance(current, int) and not isinstance(current, bool))
         if method == "factorial" and ps.levels is None:
-            raise ScenarioError(f"{where}.levels", None, "a factorial design over a range needs levels = n (>= 2)")
-        return Parameter(name, kind, ps.path, None, (float(lo), float(hi)), ps.levels, integer,
-                         "int" if integer else "float", ps.description)
+            raise ScenarioError(
+                f"{where}.levels", None, "a factorial design over a range needs levels = n (>= 2)"
+            )
+        return Parameter(
+            name,
+            kind,
+            ps.path,
+            None,
+            (float(lo), float(hi)),
+            ps.levels,
+            integer,
+            "int" if integer else "float",
+            ps.description,
+        )
     if method != "list":
-        raise ScenarioError(where, "{...}", f"needs values = [...] or range = [low, high] for a {method} design")
+        raise ScenarioError(
+            where, "{...}", f"needs values = [...] or range = [low, high] for a {method} design"
+        )
     # list designs: values come from the points
-    dtype = "bool" if isinstance(current, bool) else "str" if isinstance(current, str) else (
-        "int" if isinstance(current, int) else "float")
+    dtype = (
+        "bool"
+        if isinstance(current, bool)
+        else "str"
+        if isinstance(current, str)
+        else ("int" if isinstance(current, int) else "float")
+    )
     return Parameter(name, kind, ps.path, None, None, None, ps.integer, dtype, ps.description)
 
 
@@ -542,7 +644,9 @@ def _expand_design(exp: Experiment) -> None:
     params = exp.parameters
     method = d.method
     if method != "list" and d.points:
-        raise ScenarioError("design.points", "[...]", f"points are only for method = \"list\", not {method!r}")
+        raise ScenarioError(
+            "design.points", "[...]", f'points are only for method = "list", not {method!r}'
+        )
     if method == "list":
         if not d.points:
             raise ScenarioError("design.points", [], "a list design needs at least one point")
@@ -550,7 +654,9 @@ def _expand_design(exp: Experiment) -> None:
         for i, pt in enumerate(d.points):
             label = pt.get("name", f"p{i}")
             if not isinstance(label, str) or not re.match(r"^[A-Za-z0-9_.+-]+$", label):
-                raise ScenarioError(f"design.points[{i}].name", label, "must be letters, digits, _ . + or -")
+                raise ScenarioError(
+                    f"design.points[{i}].name", label, "must be letters, digits, _ . + or -"
+                )
             if label in names:
                 raise ScenarioError(f"design.points[{i}].name", label, "names must be unique")
             names.append(label)
@@ -559,14 +665,24 @@ def _expand_design(exp: Experiment) -> None:
                 if key == "name":
                     continue
                 if key not in exp.param_names:
-                    raise ScenarioError(f"design.points[{i}].{key}", value,
-                                        "unknown parameter; allowed: " + ", ".join(exp.param_names))
+                    raise ScenarioError(
+                        f"design.points[{i}].{key}",
+                        value,
+                        "unknown parameter; allowed: " + ", ".join(exp.param_names),
+                    )
                 p = exp.parameter(key)
                 if p.values is not None and value not in p.values:
-                    raise ScenarioError(f"design.points[{i}].{key}", value, f"must be one of {list(p.values)}")
-                if p.range is not None and not (isinstance(value, int | float) and not isinstance(value, bool)
-                                                and p.range[0] <= value <= p.range[1]):
-                    raise ScenarioError(f"design.points[{i}].{key}", value, f"must be within {list(p.range)}")
+                    raise ScenarioError(
+                        f"design.points[{i}].{key}", value, f"must be one of {list(p.values)}"
+                    )
+                if p.range is not None and not (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and p.range[0] <= value <= p.range[1]
+                ):
+                    raise ScenarioError(
+                        f"design.points[{i}].{key}", value, f"must be within {list(p.range)}"
+                    )
                 if p.dtype == "float" and isinstance(value, int) and not isinstance(value, bool):
                     value = float(value)
                 point[key] = value
@@ -576,54 +692,46 @@ def _expand_design(exp: Experiment) -> None:
             raise ScenarioError("design.samples", d.samples, "samples is not used by a list design")
         return
     if not params:
-        raise ScenarioError("levers", "{}", f"a {method} design needs at least one lever or uncertainty")
+        raise ScenarioError(
+            "levers", "{}", f"a {method} design needs at least one lever or uncertainty"
+        )
     if method == "factorial":
         if d.samples is not None:
-            raise ScenarioError("design.samples", d.samples, "samples is not used by a factorial design")
-        grids = [p.grid() for p in params]
-        n = int(np.prod([len(g) for g in grids]))
+            raise ScenarioError(
+                "design.samples", d.samples, "samples is not used by a factorial design"
+            )
+        n = factorial_size(params)
         if n > 1_000_000:
             raise ScenarioError("design", n, "a factorial design of more than 1,000,000 points")
-        for combo in itertools.product(*grids):
-            exp.points.append({p.name: p.cast(v) for p, v in zip(params, combo, strict=True)})
+        exp.points = factorial_points(params)
     else:
         if d.samples is None:
             raise ScenarioError("design.samples", None, f"a {method} design needs samples = n")
+        samples, note = adjust_samples(method, d.samples)
+        problem = check_samples(method, samples)
+        if problem:
+            raise ScenarioError("design.samples", d.samples, problem)
+        if note:
+            exp.notes.append(note)
+        exp.samples = samples
         if method == "lhs":
-            _lhs(exp, d.samples)
+            exp.sample_matrix, exp.points = lhs_sample(params, samples, exp.root_seed)
         else:
-            from experiments.sensitivity import salib_sample
             for p in params:
                 if p.range is None:
-                    section = "levers" if p.kind == "lever" else "uncertainties"
-                    raise ScenarioError(f"{section}.{p.name}", "values", f"a {method} design needs range = [low, high]")
-            X = salib_sample(exp, method, d.samples)
+                    raise ScenarioError(
+                        f"{p.section}.{p.name}",
+                        "values",
+                        f"a {method} design needs range = [low, high]",
+                    )
+            X = salib_sample(params, method, samples, exp.root_seed, d.num_levels, d.second_order)
             exp.sample_matrix = X
-            exp.points = [{p.name: p.cast(x) for p, x in zip(params, row, strict=True)} for row in X]
+            exp.points = [
+                {p.name: p.cast(x) for p, x in zip(params, row, strict=True)} for row in X
+            ]
     exp.point_names = [f"p{i}" for i in range(len(exp.points))]
     if len(exp.points) * exp.replicates > 1_000_000:
         raise ScenarioError("design", len(exp.points) * exp.replicates, "more than 1,000,000 runs")
-
-
-def _lhs(exp: Experiment, n: int) -> None:
-    from scipy.stats import qmc
-
-    params = exp.parameters
-    sampler = qmc.LatinHypercube(d=len(params), rng=np.random.default_rng(exp.root_seed))
-    U = sampler.random(n)
-    X = np.empty_like(U)
-    for j, p in enumerate(params):
-        if p.range is not None:
-            lo, hi = p.range
-            X[:, j] = lo + U[:, j] * (hi - lo)
-        else:  # categorical: equal-width strata over the listed values
-            X[:, j] = np.minimum((U[:, j] * len(p.values)).astype(int), len(p.values) - 1)
-    exp.sample_matrix = X
-    for row in X:
-        point = {}
-        for p, x in zip(params, row, strict=True):
-            point[p.name] = p.cast(x) if p.range is not None else p.values[int(x)]
-        exp.points.append(point)
 
 
 def _check_points(exp: Experiment) -> None:
@@ -637,3 +745,26 @@ def _check_points(exp: Experiment) -> None:
         except ScenarioError as exc:
             where = f"design.points[{i}]" if exp.method == "list" else f"design point {i}"
             raise ScenarioError(where, point, f"{exc.field} {exc.allowed}") from None
+
+
+def rebuild_experiment(manifest: dict, where: str | Path = "manifest") -> Experiment:
+    """The experiment of a sweep manifest, from its embedded spec and resolved scenario.
+
+    Raises ScenarioError if the manifest lacks them or if the rebuilt design differs (another
+    aieco version would draw other points or seeds)."""
+    spec, doc = manifest.get("spec"), manifest.get("scenario")
+    if not isinstance(spec, dict) or not isinstance(doc, dict):
+        raise ScenarioError(
+            "DIR",
+            str(where),
+            "its manifest embeds no experiment and scenario (written by an older aieco)",
+        )
+    exp = experiment_from_dict(spec, source=f"{where}/manifest.json", scenario_document=doc)
+    if exp.design_hash != manifest.get("design_hash"):
+        raise ScenarioError(
+            "DIR",
+            str(where),
+            f"the rebuilt design {exp.design_hash} differs from the manifest's "
+            f"{manifest.get('design_hash')} (aieco {manifest.get('aieco')} wrote it)",
+        )
+    return exp

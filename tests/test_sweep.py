@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import experiments.runner as runner
+import experiments.tasks as tasks
 from experiments.cli import main
 from experiments.spec import load_experiment
 
@@ -117,8 +118,9 @@ def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp
     report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", workers=2, progress=False)
     assert report.engine == "local:2" and report.ok == N_RUNS
     pd.testing.assert_frame_equal(outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
-    a = pq.read_table(serial / "runs" / "p00003-r001.parquet").to_pandas()
-    b = pq.read_table(tmp_path / "res" / "runs" / "p00003-r001.parquet").to_pandas()
+    name = next((serial / "runs").glob("*-p00003-r001.parquet")).name
+    a = pq.read_table(serial / "runs" / name).to_pandas()
+    b = pq.read_table(tmp_path / "res" / "runs" / name).to_pandas()
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -142,7 +144,9 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def dask_cluster(tmp: Path, n_workers: int = 2):
+def dask_cluster(tmp: Path, n_workers: int = 2, extra: dict[int, list[str]] | None = None, wait: int | None = None):
+    """A scheduler and ``n_workers`` workers; ``extra[i]`` adds arguments to worker i; the
+    client waits for ``wait`` workers (default: all)."""
     from distributed import Client
 
     procs: list[subprocess.Popen] = []
@@ -160,11 +164,13 @@ def dask_cluster(tmp: Path, n_workers: int = 2):
         workers = []
         for i in range(n_workers):
             w = _spawn([str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                        "--name", f"w{i}", "--death-timeout", "60"], tmp / f"worker{i}.log")
+                        "--name", f"w{i}", "--death-timeout", "60", *(extra or {}).get(i, [])],
+                       tmp / f"worker{i}.log")
             procs.append(w)
             workers.append(w)
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(n_workers, timeout=60)
+        if n_workers:
+            with Client(address, timeout="30s") as client:
+                client.wait_for_workers(n_workers if wait is None else wait, timeout=120)
         yield address, workers
     finally:
         for p in reversed(procs):
@@ -251,14 +257,14 @@ def test_resume_refuses_a_changed_experiment(serial, sweep_file, tmp_path, capsy
 
 
 def test_a_failed_run_is_recorded_and_the_sweep_goes_on(sweep_file, tmp_path, monkeypatch, capsys):
-    real = runner.execute_run
+    real = tasks.execute_run
 
-    def flaky(task, doc, kpis):
+    def flaky(task, doc, kpis, tables=()):
         if task.point == 1:
             raise RuntimeError("boom in the model")
-        return real(task, doc, kpis)
+        return real(task, doc, kpis, tables)
 
-    monkeypatch.setattr(runner, "execute_run", flaky)
+    monkeypatch.setattr(tasks, "execute_run", flaky)
     out = tmp_path / "res"
     assert main(["sweep", str(sweep_file), "--out", str(out), "--workers", "1", "--quiet"]) == 1
     captured = capsys.readouterr()
@@ -270,11 +276,11 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(sweep_file, tmp_path, mo
     assert list(failed["seed"]) == load_experiment(sweep_file).seeds
     assert failed["startups_alive_end"].isna().all()
     assert len(list((out / "runs").glob("*.parquet"))) == N_RUNS
-    run = pq.read_table(out / "runs" / "p00001-r000.parquet").to_pandas()
+    run = pq.read_table(next((out / "runs").glob("*-p00001-r000.parquet"))).to_pandas()
     assert run.loc[0, "status"] == "failed" and "boom" in run.loc[0, "error"]
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete_with_failures"
 
-    monkeypatch.setattr(runner, "execute_run", real)  # the bug is fixed: resume reruns failed runs only
+    monkeypatch.setattr(tasks, "execute_run", real)  # the bug is fixed: resume reruns failed runs only
     assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
     assert "2 ok, 0 failed, 6 already done" in capsys.readouterr().out
     assert (pd.read_parquet(out / "summary.parquet")["status"] == "ok").all()
