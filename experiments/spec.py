@@ -404,7 +404,7 @@ def build_experiment(
 
     # Constants: known paths, valid values.
     for path, value in spec.constants.items():
-        _check_path(doc, path, value, f"constants.{path}")
+        check_scenario_path(doc, path, value, f"constants.{path}")
     try:
         doc = apply_overrides(doc, dict(spec.constants))
         plain, _ = strip_provenance(doc)
@@ -430,7 +430,7 @@ def build_experiment(
             seen[name] = section
             if ps.path in spec.constants:
                 raise ScenarioError(f"{where}.path", ps.path, "is also set in [constants]")
-            _check_path(plain, ps.path, None, f"{where}.path")
+            check_scenario_path(plain, ps.path, None, f"{where}.path")
             params.append(_parameter(name, kind, ps, where, spec.design.method, plain))
     paths = [p.path for p in params]
     for p in params:
@@ -522,7 +522,7 @@ def build_experiment(
     return exp
 
 
-def _check_path(doc: dict, path: str, value: Any, where: str) -> None:
+def check_scenario_path(doc: dict, path: str, value: Any, where: str) -> None:
     parts = path.split(".")
     if any(not part for part in parts):
         raise ScenarioError(

@@ -196,37 +196,6 @@ def test_report_rejects_a_directory_without_a_sweep(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: DIR")
 
 
-def test_ema_workbench_runs_the_model_through_the_adapter(tmp_path):
-    from ema_workbench import BooleanParameter, RealParameter, SequentialEvaluator
-
-    from experiments.ema import ema_model
-
-    f = tmp_path / "ema.toml"
-    f.write_text(
-        SENSITIVITY.replace('method = "morris"\nsamples = 2', 'method = "lhs"\nsamples = 2')
-        + '\n[levers.voucher_portable]\npath = "regions.hangzhou.policy.voucher_portable"\nvalues = [false, true]\n'
-    )
-    exp = load_experiment(f)
-    model = ema_model(exp)
-    assert {p.name for p in model.levers} == {"voucher_rate", "voucher_portable"}
-    assert isinstance(model.levers["voucher_rate"], RealParameter)
-    assert isinstance(model.levers["voucher_portable"], BooleanParameter)
-    assert [u.name for u in model.uncertainties] == ["voucher_additionality"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with SequentialEvaluator(model) as ev:
-            experiments, outcomes = ev.perform_experiments(scenarios=2, policies=2)
-    assert len(experiments) == 4
-    assert set(outcomes) == set(exp.summary_outcomes)
-    assert np.isfinite(outcomes["startups_alive_y1"]).all() and (outcomes["startups_alive_y1"] > 0).all()
-    assert np.isnan(outcomes["month_target_reached"]).all()
-    # the same policy and scenario give the same outcomes (seeds come from the experiment file)
-    fn = model.function
-    kw = {"voucher_rate": 0.3, "voucher_portable": True, "voucher_additionality": 0.5}
-    a, b = pd.Series(fn(seed=exp.seeds[0], **kw)), pd.Series(fn(seed=exp.seeds[0], **kw))
-    pd.testing.assert_series_equal(a, b)
-
-
 def test_examples_directory_has_the_issue_examples():
     names = {p.stem for p in (Path(__file__).resolve().parent.parent / "experiments" / "examples").glob("*.toml")}
     assert {"voucher_rate_sweep", "voucher_policies"} <= names
