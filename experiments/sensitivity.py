@@ -18,6 +18,8 @@ N at which that interval should fall under the limit (intervals shrink like 1/âˆ
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import warnings
 from pathlib import Path
@@ -206,14 +208,19 @@ def indices(
         elif method == "delta":
             from SALib.analyze import delta
 
-            res = delta.analyze(prob, X, Y, conf_level=confidence, seed=seed)
+            with contextlib.redirect_stdout(io.StringIO()):  # bin-merge notices
+                res = delta.analyze(prob, X, Y, conf_level=confidence, seed=seed, method="all")
             for i, name in enumerate(names):
                 rows.append(
                     {
                         "outcome": outcome,
                         "parameter": name,
-                        "delta": float(res["delta"][i]),
-                        "delta_conf": float(res["delta_conf"][i]),
+                        # Borgonovo's delta as first estimated (SALib's "raw"), and SALib's
+                        # bias-corrected ("balanced") estimate beside it
+                        "delta": float(res["delta_raw"][i]),
+                        "delta_conf": float(res["delta_raw_conf"][i]),
+                        "delta_balanced": float(res["delta_balanced"][i]),
+                        "delta_balanced_conf": float(res["delta_balanced_conf"][i]),
                         "S1": float(res["S1"][i]),
                         "S1_conf": float(res["S1_conf"][i]),
                     }
