@@ -1,6 +1,6 @@
 """Sweep throughput: runs per minute serial, on N local processes and on an N-worker Dask cluster.
 
-    .venv/bin/python benchmarks/sweep_throughput.py            # 12 ten-year Hangzhou runs per engine
+    .venv/bin/python benchmarks/sweep_throughput.py        # 12 ten-year Hangzhou runs per engine
     .venv/bin/python benchmarks/sweep_throughput.py --runs 8 --months 60
 
 Goals (issue): local processes at least 1.7x serial on 2 cores; Dask's overhead per run under 5% of
@@ -31,11 +31,15 @@ def experiment(runs: int, months: int | None):
     exp = {"name": "throughput", "scenario": "hangzhou", "replicates": runs, "root_seed": 1}
     if months:
         exp["months"] = months
-    return experiment_from_dict({
-        "experiment": exp,
-        "levers": {"voucher_rate": {"path": "regions.hangzhou.policy.voucher_rate", "values": [0.25]}},
-        "design": {"method": "factorial"},
-    })
+    return experiment_from_dict(
+        {
+            "experiment": exp,
+            "levers": {
+                "voucher_rate": {"path": "regions.hangzhou.policy.voucher_rate", "values": [0.25]}
+            },
+            "design": {"method": "factorial"},
+        }
+    )
 
 
 def start_cluster(tmp: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
@@ -43,16 +47,49 @@ def start_cluster(tmp: Path, workers: int) -> tuple[str, list[subprocess.Popen]]
 
     dask = Path(sys.executable).with_name("dask")
     sched_file = tmp / "scheduler.json"
-    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(sched_file)], cwd=ROOT, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(dask),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(sched_file),
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     while not sched_file.exists() or not sched_file.read_text().strip():
         time.sleep(0.1)
     address = json.loads(sched_file.read_text())["address"]
     for i in range(workers):
-        procs.append(subprocess.Popen([str(dask), "worker", address, "--nthreads", "1", "--no-dashboard",
-                                       "--host", "127.0.0.1", "--name", f"w{i}"], cwd=ROOT, start_new_session=True,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(dask),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                    "--name",
+                    f"w{i}",
+                ],
+                cwd=ROOT,
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     with Client(address) as c:
         c.wait_for_workers(workers, timeout=60)
     return address, procs
@@ -73,7 +110,9 @@ def between_runs(records: list[dict]) -> float:
     by_worker: dict = {}
     for r in records:
         if r.get("started") is not None:
-            by_worker.setdefault((r.get("host"), r.get("pid")), []).append((r["started"], r["finished"]))
+            by_worker.setdefault((r.get("host"), r.get("pid")), []).append(
+                (r["started"], r["finished"])
+            )
     gaps = []
     for spans in by_worker.values():
         spans.sort()
@@ -113,11 +152,16 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=12)
-    ap.add_argument("--months", type=int, default=None, help="horizon (default: the preset's 10 years)")
+    ap.add_argument(
+        "--months", type=int, default=None, help="horizon (default: the preset's 10 years)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes on the machine slow every engine)")
+    print(
+        f"load average at start: {os.getloadavg()[0]:.2f} "
+        "(other processes on the machine slow every engine)"
+    )
     exp = experiment(args.runs, args.months)
     horizon = args.months or exp.horizon_months
     print(f"{args.runs} runs of the Hangzhou preset, {horizon} months each, {os.cpu_count()} cores")
@@ -145,25 +189,50 @@ def main() -> None:
     serial = results["serial"]
     run_time = serial.run_seconds / serial.ran
     print(f"mean run time (serial): {run_time:.2f} s")
-    print(f"{'engine':<22} {'wall s':>8} {'runs/min':>9} {'speed-up':>9} {'start-up s':>11} {'runs/min excl. start-up':>24} {'gap between runs':>17}")
+    print(
+        f"{'engine':<22} {'wall s':>8} {'runs/min':>9} {'speed-up':>9} {'start-up s':>11} "
+        f"{'runs/min excl. start-up':>24} {'gap between runs':>17}"
+    )
     for name, r in results.items():
         startup = cluster_start if name.startswith("dask") else r.startup_s
         busy = r.wall_s - r.startup_s
         gap = between_runs(timings[name])
-        print(f"{name:<22} {r.wall_s:8.1f} {60 * r.ran / r.wall_s:9.1f} {serial.wall_s / r.wall_s:9.2f}x "
-              f"{startup:11.1f} {60 * r.ran / busy:24.1f} {gap:9.3f} s ({100 * gap / run_time:.1f}%)")
-    shares = {name: sum(r.get("cpu_s", 0) for r in recs) / max(1e-9, sum(r.get("elapsed_s") or 0 for r in recs))
-              for name, recs in timings.items()}
-    cpu = {name: sum(r.get("cpu_s", 0) for r in recs) / max(1, len(recs)) for name, recs in timings.items()}
-    print("CPU share of a core the runs got: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
-          + " (below ~95%: other processes competed for the cores)")
-    print("CPU seconds per run: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
-          + " (higher in parallel: the runs slow each other down, e.g. shared cache or memory bandwidth)")
-    print("gap between runs: mean time a worker spends between the end of one run and the start of its next "
-          "(dispatch, result transfer, writing): the per-run overhead of the engine")
+        print(
+            f"{name:<22} {r.wall_s:8.1f} {60 * r.ran / r.wall_s:9.1f} "
+            f"{serial.wall_s / r.wall_s:9.2f}x "
+            f"{startup:11.1f} {60 * r.ran / busy:24.1f} {gap:9.3f} s ({100 * gap / run_time:.1f}%)"
+        )
+    shares = {
+        name: sum(r.get("cpu_s", 0) for r in recs)
+        / max(1e-9, sum(r.get("elapsed_s") or 0 for r in recs))
+        for name, recs in timings.items()
+    }
+    cpu = {
+        name: sum(r.get("cpu_s", 0) for r in recs) / max(1, len(recs))
+        for name, recs in timings.items()
+    }
+    print(
+        "CPU share of a core the runs got: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+        + " (below ~95%: other processes competed for the cores)"
+    )
+    print(
+        "CPU seconds per run: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+        + " (higher in parallel: the runs slow each other down, e.g. shared cache or memory "
+        "bandwidth)"
+    )
+    print(
+        "gap between runs: mean time a worker spends between the end of one run and the start "
+        "of its next "
+        "(dispatch, result transfer, writing): the per-run overhead of the engine"
+    )
     raw = raw_parallel(args.runs, args.months, args.workers)
-    print(f"{'reference: bare ' + str(args.workers) + ' procs':<22} {raw:8.1f} {60 * args.runs / raw:9.1f} {serial.wall_s / raw:9.2f}x"
-          "   (model runs split over processes, no results written: the machine's parallel ceiling)")
+    print(
+        f"{'reference: bare ' + str(args.workers) + ' procs':<22} {raw:8.1f} "
+        f"{60 * args.runs / raw:9.1f} {serial.wall_s / raw:9.2f}x"
+        "   (model runs split over processes, no results written: the machine's parallel ceiling)"
+    )
     print("same numbers on every engine:", len(set(sums.values())) == 1)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 

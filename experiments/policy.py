@@ -52,7 +52,8 @@ def mean_ci(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float, floa
 def policy_effects(
     summary: pd.DataFrame, baseline: str, outcomes: list[str], confidence: float = 0.95
 ) -> pd.DataFrame:
-    """Effects of every variant against ``baseline``, paired by replicate (common random numbers)."""
+    """Effects of every variant against ``baseline``, paired by replicate (common random
+    numbers)."""
     ok = summary[summary["status"] == "ok"]
     if baseline not in set(summary["variant"]):
         raise ValueError(f"baseline {baseline!r} has no runs")

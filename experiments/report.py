@@ -42,7 +42,8 @@ def _grid(n: int, w: float = 4.4, h: float = 3.2):
 
 
 def lever_figures(summary: pd.DataFrame, manifest: dict, fig_dir: Path) -> list[tuple[str, Path]]:
-    """Outcomes against levers: lines with bands (factorial), points with CIs (list), scatter (samples)."""
+    """Outcomes against levers: lines with bands (factorial), points with CIs (list), scatter
+    (samples)."""
     ok = summary[summary["status"] == "ok"]
     outcomes = [o for o in manifest.get("outcomes", []) if o in ok and ok[o].notna().any()]
     if not outcomes or ok.empty:
@@ -242,7 +243,8 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
         f"<p>{html.escape(manifest.get('description') or '')}</p>"
         f"<p>Runs: {len(summary)} of {manifest.get('runs_total')} "
         f"({', '.join(f'{k}: {v}' for k, v in counts.items()) or 'none'}); "
-        f"design {html.escape(str(manifest.get('method')))}, {manifest.get('replicates')} replicates per point, "
+        f"design {html.escape(str(manifest.get('method')))}, "
+        f"{manifest.get('replicates')} replicates per point, "
         f"root seed {manifest.get('root_seed')}, horizon {manifest.get('horizon_months')} months; "
         f"model revision {html.escape(str(manifest.get('git_revision')))}.</p>"
     )
@@ -291,7 +293,8 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
                 )
 
     figs_html = "\n".join(
-        f'<figure><img src="{html.escape(p.relative_to(report_dir).as_posix())}" alt="{html.escape(t)}">'
+        f'<figure><img src="{html.escape(p.relative_to(report_dir).as_posix())}" '
+        f'alt="{html.escape(t)}">'
         f"<figcaption>{html.escape(t)}</figcaption></figure>"
         for t, p in figures
     )
@@ -299,9 +302,11 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(manifest.get("experiment", "experiment"))} – aieco report</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; }}
 img {{ max-width: 100%; border: 1px solid #ddd; }} figure {{ margin: 1.5em 0; }}
-table.t {{ border-collapse: collapse; font-size: 0.8em; }} table.t td, table.t th {{ padding: 2px 6px; border-bottom: 1px solid #eee; text-align: right; }}
+table.t {{ border-collapse: collapse; font-size: 0.8em; }}
+table.t td, table.t th {{ padding: 2px 6px; border-bottom: 1px solid #eee; text-align: right; }}
 pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }}
 </style></head><body>
 <h1>{html.escape(manifest.get("experiment", "experiment"))}</h1>
@@ -309,7 +314,8 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em;
 <h2>Figures</h2>
 {figs_html or "<p>No figures: no completed runs with varying parameters.</p>"}
 {"".join(sections[1:])}
-<p><small>Query the runs with <code>aieco query {html.escape(str(out_dir))} "SELECT * FROM summary"</code>.</small></p>
+<p><small>Query the runs with
+<code>aieco query {html.escape(str(out_dir))} "SELECT * FROM summary"</code>.</small></p>
 </body></html>
 """
     index = report_dir / "index.html"

@@ -22,6 +22,8 @@ from experiments.parameters import RunTask
 
 #: Firm-level tables a sweep can keep per run (``[outcomes] tables = [...]``).
 RUN_TABLES = ("firms", "firm_years", "data_centers", "talent_flows", "partnerships")
+#: where ``RunResult`` keeps a table named differently on disk (as ``aieco run`` names it)
+RESULT_ATTRIBUTE = {"data_centers": "dc_kpis"}
 
 
 @functools.cache
@@ -73,7 +75,10 @@ def execute_run(
         cols = ["month", "region", *[c for c in kpi_columns if c in result.kpis.columns]]
         if "date" in result.kpis.columns:
             cols.insert(1, "date")
-    extra = {name: getattr(result, name).reset_index(drop=True) for name in tables}
+    extra = {
+        name: getattr(result, RESULT_ATTRIBUTE.get(name, name)).reset_index(drop=True)
+        for name in tables
+    }
     return outcomes, result.kpis[cols].reset_index(drop=True), extra
 
 

@@ -85,10 +85,28 @@ def test_effects_are_paired_differences_with_t_intervals():
     base = rng.normal(100, 10, 6)
     rows = []
     for r in range(6):
-        rows.append({"variant": "base", "point": 0, "replicate": r, "status": "ok", "y": base[r],
-                     "public_spending_yuan_y5": 1e6, "startups_alive_y5": base[r]})
-        rows.append({"variant": "v", "point": 1, "replicate": r, "status": "ok", "y": base[r] + 5 + r,
-                     "public_spending_yuan_y5": 1e6 + 1000 * (r + 1), "startups_alive_y5": base[r] + (r % 3)})
+        rows.append(
+            {
+                "variant": "base",
+                "point": 0,
+                "replicate": r,
+                "status": "ok",
+                "y": base[r],
+                "public_spending_yuan_y5": 1e6,
+                "startups_alive_y5": base[r],
+            }
+        )
+        rows.append(
+            {
+                "variant": "v",
+                "point": 1,
+                "replicate": r,
+                "status": "ok",
+                "y": base[r] + 5 + r,
+                "public_spending_yuan_y5": 1e6 + 1000 * (r + 1),
+                "startups_alive_y5": base[r] + (r % 3),
+            }
+        )
     summary = pd.DataFrame(rows)
     eff = policy_effects(summary, "base", ["y", "startups_alive_y5"], 0.9)
     y = eff[eff["outcome"] == "y"].iloc[0]
@@ -102,7 +120,9 @@ def test_effects_are_paired_differences_with_t_intervals():
     per_pair = [1000 * (r + 1) / (r % 3) for r in range(6) if r % 3]
     assert ratio["n"] == 4 and ratio["n_excluded"] == 2
     assert ratio["effect"] == pytest.approx(np.mean(per_pair))
-    assert ratio["ratio_of_means"] == pytest.approx(np.mean([1000 * (r + 1) for r in range(6)]) / np.mean([r % 3 for r in range(6)]))
+    assert ratio["ratio_of_means"] == pytest.approx(
+        np.mean([1000 * (r + 1) for r in range(6)]) / np.mean([r % 3 for r in range(6)])
+    )
     assert mean_ci(np.array([np.nan, np.nan]))[3] == 0
 
 
@@ -117,15 +137,23 @@ def test_policy_command_uses_common_random_numbers_and_reports_effects(tmp_path,
     assert summary.groupby("replicate")["seed"].nunique().eq(1).all()
     assert set(summary["variant"]) == {"none", "high", "high_portable"}
     eff = pd.read_parquet(out / "policy_effects.parquet")
-    assert set(eff["variant"]) == {"high", "high_portable"}  # the baseline is not compared with itself
+    assert set(eff["variant"]) == {
+        "high",
+        "high_portable",
+    }  # the baseline is not compared with itself
     spent = eff[eff["outcome"] == "voucher_spent_yuan_total"].set_index("variant")
     base_spent = summary[summary["variant"] == "none"]["voucher_spent_yuan_total"].mean()
     high_spent = summary[summary["variant"] == "high"]["voucher_spent_yuan_total"].mean()
     assert spent.loc["high", "effect"] == pytest.approx(high_spent - base_spent)
     finite = eff[np.isfinite(eff["ci_low"])]
-    assert (finite["ci_low"] <= finite["effect"] + 1e-9).all() and (finite["effect"] <= finite["ci_high"] + 1e-9).all()
+    assert (finite["ci_low"] <= finite["effect"] + 1e-9).all() and (
+        finite["effect"] <= finite["ci_high"] + 1e-9
+    ).all()
     assert (out / "policy_effects.csv").is_file()
-    assert main(["query", str(out), "SELECT count(*) AS n FROM policy_effects", "--format", "csv"]) == 0
+    assert (
+        main(["query", str(out), "SELECT count(*) AS n FROM policy_effects", "--format", "csv"])
+        == 0
+    )
     assert capsys.readouterr().out.split() == ["n", str(len(eff))]
 
     assert main(["report", str(out)]) == 0
@@ -133,7 +161,7 @@ def test_policy_command_uses_common_random_numbers_and_reports_effects(tmp_path,
     assert "Policy effects" in html
     for name in ("policy_effects.png", "trajectory_startups_alive.png"):
         png = out / "report" / "figures" / name
-        assert png.stat().st_size > 1000 and f'figures/{name}' in html
+        assert png.stat().st_size > 1000 and f"figures/{name}" in html
 
 
 def test_policy_command_needs_a_baseline(tmp_path, capsys):
@@ -151,7 +179,9 @@ def test_morris_indices_rank_an_influential_parameter_first():
     X = morris.sample(prob, 20, num_levels=4, seed=1)
     Y = 10 * X[:, 0] + 1 * X[:, 1] + 0 * X[:, 2]
     rows = pd.DataFrame(indices(prob, X, Y, "morris", "y", seed=1)).set_index("parameter")
-    assert rows.loc["a", "mu_star"] == pytest.approx(10) and rows.loc["b", "mu_star"] == pytest.approx(1)
+    assert rows.loc["a", "mu_star"] == pytest.approx(10) and rows.loc[
+        "b", "mu_star"
+    ] == pytest.approx(1)
     assert rows.loc["c", "mu_star"] == pytest.approx(0)
 
 
@@ -164,7 +194,9 @@ def test_sobol_indices_of_an_additive_function():
         X = sobol.sample(prob, 512, calc_second_order=False, seed=1)
     Y = 3 * X[:, 0] + X[:, 1]  # variance shares 9/10 and 1/10
     rows = pd.DataFrame(indices(prob, X, Y, "sobol", "y", seed=1)).set_index("parameter")
-    assert rows.loc["a", "ST"] == pytest.approx(0.9, abs=0.05) and rows.loc["b", "S1"] == pytest.approx(0.1, abs=0.05)
+    assert rows.loc["a", "ST"] == pytest.approx(0.9, abs=0.05) and rows.loc[
+        "b", "S1"
+    ] == pytest.approx(0.1, abs=0.05)
 
 
 @pytest.mark.parametrize("method, points", [("morris", 2 * 3), ("sobol", 2 * 4)])
@@ -172,7 +204,22 @@ def test_sensitivity_command_writes_indices_table_and_figure(tmp_path, capsys, m
     f = tmp_path / "s.toml"
     f.write_text(SENSITIVITY)
     out = tmp_path / "res"
-    assert main(["sensitivity", str(f), "--method", method, "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(f),
+                "--method",
+                method,
+                "--out",
+                str(out),
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "startups_alive_y1" in text
     assert "month_target_reached: left out" in text  # 5,000 startups are not reached in 12 months
@@ -197,9 +244,19 @@ def test_report_rejects_a_directory_without_a_sweep(tmp_path, capsys):
 
 
 def test_examples_directory_has_the_issue_examples():
-    names = {p.stem for p in (Path(__file__).resolve().parent.parent / "experiments" / "examples").glob("*.toml")}
+    names = {
+        p.stem
+        for p in (Path(__file__).resolve().parent.parent / "experiments" / "examples").glob(
+            "*.toml"
+        )
+    }
     assert {"voucher_rate_sweep", "voucher_policies"} <= names
-    pol = load_experiment(Path(__file__).resolve().parent.parent / "experiments" / "examples" / "voucher_policies.toml")
+    pol = load_experiment(
+        Path(__file__).resolve().parent.parent
+        / "experiments"
+        / "examples"
+        / "voucher_policies.toml"
+    )
     rates = {p["voucher_rate"] for p in pol.points}
     assert {0.0, 0.3, 0.8} <= rates
     assert {p["voucher_portable"] for p in pol.points} == {False, True}

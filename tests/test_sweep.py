@@ -79,26 +79,72 @@ def test_results_directory_is_complete_and_queryable(serial, sweep_file, capsys)
     assert [f.stem for f in files] == sorted(t.run_id for t in load_experiment(sweep_file).tasks)
     assert len(files) == N_RUNS
     run = pq.read_table(files[0]).to_pandas()
-    for col in ("run_id", "seed", "status", "replicate", "variant", "voucher_rate", "voucher_portable", "month", "region", "startups_alive"):
+    for col in (
+        "run_id",
+        "seed",
+        "status",
+        "replicate",
+        "variant",
+        "voucher_rate",
+        "voucher_portable",
+        "month",
+        "region",
+        "startups_alive",
+    ):
         assert col in run.columns
     assert run["month"].nunique() == 24 and (run["status"] == "ok").all()
     meta = runner.read_run_meta(files[0])
-    assert meta["status"] == "ok" and meta["seed"] == int(run["seed"].iloc[0]) and "startups_alive_end" in meta["outcomes"]
+    assert (
+        meta["status"] == "ok"
+        and meta["seed"] == int(run["seed"].iloc[0])
+        and "startups_alive_end" in meta["outcomes"]
+    )
 
     summary = pd.read_parquet(serial / "summary.parquet")
     assert len(summary) == N_RUNS and summary["run_id"].is_unique
     assert (summary["status"] == "ok").all()
-    assert {"voucher_rate", "voucher_portable", "seed", "startups_alive_y1", "public_spending_yuan_total"} <= set(summary.columns)
+    assert {
+        "voucher_rate",
+        "voucher_portable",
+        "seed",
+        "startups_alive_y1",
+        "public_spending_yuan_total",
+    } <= set(summary.columns)
     # common random numbers: every design point uses the same seed at the same replicate
     assert summary.groupby("replicate")["seed"].nunique().eq(1).all()
     manifest = json.loads((serial / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs_total"] == N_RUNS
     assert manifest["counts"] == {"ok": N_RUNS, "failed": 0, "pending": 0}
 
-    assert main(["query", str(serial), "SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM runs", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "query",
+                str(serial),
+                "SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM runs",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
-    assert rows == [{"n": N_RUNS * 24 * run["region"].nunique(), "runs": N_RUNS}]  # a row per month and region
-    assert main(["query", str(serial), "SELECT voucher_rate, avg(startups_alive_end) AS alive FROM summary GROUP BY 1 ORDER BY 1", "--format", "csv"]) == 0
+    assert rows == [
+        {"n": N_RUNS * 24 * run["region"].nunique(), "runs": N_RUNS}
+    ]  # a row per month and region
+    assert (
+        main(
+            [
+                "query",
+                str(serial),
+                "SELECT voucher_rate, avg(startups_alive_end) AS alive FROM summary "
+                "GROUP BY 1 ORDER BY 1",
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "voucher_rate,alive" and len(lines) == 3
     assert main(["query", str(serial), "SELECT nope FROM summary"]) == 2
@@ -109,15 +155,25 @@ def test_results_directory_is_complete_and_queryable(serial, sweep_file, capsys)
 def test_report_of_a_factorial_sweep(serial, tmp_path):
     assert main(["report", str(serial), "--html-dir", str(tmp_path / "rep")]) == 0
     html = (tmp_path / "rep" / "index.html").read_text()
-    for name in ("lever_voucher_rate.png", "lever_voucher_portable.png", "trajectory_startups_alive.png"):
-        assert (tmp_path / "rep" / "figures" / name).stat().st_size > 1000 and f"figures/{name}" in html
+    for name in (
+        "lever_voucher_rate.png",
+        "lever_voucher_portable.png",
+        "trajectory_startups_alive.png",
+    ):
+        assert (
+            tmp_path / "rep" / "figures" / name
+        ).stat().st_size > 1000 and f"figures/{name}" in html
     assert "Outcomes by design point" in html
 
 
 def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp_path):
-    report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", workers=2, progress=False)
+    report = runner.run_experiment(
+        load_experiment(sweep_file), tmp_path / "res", workers=2, progress=False
+    )
     assert report.engine == "local:2" and report.ok == N_RUNS
-    pd.testing.assert_frame_equal(outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    pd.testing.assert_frame_equal(
+        outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet"))
+    )
     name = next((serial / "runs").glob("*-p00003-r001.parquet")).name
     a = pq.read_table(serial / "runs" / name).to_pandas()
     b = pq.read_table(tmp_path / "res" / "runs" / name).to_pandas()
@@ -129,7 +185,11 @@ def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp
 # --------------------------------------------------------------------------------------------
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        args,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "True"},
     )
 
@@ -144,7 +204,12 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def dask_cluster(tmp: Path, n_workers: int = 2, extra: dict[int, list[str]] | None = None, wait: int | None = None):
+def dask_cluster(
+    tmp: Path,
+    n_workers: int = 2,
+    extra: dict[int, list[str]] | None = None,
+    wait: int | None = None,
+):
     """A scheduler and ``n_workers`` workers; ``extra[i]`` adds arguments to worker i; the
     client waits for ``wait`` workers (default: all)."""
     from distributed import Client
@@ -152,8 +217,22 @@ def dask_cluster(tmp: Path, n_workers: int = 2, extra: dict[int, list[str]] | No
     procs: list[subprocess.Popen] = []
     sched_file = tmp / "scheduler.json"
     try:
-        procs.append(_spawn([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                             "--scheduler-file", str(sched_file)], tmp / "scheduler.log"))
+        procs.append(
+            _spawn(
+                [
+                    str(DASK),
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    str(sched_file),
+                ],
+                tmp / "scheduler.log",
+            )
+        )
         deadline = time.monotonic() + 60
         while not sched_file.exists() or not sched_file.read_text().strip():
             assert procs[0].poll() is None, (tmp / "scheduler.log").read_text()
@@ -163,9 +242,24 @@ def dask_cluster(tmp: Path, n_workers: int = 2, extra: dict[int, list[str]] | No
         assert address.startswith("tcp://127.0.0.1:")
         workers = []
         for i in range(n_workers):
-            w = _spawn([str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                        "--name", f"w{i}", "--death-timeout", "60", *(extra or {}).get(i, [])],
-                       tmp / f"worker{i}.log")
+            w = _spawn(
+                [
+                    str(DASK),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                    "--name",
+                    f"w{i}",
+                    "--death-timeout",
+                    "60",
+                    *(extra or {}).get(i, []),
+                ],
+                tmp / f"worker{i}.log",
+            )
             procs.append(w)
             workers.append(w)
         if n_workers:
@@ -180,10 +274,15 @@ def dask_cluster(tmp: Path, n_workers: int = 2, extra: dict[int, list[str]] | No
 def test_sweep_on_a_dask_cluster_gives_the_same_numbers(serial, sweep_file, tmp_path, capsys):
     with dask_cluster(tmp_path) as (address, _):
         out = tmp_path / "res"
-        assert main(["sweep", str(sweep_file), "--out", str(out), "--scheduler", address, "--quiet"]) == 0
+        assert (
+            main(["sweep", str(sweep_file), "--out", str(out), "--scheduler", address, "--quiet"])
+            == 0
+        )
     assert "8 ok, 0 failed" in capsys.readouterr().out
     summary = pd.read_parquet(out / "summary.parquet")
-    pd.testing.assert_frame_equal(outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    pd.testing.assert_frame_equal(
+        outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet"))
+    )
     assert json.loads((out / "manifest.json").read_text())["engine"] == f"dask:{address}"
 
 
@@ -196,12 +295,19 @@ def test_killing_a_dask_worker_mid_sweep_loses_no_run(serial, sweep_file, tmp_pa
                 os.killpg(workers[0].pid, signal.SIGKILL)
                 killed.append(record["task"].run_id)
 
-        report = runner.run_experiment(load_experiment(sweep_file), tmp_path / "res", scheduler=address,
-                                       progress=False, on_record=kill_one_worker)
+        report = runner.run_experiment(
+            load_experiment(sweep_file),
+            tmp_path / "res",
+            scheduler=address,
+            progress=False,
+            on_record=kill_one_worker,
+        )
         assert killed and workers[0].wait(timeout=30) is not None
         assert report.ran == N_RUNS
     assert report.ok == N_RUNS, report.failures
-    pd.testing.assert_frame_equal(outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    pd.testing.assert_frame_equal(
+        outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet"))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,9 +316,22 @@ def test_killing_a_dask_worker_mid_sweep_loses_no_run(serial, sweep_file, tmp_pa
 def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, tmp_path, capsys):
     out = tmp_path / "res"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "experiments.cli", "sweep", str(sweep_file), "--out", str(out),
-         "--workers", "2", "--quiet"],
-        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "experiments.cli",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 120
@@ -225,7 +344,9 @@ def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, 
     finally:
         _kill(proc)
         proc.stderr.close()
-    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")}
+    before = {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")
+    }
     assert 2 <= len(before) < N_RUNS, "the sweep finished before it could be killed"
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
 
@@ -233,18 +354,30 @@ def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, 
     assert main(["sweep", str(sweep_file), "--out", str(out), "--quiet"]) == 2
     assert "--resume" in capsys.readouterr().err
 
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert (
+        main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"])
+        == 0
+    )
     assert f"{len(before)} already done" in capsys.readouterr().out
-    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")}
-    assert sorted(after) == sorted(p.name for p in (serial / "runs").glob("*.parquet"))  # every run once
+    after = {
+        p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")
+    }
+    assert sorted(after) == sorted(
+        p.name for p in (serial / "runs").glob("*.parquet")
+    )  # every run once
     assert all(after[name] == stamp for name, stamp in before.items())  # none repeated
     assert not list((out / "runs").glob(".*"))  # no temporary files left
     summary = pd.read_parquet(out / "summary.parquet")
-    pd.testing.assert_frame_equal(outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet")))
+    pd.testing.assert_frame_equal(
+        outcomes(summary), outcomes(pd.read_parquet(serial / "summary.parquet"))
+    )
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
     # a second resume has nothing to do
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    assert (
+        main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"])
+        == 0
+    )
     assert f"0 ok, 0 failed, {N_RUNS} already done" in capsys.readouterr().out
 
 
@@ -280,7 +413,83 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(sweep_file, tmp_path, mo
     assert run.loc[0, "status"] == "failed" and "boom" in run.loc[0, "error"]
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete_with_failures"
 
-    monkeypatch.setattr(tasks, "execute_run", real)  # the bug is fixed: resume reruns failed runs only
-    assert main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"]) == 0
+    monkeypatch.setattr(
+        tasks, "execute_run", real
+    )  # the bug is fixed: resume reruns failed runs only
+    assert (
+        main(["sweep", str(sweep_file), "--out", str(out), "--resume", "--workers", "1", "--quiet"])
+        == 0
+    )
     assert "2 ok, 0 failed, 6 already done" in capsys.readouterr().out
     assert (pd.read_parquet(out / "summary.parquet")["status"] == "ok").all()
+
+
+# --------------------------------------------------------------------------------------------
+# Reproduction: a sweep from its manifest alone
+# --------------------------------------------------------------------------------------------
+def test_rerun_reproduces_a_sweep_from_its_manifest(tmp_path, capsys):
+    """The manifest embeds the resolved scenario, the design and the command line: ``aieco
+    rerun`` rebuilds the experiment from it (the experiment file may be gone) and finds every
+    outcome and monthly KPI identical."""
+    f = tmp_path / "gone.toml"
+    text = SWEEP.replace("months = 24", "months = 6").replace(
+        "values = [false, true]", "values = [true]"
+    )
+    f.write_text(text.replace('name = "tiny_sweep"', 'name = "rerun_sweep"'))
+    out = tmp_path / "res"
+    assert main(["sweep", str(f), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["meta"]["name"] == "hangzhou" and "regions" in manifest["scenario"]
+    assert "sweep" in manifest["command"] and manifest["versions"]["numpy"]
+    f.unlink()
+    capsys.readouterr()
+    assert main(["rerun", str(out), "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "identical (4 runs, every outcome and monthly KPI)" in printed
+    again = tmp_path / "res-rerun"
+    assert sorted(p.name for p in (again / "runs").glob("*.parquet")) == sorted(
+        p.name for p in (out / "runs").glob("*.parquet")
+    )
+    # a changed number is found
+    victim = next((again / "runs").glob("*.parquet"))
+    table = pq.read_table(victim)
+    meta = json.loads(table.schema.metadata[b"aieco.run"])
+    meta["outcomes"]["startups_alive_end"] += 1
+    pq.write_table(table.replace_schema_metadata({b"aieco.run": json.dumps(meta).encode()}), victim)
+    from experiments.commands import compare_sweeps
+
+    same, detail = compare_sweeps(out, again, manifest)
+    assert not same and "outcomes differ" in detail
+    assert main(["rerun", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.startswith("error: DIR")
+
+
+def test_a_sweep_can_keep_every_kpi_column_and_the_firm_tables(tmp_path, capsys):
+    f = tmp_path / "tables.toml"
+    text = SWEEP.replace("months = 24", "months = 3").replace("replicates = 2", "replicates = 1")
+    text = text.replace(
+        'kpis = ["startups_alive", "voucher_spent_yuan"]',
+        'kpis = ["*"]\ntables = ["firms", "data_centers"]',
+    )
+    f.write_text(text.replace("values = [false, true]", "values = [false]"))
+    out = tmp_path / "res"
+    assert main(["sweep", str(f), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    run = pq.read_table(next((out / "runs").glob("*.parquet"))).to_pandas()
+    assert {"date", "startups_alive", "partnerships_formed", "revenue_yuan"} <= set(run.columns)
+    for table in ("firms", "data_centers"):
+        files = sorted((out / "tables" / table).glob("*.parquet"))
+        assert [p.stem for p in files] == sorted(p.stem for p in (out / "runs").glob("*.parquet"))
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "query",
+                str(out),
+                "SELECT count(DISTINCT run_id) AS runs, min(seed) > 0 AS seeded FROM firms",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == [{"runs": 2, "seeded": True}]
