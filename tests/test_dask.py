@@ -203,3 +203,21 @@ def test_runs_record_the_workers_aieco_version_and_git_revision(sweep_file, tmp_
     manifest = json.loads((tmp_path / "res" / "manifest.json").read_text())
     assert [w["aieco"] for w in manifest["workers"].values()] == [me["aieco"]]
     assert "numpy" in manifest["versions"] and len(manifest["versions"]) > 20
+
+
+def test_the_dashboard_is_asked_for_explicitly_and_checked(
+    sweep_file, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "res"
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--dashboard", "nope"]) == 2
+    assert "must be PORT or HOST:PORT" in capsys.readouterr().err
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bokeh" else real(name, *a)
+    )
+    assert main(["sweep", str(sweep_file), "--out", str(out), "--dashboard", "8787"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'aieco[cluster]'" in err
+    assert not out.exists()
