@@ -403,7 +403,10 @@ class Startups(_Strict):
     round_size_yuan: list[Yuan]
     other_opex_share: Share = 0.2
     """Non-wage, non-compute costs as a share of the wage bill."""
-    capability_decay_per_month: Share = 0.02
+    capability_decay_per_month: Annotated[float, _num(ge=1e-4, le=1.0)] = 0.02
+    """Monthly decay of capability. Steady-state capability is capability_scale divided by it,
+    so it must be at least 1e-4 (a half-life under 600 years): 0 or a denormal makes that
+    ratio infinite and the revenue shares NaN."""
     compute_elasticity: Share = 0.3
     talent_elasticity: Share = 0.5
     capability_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 0.05
