@@ -1,9 +1,9 @@
 """Running a scenario and keeping its results: the one place that turns a model into tables.
 
-    result = run_scenario(load_scenario("hangzhou"), seed=7)
-    result.kpis            # monthly KPIs, one row per month and region
-    result.summary()       # headline numbers (a flat dict)
-    result.write("out/")   # parquet tables, GraphML networks, manifest.json
+result = run_scenario(load_scenario("hangzhou"), seed=7)
+result.kpis            # monthly KPIs, one row per month and region
+result.summary()       # headline numbers (a flat dict)
+result.write("out/")   # parquet tables, GraphML networks, manifest.json
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecosystem import outcomes
 from ecosystem.model import AIEcosystem
 from ecosystem.scenario import Scenario, to_document
 
@@ -61,8 +62,8 @@ class RunResult:
         )
 
     def summary(self) -> dict[str, float]:
-        """Headline outcomes of the run (see ``summarise``)."""
-        return summarise(self.kpis, self.firms, self.scenario, self.network_summary)
+        """Headline outcomes of the run: every outcome of the registry (``ecosystem.outcomes``)."""
+        return outcomes.compute(outcomes.RunData.from_result(self))
 
     def write(self, out_dir: str | Path) -> Path:
         """Write all tables to ``out_dir`` atomically (a temporary folder renamed into place)."""
@@ -89,7 +90,9 @@ class RunResult:
                 "git_revision": git_revision(),
                 "python": platform.python_version(),
             }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default))
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, indent=2, default=_json_default)
+            )
             if out.exists():
                 shutil.rmtree(out)
             os.replace(tmp, out)
@@ -115,70 +118,6 @@ def run_scenario(
     return RunResult.from_model(model, int(seed))
 
 
-def summarise(kpis: pd.DataFrame, firms: pd.DataFrame, scenario: Scenario, networks: dict | None = None) -> dict[str, float]:
-    """Headline outcomes across all city regions of a run (flat dict of numbers)."""
-    out: dict[str, float] = {}
-    cities = [k for k, r in scenario.regions.items() if r.kind == "city"]
-    k = kpis[kpis["region"].isin(cities)]
-    if k.empty:
-        return out
-    by_month = k.groupby("month").sum(numeric_only=True)
-    alive = by_month["startups_alive"]
-    for year in (1, 5, 10):
-        m = 12 * year - 1
-        out[f"startups_alive_y{year}"] = float(alive.loc[m]) if m in alive.index else float("nan")
-    out["startups_alive_end"] = float(alive.iloc[-1])
-    target = scenario.meta.target_startups
-    hit = alive.index[alive.to_numpy() >= target]
-    out["month_target_reached"] = float(hit[0]) if len(hit) else float("nan")
-    out["target_reached"] = float(len(hit) > 0)
-    for col in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan",
-                "voucher_additional_gpu_h", "compute_sold_gpu_h", "compute_bought_west_gpu_h", "vc_raised_yuan"):
-        out[f"{col}_total"] = float(by_month[col].sum())
-    out.update(founder_shares(firms))
-    years = len(by_month) / 12
-    inflow = by_month["talent_net_inflow"] if "talent_net_inflow" in by_month else None
-    if inflow is not None and years >= 1:
-        out["talent_net_inflow_per_year"] = float(inflow.sum() / years)
-    hubs = [kk for kk, r in scenario.regions.items() if r.kind == "hub"]
-    hub_k = kpis[kpis["region"].isin(hubs)]
-    if not hub_k.empty:
-        cap = hub_k.groupby("month")["dc_capacity_gpu_h"].sum()
-        sold = hub_k.groupby("month")["dc_sold_gpu_h"].sum()
-        util = sold / cap
-        out["west_utilization_y1"] = float(util.iloc[:12].mean())
-        out["west_utilization_end"] = float(util.iloc[-12:].mean())
-    east_cap = k.groupby("month")["dc_capacity_gpu_h"].sum()
-    east_sold = k.groupby("month")["dc_sold_gpu_h"].sum()
-    out["east_utilization_end"] = float((east_sold / east_cap).iloc[-12:].mean()) if east_cap.iloc[-1] > 0 else float("nan")
-    if networks:
-        for key in ("share_founders_from_largest_firm", "genealogy_max_depth"):
-            if key in networks:
-                out[key] = float(networks[key])
-    return out
-
-
-def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
-    """Founder careers of the startups founded during a run ([S50]'s definition, docs/calibration.md).
-
-    ``founders_big_or_famous``: among founders with a known career (an employer before founding,
-    or a big-firm past), the share who had worked at a big firm or came from a startup at Series C
-    or later. ``founders_big_firm_last_job``: among founders with a previous employer, the share
-    whose last employer was a big firm.
-    """
-    new = firms[firms["founded_month"] >= 0] if not firms.empty else firms
-    if new.empty:
-        return {"founders_big_or_famous": float("nan"), "founders_big_firm_last_job": float("nan")}
-    alumni = new["founder_alumni"] != ""
-    known = (new["origin"] != "other") | alumni
-    big_or_famous = (alumni | new["parent_famous"])[known]
-    last_job = new.loc[new["origin"] != "other", "origin"] == "big_firm"
-    return {
-        "founders_big_or_famous": float(big_or_famous.mean()) if len(big_or_famous) else float("nan"),
-        "founders_big_firm_last_job": float(last_job.mean()) if len(last_job) else float("nan"),
-    }
-
-
 def package_versions() -> dict[str, str]:
     out = {}
     for name in PACKAGES:
@@ -196,7 +135,10 @@ def git_revision() -> str:
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
         )
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(root), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -31,10 +31,11 @@ Outputs in DIR (default ``results/compare``):
 Per-city outcomes (city = the preset's region of kind ``city``, west = its ``hub`` regions):
 startups alive at years 1, 5 and 10 (mean and 5th–95th percentile across replicates); the first
 month with ``startups_alive >= meta.target_startups`` (mean over the replicates that reach it, and
-the share that do; ``target_month_mean`` counts months from January of the start year, from 0, and
-``target_date`` is it as YYYY-MM); founders by origin, voucher spending (sums over the horizon); compute
-utilisation east and west (GPU-hours sold / capacity over the last 12 months); talent net inflow
-per year (share of the city's AI workforce). Exit codes: 0 done, 1 some runs failed, 2 bad input
+the share that do; ``month_target_reached_mean`` counts months from January of the start year, from
+0, and ``target_date`` is it as YYYY-MM); founders by origin, voucher spending (sums over the
+horizon); compute utilisation east and west (GPU-hours sold / capacity over the last 12 months);
+talent net inflow per year (share of the city's AI workforce). Every outcome is the registry's
+(``ecosystem.outcomes``), under its registry name; the table reports means over replicates. Exit codes: 0 done, 1 some runs failed, 2 bad input
 (one line ``error: ...`` on stderr, nothing written), 130 interrupted.
 """
 
@@ -52,6 +53,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecosystem import outcomes
+from ecosystem.outcomes import ORIGINS
 from ecosystem.scenario import (
     Scenario,
     ScenarioError,
@@ -66,10 +69,13 @@ EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("results") / "compare"
 DEFAULT_REPLICATES = 5
 YEARS_REPORTED = (1, 5, 10)
-ORIGINS = ("big_firm", "university", "startup", "other")
 KPI_COLUMNS = [
-    "startups_alive", *[f"founders_{o}" for o in ORIGINS], "voucher_spent_yuan", "talent_net_inflow",
-    "dc_sold_gpu_h", "dc_capacity_gpu_h",
+    "startups_alive",
+    *[f"founders_{o}" for o in ORIGINS],
+    "voucher_spent_yuan",
+    "talent_net_inflow",
+    "dc_sold_gpu_h",
+    "dc_capacity_gpu_h",
 ]
 
 
@@ -86,7 +92,8 @@ def city_of(doc: dict, preset: str) -> str:
     cities = [rid for rid, kind in _region_kinds(doc).items() if kind == "city"]
     if len(cities) != 1:
         raise ScenarioError(
-            "compare", preset,
+            "compare",
+            preset,
             f"has {len(cities)} city regions; compare runs single-city presets ({', '.join(city_presets())})",
         )
     return cities[0]
@@ -108,7 +115,9 @@ def city_presets() -> list[str]:
 
 def _preset_document(name: str) -> dict:
     if name not in preset_names():
-        raise ScenarioError("compare", name, f"unknown preset; allowed: {', '.join(city_presets())}")
+        raise ScenarioError(
+            "compare", name, f"unknown preset; allowed: {', '.join(city_presets())}"
+        )
     return load_document(name)
 
 
@@ -171,7 +180,11 @@ class Case:
 
     @property
     def label(self) -> str:
-        return self.preset if self.policy_from == self.preset else f"{self.preset} (policy: {self.policy_from})"
+        return (
+            self.preset
+            if self.policy_from == self.preset
+            else f"{self.preset} (policy: {self.policy_from})"
+        )
 
 
 def _with_years(doc: dict, years: int | None) -> dict:
@@ -182,8 +195,9 @@ def _with_years(doc: dict, years: int | None) -> dict:
     return doc
 
 
-def build_cases(presets: list[str] | None = None, policy_from: str | None = None,
-                years: int | None = None) -> list[Case]:
+def build_cases(
+    presets: list[str] | None = None, policy_from: str | None = None, years: int | None = None
+) -> list[Case]:
     """Validate every scenario before any run; one case per preset (two with ``policy_from``)."""
     names = list(dict.fromkeys(presets)) if presets else city_presets()
     if policy_from is not None:
@@ -197,33 +211,47 @@ def build_cases(presets: list[str] | None = None, policy_from: str | None = None
         for src, doc in variants:
             doc = _with_years(doc, years)
             scenario = scenario_from_dict(doc)  # raises ScenarioError on a bad scenario
-            cases.append(Case(name, src, city_of(doc, name), tuple(hubs_of(doc)), doc,
-                              scenario.meta.start_year, scenario.meta.target_startups))
+            cases.append(
+                Case(
+                    name,
+                    src,
+                    city_of(doc, name),
+                    tuple(hubs_of(doc)),
+                    doc,
+                    scenario.meta.start_year,
+                    scenario.meta.target_startups,
+                )
+            )
     return cases
 
 
+#: Registry outcomes (``ecosystem.outcomes``) a comparison row reports, as means over replicates.
+MEAN_OUTCOMES = (
+    *[f"founders_{o}_total" for o in ORIGINS],
+    "voucher_spent_yuan_total",
+    "east_utilization_end",
+    "west_utilization_end",
+    "talent_net_inflow_per_year",
+)
+
+
 def run_outcomes(kpis: pd.DataFrame, case: Case) -> tuple[dict[str, float], pd.Series]:
-    """One run's city outcomes (flat dict) and its startups-alive trajectory (by month)."""
-    k = kpis[kpis["region"] == case.city].set_index("month").sort_index()
-    alive = k["startups_alive"].astype(float)
-    months = len(alive)
-    out: dict[str, float] = {}
-    for y in YEARS_REPORTED:
-        out[f"startups_alive_y{y}"] = float(alive.loc[12 * y - 1]) if 12 * y - 1 in alive.index else np.nan
-    hit = alive.index[alive.to_numpy() >= case.target]
-    out["target_month"] = float(hit[0]) if len(hit) else np.nan
-    for o in ORIGINS:
-        out[f"founders_{o}"] = float(k[f"founders_{o}"].sum())
-    out["voucher_spent_yuan"] = float(k["voucher_spent_yuan"].sum())
-    last = k.iloc[-12:]
-    cap = float(last["dc_capacity_gpu_h"].sum())
-    out["utilization_east"] = float(last["dc_sold_gpu_h"].sum()) / cap if cap > 0 else np.nan
-    hubs = kpis[kpis["region"].isin(case.hubs)].groupby("month")[["dc_sold_gpu_h", "dc_capacity_gpu_h"]].sum()
-    hubs = hubs.sort_index().iloc[-12:]
-    cap = float(hubs["dc_capacity_gpu_h"].sum()) if len(hubs) else 0.0
-    out["utilization_west"] = float(hubs["dc_sold_gpu_h"].sum()) / cap if cap > 0 else np.nan
-    out["talent_net_inflow_per_year"] = float(k["talent_net_inflow"].sum() / (months / 12)) if months else np.nan
-    return out, alive
+    """One run's outcomes from the registry (the case's city and hubs) and its startups-alive
+    trajectory (by month)."""
+    data = outcomes.RunData(
+        kpis=kpis,
+        cities=[case.city],
+        hubs=list(case.hubs),
+        target_startups=case.target,
+        months=int(kpis["month"].max()) + 1,
+    )
+    names = [
+        *(f"startups_alive_y{y}" for y in YEARS_REPORTED),
+        "month_target_reached",
+        *MEAN_OUTCOMES,
+    ]
+    alive = data.monthly("city")["startups_alive"].astype(float)
+    return outcomes.compute(data, names), alive
 
 
 def _month_date(start_year: int, month: float) -> str:
@@ -233,12 +261,21 @@ def _month_date(start_year: int, month: float) -> str:
     return f"{start_year + m // 12}-{m % 12 + 1:02d}"
 
 
-def aggregate(case: Case, runs: list[dict[str, float]], replicates: int, years: int, root_seed: int) -> dict:
+def aggregate(
+    case: Case, runs: list[dict[str, float]], replicates: int, years: int, root_seed: int
+) -> dict:
     """One table row from the outcomes of a case's successful runs."""
     df = pd.DataFrame(runs)
-    row: dict = {"preset": case.preset, "label": case.label, "policy_from": case.policy_from,
-                 "city": case.city, "replicates": replicates, "runs_ok": len(df), "years": years,
-                 "root_seed": root_seed}
+    row: dict = {
+        "preset": case.preset,
+        "label": case.label,
+        "policy_from": case.policy_from,
+        "city": case.city,
+        "replicates": replicates,
+        "runs_ok": len(df),
+        "years": years,
+        "root_seed": root_seed,
+    }
 
     def col(name: str) -> np.ndarray:
         return df[name].to_numpy(dtype=float) if name in df else np.array([], dtype=float)
@@ -249,14 +286,13 @@ def aggregate(case: Case, runs: list[dict[str, float]], replicates: int, years: 
         row[f"startups_alive_y{y}_mean"] = float(v.mean()) if len(v) else np.nan
         row[f"startups_alive_y{y}_p5"] = float(np.percentile(v, 5)) if len(v) else np.nan
         row[f"startups_alive_y{y}_p95"] = float(np.percentile(v, 95)) if len(v) else np.nan
-    months = col("target_month")
+    months = col("month_target_reached")
     reached = months[np.isfinite(months)]
     row["target_startups"] = case.target
-    row["target_month_mean"] = float(reached.mean()) if len(reached) else np.nan
-    row["target_date"] = _month_date(case.start_year, row["target_month_mean"])
+    row["month_target_reached_mean"] = float(reached.mean()) if len(reached) else np.nan
+    row["target_date"] = _month_date(case.start_year, row["month_target_reached_mean"])
     row["target_reached_share"] = float(len(reached) / len(months)) if len(months) else np.nan
-    for name in ([f"founders_{o}" for o in ORIGINS]
-                 + ["voucher_spent_yuan", "utilization_east", "utilization_west", "talent_net_inflow_per_year"]):
+    for name in MEAN_OUTCOMES:
         v = col(name)
         v = v[np.isfinite(v)]
         row[name] = float(v.mean()) if len(v) else np.nan
@@ -274,8 +310,13 @@ class Comparison:
     wall_s: float
 
 
-def run_comparison(cases: list[Case], replicates: int = DEFAULT_REPLICATES, seed: int = 0,
-                   workers: int | None = 1, progress: bool = False) -> Comparison:
+def run_comparison(
+    cases: list[Case],
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    workers: int | None = 1,
+    progress: bool = False,
+) -> Comparison:
     """Run every case for every replicate seed; one table row per case."""
     from experiments.runner import run_one
     from experiments.spec import RunTask, replicate_seeds
@@ -285,8 +326,18 @@ def run_comparison(cases: list[Case], replicates: int = DEFAULT_REPLICATES, seed
     for i, case in enumerate(cases):
         months = scenario_months(case)
         for r, s in enumerate(seeds):
-            tasks.append(RunTask(run_id=f"c{i:03d}-r{r:03d}", point=i, replicate=r, variant=case.label,
-                                 seed=s, params={}, overrides={}, months=months))
+            tasks.append(
+                RunTask(
+                    run_id=f"c{i:03d}-r{r:03d}",
+                    point=i,
+                    replicate=r,
+                    variant=case.label,
+                    seed=s,
+                    params={},
+                    overrides={},
+                    months=months,
+                )
+            )
     workers = workers if workers is not None else (os.cpu_count() or 1)
     t0 = time.perf_counter()
     records: dict[tuple[int, int], dict] = {}
@@ -303,15 +354,20 @@ def run_comparison(cases: list[Case], replicates: int = DEFAULT_REPLICATES, seed
 
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-                futures = {pool.submit(run_one, t, cases[t.point].document, KPI_COLUMNS): t for t in tasks}
+                futures = {
+                    pool.submit(run_one, t, cases[t.point].document, KPI_COLUMNS): t for t in tasks
+                }
                 try:
                     for fut in as_completed(futures):
                         t = futures[fut]
                         try:
                             records[(t.point, t.replicate)] = fut.result()
                         except Exception as exc:  # noqa: BLE001 - a worker died; record the run as failed
-                            records[(t.point, t.replicate)] = {"status": "failed", "kpis": None,
-                                                               "error": f"{type(exc).__name__}: {exc}"}
+                            records[(t.point, t.replicate)] = {
+                                "status": "failed",
+                                "kpis": None,
+                                "error": f"{type(exc).__name__}: {exc}",
+                            }
                         bar.update(1)
                 except BaseException:
                     for f in futures:
@@ -331,15 +387,28 @@ def run_comparison(cases: list[Case], replicates: int = DEFAULT_REPLICATES, seed
                 continue
             out, alive = run_outcomes(rec["kpis"], case)
             outcomes.append(out)
-            trajectories.append(pd.DataFrame({
-                "preset": case.preset, "label": case.label, "replicate": r, "seed": s,
-                "month": alive.index.to_numpy(), "year": case.start_year + alive.index.to_numpy() / 12,
-                "startups_alive": alive.to_numpy(),
-            }))
+            trajectories.append(
+                pd.DataFrame(
+                    {
+                        "preset": case.preset,
+                        "label": case.label,
+                        "replicate": r,
+                        "seed": s,
+                        "month": alive.index.to_numpy(),
+                        "year": case.start_year + alive.index.to_numpy() / 12,
+                        "startups_alive": alive.to_numpy(),
+                    }
+                )
+            )
         rows.append(aggregate(case, outcomes, replicates, scenario_months(case) // 12, seed))
     table = pd.DataFrame(rows)
-    traj = pd.concat(trajectories, ignore_index=True) if trajectories else pd.DataFrame(
-        columns=["preset", "label", "replicate", "seed", "month", "year", "startups_alive"])
+    traj = (
+        pd.concat(trajectories, ignore_index=True)
+        if trajectories
+        else pd.DataFrame(
+            columns=["preset", "label", "replicate", "seed", "month", "year", "startups_alive"]
+        )
+    )
     return Comparison(table, traj, cases, seeds, years, failures, time.perf_counter() - t0)
 
 
@@ -351,8 +420,14 @@ def scenario_months(case: Case) -> int:
 def _progress(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="compare", unit="run", disable=not enabled or total == 0,
-                file=sys.stderr, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc="compare",
+        unit="run",
+        disable=not enabled or total == 0,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,23 +462,38 @@ def format_table(table: pd.DataFrame) -> str:
         return "(no rows)"
     targets = table["target_startups"].unique()
     reach = f"{int(targets[0]):,} reached" if len(targets) == 1 else "target reached"
+
     def left(col: pd.Series) -> pd.Series:
         return col.astype(str).str.ljust(int(col.astype(str).str.len().max()))
 
-    show = pd.DataFrame({
-        "preset": left(table["preset"]),
-        "policy": left(table["policy_from"]),
-        **{f"alive y{y} [90%]": table.apply(_interval, axis=1, y=y) for y in YEARS_REPORTED},
-        reach: table.apply(_reached, axis=1),
-        "founders big/uni/start/other": table.apply(
-            lambda r: "/".join(f"{r[f'founders_{o}']:,.0f}" if np.isfinite(r[f"founders_{o}"]) else "–"
-                               for o in ORIGINS), axis=1),
-        "vouchers ¥m": table["voucher_spent_yuan"].map(lambda v: f"{v / 1e6:,.1f}" if np.isfinite(v) else "–"),
-        "util east": table["utilization_east"].map(_pct),
-        "util west": table["utilization_west"].map(_pct),
-        "talent net/yr": table["talent_net_inflow_per_year"].map(lambda v: f"{v:+.2%}" if np.isfinite(v) else "–"),
-    })
-    with pd.option_context("display.width", 400, "display.max_columns", 50, "display.max_colwidth", 60):
+    show = pd.DataFrame(
+        {
+            "preset": left(table["preset"]),
+            "policy": left(table["policy_from"]),
+            **{f"alive y{y} [90%]": table.apply(_interval, axis=1, y=y) for y in YEARS_REPORTED},
+            reach: table.apply(_reached, axis=1),
+            "founders big/uni/start/other": table.apply(
+                lambda r: "/".join(
+                    f"{r[f'founders_{o}_total']:,.0f}"
+                    if np.isfinite(r[f"founders_{o}_total"])
+                    else "–"
+                    for o in ORIGINS
+                ),
+                axis=1,
+            ),
+            "vouchers ¥m": table["voucher_spent_yuan_total"].map(
+                lambda v: f"{v / 1e6:,.1f}" if np.isfinite(v) else "–"
+            ),
+            "util east": table["east_utilization_end"].map(_pct),
+            "util west": table["west_utilization_end"].map(_pct),
+            "talent net/yr": table["talent_net_inflow_per_year"].map(
+                lambda v: f"{v:+.2%}" if np.isfinite(v) else "–"
+            ),
+        }
+    )
+    with pd.option_context(
+        "display.width", 400, "display.max_columns", 50, "display.max_colwidth", 60
+    ):
         return show.to_string(index=False)
 
 
@@ -426,15 +516,33 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
         g = t.groupby("year")["startups_alive"]
         med, lo, hi = g.median(), g.quantile(0.05), g.quantile(0.95)
         own = case.policy_from == case.preset
-        ax.fill_between(med.index, lo.to_numpy(), hi.to_numpy(), color=colour[case.preset],
-                        alpha=0.15 if own else 0.08, linewidth=0)
-        (line,) = ax.plot(med.index, med.to_numpy(), color=colour[case.preset], linewidth=1.8,
-                          linestyle="-" if own else "--", label=case.label)
+        ax.fill_between(
+            med.index,
+            lo.to_numpy(),
+            hi.to_numpy(),
+            color=colour[case.preset],
+            alpha=0.15 if own else 0.08,
+            linewidth=0,
+        )
+        (line,) = ax.plot(
+            med.index,
+            med.to_numpy(),
+            color=colour[case.preset],
+            linewidth=1.8,
+            linestyle="-" if own else "--",
+            label=case.label,
+        )
         ends.append((float(med.iloc[-1]), line))
     target = cases[0].target if cases else 5000
     ax.axhline(target, color="black", linestyle=":", linewidth=1.2)
-    ax.annotate(f"{target:,} startups (target)", xy=(0.01, target), xycoords=("axes fraction", "data"),
-                xytext=(0, 4), textcoords="offset points", fontsize=9)
+    ax.annotate(
+        f"{target:,} startups (target)",
+        xy=(0.01, target),
+        xycoords=("axes fraction", "data"),
+        xytext=(0, 4),
+        textcoords="offset points",
+        fontsize=9,
+    )
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -446,12 +554,24 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
     ax.set_xlabel("year")
     ax.set_ylabel("AI startups alive (log scale)")
     reps = int(traj.groupby("label")["replicate"].nunique().max()) if len(traj) else 0
-    ax.set_title(f"Startups alive by city: median and 5–95% band over {reps} replicates"
-                 + ("; dashed = transplanted policy" if any(c.policy_from != c.preset for c in cases) else ""))
+    ax.set_title(
+        f"Startups alive by city: median and 5–95% band over {reps} replicates"
+        + (
+            "; dashed = transplanted policy"
+            if any(c.policy_from != c.preset for c in cases)
+            else ""
+        )
+    )
     ax.grid(True, which="major", alpha=0.3)
     ends.sort(key=lambda e: -e[0])
-    ax.legend([e[1] for e in ends], [e[1].get_label() for e in ends],
-              loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, frameon=False)
+    ax.legend(
+        [e[1] for e in ends],
+        [e[1].get_label() for e in ends],
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=9,
+        frameon=False,
+    )
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
@@ -478,16 +598,29 @@ def write_outputs(result: Comparison, out: Path) -> list[Path]:
     from ecosystem.run import git_revision, package_versions
 
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "comparison.parquet", out / "comparison.csv", out / "trajectories.parquet",
-             out / "trajectories.png", out / "manifest.json"]
+    paths = [
+        out / "comparison.parquet",
+        out / "comparison.csv",
+        out / "trajectories.parquet",
+        out / "trajectories.png",
+        out / "manifest.json",
+    ]
     _atomic(paths[0], lambda p: result.table.to_parquet(p, index=False))
     _atomic(paths[1], lambda p: result.table.to_csv(p, index=False))
     _atomic(paths[2], lambda p: result.trajectories.to_parquet(p, index=False))
     plot_trajectories(result.trajectories, result.cases, paths[3])
     manifest = {
         "command": "compare",
-        "rows": [{"preset": c.preset, "label": c.label, "policy_from": c.policy_from, "city": c.city,
-                  "hubs": list(c.hubs)} for c in result.cases],
+        "rows": [
+            {
+                "preset": c.preset,
+                "label": c.label,
+                "policy_from": c.policy_from,
+                "city": c.city,
+                "hubs": list(c.hubs),
+            }
+            for c in result.cases
+        ],
         "years": result.years,
         "root_seed": int(result.table["root_seed"].iloc[0]) if len(result.table) else None,
         "seeds": result.seeds,
@@ -500,9 +633,16 @@ def write_outputs(result: Comparison, out: Path) -> list[Path]:
     return paths
 
 
-def compare(presets: list[str] | None = None, years: int | None = None, replicates: int = DEFAULT_REPLICATES,
-            seed: int = 0, out: str | Path | None = DEFAULT_OUT, policy_from: str | None = None,
-            workers: int | None = 1, progress: bool = False) -> Comparison:
+def compare(
+    presets: list[str] | None = None,
+    years: int | None = None,
+    replicates: int = DEFAULT_REPLICATES,
+    seed: int = 0,
+    out: str | Path | None = DEFAULT_OUT,
+    policy_from: str | None = None,
+    workers: int | None = 1,
+    progress: bool = False,
+) -> Comparison:
     """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input."""
     check_options(replicates=replicates, years=years, seed=seed, workers=workers, out=out)
     cases = build_cases(presets, policy_from, years)
@@ -512,8 +652,9 @@ def compare(presets: list[str] | None = None, years: int | None = None, replicat
     return result
 
 
-def check_options(replicates: int, years: int | None, seed: int, workers: int | None,
-                  out: str | Path | None) -> None:
+def check_options(
+    replicates: int, years: int | None, seed: int, workers: int | None, out: str | Path | None
+) -> None:
     if replicates < 1:
         raise ScenarioError("--replicates", replicates, "must be >= 1")
     if years is not None and not 1 <= years <= 50:
@@ -532,21 +673,43 @@ def check_options(replicates: int, years: int | None, seed: int, workers: int | 
 def register(subparsers) -> None:
     """Add ``compare`` to an argparse subparsers object."""
     p = subparsers.add_parser(
-        "compare", help="run the cities side by side (replicates, common seeds) and tabulate them",
+        "compare",
+        help="run the cities side by side (replicates, common seeds) and tabulate them",
         description="Run single-city presets (all of them when none is named) with common random numbers and "
-                    "print one row per city: startups alive at years 1, 5, 10 with 90% intervals, when the "
-                    "target is reached, founders by origin, voucher spend, compute utilisation east and west, "
-                    "talent net inflow. Writes comparison.parquet, comparison.csv and trajectories.png to DIR. "
-                    "--policy-from SRC adds, for each city, a run with SRC's whole policy table.")
-    p.add_argument("presets", nargs="*", metavar="PRESET", help="single-city presets (default: all but china)")
-    p.add_argument("--years", type=int, metavar="N", help="horizon in years, 1–50 (default: the preset's)")
-    p.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES, metavar="R",
-                   help=f"runs per city, seeds spawned from --seed (default {DEFAULT_REPLICATES})")
+        "print one row per city: startups alive at years 1, 5, 10 with 90% intervals, when the "
+        "target is reached, founders by origin, voucher spend, compute utilisation east and west, "
+        "talent net inflow. Writes comparison.parquet, comparison.csv and trajectories.png to DIR. "
+        "--policy-from SRC adds, for each city, a run with SRC's whole policy table.",
+    )
+    p.add_argument(
+        "presets", nargs="*", metavar="PRESET", help="single-city presets (default: all but china)"
+    )
+    p.add_argument(
+        "--years", type=int, metavar="N", help="horizon in years, 1–50 (default: the preset's)"
+    )
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=DEFAULT_REPLICATES,
+        metavar="R",
+        help=f"runs per city, seeds spawned from --seed (default {DEFAULT_REPLICATES})",
+    )
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.add_argument("--policy-from", metavar="SRC", help="also run each city with preset SRC's policy table")
-    p.add_argument("--out", metavar="DIR", default=str(DEFAULT_OUT), help=f"output directory (default {DEFAULT_OUT})")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes (default: all cores; 1 = in this process)")
+    p.add_argument(
+        "--policy-from", metavar="SRC", help="also run each city with preset SRC's policy table"
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default=str(DEFAULT_OUT),
+        help=f"output directory (default {DEFAULT_OUT})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes (default: all cores; 1 = in this process)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare)
 
@@ -555,7 +718,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         check_options(args.replicates, args.years, args.seed, args.workers, args.out)
         cases = build_cases(args.presets or None, args.policy_from, args.years)
-        result = run_comparison(cases, args.replicates, args.seed, args.workers, progress=not args.quiet)
+        result = run_comparison(
+            cases, args.replicates, args.seed, args.workers, progress=not args.quiet
+        )
     except ScenarioError as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -565,8 +730,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_outputs(result, out)
     print(format_table(result.table))
-    print(f"\n{len(result.cases)} rows, {args.replicates} replicate(s), {result.years} years, root seed {args.seed} "
-          f"({result.wall_s:.1f} s); wrote {out}/comparison.parquet, comparison.csv, trajectories.png")
+    print(
+        f"\n{len(result.cases)} rows, {args.replicates} replicate(s), {result.years} years, root seed {args.seed} "
+        f"({result.wall_s:.1f} s); wrote {out}/comparison.parquet, comparison.csv, trajectories.png"
+    )
     for label, s, err in result.failures[:5]:
         print(f"  failed {label} seed {s}: {err}", file=sys.stderr)
     if len(result.failures) > 5:

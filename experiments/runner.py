@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecosystem.run import run_scenario
-from ecosystem.scenario import Scenario, ScenarioError, apply_overrides, scenario_from_dict
+from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
 from experiments.spec import Experiment, RunTask
 
 META_KEY = b"aieco.run"
@@ -45,25 +45,11 @@ ID_COLUMNS = ["run_id", "point", "variant", "replicate", "seed", "status", "erro
 # --------------------------------------------------------------------------------------------
 # One run (executed on a worker)
 # --------------------------------------------------------------------------------------------
-def derived_outcomes(kpis: pd.DataFrame, scenario: Scenario) -> dict[str, float]:
-    """Outcomes the model's summary lacks: public spending over the horizon and to years 5 and 10."""
-    spend_cols = [c for c in kpis.columns if c.endswith("_spent_yuan")]
-    monthly = kpis.groupby("month")[spend_cols].sum().sum(axis=1) if spend_cols and len(kpis) else pd.Series(dtype=float)
-    out = {"public_spending_yuan_total": float(monthly.sum())}
-    for year in (5, 10):
-        last = 12 * year - 1
-        out[f"public_spending_yuan_y{year}"] = (
-            float(monthly.loc[:last].sum()) if len(monthly) and monthly.index.max() >= last else float("nan")
-        )
-    return out
-
-
 def execute_run(task: RunTask, base_document: dict, kpi_columns: list[str]) -> tuple[dict, pd.DataFrame]:
     """Run the model for one task; return (outcomes, monthly KPI table). Raises on model errors."""
     scenario = scenario_from_dict(apply_overrides(base_document, task.overrides))
     result = run_scenario(scenario, seed=task.seed, months=task.months)
-    outcomes = result.summary()
-    outcomes.update(derived_outcomes(result.kpis, scenario))
+    outcomes = result.summary()  # every outcome of the registry (ecosystem.outcomes)
     cols = ["month", "region", *[c for c in kpi_columns if c in result.kpis.columns]]
     return outcomes, result.kpis[cols].reset_index(drop=True)
 

@@ -66,13 +66,6 @@ from ecosystem.scenario import (
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Scalar = bool | int | float | str
 
-#: Outcomes computed from every run on top of ``RunResult.summary()``.
-DERIVED_OUTCOMES = (
-    "public_spending_yuan_total",
-    "public_spending_yuan_y5",
-    "public_spending_yuan_y10",
-)
-
 DEFAULT_SUMMARY = [
     "startups_alive_y1",
     "startups_alive_y5",
@@ -346,18 +339,13 @@ def _probe_outcomes(doc: dict) -> tuple[list[str], list[str]]:
 
 
 def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
+    from ecosystem import outcomes
     from ecosystem.run import run_scenario
-    from experiments.runner import derived_outcomes  # local import: runner imports this module
 
     scenario = scenario_from_dict(doc)
     result = run_scenario(scenario, seed=0, months=min(12, scenario.months))
-    names = list(result.summary()) + list(derived_outcomes(result.kpis, scenario))
-    # Yearly outcomes exist for any horizon (NaN when the run is shorter).
-    for y in (1, 5, 10):
-        names.append(f"startups_alive_y{y}")
-    names += ["talent_net_inflow_per_year", "west_utilization_y1", "west_utilization_end"]
     kpi_cols = [c for c in result.kpis.columns if c not in ("month", "date", "region")]
-    return sorted(set(names)), kpi_cols
+    return outcomes.names(), kpi_cols
 
 
 def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=None) -> Experiment:
@@ -427,6 +415,10 @@ def build_experiment(spec: ExperimentFile, source: str, base_dir: Path, _probe=N
     allowed_summary = sorted(set(all_summary))
     for i, name in enumerate(spec.outcomes.summary):
         if name not in allowed_summary:
+            from ecosystem.outcomes import RENAMED
+
+            if name in RENAMED:
+                raise ScenarioError(f"outcomes.summary[{i}]", name, f"renamed to {RENAMED[name]!r}")
             raise ScenarioError(f"outcomes.summary[{i}]", name, "unknown outcome; allowed: " + ", ".join(allowed_summary))
     for i, name in enumerate(spec.outcomes.kpis):
         if name not in all_kpis:

@@ -263,7 +263,7 @@ def SummaryCards(session: Session, version: int):
         ("Founded", fmt_number(s["startups_founded"]), "startups_founded", "founded"),
         ("Failed / acquired", f"{fmt_number(s['startups_failed'])} / {fmt_number(s['startups_acquired'])}", None, "exits"),
         ("Startup jobs", fmt_number(s["employment_startups"]), "employment_startups", "jobs"),
-        ("Utilisation east / west", f"{fmt_number(100 * s['east_utilization'])}% / {fmt_number(100 * s['west_utilization'])}%", None, "util"),
+        ("Utilisation east / west", f"{fmt_number(100 * s['east_utilization_end'])}% / {fmt_number(100 * s['west_utilization_end'])}%", None, "util"),
         ("Vouchers paid", f"¥{fmt_number(s['voucher_spent_yuan'] / 1e6)}m", "voucher_spent_yuan", "voucher"),
     ]
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}, classes=["aieco-summary"]):
