@@ -143,9 +143,11 @@ def calibrate(scenario: Scenario, seeds: Iterable[int], progress=None) -> pd.Dat
 
 
 def report(table: pd.DataFrame, scenario: Scenario) -> str:
-    """A Markdown table: each target, its source, the mean and 90% range across seeds, and a verdict."""
+    """A Markdown table: each target, its source, the mean and 90% range across seeds, and a
+    verdict."""
     lines = [
-        f"Scenario `{scenario.meta.name}`, {len(table)} seeds ({int(table['seed'].min())}–{int(table['seed'].max())}), "
+        f"Scenario `{scenario.meta.name}`, {len(table)} seeds "
+        f"({int(table['seed'].min())}–{int(table['seed'].max())}), "
         f"{scenario.meta.years} years.",
         "",
         "| target | source | wanted | mean | 5–95% across seeds | met |",
@@ -202,7 +204,8 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
         when = "no seed reaches it"
     lines += [
         "",
-        f"The {scenario.meta.target_startups:,}-startup question: {share:.0%} of seeds reach it within "
+        f"The {scenario.meta.target_startups:,}-startup question: {share:.0%} of seeds reach it "
+        "within "
         f"{scenario.meta.years} years; {when}.",
     ]
     return "\n".join(lines)

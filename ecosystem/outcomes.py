@@ -77,7 +77,8 @@ class RunData:
         )
 
     def monthly(self, regions: str) -> pd.DataFrame:
-        """KPI columns summed over the city (``"city"``), hub (``"west"``) or all regions, by month."""
+        """KPI columns summed by month over the city (``"city"``), hub (``"west"``) or all
+        regions."""
         if regions not in self._cache:
             keys = {"city": self.cities, "west": self.hubs}.get(regions)
             k = self.kpis if keys is None else self.kpis[self.kpis["region"].isin(keys)]
@@ -128,7 +129,8 @@ def _total(col: str, regions: str = "city"):
 
 
 def utilization(sold: pd.Series, capacity: pd.Series) -> float:
-    """GPU-hours sold / GPU-hours of capacity over a window (ratio of sums; NaN without capacity)."""
+    """GPU-hours sold / GPU-hours of capacity over a window (a ratio of sums; NaN without
+    capacity)."""
     cap = float(capacity.sum())
     return float(sold.sum()) / cap if cap > 0 else NAN
 
@@ -167,7 +169,8 @@ def _public_spending(year: int | None):
 
 
 def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
-    """Founder careers of the startups founded during a run ([S50]'s definition, docs/calibration.md).
+    """Founder careers of the startups founded during a run ([S50]'s definition, see
+    docs/calibration.md).
 
     ``founders_big_or_famous``: among founders with a known career (an employer before founding,
     or a big-firm past), the share who had worked at a big firm or came from a startup at Series C

@@ -128,8 +128,8 @@ def cmd_sweep(args) -> int:
 
 @_guard
 def cmd_policy(args) -> int:
+    from ecosystem.outputs import write_parquet
     from experiments.policy import format_effects, policy_effects
-    from experiments.runner import _atomic_parquet
 
     exp, out = _prepare(args)
     if exp.spec.policy is None:
@@ -139,7 +139,7 @@ def cmd_policy(args) -> int:
     report = _run(exp, out, args)
     pol = exp.spec.policy
     effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
-    _atomic_parquet(effects, out / "policy_effects.parquet")
+    write_parquet(effects, out / "policy_effects.parquet")
     effects.to_csv(out / "policy_effects.csv", index=False)
     print(format_effects(effects, pol.baseline, pol.confidence))
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK
@@ -147,13 +147,13 @@ def cmd_policy(args) -> int:
 
 @_guard
 def cmd_sensitivity(args) -> int:
-    from experiments.runner import _atomic_parquet
+    from ecosystem.outputs import write_parquet
     from experiments.sensitivity import analyse, format_ranking, plot
 
     exp, out = _prepare(args, method=args.method, suffix=f"_{args.method}")
     report = _run(exp, out, args)
     table, notes = analyse(exp, report.summary, args.method)
-    _atomic_parquet(table, out / f"sensitivity_{args.method}.parquet")
+    write_parquet(table, out / f"sensitivity_{args.method}.parquet")
     table.to_csv(out / f"sensitivity_{args.method}.csv", index=False)
     print(format_ranking(table, args.method))
     for note in notes:

@@ -1,6 +1,6 @@
 """``aieco compare``: the cities side by side, and one city's policies tried in another.
 
-    aieco compare                                  # every single-city preset, 5 replicates, 10 years
+    aieco compare                       # every single-city preset, 5 replicates, 10 years
     aieco compare hangzhou chengdu --years 5 --replicates 10 --out results/cities
     aieco compare chengdu wenzhou --policy-from hangzhou   # would Hangzhou's policies work there?
 
@@ -22,11 +22,15 @@ package, as written, in that city".
 
 Outputs in DIR (default ``results/compare``):
 
-* ``comparison.parquet`` / ``comparison.csv``: one row per city (and per transplant); the first
-  column is the preset name, ``label`` says e.g. ``chengdu (policy: hangzhou)``;
+* ``comparison.parquet`` / ``comparison.csv``: one row per city (and per transplant); after
+  ``run_id`` and ``seed`` (the root seed) comes the preset name, ``label`` says e.g.
+  ``chengdu (policy: hangzhou)``;
 * ``trajectories.parquet``: startups alive by month for every run;
 * ``trajectories.png``: median startups alive with 5–95% bands, the target line marked;
-* ``manifest.json``: presets, seeds, horizon, versions.
+* ``manifest.json``: presets, seeds, horizon, command line, versions.
+
+Every column is described in ``docs/outputs.md``. The folder is written through
+``ecosystem.outputs``: a non-empty folder aieco did not write is refused unless ``--overwrite``.
 
 Per-city outcomes (city = the preset's region of kind ``city``, west = its ``hub`` regions):
 startups alive at years 1, 5 and 10 (mean and 5th–95th percentile across replicates); the first
@@ -35,7 +39,8 @@ the share that do; ``month_target_reached_mean`` counts months from January of t
 0, and ``target_date`` is it as YYYY-MM); founders by origin, voucher spending (sums over the
 horizon); compute utilisation east and west (GPU-hours sold / capacity over the last 12 months);
 talent net inflow per year (share of the city's AI workforce). Every outcome is the registry's
-(``ecosystem.outcomes``), under its registry name; the table reports means over replicates. Exit codes: 0 done, 1 some runs failed, 2 bad input
+(``ecosystem.outcomes``), under its registry name; the table reports means over replicates.
+Exit codes: 0 done, 1 some runs failed, 2 bad input
 (one line ``error: ...`` on stderr, nothing written), 130 interrupted.
 """
 
@@ -43,6 +48,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -55,6 +62,7 @@ import pandas as pd
 
 from ecosystem import outcomes
 from ecosystem.outcomes import ORIGINS
+from ecosystem.outputs import atomic_file, check_out_dir, write_dir, write_parquet
 from ecosystem.scenario import (
     Scenario,
     ScenarioError,
@@ -94,7 +102,8 @@ def city_of(doc: dict, preset: str) -> str:
         raise ScenarioError(
             "compare",
             preset,
-            f"has {len(cities)} city regions; compare runs single-city presets ({', '.join(city_presets())})",
+            f"has {len(cities)} city regions; compare runs single-city presets "
+            f"({', '.join(city_presets())})",
         )
     return cities[0]
 
@@ -158,7 +167,8 @@ def transplant_policy(target_preset: str, source_preset: str) -> Scenario:
     """``target_preset`` with its city's whole policy table taken from ``source_preset``'s city.
 
     Only ``regions.<target city>.policy`` (and the description) changes; every other value,
-    hubs included, is the target's. Raises ScenarioError (one line) for unknown or multi-city presets.
+    hubs included, is the target's. Raises ScenarioError (one line) for unknown or multi-city
+    presets.
     """
     return scenario_from_dict(transplant_document(target_preset, source_preset))
 
@@ -254,19 +264,26 @@ def run_outcomes(kpis: pd.DataFrame, case: Case) -> tuple[dict[str, float], pd.S
     return outcomes.compute(data, names), alive
 
 
-def _month_date(start_year: int, month: float) -> str:
+def _month_date(start_year: int, month: float) -> str | None:
     if not np.isfinite(month):
-        return ""
+        return None
     m = int(round(month))
     return f"{start_year + m // 12}-{m % 12 + 1:02d}"
 
 
 def aggregate(
-    case: Case, runs: list[dict[str, float]], replicates: int, years: int, root_seed: int
+    case: Case,
+    runs: list[dict[str, float]],
+    replicates: int,
+    years: int,
+    root_seed: int,
+    run_id: str = "",
 ) -> dict:
     """One table row from the outcomes of a case's successful runs."""
     df = pd.DataFrame(runs)
     row: dict = {
+        "run_id": run_id,
+        "seed": root_seed,
         "preset": case.preset,
         "label": case.label,
         "policy_from": case.policy_from,
@@ -274,7 +291,6 @@ def aggregate(
         "replicates": replicates,
         "runs_ok": len(df),
         "years": years,
-        "root_seed": root_seed,
     }
 
     def col(name: str) -> np.ndarray:
@@ -378,6 +394,7 @@ def run_comparison(
 
     rows, trajectories, failures = [], [], []
     years = scenario_months(cases[0]) // 12 if cases else 0
+    rid = comparison_id(cases, seeds)
     for i, case in enumerate(cases):
         outcomes = []
         for r, s in enumerate(seeds):
@@ -390,26 +407,51 @@ def run_comparison(
             trajectories.append(
                 pd.DataFrame(
                     {
+                        "run_id": f"{rid}-c{i:03d}-r{r:03d}",
+                        "seed": s,
                         "preset": case.preset,
                         "label": case.label,
                         "replicate": r,
-                        "seed": s,
                         "month": alive.index.to_numpy(),
-                        "year": case.start_year + alive.index.to_numpy() / 12,
+                        "date": _first_days(case.start_year, alive.index.to_numpy()),
                         "startups_alive": alive.to_numpy(),
                     }
                 )
             )
-        rows.append(aggregate(case, outcomes, replicates, scenario_months(case) // 12, seed))
+        rows.append(aggregate(case, outcomes, replicates, scenario_months(case) // 12, seed, rid))
     table = pd.DataFrame(rows)
     traj = (
         pd.concat(trajectories, ignore_index=True)
         if trajectories
         else pd.DataFrame(
-            columns=["preset", "label", "replicate", "seed", "month", "year", "startups_alive"]
+            columns=[
+                "run_id",
+                "seed",
+                "preset",
+                "label",
+                "replicate",
+                "month",
+                "date",
+                "startups_alive",
+            ]
         )
     )
     return Comparison(table, traj, cases, seeds, years, failures, time.perf_counter() - t0)
+
+
+def comparison_id(cases: list[Case], seeds: list[int]) -> str:
+    """``compare-<hash>`` of what was compared: documents (hence presets and horizon) and seeds."""
+    key = json.dumps(
+        [[c.label, c.document] for c in cases] + [list(seeds)], sort_keys=True, default=str
+    )
+    return "compare-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def _first_days(start_year: int, months: np.ndarray) -> np.ndarray:
+    m = np.asarray(months, dtype=np.int64)
+    return np.array(
+        [dt.date(start_year + int(x) // 12, int(x) % 12 + 1, 1) for x in m], dtype=object
+    )
 
 
 def scenario_months(case: Case) -> int:
@@ -513,7 +555,7 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
         t = traj[traj["label"] == case.label]
         if t.empty:
             continue
-        g = t.groupby("year")["startups_alive"]
+        g = t.assign(year=case.start_year + t["month"] / 12).groupby("year")["startups_alive"]
         med, lo, hi = g.median(), g.quantile(0.05), g.quantile(0.95)
         own = case.policy_from == case.preset
         ax.fill_between(
@@ -548,7 +590,7 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     start = cases[0].start_year if cases else 2025
-    end = float(traj["year"].max()) if len(traj) else start + 1
+    end = start + float(traj["month"].max()) / 12 if len(traj) else start + 1
     ax.set_xlim(start, end + 1 / 12)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("year")
@@ -573,44 +615,32 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
         frameon=False,
     )
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_outputs(result: Comparison, out: Path) -> list[Path]:
-    """comparison.parquet/.csv, trajectories.parquet/.png and manifest.json in ``out``."""
+def write_outputs(result: Comparison, out: Path, overwrite: bool = False) -> list[Path]:
+    """comparison.parquet/.csv, trajectories.parquet/.png and manifest.json in ``out``, through
+    ``ecosystem.outputs.write_dir`` (a temporary folder moved into place; a folder aieco did not
+    write is refused unless ``overwrite``)."""
     from ecosystem.run import git_revision, package_versions
 
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [
-        out / "comparison.parquet",
-        out / "comparison.csv",
-        out / "trajectories.parquet",
-        out / "trajectories.png",
-        out / "manifest.json",
+    names = [
+        "comparison.parquet",
+        "comparison.csv",
+        "trajectories.parquet",
+        "trajectories.png",
+        "manifest.json",
     ]
-    _atomic(paths[0], lambda p: result.table.to_parquet(p, index=False))
-    _atomic(paths[1], lambda p: result.table.to_csv(p, index=False))
-    _atomic(paths[2], lambda p: result.trajectories.to_parquet(p, index=False))
-    plot_trajectories(result.trajectories, result.cases, paths[3])
+    table = result.table
     manifest = {
-        "command": "compare",
+        "aieco_output": "compare",
+        "run_id": str(table["run_id"].iloc[0]) if len(table) else None,
+        "command": list(sys.argv),
         "rows": [
             {
                 "preset": c.preset,
@@ -622,15 +652,41 @@ def write_outputs(result: Comparison, out: Path) -> list[Path]:
             for c in result.cases
         ],
         "years": result.years,
-        "root_seed": int(result.table["root_seed"].iloc[0]) if len(result.table) else None,
+        "root_seed": int(table["seed"].iloc[0]) if len(table) else None,
         "seeds": result.seeds,
         "failures": [{"label": lab, "seed": s, "error": e} for lab, s, e in result.failures],
         "wall_s": result.wall_s,
         "versions": package_versions(),
         "git_revision": git_revision(),
     }
-    _atomic(paths[4], lambda p: p.write_text(json.dumps(manifest, indent=2), encoding="utf-8"))
-    return paths
+
+    def fill(tmp: Path) -> None:
+        write_parquet(_arrow(table, dates=()), tmp / names[0])
+        table.to_csv(tmp / names[1], index=False)
+        write_parquet(_arrow(result.trajectories, dates=("date",)), tmp / names[2])
+        plot_trajectories(result.trajectories, result.cases, tmp / names[3])
+        text = json.dumps(manifest, indent=2, default=str)
+        (tmp / names[4]).write_text(text + "\n", encoding="utf-8")
+
+    write_dir(out, fill, kind="compare", overwrite=overwrite)
+    return [Path(out) / n for n in names]
+
+
+def _arrow(df: pd.DataFrame, dates: tuple[str, ...]):
+    """A comparison table as Arrow: NaN and None as NULL, ``dates`` as calendar days."""
+    import pyarrow as pa
+
+    cols = {}
+    for c in df.columns:
+        if c in dates:
+            cols[c] = pa.array(list(df[c]), type=pa.date32())
+        elif df[c].dtype == object:
+            cols[c] = pa.array(
+                [None if v is None or v != v else v for v in df[c]], type=pa.string()
+            )
+        else:
+            cols[c] = pa.array(df[c], from_pandas=True)
+    return pa.table(cols)
 
 
 def compare(
@@ -642,18 +698,25 @@ def compare(
     policy_from: str | None = None,
     workers: int | None = 1,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Comparison:
-    """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input."""
-    check_options(replicates=replicates, years=years, seed=seed, workers=workers, out=out)
+    """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input
+    (an unusable ``out`` included, before any run)."""
+    check_options(replicates, years, seed, workers, out, overwrite)
     cases = build_cases(presets, policy_from, years)
     result = run_comparison(cases, replicates, seed, workers, progress)
     if out is not None:
-        write_outputs(result, Path(out))
+        write_outputs(result, Path(out), overwrite)
     return result
 
 
 def check_options(
-    replicates: int, years: int | None, seed: int, workers: int | None, out: str | Path | None
+    replicates: int,
+    years: int | None,
+    seed: int,
+    workers: int | None,
+    out: str | Path | None,
+    overwrite: bool = False,
 ) -> None:
     if replicates < 1:
         raise ScenarioError("--replicates", replicates, "must be >= 1")
@@ -663,8 +726,8 @@ def check_options(
         raise ScenarioError("--seed", seed, "must be >= 0")
     if workers is not None and workers < 1:
         raise ScenarioError("--workers", workers, "must be >= 1")
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise ScenarioError("--out", str(out), "exists and is not a directory")
+    if out is not None:
+        check_out_dir(out, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,7 +738,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
         help="run the cities side by side (replicates, common seeds) and tabulate them",
-        description="Run single-city presets (all of them when none is named) with common random numbers and "
+        description="Run single-city presets (all of them when none is named) with common random "
+        "numbers and "
         "print one row per city: startups alive at years 1, 5, 10 with 90% intervals, when the "
         "target is reached, founders by origin, voucher spend, compute utilisation east and west, "
         "talent net inflow. Writes comparison.parquet, comparison.csv and trajectories.png to DIR. "
@@ -711,27 +775,35 @@ def register(subparsers) -> None:
         help="local worker processes (default: all cores; 1 = in this process)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
+    )
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     try:
-        check_options(args.replicates, args.years, args.seed, args.workers, args.out)
+        check_options(
+            args.replicates, args.years, args.seed, args.workers, args.out, args.overwrite
+        )
         cases = build_cases(args.presets or None, args.policy_from, args.years)
         result = run_comparison(
             cases, args.replicates, args.seed, args.workers, progress=not args.quiet
         )
+        out = Path(args.out)
+        write_outputs(result, out, args.overwrite)
     except ScenarioError as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    out = Path(args.out)
-    write_outputs(result, out)
     print(format_table(result.table))
     print(
-        f"\n{len(result.cases)} rows, {args.replicates} replicate(s), {result.years} years, root seed {args.seed} "
+        f"\n{len(result.cases)} rows, {args.replicates} replicate(s), {result.years} years, "
+        f"root seed {args.seed} "
         f"({result.wall_s:.1f} s); wrote {out}/comparison.parquet, comparison.csv, trajectories.png"
     )
     for label, s, err in result.failures[:5]:

@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ecosystem.outputs import write_parquet, write_text
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
 from experiments.spec import Experiment, RunTask
@@ -107,15 +108,7 @@ def write_run(runs_dir: Path, record: dict, param_names: list[str]) -> Path:
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta, default=_jsonable).encode()})
-    final = runs_dir / f"{task.run_id}.parquet"
-    tmp = runs_dir / f".{task.run_id}.{os.getpid()}.tmp"
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return final
+    return write_parquet(table, runs_dir / f"{task.run_id}.parquet")
 
 
 def read_run_meta(path: Path) -> dict | None:
@@ -166,28 +159,8 @@ def build_summary(out: Path, param_names: list[str] | None = None, outcome_names
         df["point"] = df["point"].astype("int64")
         df["replicate"] = df["replicate"].astype("int64")
     df["elapsed_s"] = pd.to_numeric(df["elapsed_s"], errors="coerce").astype(float)
-    _atomic_parquet(df, out / "summary.parquet")
+    write_parquet(df, out / "summary.parquet")
     return df
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(out: Path) -> dict:
@@ -302,7 +275,7 @@ def run_experiment(
         stale.unlink(missing_ok=True)
     started = read_manifest(out).get("started") or datetime.now(UTC).isoformat(timespec="seconds")
     counts = {"ok": len(completed), "failed": 0, "pending": len(todo)}
-    atomic_write_text(out / "manifest.json", json.dumps(_manifest(exp, "running", counts, engine, started), indent=2, default=_jsonable))
+    write_text(out / "manifest.json", json.dumps(_manifest(exp, "running", counts, engine, started), indent=2, default=_jsonable))
 
     report = SweepReport(out, len(exp.tasks), len(exp.tasks) - len(todo), 0, 0, 0, 0.0, engine)
     t0 = time.perf_counter()
@@ -337,7 +310,7 @@ def run_experiment(
         failed = int((summary["status"] != "ok").sum()) if len(summary) else 0
         counts = {"ok": ok, "failed": failed, "pending": len(exp.tasks) - ok - failed}
         status = "complete" if counts["pending"] == 0 and failed == 0 else ("incomplete" if counts["pending"] else "complete_with_failures")
-        atomic_write_text(out / "manifest.json", json.dumps(_manifest(exp, status, counts, engine, started), indent=2, default=_jsonable))
+        write_text(out / "manifest.json", json.dumps(_manifest(exp, status, counts, engine, started), indent=2, default=_jsonable))
         report.summary = summary
     return report
 

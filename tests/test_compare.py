@@ -1,5 +1,6 @@
-"""aieco compare: real short runs write the table and figure; transplants change only the policy;
-the same root seed gives the same table (in this process or on worker processes); bad input exits 2."""
+"""aieco compare: real short runs write the table and figure; transplants change only the
+policy; the same root seed gives the same table (in this process or on worker processes); bad
+input exits 2."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_compare_writes_table_and_figure(tmp_path, capsys):
     ):
         assert (out / name).stat().st_size > 0, name
     t = pd.read_parquet(out / "comparison.parquet")
-    assert t.columns[0] == "preset"
+    assert list(t.columns[:3]) == ["run_id", "seed", "preset"]
+    assert t["run_id"].nunique() == 1 and (t["seed"] == 3).all()
     assert list(t["preset"]) == ["hangzhou", "wenzhou"]
     assert list(t["city"]) == ["hangzhou", "wenzhou"]
     for col in (
