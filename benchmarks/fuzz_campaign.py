@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{i}] {case.kind}: {case.note}\n    -> {o.problem.strip()[:3000]}", flush=True)
         if (i - args.start + 1) % 100 == 0:
             print(
-                f"... {i - args.start + 1} cases, {time.perf_counter() - started:.0f} s", flush=True
+                f"... {i - args.start + 1} cases, {time.perf_counter() - started:.0f} s: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+                flush=True,
             )
     print(
         f"\n{args.cases} generated inputs (seed {args.seed}, from {args.start}): "

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ecosystem.run import RunResult, founder_shares, run_scenario
+from ecosystem import outcomes
+from ecosystem.run import RunResult, run_scenario
 from ecosystem.scenario import Scenario
 
 
@@ -42,12 +43,35 @@ class Target:
 
 
 TARGETS = (
-    Target("survival_1y", "startups alive 1 year after founding", 0.75, 0.85, "[S32][S33][S34] ~79–80%"),
+    Target(
+        "survival_1y", "startups alive 1 year after founding", 0.75, 0.85, "[S32][S33][S34] ~79–80%"
+    ),
     Target("survival_5y", "startups alive 5 years after founding", 0.45, 0.55, "[S32][S34] ~50%"),
-    Target("founders_big_or_famous", "known-career founders who worked at a big or famous firm", 0.85, 0.95, "[S50] 90%"),
-    Target("founders_per_100_leavers", "startups per 100 leavers of the largest firm", 0.8, 1.4, "[S49] 1.1–1.3; [S48] ~0.8–1.1", False),
-    Target("talent_net_inflow", "talent net inflow per year", 0.012, 0.016, "[S53] 1.2–1.6%"),
-    Target("west_utilization_no_vouchers", "western utilisation, year 1, no vouchers", 0.20, 0.30, "[S92] V9: 20–30%"),
+    Target(
+        "founders_big_or_famous",
+        "known-career founders who worked at a big or famous firm",
+        0.85,
+        0.95,
+        "[S50] 90%",
+    ),
+    Target(
+        "founders_per_100_leavers",
+        "startups per 100 leavers of the largest firm",
+        0.8,
+        1.4,
+        "[S49] 1.1–1.3; [S48] ~0.8–1.1",
+        False,
+    ),
+    Target(
+        "talent_net_inflow_per_year", "talent net inflow per year", 0.012, 0.016, "[S53] 1.2–1.6%"
+    ),
+    Target(
+        "west_utilization_no_vouchers",
+        "western utilisation, year 1, no vouchers",
+        0.20,
+        0.30,
+        "[S92] V9: 20–30%",
+    ),
 )
 
 
@@ -55,53 +79,43 @@ def city_regions(scenario: Scenario) -> list[str]:
     return [k for k, r in scenario.regions.items() if r.kind == "city"]
 
 
-def survival(firms: pd.DataFrame, months: int, horizon: int) -> float:
-    """Share of startups founded in the run that have not failed ``months`` after founding."""
-    f = firms[(firms["founded_month"] >= 0) & (firms["founded_month"] + months <= horizon - 1)]
-    if f.empty:
-        return float("nan")
-    failed = (f["exit_reason"] == "failed") & (f["exit_month"] < f["founded_month"] + months)
-    return float(1.0 - failed.mean())
+#: Measures of one run that come from the outcome registry (``ecosystem.outcomes``).
+REGISTRY_MEASURES = (
+    "survival_1y",
+    "survival_5y",
+    "founders_big_or_famous",
+    "founders_big_firm_last_job",
+    "talent_net_inflow_per_year",
+    "month_target_reached",
+    "startups_alive_end",
+    "west_utilization_end",
+)
 
 
 def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> dict[str, float]:
-    """The calibration measures of one run (see the module docstring)."""
-    sc = result.scenario
+    """The calibration measures of one run (see the module docstring).
+
+    Everything but the two measures that need more than the run's tables comes from the outcome
+    registry: ``founders_per_100_leavers`` (needs the largest firm's leaver count) and
+    ``west_utilization_no_vouchers``, the registry's ``west_utilization_y1`` of the same scenario
+    run without vouchers (``no_voucher_result``; the run itself when not given).
+    """
+    out = outcomes.compute(outcomes.RunData.from_result(result), REGISTRY_MEASURES)
     firms = result.firms
-    kpis = result.kpis
-    cities = city_regions(sc)
-    k = kpis[kpis["region"].isin(cities)]
-    out: dict[str, float] = {
-        "survival_1y": survival(firms, 12, result.months),
-        "survival_5y": survival(firms, 60, result.months),
-    }
     new = firms[firms["founded_month"] >= 0]
-    out.update(founder_shares(firms))
     model = result.model
     if model is not None and model.big_firms:
         largest = max(model.big_firms, key=lambda b: b.spec.headcount)
         # Founders who left the firm during the run (the leavers counted in the denominator).
-        alumni_startups = int(((new["founder_alumni"] == largest.key) & (new["founder_left_alumni_month"] >= 0)).sum())
-        direct = int(((new["parent_id"] == largest.node)).sum())
+        left = (new["founder_alumni"] == largest.key) & (new["founder_left_alumni_month"] >= 0)
+        direct = int((new["parent_id"] == largest.node).sum())
         leavers = max(largest.leavers_total, 1)
-        out["founders_per_100_leavers"] = 100.0 * alumni_startups / leavers
+        out["founders_per_100_leavers"] = 100.0 * int(left.sum()) / leavers
         out["founders_per_100_leavers_direct"] = 100.0 * direct / leavers
-    by_month = k.groupby("month").sum(numeric_only=True)
-    out["talent_net_inflow"] = float(by_month["talent_net_inflow"].sum() / (len(by_month) / 12))
-    alive = by_month["startups_alive"]
-    target = sc.meta.target_startups
-    hit = alive.index[alive.to_numpy() >= target]
-    out["month_target_reached"] = float(hit[0]) if len(hit) else math.nan
-    out["startups_alive_end"] = float(alive.iloc[-1])
     ref = no_voucher_result if no_voucher_result is not None else result
-    hubs = ref.dc_kpis[ref.dc_kpis["hub"]]
-    if not hubs.empty:
-        y1 = hubs[hubs["month"] < 12]
-        out["west_utilization_no_vouchers"] = float(y1["sold_gpu_h"].sum() / y1["capacity_gpu_h"].sum())
-    hubs = result.dc_kpis[result.dc_kpis["hub"]]
-    if not hubs.empty:
-        last = hubs[hubs["month"] >= result.months - 12]
-        out["west_utilization_last_year"] = float(last["sold_gpu_h"].sum() / last["capacity_gpu_h"].sum())
+    out["west_utilization_no_vouchers"] = outcomes.compute(
+        outcomes.RunData.from_result(ref), ["west_utilization_y1"]
+    )["west_utilization_y1"]
     return out
 
 
@@ -129,9 +143,11 @@ def calibrate(scenario: Scenario, seeds: Iterable[int], progress=None) -> pd.Dat
 
 
 def report(table: pd.DataFrame, scenario: Scenario) -> str:
-    """A Markdown table: each target, its source, the mean and 90% range across seeds, and a verdict."""
+    """A Markdown table: each target, its source, the mean and 90% range across seeds, and a
+    verdict."""
     lines = [
-        f"Scenario `{scenario.meta.name}`, {len(table)} seeds ({int(table['seed'].min())}–{int(table['seed'].max())}), "
+        f"Scenario `{scenario.meta.name}`, {len(table)} seeds "
+        f"({int(table['seed'].min())}–{int(table['seed'].max())}), "
         f"{scenario.meta.years} years.",
         "",
         "| target | source | wanted | mean | 5–95% across seeds | met |",
@@ -155,11 +171,21 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
 
         wanted = f"{pct(t.low)}–{pct(t.high)}"
         met = "yes" if t.low <= mean <= t.high else "no"
-        lines.append(f"| {t.label} | {t.source} | {wanted} | {pct(mean)} | {pct(lo)}–{pct(hi)} | {met} |")
+        lines.append(
+            f"| {t.label} | {t.source} | {wanted} | {pct(mean)} | {pct(lo)}–{pct(hi)} | {met} |"
+        )
     extra = [
-        ("founders_big_firm_last_job", "founders with a previous employer whose last job was at a big firm", True),
-        ("founders_per_100_leavers_direct", "startups per 100 leavers of the largest firm, founded on leaving", False),
-        ("west_utilization_last_year", "western utilisation in the last year (with vouchers)", True),
+        (
+            "founders_big_firm_last_job",
+            "founders with a previous employer whose last job was at a big firm",
+            True,
+        ),
+        (
+            "founders_per_100_leavers_direct",
+            "startups per 100 leavers of the largest firm, founded on leaving",
+            False,
+        ),
+        ("west_utilization_end", "western utilisation in the last year (with vouchers)", True),
         ("startups_alive_end", "startups alive at the end", False),
     ]
     for key, label, percent in extra:
@@ -178,7 +204,8 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
         when = "no seed reaches it"
     lines += [
         "",
-        f"The {scenario.meta.target_startups:,}-startup question: {share:.0%} of seeds reach it within "
+        f"The {scenario.meta.target_startups:,}-startup question: {share:.0%} of seeds reach it "
+        "within "
         f"{scenario.meta.years} years; {when}.",
     ]
     return "\n".join(lines)

@@ -47,7 +47,9 @@ def _non_negative_int(name: str):
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write its results")
-    run.add_argument("scenario", help="preset name or TOML file")
+    run.add_argument(
+        "scenario", help="preset name, TOML file, or a run's DIR/manifest.json to re-run"
+    )
     run.add_argument("--years", type=int, help="horizon in years, 1–50 (default: the scenario's)")
     run.add_argument(
         "--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)"
@@ -63,6 +65,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "e.g. regions.hangzhou.policy.voucher_rate=0.5",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
+    )
     run.set_defaults(func=cmd_run)
 
     presets = sub.add_parser("presets", help="list the shipped presets")
@@ -120,7 +127,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with tqdm(total=args.seeds, unit="seed", file=sys.stderr) as bar:
         table = calibrate(scenario, range(args.seeds), progress=lambda: bar.update(1))
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        from ecosystem.outputs import write_csv
+
+        write_csv(table, args.csv)  # atomically: a temporary file renamed into place
     print(report(table, scenario))
     return 0
 
@@ -136,19 +145,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ecosystem.run import run_scenario  # imported here so `aieco show` stays fast
+    from ecosystem.outputs import check_out_dir
+    from ecosystem.run import is_manifest_path, load_manifest, run_scenario
+    from ecosystem.scenario import scenario_from_dict
 
     overrides = list(args.overrides)
     if args.years is not None:
         if not 1 <= args.years <= 50:
             return fail(f"--years = {args.years}: must be >= 1 and <= 50")
         overrides.append(f"meta.years={args.years}")
+    months = None
     try:
-        scenario = load_scenario(args.scenario, overrides)
+        if is_manifest_path(args.scenario):  # re-run: the manifest fixes scenario, seed, horizon
+            if overrides or args.seed:
+                return fail(f"{args.scenario}: a re-run takes no --set, --years or --seed")
+            manifest = load_manifest(args.scenario)
+            scenario = scenario_from_dict(manifest["scenario"])
+            args.seed, months = manifest["seed"], manifest["months"]
+        else:
+            scenario = load_scenario(args.scenario, overrides)
+        out = Path(args.out) if args.out else Path("runs") / f"{scenario.meta.name}-seed{args.seed}"
+        check_out_dir(out, overwrite=args.overwrite)  # before running: nothing runs for nothing
     except ScenarioError as exc:
         return fail(str(exc))
-    out = Path(args.out) if args.out else Path("runs") / f"{scenario.meta.name}-seed{args.seed}"
-    months = scenario.months
+    months = scenario.months if months is None else months
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -162,7 +182,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         result = run_scenario(
-            scenario, args.seed, on_month=(lambda m: bar.update(1)) if bar else None
+            scenario,
+            args.seed,
+            months=months,
+            on_month=(lambda m: bar.update(1)) if bar else None,
         )
     except Exception as exc:  # a model failure on validated input: one line, not a traceback
         if bar:
@@ -178,7 +201,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if bar:
         bar.close()
     elapsed = time.perf_counter() - started
-    result.write(out)
+    try:
+        result.write(out, overwrite=args.overwrite)
+    except ScenarioError as exc:
+        return fail(str(exc))
     print_summary(result, elapsed, out)
     return 0
 

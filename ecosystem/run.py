@@ -1,19 +1,20 @@
 """Running a scenario and keeping its results: the one place that turns a model into tables.
 
-    result = run_scenario(load_scenario("hangzhou"), seed=7)
-    result.kpis            # monthly KPIs, one row per month and region
-    result.summary()       # headline numbers (a flat dict)
-    result.write("out/")   # parquet tables, GraphML networks, manifest.json
+result = run_scenario(load_scenario("hangzhou"), seed=7)
+result.kpis            # monthly KPIs, one row per month and region
+result.summary()       # headline numbers (a flat dict)
+result.write("out/")   # parquet tables, GraphML networks, manifest.json
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import math
 import platform
-import shutil
+import re
 import subprocess
-import tempfile
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -21,11 +22,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from ecosystem import outcomes, outputs
+from ecosystem import output_tables as ot
 from ecosystem.model import AIEcosystem
-from ecosystem.scenario import Scenario, to_document
+from ecosystem.scenario import Scenario, ScenarioError, scenario_from_dict, to_document
 
-PACKAGES = ("aieco", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx")
+#: The files ``aieco run`` writes (``docs/outputs.md`` describes each column).
+TABLE_FILES = {
+    "kpis.parquet": "kpis",
+    "data_centers.parquet": "data_centers",
+    "firms.parquet": "firms",
+    "firm_years.parquet": "firm_years",
+    "talent_flows.parquet": "talent_flows",
+    "partnerships.parquet": "partnerships",
+}
 
 
 @dataclass
@@ -43,6 +56,7 @@ class RunResult:
     partnerships: pd.DataFrame
     network_summary: dict
     model: AIEcosystem | None = field(default=None, repr=False)
+    orgs: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_model(cls, model: AIEcosystem, seed: int) -> RunResult:
@@ -58,45 +72,100 @@ class RunResult:
             partnerships=model.networks.partnerships(),
             network_summary=model.networks.summary(),
             model=model,
+            orgs={
+                "regions": list(model.region_keys),
+                "big_firm": [b.node for b in model.big_firms],
+                "university": [u.node for u in model.universities],
+            },
         )
 
     def summary(self) -> dict[str, float]:
-        """Headline outcomes of the run (see ``summarise``)."""
-        return summarise(self.kpis, self.firms, self.scenario, self.network_summary)
+        """Headline outcomes of the run: every outcome of the registry (``ecosystem.outcomes``)."""
+        return outcomes.compute(outcomes.RunData.from_result(self))
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write all tables to ``out_dir`` atomically (a temporary folder renamed into place)."""
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        tmp.chmod(0o755)
-        try:
-            self.kpis.to_parquet(tmp / "kpis.parquet", index=False)
-            self.dc_kpis.to_parquet(tmp / "data_centers.parquet", index=False)
-            self.firms.to_parquet(tmp / "firms.parquet", index=False)
-            self.firm_years.to_parquet(tmp / "firm_years.parquet", index=False)
-            self.talent_flows.to_parquet(tmp / "talent_flows.parquet", index=False)
-            self.partnerships.to_parquet(tmp / "partnerships.parquet", index=False)
+    @property
+    def run_id(self) -> str:
+        """``<scenario>-s<seed>-<hash>``: the same scenario, seed and horizon give the same id."""
+        doc = to_document(self.scenario, with_sources=False)
+        key = json.dumps([doc, int(self.seed), int(self.months)], sort_keys=True, default=str)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        return f"{self.scenario.meta.name}-s{self.seed}-{digest}"
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The written tables (file name -> Arrow table), in the schema of ``docs/outputs.md``."""
+        rid, seed, start = self.run_id, self.seed, self.scenario.meta.start_year
+        return {
+            "kpis.parquet": ot.kpis_table(self.kpis, rid, seed, start),
+            "data_centers.parquet": ot.data_centers_table(self.dc_kpis, rid, seed, start),
+            "firms.parquet": ot.firms_table(self.firms, rid, seed, start),
+            "firm_years.parquet": ot.firm_years_table(self.firm_years, rid, seed, start),
+            "talent_flows.parquet": ot.talent_flows_table(
+                self.talent_flows, self.orgs, rid, seed, start
+            ),
+            "partnerships.parquet": ot.partnerships_table(self.partnerships, rid, seed, start),
+        }
+
+    def manifest(self, command: list[str] | None = None) -> dict:
+        """What ``aieco run DIR/manifest.json`` needs to reproduce the run, and what it gave."""
+        return {
+            "aieco_output": "run",
+            "run_id": self.run_id,
+            "scenario": to_document(self.scenario, with_sources=True),
+            "seed": self.seed,
+            "months": self.months,
+            "years": self.months / 12,
+            "command": list(sys.argv if command is None else command),
+            "summary": self.summary(),
+            "outcomes": {
+                name: {"unit": o.unit, "meaning": o.meaning}
+                for name, o in outcomes.OUTCOMES.items()
+            },
+            "networks": self.network_summary,
+            "versions": package_versions(),
+            "git_revision": git_revision(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+
+    def write(
+        self, out_dir: str | Path, overwrite: bool = False, command: list[str] | None = None
+    ) -> Path:
+        """Write every table, the GraphML networks and ``manifest.json`` to ``out_dir``.
+
+        Through ``ecosystem.outputs.write_dir``: a temporary folder beside the target, moved into
+        place; a non-empty folder aieco did not write is refused unless ``overwrite`` (and then
+        only aieco's files there are replaced). Raises ``OutputError`` (one line).
+        """
+        tables = self.tables()
+        manifest = self.manifest(command)
+
+        def fill(tmp: Path) -> None:
+            for name, table in tables.items():
+                pq.write_table(table, tmp / name)
             if self.model is not None:
-                self.model.networks.write_graphml(tmp / "networks")
-            manifest = {
-                "scenario": to_document(self.scenario, with_sources=True),
-                "seed": self.seed,
-                "months": self.months,
-                "summary": self.summary(),
-                "networks": self.network_summary,
-                "versions": package_versions(),
-                "git_revision": git_revision(),
-                "python": platform.python_version(),
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default))
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+                self.write_graphml(tmp / "networks")
+            text = json.dumps(_finite(manifest), indent=2, default=_json_default, allow_nan=False)
+            (tmp / "manifest.json").write_text(text + "\n", encoding="utf-8")
+
+        return outputs.write_dir(out_dir, fill, kind="run", overwrite=overwrite)
+
+    def write_graphml(self, directory: Path) -> list[Path]:
+        """The three networks as GraphML, with the output schema's ids, months and dates."""
+        import networkx as nx
+
+        directory.mkdir(parents=True, exist_ok=True)
+        net = self.model.networks
+        paths = []
+        for name, graph in (
+            ("genealogy", net.genealogy()),
+            ("talent_flows", net.talent_graph()),
+            ("partnerships", net.partnership_graph()),
+        ):
+            g = ot.clean_graph(graph, self.run_id, self.seed, self.scenario.meta.start_year)
+            path = directory / f"{name}.graphml"
+            nx.write_graphml(g, path)
+            paths.append(path)
+        return paths
 
 
 def run_scenario(
@@ -115,78 +184,66 @@ def run_scenario(
     return RunResult.from_model(model, int(seed))
 
 
-def summarise(kpis: pd.DataFrame, firms: pd.DataFrame, scenario: Scenario, networks: dict | None = None) -> dict[str, float]:
-    """Headline outcomes across all city regions of a run (flat dict of numbers)."""
-    out: dict[str, float] = {}
-    cities = [k for k, r in scenario.regions.items() if r.kind == "city"]
-    k = kpis[kpis["region"].isin(cities)]
-    if k.empty:
-        return out
-    by_month = k.groupby("month").sum(numeric_only=True)
-    alive = by_month["startups_alive"]
-    for year in (1, 5, 10):
-        m = 12 * year - 1
-        out[f"startups_alive_y{year}"] = float(alive.loc[m]) if m in alive.index else float("nan")
-    out["startups_alive_end"] = float(alive.iloc[-1])
-    target = scenario.meta.target_startups
-    hit = alive.index[alive.to_numpy() >= target]
-    out["month_target_reached"] = float(hit[0]) if len(hit) else float("nan")
-    out["target_reached"] = float(len(hit) > 0)
-    for col in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan",
-                "voucher_additional_gpu_h", "compute_sold_gpu_h", "compute_bought_west_gpu_h", "vc_raised_yuan"):
-        out[f"{col}_total"] = float(by_month[col].sum())
-    out.update(founder_shares(firms))
-    years = len(by_month) / 12
-    inflow = by_month["talent_net_inflow"] if "talent_net_inflow" in by_month else None
-    if inflow is not None and years >= 1:
-        out["talent_net_inflow_per_year"] = float(inflow.sum() / years)
-    hubs = [kk for kk, r in scenario.regions.items() if r.kind == "hub"]
-    hub_k = kpis[kpis["region"].isin(hubs)]
-    if not hub_k.empty:
-        cap = hub_k.groupby("month")["dc_capacity_gpu_h"].sum()
-        sold = hub_k.groupby("month")["dc_sold_gpu_h"].sum()
-        util = sold / cap
-        out["west_utilization_y1"] = float(util.iloc[:12].mean())
-        out["west_utilization_end"] = float(util.iloc[-12:].mean())
-    east_cap = k.groupby("month")["dc_capacity_gpu_h"].sum()
-    east_sold = k.groupby("month")["dc_sold_gpu_h"].sum()
-    out["east_utilization_end"] = float((east_sold / east_cap).iloc[-12:].mean()) if east_cap.iloc[-1] > 0 else float("nan")
-    if networks:
-        for key in ("share_founders_from_largest_firm", "genealogy_max_depth"):
-            if key in networks:
-                out[key] = float(networks[key])
-    return out
+# --------------------------------------------------------------------------------------------
+# Re-running from a manifest
+# --------------------------------------------------------------------------------------------
+def is_manifest_path(text: str | Path) -> bool:
+    """Whether ``aieco run`` was given a run's manifest (or its folder) instead of a scenario."""
+    p = Path(text)
+    return p.name == "manifest.json" or (p.is_dir() and (p / "manifest.json").is_file())
 
 
-def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
-    """Founder careers of the startups founded during a run ([S50]'s definition, docs/calibration.md).
+def load_manifest(path: str | Path) -> dict:
+    """A run's manifest (``DIR/manifest.json`` or ``DIR``); ScenarioError (one line) otherwise."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "manifest.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError("manifest", str(p), "file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ScenarioError(
+            "manifest", str(p), f"is not a readable JSON manifest ({why})"
+        ) from None
+    if not isinstance(data, dict) or data.get("aieco_output", "run") != "run":
+        raise ScenarioError("manifest", str(p), "is not the manifest of an `aieco run`")
+    missing = [k for k in ("scenario", "seed", "months") if k not in data]
+    if missing:
+        raise ScenarioError("manifest", str(p), f"lacks {', '.join(missing)}; cannot re-run it")
+    if not isinstance(data["seed"], int) or not isinstance(data["months"], int):
+        raise ScenarioError("manifest", str(p), "seed and months must be whole numbers")
+    return data
 
-    ``founders_big_or_famous``: among founders with a known career (an employer before founding,
-    or a big-firm past), the share who had worked at a big firm or came from a startup at Series C
-    or later. ``founders_big_firm_last_job``: among founders with a previous employer, the share
-    whose last employer was a big firm.
-    """
-    new = firms[firms["founded_month"] >= 0] if not firms.empty else firms
-    if new.empty:
-        return {"founders_big_or_famous": float("nan"), "founders_big_firm_last_job": float("nan")}
-    alumni = new["founder_alumni"] != ""
-    known = (new["origin"] != "other") | alumni
-    big_or_famous = (alumni | new["parent_famous"])[known]
-    last_job = new.loc[new["origin"] != "other", "origin"] == "big_firm"
-    return {
-        "founders_big_or_famous": float(big_or_famous.mean()) if len(big_or_famous) else float("nan"),
-        "founders_big_firm_last_job": float(last_job.mean()) if len(last_job) else float("nan"),
-    }
+
+def rerun(
+    manifest_path: str | Path,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    on_month: Callable[[AIEcosystem], None] | None = None,
+) -> RunResult:
+    """Run again what a manifest records (resolved scenario, seed, months): bit for bit the same
+    tables. With ``out``, write them there (the output folder is checked before running)."""
+    data = load_manifest(manifest_path)
+    if out is not None:
+        outputs.check_out_dir(out, overwrite=overwrite)
+    scenario = scenario_from_dict(data["scenario"])
+    result = run_scenario(scenario, data["seed"], months=data["months"], on_month=on_month)
+    if out is not None:
+        result.write(out, overwrite=overwrite)
+    return result
 
 
 def package_versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    """Every installed distribution and its version (importlib.metadata), by normalised name
+    (PEP 503: lower case, runs of ``-_.`` as ``-``), sorted."""
+    out: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            out.setdefault(re.sub(r"[-_.]+", "-", name).lower(), dist.version)
+    return dict(sorted(out.items()))
 
 
 def git_revision() -> str:
@@ -196,7 +253,10 @@ def git_revision() -> str:
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
         )
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(root), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -205,9 +265,24 @@ def git_revision() -> str:
     return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def _finite(obj):
+    """A JSON-ready copy: NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def _json_default(obj):
     if isinstance(obj, np.generic):
-        return obj.item()
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
     if isinstance(obj, float | int | str):
         return obj
     return str(obj)

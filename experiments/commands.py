@@ -250,8 +250,8 @@ def cmd_sweep(args) -> int:
 
 @_guard
 def cmd_policy(args) -> int:
+    from ecosystem.outputs import write_parquet
     from experiments.policy import format_effects, policy_effects
-    from experiments.runner import _atomic_parquet
 
     exp, out = _prepare(args)
     if exp.spec.policy is None:
@@ -265,7 +265,7 @@ def cmd_policy(args) -> int:
     report = _run(exp, out, args)
     pol = exp.spec.policy
     effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
-    _atomic_parquet(effects, out / "policy_effects.parquet")
+    write_parquet(effects, out / "policy_effects.parquet")
     effects.to_csv(out / "policy_effects.csv", index=False)
     print(format_effects(effects, pol.baseline, pol.confidence))
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK
@@ -273,7 +273,7 @@ def cmd_policy(args) -> int:
 
 @_guard
 def cmd_sensitivity(args) -> int:
-    from experiments.runner import _atomic_parquet
+    from ecosystem.outputs import write_parquet
     from experiments.sensitivity import analyse, format_ranking, plot
 
     if not 0.5 < args.confidence < 1:
@@ -286,7 +286,7 @@ def cmd_sensitivity(args) -> int:
     exp, out = _prepare(args, method=args.method, suffix=f"_{args.method}", **load)
     report = _run(exp, out, args)
     table, notes = analyse(exp, report.summary, args.method, args.confidence)
-    _atomic_parquet(table, out / f"sensitivity_{args.method}.parquet")
+    write_parquet(table, out / f"sensitivity_{args.method}.parquet")
     table.to_csv(out / f"sensitivity_{args.method}.csv", index=False)
     print(format_ranking(table, args.method))
     print(

@@ -81,14 +81,7 @@ from experiments.samplers import (
     lhs_sample,
     salib_sample,
 )
-from experiments.tasks import RUN_TABLES, derived_outcomes
-
-#: Outcomes computed from every run on top of ``RunResult.summary()``.
-DERIVED_OUTCOMES = (
-    "public_spending_yuan_total",
-    "public_spending_yuan_y5",
-    "public_spending_yuan_y10",
-)
+from experiments.tasks import RUN_TABLES
 
 DEFAULT_SUMMARY = [
     "startups_alive_y1",
@@ -363,17 +356,13 @@ def _probe_outcomes(doc: dict) -> tuple[list[str], list[str]]:
 
 
 def _probe_run(doc: dict) -> tuple[list[str], list[str]]:
+    from ecosystem import outcomes
     from ecosystem.run import run_scenario
 
     scenario = scenario_from_dict(doc)
     result = run_scenario(scenario, seed=0, months=min(12, scenario.months))
-    names = list(result.summary()) + list(derived_outcomes(result.kpis))
-    # Yearly outcomes exist for any horizon (NaN when the run is shorter).
-    for y in (1, 5, 10):
-        names.append(f"startups_alive_y{y}")
-    names += ["talent_net_inflow_per_year", "west_utilization_y1", "west_utilization_end"]
     kpi_cols = [c for c in result.kpis.columns if c not in ("month", "date", "region")]
-    return sorted(set(names)), kpi_cols
+    return outcomes.names(), kpi_cols
 
 
 def build_experiment(
@@ -463,6 +452,10 @@ def build_experiment(
     allowed_summary = sorted(set(all_summary))
     for i, name in enumerate(spec.outcomes.summary):
         if name not in allowed_summary:
+            from ecosystem.outcomes import RENAMED
+
+            if name in RENAMED:
+                raise ScenarioError(f"outcomes.summary[{i}]", name, f"renamed to {RENAMED[name]!r}")
             raise ScenarioError(
                 f"outcomes.summary[{i}]",
                 name,

@@ -68,7 +68,6 @@ def execute_run(
     scenario = scenario_from_dict(apply_overrides(base_document, task.overrides))
     result = run_scenario(scenario, seed=task.seed, months=task.months)
     outcomes = result.summary()
-    outcomes.update(derived_outcomes(result.kpis))
     if list(kpi_columns) == ["*"]:
         cols = list(result.kpis.columns)
     else:

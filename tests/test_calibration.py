@@ -2,7 +2,8 @@
 
 import math
 
-from ecosystem.calibration import TARGETS, measure, report, survival
+from ecosystem.calibration import TARGETS, measure, report
+from ecosystem.outcomes import survival
 
 
 def test_measures_are_in_their_domains(full_run):

@@ -1,5 +1,6 @@
-"""aieco compare: real short runs write the table and figure; transplants change only the policy;
-the same root seed gives the same table (in this process or on worker processes); bad input exits 2."""
+"""aieco compare: real short runs write the table and figure; transplants change only the
+policy; the same root seed gives the same table (in this process or on worker processes); bad
+input exits 2."""
 
 from __future__ import annotations
 
@@ -23,27 +24,63 @@ def aieco(argv: list[str]) -> int:
 
 def test_compare_writes_table_and_figure(tmp_path, capsys):
     out = tmp_path / "cmp"
-    rc = aieco(["hangzhou", "wenzhou", "--years", "2", "--replicates", "2", "--seed", "3",
-                "--out", str(out), "--workers", "1", "--quiet"])
+    rc = aieco(
+        [
+            "hangzhou",
+            "wenzhou",
+            "--years",
+            "2",
+            "--replicates",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
     printed = capsys.readouterr().out
     assert rc == 0
-    for name in ("comparison.parquet", "comparison.csv", "trajectories.png", "trajectories.parquet", "manifest.json"):
+    for name in (
+        "comparison.parquet",
+        "comparison.csv",
+        "trajectories.png",
+        "trajectories.parquet",
+        "manifest.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     t = pd.read_parquet(out / "comparison.parquet")
-    assert t.columns[0] == "preset"
+    assert list(t.columns[:3]) == ["run_id", "seed", "preset"]
+    assert t["run_id"].nunique() == 1 and (t["seed"] == 3).all()
     assert list(t["preset"]) == ["hangzhou", "wenzhou"]
     assert list(t["city"]) == ["hangzhou", "wenzhou"]
-    for col in ("startups_alive_y1_mean", "startups_alive_y1_p5", "startups_alive_y1_p95",
-                "startups_alive_y5_mean", "startups_alive_y10_mean", "target_month_mean", "target_reached_share",
-                "founders_big_firm", "founders_university", "founders_startup", "founders_other",
-                "voucher_spent_yuan", "utilization_east", "utilization_west", "talent_net_inflow_per_year"):
+    for col in (
+        "startups_alive_y1_mean",
+        "startups_alive_y1_p5",
+        "startups_alive_y1_p95",
+        "startups_alive_y5_mean",
+        "startups_alive_y10_mean",
+        "month_target_reached_mean",
+        "target_reached_share",
+        "founders_big_firm_total",
+        "founders_university_total",
+        "founders_startup_total",
+        "founders_other_total",
+        "voucher_spent_yuan_total",
+        "east_utilization_end",
+        "west_utilization_end",
+        "talent_net_inflow_per_year",
+    ):
         assert col in t.columns, col
     assert (t["startups_alive_y1_p5"] <= t["startups_alive_y1_mean"]).all()
     assert (t["startups_alive_y1_mean"] <= t["startups_alive_y1_p95"]).all()
     assert t["startups_alive_y5_mean"].isna().all()  # two-year horizon
     assert (t["target_reached_share"] == 0).all()
-    assert t["utilization_east"].between(0, 1).all() and t["utilization_west"].between(0, 1).all()
-    assert t.loc[0, "voucher_spent_yuan"] > 0  # Hangzhou's vouchers pay from 2024
+    assert t["east_utilization_end"].between(0, 1).all()
+    assert t["west_utilization_end"].between(0, 1).all()
+    assert t.loc[0, "voucher_spent_yuan_total"] > 0  # Hangzhou's vouchers pay from 2024
     csv = pd.read_csv(out / "comparison.csv")
     assert list(csv.columns) == list(t.columns) and len(csv) == 2
     traj = pd.read_parquet(out / "trajectories.parquet")
@@ -67,21 +104,28 @@ def test_transplant_changes_only_the_policy():
     assert "hangzhou" in moved.meta.description
     prov = moved.provenance
     assert "policy transplanted from hangzhou" in prov["regions.chengdu.policy.voucher_budget_yuan"]
-    assert "[S67]" in prov["regions.chengdu.policy.voucher_budget_yuan"]  # the source's citation is kept
+    assert (
+        "[S67]" in prov["regions.chengdu.policy.voucher_budget_yuan"]
+    )  # the source's citation is kept
     assert "policy transplanted from hangzhou" in prov["regions.chengdu.policy.voucher_claimants"]
-    assert prov["regions.chengdu.talent.wage_yuan_per_month"] == own.provenance["regions.chengdu.talent.wage_yuan_per_month"]
+    assert (
+        prov["regions.chengdu.talent.wage_yuan_per_month"]
+        == own.provenance["regions.chengdu.talent.wage_yuan_per_month"]
+    )
     with pytest.raises(ScenarioError, match="city regions"):
         cmp.transplant_policy("chengdu", "china")
 
 
 def test_policy_from_adds_transplant_rows(tmp_path):
-    res = cmp.compare(["chengdu", "hangzhou"], years=1, replicates=1, out=tmp_path / "t", policy_from="hangzhou")
+    res = cmp.compare(
+        ["chengdu", "hangzhou"], years=1, replicates=1, out=tmp_path / "t", policy_from="hangzhou"
+    )
     t = res.table
     assert list(t["preset"]) == ["chengdu", "chengdu", "hangzhou"]
     assert list(t["label"]) == ["chengdu", "chengdu (policy: hangzhou)", "hangzhou"]
     assert list(t["policy_from"]) == ["chengdu", "hangzhou", "hangzhou"]
     # Hangzhou's ¥250m voucher budget spends far more in Chengdu than Chengdu's own ¥10m.
-    assert t.loc[1, "voucher_spent_yuan"] > 5 * t.loc[0, "voucher_spent_yuan"]
+    assert t.loc[1, "voucher_spent_yuan_total"] > 5 * t.loc[0, "voucher_spent_yuan_total"]
     assert (tmp_path / "t" / "trajectories.png").exists()
 
 
@@ -91,13 +135,22 @@ def test_same_root_seed_same_table_on_workers():
     pd.testing.assert_frame_equal(one.table, two.table)
     pd.testing.assert_frame_equal(
         one.trajectories.sort_values(["label", "replicate", "month"]).reset_index(drop=True),
-        two.trajectories.sort_values(["label", "replicate", "month"]).reset_index(drop=True))
+        two.trajectories.sort_values(["label", "replicate", "month"]).reset_index(drop=True),
+    )
     assert one.seeds == two.seeds and len(set(one.seeds)) == 2
     # Common random numbers: every city runs with the same seeds.
-    assert one.trajectories.groupby("preset")["seed"].apply(lambda s: sorted(set(s))).map(tuple).nunique() == 1
+    assert (
+        one.trajectories.groupby("preset")["seed"]
+        .apply(lambda s: sorted(set(s)))
+        .map(tuple)
+        .nunique()
+        == 1
+    )
     other = cmp.compare(["wenzhou", "ningbo"], years=1, replicates=2, seed=12, out=None, workers=1)
     assert other.seeds != one.seeds
-    assert not np.array_equal(other.trajectories["startups_alive"], one.trajectories["startups_alive"])
+    assert not np.array_equal(
+        other.trajectories["startups_alive"], one.trajectories["startups_alive"]
+    )
 
 
 @pytest.mark.parametrize(

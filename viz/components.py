@@ -25,8 +25,8 @@ from viz.session import Session, parse_seed, png_bytes
 
 log = logging.getLogger("aieco.viz")
 
-ROOT = Path(__file__).resolve().parent.parent
-ODD_PATH = ROOT / "docs" / "ODD.md"
+# viz/ODD.md links to docs/ODD.md in the repository; a built wheel carries the file itself.
+ODD_PATH = Path(__file__).resolve().parent / "ODD.md"
 THINGS_TO_TRY = Path(__file__).resolve().parent / "things_to_try.md"
 SPEEDS = {"1 month/s": 1.0, "2 months/s": 2.0, "5 months/s": 5.0, "10 months/s": 10.0, "as fast as possible": 0.0}
 
@@ -263,7 +263,7 @@ def SummaryCards(session: Session, version: int):
         ("Founded", fmt_number(s["startups_founded"]), "startups_founded", "founded"),
         ("Failed / acquired", f"{fmt_number(s['startups_failed'])} / {fmt_number(s['startups_acquired'])}", None, "exits"),
         ("Startup jobs", fmt_number(s["employment_startups"]), "employment_startups", "jobs"),
-        ("Utilisation east / west", f"{fmt_number(100 * s['east_utilization'])}% / {fmt_number(100 * s['west_utilization'])}%", None, "util"),
+        ("Utilisation east / west", f"{fmt_number(100 * s['east_utilization_end'])}% / {fmt_number(100 * s['west_utilization_end'])}%", None, "util"),
         ("Vouchers paid", f"¥{fmt_number(s['voucher_spent_yuan'] / 1e6)}m", "voucher_spent_yuan", "voucher"),
     ]
     with solara.Row(gap="8px", style={"flex-wrap": "wrap"}, classes=["aieco-summary"]):
@@ -366,15 +366,17 @@ def GenealogyView(session: Session, version: int):
                             label="PNG: genealogy", mime_type="image/png")
 
 
+def read_info() -> tuple[str, str | None]:
+    """The Info page's texts: things to try, and the model description (None if missing)."""
+    tips = THINGS_TO_TRY.read_text(encoding="utf-8") if THINGS_TO_TRY.exists() else ""
+    if ODD_PATH.exists():
+        return tips, ODD_PATH.read_text(encoding="utf-8")
+    return tips, None
+
+
 @solara.component
 def InfoView():
-    def read() -> tuple[str, str | None]:
-        tips = THINGS_TO_TRY.read_text(encoding="utf-8") if THINGS_TO_TRY.exists() else ""
-        if ODD_PATH.exists():
-            return tips, ODD_PATH.read_text(encoding="utf-8")
-        return tips, None
-
-    tips, odd = solara.use_memo(read, [])
+    tips, odd = solara.use_memo(read_info, [])
     with solara.Column(classes=["aieco-info"], style={"max-width": "900px"}):
         solara.Markdown(tips)
         if odd is None:

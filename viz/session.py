@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from ecosystem import AIEcosystem
+from ecosystem import AIEcosystem, outcomes
 from ecosystem.scenario import (
     Scenario,
     ScenarioError,
@@ -443,18 +443,20 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
         for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
             out[key] = 0.0
         out["employment_startups"] = float("nan")
-        out["east_utilization"] = out["west_utilization"] = float("nan")
+        out["east_utilization_end"] = out["west_utilization_end"] = float("nan")
         return out
     last = t.iloc[-1]
     out["startups_alive"] = float(last["startups_alive"])
     for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
         out[key] = float(t[key].sum())
     out["employment_startups"] = float(last["employment_startups"])
-    d = f.dcs[f.dcs["month"] == f.dcs["month"].max()]
-    for hub, key in ((False, "east_utilization"), (True, "west_utilization")):
-        part = d[d["hub"] == hub]
-        cap = part["capacity_gpu_h"].sum()
-        out[key] = float(part["sold_gpu_h"].sum() / cap) if cap > 0 else float("nan")
+    # The registry's definitions (ecosystem.outcomes): the last 12 months run so far.
+    regions = model.config.regions
+    data = outcomes.RunData(
+        kpis=f.kpis, cities=[k for k, r in regions.items() if r.kind == "city"],
+        hubs=[k for k, r in regions.items() if r.kind == "hub"],
+        target_startups=model.config.meta.target_startups, months=model.month)
+    out.update(outcomes.compute(data, ["east_utilization_end", "west_utilization_end"]))
     return out
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ecosystem.scenario.schema import Scenario
+from ecosystem.scenario.schema import Scenario, bounds_at
 
 
 class ScenarioError(ValueError):
@@ -31,48 +30,13 @@ class _Shown(str):
 
 def _field_bounds(loc: list[str], root: type[BaseModel]) -> str | None:
     """'>= lo and <= hi' for the numeric field at loc, read from the schema's metadata."""
-    tp: Any = root
-    info = None
-    for part in loc:
-        tp = _unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            info = tp.model_fields.get(part)
-            if info is None:
-                return None
-            tp = info.annotation
-        elif get_origin(tp) is dict:
-            tp = get_args(tp)[1]
-            info = None
-        elif get_origin(tp) is list:
-            tp = get_args(tp)[0]
-            info = None
-        else:
-            return None
-    metadata = list(info.metadata) if info is not None else []
-    _unwrap(tp, metadata)
-    parts = []
-    for m in metadata:
-        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(m, attr, None) is not None:
-                parts.append(f"{sym} {getattr(m, attr):g}")
+    try:
+        bounds = bounds_at(loc, root)
+    except KeyError:
+        return None
+    syms = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    parts = [f"{syms[k]} {v:g}" for k, v in bounds.items() if v is not None]
     return " and ".join(parts) or None
-
-
-def _unwrap(tp: Any, metadata: list | None = None) -> Any:
-    """Strip Optional[...] and Annotated[...] (collecting Annotated metadata)."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            args = get_args(tp)
-            if metadata is not None:
-                for a in args[1:]:
-                    metadata.extend(getattr(a, "metadata", [a]))
-            tp = args[0]
-        elif origin in (UnionType, Union):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            tp = args[0]
-        else:
-            return tp
 
 
 _LOC_NOISE = re.compile(r"^(function-|union\[|list\[|dict\[|bool$|int$|float$|str$)")

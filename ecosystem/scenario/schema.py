@@ -403,7 +403,10 @@ class Startups(_Strict):
     round_size_yuan: list[Yuan]
     other_opex_share: Share = 0.2
     """Non-wage, non-compute costs as a share of the wage bill."""
-    capability_decay_per_month: Share = 0.02
+    capability_decay_per_month: Annotated[float, _num(ge=1e-4, le=1.0)] = 0.02
+    """Monthly decay of capability. Steady-state capability is capability_scale divided by it,
+    so it must be at least 1e-4 (a half-life under 600 years): 0 or a denormal makes that
+    ratio infinite and the revenue shares NaN."""
     compute_elasticity: Share = 0.3
     talent_elasticity: Share = 0.5
     capability_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 0.05
@@ -544,27 +547,7 @@ def field_help(path: str) -> FieldHelp:
     ``field_help("regions.hangzhou.policy.voucher_rate")`` and ``"regions.x.policy.voucher_rate"``
     give the same. Raises KeyError naming the first part that is not a field.
     """
-    tp: Any = Scenario
-    info: FieldInfo | None = None
-    name = ""
-    for part in path.split("."):
-        tp = _strip_optional(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            if part not in tp.model_fields:
-                raise KeyError(f"{path}: {part!r} is not a field of {tp.__name__}")
-            info, name = tp.model_fields[part], part
-            tp = info.annotation
-        elif get_origin(tp) in (dict, list):
-            tp = get_args(tp)[-1]
-        else:
-            raise KeyError(f"{path}: {part!r} is inside a value, not a table")
-    if info is None:
-        raise KeyError(f"{path}: not a field")
-    bounds: dict[str, float | None] = dict.fromkeys(("ge", "gt", "le", "lt"))
-    for meta in _metadata(info):
-        for key in bounds:
-            if getattr(meta, key, None) is not None:
-                bounds[key] = getattr(meta, key)
+    info, name, _tp, _inside = _walk(Scenario, path.split("."))
     unit = next((u for suffix, u in _UNITS if name.endswith(suffix)), "")
     default = None if info.is_required() or info.default_factory else info.default
     return FieldHelp(
@@ -572,8 +555,55 @@ def field_help(path: str) -> FieldHelp:
         help=" ".join((info.description or "").split()),
         unit=unit,
         default=default,
-        **bounds,
+        **bounds_at(path.split(".")),
     )
+
+
+def bounds_at(parts: list[str], root: type[BaseModel] | None = None) -> dict[str, float | None]:
+    """``{"ge", "gt", "le", "lt"}`` of the number at a path of ``root`` (default: Scenario);
+    a list item or table entry takes the bounds of the item type. KeyError if no such field."""
+    info, _name, tp, inside = _walk(root or Scenario, parts)
+    metadata = [] if inside else list(info.metadata)
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            args = get_args(tp)
+            for a in args[1:]:
+                metadata.extend(getattr(a, "metadata", [a]))
+            tp = args[0]
+        elif origin in (UnionType, Union):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        else:
+            break
+    bounds: dict[str, float | None] = dict.fromkeys(("ge", "gt", "le", "lt"))
+    for meta in metadata:
+        for key in bounds:
+            if getattr(meta, key, None) is not None:
+                bounds[key] = getattr(meta, key)
+    return bounds
+
+
+def _walk(root: type[BaseModel], parts: list[str]) -> tuple[FieldInfo, str, Any, bool]:
+    """(last field's info, its name, the type at the path, whether the path ends inside a
+    list or table of that field) for a dotted path of a model class."""
+    tp: Any = root
+    info: FieldInfo | None = None
+    name = ""
+    inside = False
+    for part in parts:
+        tp = _strip_optional(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                raise KeyError(f"{'.'.join(parts)}: {part!r} is not a field of {tp.__name__}")
+            info, name, inside = tp.model_fields[part], part, False
+            tp = info.annotation
+        elif get_origin(tp) in (dict, list):
+            tp, inside = get_args(tp)[-1], True
+        else:
+            raise KeyError(f"{'.'.join(parts)}: {part!r} is inside a value, not a table")
+    if info is None:
+        raise KeyError(f"{'.'.join(parts)}: not a field")
+    return info, name, tp, inside
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -585,14 +615,3 @@ def _strip_optional(tp: Any) -> Any:
             tp = next(a for a in get_args(tp) if a is not type(None))
         else:
             return tp
-
-
-def _metadata(info: FieldInfo) -> list:
-    out = list(info.metadata)
-    tp = info.annotation
-    while get_origin(tp) is Annotated:
-        args = get_args(tp)
-        for a in args[1:]:
-            out.extend(getattr(a, "metadata", [a]))
-        tp = args[0]
-    return out
