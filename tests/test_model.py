@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ecosystem import AIEcosystem, load_scenario
+from ecosystem.labour import founding_probability
 from ecosystem.run import run_scenario
 from ecosystem.tables import Employer, PersonStatus, Status
 
@@ -22,10 +23,22 @@ def test_model_is_a_mesa_model_with_the_documented_api(hangzhou):
     assert set(k["region"]) == {"hangzhou", "qingyang", "gui_an", "zhongwei", "hohhot"}
     assert len(k) == 3 * 5
     required = {
-        "month", "date", "region", "startups_alive", "startups_founded", "startups_failed",
-        "startups_acquired", "employment_startups", "employment_big_firms", "graduates",
-        "compute_demand_gpu_h", "compute_sold_gpu_h", "dc_utilization", "voucher_spent_yuan",
-        "voucher_budget_left_yuan", "talent_net_inflow",
+        "month",
+        "date",
+        "region",
+        "startups_alive",
+        "startups_founded",
+        "startups_failed",
+        "startups_acquired",
+        "employment_startups",
+        "employment_big_firms",
+        "graduates",
+        "compute_demand_gpu_h",
+        "compute_sold_gpu_h",
+        "dc_utilization",
+        "voucher_spent_yuan",
+        "voucher_budget_left_yuan",
+        "talent_net_inflow",
     }
     assert required <= set(k.columns)
 
@@ -70,8 +83,8 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         if month % 12 == 0 or month == hangzhou.months - 1:
             recount = model.refresh_headcount()
             np.testing.assert_array_equal(s.view("headcount"), recount["startups"])
-            np.testing.assert_array_equal(model.bf_headcount, recount["big_firms"])
-            np.testing.assert_array_equal(model.uni_headcount, recount["universities"])
+            np.testing.assert_array_equal(model.state.bf_headcount, recount["big_firms"])
+            np.testing.assert_array_equal(model.state.uni_headcount, recount["universities"])
             np.testing.assert_array_equal(model.people_by_kind, recount["people_by_kind"])
             dead = ~alive
             assert (s.view("headcount")[dead] == 0).all()
@@ -91,14 +104,37 @@ def test_kpis_one_row_per_month_and_region(full_run):
 
 def test_firm_tables_have_the_promised_columns(full_run):
     f = full_run.firms
-    assert {"firm_id", "region", "sector", "founded_month", "exit_month", "exit_reason", "origin", "parent_id"} <= set(f.columns)
+    assert {
+        "firm_id",
+        "region",
+        "sector",
+        "founded_month",
+        "exit_month",
+        "exit_reason",
+        "origin",
+        "parent_id",
+    } <= set(f.columns)
     assert set(f["exit_reason"]) <= {"alive", "failed", "acquired"}
     assert f["exit_month"].isna().equals(f["exit_reason"] == "alive")
     assert set(f["sector"]) <= {
-        "manufacturing", "autonomous_driving", "robotics", "health", "finance", "consumer_ecommerce", "foundation_models"
+        "manufacturing",
+        "autonomous_driving",
+        "robotics",
+        "health",
+        "finance",
+        "consumer_ecommerce",
+        "foundation_models",
     }
     fy = full_run.firm_years
-    assert {"firm_id", "year", "headcount", "revenue_yuan", "compute_gpu_h", "capability", "alive"} <= set(fy.columns)
+    assert {
+        "firm_id",
+        "year",
+        "headcount",
+        "revenue_yuan",
+        "compute_gpu_h",
+        "capability",
+        "alive",
+    } <= set(fy.columns)
     assert sorted(fy["year"].unique()) == list(range(2025, 2035))
     assert not fy.duplicated(["firm_id", "year"]).any()
 
@@ -106,14 +142,20 @@ def test_firm_tables_have_the_promised_columns(full_run):
 def test_every_founder_origin_and_parent_is_consistent(full_run):
     f = full_run.firms
     new = f[f["founded_month"] >= 0]
-    for origin, prefix in (("big_firm", "big_firm:"), ("university", "university:"), ("startup", "startup:")):
+    for origin, prefix in (
+        ("big_firm", "big_firm:"),
+        ("university", "university:"),
+        ("startup", "startup:"),
+    ):
         parents = new.loc[new["origin"] == origin, "parent_id"]
         assert parents.str.startswith(prefix).all()
     assert (new.loc[new["origin"] == "other", "parent_id"] == "").all()
     # A startup parent existed before its child.
     child = new[new["origin"] == "startup"]
     parent_rows = child["parent_id"].str.removeprefix("startup:").astype(int)
-    assert (f.loc[parent_rows, "founded_month"].to_numpy() <= child["founded_month"].to_numpy()).all()
+    assert (
+        f.loc[parent_rows, "founded_month"].to_numpy() <= child["founded_month"].to_numpy()
+    ).all()
 
 
 def test_spinoff_hazard_falls_with_employer_size(hangzhou):
@@ -123,17 +165,35 @@ def test_spinoff_hazard_falls_with_employer_size(hangzhou):
     s = model.startups
     rows = np.flatnonzero(s.view("status") == Status.ALIVE)[:3]
     s.headcount[rows] = sizes
-    p = model.founding_probability(np.zeros(3, dtype=np.int64), kinds, rows)
+    p = founding_probability(model.state, model.params, np.zeros(3, dtype=np.int64), kinds, rows)
     assert p[0] > p[1] > p[2]
     alibaba = next(b for b in model.big_firms if b.key == "alibaba")
-    p_big = model.founding_probability(np.zeros(1, dtype=np.int64), np.array([Employer.BIG_FIRM], dtype=np.int8), np.array([alibaba.index]))
+    p_big = founding_probability(
+        model.state,
+        model.params,
+        np.zeros(1, dtype=np.int64),
+        np.array([Employer.BIG_FIRM], dtype=np.int8),
+        np.array([alibaba.index]),
+    )
     assert p_big[0] == pytest.approx(0.008 * alibaba.spec.spinoff_multiplier)
 
 
 def test_vouchers_buy_more_compute_and_cost_budget(hangzhou):
-    off = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.0, "regions.hangzhou.policy.voucher_rate_sme": 0.0})
-    on = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.8, "regions.hangzhou.policy.voucher_rate_sme": 0.8,
-                                    "regions.hangzhou.policy.voucher_budget_yuan": 6e8})
+    off = load_scenario(
+        "hangzhou",
+        {
+            "regions.hangzhou.policy.voucher_rate": 0.0,
+            "regions.hangzhou.policy.voucher_rate_sme": 0.0,
+        },
+    )
+    on = load_scenario(
+        "hangzhou",
+        {
+            "regions.hangzhou.policy.voucher_rate": 0.8,
+            "regions.hangzhou.policy.voucher_rate_sme": 0.8,
+            "regions.hangzhou.policy.voucher_budget_yuan": 6e8,
+        },
+    )
     a = run_scenario(off, seed=5, months=12).kpis.query("region == 'hangzhou'")
     b = run_scenario(on, seed=5, months=12).kpis.query("region == 'hangzhou'")
     assert a["voucher_spent_yuan"].sum() == 0
@@ -187,7 +247,11 @@ def test_networks_export_and_summary(full_run, tmp_path):
     import networkx as nx
 
     paths = full_run.model.networks.write_graphml(tmp_path)
-    assert {p.name for p in paths} == {"genealogy.graphml", "talent_flows.graphml", "partnerships.graphml"}
+    assert {p.name for p in paths} == {
+        "genealogy.graphml",
+        "talent_flows.graphml",
+        "partnerships.graphml",
+    }
     g = nx.read_graphml(tmp_path / "genealogy.graphml")
     assert g.number_of_edges() > 100
     summary = full_run.network_summary
