@@ -52,9 +52,12 @@ class DataCenter(mesa.Agent):
 
     def background_demand(self) -> float:
         """Demand from users outside the model: grows on trend, falls as the price rises."""
+        if self.background_base <= 0:
+            return 0.0
         years = self.model.month / 12.0
         trend = (1.0 + self.spec.background_growth_per_year) ** years
-        rel_price = self.price / self.spec.price_yuan_per_gpu_h
+        # A price driven to zero (no cost floor) must not make the demand infinite.
+        rel_price = max(self.price / self.spec.price_yuan_per_gpu_h, 1e-9)
         elasticity = self.model.config.compute.background_price_elasticity
         return self.background_base * trend * rel_price ** (-elasticity)
 

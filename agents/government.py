@@ -102,16 +102,19 @@ class Government(mesa.Agent):
         budget = self.budgets[Instrument.ADOPTION]
         return budget.grant_one(budget.remaining / months_left)
 
-    def invest_in_data_centers(self) -> None:
-        """Turn this month's share of the DC budget into capacity at a local public center."""
+    def invest_in_data_centers(self) -> float:
+        """Turn this month's share of the DC budget into capacity at a local public center.
+
+        Returns the yuan spent (capacity is bought only as far as the national chip supply
+        allows)."""
         budget = self.budgets[Instrument.DC_INVESTMENT]
         if budget.remaining <= 0:
-            return
+            return 0.0
         local = [
             dc for dc in self.model.data_centers if dc.region == self.region and not dc.spec.owner
         ]
         if not local:
-            return
+            return 0.0
         months_left = 12 - self.model.month % 12
         money = budget.remaining / months_left
         nat = self.model.config.national
@@ -121,3 +124,4 @@ class Government(mesa.Agent):
         if spent > 0:
             target = min(local, key=lambda dc: dc.index)
             target.order_capacity(spent / nat.gpu_capex_yuan * nat.hours_per_month)
+        return spent

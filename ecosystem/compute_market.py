@@ -213,6 +213,11 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     buy_data(state, params, firms, s.training_gpu_h[firms] * ref_price)
 
 
+def public_investment(gov, state: State, params: Params, rng: np.random.Generator) -> None:
+    """A government's month of data-center investment (``Government.invest_in_data_centers``)."""
+    state.counters["dc_investment_spent_yuan"][gov.region] += gov.invest_in_data_centers()
+
+
 def buy_data(state: State, params: Params, firms: np.ndarray, training_spend: np.ndarray) -> None:
     """Data spending (a share of training spend); data vouchers pay part and buy extra data."""
     s, st = state.startups, params.config.startups

@@ -160,6 +160,10 @@ def move_between_cities(
     # Choose among the other cities: drop the origin's weight, renormalise per mover.
     weights = np.tile(pull, (movers.size, 1))
     weights[np.arange(movers.size), np.searchsorted(city, origin)] = 0.0
+    # Where every other city has zero pull (no workforce), movers choose among them evenly.
+    none = weights.sum(axis=1) <= 0
+    weights[none] = 1.0
+    weights[none, np.searchsorted(city, origin[none])] = 0.0
     cum = np.cumsum(weights, axis=1)
     pick = (rng.random(movers.size) * cum[:, -1])[:, None] < cum
     dest = city[np.argmax(pick, axis=1)]

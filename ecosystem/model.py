@@ -118,7 +118,7 @@ class AIEcosystem(mesa.Model):
         self.agents_by_type[BigFirm].shuffle_do(firm_life.acquisitions, st, par, rng)
         founding.found_startups(st, par, rng)
         labour.hire(st, par, rng)
-        self.agents_by_type[Government].shuffle_do("invest_in_data_centers")
+        self.agents_by_type[Government].shuffle_do(compute_market.public_investment, st, par, rng)
         compute_market.clear_market(st, par, rng)
         self.agents_by_type[DataCenter].shuffle_do("set_price")
         self.agents_by_type[DataCenter].shuffle_do("consider_expansion")

@@ -259,3 +259,101 @@ def test_networks_export_and_summary(full_run, tmp_path):
     assert summary["genealogy_max_depth"] >= 1
     t = nx.read_graphml(tmp_path / "talent_flows.graphml")
     assert t.has_node("big_firm:alibaba")
+
+
+def _finite_numbers(df: pd.DataFrame) -> bool:
+    """Every numeric value is finite (missing values of nullable columns do not count)."""
+    num = df.select_dtypes("number")
+    return all(np.isfinite(num[c].to_numpy(dtype=float, na_value=0.0)).all() for c in num)
+
+
+def test_a_region_without_capacity_reports_utilisation_as_missing(hangzhou):
+    """No NaN or inf in the KPIs: utilisation and price are <NA> where there is no capacity."""
+    sc = hangzhou.model_copy(deep=True)
+    sc.regions["hangzhou"].data_centers = {}  # no data center at all
+    sc.regions["hangzhou"].policy.dc_investment_yuan_per_year = 0.0
+    for dc in sc.regions["qingyang"].data_centers.values():  # centers, but no capacity
+        dc.capacity_gpu_h = 0.0
+        dc.expandable = False
+        dc.planned_expansions = []
+    sc.regions["qingyang"].policy.dc_investment_yuan_per_year = 0.0
+    model = AIEcosystem(sc, rng=4)
+    model.run_for(4)
+    k = model.kpis()
+    assert _finite_numbers(k) and _finite_numbers(model.dc_kpis())
+    assert str(k["dc_utilization"].dtype) == "Float64" and not np.isnan(k["dc_utilization"]).any()
+    for region, price_missing in (("hangzhou", True), ("qingyang", False)):
+        rows = k[k["region"] == region]
+        assert rows["dc_utilization"].isna().all()
+        assert rows["dc_price_yuan"].isna().all() == price_missing
+    others = k[~k["region"].isin(["hangzhou", "qingyang"])]
+    assert others["dc_utilization"].notna().all() and others["dc_price_yuan"].notna().all()
+    zero = model.dc_kpis().query("region == 'qingyang'")
+    assert (zero["utilization"] == 0.0).all()  # per center: 0 while it has no capacity
+
+
+def test_no_big_firm_staff_and_no_founder_origins_still_run_finite(hangzhou):
+    """Degenerate but valid inputs: weights that are all zero fall back to even choices."""
+    sc = hangzhou.model_copy(deep=True)
+    for bf in sc.regions["hangzhou"].big_firms.values():
+        bf.headcount = 0
+    sc.regions["hangzhou"].talent.initial_alumni_share = 1.0
+    sc.regions["hangzhou"].initial_startup_origin_shares = {"big_firm": 0.0}
+    model = AIEcosystem(sc, rng=2)
+    model.run_for(3)
+    assert _finite_numbers(model.kpis()) and _finite_numbers(model.firms())
+    assert model.kpis()["startups_alive"].iloc[-5:].sum() > 0
+
+
+NEW_CONSTANTS = {
+    "population": None,  # every field of the section
+    "labour": None,
+    "initial_stock": None,
+    "startups": [
+        "founding_team_runway_months", "base_capability", "parent_capability_inherited",
+        "parent_capability_min", "parent_capability_max", "sector_inheritance_share",
+        "founder_skill_weight", "capability_draw_min", "capability_draw_max",
+        "founding_cash_sd", "first_raise_after_months", "months_between_rounds",
+        "round_rank_factor", "round_rank_factor_min", "round_rank_factor_max", "round_size_sd",
+        "layoff_below_runway_months", "acquisition_capability_exponent",
+        "same_sector_partner_share",
+    ],
+    "compute": [
+        "training_share_when_short", "voucher_uplift_floor",
+        "reference_price_without_centers_yuan",
+    ],
+}  # fmt: skip
+
+
+def test_behavioural_constants_are_annotated_scenario_fields(hangzhou):
+    """Each constant that was a literal in code is a field with its provenance in the preset."""
+    for section, names in NEW_CONSTANTS.items():
+        part = getattr(hangzhou, section)
+        for name in names or type(part).model_fields:
+            text = hangzhou.provenance.get(f"{section}.{name}", "")
+            assert text.startswith("assumption") and "range" in text, f"{section}.{name}: {text!r}"
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("population.learning_per_month", 0.01),
+        ("labour.cluster_pull_cap", 1.0),
+        ("startups.same_sector_partner_share", 1.0),
+        ("initial_stock.log_size_mean", 1.0),
+        ("startups.layoff_below_runway_months", 6.0),
+    ],
+)
+def test_changing_a_behavioural_constant_changes_the_run(path, value):
+    base = run_scenario(load_scenario("hangzhou"), seed=9, months=6)
+    changed = run_scenario(load_scenario("hangzhou", {path: value}), seed=9, months=6)
+    assert not base.firms.equals(changed.firms) or not base.kpis.equals(changed.kpis)
+
+
+def test_public_data_center_investment_is_counted():
+    model = AIEcosystem(load_scenario("china"), rng=1)
+    model.run_for(2)
+    spent = model.kpis()["dc_investment_spent_yuan"].sum()
+    assert spent > 0
+    total = sum(g.budgets["dc_investment"].spent_total for g in model.governments)
+    assert spent == pytest.approx(total)
