@@ -12,7 +12,7 @@ import numpy as np
 from ecosystem import economics
 from ecosystem.founding import found_from_employer
 from ecosystem.labour import release
-from ecosystem.people import _weights, current_skill, reassign, staff_of
+from ecosystem.people import current_skill, even_if_zero, reassign, staff_of
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, Stage, Status
 
@@ -171,7 +171,7 @@ def acquire(state: State, params: Params, rng: np.random.Generator, firm, n: int
         return 0
     w = s.capability[cand] ** st.acquisition_capability_exponent
     n = min(n, cand.size)
-    chosen = rng.choice(cand, size=n, replace=False, p=_weights(w))
+    chosen = rng.choice(cand, size=n, replace=False, p=even_if_zero(w))
     s.status[chosen] = Status.ACQUIRED
     s.exit_month[chosen] = state.month
     s.acquirer[chosen] = firm.index

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecosystem import economics
-from ecosystem.people import _weights, add_people, reassign
+from ecosystem.people import add_people, even_if_zero, reassign
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, Stage
@@ -148,7 +148,7 @@ def create_initial_stock(
     shares = spec.initial_startup_origin_shares
     names = [o.name.lower() for o in Origin]
     p = np.array([shares.get(k, 0.0) for k in names])
-    origin = rng.choice(len(Origin), size=n, p=_weights(p))
+    origin = rng.choice(len(Origin), size=n, p=even_if_zero(p))
     age = rng.uniform(1, st.initial_age_years_max * 12, n).astype(np.int32)
     # Older firms have usually raised more rounds.
     older = np.clip(age / (st.initial_age_years_max * 12), 0, 1)
@@ -202,7 +202,7 @@ def _draw_parents(
             kind[mask] = Employer.NONE
             continue
         w = np.array([weight(a) for a in pool], dtype=float)
-        pick = rng.choice(len(pool), mask.sum(), p=_weights(w))
+        pick = rng.choice(len(pool), mask.sum(), p=even_if_zero(w))
         pid[mask] = np.array([a.index for a in pool])[pick]
     # Initial startup-origin firms have parents outside the 2025 stock: unknown parent.
     return kind, pid

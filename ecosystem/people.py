@@ -59,7 +59,7 @@ def add_people(
             state.people.alumni_of[alum] = ALUMNI_ELSEWHERE
         else:
             w = np.array([b.spec.headcount for b in bfs], dtype=float)
-            pick = rng.choice(len(bfs), alum.size, p=_weights(w))
+            pick = rng.choice(len(bfs), alum.size, p=even_if_zero(w))
             state.people.alumni_of[alum] = np.array([b.index for b in bfs])[pick]
     p = state.people
     headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, region)
@@ -67,8 +67,8 @@ def add_people(
     return rows
 
 
-def _weights(w: np.ndarray) -> np.ndarray:
-    """Probabilities proportional to w; uniform where every weight is zero (never NaN)."""
+def even_if_zero(w: np.ndarray) -> np.ndarray:
+    """Probabilities proportional to w; even where every weight is zero (never NaN)."""
     total = w.sum()
     return w / total if total > 0 else np.full(w.size, 1.0 / w.size)
 
