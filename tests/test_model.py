@@ -295,8 +295,9 @@ def test_a_region_without_capacity_reports_utilisation_as_missing(hangzhou):
 def test_no_big_firm_staff_and_no_founder_origins_still_run_finite(hangzhou):
     """Degenerate but valid inputs: weights that are all zero fall back to even choices."""
     sc = hangzhou.model_copy(deep=True)
-    for bf in sc.regions["hangzhou"].big_firms.values():
-        bf.headcount = 0
+    for i, bf in enumerate(sc.regions["hangzhou"].big_firms.values()):
+        bf.headcount = 1 if i == 0 else 0  # validation asks for one staffed big firm
+        bf.spinoff_multiplier = 0.0  # initial parents drawn by headcount × multiplier: all zero
     sc.regions["hangzhou"].talent.initial_alumni_share = 1.0
     sc.regions["hangzhou"].initial_startup_origin_shares = {"big_firm": 0.0}
     model = AIEcosystem(sc, rng=2)
