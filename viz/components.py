@@ -916,12 +916,17 @@ def play_loop(
             n = max(0, min(max(6, every), goal - session.month))
         done = 0
         try:
-            done = session.step(n)
+            for _ in range(n):  # month by month, so Pause stops within one month
+                if not playing.value or not session.step(1):
+                    break
+                done += 1
         except Exception as exc:  # noqa: BLE001
             log.error("step failed:\n%s", traceback.format_exc())
             set_error(f"Internal error while stepping ({type(exc).__name__}: {exc}).")
         months_done += done
         refresh()
+        if not playing.value:
+            break
         if done == 0 or session.finished or (goal is not None and session.month >= goal):
             if session.finished:
                 set_error("")
