@@ -25,18 +25,32 @@ def main() -> int:
     ap.add_argument("--max-step", type=float, default=0.15, help="median Step latency bar (s)")
     ap.add_argument("--min-play", type=float, default=10.0, help="Play rate bar (months/s)")
     args = ap.parse_args()
-    env = dict(os.environ, AIECO_VIZ_MAX_STEP_S=str(args.max_step),
-               AIECO_VIZ_MIN_PLAY=str(args.min_play))
-    cmd = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:randomly",
-           str(ROOT / "tests" / "e2e" / "test_viz_browser.py"),
-           "-k", "step_latency or play_rate"]
+    env = dict(
+        os.environ, AIECO_VIZ_MAX_STEP_S=str(args.max_step), AIECO_VIZ_MIN_PLAY=str(args.min_play)
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-s",
+        "-p",
+        "no:randomly",
+        str(ROOT / "tests" / "e2e" / "test_viz_browser.py"),
+        "-k",
+        "step_latency or play_rate",
+    ]
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     for line in out.stdout.splitlines():
-        if any(key in line for key in ("first render", "step click", "Play at", "passed",
-                                       "failed", "Error")):
+        if any(
+            key in line
+            for key in ("first render", "step click", "Play at", "passed", "failed", "Error")
+        ):
             print(line)
-    print(f"bars: median step <= {args.max_step:.3f} s, Play >= {args.min_play:.1f} months/s: "
-          + ("met" if out.returncode == 0 else "NOT met (see above)"))
+    print(
+        f"bars: median step <= {args.max_step:.3f} s, Play >= {args.min_play:.1f} months/s: "
+        + ("met" if out.returncode == 0 else "NOT met (see above)")
+    )
     return out.returncode
 
 

@@ -45,8 +45,11 @@ def build_parser(command: str | None = "compare") -> argparse.ArgumentParser:
     viz = sub.add_parser("viz", help="start the browser app (offline)")
     viz.add_argument("--host", default="127.0.0.1")
     viz.add_argument("--port", type=int, default=8765)
-    viz.add_argument("--allow-remote", action="store_true",
-                     help="allow a --host other than 127.0.0.1 (prints a warning)")
+    viz.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other than 127.0.0.1 (prints a warning)",
+    )
     viz.set_defaults(func=cmd_viz)
     return parser
 

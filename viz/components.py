@@ -19,10 +19,10 @@ import reacton.ipyvuetify as rv
 import solara
 
 from ecosystem.scenario import ScenarioError, preset_names
-from viz import charts, graphs, netfigs
+from viz import charts, graphs, netcharts
 from viz.levers import Lever
 from viz.livechart import LiveChart
-from viz.session import Session, parse_seed, png_bytes
+from viz.session import Session, parse_seed
 
 log = logging.getLogger("aieco.viz")
 
@@ -803,61 +803,106 @@ def UncertaintyView(session: Session, settings_version: int):
 
 @solara.component
 def NetworkView(session: Session, version: int):
+    """Directed organisation network: arrows from who sends to who receives."""
     window = solara.use_reactive("last 12 months")
-    kinds = {k: solara.use_reactive(True) for k in netfigs.EDGE_STYLE}
+    kinds = {k: solara.use_reactive(True) for k in netcharts.EDGE_STYLE}
     chosen = tuple(k for k, r in kinds.items() if r.value)
 
-    def render() -> bytes:
+    def build():
         with session.lock:
             f = session.frames("current")
             net = graphs.org_network(
                 session.model, f.firms, 12 if window.value == "last 12 months" else None
             )
-        return png_bytes(netfigs.network_figure(net, chosen)), net.notes
+            token = f"net:{session.run_id}:{version}:{window.value}:{chosen}"
+            filename = (
+                f"aieco-network-{session.scenario_name}-seed{session.seed}-month{session.month}"
+            )
+            return netcharts.network_option(
+                net, chosen, token, session.stamp(), filename
+            ), net.notes
 
-    png, notes = solara.use_memo(render, [version, window.value, chosen])
+    option, notes = solara.use_memo(build, [version, session.run_id, window.value, chosen])
     with solara.Column(classes=["aieco-network"]):
         with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.ToggleButtonsSingle(value=window, values=["last 12 months", "since the start"])
             for k, r in kinds.items():
-                solara.Checkbox(label=netfigs.EDGE_STYLE[k][1], value=r)
-        solara.Image(png, format="png", width="900px")
-        for note in notes:
-            solara.Text(note, style={"font-size": "11px", "color": "#616161"})
-        solara.FileDownload(
-            lambda: png,
-            filename=f"aieco-network-month{session.month}.png",
-            label="PNG: network",
-            mime_type="image/png",
+                solara.Checkbox(label=netcharts.EDGE_STYLE[k][1], value=r)
+        LiveChart(option, None, height="620px", css_class="aieco-chart-network")
+        solara.Text(
+            "Drag to move, scroll to zoom (hidden labels appear), hover a node or an arrow for "
+            "its numbers; pointing at a node highlights its links. " + " ".join(notes),
+            classes=["aieco-help"],
         )
 
 
 @solara.component
 def GenealogyView(session: Session, version: int):
+    """Founder family trees on a time axis; clicking a startup shows its own family."""
     orgs = session.organisations()
     labels = {label: node for node, label in orgs}
     choice = solara.use_reactive(orgs[0][1] if orgs else "")
+    focus = solara.use_reactive(None)  # (node, label) of a startup the user clicked
     if choice.value not in labels and orgs:
         choice.set(orgs[0][1])
+    root, root_label = focus.value or (labels.get(choice.value, ""), choice.value)
 
-    def render() -> bytes:
-        if not orgs:
-            return png_bytes(netfigs.empty_figure("no universities or big firms in this scenario"))
+    def build():
+        if not root:
+            return None
         with session.lock:
-            f = session.frames("current")
-            g = graphs.genealogy(f.firms, labels.get(choice.value, orgs[0][0]))
-        return png_bytes(netfigs.genealogy_figure(g, choice.value))
+            firms = session.frames("current").firms
+            token = f"gen:{session.run_id}:{version}:{root}"
+            filename = (
+                f"aieco-genealogy-{session.scenario_name}-seed{session.seed}-month{session.month}"
+            )
+            return netcharts.genealogy_option(
+                firms,
+                root,
+                root_label,
+                session.scenario.meta.start_year,
+                token,
+                session.stamp(),
+                filename,
+            )
 
-    png = solara.use_memo(render, [version, choice.value])
+    option = solara.use_memo(build, [version, session.run_id, root])
+
+    def on_click(data: dict):
+        node = data.get("dataId") or ""
+        if node.startswith("startup:"):
+            focus.set((node, f"startup {node.split(':')[1]}"))
+
+    def on_choice(label: str):
+        focus.set(None)
+        choice.set(label)
+
     with solara.Column(classes=["aieco-genealogy"]):
-        solara.Select("Organisation", values=list(labels), value=choice)
-        solara.Image(png, format="png", width="900px")
-        solara.FileDownload(
-            lambda: png,
-            filename=f"aieco-genealogy-month{session.month}.png",
-            label="PNG: genealogy",
-            mime_type="image/png",
-        )
+        with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Select(
+                "Organisation", values=list(labels), value=choice.value, on_value=on_choice
+            )
+            if focus.value is not None:
+                solara.Button(
+                    f"Back to {choice.value}",
+                    icon_name="mdi-arrow-left",
+                    text=True,
+                    classes=["aieco-genealogy-back"],
+                    on_click=lambda: focus.set(None),
+                )
+        if option is None:
+            solara.Info("No universities or big firms in this scenario.")
+        else:
+            LiveChart(
+                option, None, height="560px", css_class="aieco-chart-genealogy", on_click=on_click
+            )
+            solara.Text(
+                "Each dot is a startup, placed at the month it was founded and at its generation "
+                "(1: founded by the organisation's former staff, 2: by staff of those "
+                "startups...). Colour: sector. Click a startup to see its own family; drag a "
+                "box with the zoom tool to look closer.",
+                classes=["aieco-help"],
+            )
 
 
 def guide_text() -> str:

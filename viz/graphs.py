@@ -157,10 +157,7 @@ def org_network(
         dst = _flow_node_names(model, f["dst_kind"].to_numpy(), f["dst_id"].to_numpy(), sector)
         t = pd.DataFrame({"src": src, "dst": dst, "weight": f["people"].to_numpy()})
         t = t[(t["src"] != "") & (t["dst"] != "") & (t["src"] != t["dst"])]
-        # One undirected edge per pair: people moving either way.
-        a = np.where(t["src"] < t["dst"], t["src"], t["dst"])
-        b = np.where(t["src"] < t["dst"], t["dst"], t["src"])
-        t = pd.DataFrame({"src": a, "dst": b, "weight": t["weight"].to_numpy()})
+        # One directed edge per pair and direction: who sends people to whom.
         t = t.groupby(["src", "dst"], as_index=False)["weight"].sum()
         t["kind"] = "talent"
         edges.append(t)

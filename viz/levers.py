@@ -1,24 +1,23 @@
 """The levers the browser app shows: which scenario fields, in which units, with which ranges.
 
 Bounds come from the scenario schema (``Policy.model_fields[...].metadata``), explanations from
-the attribute docstrings of ``ecosystem.scenario`` (with a fallback text where a field has none).
+``ecosystem.scenario.field_help`` (the fields' attribute docstrings; a fallback text where a field
+has none), shown as plain words.
 A lever is addressed by the dotted path ``aieco run --set`` uses, e.g.
 ``regions.hangzhou.policy.voucher_rate``.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
 from ecosystem import scenario as sc
+from ecosystem.scenario import field_help
 
 Kind = Literal["share", "yuan", "bool", "choice"]
 
@@ -293,28 +292,6 @@ def _nice(x: float) -> float:
     return float(10 ** (exp + 1))
 
 
-@cache
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
-    """Attribute docstrings of a pydantic model class (first sentence, one line)."""
-    try:
-        tree = ast.parse(inspect.getsource(model))
-    except (OSError, TypeError):
-        return {}
-    out: dict[str, str] = {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    for node, nxt in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            text = " ".join(nxt.value.value.split())
-            out[node.target.id] = text.split(". ")[0].rstrip(".") + "."
-    return out
-
-
 def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None]:
     lo = hi = None
     info = model.model_fields[name]
@@ -348,9 +325,7 @@ def make_lever(model: type[BaseModel], path: str, field: str, group: str) -> Lev
     else:
         kind = "share"
     lo, hi = _bounds(model, field)
-    help_text = plain_text(
-        HELP.get(field) or field_docs(model).get(field) or LABELS.get(field, field)
-    )
+    help_text = plain_text(HELP.get(field) or field_help(path).summary or LABELS.get(field, field))
     return Lever(
         path=path,
         field=field,

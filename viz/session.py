@@ -14,17 +14,14 @@ import copy
 import ctypes
 import datetime as dt
 import importlib.metadata
-import io
 import math
 import re
 import shlex
-import tempfile
 import threading
 import time
 import tomllib
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +34,7 @@ from ecosystem.scenario import (
     ScenarioError,
     dump_toml,
     load_document,
+    load_document_text,
     preset_names,
     scenario_from_dict,
     strip_provenance,
@@ -553,11 +551,9 @@ class Session:
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(filename, "(file)", f"is not valid TOML: {exc}") from None
         base = raw.get("base")
-        check_upload(raw, filename)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / (Path(filename).stem + ".toml")
-            path.write_text(text, encoding="utf-8")
-            doc = load_document(str(path))
+        # Restricted: ``base`` only a packaged preset, ``include`` only packaged fragments; no
+        # path on the server is read on an upload's behalf.
+        doc = load_document_text(text, filename, restricted=True)
         scenario = scenario_from_dict(doc)  # validates; raises ScenarioError
         seed = _seed_comment(text)
         with self.lock:
@@ -583,32 +579,6 @@ class Session:
             self._restart(0)
             self.message = (
                 f"Loaded {filename} ({len(self.changes)} values differ from {self.source})."
-            )
-
-
-def check_upload(raw: dict, filename: str) -> None:
-    """An uploaded file may only build on packaged presets and fragments: the app reads nothing
-    else from the server's disk on a user's behalf (and so never echoes such content)."""
-    from ecosystem.scenario import fragment_names
-
-    base = raw.get("base")
-    if base is not None and (not isinstance(base, str) or base not in preset_names()):
-        raise ScenarioError(
-            f"{filename}: base",
-            base,
-            f"the app only loads files based on a preset: {', '.join(preset_names())}",
-        )
-    includes = raw.get("include", [])
-    if not isinstance(includes, list):
-        raise ScenarioError(f"{filename}: include", includes, "must be a list of fragment names")
-    for inc in includes:
-        folder, _, name = str(inc).partition("/")
-        plain = re.fullmatch(r"[a-z_]+/[a-z0-9_]+", str(inc)) is not None
-        if not isinstance(inc, str) or not plain or name not in fragment_names(folder):
-            raise ScenarioError(
-                f"{filename}: include",
-                inc,
-                "the app only includes packaged fragments such as regions/hangzhou",
             )
 
 
@@ -697,9 +667,3 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
         target_startups=model.config.meta.target_startups, months=model.month)
     out.update(outcomes.compute(data, ["east_utilization_end", "west_utilization_end"]))
     return out
-
-
-def png_bytes(fig, dpi: int | None = None) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()

@@ -369,7 +369,7 @@ def test_save_and_reload_scenario(page, viz_url, artifacts, browser):
         sneaky = artifacts / "sneaky.toml"
         sneaky.write_text('include = ["/etc/hostname.toml"]\n')
         other.locator("input.aieco-scenario-file").set_input_files(str(sneaky))
-        other.locator(".aieco-error").filter(has_text="packaged fragments").wait_for()
+        other.locator(".aieco-error").filter(has_text="unknown fragment").wait_for()
         assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "70"
     finally:
         other.close()
@@ -467,17 +467,45 @@ def test_memory_returns_after_20_sessions(browser, viz_url, server_pid):
 
 def test_network_genealogy_and_guide_views(page, viz_url, artifacts: Path):
     open_app(page, viz_url)
-    page.locator(".aieco-months input").fill("24")
+    page.locator(".aieco-months input").fill("36")
     page.locator(".aieco-run-n").click()
-    wait_month(page, 24, timeout=60_000)
+    wait_month(page, 36, timeout=120_000)
     page.get_by_role("tab", name="Network").click()
-    page.locator(".aieco-network").wait_for()
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(artifacts / "07-network.png"), full_page=True)
+    page.wait_for_function("document.querySelector('.aieco-chart-network')?.aiecoChart")
+    net = "o.series[0]"
+    assert chart_option(page, "network", f"{net}.edgeSymbol[1]") == "arrow"
+    assert chart_option(page, "network", f"{net}.labelLayout.hideOverlap") is True
+    assert chart_option(page, "network", f"{net}.links.length") > 0
+    # directed: some pair has flows both ways, drawn as two arrows
+    assert chart_option(
+        page,
+        "network",
+        f"{net}.links.some(a => {net}.links.some("
+        "b => b.source === a.target && b.target === a.source))",
+    )
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "07-network.png"))
     page.get_by_role("tab", name="Genealogy").click()
-    page.locator(".aieco-genealogy").wait_for()
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(artifacts / "08-genealogy.png"), full_page=True)
+    page.wait_for_function("document.querySelector('.aieco-chart-genealogy')?.aiecoChart")
+    title = chart_option(page, "genealogy", "o.title[0].text")
+    assert title.startswith("Startups founded by former staff of")
+    assert chart_option(page, "genealogy", "o.xAxis[0].type") == "time"
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "08-genealogy.png"))
+    # explore beyond the first generation: click a first-generation startup with children
+    point = page.evaluate(
+        """() => { const c = document.querySelector('.aieco-chart-genealogy').aiecoChart;
+           const o = c.getOption();
+           for (const s of o.series) { if (s.type !== 'scatter') continue;
+             for (const d of s.data) { if (Math.round(d.value[1]) === 1) {
+               return c.convertToPixel({seriesId: s.id}, d.value); } } }
+           return null; }"""
+    )
+    assert point is not None
+    box = page.locator(".aieco-chart-genealogy").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.locator(".aieco-genealogy-back").wait_for(timeout=20_000)
+    assert "startup" in chart_option(page, "genealogy", "o.title[0].text")
     page.get_by_role("tab", name="Guide").click()
     page.locator(".aieco-info").get_by_text("Things to try").first.wait_for()
     page.screenshot(path=str(artifacts / "09-guide.png"), full_page=True)
