@@ -163,7 +163,12 @@ def RunControls(
 
     def on_play():
         target.set(None)
-        playing.set(not playing.value)
+        if playing.value:
+            playing.set(False)
+            with session.lock:  # the month in progress ends; then the page shows where it stopped
+                refresh()
+        else:
+            playing.set(True)
 
     def on_run_n():
         raw = months_text.value.strip()
@@ -962,8 +967,9 @@ def play_loop(
         done = 0
         try:
             for _ in range(n):  # month by month, so Pause stops within one month
-                if not playing.value or not session.step(1):
-                    break
+                with session.lock:  # Pause takes the lock: no month starts after it
+                    if not playing.value or not session.step(1):
+                        break
                 done += 1
         except Exception as exc:  # noqa: BLE001
             log.error("step failed:\n%s", traceback.format_exc())

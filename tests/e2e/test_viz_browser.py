@@ -202,7 +202,6 @@ def test_play_rate_pause_and_run_n(page, viz_url, artifacts):
     print(f"\nPlay at '10 months/s', hangzhou, months {m0}-{m1}: {rate:.1f} months/s")
     assert m1 > m0
     assert rate >= MIN_PLAY, f"Play reached {rate:.1f} months/s"
-    page.wait_for_timeout(1000)  # the month in progress when Pause was pressed completes
     stopped = month(page)
     wait_charts(page, stopped)  # the charts caught up with the cards
     page.wait_for_timeout(1000)
