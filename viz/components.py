@@ -26,6 +26,8 @@ from viz.session import Session, parse_seed
 
 log = logging.getLogger("aieco.viz")
 
+# viz/ODD.md links to docs/ODD.md in the repository; a built wheel carries the file itself.
+ODD_PATH = Path(__file__).resolve().parent / "ODD.md"
 THINGS_TO_TRY = Path(__file__).resolve().parent / "things_to_try.md"
 GUIDE = Path(__file__).resolve().parent / "guide.md"
 SPEEDS = {
