@@ -511,8 +511,8 @@ def SummaryCards(session: Session, version: int):
         ("Startup jobs", fmt_number(s["employment_startups"]), "employment_startups", "jobs"),
         (
             "Utilisation east / west",
-            f"{fmt_number(100 * s['east_utilization'])}% / "
-            f"{fmt_number(100 * s['west_utilization'])}%",
+            f"{fmt_number(100 * s['east_utilization_end'])}% / "
+            f"{fmt_number(100 * s['west_utilization_end'])}%",
             None,
             "util",
         ),
