@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-
-from ecosystem.scenario import BigFirmSpec
+import numpy as np
 
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
+    from ecosystem.scenario import BigFirmSpec
 
 
 class BigFirm(mesa.Agent):
-    """A large incumbent whose leavers found startups and which buys and acquires them."""
+    """A large incumbent whose leavers found startups and which buys and acquires them.
+
+    Its headcount and leavers are columns of the model state (people are rows of the people
+    table); ``firm_life.acquisitions`` carries out the acquisitions it decides on.
+    """
 
     model: AIEcosystem
 
@@ -26,7 +30,7 @@ class BigFirm(mesa.Agent):
     @property
     def leavers_total(self) -> int:
         """People who have left this firm since the start (to any destination)."""
-        return int(self.model.bf_leavers[self.index])
+        return int(self.model.state.bf_leavers[self.index])
 
     @property
     def node(self) -> str:
@@ -34,17 +38,17 @@ class BigFirm(mesa.Agent):
 
     def target_headcount(self) -> int:
         years = self.model.month / 12.0
-        return int(round(self.spec.headcount * (1.0 + self.spec.headcount_growth_per_year) ** years))
+        return int(
+            round(self.spec.headcount * (1.0 + self.spec.headcount_growth_per_year) ** years)
+        )
 
     @property
     def procurement_per_month(self) -> float:
         return self.spec.procurement_yuan_per_year / 12.0
 
-    def acquire(self) -> None:
-        """Buy promising local startups (a Poisson number a month, best capability first)."""
-        n = int(self.model.rng.poisson(self.spec.acquisitions_per_year / 12.0))
-        if n:
-            self.acquisitions_total += self.model.acquire_startups(self, n)
+    def acquisitions_wanted(self, rng: np.random.Generator) -> int:
+        """How many local startups to try to buy this month (Poisson)."""
+        return int(rng.poisson(self.spec.acquisitions_per_year / 12.0))
 
-    def step(self) -> None:
-        self.acquire()
+    def record_acquisitions(self, n: int) -> None:
+        self.acquisitions_total += n

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
+
+
+class Instrument(StrEnum):
+    """A government's budgeted policy instruments (one yearly ``Budget`` each)."""
+
+    VOUCHER = "voucher"
+    DATA_VOUCHER = "data_voucher"
+    TALENT_SUBSIDY = "talent_subsidy"
+    STARTUP_GRANT = "startup_grant"
+    GUIDANCE_FUND = "guidance_fund"
+    DC_INVESTMENT = "dc_investment"
+    ADOPTION = "adoption"
 
 
 class Budget:
@@ -37,7 +51,7 @@ class Budget:
         self.spent_this_month = 0.0
 
     def grant(self, requests: np.ndarray) -> np.ndarray:
-        """Pay requests in order (FCFS); return the amounts paid, summing to at most ``remaining``."""
+        """Pay requests in order (FCFS); return the amounts paid (at most ``remaining`` in all)."""
         requests = np.maximum(np.asarray(requests, dtype=np.float64), 0.0)
         available = self.available
         if requests.size == 0 or available <= 0.0:

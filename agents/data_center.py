@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from ecosystem.scenario import DataCenterSpec
-
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
+    from ecosystem.scenario import DataCenterSpec
 
 
 class DataCenter(mesa.Agent):
@@ -30,8 +29,10 @@ class DataCenter(mesa.Agent):
         self.sold_background = 0.0
         self.revenue_startups = 0.0  # paid by startups this month (their own money plus vouchers)
         self.pending_gpu_h = 0.0  # capacity ordered, not yet online
+        #: Capacity coming online: (month, GPU-h), in the order it was ordered or planned.
+        self._arrivals: list[tuple[int, float]] = []
         for exp in spec.planned_expansions:
-            self.model.schedule_capacity(self, exp.add_gpu_h, at_month=exp.month)
+            self._schedule(exp.month, exp.add_gpu_h)
 
     @property
     def node(self) -> str:
@@ -51,22 +52,50 @@ class DataCenter(mesa.Agent):
 
     def background_demand(self) -> float:
         """Demand from users outside the model: grows on trend, falls as the price rises."""
+        if self.background_base <= 0:
+            return 0.0
         years = self.model.month / 12.0
         trend = (1.0 + self.spec.background_growth_per_year) ** years
-        rel_price = self.price / self.spec.price_yuan_per_gpu_h
+        # A price driven to zero (no cost floor) must not make the demand infinite.
+        rel_price = max(self.price / self.spec.price_yuan_per_gpu_h, 1e-9)
         elasticity = self.model.config.compute.background_price_elasticity
         return self.background_base * trend * rel_price ** (-elasticity)
 
-    def add_capacity(self, gpu_h: float) -> None:
-        """Capacity ordered earlier comes online."""
-        self.capacity += gpu_h
-        self.pending_gpu_h = max(self.pending_gpu_h - gpu_h, 0.0)
+    def record_sales(self, background: float, startups: float, revenue_startups: float) -> None:
+        """This month's sales from the compute market."""
+        self.sold_background = background
+        self.sold_startups = startups
+        self.sold = background + startups
+        self.revenue_startups = revenue_startups
 
+    # --- capacity -----------------------------------------------------------------------------
+    def _schedule(self, month: int, gpu_h: float) -> None:
+        """Capacity comes online at the start of ``month`` (a Mesa event between steps)."""
+        self._arrivals.append((month, gpu_h))
+        self.model.schedule_event(self.bring_online, at=month + 0.5)
+
+    def order_capacity(self, gpu_h: float) -> None:
+        """Order capacity; it comes online after the national build time."""
+        self.pending_gpu_h += gpu_h
+        self._schedule(self.model.month + self.model.params.build_months, gpu_h)
+
+    def bring_online(self) -> None:
+        """Capacity due by now comes online (the event of ``_schedule``); fired entries go."""
+        now = self.model.month
+        due = [a for a in self._arrivals if a[0] <= now]
+        self._arrivals = [a for a in self._arrivals if a[0] > now]
+        for _, gpu_h in due:
+            self.capacity += gpu_h
+            self.pending_gpu_h = max(self.pending_gpu_h - gpu_h, 0.0)
+
+    # --- monthly decisions --------------------------------------------------------------------
     def set_price(self) -> None:
         """Move the price toward clearing the target load, never below the falling cost floor."""
         cm = self.model.config.compute
         years = self.model.month / 12.0
-        floor = self.floor * (1.0 - self.model.config.national.compute_cost_decline_per_year) ** years
+        floor = (
+            self.floor * (1.0 - self.model.config.national.compute_cost_decline_per_year) ** years
+        )
         floor = max(floor, self.power_cost_per_gpu_h)
         change = 1.0 + cm.price_adjust_per_month * (self.utilization - cm.target_utilization)
         self.price = max(self.price * change, floor)
@@ -78,8 +107,6 @@ class DataCenter(mesa.Agent):
             return
         if self.pending_gpu_h > 0:
             return
-        wanted = self.capacity * cm.expansion_share
-        granted = self.model.allocate_chips(wanted)
+        granted = self.model.allocate_chips(self.capacity * cm.expansion_share)
         if granted > 0:
-            self.pending_gpu_h += granted
-            self.model.schedule_capacity(self, granted, after_months=self.model.build_months)
+            self.order_capacity(granted)

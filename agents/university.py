@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-
-from ecosystem.scenario import UniversitySpec
+import numpy as np
 
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
+    from ecosystem.scenario import UniversitySpec
 
 
 class University(mesa.Agent):
-    """A university of a region (Zhejiang University, Westlake University, ...)."""
+    """A university of a region (Zhejiang University, Westlake University, ...).
+
+    It decides how many spinoffs and collaborations to start; ``labour.graduation`` and
+    ``firm_life.university_links`` carry them out on the people and startup tables.
+    """
 
     model: AIEcosystem
 
@@ -29,24 +33,24 @@ class University(mesa.Agent):
     def node(self) -> str:
         return f"university:{self.key}"
 
-    def graduate(self) -> None:
-        """July: a cohort enters the labour market; a few found startups straight away."""
-        self.graduates_total += self.model.graduate_cohort(self)
+    @property
+    def collaboration_gain(self) -> float:
+        """Capability gain of a startup from one collaboration."""
+        return self.spec.collaboration_boost * self.spec.research_quality
 
-    def spin_off(self) -> None:
-        """Researchers found startups at a rate that rises with research quality."""
-        rate = self.spec.spinoffs_per_year * self.spec.research_quality / 12.0
-        n = int(self.model.rng.poisson(rate))
-        if n:
-            self.spinoffs_total += self.model.found_from_employer(self, n)
+    def spinoffs_wanted(self, rng: np.random.Generator) -> int:
+        """Researchers founding startups this month: rises with research quality (Poisson)."""
+        return int(rng.poisson(self.spec.spinoffs_per_year * self.spec.research_quality / 12.0))
 
-    def collaborate(self) -> None:
-        """New collaborations raise the capability of random local startups."""
-        n = int(self.model.rng.poisson(self.spec.collaborations_per_year / 12.0))
-        if n:
-            gain = self.spec.collaboration_boost * self.spec.research_quality
-            self.collaborations_total += self.model.collaborate_with(self, n, gain)
+    def collaborations_wanted(self, rng: np.random.Generator) -> int:
+        return int(rng.poisson(self.spec.collaborations_per_year / 12.0))
 
-    def step(self) -> None:
-        self.spin_off()
-        self.collaborate()
+    def record_graduation(self, stayed: int, founders: int) -> None:
+        self.graduates_total += stayed
+        self.spinoffs_total += founders
+
+    def record_spinoffs(self, n: int) -> None:
+        self.spinoffs_total += n
+
+    def record_collaborations(self, n: int) -> None:
+        self.collaborations_total += n

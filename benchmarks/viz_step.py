@@ -28,7 +28,9 @@ def main() -> None:
     _, rc = solara.render(Page(), handle_error=False)
     step = next(w for w in rc.find(v.Btn).widgets if "aieco-step" in (w.class_ or ""))
     if args.counterfactual:
-        next(w for w in rc.find(v.Switch).widgets if "aieco-counterfactual" in (w.class_ or "")).v_model = True
+        next(
+            w for w in rc.find(v.Switch).widgets if "aieco-counterfactual" in (w.class_ or "")
+        ).v_model = True
     for _ in range(args.months):
         step.click()
     cpu, wall = [], []
@@ -38,8 +40,11 @@ def main() -> None:
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
     mode = "counterfactual" if args.counterfactual else "single run"
-    print(f"{mode}, after {args.months} months: step click median CPU {statistics.median(cpu):.3f} s, "
-          f"wall {statistics.median(wall):.3f} s (max {max(wall):.3f} s)")
+    print(
+        f"{mode}, after {args.months} months: step click median CPU "
+        f"{statistics.median(cpu):.3f} s, "
+        f"wall {statistics.median(wall):.3f} s (max {max(wall):.3f} s)"
+    )
     rc.close()
 
 

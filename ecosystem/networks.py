@@ -7,6 +7,7 @@ graphs only for export and summaries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,17 @@ import pandas as pd
 from ecosystem.tables import Employer, Status
 
 if TYPE_CHECKING:
-    from ecosystem.model import AIEcosystem
+    from ecosystem.state import Params, State
 
 #: Node kinds in the flow log (0–3 are ``Employer`` values; for 0, 5 and 6 the id is a region).
-NODE_KINDS = {0: "job_market", 1: "startup", 2: "big_firm", 3: "university", 5: "outside", 6: "retired"}
+NODE_KINDS = {
+    0: "job_market",
+    1: "startup",
+    2: "big_firm",
+    3: "university",
+    5: "outside",
+    6: "retired",
+}
 _BITS = 27  # a node code is kind (3 bits) and id (24 bits); a (from, to) pair fits an int64
 _SHIFT = np.int64(1) << np.int64(_BITS - 3)
 _MASK = (np.int64(1) << np.int64(_BITS)) - 1
@@ -68,25 +76,49 @@ class FlowLog:
     def table(self) -> pd.DataFrame:
         """All logged moves: month, from (kind, id), to (kind, id), number of people."""
         if not self._months:
-            return pd.DataFrame(columns=["month", "src_kind", "src_id", "dst_kind", "dst_id", "people"])
+            return pd.DataFrame(
+                columns=["month", "src_kind", "src_id", "dst_kind", "dst_id", "people"]
+            )
         month = np.concatenate([np.full(p.size, m) for m, p, _ in self._months])
         pairs = np.concatenate([p for _, p, _ in self._months])
         s, d = pairs >> np.int64(_BITS), pairs & _MASK
-        return pd.DataFrame({
-            "month": month,
-            "src_kind": s // _SHIFT,
-            "src_id": s % _SHIFT,
-            "dst_kind": d // _SHIFT,
-            "dst_id": d % _SHIFT,
-            "people": np.concatenate([c for _, _, c in self._months]),
-        })
+        return pd.DataFrame(
+            {
+                "month": month,
+                "src_kind": s // _SHIFT,
+                "src_id": s % _SHIFT,
+                "dst_kind": d // _SHIFT,
+                "dst_id": d % _SHIFT,
+                "people": np.concatenate([c for _, _, c in self._months]),
+            }
+        )
+
+
+def parent_nodes(state: State) -> np.ndarray:
+    """Node name of each startup's parent organisation ('' where unknown)."""
+    s = state.startups
+    kind, pid = s.view("parent_kind"), s.view("parent_id")
+    out = np.full(s.n, "", dtype=object)
+    for k, orgs in (
+        (Employer.BIG_FIRM, state.big_firms),
+        (Employer.UNIVERSITY, state.universities),
+    ):
+        sel = (kind == k) & (pid >= 0)
+        names = np.array([o.node for o in orgs], dtype=object)
+        out[sel] = names[pid[sel]]
+    sel = (kind == Employer.STARTUP) & (pid >= 0)
+    out[sel] = np.char.add("startup:", pid[sel].astype(str)).astype(object)
+    return out
 
 
 class Networks:
-    """Partnerships and collaborations as edge lists; builders for the three graphs."""
+    """Partnerships and collaborations as edge lists; builders for the three graphs.
 
-    def __init__(self, model: AIEcosystem):
-        self.model = model
+    ``firms`` builds the firms table (``AIEcosystem.firms``); the graphs label startups with it.
+    """
+
+    def __init__(self, state: State, params: Params, firms: Callable[[], pd.DataFrame]):
+        self.state, self.params, self.firms = state, params, firms
         self._a = np.zeros(0, dtype=np.int64)
         self._b = np.zeros(0, dtype=np.int64)
         self._start = np.zeros(0, dtype=np.int32)
@@ -118,51 +150,43 @@ class Networks:
         gain += np.bincount(b, weights=np.maximum(-diff, 0), minlength=n)
         return gain[alive]
 
-    def add_collaborations(self, uni, firms: np.ndarray, month: int) -> None:
-        self._collab.append((uni.index, firms.copy(), month))
+    def add_collaborations(self, university: int, firms: np.ndarray, month: int) -> None:
+        self._collab.append((university, firms.copy(), month))
 
     # --- graphs --------------------------------------------------------------------------------
-    def parent_nodes(self) -> np.ndarray:
-        """Node name of each startup's parent organisation ('' where unknown)."""
-        m = self.model
-        s = m.startups
-        kind, pid = s.view("parent_kind"), s.view("parent_id")
-        out = np.full(s.n, "", dtype=object)
-        for k, orgs in ((Employer.BIG_FIRM, m.big_firms), (Employer.UNIVERSITY, m.universities)):
-            sel = (kind == k) & (pid >= 0)
-            names = np.array([o.node for o in orgs], dtype=object)
-            out[sel] = names[pid[sel]]
-        sel = (kind == Employer.STARTUP) & (pid >= 0)
-        out[sel] = np.char.add("startup:", pid[sel].astype(str)).astype(object)
-        return out
-
     def genealogy(self) -> nx.DiGraph:
         """Parent organisation -> startup, for every startup with a known parent."""
-        m = self.model
-        s = m.startups
+        state, keys = self.state, self.params.region_keys
+        s = state.startups
         g = nx.DiGraph(name="spinoff genealogy")
-        for org in [*m.big_firms, *m.universities]:
-            g.add_node(org.node, kind=org.node.split(":")[0], name=org.name, region=m.region_keys[org.region])
-        firms = m.firms()
+        for org in [*state.big_firms, *state.universities]:
+            kind = org.node.split(":")[0]
+            g.add_node(org.node, kind=kind, name=org.name, region=keys[org.region])
+        firms = self.firms()
         for row in firms.itertuples(index=False):
             g.add_node(
-                f"startup:{row.firm_id}", kind="startup", region=row.region, sector=row.sector,
-                founded_month=int(row.founded_month), status=row.exit_reason, origin=row.origin,
+                f"startup:{row.firm_id}",
+                kind="startup",
+                region=row.region,
+                sector=row.sector,
+                founded_month=int(row.founded_month),
+                status=row.exit_reason,
+                origin=row.origin,
             )
-        parents = self.parent_nodes()
+        parents = parent_nodes(state)
         for i in np.flatnonzero(parents != ""):
             g.add_edge(parents[i], f"startup:{i}", month=int(s.founded_month[i]))
         return g
 
     def talent_graph(self) -> nx.DiGraph:
-        """Organisations (startups grouped by sector) linked by the people who moved between them."""
-        m = self.model
-        flows = m.flows.table()
+        """Organisations (startups grouped by sector) linked by the people who moved between."""
+        state = self.state
+        flows = state.flows.table()
         g = nx.DiGraph(name="talent flows")
         if flows.empty:
             return g
-        sector = m.firms()["sector"].to_numpy()
-        regions = np.array(m.region_keys, dtype=object)
+        sector = self.firms()["sector"].to_numpy()
+        regions = np.array(self.params.region_keys, dtype=object)
 
         def names(kind: np.ndarray, ident: np.ndarray) -> np.ndarray:
             out = np.empty(kind.size, dtype=object)
@@ -174,21 +198,27 @@ class Networks:
                 if k == Employer.STARTUP:
                     out[sel] = "startups:" + sector[ids]
                 elif k == Employer.BIG_FIRM:
-                    out[sel] = np.array([b.node for b in m.big_firms], dtype=object)[ids]
+                    out[sel] = np.array([b.node for b in state.big_firms], dtype=object)[ids]
                 elif k == Employer.UNIVERSITY:
-                    out[sel] = np.array([u.node for u in m.universities], dtype=object)[ids]
+                    out[sel] = np.array([u.node for u in state.universities], dtype=object)[ids]
                 else:
                     out[sel] = f"{label}:" + regions[ids]
             return out
 
-        df = pd.DataFrame({
-            "month": flows["month"].to_numpy(),
-            "src": names(flows["src_kind"].to_numpy(), flows["src_id"].to_numpy()),
-            "dst": names(flows["dst_kind"].to_numpy(), flows["dst_id"].to_numpy()),
-            "people": flows["people"].to_numpy(),
-        })
+        df = pd.DataFrame(
+            {
+                "month": flows["month"].to_numpy(),
+                "src": names(flows["src_kind"].to_numpy(), flows["src_id"].to_numpy()),
+                "dst": names(flows["dst_kind"].to_numpy(), flows["dst_id"].to_numpy()),
+                "people": flows["people"].to_numpy(),
+            }
+        )
         df = df[df["src"] != df["dst"]]
-        agg = df.groupby(["src", "dst"]).agg(weight=("people", "sum"), months=("month", "nunique")).reset_index()
+        agg = (
+            df.groupby(["src", "dst"])
+            .agg(weight=("people", "sum"), months=("month", "nunique"))
+            .reset_index()
+        )
         for row in agg.itertuples(index=False):
             g.add_edge(row.src, row.dst, weight=int(row.weight), months=int(row.months))
         for node in g.nodes:
@@ -197,13 +227,17 @@ class Networks:
 
     def partnership_graph(self) -> nx.Graph:
         """Startup partnerships (H9) and university collaborations, with start and end months."""
-        m = self.model
+        unis = self.state.universities
         g = nx.MultiGraph(name="partnerships")
         for a, b, start, end in zip(self._a, self._b, self._start, self._end, strict=True):
-            g.add_edge(f"startup:{a}", f"startup:{b}", kind="partnership", start=int(start), end=int(end))
+            g.add_edge(
+                f"startup:{a}", f"startup:{b}", kind="partnership", start=int(start), end=int(end)
+            )
         for uni, firms, month in self._collab:
             for f in firms:
-                g.add_edge(m.universities[uni].node, f"startup:{f}", kind="collaboration", start=int(month), end=-1)
+                g.add_edge(
+                    unis[uni].node, f"startup:{f}", kind="collaboration", start=int(month), end=-1
+                )
         return g
 
     def partnerships(self) -> pd.DataFrame:
@@ -225,7 +259,7 @@ class Networks:
     # --- summaries -----------------------------------------------------------------------------
     def genealogy_depth(self) -> np.ndarray:
         """Generations of startup ancestry for each startup (0 = parent is not a startup)."""
-        s = self.model.startups
+        s = self.state.startups
         kind, pid = s.view("parent_kind"), s.view("parent_id")
         has = (kind == Employer.STARTUP) & (pid >= 0)
         depth = np.zeros(s.n, dtype=np.int64)
@@ -238,16 +272,15 @@ class Networks:
 
     def summary(self) -> dict[str, float]:
         """Headline facts of the three networks."""
-        m = self.model
-        s = m.startups
+        s = self.state.startups
         founded = s.view("founded_month") >= 0
         kind, pid = s.view("parent_kind"), s.view("parent_id")
         region = s.view("region")
-        largest = m.largest_firm[region]
+        largest = self.params.largest_firm[region]
         from_largest = founded & (kind == Employer.BIG_FIRM) & (pid == largest)
         known = founded & (kind != Employer.NONE)
         depth = self.genealogy_depth()
-        flows = m.flows.table()
+        flows = self.state.flows.table()
         moved = int(flows["people"].sum()) if not flows.empty else 0
         active = self._end < 0
         alive = s.view("status") == Status.ALIVE
@@ -257,7 +290,9 @@ class Networks:
         return {
             "startups_founded_in_run": int(founded.sum()),
             "share_founders_from_largest_firm": float(from_largest.sum() / max(founded.sum(), 1)),
-            "share_known_founders_from_largest_firm": float(from_largest.sum() / max(known.sum(), 1)),
+            "share_known_founders_from_largest_firm": float(
+                from_largest.sum() / max(known.sum(), 1)
+            ),
             "genealogy_max_depth": int(depth.max()) if depth.size else 0,
             "genealogy_mean_depth_founded": float(depth[founded].mean()) if founded.any() else 0.0,
             "talent_moves": moved,

@@ -55,7 +55,6 @@ class ColumnTable:
         return getattr(self, name)[: self.n]
 
 
-
 class Status(IntEnum):
     ALIVE = 0
     FAILED = 1
@@ -103,7 +102,10 @@ class Startups(ColumnTable):
         "parent_kind": (np.int8, 0),  # Employer kind of the founder's previous employer
         "parent_id": (np.int32, -1),
         "founder": (np.int64, -1),  # person row of the lead founder
-        "founder_alumni_of": (np.int32, -1),  # big firm the founder had worked at (-1 none, -2 elsewhere)
+        "founder_alumni_of": (
+            np.int32,
+            -1,
+        ),  # big firm the founder had worked at (-1 none, -2 elsewhere)
         "founder_alumni_since": (np.int32, -1),  # month the founder left it (-1: before the run)
         "parent_famous": (np.bool_, False),  # parent was a startup at Series C or later at founding
         "founded_month": (np.int32, 0),
@@ -149,5 +151,8 @@ class People(ColumnTable):
         "alumni_of": (np.int32, -1),  # last big firm worked at (-1: never; -2: one elsewhere)
         "alumni_since": (np.int32, -1),  # month they left it (-1: before the run)
         "out_hazard": (np.float32, 0.0),  # monthly chance of leaving the region
-        "move_hazard": (np.float32, 0.0),  # ... of leaving the region or the employer (out + separation)
+        "move_hazard": (
+            np.float32,
+            0.0,
+        ),  # ... of leaving the region or the employer (out + separation)
     }

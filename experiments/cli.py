@@ -45,24 +45,33 @@ def build_parser(command: str | None = "compare") -> argparse.ArgumentParser:
     viz = sub.add_parser("viz", help="start the browser app (offline)")
     viz.add_argument("--host", default="127.0.0.1")
     viz.add_argument("--port", type=int, default=8765)
+    viz.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other than 127.0.0.1 (prints a warning)",
+    )
     viz.set_defaults(func=cmd_viz)
     return parser
 
 
 def cmd_viz(args: argparse.Namespace) -> int:
-    """Serve the app in its own process (``python -m viz``: offline, no telemetry)."""
-    import subprocess
+    """Serve the app (``python -m viz``: offline, no telemetry).
+
+    This process becomes ``python -m viz`` (exec, same pid), so a SIGTERM sent to ``aieco viz``
+    reaches the launcher that stops the server it started."""
+    import os
 
     if importlib.util.find_spec("viz") is None:
         return model_cli.fail("the browser app (viz/) is not installed")
     if not 0 < args.port < 65536:
         return model_cli.fail(f"--port = {args.port}: must be between 1 and 65535")
-    try:
-        return subprocess.call(
-            [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
-        )
-    except KeyboardInterrupt:
-        return 0
+    argv = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
+    if args.allow_remote:
+        argv.append("--allow-remote")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ecosystem import AIEcosystem, load_scenario
+from ecosystem.labour import founding_probability
 from ecosystem.run import run_scenario
 from ecosystem.tables import Employer, PersonStatus, Status
 
@@ -22,10 +23,22 @@ def test_model_is_a_mesa_model_with_the_documented_api(hangzhou):
     assert set(k["region"]) == {"hangzhou", "qingyang", "gui_an", "zhongwei", "hohhot"}
     assert len(k) == 3 * 5
     required = {
-        "month", "date", "region", "startups_alive", "startups_founded", "startups_failed",
-        "startups_acquired", "employment_startups", "employment_big_firms", "graduates",
-        "compute_demand_gpu_h", "compute_sold_gpu_h", "dc_utilization", "voucher_spent_yuan",
-        "voucher_budget_left_yuan", "talent_net_inflow",
+        "month",
+        "date",
+        "region",
+        "startups_alive",
+        "startups_founded",
+        "startups_failed",
+        "startups_acquired",
+        "employment_startups",
+        "employment_big_firms",
+        "graduates",
+        "compute_demand_gpu_h",
+        "compute_sold_gpu_h",
+        "dc_utilization",
+        "voucher_spent_yuan",
+        "voucher_budget_left_yuan",
+        "talent_net_inflow",
     }
     assert required <= set(k.columns)
 
@@ -70,8 +83,8 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         if month % 12 == 0 or month == hangzhou.months - 1:
             recount = model.refresh_headcount()
             np.testing.assert_array_equal(s.view("headcount"), recount["startups"])
-            np.testing.assert_array_equal(model.bf_headcount, recount["big_firms"])
-            np.testing.assert_array_equal(model.uni_headcount, recount["universities"])
+            np.testing.assert_array_equal(model.state.bf_headcount, recount["big_firms"])
+            np.testing.assert_array_equal(model.state.uni_headcount, recount["universities"])
             np.testing.assert_array_equal(model.people_by_kind, recount["people_by_kind"])
             dead = ~alive
             assert (s.view("headcount")[dead] == 0).all()
@@ -91,14 +104,37 @@ def test_kpis_one_row_per_month_and_region(full_run):
 
 def test_firm_tables_have_the_promised_columns(full_run):
     f = full_run.firms
-    assert {"firm_id", "region", "sector", "founded_month", "exit_month", "exit_reason", "origin", "parent_id"} <= set(f.columns)
+    assert {
+        "firm_id",
+        "region",
+        "sector",
+        "founded_month",
+        "exit_month",
+        "exit_reason",
+        "origin",
+        "parent_id",
+    } <= set(f.columns)
     assert set(f["exit_reason"]) <= {"alive", "failed", "acquired"}
     assert f["exit_month"].isna().equals(f["exit_reason"] == "alive")
     assert set(f["sector"]) <= {
-        "manufacturing", "autonomous_driving", "robotics", "health", "finance", "consumer_ecommerce", "foundation_models"
+        "manufacturing",
+        "autonomous_driving",
+        "robotics",
+        "health",
+        "finance",
+        "consumer_ecommerce",
+        "foundation_models",
     }
     fy = full_run.firm_years
-    assert {"firm_id", "year", "headcount", "revenue_yuan", "compute_gpu_h", "capability", "alive"} <= set(fy.columns)
+    assert {
+        "firm_id",
+        "year",
+        "headcount",
+        "revenue_yuan",
+        "compute_gpu_h",
+        "capability",
+        "alive",
+    } <= set(fy.columns)
     assert sorted(fy["year"].unique()) == list(range(2025, 2035))
     assert not fy.duplicated(["firm_id", "year"]).any()
 
@@ -106,14 +142,20 @@ def test_firm_tables_have_the_promised_columns(full_run):
 def test_every_founder_origin_and_parent_is_consistent(full_run):
     f = full_run.firms
     new = f[f["founded_month"] >= 0]
-    for origin, prefix in (("big_firm", "big_firm:"), ("university", "university:"), ("startup", "startup:")):
+    for origin, prefix in (
+        ("big_firm", "big_firm:"),
+        ("university", "university:"),
+        ("startup", "startup:"),
+    ):
         parents = new.loc[new["origin"] == origin, "parent_id"]
         assert parents.str.startswith(prefix).all()
     assert (new.loc[new["origin"] == "other", "parent_id"] == "").all()
     # A startup parent existed before its child.
     child = new[new["origin"] == "startup"]
     parent_rows = child["parent_id"].str.removeprefix("startup:").astype(int)
-    assert (f.loc[parent_rows, "founded_month"].to_numpy() <= child["founded_month"].to_numpy()).all()
+    assert (
+        f.loc[parent_rows, "founded_month"].to_numpy() <= child["founded_month"].to_numpy()
+    ).all()
 
 
 def test_spinoff_hazard_falls_with_employer_size(hangzhou):
@@ -123,17 +165,35 @@ def test_spinoff_hazard_falls_with_employer_size(hangzhou):
     s = model.startups
     rows = np.flatnonzero(s.view("status") == Status.ALIVE)[:3]
     s.headcount[rows] = sizes
-    p = model.founding_probability(np.zeros(3, dtype=np.int64), kinds, rows)
+    p = founding_probability(model.state, model.params, np.zeros(3, dtype=np.int64), kinds, rows)
     assert p[0] > p[1] > p[2]
     alibaba = next(b for b in model.big_firms if b.key == "alibaba")
-    p_big = model.founding_probability(np.zeros(1, dtype=np.int64), np.array([Employer.BIG_FIRM], dtype=np.int8), np.array([alibaba.index]))
+    p_big = founding_probability(
+        model.state,
+        model.params,
+        np.zeros(1, dtype=np.int64),
+        np.array([Employer.BIG_FIRM], dtype=np.int8),
+        np.array([alibaba.index]),
+    )
     assert p_big[0] == pytest.approx(0.008 * alibaba.spec.spinoff_multiplier)
 
 
 def test_vouchers_buy_more_compute_and_cost_budget(hangzhou):
-    off = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.0, "regions.hangzhou.policy.voucher_rate_sme": 0.0})
-    on = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.8, "regions.hangzhou.policy.voucher_rate_sme": 0.8,
-                                    "regions.hangzhou.policy.voucher_budget_yuan": 6e8})
+    off = load_scenario(
+        "hangzhou",
+        {
+            "regions.hangzhou.policy.voucher_rate": 0.0,
+            "regions.hangzhou.policy.voucher_rate_sme": 0.0,
+        },
+    )
+    on = load_scenario(
+        "hangzhou",
+        {
+            "regions.hangzhou.policy.voucher_rate": 0.8,
+            "regions.hangzhou.policy.voucher_rate_sme": 0.8,
+            "regions.hangzhou.policy.voucher_budget_yuan": 6e8,
+        },
+    )
     a = run_scenario(off, seed=5, months=12).kpis.query("region == 'hangzhou'")
     b = run_scenario(on, seed=5, months=12).kpis.query("region == 'hangzhou'")
     assert a["voucher_spent_yuan"].sum() == 0
@@ -187,7 +247,11 @@ def test_networks_export_and_summary(full_run, tmp_path):
     import networkx as nx
 
     paths = full_run.model.networks.write_graphml(tmp_path)
-    assert {p.name for p in paths} == {"genealogy.graphml", "talent_flows.graphml", "partnerships.graphml"}
+    assert {p.name for p in paths} == {
+        "genealogy.graphml",
+        "talent_flows.graphml",
+        "partnerships.graphml",
+    }
     g = nx.read_graphml(tmp_path / "genealogy.graphml")
     assert g.number_of_edges() > 100
     summary = full_run.network_summary
@@ -195,3 +259,102 @@ def test_networks_export_and_summary(full_run, tmp_path):
     assert summary["genealogy_max_depth"] >= 1
     t = nx.read_graphml(tmp_path / "talent_flows.graphml")
     assert t.has_node("big_firm:alibaba")
+
+
+def _finite_numbers(df: pd.DataFrame) -> bool:
+    """Every numeric value is finite (missing values of nullable columns do not count)."""
+    num = df.select_dtypes("number")
+    return all(np.isfinite(num[c].to_numpy(dtype=float, na_value=0.0)).all() for c in num)
+
+
+def test_a_region_without_capacity_reports_utilisation_as_missing(hangzhou):
+    """No NaN or inf in the KPIs: utilisation and price are <NA> where there is no capacity."""
+    sc = hangzhou.model_copy(deep=True)
+    sc.regions["hangzhou"].data_centers = {}  # no data center at all
+    sc.regions["hangzhou"].policy.dc_investment_yuan_per_year = 0.0
+    for dc in sc.regions["qingyang"].data_centers.values():  # centers, but no capacity
+        dc.capacity_gpu_h = 0.0
+        dc.expandable = False
+        dc.planned_expansions = []
+    sc.regions["qingyang"].policy.dc_investment_yuan_per_year = 0.0
+    model = AIEcosystem(sc, rng=4)
+    model.run_for(4)
+    k = model.kpis()
+    assert _finite_numbers(k) and _finite_numbers(model.dc_kpis())
+    assert str(k["dc_utilization"].dtype) == "Float64" and not np.isnan(k["dc_utilization"]).any()
+    for region, price_missing in (("hangzhou", True), ("qingyang", False)):
+        rows = k[k["region"] == region]
+        assert rows["dc_utilization"].isna().all()
+        assert rows["dc_price_yuan"].isna().all() == price_missing
+    others = k[~k["region"].isin(["hangzhou", "qingyang"])]
+    assert others["dc_utilization"].notna().all() and others["dc_price_yuan"].notna().all()
+    zero = model.dc_kpis().query("region == 'qingyang'")
+    assert (zero["utilization"] == 0.0).all()  # per center: 0 while it has no capacity
+
+
+def test_no_big_firm_staff_and_no_founder_origins_still_run_finite(hangzhou):
+    """Degenerate but valid inputs: weights that are all zero fall back to even choices."""
+    sc = hangzhou.model_copy(deep=True)
+    for i, bf in enumerate(sc.regions["hangzhou"].big_firms.values()):
+        bf.headcount = 1 if i == 0 else 0  # validation asks for one staffed big firm
+        bf.spinoff_multiplier = 0.0  # initial parents drawn by headcount × multiplier: all zero
+    sc.regions["hangzhou"].talent.initial_alumni_share = 1.0
+    sc.regions["hangzhou"].initial_startup_origin_shares = {"big_firm": 0.0}
+    model = AIEcosystem(sc, rng=2)
+    model.run_for(3)
+    assert _finite_numbers(model.kpis()) and _finite_numbers(model.firms())
+    assert model.kpis()["startups_alive"].iloc[-5:].sum() > 0
+
+
+NEW_CONSTANTS = {
+    "population": None,  # every field of the section
+    "labour": None,
+    "initial_stock": None,
+    "startups": [
+        "founding_team_runway_months", "base_capability", "parent_capability_inherited",
+        "parent_capability_min", "parent_capability_max", "sector_inheritance_share",
+        "founder_skill_weight", "capability_draw_min", "capability_draw_max",
+        "founding_cash_sd", "first_raise_after_months", "months_between_rounds",
+        "round_rank_factor", "round_rank_factor_min", "round_rank_factor_max", "round_size_sd",
+        "layoff_below_runway_months", "acquisition_capability_exponent",
+        "same_sector_partner_share",
+    ],
+    "compute": [
+        "training_share_when_short", "voucher_uplift_floor",
+        "reference_price_without_centers_yuan",
+    ],
+}  # fmt: skip
+
+
+def test_behavioural_constants_are_annotated_scenario_fields(hangzhou):
+    """Each constant that was a literal in code is a field with its provenance in the preset."""
+    for section, names in NEW_CONSTANTS.items():
+        part = getattr(hangzhou, section)
+        for name in names or type(part).model_fields:
+            text = hangzhou.provenance.get(f"{section}.{name}", "")
+            assert text.startswith("assumption") and "range" in text, f"{section}.{name}: {text!r}"
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("population.learning_per_month", 0.01),
+        ("labour.cluster_pull_cap", 1.0),
+        ("startups.same_sector_partner_share", 1.0),
+        ("initial_stock.log_size_mean", 1.0),
+        ("startups.layoff_below_runway_months", 6.0),
+    ],
+)
+def test_changing_a_behavioural_constant_changes_the_run(path, value):
+    base = run_scenario(load_scenario("hangzhou"), seed=9, months=6)
+    changed = run_scenario(load_scenario("hangzhou", {path: value}), seed=9, months=6)
+    assert not base.firms.equals(changed.firms) or not base.kpis.equals(changed.kpis)
+
+
+def test_public_data_center_investment_is_counted():
+    model = AIEcosystem(load_scenario("china"), rng=1)
+    model.run_for(2)
+    spent = model.kpis()["dc_investment_spent_yuan"].sum()
+    assert spent > 0
+    total = sum(g.budgets["dc_investment"].spent_total for g in model.governments)
+    assert spent == pytest.approx(total)

@@ -13,7 +13,18 @@ from ecosystem import AIEcosystem, load_scenario
 from ecosystem.scenario import preset_names
 from ecosystem.tables import Employer, PersonStatus
 
-CITIES = ["hangzhou", "beijing", "shanghai", "shenzhen", "guangzhou", "chengdu", "ningbo", "wenzhou", "shandong", "henan"]
+CITIES = [
+    "hangzhou",
+    "beijing",
+    "shanghai",
+    "shenzhen",
+    "guangzhou",
+    "chengdu",
+    "ningbo",
+    "wenzhou",
+    "shandong",
+    "henan",
+]
 HUBS = ["qingyang", "gui_an", "zhongwei", "hohhot"]
 
 
@@ -31,8 +42,12 @@ def test_city_strategies_are_lever_values():
     beijing = load_scenario("beijing").regions["beijing"].policy
     hangzhou = load_scenario("hangzhou").regions["hangzhou"].policy
     shanghai = load_scenario("shanghai").regions["shanghai"].policy
-    assert beijing.dc_investment_yuan_per_year > hangzhou.dc_investment_yuan_per_year  # infrastructure-led
-    assert hangzhou.adoption_programme_yuan_per_year > beijing.adoption_programme_yuan_per_year  # application-led (H7)
+    assert (
+        beijing.dc_investment_yuan_per_year > hangzhou.dc_investment_yuan_per_year
+    )  # infrastructure-led
+    assert (
+        hangzhou.adoption_programme_yuan_per_year > beijing.adoption_programme_yuan_per_year
+    )  # application-led (H7)
     assert shanghai.voucher_budget_yuan == 6e8  # [S66]
     assert load_scenario("chengdu").regions["chengdu"].policy.voucher_start_year == 2023  # [S62]
 
@@ -48,7 +63,9 @@ def china_run():
     for month in range(36):
         model.step()
         c = model.counters_history[-1]
-        flow += (c["graduates"] + c["arrivals"] - c["departures"] - c["retirements"]).astype(np.int64)
+        flow += (c["graduates"] + c["arrivals"] - c["departures"] - c["retirements"]).astype(
+            np.int64
+        )
         now = model.people_by_kind[:, : Employer.GONE].sum(axis=1)
         # People: per region, start + graduates + arrivals - departures - retirements = now.
         np.testing.assert_array_equal(now, start_by_region + flow)
@@ -56,11 +73,17 @@ def china_run():
         assert c["moved_in"].sum() == c["moved_out"].sum()
         # Money: what data centers earn from startups = startups' own payments + vouchers paid.
         earned = sum(dc.revenue_startups for dc in model.data_centers)
-        paid = model.startups.view("compute_spend").sum() + c["voucher_spent_yuan"].sum() + c["national_voucher_spent_yuan"].sum()
+        paid = (
+            model.startups.view("compute_spend").sum()
+            + c["voucher_spent_yuan"].sum()
+            + c["national_voucher_spent_yuan"].sum()
+        )
         assert earned == pytest.approx(paid, rel=1e-9)
         # Budgets: never overspent (local, hub and national programmes).
-        for key, budget in [*((f"{g.region}:{n}", b) for g in model.governments for n, b in g.budgets.items()),
-                            ("national", model.national_vouchers)]:
+        for key, budget in [
+            *((f"{g.region}:{n}", b) for g in model.governments for n, b in g.budgets.items()),
+            ("national", model.national_vouchers),
+        ]:
             spent[(month // 12, key)] = spent.get((month // 12, key), 0.0) + budget.spent_this_month
             assert budget.remaining >= -1e-6
             assert spent[(month // 12, key)] <= budget.annual + 1e-3
@@ -81,7 +104,11 @@ def test_people_move_between_cities(china_run):
     assert k["moved_in"].sum() > 0
     moved = model.flows.table()
     # Job-market-to-job-market flows between different regions exist.
-    between = moved[(moved["dst_kind"] == Employer.NONE) & (moved["src_kind"] == Employer.NONE) & (moved["src_id"] != moved["dst_id"])]
+    between = moved[
+        (moved["dst_kind"] == Employer.NONE)
+        & (moved["src_kind"] == Employer.NONE)
+        & (moved["src_id"] != moved["dst_id"])
+    ]
     assert between["people"].sum() > 0
     p = model.people
     assert (p.view("status")[p.view("employer_kind") == Employer.GONE] != PersonStatus.ACTIVE).all()
@@ -99,9 +126,17 @@ def test_movers_prefer_attractive_cities(hangzhou):
     """With a large talent subsidy only in Chengdu, Chengdu receives more movers."""
     base = {"national.internal_migration_share": 0.8}
     plain = AIEcosystem(load_scenario("china", base), rng=1)
-    subsidy = AIEcosystem(load_scenario("china", {**base,
-        "regions.chengdu.policy.talent_subsidy_yuan_per_person": 500000.0,
-        "regions.chengdu.policy.talent_subsidy_budget_yuan": 1e10}), rng=1)
+    subsidy = AIEcosystem(
+        load_scenario(
+            "china",
+            {
+                **base,
+                "regions.chengdu.policy.talent_subsidy_yuan_per_person": 500000.0,
+                "regions.chengdu.policy.talent_subsidy_budget_yuan": 1e10,
+            },
+        ),
+        rng=1,
+    )
     for m in (plain, subsidy):
         m.run_for(6)
     chengdu = list(plain.region_keys).index("chengdu")
@@ -109,7 +144,16 @@ def test_movers_prefer_attractive_cities(hangzhou):
     assert got[1] > got[0]
 
 
-@pytest.mark.parametrize("variant", ["article_80pct", "shanghai_article", "chengdu_article", "shandong_article", "wenzhou_ai_office"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "article_80pct",
+        "shanghai_article",
+        "chengdu_article",
+        "shandong_article",
+        "wenzhou_ai_office",
+    ],
+)
 def test_source_article_figures_stay_reachable_as_variants(variant, tmp_path):
     """Where primary documents differ from the articles, the article's figure is a variant."""
     import tomllib
@@ -125,4 +169,6 @@ def test_source_article_figures_stay_reachable_as_variants(variant, tmp_path):
 
 
 def test_the_80_percent_headline_is_a_scenario_not_the_default():
-    assert load_scenario("shanghai").regions["shanghai"].policy.voucher_rate == pytest.approx(0.3)  # [S66]
+    assert load_scenario("shanghai").regions["shanghai"].policy.voucher_rate == pytest.approx(
+        0.3
+    )  # [S66]

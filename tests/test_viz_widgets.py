@@ -16,8 +16,12 @@ VOUCHER = "regions.hangzhou.policy.voucher_rate"
 def with_class(rc, cls, widget_class=Widget):
     """Widgets of a type whose class list contains ``cls``."""
     roots = rc.find().widgets
-    return [w for root in roots for w in _walk(root)
-            if isinstance(w, widget_class) and cls in (getattr(w, "class_", None) or "").split()]
+    return [
+        w
+        for root in roots
+        for w in _walk(root)
+        if isinstance(w, widget_class) and cls in (getattr(w, "class_", None) or "").split()
+    ]
 
 
 def one(rc, cls, widget_class=Widget):
@@ -31,6 +35,9 @@ def text_of(rc, cls) -> str:
 
 
 def lever_field(rc, field, region="hangzhou"):
+    if not with_class(rc, f"aieco-lever-regions-{region}-policy-{field}"):
+        group = one(rc, f"aieco-group-{region}")
+        next(w for w in _walk(group) if isinstance(w, v.Btn)).click()  # open the group
     box = one(rc, f"aieco-lever-regions-{region}-policy-{field}")
     fields = [w for w in _walk(box) if isinstance(w, v.TextField)]
     assert len(fields) == 1

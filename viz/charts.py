@@ -1,102 +1,231 @@
-"""Matplotlib figures of the app: KPI charts, the organisation network and a genealogy.
+"""The app's live charts as ECharts figures: series by month, human names, units, bands.
 
-Figures are built with ``matplotlib.figure.Figure`` (no pyplot state, safe per session) with a
-fixed layout, which keeps one chart at about 40 ms on this machine. The same builders make the
-PNG files the app exports (at a higher resolution).
+Each chart is built in two parts: :func:`series` (the points of every line, recomputed from the
+session's tables, cheap) and :func:`figure` (axes, legend, colours, tooltips: rebuilt only when the
+figure's structure changes). The browser receives the figure once and then only the new months
+(see :mod:`viz.livechart`). Times are milliseconds since 1970 (the first day of each month).
+
+Data-center utilisation is shown as an east band and a west band (lowest to highest center, with
+the capacity-weighted mean as a line); the per-center lines are a detail the user turns on.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from viz.session import RunFrames
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+Points = list[list[float]]
+COLORS = [
+    "#1565c0",
+    "#e65100",
+    "#2e7d32",
+    "#6a1b9a",
+    "#c62828",
+    "#00838f",
+    "#795548",
+    "#ad1457",
+    "#455a64",
+    "#9e9d24",
+]
+EAST, WEST = "#1565c0", "#e65100"
 
-from viz.graphs import Genealogy, OrgNetwork  # noqa: E402
-from viz.session import RunFrames  # noqa: E402
 
-Series = dict[str, np.ndarray]
-SCREEN_DPI = 72
-EXPORT_DPI = 150
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+@dataclass(frozen=True)
+class Line:
+    id: str
+    name: str
+    unit: str
+    digits: int
+    color: str
+    points: Points
+    band: bool = False  # points are [t, width, low, high] stacked on a hidden lower edge
+    dashed: bool = False
+    width: float = 2.2
 
 
 @dataclass(frozen=True)
 class Chart:
     key: str
     title: str
-    ylabel: str
-    series: Callable[[RunFrames], Series]  # label -> values by month
+    unit: str  # axis name
+    lines: Callable[[RunFrames, dict], list[Line]]
+    stack_area: bool = False
 
 
-def _col(f: RunFrames, col: str, scale: float = 1.0) -> np.ndarray:
+def month_times(start_year: int, n: int) -> np.ndarray:
+    """Milliseconds since 1970 of the first day of months 0..n-1."""
+    months = np.datetime64(f"{start_year}-01", "M") + np.arange(n)
+    return months.astype("datetime64[ms]").astype(np.int64)
+
+
+def _pts(t: np.ndarray, y: np.ndarray, digits: int) -> Points:
+    y = np.round(np.asarray(y, dtype=float), digits + 1)
+    return [
+        [int(a), (None if not np.isfinite(b) else float(b))] for a, b in zip(t, y, strict=False)
+    ]
+
+
+def _total(f: RunFrames, col: str) -> np.ndarray:
     if f.totals.empty or col not in f.totals:
         return np.zeros(0)
-    return f.totals[col].to_numpy(dtype=float) / scale
+    return f.totals[col].to_numpy(dtype=float)
 
 
-def _alive(f: RunFrames) -> Series:
+def _alive(f: RunFrames, ctx: dict) -> list[Line]:
+    t = ctx["times"](len(f.origin_alive))
     o = f.origin_alive
-    out = {
-        "big-firm alumni": o["big_firm"].to_numpy(float),
-        "university": o["university"].to_numpy(float),
-        "startup alumni": o["startup"].to_numpy(float),
-        "other": o["other"].to_numpy(float),
-    }
-    out["all"] = _col(f, "startups_alive")
-    return out
+    u = "startups"
+    lines = [
+        Line(
+            "all",
+            "All startups",
+            u,
+            0,
+            "#212121",
+            _pts(t, _total(f, "startups_alive"), 0),
+            width=3.0,
+        )
+    ]
+    names = (
+        ("big_firm", "Founded by big-firm alumni"),
+        ("university", "From universities"),
+        ("startup", "Founded by startup alumni"),
+        ("other", "Other founders"),
+    )
+    for i, (col, name) in enumerate(names):
+        lines.append(Line(col, name, u, 0, COLORS[i + 1], _pts(t, o[col].to_numpy(float), 0)))
+    return lines
 
 
-def _births(f: RunFrames) -> Series:
-    return {
-        "founded": _col(f, "startups_founded"),
-        "failed": _col(f, "startups_failed"),
-        "acquired": _col(f, "startups_acquired"),
-    }
+def _births(f: RunFrames, ctx: dict) -> list[Line]:
+    n = len(f.totals)
+    t = ctx["times"](n)
+    u = "startups per month"
+    return [
+        Line("founded", "Founded", u, 0, COLORS[2], _pts(t, _total(f, "startups_founded"), 0)),
+        Line("failed", "Failed", u, 0, COLORS[4], _pts(t, _total(f, "startups_failed"), 0)),
+        Line("acquired", "Acquired", u, 0, COLORS[3], _pts(t, _total(f, "startups_acquired"), 0)),
+    ]
 
 
-def _employment(f: RunFrames) -> Series:
-    return {
-        "startups": _col(f, "employment_startups", 1e3),
-        "big firms": _col(f, "employment_big_firms", 1e3),
-        "universities": _col(f, "employment_universities", 1e3),
-        "job seekers": _col(f, "job_seekers", 1e3),
-    }
+def _employment(f: RunFrames, ctx: dict) -> list[Line]:
+    t = ctx["times"](len(f.totals))
+    u = "thousand people"
+    cols = (
+        ("employment_startups", "Working at startups"),
+        ("employment_big_firms", "At big firms"),
+        ("employment_universities", "At universities"),
+        ("job_seekers", "Looking for work"),
+    )
+    return [
+        Line(col, name, u, 1, COLORS[i], _pts(t, _total(f, col) / 1e3, 1))
+        for i, (col, name) in enumerate(cols)
+    ]
 
 
-def _utilisation(f: RunFrames) -> Series:
+def _utilisation(f: RunFrames, ctx: dict) -> list[Line]:
     d = f.dcs
     if d.empty:
-        return {}
-    out = {}
-    for key, part in d.groupby("data_center", sort=False):
-        where = "west" if bool(part["hub"].iloc[0]) else "east"
-        out[f"{key} ({where})"] = 100 * part["utilization"].to_numpy(float)
-    return out
+        return []
+    months = int(d["month"].max()) + 1
+    t = ctx["times"](months)
+    u = "% of capacity sold"
+    lines: list[Line] = []
+    names = ctx.get("dc_names", {})
+    n_dc = int((d["month"] == d["month"].iloc[0]).sum())
+    keys = d["data_center"].to_numpy()[:n_dc]
+    hubs = d["hub"].to_numpy()[:n_dc].astype(bool)
+    shape = (months, n_dc)  # dc_kpis: one row per month and center, centers in a fixed order
+    util_all = d["utilization"].to_numpy(float).reshape(shape) * 100
+    cap_all = d["capacity_gpu_h"].to_numpy(float).reshape(shape)
+    sold_all = d["sold_gpu_h"].to_numpy(float).reshape(shape)
+    for hub, label, color in ((False, "East", EAST), (True, "West (hubs)", WEST)):
+        sel = hubs == hub
+        if not sel.any():
+            continue
+        util = util_all[:, sel]
+        lo, hi = util.min(axis=1), util.max(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = 100 * sold_all[:, sel].sum(axis=1) / cap_all[:, sel].sum(axis=1)
+        key = "west" if hub else "east"
+        n_centers = int(sel.sum())
+        if n_centers > 1:
+            lines.append(Line(f"{key}_lo", "", u, 0, color, _pts(t, lo, 0)))
+            band = [
+                [int(a), float(round(h - low, 1)), float(round(low, 1)), float(round(h, 1))]
+                for a, low, h in zip(t, lo, hi, strict=False)
+            ]
+            lines.append(
+                Line(
+                    f"{key}_band",
+                    f"{label}: range of {n_centers} centers",
+                    u,
+                    0,
+                    color,
+                    band,
+                    band=True,
+                )
+            )
+        lines.append(
+            Line(
+                f"{key}_mean",
+                f"{label}: all centers together",
+                u,
+                0,
+                color,
+                _pts(t, mean, 0),
+                width=3.0,
+            )
+        )
+        if ctx.get("detail"):
+            for j, dc in enumerate(keys[sel]):
+                lines.append(
+                    Line(
+                        f"dc:{dc}",
+                        names.get(dc, dc),
+                        u,
+                        0,
+                        COLORS[(j + 3) % 10],
+                        _pts(t, util[:, j], 0),
+                        width=1.2,
+                        dashed=hub,
+                    )
+                )
+    return lines
 
 
-def _voucher(f: RunFrames) -> Series:
+def _voucher(f: RunFrames, ctx: dict) -> list[Line]:
     k = f.kpis
     if k.empty:
-        return {}
-    return {
-        str(region): part["voucher_budget_left_yuan"].to_numpy(float) / 1e6
-        for region, part in k.groupby("region", sort=False)
-    }
+        return []
+    names = ctx.get("region_names", {})
+    out = []
+    for i, (region, part) in enumerate(k.groupby("region", sort=False)):
+        y = part["voucher_budget_left_yuan"].to_numpy(float) / 1e6
+        t = ctx["times"](len(y))
+        out.append(
+            Line(
+                f"r:{region}",
+                names.get(region, str(region)),
+                "¥ million",
+                1,
+                COLORS[i % 10],
+                _pts(t, y, 1),
+            )
+        )
+    return out
 
 
 CHARTS: tuple[Chart, ...] = (
-    Chart("alive", "Startups alive, by founder origin", "startups", _alive),
-    Chart("births", "Births and exits per month", "startups per month", _births),
-    Chart("employment", "Employment", "thousand people", _employment),
-    Chart("utilisation", "Data-center utilisation (east and west)", "% of capacity sold", _utilisation),
-    Chart("voucher", "Compute-voucher budget left this year", "¥ million", _voucher),
+    Chart("alive", "Startups alive, by where the founder worked before", "startups", _alive),
+    Chart("births", "Startups founded and closed each month", "startups per month", _births),
+    Chart("employment", "Who works where", "thousand people", _employment),
+    Chart("utilisation", "Data centers: share of capacity sold, east vs west", "%", _utilisation),
+    Chart("voucher", "Compute-voucher money left this year", "¥ million", _voucher),
 )
 CHART_KEYS = tuple(c.key for c in CHARTS)
 
@@ -105,198 +234,146 @@ def chart(key: str) -> Chart:
     return next(c for c in CHARTS if c.key == key)
 
 
-def _years(n: int, start_year: int) -> np.ndarray:
-    return start_year + (np.arange(n) + 1) / 12.0
+def series(key: str, current: RunFrames, baseline: RunFrames | None, ctx: dict) -> list[Line]:
+    """Every line of a chart; baseline lines (dashed, "(baseline)") follow the current ones."""
+    spec = chart(key)
+    lines = spec.lines(current, ctx)
+    if baseline is not None:
+        for line in spec.lines(baseline, ctx):
+            if line.band or line.id.endswith("_lo") or line.id.startswith("dc:"):
+                continue
+            lines.append(
+                Line(
+                    "b:" + line.id,
+                    f"{line.name} (baseline)",
+                    line.unit,
+                    line.digits,
+                    line.color,
+                    line.points,
+                    dashed=True,
+                    width=1.6,
+                )
+            )
+    return lines
 
 
-def kpi_figure(key: str, current: RunFrames, baseline: RunFrames | None, start_year: int,
-               width: float = 5.4) -> Figure:
-    """One KPI chart; with a baseline, its dashed trajectories and a difference panel below."""
-    painter = KpiPainter(key, width)
-    painter.update(current, baseline, start_year)
-    return painter.fig
+def points_by_id(lines: list[Line]) -> dict[str, Points]:
+    return {line.id: line.points for line in lines}
 
 
-class KpiPainter:
-    """A KPI chart kept between steps: only line data change, so a redraw costs little.
-
-    (Building axes and ticks is most of the cost of a new matplotlib figure.)
-    """
-
-    def __init__(self, key: str, width: float = 5.4):
-        self.spec = chart(key)
-        self.width = width
-        self.fig: Figure | None = None
-        self._shape: tuple | None = None
-
-    def _build(self, labels: tuple[str, ...], with_base: bool, start_year: int) -> None:
-        spec = self.spec
-        fig = Figure(figsize=(self.width, 4.4 if with_base else 2.9), dpi=SCREEN_DPI)
-        if with_base:
-            fig.subplots_adjust(left=0.14, right=0.98, top=0.91, bottom=0.07, hspace=0.15)
-            gs = fig.add_gridspec(2, 1, height_ratios=[1.6, 1])
-            axes = [fig.add_subplot(gs[0]), fig.add_subplot(gs[1])]
+def figure(key: str, lines: list[Line], base: str, stamp: str, filename: str) -> dict:
+    """The ECharts option of a chart (with the points it has now)."""
+    spec = chart(key)
+    series_out, units = [], {}
+    legend = []
+    empty = all(not line.points for line in lines)
+    for line in lines:
+        s: dict = {
+            "id": line.id,
+            "name": line.name,
+            "type": "line",
+            "showSymbol": False,
+            "data": line.points,
+            "color": line.color,
+            "lineStyle": {"width": line.width, "type": "dashed" if line.dashed else "solid"},
+            "emphasis": {"focus": "series"},
+            "animation": False,
+        }
+        if line.id.endswith("_lo"):
+            s.update(stack=line.id[:-3], lineStyle={"opacity": 0}, silent=True)
+            units[line.id] = {"hidden": True}
+        elif line.band:
+            s.update(
+                stack=line.id[: -len("_band")],
+                lineStyle={"opacity": 0},
+                areaStyle={"color": line.color, "opacity": 0.18},
+                encode={"x": 0, "y": 1},
+            )
+            units[line.id] = {"band": True, "unit": line.unit, "digits": line.digits}
         else:
-            fig.subplots_adjust(left=0.14, right=0.98, top=0.9, bottom=0.1)
-            axes = [fig.add_subplot(1, 1, 1)]
-        ax = axes[0]
-        # Titles and axis labels as figure text: Axes.set_title/set_ylabel re-measure the tick
-        # labels at every draw to place themselves, which costs more than the lines.
-        fig.text(0.01, 0.99, spec.title, fontsize=11, va="top", ha="left")
-        fig.text(0.005, 0.5, spec.ylabel, fontsize=9, rotation=90, va="center", ha="left")
-        self.lines: dict[str, list] = {}
-        for i, label in enumerate(labels):
-            color = "black" if label == "all" else COLORS[i % len(COLORS)]
-            trio = [ax.plot([], [], color=color, lw=1.6, label=label)[0]]
-            if with_base:
-                trio.append(ax.plot([], [], color=color, lw=1.1, ls="--", alpha=0.8)[0])
-                trio.append(axes[1].plot([], [], color=color, lw=1.3)[0])
-            self.lines[label] = trio
-        self.hint = ax.text(0.5, 0.5, "press Step or Play", transform=ax.transAxes, ha="center",
-                            va="center", color="grey", fontsize=10)
-        if labels:
-            ax.legend(fontsize=7, loc="upper left", ncol=2, frameon=False)
-        if with_base:
-            fig.text(0.99, 0.955, "solid: your settings · dashed: baseline", ha="right",
-                     va="top", fontsize=7, color="grey")
-            axes[1].text(0.01, 0.97, "difference (yours − baseline)", fontsize=8, va="top",
-                         transform=axes[1].transAxes, color="dimgrey")
-            axes[1].axhline(0, color="grey", lw=0.8)
-        for a in axes:
-            a.tick_params(labelsize=8)
-            a.grid(alpha=0.25)
-            a.xaxis.get_major_locator().set_params(integer=True)
-        self.fig, self.axes = fig, axes
-
-    def update(self, current: RunFrames, baseline: RunFrames | None, start_year: int) -> Figure:
-        cur = self.spec.series(current)
-        base = self.spec.series(baseline) if baseline is not None else None
-        shape = (tuple(cur), base is not None, start_year)
-        if shape != self._shape:
-            self._build(tuple(cur), base is not None, start_year)
-            self._shape = shape
-        n = max((len(y) for y in cur.values()), default=0)
-        self.hint.set_visible(n == 0)
-        for label, y in cur.items():
-            trio = self.lines[label]
-            trio[0].set_data(_years(len(y), start_year), y)
-            if base is not None:
-                yb = base.get(label, np.zeros(0))
-                m = min(len(y), len(yb))
-                trio[1].set_data(_years(len(yb), start_year), yb)
-                trio[2].set_data(_years(m, start_year), y[:m] - yb[:m])
-        months = max(n, 12)
-        for a in self.axes:
-            a.relim()
-            a.autoscale_view(scalex=False)
-            a.set_xlim(start_year, start_year + months / 12.0)
-        return self.fig
-
-    def png(self, dpi: int | None = None) -> bytes:
-        buf = io.BytesIO()
-        # Fast zlib level: the screen PNGs are small and encoding is a tenth of the redraw.
-        self.fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1 if dpi is None else 6})
-        return buf.getvalue()
-
-
-KIND_STYLE = {
-    "big_firm": ("#d62728", "s", "big firm"),
-    "university": ("#1f77b4", "^", "university"),
-    "sector": ("#ff7f0e", "o", "startups by sector"),
-    "data_center": ("#2ca02c", "D", "data center"),
-}
-EDGE_STYLE = {
-    "talent": ("#1f77b4", "talent flows (people)"),
-    "spinoff": ("#d62728", "spinoffs (startups founded)"),
-    "compute": ("#2ca02c", "compute purchases (GPU-h)"),
-}
-
-
-def network_figure(net: OrgNetwork, kinds: tuple[str, ...] = ("talent", "spinoff", "compute"),
-                   width: float = 9.0) -> Figure:
-    fig = Figure(figsize=(width, width * 0.62), dpi=SCREEN_DPI)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 0.93))
-    fig.text(0.01, 0.97, f"Organisations and their links ({net.window})", fontsize=12, va="top")
-    pos = {n.id: (n.x, n.y) for n in net.nodes}
-    e = net.edges[net.edges["kind"].isin(kinds)]
-    offsets = {"talent": 0.0, "spinoff": 0.05, "compute": -0.05}
-    for kind, part in e.groupby("kind"):
-        color, _ = EDGE_STYLE[kind]
-        wmax = part["weight"].max()
-        for row in part.itertuples(index=False):
-            (x0, y0), (x1, y1) = pos[row.src], pos[row.dst]
-            off = offsets.get(kind, 0.0)
-            lw = 0.4 + 5.0 * np.sqrt(row.weight / wmax)
-            ax.plot([x0 + off, x1 + off], [y0 + off, y1 + off], color=color, lw=lw, alpha=0.45,
-                    solid_capstyle="round", zorder=1)
-    for kind, (color, marker, _) in KIND_STYLE.items():
-        nodes = [n for n in net.nodes if n.kind == kind]
-        if not nodes:
-            continue
-        sizes = np.array([n.size for n in nodes], dtype=float)
-        area = 120 + 900 * np.sqrt(sizes / sizes.max()) if sizes.max() > 0 else np.full(len(nodes), 120.0)
-        ax.scatter([n.x for n in nodes], [n.y for n in nodes], s=area, c=color, marker=marker,
-                   edgecolors="white", linewidths=1.2, zorder=3)
-        for n in nodes:
-            ha = "right" if kind == "big_firm" else "left" if kind == "university" else "center"
-            dx = -0.22 if kind == "big_firm" else 0.22 if kind == "university" else 0.0
-            dy = -0.3 if kind in ("sector", "data_center") else 0.0
-            ax.text(n.x + dx, n.y + dy, f"{n.label}\n{n.size_label}", fontsize=7.5, ha=ha,
-                    va="center", zorder=4, linespacing=1.1)
-    handles = [matplotlib.lines.Line2D([], [], color=EDGE_STYLE[k][0], lw=3, alpha=0.6, label=EDGE_STYLE[k][1])
-               for k in EDGE_STYLE if k in kinds]
-    handles += [matplotlib.lines.Line2D([], [], color=c, marker=m, ls="", ms=8, label=lbl)
-                for c, m, lbl in KIND_STYLE.values()]
-    ax.legend(handles=handles, fontsize=7.5, loc="upper center", ncol=4, frameon=False,
-              bbox_to_anchor=(0.5, 1.02))
-    ax.set_xlim(-5.2, 5.2)
-    ax.set_ylim(-2.35, 2.15)
-    ax.axis("off")
-    return fig
-
-
-STATUS_COLORS = {"alive": "#2ca02c", "failed": "#9e9e9e", "acquired": "#9467bd", "root": "#d62728"}
-
-
-def genealogy_figure(g: Genealogy, label: str, width: float = 9.0) -> Figure:
-    t = g.nodes
-    fig = Figure(figsize=(width, 4.6), dpi=SCREEN_DPI)
-    ax = fig.add_axes((0.02, 0.04, 0.96, 0.84))
-    total = sum(g.generations.values())
-    gens = ", ".join(f"generation {k}: {v}" for k, v in sorted(g.generations.items())) or "none yet"
-    fig.text(0.01, 0.98, f"Founder genealogy of {label}", fontsize=12, va="top")
-    fig.text(0.01, 0.92, f"{total} startups descend from it ({gens})"
-             + (f"; {g.truncated} not drawn" if g.truncated else ""), fontsize=8.5, va="top", color="dimgrey")
-    xy = {int(i): (x, y) for i, x, y in zip(t["id"], t["x"], t["y"], strict=True)}
-    segs_x, segs_y = [], []
-    for i, p in zip(t["id"], t["parent"], strict=True):
-        if p in xy and i != -1:
-            (x0, y0), (x1, y1) = xy[p], xy[int(i)]
-            segs_x += [x0, x1, np.nan]
-            segs_y += [y0, y1, np.nan]
-    ax.plot(segs_x, segs_y, color="#bbbbbb", lw=0.7, zorder=1)
-    for status, color in STATUS_COLORS.items():
-        part = t[t["status"] == status]
-        if part.empty:
-            continue
-        ax.scatter(part["x"], part["y"], s=160 if status == "root" else 22, c=color,
-                   label=status if status != "root" else label, zorder=2, edgecolors="none")
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
-    depth = int(t["generation"].max()) if len(t) else 0
-    ax.set_ylim(-depth - 0.6, 0.6)
-    ax.set_yticks([-k for k in range(depth + 1)], ["origin"] + [f"gen {k}" for k in range(1, depth + 1)],
-                  fontsize=8)
-    ax.set_xticks([])
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
-    if len(t) == 1:
-        ax.text(0.5, 0.5, "no startups founded by its alumni yet", transform=ax.transAxes,
-                ha="center", color="grey")
-    return fig
-
-
-def empty_figure(text: str, width: float = 5.4) -> Figure:
-    fig = Figure(figsize=(width, 2.0), dpi=SCREEN_DPI)
-    fig.text(0.5, 0.5, text, ha="center", va="center", color="grey")
-    return fig
-
+            units[line.id] = {"unit": line.unit, "digits": line.digits}
+        if line.name:
+            legend.append(line.name)
+        series_out.append(s)
+    # Legend below the plot, wrapped over as many rows as its names need (about 7 px a letter
+    # in a chart about 480 px wide).
+    width = sum(40 + 7 * len(name) for name in legend)
+    rows = max(1, -(-width // 470))
+    graphic = [
+        {
+            "id": "stamp",
+            "type": "text",
+            "right": 10,
+            "bottom": 6,
+            "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
+        }
+    ]
+    if empty:
+        graphic.append(
+            {
+                "id": "hint",
+                "type": "text",
+                "left": "center",
+                "top": "middle",
+                "style": {"text": "press Step or Play", "fontSize": 16, "fill": "#9e9e9e"},
+            }
+        )
+    return {
+        "aieco_base": base,
+        "aieco_time": True,
+        "aieco_units": units,
+        "aieco_filename": filename,
+        "animation": False,
+        "title": {
+            "text": spec.title,
+            "left": 8,
+            "top": 4,
+            "textStyle": {"fontSize": 16, "fontWeight": 600},
+        },
+        "legend": {
+            "data": legend,
+            "type": "plain",
+            "bottom": 24,
+            "left": 8,
+            "right": 8,
+            "textStyle": {"fontSize": 13},
+            "itemWidth": 22,
+            "itemGap": 12,
+        },
+        "grid": {"left": 62, "right": 18, "top": 52, "bottom": 62 + 22 * rows},
+        "tooltip": {
+            "trigger": "axis",
+            "aieco": True,
+            "confine": True,
+            "axisPointer": {"type": "line"},
+        },
+        "toolbox": {
+            "right": 10,
+            "top": 0,
+            "itemSize": 16,
+            "feature": {
+                "dataZoom": {
+                    "yAxisIndex": "none",
+                    "title": {"zoom": "zoom (drag a box)", "back": "undo zoom"},
+                },
+                "restore": {"title": "reset view"},
+            },
+        },
+        "dataZoom": [{"type": "inside", "zoomOnMouseWheel": "shift", "moveOnMouseMove": True}],
+        "xAxis": {
+            "type": "time",
+            "minInterval": 28 * 86_400_000,
+            "axisLabel": {"fontSize": 13, "hideOverlap": True},
+            "splitLine": {"show": False},
+        },
+        "yAxis": {
+            "type": "value",
+            "name": spec.unit,
+            "nameTextStyle": {"fontSize": 13, "align": "left"},
+            "axisLabel": {"fontSize": 13},
+            "aieco_compact": True,
+            "scale": False,
+        },
+        "graphic": graphic,
+        "series": series_out,
+    }

@@ -72,7 +72,9 @@ def layout(model: AIEcosystem) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def _flow_node_names(model: AIEcosystem, kind: np.ndarray, ident: np.ndarray, sector: np.ndarray) -> np.ndarray:
+def _flow_node_names(
+    model: AIEcosystem, kind: np.ndarray, ident: np.ndarray, sector: np.ndarray
+) -> np.ndarray:
     out = np.full(kind.size, "", dtype=object)
     bf = np.array([b.node for b in model.big_firms] + [""], dtype=object)
     un = np.array([u.node for u in model.universities] + [""], dtype=object)
@@ -93,25 +95,55 @@ def _flow_node_names(model: AIEcosystem, kind: np.ndarray, ident: np.ndarray, se
     return out
 
 
-def org_network(model: AIEcosystem, firms: pd.DataFrame, window_months: int | None = 12) -> OrgNetwork:
+def org_network(
+    model: AIEcosystem, firms: pd.DataFrame, window_months: int | None = 12
+) -> OrgNetwork:
     """Nodes and weighted edges over the last ``window_months`` (None: since the start)."""
     pos = layout(model)
     month = model.month
     start = 0 if window_months is None else max(0, month - window_months)
-    window = "since the start" if window_months is None else f"last {min(window_months, month)} months"
+    window = (
+        "since the start" if window_months is None else f"last {min(window_months, month)} months"
+    )
     nodes: list[Node] = []
     alive = firms[firms["exit_reason"] == "alive"]
     by_sector = alive["sector"].value_counts()
     for b in model.big_firms:
-        nodes.append(Node(b.node, b.name, "big_firm", b.spec.headcount, f"{b.spec.headcount:,} staff"))
+        nodes.append(
+            Node(b.node, b.name, "big_firm", b.spec.headcount, f"{b.spec.headcount:,} staff")
+        )
     for u in model.universities:
-        nodes.append(Node(u.node, u.name, "university", u.spec.graduates_per_year, f"{u.spec.graduates_per_year:,} grads/yr"))
+        nodes.append(
+            Node(
+                u.node,
+                u.name,
+                "university",
+                u.spec.graduates_per_year,
+                f"{u.spec.graduates_per_year:,} grads/yr",
+            )
+        )
     for s in SECTORS:
         n = int(by_sector.get(s.value, 0))
-        nodes.append(Node(f"startups:{s.value}", SECTOR_LABELS.get(s.value, s.value), "sector", n, f"{n} alive"))
+        nodes.append(
+            Node(
+                f"startups:{s.value}",
+                SECTOR_LABELS.get(s.value, s.value),
+                "sector",
+                n,
+                f"{n} alive",
+            )
+        )
     for d in model.data_centers:
         where = "west hub" if d.is_hub else "east"
-        nodes.append(Node(d.node, d.name, "data_center", d.capacity, f"{where}, {100 * d.utilization:.0f}% used"))
+        nodes.append(
+            Node(
+                d.node,
+                d.name,
+                "data_center",
+                d.capacity,
+                f"{where}, {100 * d.utilization:.0f}% used",
+            )
+        )
     for node in nodes:
         node.x, node.y = pos.get(node.id, (0.0, 0.0))
 
@@ -125,10 +157,7 @@ def org_network(model: AIEcosystem, firms: pd.DataFrame, window_months: int | No
         dst = _flow_node_names(model, f["dst_kind"].to_numpy(), f["dst_id"].to_numpy(), sector)
         t = pd.DataFrame({"src": src, "dst": dst, "weight": f["people"].to_numpy()})
         t = t[(t["src"] != "") & (t["dst"] != "") & (t["src"] != t["dst"])]
-        # One undirected edge per pair: people moving either way.
-        a = np.where(t["src"] < t["dst"], t["src"], t["dst"])
-        b = np.where(t["src"] < t["dst"], t["dst"], t["src"])
-        t = pd.DataFrame({"src": a, "dst": b, "weight": t["weight"].to_numpy()})
+        # One directed edge per pair and direction: who sends people to whom.
         t = t.groupby(["src", "dst"], as_index=False)["weight"].sum()
         t["kind"] = "talent"
         edges.append(t)
@@ -141,7 +170,9 @@ def org_network(model: AIEcosystem, firms: pd.DataFrame, window_months: int | No
         if is_startup.any():
             ids = np.array([int(p.split(":", 1)[1]) for p in parent[is_startup]])
             parent_node[is_startup] = "startups:" + sector[ids].astype(object)
-        sp = pd.DataFrame({"src": parent_node, "dst": "startups:" + founded["sector"].to_numpy(dtype=object)})
+        sp = pd.DataFrame(
+            {"src": parent_node, "dst": "startups:" + founded["sector"].to_numpy(dtype=object)}
+        )
         sp = sp[sp["src"] != sp["dst"]]
         sp = sp.groupby(["src", "dst"], as_index=False).size().rename(columns={"size": "weight"})
         sp["kind"] = "spinoff"
@@ -164,11 +195,20 @@ def org_network(model: AIEcosystem, firms: pd.DataFrame, window_months: int | No
                 for i, sec in enumerate(SECTORS):
                     if total * share[i] > 0:
                         rows.append((f"startups:{sec.value}", d.node, total * share[i]))
-            edges.append(pd.DataFrame(rows, columns=["src", "dst", "weight"]).assign(kind="compute"))
-        notes = ["Compute edges split each center's startup sales by the sectors' current shares of startup compute."]
+            edges.append(
+                pd.DataFrame(rows, columns=["src", "dst", "weight"]).assign(kind="compute")
+            )
+        notes = [
+            "Compute edges split each center's startup sales by the sectors' current shares of "
+            "startup compute."
+        ]
     else:
         notes = []
-    table = pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=["src", "dst", "weight", "kind"])
+    table = (
+        pd.concat(edges, ignore_index=True)
+        if edges
+        else pd.DataFrame(columns=["src", "dst", "weight", "kind"])
+    )
     known = {nd.id for nd in nodes}
     table = table[table["src"].isin(known) & table["dst"].isin(known) & (table["weight"] > 0)]
     return OrgNetwork(nodes, table.reset_index(drop=True), window, notes)
@@ -185,7 +225,9 @@ class Genealogy:
     truncated: int  # startups left out of the drawing
 
 
-def genealogy(firms: pd.DataFrame, root: str, max_nodes: int = 400, max_depth: int = 8) -> Genealogy:
+def genealogy(
+    firms: pd.DataFrame, root: str, max_nodes: int = 400, max_depth: int = 8
+) -> Genealogy:
     """Startups founded by the root organisation's alumni, their spinoffs, and so on."""
     parent = firms["parent_id"].to_numpy(dtype=object)
     children: dict[str, list[int]] = {}

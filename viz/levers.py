@@ -1,23 +1,23 @@
 """The levers the browser app shows: which scenario fields, in which units, with which ranges.
 
 Bounds come from the scenario schema (``Policy.model_fields[...].metadata``), explanations from
-the attribute docstrings of ``ecosystem.scenario`` (with a fallback text where a field has none).
+``ecosystem.scenario.field_help`` (the fields' attribute docstrings; a fallback text where a field
+has none), shown as plain words.
 A lever is addressed by the dotted path ``aieco run --set`` uses, e.g.
 ``regions.hangzhou.policy.voucher_rate``.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
 import math
+import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
 from ecosystem import scenario as sc
+from ecosystem.scenario import field_help
 
 Kind = Literal["share", "yuan", "bool", "choice"]
 
@@ -76,17 +76,117 @@ LABELS = {
 
 #: One-line explanations where the schema field has no docstring (or a too technical one).
 HELP = {
-    "voucher_budget_yuan": "Yearly money for compute vouchers; when it runs out, no more vouchers that year.",
+    "voucher_budget_yuan": "Yearly money for compute vouchers; when it runs out, no more "
+    "vouchers that year.",
     "voucher_cap_per_firm_yuan": "Largest voucher payment to one firm in one year.",
     "voucher_rate": "Share of a compute contract the voucher pays (standard firms).",
-    "voucher_additionality": "Share of voucher-paid compute that firms would not have bought anyway.",
+    "voucher_additionality": "Share of voucher-paid compute that firms would not have bought "
+    "anyway.",
     "talent_subsidy_budget_yuan": "Yearly money for talent subsidies.",
     "startup_grant_budget_yuan": "Yearly money for startup grants.",
-    "guidance_fund_budget_yuan": "Government guidance fund: co-invests in local funding rounds up to this much a year.",
+    "guidance_fund_budget_yuan": "Government guidance fund: co-invests in local funding rounds "
+    "up to this much a year.",
     "data_voucher_rate": "Share of a firm's data purchases a data voucher pays.",
     "data_voucher_budget_yuan": "Yearly money for data vouchers.",
-    "unified_network": "Share of the cost of buying compute in another region removed by a national network.",
+    "unified_network": "Share of the cost of buying compute in another region removed by a "
+    "national network.",
 }
+
+#: Programmes with a clear on/off: (id, name, table path template, fields). Off sets every field
+#: to 0, so the programme pays nothing at all (the SME rate included); on restores the preset's
+#: (or loaded file's) values.
+PROGRAMMES = (
+    (
+        "compute_vouchers",
+        "Compute vouchers",
+        ("voucher_rate", "voucher_rate_sme", "voucher_budget_yuan"),
+    ),
+    ("data_vouchers", "Data vouchers", ("data_voucher_rate", "data_voucher_budget_yuan")),
+    (
+        "talent_subsidy",
+        "Talent subsidy",
+        ("talent_subsidy_yuan_per_person", "talent_subsidy_budget_yuan"),
+    ),
+    ("startup_grants", "Startup grants", ("startup_grant_yuan", "startup_grant_budget_yuan")),
+    ("guidance_fund", "Guidance fund", ("guidance_fund_budget_yuan",)),
+    ("adoption", "AI adoption programme", ("adoption_programme_yuan_per_year",)),
+    ("dc_investment", "Public data-center investment", ("dc_investment_yuan_per_year",)),
+)
+#: The national compute-voucher programme (fields of the ``national`` table).
+NATIONAL_PROGRAMME = (
+    "national_vouchers",
+    "National compute vouchers",
+    ("voucher_rate", "voucher_budget_yuan"),
+)
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str  # e.g. "hangzhou:compute_vouchers"
+    name: str
+    group: str  # region name or "National"
+    paths: tuple[str, ...]  # dotted scenario paths set to 0 when off
+
+
+def programmes_for(doc: dict) -> list[Programme]:
+    """Every programme of a (plain) scenario document, per region, then national ones."""
+    out: list[Programme] = []
+    for rid, region in (doc.get("regions") or {}).items():
+        fields = CITY_LEVERS if region.get("kind", "city") == "city" else HUB_LEVERS
+        for pid, name, names in PROGRAMMES:
+            paths = tuple(f"regions.{rid}.policy.{f}" for f in names if f in fields)
+            if paths:
+                out.append(Programme(f"{rid}:{pid}", name, region.get("name", rid), paths))
+    pid, name, names = NATIONAL_PROGRAMME
+    out.append(Programme(pid, name, "National", tuple(f"national.{f}" for f in names)))
+    return out
+
+
+#: Largest amount a money field accepts (¥ million): ¥1 trillion, far above any budget in the
+#: presets; larger numbers are typing errors, not scenarios.
+MAX_YUAN_MILLION = 1.0e6
+#: The one number format the text fields accept: digits 0-9, an optional minus sign and a
+#: decimal point; no thousands separators, exponents, percent signs or other digit systems.
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def parse_number(text: str, label: str, unit: str) -> float:
+    """A number typed in a field, in the one accepted format; ValueError names what to change."""
+    raw = str(text).strip()
+    if NUMBER.fullmatch(raw):
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(f"{label}: {raw[:20]}…: far too large")
+        return value
+    where = f"{label}: {raw!r}"
+    if not raw:
+        raise ValueError(f"{where}: type a number ({unit})")
+    if "%" in raw:
+        raise ValueError(f"{where}: type the number only, without % (the field is in {unit})")
+    if "," in raw or "_" in raw or " " in raw:
+        raise ValueError(
+            f"{where}: use a point for decimals and no thousands separators "
+            "(for example 1.5 or 2500)"
+        )
+    if any(ch.isdigit() and ch not in "0123456789" for ch in raw):
+        raise ValueError(f"{where}: use the digits 0-9")
+    if re.fullmatch(r"-?[0-9.]*[eE][-+]?[0-9]+", raw):
+        raise ValueError(f"{where}: write the number out, without an exponent")
+    raise ValueError(f"{where} is not a number ({unit}); for example 12.5")
+
+
+def plain_text(text: str) -> str:
+    """Help text as plain words: ``field_names`` become their labels, markup is dropped."""
+
+    def name(m: re.Match) -> str:
+        word = m.group(1) or m.group(2)
+        return LABELS.get(word, word.replace("_yuan", "").replace("_", " ")).lower()
+
+    text = re.sub(r"``([^`]+)``|`([^`]+)`", name, text)
+    text = re.sub(r"\[S\d+\]|\[[A-Z]\d+\]", "", text)
+    text = " ".join(text.replace("**", "").split())
+    return re.sub(r"\s+([.,;:)])", r"\1", text)
+
 
 #: Upper end of the slider for money levers (yuan) when the preset value is small.
 DEFAULT_YUAN_MAX = 1.0e9
@@ -148,7 +248,7 @@ class Lever:
 
     def parse(self, text: str) -> Any:
         """A typed value (display units) as a model value; ValueError with a one-line reason."""
-        raw = str(text).strip().replace(",", "").replace("_", "")
+        raw = str(text).strip()
         if self.kind == "bool":
             low = raw.lower()
             if low in ("true", "on", "yes", "1"):
@@ -160,21 +260,23 @@ class Lever:
             if raw not in self.choices:
                 raise ValueError(f"{self.label}: {text!r}; allowed: {', '.join(self.choices)}")
             return raw
-        raw = raw.rstrip("%").strip()
-        try:
-            shown = float(raw)
-        except ValueError:
-            raise ValueError(f"{self.label}: {text!r} is not a number ({self.unit})") from None
-        if not math.isfinite(shown):
-            raise ValueError(f"{self.label}: {text!r} is not a finite number")
+        shown = parse_number(raw, self.label, self.unit)
+        text = raw if len(raw) <= 20 else raw[:20] + "…"
+        if self.kind == "yuan" and shown > MAX_YUAN_MILLION:
+            raise ValueError(
+                f"{self.label} = {text} {self.unit}: must be at most "
+                f"{MAX_YUAN_MILLION:,.0f} {self.unit} (¥1 trillion)"
+            )
         value = shown * self.scale
         if self.lo is not None and value < self.lo - 1e-12:
             raise ValueError(
-                f"{self.label} = {text.strip()} {self.unit}: must be at least {self.lo / self.scale:g} {self.unit}"
+                f"{self.label} = {text} {self.unit}: must be at least "
+                f"{self.lo / self.scale:g} {self.unit}"
             )
         if self.hi is not None and value > self.hi + 1e-12:
             raise ValueError(
-                f"{self.label} = {text.strip()} {self.unit}: must be at most {self.hi / self.scale:g} {self.unit}"
+                f"{self.label} = {text} {self.unit}: must be at most "
+                f"{self.hi / self.scale:g} {self.unit}"
             )
         return value
 
@@ -188,28 +290,6 @@ def _nice(x: float) -> float:
         if m * 10**exp >= x - 1e-9:
             return float(m * 10**exp)
     return float(10 ** (exp + 1))
-
-
-@cache
-def field_docs(model: type[BaseModel]) -> dict[str, str]:
-    """Attribute docstrings of a pydantic model class (first sentence, one line)."""
-    try:
-        tree = ast.parse(inspect.getsource(model))
-    except (OSError, TypeError):
-        return {}
-    out: dict[str, str] = {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    for node, nxt in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            text = " ".join(nxt.value.value.split())
-            out[node.target.id] = text.split(". ")[0].rstrip(".") + "."
-    return out
 
 
 def _bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None]:
@@ -245,7 +325,7 @@ def make_lever(model: type[BaseModel], path: str, field: str, group: str) -> Lev
     else:
         kind = "share"
     lo, hi = _bounds(model, field)
-    help_text = HELP.get(field) or field_docs(model).get(field) or LABELS.get(field, field)
+    help_text = plain_text(HELP.get(field) or field_help(path).summary or LABELS.get(field, field))
     return Lever(
         path=path,
         field=field,

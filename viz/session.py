@@ -11,15 +11,17 @@ choosing a preset or loading a scenario file starts again at month 0.
 from __future__ import annotations
 
 import copy
+import ctypes
 import datetime as dt
-import io
+import importlib.metadata
 import math
 import re
-import tempfile
+import shlex
 import threading
+import time
 import tomllib
+import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,11 +34,12 @@ from ecosystem.scenario import (
     ScenarioError,
     dump_toml,
     load_document,
+    load_document_text,
     preset_names,
     scenario_from_dict,
     strip_provenance,
 )
-from viz.levers import Lever, levers_for, value_at
+from viz.levers import Lever, Programme, levers_for, programmes_for, value_at
 
 ORIGINS = ("big_firm", "university", "startup", "other")
 #: Longest replay the app does in one go (months), to keep the page responsive.
@@ -51,7 +54,16 @@ class RunFrames:
     totals: pd.DataFrame  # numeric KPIs summed over regions, indexed by month
     dcs: pd.DataFrame  # model.dc_kpis()
     origin_alive: pd.DataFrame  # startups alive by founder origin, indexed by month
-    firms: pd.DataFrame  # model.firms()
+    model: AIEcosystem
+
+    @property
+    def firms(self) -> pd.DataFrame:
+        """model.firms() (built on first use: the charts do not need it)."""
+        if self._firms is None:
+            self._firms = self.model.firms()
+        return self._firms
+
+    _firms: pd.DataFrame | None = None
 
 
 def default_preset() -> str:
@@ -71,7 +83,11 @@ def set_path(doc: dict, path: str, value: Any) -> None:
             raise ScenarioError(path, value, f"{part!r} is a value, not a table")
         node = child
     old = node.get(parts[-1])
-    if isinstance(old, dict) and "value" in old and set(old) <= {"value", "source", "assumption", "range"}:
+    if (
+        isinstance(old, dict)
+        and "value" in old
+        and set(old) <= {"value", "source", "assumption", "range"}
+    ):
         node[parts[-1]] = {"value": value, "source": "set in the aieco browser app"}
     else:
         node[parts[-1]] = value
@@ -109,6 +125,29 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def version() -> str:
+    try:
+        return importlib.metadata.version("aieco")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def clean_number(x: Any) -> Any:
+    """A float as the short decimal a person typed (0.7, not 0.7000000000000001)."""
+    if isinstance(x, float) and math.isfinite(x):
+        return float(f"{x:.12g}")
+    if isinstance(x, dict):
+        return {k: clean_number(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [clean_number(v) for v in x]
+    return x
+
+
+def toml_value(x: Any) -> str:
+    """A value as ``--set`` reads it (TOML syntax)."""
+    return tomli_w.dumps({"v": clean_number(x)})[4:].strip()
+
+
 def parse_seed(text: Any) -> int:
     raw = str(text).strip()
     try:
@@ -126,11 +165,13 @@ class Session:
     def __init__(self, preset: str | None = None, seed: int = 0):
         self.lock = threading.RLock()
         self.version = 0  # bumped on every change; views cache on it
+        self.run_id = 0  # bumped when the runs are rebuilt (charts then get a new figure)
         self.settings_version = 0  # bumped when settings (not the month) change
         self.seed = int(seed)
         self.counterfactual = False
         self.message = ""
         self._frames: dict[str, tuple[int, RunFrames]] = {}
+        self.step_seconds = 0.05  # running mean of one model month (for busy-state estimates)
         self._use_preset(preset or default_preset())
         self._restart(0)
 
@@ -146,6 +187,7 @@ class Session:
         self.changes: dict[str, Any] = {}
         self.scenario = self.base_scenario
         self.levers: list[Lever] = levers_for(self.base_scenario.model_dump())
+        self.programmes: list[Programme] = programmes_for(self.base_scenario.model_dump())
 
     def _scenario_with(self, changes: dict[str, Any]) -> Scenario:
         doc = copy.deepcopy(self.base_doc)
@@ -178,22 +220,52 @@ class Session:
 
         Raises ScenarioError (one line) if the scenario would be invalid; nothing changes then.
         """
+        self.set_levers({path: value})
+        label = next((lev.label for lev in self.levers if lev.path == path), path)
+        self.message = f"{label} changed; re-ran months 0–{self.month} with the same seed."
+
+    def check_levers(self, values: dict[str, Any]) -> None:
+        """Raise ScenarioError if these values would make an invalid scenario (nothing changes)."""
+        self._scenario_with({**self.changes, **values})
+
+    def set_levers(self, values: dict[str, Any]) -> None:
+        """Change several scenario values at once (one re-run)."""
         with self.lock:
             changes = dict(self.changes)
-            try:
-                base = value_at(self.base_scenario, path)
-            except (AttributeError, KeyError):
-                base = None
-            if base is not None and _same(base, value):
-                changes.pop(path, None)
-            else:
-                changes[path] = value
+            for path, value in values.items():
+                try:
+                    base = value_at(self.base_scenario, path)
+                except (AttributeError, KeyError):
+                    base = None
+                if base is not None and _same(base, value):
+                    changes.pop(path, None)
+                else:
+                    changes[path] = clean_number(value)
             scenario = self._scenario_with(changes)
             self.changes, self.scenario = changes, scenario
             self.settings_version += 1
             self._replay(current=True, baseline=False)
-            label = next((lev.label for lev in self.levers if lev.path == path), path)
-            self.message = f"{label} changed; re-ran months 0–{self.month} with the same seed."
+
+    def programme_on(self, prog: Programme) -> bool:
+        """A programme is on when any of its amounts or rates is above 0."""
+        return any(float(self.value(p)) > 0 for p in prog.paths)
+
+    def programme_available(self, prog: Programme) -> bool:
+        """Whether switching on restores something (the preset has the programme)."""
+        return any(float(self.base_value(p)) > 0 for p in prog.paths)
+
+    def set_programme(self, prog_id: str, on: bool) -> None:
+        """Off: every amount and rate of the programme is 0 (it pays nothing at all).
+        On: the preset's (or loaded file's) values come back."""
+        prog = next(p for p in self.programmes if p.id == prog_id)
+        if on:
+            self.set_levers({p: self.base_value(p) for p in prog.paths})
+        else:
+            self.set_levers({p: 0.0 for p in prog.paths})
+        state = "on" if on else "off"
+        self.message = (
+            f"{prog.name} ({prog.group}) {state}; re-ran months 0–{self.month} with the same seed."
+        )
 
     def reset_levers(self) -> None:
         """Back to the preset's (or loaded file's) values, at the same month."""
@@ -223,6 +295,7 @@ class Session:
         with self.lock:
             self.counterfactual = bool(on)
             self.settings_version += 1
+            self.run_id += 1
             self.baseline = None
             if on:
                 self._replay(current=False, baseline=True)
@@ -234,16 +307,34 @@ class Session:
     def _new_model(self, scenario: Scenario) -> AIEcosystem:
         return AIEcosystem(scenario, rng=self.seed)
 
+    def estimate_seconds(self, months: int) -> float:
+        """About how long re-running ``months`` months takes (both runs with the baseline)."""
+        return months * self.step_seconds * (2 if self.counterfactual else 1)
+
+    def _step_models(self, models: list[AIEcosystem]) -> None:
+        t0 = time.perf_counter()
+        for m in models:
+            m.step()
+        dt_ = (time.perf_counter() - t0) / max(1, len(models))
+        self.step_seconds = 0.9 * self.step_seconds + 0.1 * dt_
+
+    def close(self) -> None:
+        """Drop the runs (the tab closed); the session cannot be used afterwards."""
+        with self.lock:
+            self._frames.clear()
+            self.model = None  # type: ignore[assignment]
+            self.baseline = None
+
     def _restart(self, month: int) -> None:
+        self.run_id += 1
         self.model = self._new_model(self.scenario)
         self.baseline = self._new_model(self.base_scenario) if self.counterfactual else None
         for _ in range(min(month, self.horizon)):
-            self.model.step()
-            if self.baseline is not None:
-                self.baseline.step()
+            self._step_models([m for m in (self.model, self.baseline) if m is not None])
         self.version += 1
 
     def _replay(self, current: bool, baseline: bool) -> None:
+        self.run_id += 1
         month = self.model.month
         if current:
             self.model = self._new_model(self.scenario)
@@ -266,9 +357,7 @@ class Session:
         with self.lock:
             todo = max(0, min(int(months), self.horizon - self.model.month))
             for _ in range(todo):
-                self.model.step()
-                if self.baseline is not None:
-                    self.baseline.step()
+                self._step_models([m for m in (self.model, self.baseline) if m is not None])
             if todo:
                 self.version += 1
             return todo
@@ -308,6 +397,93 @@ class Session:
     # ------------------------------------------------------------------------------------------
     # Export, save, load
     # ------------------------------------------------------------------------------------------
+    @property
+    def scenario_name(self) -> str:
+        return self.preset or self.source
+
+    def stamp(self) -> str:
+        """What a figure or file must say to be reproduced: scenario, seed, month, version."""
+        changed = f" · {len(self.changes)} lever(s) changed" if self.changes else ""
+        return (
+            f"aieco {version()} · {self.scenario_name} · seed {self.seed} · "
+            f"month {self.month}{changed}"
+        )
+
+    def command_line(self) -> str:
+        """The ``aieco run`` command that reproduces this view (its outputs hold this month)."""
+        if self.preset is None:
+            return (
+                f"aieco run <saved file>.toml --seed {self.seed}   "
+                "# save the scenario first (Save levers)"
+            )
+        parts = ["aieco", "run", self.preset, "--seed", str(self.seed)]
+        for path, value in sorted(self.changes.items()):
+            parts += ["--set", f"{path}={toml_value(value)}"]
+        return " ".join(shlex.quote(p) for p in parts)
+
+    def query(self) -> dict[str, str]:
+        """The view as URL parameters: preset, seed, month, baseline and changed levers."""
+        q = {"preset": self.preset or "", "seed": str(self.seed), "month": str(self.month)}
+        if self.counterfactual:
+            q["baseline"] = "1"
+        for path, value in sorted(self.changes.items()):
+            q["set." + path] = toml_value(value)
+        return q
+
+    def query_string(self) -> str:
+        return urllib.parse.urlencode(self.query())
+
+    def apply_query(self, search: str | None) -> list[str]:
+        """Restore a view from URL parameters; returns one-line problems (bad parts are skipped)."""
+        problems: list[str] = []
+        q = dict(urllib.parse.parse_qsl(search or "", keep_blank_values=True))
+        if not q:
+            return problems
+        with self.lock:
+            preset = q.get("preset") or self.preset
+            if preset and preset != self.preset:
+                if preset in preset_names():
+                    self._use_preset(preset)
+                else:
+                    problems.append(f"preset = {preset!r}: unknown; kept {self.preset}")
+            if "seed" in q:
+                try:
+                    self.seed = parse_seed(q["seed"])
+                except ValueError as exc:
+                    problems.append(str(exc))
+            changes: dict[str, Any] = {}
+            known = {lev.path: lev for lev in self.levers}
+            for key, raw in q.items():
+                if not key.startswith("set."):
+                    continue
+                path = key[4:]
+                if path not in known:
+                    problems.append(f"{path}: not a lever of this scenario; ignored")
+                    continue
+                try:
+                    value = tomllib.loads(f"v = {raw}")["v"]
+                    self._scenario_with({**changes, path: value})
+                except (tomllib.TOMLDecodeError, ScenarioError) as exc:
+                    problems.append(f"{path} = {raw!r}: {exc}; ignored")
+                    continue
+                changes[path] = value
+            self.changes = changes
+            self.scenario = self._scenario_with(changes)
+            self.counterfactual = q.get("baseline") == "1"
+            month = 0
+            if "month" in q:
+                try:
+                    month = int(q["month"])
+                    if not 0 <= month <= self.horizon:
+                        raise ValueError
+                except ValueError:
+                    problems.append(f"month = {q['month']!r}: must be from 0 to {self.horizon}")
+                    month = 0
+            self.settings_version += 1
+            self._restart(month)
+            self.message = f"Restored from the link: {self.stamp()}."
+        return problems
+
     def kpis_csv(self) -> bytes:
         """Monthly KPIs of the run (and of the baseline in counterfactual mode) as CSV."""
         with self.lock:
@@ -321,8 +497,17 @@ class Session:
                 k = k.merge(alive, left_on="month", right_index=True, how="left")
                 k.insert(0, "run", run)
                 k.insert(1, "seed", self.seed)
+                k["scenario"] = self.scenario_name
+                k["levers_changed"] = ";".join(
+                    f"{p}={toml_value(v)}" for p, v in sorted(self.changes.items())
+                )
+                k["aieco_version"] = version()
                 parts.append(k)
-            table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "seed", "month"])
+            table = (
+                pd.concat(parts, ignore_index=True)
+                if parts
+                else pd.DataFrame(columns=["run", "seed", "month"])
+            )
             return table.to_csv(index=False).encode()
 
     def data_centers_csv(self) -> bytes:
@@ -331,6 +516,9 @@ class Session:
             for run in self.runs():
                 d = self.frames(run).dcs.copy()
                 d.insert(0, "run", run)
+                d.insert(1, "seed", self.seed)
+                d["scenario"] = self.scenario_name
+                d["aieco_version"] = version()
                 parts.append(d)
             return pd.concat(parts, ignore_index=True).to_csv(index=False).encode()
 
@@ -343,11 +531,12 @@ class Session:
         with self.lock:
             stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
             head = (
-                f"# Saved by the aieco browser app on {stamp}.\n"
+                f"# Saved by the aieco browser app (aieco {version()}) on {stamp}, "
+                f"viewed at month {self.month}.\n"
                 f"# seed: {self.seed}  (run it with: aieco run <this file> --seed {self.seed})\n"
             )
             if self.preset is not None:
-                body = tomli_w.dumps({"base": self.preset, **nest(self.changes)})
+                body = tomli_w.dumps(clean_number({"base": self.preset, **nest(self.changes)}))
             else:
                 body = dump_toml(self.scenario)
             return head + body
@@ -362,14 +551,9 @@ class Session:
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(filename, "(file)", f"is not valid TOML: {exc}") from None
         base = raw.get("base")
-        if base is not None and base not in preset_names():
-            raise ScenarioError(
-                f"{filename}: base", base, f"the app can only load files based on a preset: {', '.join(preset_names())}"
-            )
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / (Path(filename).stem + ".toml")
-            path.write_text(text, encoding="utf-8")
-            doc = load_document(str(path))
+        # Restricted: ``base`` only a packaged preset, ``include`` only packaged fragments; no
+        # path on the server is read on an upload's behalf.
+        doc = load_document_text(text, filename, restricted=True)
         scenario = scenario_from_dict(doc)  # validates; raises ScenarioError
         seed = _seed_comment(text)
         with self.lock:
@@ -387,12 +571,23 @@ class Session:
                 self.changes = {}
                 self.scenario = scenario
                 self.levers = levers_for(scenario.model_dump())
+                self.programmes = programmes_for(scenario.model_dump())
                 self.source = f"file “{filename}”"
             if seed is not None:
                 self.seed = seed
             self.settings_version += 1
             self._restart(0)
-            self.message = f"Loaded {filename} ({len(self.changes)} values differ from {self.source})."
+            self.message = (
+                f"Loaded {filename} ({len(self.changes)} values differ from {self.source})."
+            )
+
+
+def release_memory() -> None:
+    """Give freed memory back to the operating system (glibc keeps it otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _seed_comment(text: str) -> int | None:
@@ -406,30 +601,31 @@ def _seed_comment(text: str) -> int | None:
 def run_frames(model: AIEcosystem) -> RunFrames:
     kpis = model.kpis()
     dcs = model.dc_kpis()
-    firms = model.firms()
     months = model.month
     if kpis.empty:
         totals = pd.DataFrame()
     else:
         totals = kpis.drop(columns=["date", "region"]).groupby("month").sum(numeric_only=True)
-    return RunFrames(kpis, totals, dcs, origin_alive(firms, months), firms)
+    return RunFrames(kpis, totals, dcs, origin_alive(model, months), model)
 
 
-def origin_alive(firms: pd.DataFrame, months: int) -> pd.DataFrame:
-    """Startups alive at the end of each month, by the lead founder's origin."""
+def origin_alive(model: AIEcosystem, months: int) -> pd.DataFrame:
+    """Startups alive at the end of each month, by the lead founder's origin (from the columns)."""
     out = {}
     index = pd.RangeIndex(months, name="month")
     if months == 0:
         return pd.DataFrame({o: pd.Series(dtype=int) for o in ORIGINS}, index=index)
-    founded = firms["founded_month"].to_numpy()
-    exited = firms["exit_month"].to_numpy(dtype=float, na_value=np.nan)
-    origin = firms["origin"].to_numpy()
-    for o in ORIGINS:
-        sel = origin == o
+    s = model.startups
+    n = s.n
+    founded = s.founded_month[:n].astype(np.int64)
+    exited = s.exit_month[:n].astype(np.int64)
+    origin = s.origin[:n]
+    for code, o in enumerate(ORIGINS):
+        sel = origin == code
         births = np.bincount(np.clip(founded[sel], 0, None), minlength=months)[:months]
         ex = exited[sel]
-        ex = ex[~np.isnan(ex)].astype(np.int64)
-        exits = np.bincount(ex[ex < months], minlength=months)[:months]
+        ex = ex[(ex >= 0) & (ex < months)]
+        exits = np.bincount(ex, minlength=months)[:months]
         out[o] = np.cumsum(births) - np.cumsum(exits)
     return pd.DataFrame(out, index=index)
 
@@ -440,12 +636,25 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
     if t.empty:
         n = f.firms
         out["startups_alive"] = float((n["exit_reason"] == "alive").sum())
-        for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
+        for key in (
+            "startups_founded",
+            "startups_failed",
+            "startups_acquired",
+            "voucher_spent_yuan",
+            "voucher_city_yuan",
+            "voucher_hub_yuan",
+        ):
             out[key] = 0.0
         out["employment_startups"] = float("nan")
         out["east_utilization_end"] = out["west_utilization_end"] = float("nan")
         return out
     last = t.iloc[-1]
+    hubs = {rid for rid, r in model.config.regions.items() if r.kind != "city"}
+    k = f.kpis
+    is_hub = k["region"].isin(hubs).to_numpy()
+    spent = k["voucher_spent_yuan"].to_numpy(float)
+    out["voucher_city_yuan"] = float(spent[~is_hub].sum())
+    out["voucher_hub_yuan"] = float(spent[is_hub].sum())
     out["startups_alive"] = float(last["startups_alive"])
     for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
         out[key] = float(t[key].sum())
@@ -458,9 +667,3 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
         target_startups=model.config.meta.target_startups, months=model.month)
     out.update(outcomes.compute(data, ["east_utilization_end", "west_utilization_end"]))
     return out
-
-
-def png_bytes(fig, dpi: int | None = None) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()

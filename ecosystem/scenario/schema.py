@@ -144,6 +144,12 @@ class ComputeMarket(_Strict):
     background_price_elasticity: Elasticity = 0.5
     """Elasticity of non-startup demand at a data center to its price. At most 10 (see
     MAX_ELASTICITY)."""
+    training_share_when_short: Share = 0.5
+    """Share of its training compute a startup still buys when its runway is short."""
+    voucher_uplift_floor: Annotated[float, _num(gt=0.0, le=1.0)] = 0.05
+    """Floor of 1 - voucher rate in the uplift a·r/(1-r): keeps it finite at a 100% voucher."""
+    reference_price_without_centers_yuan: Annotated[float, _num(gt=0.0, le=1e4)] = 10.0
+    """Planning price of compute (yuan per GPU-h) when no region has a data center."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,11 +436,142 @@ class Startups(_Strict):
     initial_age_years_max: Annotated[float, _num(ge=0.25, le=50.0)] = 8.0
     """Oldest initial startup, in years; ages are drawn uniformly from 1 month up to it, so it must
     be at least 0.25 (3 months), and at most 50."""
+    founding_team_runway_months: Annotated[float, _num(gt=0.0, le=600.0)] = 12.0
+    """Months of wages a founder wants in the bank to hire the founding team."""
+    base_capability: Share = 0.3
+    """Parent level of a firm whose founder has no known employer (big firms and universities
+    pass on their own capability or research quality)."""
+    parent_capability_inherited: Multiplier = 0.5
+    """Parent level of a startup spinoff: this factor times the parent's capability relative to
+    the mean of live firms, bounded by ``parent_capability_min`` and ``parent_capability_max``."""
+    parent_capability_min: Multiplier = 0.1
+    parent_capability_max: Multiplier = 1.0
+    sector_inheritance_share: Share = 0.7
+    """Chance that a startup spinoff stays in its parent's sector."""
+    founder_skill_weight: Share = 0.5
+    """Weight of the founder's skill in the new firm's capability: (1 - w) + w · skill."""
+    capability_draw_min: Multiplier = 0.5
+    """New firms' capability is drawn uniformly between min and max times their parent level."""
+    capability_draw_max: Multiplier = 1.0
+    founding_cash_sd: Annotated[float, _num(ge=0.0, le=5.0)] = 0.5
+    """Spread (log-normal sigma) of founding cash around ``founding_cash_yuan``."""
+    first_raise_after_months: Months = 3
+    """Months after founding before a startup first seeks a round."""
+    months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
+    """Months after a closed round before the next can be sought."""
+    round_rank_factor: Multiplier = 2.0
+    """A round closes with probability round_success × this × the firm's capability percentile
+    among local live firms, the factor bounded by ``round_rank_factor_min`` and ``_max``."""
+    round_rank_factor_min: Multiplier = 0.1
+    round_rank_factor_max: Multiplier = 2.0
+    round_size_sd: Annotated[float, _num(ge=0.0, le=5.0)] = 0.3
+    """Spread (log-normal sigma) of round sizes around ``round_size_yuan``."""
+    layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
+    """Firms losing money with less runway than this lay off staff down to what revenue pays."""
+    acquisition_capability_exponent: Elasticity = 2.0
+    """Big firms pick acquisitions with probability proportional to capability to this power."""
+    same_sector_partner_share: Share = 0.5
+    """Share of new partnerships sought within the firm's own sector."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
         if len(self.round_success) != 5 or len(self.round_size_yuan) != 5:
             raise ValueError("round_success and round_size_yuan need 5 values (seed, A, B, C, D+)")
+        _ordered(self, "parent_capability", "capability_draw", "round_rank_factor")
+        return self
+
+
+def _ordered(model: BaseModel, *prefixes: str, suffix: str = "") -> None:
+    """Each ``<prefix>_min<suffix>`` is at most its ``<prefix>_max<suffix>``."""
+    for prefix in prefixes:
+        lo_name, hi_name = f"{prefix}_min{suffix}", f"{prefix}_max{suffix}"
+        lo, hi = getattr(model, lo_name), getattr(model, hi_name)
+        if lo > hi:
+            raise ValueError(f"{lo_name} = {lo!r} is larger than {hi_name} = {hi!r}")
+
+
+class Population(_Strict):
+    """The people of the initial population and of later arrivals: skills, ages, learning."""
+
+    learning_per_month: Annotated[float, _num(ge=0.0, le=0.1)] = 0.001
+    """Skill (0–1) gained per month of employment (learning on the job)."""
+    skill_sd: Annotated[float, _num(ge=0.0, le=1.0)] = 0.15
+    """Spread of skill around each group's mean (normal, clipped to [skill_min, 1])."""
+    skill_min: Share = 0.05
+    career_start_age_years: Annotated[float, _num(ge=14.0, le=40.0)] = 22.0
+    """Age at which work experience starts counting."""
+    big_firm_staff_skill: Share = 0.55
+    university_staff_skill: Share = 0.6
+    job_seeker_skill: Share = 0.4
+    initial_founder_skill: Share = 0.6
+    initial_startup_staff_skill: Share = 0.5
+    migrant_skill: Share = 0.5
+    graduate_skill_base: Share = 0.35
+    """Graduates' mean skill is this plus ``graduate_skill_per_quality`` × research quality."""
+    graduate_skill_per_quality: Share = 0.3
+    staff_age_min_years: Annotated[float, _num(ge=14.0, le=80.0)] = 24.0
+    """Ages of the initial staff and job seekers: uniform between min and max."""
+    staff_age_max_years: Annotated[float, _num(ge=14.0, le=80.0)] = 55.0
+    initial_founder_age_min_years: Annotated[float, _num(ge=14.0, le=80.0)] = 28.0
+    initial_founder_age_max_years: Annotated[float, _num(ge=14.0, le=80.0)] = 50.0
+    migrant_age_min_years: Annotated[float, _num(ge=14.0, le=80.0)] = 23.0
+    migrant_age_max_years: Annotated[float, _num(ge=14.0, le=80.0)] = 45.0
+    graduate_age_min_years: Annotated[float, _num(ge=14.0, le=80.0)] = 22.0
+    graduate_age_max_years: Annotated[float, _num(ge=14.0, le=80.0)] = 27.0
+
+    @model_validator(mode="after")
+    def _ages(self) -> Population:
+        ages = ("staff_age", "initial_founder_age", "migrant_age", "graduate_age")
+        _ordered(self, *ages, suffix="_years")
+        return self
+
+
+class LabourRules(_Strict):
+    """How the labour market matches people and how clusters pull founders and migrants."""
+
+    cluster_pull_ratio_floor: Annotated[float, _num(gt=0.0, le=1.0)] = 0.1
+    """Lowest ratio of live startups to the initial stock used in the cluster pull."""
+    cluster_pull_cap: Annotated[float, _num(ge=1.0, le=1000.0)] = 10.0
+    """Largest factor by which a growing cluster multiplies founding without an employer."""
+    tightness_min: Annotated[float, _num(gt=0.0, le=1000.0)] = 0.25
+    """Openings per seeker relative to the first month, bounded in attractiveness to [min, max]."""
+    tightness_max: Annotated[float, _num(gt=0.0, le=1000.0)] = 4.0
+    hiring_score_base: Multiplier = 0.3
+    """A startup opening's attractiveness: base + per_stage × funding stage + per_capability ×
+    min(capability / local median, ``hiring_capability_cap``) (big firms: their capability;
+    universities: their research quality)."""
+    hiring_score_per_stage: Multiplier = 0.1
+    hiring_score_per_capability: Multiplier = 0.2
+    hiring_capability_cap: Annotated[float, _num(gt=0.0, le=100.0)] = 2.0
+    opening_noise_sd: Annotated[float, _num(ge=0.0, le=10.0)] = 0.15
+    """Noise (normal sd) on openings' attractiveness when ranking them."""
+    seeker_noise_sd: Annotated[float, _num(ge=0.0, le=10.0)] = 0.1
+    """Noise (normal sd) on seekers' skill when ranking them."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LabourRules:
+        _ordered(self, "tightness")
+        return self
+
+
+class InitialStock(_Strict):
+    """The generator of the 2025 startup population (ages, stages, sizes, cash)."""
+
+    stage_share_at_max_age: Share = 0.5
+    """Funding stage ~ Binomial(5, age / oldest age × this)."""
+    log_size_mean: float = Field(default=0.6, ge=-5.0, le=5.0)
+    """Headcount = founding team × exp(Normal(mean + per_stage × stage, sd))."""
+    log_size_per_stage: float = Field(default=0.45, ge=0.0, le=2.0)
+    log_size_sd: float = Field(default=0.6, ge=0.0, le=3.0)
+    capability_per_stage: Multiplier = 0.5
+    """Capability multiplied by 1 + this × stage."""
+    runway_min_months: Annotated[float, _num(ge=0.0, le=600.0)] = 6.0
+    """Cash = headcount × monthly cost × Uniform(min, max) months."""
+    runway_max_months: Annotated[float, _num(ge=0.0, le=600.0)] = 30.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> InitialStock:
+        _ordered(self, "runway", suffix="_months")
         return self
 
 
@@ -453,6 +590,9 @@ class Scenario(_Strict):
     national: National = Field(default_factory=National)
     compute: ComputeMarket = Field(default_factory=ComputeMarket)
     startups: Startups
+    population: Population = Field(default_factory=Population)
+    labour: LabourRules = Field(default_factory=LabourRules)
+    initial_stock: InitialStock = Field(default_factory=InitialStock)
     sectors: dict[SectorKey, SectorSpec]
     regions: dict[str, Region]
 

@@ -38,18 +38,36 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": LAUNCH_ARGS, "headless": True}
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": LAUNCH_ARGS,
+        "headless": True,
+    }
 
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1500, "height": 1000}, "accept_downloads": True}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1440, "height": 900},
+        "accept_downloads": True,
+    }
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+viz_server_pid = [0]
+
+
+@pytest.fixture(scope="session")
+def server_pid(viz_url) -> int:
+    """Process id of the Solara server (for memory measurements)."""
+    return viz_server_pid[0]
 
 
 @pytest.fixture(scope="session")
@@ -62,17 +80,20 @@ def viz_url():
     log = open(ARTIFACTS / "server.log", "w")  # noqa: SIM115
     proc = server.start("127.0.0.1", port, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
+    viz_server_pid[0] = proc.pid
+    deadline = time.time() + 240
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"viz server exited with {proc.returncode}; see {ARTIFACTS / 'server.log'}")
+            raise RuntimeError(
+                f"viz server exited with {proc.returncode}; see {ARTIFACTS / 'server.log'}"
+            )
         try:
             urllib.request.urlopen(url, timeout=2).read()
             break
         except OSError:
             if time.time() > deadline:
                 proc.terminate()
-                raise RuntimeError("viz server did not start in 90 s") from None
+                raise RuntimeError("viz server did not start in 240 s") from None
             time.sleep(0.5)
     yield url
     proc.terminate()

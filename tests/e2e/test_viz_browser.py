@@ -1,31 +1,44 @@
 """End-to-end tests of the browser app in headless Chromium (``pytest -m browser``).
 
-Each test opens its own page (its own Solara session) against one server process.
-Screenshots go to ``test-artifacts/e2e/``.
+Each test opens its own page (its own Solara session) against one server process. Screenshots go
+to ``test-artifacts/e2e/`` at 1440×900 (laptop), 1024×768 (projector) and 390×844 (phone).
+Speed figures are printed; they are asserted only when asked (``AIECO_VIZ_MAX_STEP_S``,
+``AIECO_VIZ_MIN_PLAY``; ``benchmarks/viz_browser.py`` sets them): tests assert behaviour.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.browser
 
 VOUCHER = ".aieco-lever-regions-hangzhou-policy-voucher_rate"
-# The goal is 0.5 s on an idle machine; the test prints the figure and asserts a bound only when
-# asked (tests assert behaviour, not seconds: CI machines are shared).
+KEYS = ("alive", "births", "employment", "utilisation", "voucher")
 MAX_STEP_S = float(os.environ.get("AIECO_VIZ_MAX_STEP_S", "inf"))
+MIN_PLAY = float(os.environ.get("AIECO_VIZ_MIN_PLAY", "0"))
+SIZES = {"laptop": (1440, 900), "projector": (1024, 768), "phone": (390, 844)}
 
 
-def open_app(page, url):
+def open_app(page, url, tab: str = "Charts"):
     page.goto(url)
     page.locator(".aieco-value-month").wait_for(timeout=60_000)
-    page.locator(".aieco-chart-alive img").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('.aieco-chart-map')?.aiecoChart", timeout=60_000
+    )  # the map is the first view
+    if tab != "Map":
+        page.get_by_role("tab", name=tab).click()
+    if tab == "Charts":
+        page.wait_for_function(
+            "document.querySelector('.aieco-chart-alive')?.aiecoChart", timeout=30_000
+        )
 
 
 def month(page) -> int:
@@ -34,11 +47,30 @@ def month(page) -> int:
 
 def wait_month(page, m: int, timeout: float = 30_000):
     page.wait_for_function(
-        "m => parseInt(document.querySelector('.aieco-value-month').textContent) === m", arg=m, timeout=timeout
+        "m => parseInt(document.querySelector('.aieco-value-month').textContent) === m",
+        arg=m,
+        timeout=timeout,
     )
 
 
+def wait_charts(page, m: int, timeout: float = 30_000):
+    """Every chart shows ``m`` months of points."""
+    page.wait_for_function(
+        "([m, keys]) => keys.every(k => parseInt(document.querySelector('.aieco-chart-' + k)"
+        "?.dataset.points) === m)",
+        arg=[m, list(KEYS)],
+        timeout=timeout,
+    )
+
+
+def open_levers(page, region: str = "hangzhou"):
+    if not page.locator(VOUCHER).count():
+        page.locator(f".aieco-group-{region} .aieco-open-levers").click()
+        page.locator(VOUCHER).wait_for()
+
+
 def set_lever(page, selector: str, text: str):
+    open_levers(page)
     field = page.locator(f"{selector} input[type=text]")
     field.fill(text)
     field.press("Enter")
@@ -48,171 +80,467 @@ def status(page) -> str:
     return page.locator(".aieco-status").inner_text()
 
 
-def test_load_offline_and_step_latency(page, viz_url, artifacts):
+def chart_option(page, key: str, expr: str):
+    return page.evaluate(
+        f"() => {{ const o = document.querySelector('.aieco-chart-{key}').aiecoChart.getOption();"
+        f" return {expr}; }}"
+    )
+
+
+def outside_requests(hosts) -> set[str]:
+    return {
+        u.geturl()
+        for u in hosts
+        if u.scheme in ("http", "https", "ws", "wss") and u.hostname != "127.0.0.1"
+    }
+
+
+def test_offline_step_latency_and_charts_update_in_place(page, viz_url, artifacts):
     hosts = []
     page.on("request", lambda r: hosts.append(urlparse(r.url)))
     t0 = time.perf_counter()
     open_app(page, viz_url)
     print(f"\nfirst render: {time.perf_counter() - t0:.2f} s")
     assert month(page) == 0
+    # The figures are built once; a step sends only the new month (the tail), so the chart
+    # objects stay the same and their option's base token does not change.
+    page.evaluate(
+        "window.aiecoBases = ['alive','voucher'].map(k => document.querySelector("
+        "'.aieco-chart-' + k).aiecoChart.getOption().aieco_base)"
+    )
     times = []
-    for i in range(10):
-        old = page.locator(".aieco-chart-alive img").get_attribute("src")
+    for i in range(12):
         t = time.perf_counter()
         page.locator(".aieco-step").click()
-        page.wait_for_function(
-            "([m, old]) => parseInt(document.querySelector('.aieco-value-month').textContent) === m"
-            " && document.querySelector('.aieco-chart-alive img').src !== old",
-            arg=[i + 1, old],
-        )
+        wait_month(page, i + 1)
+        wait_charts(page, i + 1)
         times.append(time.perf_counter() - t)
-    alive = page.locator(".aieco-value-alive").inner_text()
     warm = times[2:]
-    print(f"step click -> updated page (month, cards, 5 charts), {alive} startups alive: "
-          f"median {statistics.median(warm):.3f} s, max {max(warm):.3f} s, all {[round(x, 3) for x in times]}")
-    page.screenshot(path=str(artifacts / "01-after-10-steps.png"), full_page=True)
-    outside = {u.geturl() for u in hosts if u.scheme in ("http", "https", "ws", "wss") and u.hostname != "127.0.0.1"}
-    assert not outside, f"requests left 127.0.0.1: {sorted(outside)[:5]}"
-    assert statistics.median(warm) < MAX_STEP_S, f"median step {statistics.median(warm):.3f} s (goal 0.5 s)"
+    alive = page.locator(".aieco-value-alive").inner_text()
+    print(
+        f"step click -> updated page (month, cards, 5 charts), hangzhou, {alive} startups "
+        f"alive: median {1000 * statistics.median(warm):.0f} ms, max {1000 * max(warm):.0f} "
+        f"ms, all {[round(1000 * x) for x in times]}"
+    )
+    bases = page.evaluate(
+        "['alive','voucher'].map(k => document.querySelector('.aieco-chart-' + k)"
+        ".aiecoChart.getOption().aieco_base)"
+    )
+    # From month 2 on (after the first month added the lines) the figure is never rebuilt.
+    page.locator(".aieco-step").click()
+    wait_charts(page, 13)
+    assert bases == page.evaluate(
+        "['alive','voucher'].map(k => document.querySelector("
+        "'.aieco-chart-' + k).aiecoChart.getOption().aieco_base)"
+    )
+    page.screenshot(path=str(artifacts / "01-laptop-1440x900-charts.png"))
+    for tab in ("Network", "Genealogy", "Guide", "Charts"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(800)
+    assert not outside_requests(hosts), sorted(outside_requests(hosts))[:5]
+    assert statistics.median(warm) < MAX_STEP_S, f"median step {statistics.median(warm):.3f} s"
 
 
-def test_play_pause_and_run_n(page, viz_url, artifacts):
+def test_hover_zoom_human_legends_and_reset_on_preset_switch(page, viz_url, artifacts):
     open_app(page, viz_url)
-    page.locator(".aieco-play").click()
-    page.wait_for_function("parseInt(document.querySelector('.aieco-value-month').textContent) >= 3",
-                           timeout=30_000)
+    for i in range(3):
+        page.locator(".aieco-step").click()
+        wait_month(page, i + 1)
+    wait_charts(page, 3)
+    legend = chart_option(page, "alive", "o.legend[0].data")
+    assert "All startups" in legend and not any("_" in name for name in legend)
+    dc_legend = chart_option(page, "utilisation", "o.legend[0].data")
+    assert any(n.startswith("East") for n in dc_legend)
+    assert any(n.startswith("West") for n in dc_legend)
+    # hover: values with units and the month
+    page.evaluate(
+        "document.querySelector('.aieco-chart-alive').aiecoChart.dispatchAction("
+        "{type: 'showTip', seriesIndex: 0, dataIndex: 2})"
+    )
+    tip = page.locator(".aieco-chart-alive div").filter(has_text="All startups").last
+    tip.wait_for()
+    text = tip.inner_text()
+    assert "Mar 2025" in text and "startups" in text, text
+    page.screenshot(path=str(artifacts / "02-hover.png"))
+    # zoom, then another preset: fresh axes, no zoom, the new city's scale
+    page.evaluate(
+        "document.querySelector('.aieco-chart-alive').aiecoChart.dispatchAction("
+        "{type: 'dataZoom', start: 50, end: 100})"
+    )
+    assert chart_option(page, "alive", "o.dataZoom[0].start") == 50
+    before = chart_option(page, "alive", "o.aieco_base")
+    page.locator(".aieco-sidebar .v-select").first.click()
+    page.get_by_role("option", name="shenzhen").click()
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('shenzhen')", timeout=60_000
+    )
+    wait_month(page, 0)
+    page.wait_for_function(
+        "b => document.querySelector('.aieco-chart-alive').aiecoChart.getOption().aieco_base !== b",
+        arg=before,
+    )
+    assert chart_option(page, "alive", "o.dataZoom[0].start") == 0
+    assert chart_option(page, "alive", "o.series.every(s => s.data.length === 0)")
+    page.locator(".aieco-step").click()
+    wait_charts(page, 1)  # not empty after one step
+
+
+def test_play_rate_pause_and_run_n(page, viz_url, artifacts):
+    open_app(page, viz_url)
+    page.locator(".aieco-play").click()  # default speed: 10 months/s
+    page.wait_for_function(
+        "parseInt(document.querySelector('.aieco-value-month').textContent) >= 3", timeout=30_000
+    )
+    m0, t0 = month(page), time.perf_counter()
+    page.wait_for_timeout(3000)
+    m1, t1 = month(page), time.perf_counter()
+    rate = (m1 - m0) / (t1 - t0)
     page.locator(".aieco-play").click()  # now labelled Pause
-    page.wait_for_function("!document.querySelector('.aieco-status').textContent.includes('playing')")
+    page.wait_for_function(
+        "!document.querySelector('.aieco-status').textContent.includes('playing')"
+    )
+    print(f"\nPlay at '10 months/s', hangzhou, months {m0}-{m1}: {rate:.1f} months/s")
+    assert m1 > m0
+    assert rate >= MIN_PLAY, f"Play reached {rate:.1f} months/s"
     stopped = month(page)
-    page.wait_for_timeout(1500)
+    wait_charts(page, stopped)  # the charts caught up with the cards
+    page.wait_for_timeout(1000)
     assert month(page) == stopped
     page.locator(".aieco-months input").fill("6")
     page.locator(".aieco-run-n").click()
     wait_month(page, stopped + 6)
     page.wait_for_timeout(800)
     assert month(page) == stopped + 6
-    page.screenshot(path=str(artifacts / "02-play-pause-run.png"), full_page=True)
 
 
-def test_lever_change_bad_value_and_reset(page, viz_url, artifacts):
+def test_bad_values_get_a_message_in_one_format(page, viz_url, artifacts):
     open_app(page, viz_url)
-    set_lever(page, VOUCHER, "abc")
-    page.locator(f"{VOUCHER} .v-messages__message").filter(has_text="not a number").wait_for()
-    set_lever(page, VOUCHER, "150")
-    page.locator(f"{VOUCHER} .v-messages__message").filter(has_text="at most 100").wait_for()
+    for text, message in (
+        ("abc", "not a number"),
+        ("150", "at most 100"),
+        ("1,5", "point for decimals"),
+        ("50%%", "without %"),
+        ("١٠", "digits 0-9"),
+        ("1e-400", "exponent"),
+    ):
+        set_lever(page, VOUCHER, text)
+        page.locator(f"{VOUCHER} .v-messages__message").filter(has_text=message).wait_for()
     page.screenshot(path=str(artifacts / "03-bad-value.png"))
     assert "changed" not in status(page)
+    budget = ".aieco-lever-regions-hangzhou-policy-voucher_budget_yuan"
+    set_lever(page, budget, "1" + "0" * 300)
+    page.locator(f"{budget} .v-messages__message").filter(has_text="at most").wait_for()
     set_lever(page, VOUCHER, "40")
-    page.wait_for_function("document.querySelector('.aieco-status').textContent.includes('1 lever(s) changed')")
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('1 lever(s) changed')"
+    )
     page.locator(".aieco-step").click()
     wait_month(page, 1)
     page.locator(".aieco-reset").click()
-    page.wait_for_function("!document.querySelector('.aieco-status').textContent.includes('changed')")
+    page.wait_for_function(
+        "!document.querySelector('.aieco-status').textContent.includes('changed')"
+    )
     assert page.locator(f"{VOUCHER} input[type=text]").input_value() == "25"
     assert month(page) == 1  # reset keeps the month and re-runs it with the preset's values
 
 
-def test_counterfactual_mode(page, viz_url, artifacts):
+def test_programme_off_pays_nothing(page, viz_url):
+    open_app(page, viz_url)
+    page.locator(".aieco-programme-hangzhou-compute_vouchers").get_by_text(
+        "Compute vouchers: on"
+    ).click()
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('changed')"
+    )
+    assert "off" in page.locator(".aieco-programme-hangzhou-compute_vouchers").inner_text()
+    page.locator(".aieco-months input").fill("12")
+    page.locator(".aieco-run-n").click()
+    wait_month(page, 12, timeout=60_000)
+    assert page.locator(".aieco-value-voucher").inner_text() == "¥0m"
+
+
+def test_baseline_with_busy_state_and_responsive_page(page, viz_url, artifacts):
     open_app(page, viz_url)
     page.locator(".aieco-counterfactual").get_by_text("Compare with baseline").click()
     set_lever(page, VOUCHER, "0")
-    page.wait_for_function("document.querySelector('.aieco-status').textContent.includes('changed')")
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('changed')"
+    )
     page.locator(".aieco-months input").fill("24")
     page.locator(".aieco-run-n").click()
     wait_month(page, 24, timeout=60_000)
     page.locator(".aieco-delta-alive").wait_for()
     assert "vs baseline" in page.locator(".aieco-delta-alive").inner_text()
-    page.screenshot(path=str(artifacts / "04-counterfactual.png"), full_page=True)
+    wait_charts(page, 24)
+    assert chart_option(page, "alive", "o.series.some(s => s.name.endsWith('(baseline)'))")
+    page.screenshot(path=str(artifacts / "04-baseline.png"))
+    # a lever change at month 24 re-runs two models: the page says so and stays usable
+    set_lever(page, VOUCHER, "50")
+    page.locator(".aieco-busy").wait_for(state="visible", timeout=10_000)
+    page.screenshot(path=str(artifacts / "05-busy.png"))
+    page.get_by_role("tab", name="Guide").click()  # the page answers while the job runs
+    page.locator(".aieco-info").wait_for()
+    page.locator(".aieco-busy").wait_for(state="detached", timeout=120_000)
+    assert "re-ran months 0–24" in page.locator(".aieco-message").inner_text()
 
 
-def test_exports(page, viz_url, artifacts):
+def test_exports_carry_stamp(page, viz_url, artifacts):
     open_app(page, viz_url)
-    for _ in range(3):
+    for i in range(3):
         page.locator(".aieco-step").click()
-    wait_month(page, 3)
+        wait_month(page, i + 1)
     with page.expect_download() as dl:
         page.get_by_role("button", name="KPIs (CSV)").click()
     path = artifacts / dl.value.suggested_filename
     dl.value.save_as(path)
     lines = path.read_text().splitlines()
     header = lines[0].split(",")
-    assert {"run", "month", "region", "startups_alive", "voucher_budget_left_yuan"} <= set(header)
+    assert {"run", "seed", "month", "scenario", "aieco_version", "startups_alive"} <= set(header)
     assert len(lines) > 3
+    wait_charts(page, 3)
     with page.expect_download() as dl:
-        page.locator(".aieco-chart-alive").get_by_role("button").click()
+        page.locator(".aieco-chart-cell").first.locator(".aieco-png").click()
+    assert dl.value.suggested_filename == "aieco-alive-hangzhou-seed0-month3.png"
     png = artifacts / dl.value.suggested_filename
     dl.value.save_as(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "aieco run hangzhou --seed 0" in page.locator(".aieco-command").inner_text()
+
+
+def test_link_restores_the_view(page, viz_url, browser, artifacts):
+    open_app(page, viz_url)
+    set_lever(page, VOUCHER, "40")
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('changed')"
+    )
+    for i in range(3):
+        page.locator(".aieco-step").click()
+        wait_month(page, i + 1)
+    page.wait_for_function("location.search.includes('month=3')")
+    q = parse_qs(urlparse(page.url).query)
+    assert q["preset"] == ["hangzhou"] and q["seed"] == ["0"]
+    assert q["set.regions.hangzhou.policy.voucher_rate"] == ["0.4"]
+    alive = page.locator(".aieco-value-alive").inner_text()
+    other = browser.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        open_app(other, page.url)
+        wait_month(other, 3, timeout=60_000)
+        assert other.locator(".aieco-value-alive").inner_text() == alive
+        open_levers(other)
+        assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "40"
+        assert "1 lever(s) changed" in status(other)
+    finally:
+        other.close()
 
 
 def test_save_and_reload_scenario(page, viz_url, artifacts, browser):
     from ecosystem.scenario import load_scenario
 
     open_app(page, viz_url)
-    set_lever(page, VOUCHER, "40")
-    page.wait_for_function("document.querySelector('.aieco-status').textContent.includes('changed')")
+    set_lever(page, VOUCHER, "70")
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('changed')"
+    )
+    page.get_by_text("Scenario file").click()
     with page.expect_download() as dl:
         page.get_by_role("button", name="Save levers (TOML)").click()
     saved = artifacts / "saved-levers.toml"
     dl.value.save_as(saved)
     text = saved.read_text()
-    assert 'base = "hangzhou"' in text and "voucher_rate = 0.4" in text
-    # the file is a scenario `aieco run` accepts
-    assert load_scenario(str(saved)).regions["hangzhou"].policy.voucher_rate == pytest.approx(0.4)
-    # a fresh session starts from the preset, then loads the file
-    other = browser.new_page(viewport={"width": 1500, "height": 1000})
+    assert 'base = "hangzhou"' in text and "voucher_rate = 0.7\n" in text
+    assert load_scenario(str(saved)).regions["hangzhou"].policy.voucher_rate == pytest.approx(0.7)
+    other = browser.new_page(viewport={"width": 1440, "height": 900})
     try:
         open_app(other, viz_url)
         assert "changed" not in status(other)
+        other.get_by_text("Scenario file").click()
         other.locator("input.aieco-scenario-file").set_input_files(str(saved))
-        other.wait_for_function("document.querySelector('.aieco-status').textContent.includes('1 lever(s) changed')")
-        assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "40"
-        # a broken file gives a message, not a crash
+        other.wait_for_function(
+            "document.querySelector('.aieco-status').textContent.includes('1 lever(s) changed')"
+        )
+        open_levers(other)
+        assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "70"
         bad = artifacts / "broken.toml"
         bad.write_text('base = "hangzhou"\n[regions.hangzhou.policy]\nvoucher_rate = 7\n')
         other.locator("input.aieco-scenario-file").set_input_files(str(bad))
         other.locator(".aieco-error").wait_for()
         assert "voucher_rate" in other.locator(".aieco-error").inner_text()
-        other.screenshot(path=str(artifacts / "05-load-error.png"))
-        assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "40"
+        sneaky = artifacts / "sneaky.toml"
+        sneaky.write_text('include = ["/etc/hostname.toml"]\n')
+        other.locator("input.aieco-scenario-file").set_input_files(str(sneaky))
+        other.locator(".aieco-error").filter(has_text="unknown fragment").wait_for()
+        assert other.locator(f"{VOUCHER} input[type=text]").input_value() == "70"
     finally:
         other.close()
 
 
 def test_two_sessions_are_independent(browser, viz_url, artifacts):
-    a = browser.new_context(viewport={"width": 1500, "height": 1000})
-    b = browser.new_context(viewport={"width": 1500, "height": 1000})
+    a = browser.new_context(viewport={"width": 1440, "height": 900})
+    b = browser.new_context(viewport={"width": 1440, "height": 900})
     try:
         pa, pb = a.new_page(), b.new_page()
         open_app(pa, viz_url)
         open_app(pb, viz_url)
         set_lever(pb, VOUCHER, "10")
-        pb.wait_for_function("document.querySelector('.aieco-status').textContent.includes('changed')")
-        for _ in range(2):
+        pb.wait_for_function(
+            "document.querySelector('.aieco-status').textContent.includes('changed')"
+        )
+        for i in range(2):
             pa.locator(".aieco-step").click()
-        wait_month(pa, 2)
+            wait_month(pa, i + 1)
         pb.wait_for_timeout(500)
         assert month(pb) == 0
         assert "changed" not in status(pa)
+        open_levers(pa)
         assert pa.locator(f"{VOUCHER} input[type=text]").input_value() == "25"
-        pa.screenshot(path=str(artifacts / "06-session-a.png"))
-        pb.screenshot(path=str(artifacts / "06-session-b.png"))
     finally:
         a.close()
         b.close()
 
 
-def test_network_genealogy_and_info_views(page, viz_url, artifacts: Path):
+def test_layout_projector_and_phone(browser, viz_url, artifacts):
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = ctx.new_page()
+        open_app(page, viz_url)
+        for i in range(12):
+            page.locator(".aieco-step").click()
+            wait_month(page, i + 1)
+        wait_charts(page, 12)
+        box = page.locator(".aieco-chart-alive").bounding_box()
+        assert box["width"] >= 600, box  # one column that fills the width
+        page.screenshot(path=str(artifacts / "10-projector-1024x768.png"))
+    finally:
+        ctx.close()
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    try:
+        page = ctx.new_page()
+        page.goto(viz_url)
+        page.locator(".aieco-value-month").wait_for(timeout=60_000)
+        side = page.locator(".aieco-sidebar")
+        assert side.bounding_box()["x"] + side.bounding_box()["width"] <= 1  # in the drawer
+        page.screenshot(path=str(artifacts / "11-phone-390x844.png"))
+        page.locator(".aieco-drawer-toggle").click()
+        page.wait_for_function(
+            "document.querySelector('.aieco-sidebar').getBoundingClientRect().left >= 0"
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(artifacts / "12-phone-drawer-open.png"))
+        page.locator(".aieco-step").click()
+        wait_month(page, 1)
+    finally:
+        ctx.close()
+
+
+def test_memory_returns_after_20_sessions(browser, viz_url, server_pid):
+    proc = psutil.Process(server_pid)
+
+    def session_round():
+        ctx = browser.new_context(viewport={"width": 1024, "height": 768})
+        page = ctx.new_page()
+        open_app(page, viz_url)
+        page.locator(".aieco-months input").fill("6")
+        page.locator(".aieco-run-n").click()
+        wait_month(page, 6, timeout=60_000)
+        ctx.close()
+
+    session_round()  # warm-up: imports and caches of the first session stay
+    time.sleep(3)
+    gc.collect()
+    start = proc.memory_info().rss
+    for _ in range(20):
+        session_round()
+    deadline = time.time() + 30
+    end = proc.memory_info().rss
+    while time.time() < deadline and end > start + 60e6:
+        time.sleep(1)
+        end = proc.memory_info().rss
+    print(
+        f"\nserver memory: {start / 1e6:.0f} MB before 20 sessions, {end / 1e6:.0f} MB after "
+        "they closed"
+    )
+    assert end < start + 150e6, f"{start / 1e6:.0f} MB -> {end / 1e6:.0f} MB"
+
+
+def test_network_genealogy_and_guide_views(page, viz_url, artifacts: Path):
     open_app(page, viz_url)
-    page.locator(".aieco-months input").fill("24")
+    page.locator(".aieco-months input").fill("36")
     page.locator(".aieco-run-n").click()
-    wait_month(page, 24, timeout=60_000)
+    wait_month(page, 36, timeout=120_000)
     page.get_by_role("tab", name="Network").click()
-    page.locator(".aieco-network img").wait_for()
-    page.screenshot(path=str(artifacts / "07-network.png"), full_page=True)
+    page.wait_for_function("document.querySelector('.aieco-chart-network')?.aiecoChart")
+    net = "o.series[0]"
+    assert chart_option(page, "network", f"{net}.edgeSymbol[1]") == "arrow"
+    assert chart_option(page, "network", f"{net}.labelLayout.hideOverlap") is True
+    assert chart_option(page, "network", f"{net}.links.length") > 0
+    # directed: some pair has flows both ways, drawn as two arrows
+    assert chart_option(
+        page,
+        "network",
+        f"{net}.links.some(a => {net}.links.some("
+        "b => b.source === a.target && b.target === a.source))",
+    )
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "07-network.png"))
     page.get_by_role("tab", name="Genealogy").click()
-    page.locator(".aieco-genealogy img").wait_for()
-    page.screenshot(path=str(artifacts / "08-genealogy.png"), full_page=True)
-    page.get_by_role("tab", name="Info").click()
-    page.locator(".aieco-info").get_by_text("Things to try").wait_for()
-    page.screenshot(path=str(artifacts / "09-info.png"), full_page=True)
+    page.wait_for_function("document.querySelector('.aieco-chart-genealogy')?.aiecoChart")
+    title = chart_option(page, "genealogy", "o.title[0].text")
+    assert title.startswith("Startups founded by former staff of")
+    assert chart_option(page, "genealogy", "o.xAxis[0].type") == "time"
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "08-genealogy.png"))
+    # explore beyond the first generation: click a first-generation startup with children
+    point = page.evaluate(
+        """() => { const c = document.querySelector('.aieco-chart-genealogy').aiecoChart;
+           const o = c.getOption();
+           for (const s of o.series) { if (s.type !== 'scatter') continue;
+             for (const d of s.data) { if (Math.round(d.value[1]) === 1) {
+               return c.convertToPixel({seriesId: s.id}, d.value); } } }
+           return null; }"""
+    )
+    assert point is not None
+    box = page.locator(".aieco-chart-genealogy").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.locator(".aieco-genealogy-back").wait_for(timeout=20_000)
+    assert "startup" in chart_option(page, "genealogy", "o.title[0].text")
+    page.get_by_role("tab", name="Guide").click()
+    page.locator(".aieco-info").get_by_text("Things to try").first.wait_for()
+    page.screenshot(path=str(artifacts / "09-guide.png"), full_page=True)
+
+
+def test_map_of_china_is_the_first_view(page, viz_url, artifacts):
+    hosts = []
+    page.on("request", lambda r: hosts.append(urlparse(r.url)))
+    open_app(page, viz_url, tab="Map")
+    page.locator(".aieco-months input").fill("13")
+    page.locator(".aieco-run-n").click()
+    wait_month(page, 13, timeout=60_000)
+    page.wait_for_function(
+        "document.querySelector('.aieco-chart-map').aiecoChart.getOption()"
+        ".series.find(s => s.id === 'flow:compute').data.length > 0"
+    )
+    names = chart_option(page, "map", "o.series.find(s => s.id === 'cities').data.map(d => d.name)")
+    assert "Hangzhou" in names
+    assert chart_option(page, "map", "o.series.find(s => s.id === 'hubs').data.length") >= 1
+    assert chart_option(page, "map", "o.geo[0].map") == "china"
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(artifacts / "13-map-hangzhou.png"))
+    # the national preset: ten cities, four hubs, talent moving between cities
+    page.locator(".aieco-sidebar .v-select").first.click()
+    page.get_by_role("option", name="china").click()
+    page.wait_for_function(
+        "document.querySelector('.aieco-status').textContent.includes('china')", timeout=120_000
+    )
+    page.locator(".aieco-months input").fill("13")
+    page.locator(".aieco-run-n").click()
+    wait_month(page, 13, timeout=180_000)
+    page.wait_for_function(
+        "document.querySelector('.aieco-chart-map').aiecoChart.getOption()"
+        ".series.find(s => s.id === 'cities').data.length >= 10",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(artifacts / "14-map-china.png"))
+    assert not outside_requests(hosts), sorted(outside_requests(hosts))[:5]

@@ -20,23 +20,19 @@ Each month:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from ecosystem.tables import Status
+from ecosystem import economics
+from ecosystem.state import Params, State
 
 NATIONAL = -2  # payer code of the national voucher programme (V7)
 
-if TYPE_CHECKING:
-    from ecosystem.model import AIEcosystem
 
-
-def voucher_rates(model: AIEcosystem, firms: np.ndarray) -> np.ndarray:
+def voucher_rates(state: State, firms: np.ndarray) -> np.ndarray:
     """Rate each firm's home programme would pay now (0 if closed, ineligible or not claiming)."""
-    s = model.startups
+    s = state.startups
     rates = np.zeros(firms.size)
-    for g in model.governments:
+    for g in state.governments:
         pol = g.policy
         if pol.voucher_claimants != "local_firms" or not g.vouchers_paying:
             continue
@@ -44,7 +40,9 @@ def voucher_rates(model: AIEcosystem, firms: np.ndarray) -> np.ndarray:
         if not m.any():
             continue
         f = firms[m]
-        r = np.where(s.contract_year[f] < pol.voucher_sme_contract_max_yuan, max(pol.voucher_rate_sme, pol.voucher_rate), pol.voucher_rate)
+        sme_rate = max(pol.voucher_rate_sme, pol.voucher_rate)
+        small = s.contract_year[f] < pol.voucher_sme_contract_max_yuan
+        r = np.where(small, sme_rate, pol.voucher_rate)
         if pol.voucher_sme_only:
             r = np.where(s.headcount[f] <= pol.voucher_sme_max_headcount, r, 0.0)
         r = np.where(s.voucher_year[f] < pol.voucher_cap_per_firm_yuan, r, 0.0)
@@ -52,7 +50,9 @@ def voucher_rates(model: AIEcosystem, firms: np.ndarray) -> np.ndarray:
     return rates * s.claims_vouchers[firms]
 
 
-def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rate_matrix(
+    state: State, params: Params, firms: np.ndarray, home_rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Voucher rate and paying government for each (firm, data center).
 
     A firm's home programme is valid at home data centers, and at hub data centers if portable.
@@ -60,28 +60,30 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
     programme (V7) everywhere for everyone. Where several are valid the highest rate applies
     (programmes do not stack).
     """
-    s = model.startups
-    dcs = model.data_centers
+    s = state.startups
+    dcs = state.data_centers
     home = s.region[firms].astype(np.int64)
-    portable = np.array([g.policy.voucher_portable for g in model.governments])[home]
+    portable = np.array([g.policy.voucher_portable for g in state.governments])[home]
     dc_region = np.array([dc.region for dc in dcs])
     hub = np.array([dc.is_hub for dc in dcs])
     valid = (home[:, None] == dc_region[None, :]) | (portable[:, None] & hub[None, :])
     rate = np.where(valid, home_rate[:, None], 0.0)
     payer = np.where(valid & (home_rate > 0)[:, None], home[:, None], -1)
     for j, dc in enumerate(dcs):
-        g = model.governments[dc.region]
+        g = state.governments[dc.region]
         pol = g.policy
         if pol.voucher_claimants == "any_buyer" and g.vouchers_paying:
-            hub_rate = np.where(s.voucher_year[firms] < pol.voucher_cap_per_firm_yuan, pol.voucher_rate, 0.0)
-            hub_rate = hub_rate * s.claims_vouchers[firms]
+            under_cap = s.voucher_year[firms] < pol.voucher_cap_per_firm_yuan
+            hub_rate = np.where(under_cap, pol.voucher_rate, 0.0) * s.claims_vouchers[firms]
             better = hub_rate > rate[:, j]
             rate[better, j] = hub_rate[better]
             payer[better, j] = dc.region
-    nat = model.config.national
-    year = model.config.meta.start_year + model.month // 12
-    if nat.voucher_rate > 0 and model.national_vouchers.remaining > 0 and year >= nat.voucher_start_year:
-        nat_rate = np.where(s.national_voucher_year[firms] < nat.voucher_cap_per_firm_yuan, nat.voucher_rate, 0.0)
+    nat = params.config.national
+    year = params.config.meta.start_year + state.month // 12
+    running = nat.voucher_rate > 0 and state.national_vouchers.remaining > 0
+    if running and year >= nat.voucher_start_year:
+        under_cap = s.national_voucher_year[firms] < nat.voucher_cap_per_firm_yuan
+        nat_rate = np.where(under_cap, nat.voucher_rate, 0.0)
         nat_rate = (nat_rate * s.claims_vouchers[firms])[:, None]
         better = nat_rate > rate
         rate = np.where(better, nat_rate, rate)
@@ -89,9 +91,7 @@ def rate_matrix(model: AIEcosystem, firms: np.ndarray, home_rate: np.ndarray) ->
     return rate, payer
 
 
-def allocate(
-    demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray
-) -> np.ndarray:
+def allocate(demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """First come, first served: firms (rows, already in arrival order) buy from their cheapest
     center with capacity left; overflow moves to the next cheapest. Returns (firms, centers) GPU-h.
     """
@@ -121,41 +121,39 @@ def allocate(
     return bought
 
 
-def clear_market(model: AIEcosystem) -> None:
-    s, st, cm = model.startups, model.config.startups, model.config.compute
-    rng = model.rng
-    dcs = model.data_centers
+def clear_market(state: State, params: Params, rng: np.random.Generator) -> None:
+    """One month of the compute market (steps 1–5 of the module docstring)."""
+    s, st, cm = state.startups, params.config.startups, params.config.compute
+    dcs = state.data_centers
     m = len(dcs)
-    alive = np.flatnonzero(s.view("status") == Status.ALIVE)
+    alive = state.alive_startups()
     for col in ("training_gpu_h", "inference_gpu_h", "compute_spend", "data_spend"):
         s.view(col)[:] = 0.0
     s.view("data_multiplier")[:] = 1.0
     capacity = np.array([dc.capacity for dc in dcs])
     price = np.array([dc.price for dc in dcs])
     # Background users take capacity first.
-    for j, dc in enumerate(dcs):
-        bg = min(dc.background_demand(), dc.capacity)
-        dc.sold_background = bg
-        capacity[j] -= bg
+    background = np.array([min(dc.background_demand(), dc.capacity) for dc in dcs])
+    capacity -= background
     if alive.size == 0 or m == 0:
-        for dc in dcs:
-            dc.sold_startups = 0.0
-            dc.sold = dc.sold_background
+        for j, dc in enumerate(dcs):
+            dc.record_sales(background[j], 0.0, dc.revenue_startups)
         return
     firms = rng.permutation(alive)  # arrival order
     region = s.region[firms].astype(np.int64)
     sector = s.sector[firms]
     # Demand (GPU-h): training from staff, inference from revenue.
-    train = s.headcount[firms] * model.sector_training[sector]
-    burn = np.maximum(model.monthly_costs(firms) - s.revenue[firms], 1.0)
-    train = np.where(s.cash[firms] / burn < st.raise_below_runway_months, 0.5 * train, train)
-    infer = s.revenue[firms] * model.sector_inference[sector]
-    home_rate = voucher_rates(model, firms)
-    rate, payer = rate_matrix(model, firms, home_rate)
+    train = s.headcount[firms] * params.sector_training[sector]
+    burn = np.maximum(economics.monthly_costs(state, params, firms) - s.revenue[firms], 1.0)
+    short = s.cash[firms] / burn < st.raise_below_runway_months
+    train = np.where(short, cm.training_share_when_short * train, train)
+    infer = s.revenue[firms] * params.sector_inference[sector]
+    home_rate = voucher_rates(state, firms)
+    rate, payer = rate_matrix(state, params, firms, home_rate)
     best_rate = rate.max(axis=1)
     # Additionality is the firm's behaviour; its home government's estimate applies.
-    additionality = np.array([g.policy.voucher_additionality for g in model.governments])[region]
-    uplift = 1.0 + additionality * best_rate / np.maximum(1.0 - best_rate, 0.05)
+    additionality = np.array([g.policy.voucher_additionality for g in state.governments])[region]
+    uplift = 1.0 + additionality * best_rate / np.maximum(1.0 - best_rate, cm.voucher_uplift_floor)
     train, infer = train * uplift, infer * uplift
     # Effective prices.
     dc_region = np.array([dc.region for dc in dcs])
@@ -171,26 +169,27 @@ def clear_market(model: AIEcosystem) -> None:
     claim = cost * rate
     local_paid = np.zeros(firms.size)
     # Claims per firm and payer in one pass: column 0 national, 1 none, 2 + g government g.
-    n_payers = model.n_regions + 2
+    n_payers = params.n_regions + 2
     key = np.arange(firms.size)[:, None] * n_payers + (payer - NATIONAL)
     claims = np.bincount(key.ravel(), weights=claim.ravel(), minlength=firms.size * n_payers)
     claims = claims.reshape(firms.size, n_payers)
-    for g in model.governments:
+    for g in state.governments:
         c = claims[:, g.region - NATIONAL]
         if not c.any():
             continue
         cap_left = np.maximum(g.policy.voucher_cap_per_firm_yuan - s.voucher_year[firms], 0.0)
-        paid = g.budgets["voucher"].grant(np.minimum(c, cap_left))
+        paid = g.compute_vouchers(np.minimum(c, cap_left))
         local_paid += paid
-        model.counters["voucher_spent_yuan"][g.region] += paid.sum()
+        state.counters["voucher_spent_yuan"][g.region] += paid.sum()
     voucher = local_paid.copy()
     c = claims[:, 0]
     if c.any():
-        cap_left = np.maximum(model.config.national.voucher_cap_per_firm_yuan - s.national_voucher_year[firms], 0.0)
-        paid = model.national_vouchers.grant(np.minimum(c, cap_left))
+        nat_cap = params.config.national.voucher_cap_per_firm_yuan
+        cap_left = np.maximum(nat_cap - s.national_voucher_year[firms], 0.0)
+        paid = state.national_vouchers.grant(np.minimum(c, cap_left))
         voucher += paid
         s.national_voucher_year[firms] += paid
-        model._count_by_region("national_voucher_spent_yuan", region, paid)
+        state.count("national_voucher_spent_yuan", region, paid)
     total_cost = cost.sum(axis=1)
     s.training_gpu_h[firms] = bought_t.sum(axis=1)
     s.inference_gpu_h[firms] = bought_i.sum(axis=1)
@@ -203,42 +202,47 @@ def clear_market(model: AIEcosystem) -> None:
     paid_share = np.clip(voucher / np.maximum(claim.sum(axis=1), 1e-9), 0.0, 1.0)
     extra = bought.sum(axis=1) * (1.0 - 1.0 / uplift) * paid_share
     hub = np.array([dc.is_hub for dc in dcs])
-    model._count_by_region("compute_demand_gpu_h", region, train + infer)
-    model._count_by_region("compute_sold_gpu_h", region, bought.sum(axis=1))
-    model._count_by_region("compute_bought_outside_gpu_h", region, (bought * outside).sum(axis=1))
-    model._count_by_region("compute_bought_west_gpu_h", region, bought[:, hub].sum(axis=1))
-    model._count_by_region("voucher_additional_gpu_h", region, extra)
+    state.count("compute_demand_gpu_h", region, train + infer)
+    state.count("compute_sold_gpu_h", region, bought.sum(axis=1))
+    state.count("compute_bought_outside_gpu_h", region, (bought * outside).sum(axis=1))
+    state.count("compute_bought_west_gpu_h", region, bought[:, hub].sum(axis=1))
+    state.count("voucher_additional_gpu_h", region, extra)
     for j, dc in enumerate(dcs):
-        dc.sold_startups = float(bought[:, j].sum())
-        dc.sold = dc.sold_background + dc.sold_startups
-        dc.revenue_startups = float(cost[:, j].sum())
-    buy_data(model, firms, s.training_gpu_h[firms] * model.reference_price(region))
+        dc.record_sales(background[j], float(bought[:, j].sum()), float(cost[:, j].sum()))
+    ref_price = economics.reference_price(state, params, region)
+    buy_data(state, params, firms, s.training_gpu_h[firms] * ref_price)
 
 
-def buy_data(model: AIEcosystem, firms: np.ndarray, training_spend: np.ndarray) -> None:
+def public_investment(gov, state: State, params: Params, rng: np.random.Generator) -> None:
+    """A government's month of data-center investment (``Government.invest_in_data_centers``)."""
+    state.counters["dc_investment_spent_yuan"][gov.region] += gov.invest_in_data_centers()
+
+
+def buy_data(state: State, params: Params, firms: np.ndarray, training_spend: np.ndarray) -> None:
     """Data spending (a share of training spend); data vouchers pay part and buy extra data."""
-    s, st = model.startups, model.config.startups
+    s, st = state.startups, params.config.startups
+    floor = params.config.compute.voucher_uplift_floor
     spend = st.data_spend_share * training_spend
     paid = np.zeros(firms.size)
     data_index = np.ones(firms.size)
-    for g in model.governments:
+    for g in state.governments:
         pol = g.policy
-        if pol.data_voucher_rate <= 0 or g.budgets["data_voucher"].remaining <= 0:
+        if pol.data_voucher_rate <= 0 or not g.data_vouchers_paying:
             continue
         m = np.flatnonzero(s.region[firms] == g.region)
         if m.size == 0:
             continue
         f = firms[m]
         r = pol.data_voucher_rate
-        expected = 1.0 + pol.voucher_additionality * r / max(1.0 - r, 0.05)
+        expected = 1.0 + pol.voucher_additionality * r / max(1.0 - r, floor)
         cap_left = np.maximum(pol.data_voucher_cap_per_firm_yuan - s.data_voucher_year[f], 0.0)
         claim = np.minimum(r * spend[m] * expected, cap_left)
-        got = g.budgets["data_voucher"].grant(claim)
+        got = g.data_vouchers(claim)
         paid[m] = got
         # Extra data (the additional share) in proportion to the voucher actually paid.
         frac = np.where(claim > 0, got / np.maximum(claim, 1e-9), 0.0)
         data_index[m] = 1.0 + (expected - 1.0) * frac
         s.data_voucher_year[f] += got
-        model.counters["data_voucher_spent_yuan"][g.region] += got.sum()
+        state.counters["data_voucher_spent_yuan"][g.region] += got.sum()
     s.data_multiplier[firms] = 1.0 + st.data_capability_boost * np.log2(data_index)
     s.data_spend[firms] = spend * data_index - paid

@@ -1,0 +1,251 @@
+"""Founding: who founds a startup, and the new firm's sector, capability, cash and parent.
+
+Founders are decided during several phases (leavers of an employer, job seekers, migrants,
+graduates, researcher spinoffs); ``spawn`` puts them in a queue and ``found_startups`` creates
+their firms in one batch at fixed points of the step (its start, before hiring, before
+recording). ``create_initial_stock`` builds the 2025 population of each city.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecosystem import economics
+from ecosystem.people import add_people, even_if_zero, reassign
+from ecosystem.scenario import SECTORS, Origin
+from ecosystem.state import Params, State
+from ecosystem.tables import Employer, Stage
+
+ORIGIN_BY_EMPLOYER = {
+    Employer.BIG_FIRM: Origin.BIG_FIRM,
+    Employer.UNIVERSITY: Origin.UNIVERSITY,
+    Employer.STARTUP: Origin.STARTUP,
+    Employer.NONE: Origin.OTHER,
+}
+EMPLOYER_BY_ORIGIN = {v: k for k, v in ORIGIN_BY_EMPLOYER.items()}
+
+
+def spawn(state: State, founders: np.ndarray, kind, emp) -> None:
+    """Queue one startup per founder; origin and parent from the employer they leave."""
+    n = founders.size
+    if n:
+        kind = np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,))
+        emp = np.broadcast_to(np.asarray(emp, dtype=np.int64), (n,))
+        state.founding.append((founders, kind, emp))
+
+
+def found_startups(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Create the startups of every founder waiting in the queue."""
+    if not state.founding:
+        return
+    founders = np.concatenate([f for f, _, _ in state.founding])
+    kind = np.concatenate([k for _, k, _ in state.founding])
+    emp = np.concatenate([e for _, _, e in state.founding]).astype(np.int32)
+    state.founding.clear()
+    origin = np.array([ORIGIN_BY_EMPLOYER[Employer(k)] for k in range(4)], dtype=np.int8)[kind]
+    region = state.people.region[founders].astype(np.int64)
+    largest = (kind == Employer.BIG_FIRM) & (emp == params.largest_firm[region])
+    state.count("founders_largest_firm", region[largest])
+    for r in np.unique(region):
+        m = region == r
+        create_startups(state, params, rng, int(r), founders[m], origin[m], kind[m], emp[m])
+
+
+def capability_unit(params: Params) -> float:
+    """Capability of a typical new firm: a firm at parent level 1 starts here."""
+    st = params.config.startups
+    return st.capability_scale / st.capability_decay_per_month
+
+
+def create_startups(
+    state: State,
+    params: Params,
+    rng: np.random.Generator,
+    region: int,
+    founders: np.ndarray,
+    origin: np.ndarray,
+    parent_kind: np.ndarray,
+    parent_id: np.ndarray,
+    founded_month: np.ndarray | None = None,
+) -> np.ndarray:
+    """Append startups for the given founders; founders become their first employee.
+
+    Capability and (for startup parents) sector are inherited with noise (Klepper's heredity,
+    SKIN's clone mechanism); big-firm and university parents pass on their own level.
+    ``founded_month`` is given only for the initial stock, which is not counted as founded
+    this month and gets no grant.
+    """
+    initial = founded_month is not None
+    st = params.config.startups
+    n = founders.size
+    s = state.startups
+    sector = rng.choice(len(SECTORS), size=n, p=params.sector_shares[region])
+    base = np.full(n, st.base_capability)
+    m = parent_kind == Employer.BIG_FIRM
+    base[m] = params.bf_capability[parent_id[m]]
+    m = parent_kind == Employer.UNIVERSITY
+    base[m] = params.uni_quality[parent_id[m]]
+    m = (parent_kind == Employer.STARTUP) & (parent_id >= 0)
+    if m.any():
+        parents = parent_id[m]
+        alive = state.alive_startups()
+        ref = max(float(np.mean(s.capability[alive])), 1e-9) if alive.size else 1.0
+        lo, hi = st.parent_capability_min, st.parent_capability_max
+        base[m] = np.clip(s.capability[parents] / ref * st.parent_capability_inherited, lo, hi)
+        inherit = rng.random(m.sum()) < st.sector_inheritance_share
+        sector[np.flatnonzero(m)[inherit]] = s.sector[parents[inherit]]
+    skill = state.people.skill[founders]
+    w = st.founder_skill_weight
+    lo, hi = st.capability_draw_min, st.capability_draw_max
+    capability = (base * ((1 - w) + w * skill) * rng.uniform(lo, hi, n)) * capability_unit(params)
+    cash = st.founding_cash_yuan * rng.lognormal(0.0, st.founding_cash_sd, n)
+    gov = state.governments[region]
+    if not initial:
+        paid = gov.startup_grants(n)
+        cash += paid
+        state.counters["startup_grants_spent_yuan"][region] += paid.sum()
+    month = founded_month if initial else state.month
+    rows = s.append(
+        n,
+        region=region,
+        sector=sector,
+        origin=origin,
+        parent_kind=parent_kind,
+        parent_id=parent_id,
+        founder=founders,
+        founded_month=month,
+        capability=capability,
+        cash=cash,
+        headcount=0,
+        next_raise_month=state.month + st.first_raise_after_months,
+        claims_vouchers=rng.random(n) < gov.policy.voucher_takeup,
+    )
+    p = state.people
+    if not initial:
+        old_kind = p.employer_kind[founders].copy()
+        old_emp = np.where(old_kind == Employer.NONE, region, p.employer_id[founders])
+        state.flows.add(state.month, old_kind, old_emp, Employer.STARTUP, rows)
+        state.counters["startups_founded"][region] += n
+        for o in Origin:
+            state.counters[f"founders_{o.name.lower()}"][region] += int((origin == o).sum())
+    reassign(state, params, founders, Employer.STARTUP, rows)  # records big-firm alumni
+    s.founder_alumni_of[rows] = p.alumni_of[founders]
+    st_parent = (parent_kind == Employer.STARTUP) & (parent_id >= 0)
+    s.parent_famous[rows[st_parent]] = s.stage[parent_id[st_parent]] >= Stage.SERIES_C
+    s.founder_alumni_since[rows] = p.alumni_since[founders]
+    return rows
+
+
+def create_initial_stock(
+    state: State, params: Params, rng: np.random.Generator, region: int, n: int
+) -> None:
+    """The 2025 stock: ages, stages, sizes and cash drawn to look like a mature population."""
+    if n == 0:
+        return
+    st, ini = params.config.startups, params.config.initial_stock
+    pop = params.config.population
+    spec = params.region(region)
+    shares = spec.initial_startup_origin_shares
+    names = [o.name.lower() for o in Origin]
+    p = np.array([shares.get(k, 0.0) for k in names])
+    origin = rng.choice(len(Origin), size=n, p=even_if_zero(p))
+    age = rng.uniform(1, st.initial_age_years_max * 12, n).astype(np.int32)
+    # Older firms have usually raised more rounds.
+    older = np.clip(age / (st.initial_age_years_max * 12), 0, 1)
+    stage = np.minimum(rng.binomial(5, older * ini.stage_share_at_max_age), 5)
+    log_size = rng.normal(ini.log_size_mean + ini.log_size_per_stage * stage, ini.log_size_sd)
+    headcount = np.maximum(np.round(st.founding_team * np.exp(log_size)), 1).astype(np.int64)
+    alumni = spec.talent.initial_alumni_share
+    founders = add_people(
+        state, params, rng, region, n, Employer.NONE, -1, pop.initial_founder_skill,
+        (pop.initial_founder_age_min_years, pop.initial_founder_age_max_years),
+        alumni_share=alumni,
+    )  # fmt: skip
+    parent_kind, parent_id = _draw_parents(state, rng, region, origin)
+    rows = create_startups(
+        state, params, rng, region, founders, origin, parent_kind, parent_id, founded_month=-age
+    )
+    s = state.startups
+    s.stage[rows] = stage
+    s.capability[rows] *= 1.0 + ini.capability_per_stage * stage
+    wage_cost = params.wage[region] * (1 + st.other_opex_share)
+    lo, hi = ini.runway_min_months, ini.runway_max_months
+    s.cash[rows] = headcount * wage_cost * rng.uniform(lo, hi, n)
+    s.next_raise_month[rows] = 0
+    # Staff beyond the founder.
+    extra = headcount - 1
+    staff = add_people(
+        state, params, rng, region, int(extra.sum()), Employer.NONE, -1,
+        pop.initial_startup_staff_skill, (pop.staff_age_min_years, pop.staff_age_max_years),
+        alumni_share=alumni,
+    )  # fmt: skip
+    reassign(state, params, staff, Employer.STARTUP, np.repeat(rows, extra))
+    # Revenue starts near its market-share level so the stock is not all pre-revenue.
+    economics.update_revenue(state, params, adjust=1.0)
+
+
+def _draw_parents(
+    state: State, rng: np.random.Generator, region: int, origin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For initial firms: a plausible parent of each origin (weighted by size)."""
+    n = len(origin)
+    kind = np.array([EMPLOYER_BY_ORIGIN[Origin(o)] for o in origin], dtype=np.int8)
+    pid = np.full(n, -1, dtype=np.int32)
+    bfs = [b for b in state.big_firms if b.region == region]
+    unis = [u for u in state.universities if u.region == region]
+    for k, pool, weight in (
+        (Employer.BIG_FIRM, bfs, lambda b: b.spec.headcount * b.spec.spinoff_multiplier),
+        (Employer.UNIVERSITY, unis, lambda u: u.spec.staff * u.spec.research_quality),
+    ):
+        mask = kind == k
+        if not pool:
+            kind[mask] = Employer.NONE
+            continue
+        w = np.array([weight(a) for a in pool], dtype=float)
+        pick = rng.choice(len(pool), mask.sum(), p=even_if_zero(w))
+        pid[mask] = np.array([a.index for a in pool])[pick]
+    # Initial startup-origin firms have parents outside the 2025 stock: unknown parent.
+    return kind, pid
+
+
+def cluster_pull(state: State, params: Params, region: int) -> float:
+    """How much a region's startup cluster multiplies founding by people without an employer.
+
+    (live startups now / at the start) ** cluster_elasticity, floored and capped
+    (``labour.cluster_pull_ratio_floor``, ``labour.cluster_pull_cap``): founders follow founders
+    (Brenner [S20]; Zhang [S21]: a non-founder's choice depends on neighbours').
+    """
+    talent = params.region(region).talent
+    if talent is None or talent.cluster_elasticity == 0:
+        return 1.0
+    lab = params.config.labour
+    ratio = state.alive_by_region[region] / max(state.alive_at_start[region], 1)
+    pull = max(ratio, lab.cluster_pull_ratio_floor) ** talent.cluster_elasticity
+    return float(min(pull, lab.cluster_pull_cap))
+
+
+def found_from_job_seekers(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Job seekers found startups (origin 'other'), more often in a larger cluster."""
+    p = state.people
+    rate = np.zeros(params.n_regions)
+    for r in range(params.n_regions):
+        talent = params.region(r).talent
+        if talent:
+            rate[r] = talent.other_founding_per_year / 12 * cluster_pull(state, params, r)
+    idx = np.flatnonzero(p.view("employer_kind") == Employer.NONE)
+    chosen = idx[rng.random(idx.size) < rate[p.region[idx]]]
+    if chosen.size:
+        spawn(state, chosen, Employer.NONE, -1)
+
+
+def found_from_employer(
+    state: State, rng: np.random.Generator, kind: Employer, index: int, n: int
+) -> int:
+    """n staff of an organisation leave to found startups (researcher spinoffs)."""
+    p = state.people
+    staff = np.flatnonzero((p.view("employer_kind") == kind) & (p.view("employer_id") == index))
+    if staff.size == 0:
+        return 0
+    chosen = rng.choice(staff, size=min(n, staff.size), replace=False)
+    spawn(state, chosen, kind, index)
+    return int(chosen.size)

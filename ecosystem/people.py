@@ -1,0 +1,174 @@
+"""Operations on the people table that every phase shares: add, move between employers, remove.
+
+People are rows in :class:`~ecosystem.tables.People`. Nothing about a person is updated monthly
+unless something happens to them: age comes from the birth month, experience and skill accrue at
+each job change (and are read lazily in between), and each row carries the monthly hazards of its
+current situation, set whenever it changes employer. Headcounts of startups, big firms and
+universities and the people by (region, employer kind) are kept in step incrementally.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ecosystem.state import Params, State
+from ecosystem.tables import Employer, PersonOrigin, PersonStatus
+
+_NEVER = np.iinfo(np.int32).max
+#: ``alumni_of`` value of people who worked at a big firm in another region.
+ALUMNI_ELSEWHERE = -2
+
+
+def add_people(
+    state: State,
+    params: Params,
+    rng: np.random.Generator,
+    region: int,
+    n: int,
+    kind: Employer,
+    employer: int,
+    skill_mean: float,
+    age_years: tuple[float, float],
+    origin: PersonOrigin = PersonOrigin.INITIAL,
+    alumni_share: float = 0.0,
+) -> np.ndarray:
+    """Append n people; ages uniform in age_years, skill normal around skill_mean.
+
+    ``alumni_share`` of them have worked at one of the region's big firms before (drawn by size).
+    """
+    pop = params.config.population
+    month = state.month
+    age = rng.uniform(age_years[0] * 12, age_years[1] * 12, n).astype(np.int32)
+    skill = np.clip(rng.normal(skill_mean, pop.skill_sd, n), pop.skill_min, 1.0)
+    rows = state.people.append(
+        n,
+        region=region,
+        employer_kind=kind,
+        employer_id=employer,
+        skill=skill.astype(np.float32),
+        experience=np.maximum(age - int(pop.career_start_age_years * 12), 0),
+        since=month,
+        birth=month - age,
+        retire_at=month - age + params.retire_months[region],
+        origin=origin,
+    )
+    bfs = [b for b in state.big_firms if b.region == region]
+    if alumni_share > 0:
+        alum = rows[rng.random(n) < alumni_share]
+        if origin == PersonOrigin.MIGRANT or not bfs:
+            state.people.alumni_of[alum] = ALUMNI_ELSEWHERE
+        else:
+            w = np.array([b.spec.headcount for b in bfs], dtype=float)
+            pick = rng.choice(len(bfs), alum.size, p=even_if_zero(w))
+            state.people.alumni_of[alum] = np.array([b.index for b in bfs])[pick]
+    p = state.people
+    headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, region)
+    set_hazards(state, params, rows)
+    return rows
+
+
+def even_if_zero(w: np.ndarray) -> np.ndarray:
+    """Probabilities proportional to w; even where every weight is zero (never NaN)."""
+    total = w.sum()
+    return w / total if total > 0 else np.full(w.size, 1.0 / w.size)
+
+
+def set_hazards(state: State, params: Params, rows: np.ndarray) -> None:
+    """Each person's monthly chance of leaving the region, and of leaving region or employer."""
+    p = state.people
+    kind = p.employer_kind[rows]
+    region = p.region[rows]
+    sep = params.separation[region, kind]
+    bf = kind == Employer.BIG_FIRM
+    sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
+    p.out_hazard[rows] = out = params.outflow[region, kind]
+    p.move_hazard[rows] = out + sep
+
+
+def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> None:
+    """Move people to a new employer (kind, id), keeping headcounts, skills and hazards in step."""
+    p = state.people
+    if rows.size == 0:
+        return
+    month = state.month
+    learning = np.float32(params.config.population.learning_per_month)
+    old = p.employer_kind[rows]
+    headcount_delta(state, old, p.employer_id[rows], -1, p.region[rows])
+    employed = (old != Employer.NONE) & (old != Employer.GONE)
+    worked = np.where(employed, month - p.since[rows], 0)
+    p.experience[rows] += worked
+    p.skill[rows] = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
+    bf = old == Employer.BIG_FIRM
+    p.alumni_of[rows[bf]] = p.employer_id[rows[bf]]
+    p.alumni_since[rows[bf]] = month
+    p.employer_kind[rows] = kind
+    p.employer_id[rows] = ident
+    p.since[rows] = month
+    headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, p.region[rows])
+    set_hazards(state, params, rows)
+
+
+def remove_people(state: State, params: Params, rows: np.ndarray, status: PersonStatus) -> None:
+    """People leave the modelled labour market (to another region, or into retirement)."""
+    reassign(state, params, rows, Employer.GONE, -1)
+    p = state.people
+    p.status[rows] = status
+    p.retire_at[rows] = _NEVER
+
+
+def headcount_delta(state: State, kind: np.ndarray, ident: np.ndarray, sign: int, region) -> None:
+    """Add (sign 1) or remove (-1) people from the headcounts of their employers and regions."""
+    by_kind = state.people_by_kind
+    code = np.asarray(region, dtype=np.int64) * len(Employer) + kind  # region may be a scalar
+    by_kind += sign * np.bincount(
+        np.broadcast_to(code, np.shape(kind)), minlength=by_kind.size
+    ).reshape(by_kind.shape)
+    for k, counts in (
+        (Employer.STARTUP, state.startups.view("headcount")),
+        (Employer.BIG_FIRM, state.bf_headcount),
+        (Employer.UNIVERSITY, state.uni_headcount),
+    ):
+        m = kind == k
+        if m.any():
+            counts += sign * np.bincount(ident[m], minlength=counts.size).astype(counts.dtype)
+
+
+def current_skill(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """Skill including what was learnt in the current job so far."""
+    p = state.people
+    learning = np.float32(params.config.population.learning_per_month)
+    kind = p.employer_kind[rows]
+    employed = (kind != Employer.NONE) & (kind != Employer.GONE)
+    months = np.where(employed, state.month - p.since[rows], 0)
+    return np.minimum(p.skill[rows] + learning * months, 1.0)
+
+
+def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
+    """People rows employed by the given startups."""
+    p = state.people
+    mark = np.zeros(state.startups.n, dtype=bool)
+    mark[firms] = True
+    idx = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+    return idx[mark[p.employer_id[idx]]]
+
+
+def job_seekers(state: State) -> np.ndarray:
+    return np.flatnonzero(state.people.view("employer_kind") == Employer.NONE)
+
+
+def recount_headcount(state: State) -> dict[str, np.ndarray]:
+    """Recount every headcount from the people table (a check on the incremental counts)."""
+    p = state.people
+    kind, emp, region = p.view("employer_kind"), p.view("employer_id"), p.view("region")
+    by_kind = state.people_by_kind
+    return {
+        "startups": np.bincount(emp[kind == Employer.STARTUP], minlength=state.startups.n),
+        "big_firms": np.bincount(emp[kind == Employer.BIG_FIRM], minlength=len(state.big_firms)),
+        "universities": np.bincount(
+            emp[kind == Employer.UNIVERSITY], minlength=len(state.universities)
+        ),
+        "people_by_kind": np.bincount(  # every row: the GONE column counts those who left
+            region.astype(np.int64) * len(Employer) + kind,
+            minlength=by_kind.size,
+        ).reshape(by_kind.shape),
+    }

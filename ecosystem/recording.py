@@ -1,0 +1,210 @@
+"""Recording: the month's state kept as small arrays, and the result tables built from them.
+
+``record`` runs at the end of every step; the tables (``kpis``, ``dc_kpis``, ``firms``,
+``firm_years``) are built on demand. No KPI holds NaN or inf: where a ratio has no denominator
+(utilisation of a region without data-center capacity, the price where a region has no data
+center) the value is missing (pandas ``<NA>`` in a nullable ``Float64`` column).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ecosystem.networks import parent_nodes
+from ecosystem.scenario import SECTORS, Origin
+from ecosystem.state import COUNTERS, Params, State
+from ecosystem.tables import Employer, Status
+
+#: Columns of the firm-year panel (also those of its empty table).
+FIRM_YEAR_COLUMNS = [
+    "firm_id", "year", "region", "headcount", "revenue_yuan", "compute_gpu_h", "capability",
+    "cash_yuan", "stage", "alive",
+]  # fmt: skip
+_DC_FIELDS = 5  # capacity, sold, sold to startups, sold to background users, price
+
+
+def date(params: Params, month: int) -> pd.Timestamp:
+    """First day of model month ``month``."""
+    start = params.config.meta.start_year
+    return pd.Timestamp(year=start + month // 12, month=month % 12 + 1, day=1)
+
+
+def record(state: State, params: Params, rng: np.random.Generator | None = None) -> None:
+    """Keep this month's state as per-region and per-data-center arrays; close the flow log;
+    snapshot the startups in December; start the next month's counters."""
+    s = state.startups
+    alive = state.alive_startups()
+    region = s.region[alive].astype(np.int64)
+    n = params.n_regions
+    state.alive_by_region = np.bincount(region, minlength=n)
+    dcs = state.data_centers
+    dc = [[d.capacity, d.sold, d.sold_startups, d.sold_background, d.price] for d in dcs]
+    state.history.append(
+        {
+            "counters": state.counters,
+            "alive": state.alive_by_region,
+            "people_by_kind": state.people_by_kind.copy(),
+            "capability_sum": np.bincount(region, weights=s.capability[alive], minlength=n),
+            "cash": np.bincount(region, weights=s.cash[alive], minlength=n),
+            "voucher_left": np.array([g.voucher_budget_left for g in state.governments]),
+            "dc": np.array(dc).reshape(len(dcs), _DC_FIELDS),
+        }
+    )
+    state.flows.close_month(state.month)
+    if state.month % 12 == 11:
+        state.year_rows.append(firm_year_snapshot(state, params))
+    state.new_counters()
+
+
+def firm_year_snapshot(state: State, params: Params) -> pd.DataFrame:
+    """Startups alive now or exited this calendar year, with their yearly totals."""
+    s = state.startups
+    month = state.month
+    year = params.config.meta.start_year + month // 12
+    exit_m = s.view("exit_month")
+    rows = np.flatnonzero((s.view("status") == Status.ALIVE) | (exit_m >= month - 11))
+    return pd.DataFrame(
+        {
+            "firm_id": rows,
+            "year": year,
+            "region": np.array(params.region_keys)[s.region[rows]],
+            "headcount": s.headcount[rows],
+            "revenue_yuan": s.revenue_year[rows],
+            "compute_gpu_h": s.compute_year[rows],
+            "capability": s.capability[rows],
+            "cash_yuan": s.cash[rows],
+            "stage": s.stage[rows],
+            "alive": s.status[rows] == Status.ALIVE,
+        }
+    )
+
+
+def _missing_where(values: np.ndarray, missing: np.ndarray) -> pd.arrays.FloatingArray:
+    """A nullable float column: ``values`` where defined, ``<NA>`` where ``missing``."""
+    filled = np.where(missing, 0.0, values).astype(np.float64)
+    return pd.arrays.FloatingArray(filled, missing.astype(bool))
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den where den > 0, else 0 (no division by zero)."""
+    return np.divide(num, den, out=np.zeros(np.shape(num)), where=den > 0)
+
+
+def kpis(state: State, params: Params) -> pd.DataFrame:
+    """Monthly KPIs, one row per month and region (column meanings: docs/ODD.md, section 7)."""
+    h = state.history
+    n, r = len(h), params.n_regions
+    if n == 0:
+        return pd.DataFrame(columns=["month", "date", "region", "startups_alive"])
+    months = np.repeat(np.arange(n), r)
+    by_kind = np.stack([x["people_by_kind"] for x in h]).reshape(n * r, -1)
+    alive = np.concatenate([x["alive"] for x in h])
+    workforce = by_kind[:, : Employer.GONE].sum(axis=1)
+    dcs = state.data_centers
+    dc_region = np.array([d.region for d in dcs], dtype=np.int64)
+    dc = np.stack([x["dc"] for x in h]) if dcs else np.zeros((n, 0, _DC_FIELDS))
+    per_region = np.zeros((n, r, 3))  # capacity, sold, price sum
+    n_dcs = np.tile(np.bincount(dc_region, minlength=r), n)
+    for j, reg in enumerate(dc_region):
+        per_region[:, reg, 0] += dc[:, j, 0]
+        per_region[:, reg, 1] += dc[:, j, 1]
+        per_region[:, reg, 2] += dc[:, j, 4]
+    cap, sold = per_region[:, :, 0].ravel(), per_region[:, :, 1].ravel()
+    price_sum = per_region[:, :, 2].ravel()
+    counters = {k: np.concatenate([x["counters"][k] for x in h]) for k in COUNTERS}
+    capability = np.concatenate([x["capability_sum"] for x in h])
+    net = counters["arrivals"] - counters["departures"]
+    out = {
+        "month": months,
+        "date": [date(params, int(m)) for m in months],
+        "region": np.tile(np.array(params.region_keys, dtype=object), n),
+        "startups_alive": alive,
+        "employment_startups": by_kind[:, Employer.STARTUP],
+        "employment_big_firms": by_kind[:, Employer.BIG_FIRM],
+        "employment_universities": by_kind[:, Employer.UNIVERSITY],
+        "job_seekers": by_kind[:, Employer.NONE],
+        "people": workforce,
+        "dc_capacity_gpu_h": cap,
+        "dc_sold_gpu_h": sold,
+        "dc_utilization": _missing_where(_ratio(sold, cap), cap <= 0),
+        "dc_price_yuan": _missing_where(price_sum / np.maximum(n_dcs, 1), n_dcs == 0),
+        "voucher_budget_left_yuan": np.concatenate([x["voucher_left"] for x in h]),
+        "talent_net_inflow": np.where(workforce > 0, net / np.maximum(workforce, 1), 0.0),
+        "capability_mean": np.where(alive > 0, capability / np.maximum(alive, 1), 0.0),
+        "cash_yuan": np.concatenate([x["cash"] for x in h]),
+    }
+    for k, v in counters.items():
+        out[k] = v if k.endswith(("_yuan", "_gpu_h")) else v.astype(np.int64)
+    return pd.DataFrame(out)
+
+
+def dc_kpis(state: State, params: Params) -> pd.DataFrame:
+    """Monthly state of every data center (utilisation 0 while a center has no capacity)."""
+    h = state.history
+    dcs = state.data_centers
+    if not h or not dcs:
+        return pd.DataFrame(columns=["month", "data_center", "utilization"])
+    n, m = len(h), len(dcs)
+    dc = np.stack([x["dc"] for x in h]).reshape(n * m, _DC_FIELDS)
+    months = np.repeat(np.arange(n), m)
+    cap = dc[:, 0]
+    util = _ratio(dc[:, 1], cap)
+    return pd.DataFrame(
+        {
+            "month": months,
+            "date": [date(params, int(x)) for x in months],
+            "data_center": np.tile(np.array([d.key for d in dcs], dtype=object), n),
+            "region": np.tile(
+                np.array([params.region_keys[d.region] for d in dcs], dtype=object), n
+            ),
+            "hub": np.tile(np.array([d.is_hub for d in dcs]), n),
+            "capacity_gpu_h": cap,
+            "sold_gpu_h": dc[:, 1],
+            "sold_startups_gpu_h": dc[:, 2],
+            "sold_background_gpu_h": dc[:, 3],
+            "utilization": util,
+            "price_yuan_per_gpu_h": dc[:, 4],
+        }
+    )
+
+
+def firms(state: State, params: Params) -> pd.DataFrame:
+    """One row per startup ever founded."""
+    s = state.startups
+    n = s.n
+    exit_reason = np.array(["alive", "failed", "acquired"], dtype=object)[s.status[:n]]
+    kinds = np.array(["none", "startup", "big_firm", "university"], dtype=object)
+    big_firm_keys = [b.key for b in state.big_firms]
+    alumni_labels = np.array([*big_firm_keys, "elsewhere", ""], dtype=object)
+    acquirers = np.array([*big_firm_keys, ""], dtype=object)
+    exit_month = s.exit_month[:n]
+    return pd.DataFrame(
+        {
+            "firm_id": np.arange(n),
+            "region": np.array(params.region_keys, dtype=object)[s.region[:n]],
+            "sector": np.array([x.value for x in SECTORS], dtype=object)[s.sector[:n]],
+            "founded_month": s.founded_month[:n],
+            "exit_month": pd.Series(exit_month, dtype="Int64").mask(exit_month < 0),
+            "exit_reason": exit_reason,
+            "origin": np.array([o.name.lower() for o in Origin], dtype=object)[s.origin[:n]],
+            "parent_kind": kinds[s.parent_kind[:n]],
+            "parent_id": parent_nodes(state),
+            "founder_alumni": alumni_labels[s.founder_alumni_of[:n]],
+            "founder_left_alumni_month": s.founder_alumni_since[:n],
+            "parent_famous": s.parent_famous[:n],
+            "acquirer": np.where(s.acquirer[:n] >= 0, acquirers[s.acquirer[:n]], None),
+            "stage": s.stage[:n],
+            "capability": s.capability[:n],
+            "headcount": s.headcount[:n],
+            "cash_yuan": s.cash[:n],
+            "funding_total_yuan": s.funding_total[:n],
+        }
+    )
+
+
+def firm_years(state: State) -> pd.DataFrame:
+    """Annual panel of startups (December snapshots)."""
+    if not state.year_rows:
+        return pd.DataFrame(columns=FIRM_YEAR_COLUMNS)
+    return pd.concat(state.year_rows, ignore_index=True)

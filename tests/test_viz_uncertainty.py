@@ -1,0 +1,45 @@
+"""Seeds in the background: bands for both arms, common seeds, cancel stops the workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from viz import uncertainty as unc
+from viz.session import Session
+
+VOUCHER = "regions.hangzhou.policy.voucher_rate"
+
+
+def test_bands_of_both_arms_with_common_seeds():
+    s = Session("hangzhou", seed=5)
+    s.set_lever(VOUCHER, 0.6)
+    job = unc.SeedJob(s.scenario, s.base_scenario, [5, 6, 7], months=6)
+    seen = []
+    bands = job.run(lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6) and [d for d, _ in seen] == list(range(1, 7))
+    cur = bands.current["startups_alive"]
+    assert cur.shape == (3, 6) and bands.baseline["startups_alive"].shape == (3, 6)
+    # run 0 of the current arm is the session's own run (same seed, same settings)
+    s.step(6)
+    assert np.array_equal(cur[0], s.frames().totals["startups_alive"].to_numpy(float))
+    lo, mid, hi = bands.quantiles("current", "startups_alive")
+    assert np.all(lo <= mid) and np.all(mid <= hi)
+    mean, d_lo, d_hi = bands.difference("voucher_spent_yuan")
+    assert d_lo <= mean <= d_hi
+    opt = unc.figure(bands, "startups_alive", 2025, "t", "stamp", "f")
+    assert {s_["id"] for s_ in opt["series"]} >= {"current_band", "baseline_band", "current_mid"}
+
+
+def test_cancel_stops_the_runs():
+    s = Session("hangzhou", seed=0)
+    job = unc.SeedJob(s.scenario, s.base_scenario, list(range(8)), months=120)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", job.run()))
+    t.start()
+    time.sleep(3)
+    job.cancel()
+    t.join(60)
+    assert not t.is_alive() and out["r"] is None and job.done < job.total
