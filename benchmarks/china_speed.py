@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         people.append(model.people_now())
     total = time.perf_counter() - start
     times, alive = np.array(times), np.array(alive)
-    print(f"{args.preset}: {scenario.months} months on one core in {total:.1f} s "
-          f"(set-up {init:.1f} s; goal < 30 s); {alive[-1]:,} startups alive, {people[-1]:,} people at the end")
+    print(
+        f"{args.preset}: {scenario.months} months on one core in {total:.1f} s "
+        f"(set-up {init:.1f} s; goal < 30 s); {alive[-1]:,} startups alive, "
+        f"{people[-1]:,} people at the end"
+    )
     print("\nscaling curve (months binned by live startups):")
     print(f"{'live startups':>16} {'months':>7} {'ms / month':>11} {'µs / startup / month':>21}")
     edges = np.unique(np.quantile(alive, np.linspace(0, 1, 7)).round())
@@ -50,9 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         if not sel.any():
             continue
         ms = times[sel].mean() * 1000
-        print(f"{int(lo):>7,}–{int(hi):<7,} {sel.sum():>7} {ms:>11.1f} {ms * 1000 / alive[sel].mean():>21.1f}")
+        per_startup = ms * 1000 / alive[sel].mean()
+        print(f"{int(lo):>7,}–{int(hi):<7,} {sel.sum():>7} {ms:>11.1f} {per_startup:>21.1f}")
     slope, intercept = np.polyfit(alive, times * 1000, 1)
-    print(f"\nlinear fit: ms per month ≈ {intercept:.1f} + {slope * 1000:.2f} × (live startups / 1,000)")
+    print(
+        f"\nlinear fit: ms per month ≈ {intercept:.1f} + {slope * 1000:.2f}"
+        " × (live startups / 1,000)"
+    )
     return 0
 
 

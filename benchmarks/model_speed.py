@@ -73,17 +73,24 @@ def main(argv: list[str] | None = None) -> int:
         eco_times.append(t_eco)
         bz_times.append(t_bz)
         ratios.append(t_eco / t_bz)
-        print(f"repeat {i}: {args.preset} 120 months {t_eco:.2f} s ({alive:,} startups alive, "
-              f"{people:,} people rows); BoltzmannWealth n={n:,} 120 steps {t_bz:.2f} s; "
-              f"ratio {t_eco / t_bz:.2f}", flush=True)
+        print(
+            f"repeat {i}: {args.preset} 120 months {t_eco:.2f} s ({alive:,} startups alive, "
+            f"{people:,} people rows); BoltzmannWealth n={n:,} 120 steps {t_bz:.2f} s; "
+            f"ratio {t_eco / t_bz:.2f}",
+            flush=True,
+        )
     eco = statistics.median(eco_times)
-    print(f"\nmedian: ecosystem {eco:.2f} s ({eco / 120 * 1000:.1f} ms per month), "
-          f"BoltzmannWealth {statistics.median(bz_times):.2f} s")
+    print(
+        f"\nmedian: ecosystem {eco:.2f} s ({eco / 120 * 1000:.1f} ms per month), "
+        f"BoltzmannWealth {statistics.median(bz_times):.2f} s"
+    )
     print(f"ratio ecosystem / Boltzmann (median): {statistics.median(ratios):.2f}  (goal <= 0.5)")
     mem = peak_memory(args.preset)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak traced memory of one run: {mem:,.0f} MB; process max RSS so far: {rss:,.0f} MB "
-          f"(goal < 1,000 MB)")
+    print(
+        f"peak traced memory of one run: {mem:,.0f} MB; process max RSS so far: {rss:,.0f} MB "
+        f"(goal < 1,000 MB)"
+    )
     return 0
 
 

@@ -21,8 +21,15 @@ def test_run_writes_all_outputs(tmp_path):
     r = aieco("run", "hangzhou", "--years", "2", "--seed", "4", "--out", str(out), "--quiet")
     assert r.returncode == 0, r.stderr
     assert "startups alive" in r.stdout
-    for name in ("kpis.parquet", "firms.parquet", "firm_years.parquet", "manifest.json",
-                 "networks/genealogy.graphml", "networks/talent_flows.graphml", "networks/partnerships.graphml"):
+    for name in (
+        "kpis.parquet",
+        "firms.parquet",
+        "firm_years.parquet",
+        "manifest.json",
+        "networks/genealogy.graphml",
+        "networks/talent_flows.graphml",
+        "networks/partnerships.graphml",
+    ):
         assert (out / name).exists(), name
     k = pd.read_parquet(out / "kpis.parquet")
     assert k["month"].max() == 23
@@ -35,10 +42,19 @@ def test_run_writes_all_outputs(tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_budget_yuan=-5"], "voucher_budget_yuan = -5"),
-        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_rate=1.5"], "voucher_rate = 1.5"),
+        (
+            ["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_budget_yuan=-5"],
+            "voucher_budget_yuan = -5",
+        ),
+        (
+            ["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_rate=1.5"],
+            "voucher_rate = 1.5",
+        ),
         (["run", "atlantis"], "unknown preset"),
-        (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_rate=\"high\""], "voucher_rate = 'high'"),
+        (
+            ["run", "hangzhou", "--set", 'regions.hangzhou.policy.voucher_rate="high"'],
+            "voucher_rate = 'high'",
+        ),
         (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_ratee=0.3"], "unknown key"),
         (["run", "hangzhou", "--years", "-3"], "--years = -3"),
         (["run", "hangzhou", "--seed", "x"], "--seed"),

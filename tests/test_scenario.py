@@ -65,7 +65,9 @@ def test_show_output_round_trips_values_and_sources(hangzhou, tmp_path):
 
 def test_a_file_can_start_from_a_preset_and_change_one_lever(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('base = "hangzhou"\n[regions.hangzhou.policy]\nvoucher_rate = 0.8\n', encoding="utf-8")
+    path.write_text(
+        'base = "hangzhou"\n[regions.hangzhou.policy]\nvoucher_rate = 0.8\n', encoding="utf-8"
+    )
     sc = load_scenario(path)
     assert sc.regions["hangzhou"].policy.voucher_rate == 0.8
     assert sc.regions["hangzhou"].policy.voucher_budget_yuan == 2.5e8
@@ -75,19 +77,42 @@ def test_overrides_by_dotted_path_mark_the_source():
     sc = load_scenario("hangzhou", {"regions.hangzhou.policy.voucher_rate": 0.4})
     assert sc.regions["hangzhou"].policy.voucher_rate == 0.4
     assert "set by user" in sc.provenance["regions.hangzhou.policy.voucher_rate"]
-    sc = load_scenario("hangzhou", ["regions.hangzhou.talent.founding_hazard.rates=[0.05, 0.03, 0.02, 0.01, 0.01, 0.005]"])
+    sc = load_scenario(
+        "hangzhou",
+        ["regions.hangzhou.talent.founding_hazard.rates=[0.05, 0.03, 0.02, 0.01, 0.01, 0.005]"],
+    )
     assert sc.regions["hangzhou"].talent.founding_hazard.rates[-1] == 0.005
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "allowed"),
     [
-        ({"regions.hangzhou.policy.voucher_budget_yuan": -1.0}, "regions.hangzhou.policy.voucher_budget_yuan", ">= 0"),
-        ({"regions.hangzhou.policy.voucher_rate": 1.5}, "regions.hangzhou.policy.voucher_rate", "<= 1"),
-        ({"regions.hangzhou.policy.voucher_rate": "high"}, "regions.hangzhou.policy.voucher_rate", "number"),
-        ({"regions.hangzhou.policy.voucher_portable": 3}, "regions.hangzhou.policy.voucher_portable", "boolean"),
+        (
+            {"regions.hangzhou.policy.voucher_budget_yuan": -1.0},
+            "regions.hangzhou.policy.voucher_budget_yuan",
+            ">= 0",
+        ),
+        (
+            {"regions.hangzhou.policy.voucher_rate": 1.5},
+            "regions.hangzhou.policy.voucher_rate",
+            "<= 1",
+        ),
+        (
+            {"regions.hangzhou.policy.voucher_rate": "high"},
+            "regions.hangzhou.policy.voucher_rate",
+            "number",
+        ),
+        (
+            {"regions.hangzhou.policy.voucher_portable": 3},
+            "regions.hangzhou.policy.voucher_portable",
+            "boolean",
+        ),
         ({"meta.years": -2}, "meta.years", ">= 1"),
-        ({"regions.hangzhou.policy.no_such_lever": 1}, "regions.hangzhou.policy.no_such_lever", "unknown key"),
+        (
+            {"regions.hangzhou.policy.no_such_lever": 1},
+            "regions.hangzhou.policy.no_such_lever",
+            "unknown key",
+        ),
     ],
 )
 def test_bad_values_name_field_value_and_what_is_allowed(overrides, field, allowed):
@@ -101,7 +126,9 @@ def test_bad_values_name_field_value_and_what_is_allowed(overrides, field, allow
 
 def test_unknown_key_in_a_file_is_rejected(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text('base = "hangzhou"\n[regions.hangzhou.policy]\nvoucher_rat = 0.3\n', encoding="utf-8")
+    path.write_text(
+        'base = "hangzhou"\n[regions.hangzhou.policy]\nvoucher_rat = 0.3\n', encoding="utf-8"
+    )
     with pytest.raises(ScenarioError, match="voucher_rat.*unknown key"):
         load_scenario(path)
 

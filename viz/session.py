@@ -662,8 +662,11 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
     # The registry's definitions (ecosystem.outcomes): the last 12 months run so far.
     regions = model.config.regions
     data = outcomes.RunData(
-        kpis=f.kpis, cities=[k for k, r in regions.items() if r.kind == "city"],
+        kpis=f.kpis,
+        cities=[k for k, r in regions.items() if r.kind == "city"],
         hubs=[k for k, r in regions.items() if r.kind == "hub"],
-        target_startups=model.config.meta.target_startups, months=model.month)
+        target_startups=model.config.meta.target_startups,
+        months=model.month,
+    )
     out.update(outcomes.compute(data, ["east_utilization_end", "west_utilization_end"]))
     return out
