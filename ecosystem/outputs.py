@@ -102,7 +102,7 @@ def check_out_dir(path: str | Path, overwrite: bool = False, option: str = "--ou
     if not existing.is_dir():
         raise OutputError(option, text, f"{existing} is a file, not a folder")
     if out.is_dir():
-        if not os.access(out, os.W_OK | os.X_OK) or not _can_create_in(out):
+        if not os.access(out, os.W_OK | os.X_OK) or not can_create_in(out):
             raise OutputError(option, text, "is not writable; choose a folder you can write to")
         if any(out.iterdir()) and not is_aieco_output(out) and not overwrite:
             raise OutputError(
@@ -112,12 +112,12 @@ def check_out_dir(path: str | Path, overwrite: bool = False, option: str = "--ou
                 "--overwrite "
                 "(which replaces only aieco's files there)",
             )
-    if not os.access(existing, os.W_OK | os.X_OK) or not _can_create_in(existing):
+    if not os.access(existing, os.W_OK | os.X_OK) or not can_create_in(existing):
         raise OutputError(option, text, f"cannot create it: {existing} is not writable")
     return out
 
 
-def _can_create_in(folder: Path) -> bool:
+def can_create_in(folder: Path) -> bool:
     """Whether a file can be created in ``folder`` (``os.access`` says yes to root everywhere)."""
     try:
         fd, name = tempfile.mkstemp(prefix=".aieco-probe-", dir=folder)

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecosystem.outputs import write_text
 from experiments.policy import format_effects, mean_ci
 from experiments.results import check_results_dir, refresh_summary
-from experiments.runner import atomic_write_text, read_manifest
+from experiments.runner import read_manifest
 
 
 def _plt():
@@ -319,9 +320,9 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em;
 </body></html>
 """
     index = report_dir / "index.html"
-    atomic_write_text(index, page)
+    write_text(index, page)
     listing = [str(p.relative_to(report_dir)) for _, p in figures]
-    atomic_write_text(report_dir / REPORT_LIST, json.dumps(listing))
+    write_text(report_dir / REPORT_LIST, json.dumps(listing))
     return index
 
 

@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ecosystem.outputs import can_create_in, write_parquet, write_text
 from ecosystem.scenario import ScenarioError
 from experiments.spec import Experiment, RunTask, command_line
 from experiments.tasks import (  # noqa: F401 - execute_run/run_one re-exported
@@ -75,16 +75,6 @@ def _jsonable(x):
     return x
 
 
-def _atomic_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_run(out: Path, record: dict, param_names: list[str], design_hash: str = "") -> Path:
     """Write one run: its tables first, then runs/<run_id>.parquet (each atomically)."""
     out = Path(out)
@@ -96,7 +86,7 @@ def write_run(out: Path, record: dict, param_names: list[str], design_hash: str 
         t = table.copy()
         t.insert(0, "run_id", task.run_id)
         t.insert(1, "seed", np.int64(task.seed))
-        _atomic_table(
+        write_parquet(
             pa.Table.from_pandas(t, preserve_index=False), folder / f"{task.run_id}.parquet"
         )
     kpis = record.get("kpis")
@@ -140,7 +130,7 @@ def write_run(out: Path, record: dict, param_names: list[str], design_hash: str 
     blob = json.dumps(meta, default=_jsonable).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: blob})
     final = runs_dir / f"{task.run_id}.parquet"
-    _atomic_table(table, final)
+    write_parquet(table, final)
     return final
 
 
@@ -213,22 +203,8 @@ def build_summary(
         outcome_names = outcome_names if outcome_names is not None else manifest.get("outcomes", [])
         design_hash = design_hash if design_hash is not None else manifest.get("design_hash")
     df = summary_frame(out, param_names, outcome_names, design_hash)
-    _atomic_parquet(df, out / "summary.parquet")
+    write_parquet(df, out / "summary.parquet")
     return df
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    _atomic_table(pa.Table.from_pandas(df, preserve_index=False), Path(path))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def inspect_manifest(out: Path) -> tuple[dict | None, str | None]:
@@ -344,17 +320,6 @@ class OutPlan:
     started: str | None = None
 
 
-def _writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried, not guessed: root ignores modes)."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=".aieco-write-test-", dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    os.unlink(name)
-    return True
-
-
 def _check_access(out: Path) -> None:
     """Unreadable or read-only output: one line, before any run."""
     target = out
@@ -367,7 +332,7 @@ def _check_access(out: Path) -> None:
             entries = list(out.iterdir())
         except OSError as exc:
             raise ScenarioError("--out", str(out), f"cannot be read ({exc.strerror})") from None
-    if not _writable(target):
+    if not can_create_in(target):
         where = "" if target == out else f" (in {target})"
         raise ScenarioError("--out", str(out), f"cannot be written{where}: permission denied")
     if target == out and any(p.name == "runs" for p in entries) and (out / "runs").is_dir():
@@ -378,7 +343,7 @@ def _check_access(out: Path) -> None:
             raise ScenarioError(
                 "--out", str(out), f"runs/ cannot be read ({exc.strerror})"
             ) from None
-        if not _writable(runs):
+        if not can_create_in(runs):
             raise ScenarioError("--out", str(out), "runs/ cannot be written: permission denied")
 
 
@@ -548,7 +513,7 @@ def run_experiment(
         text = json.dumps(
             _manifest(exp, status, counts, engine, started, extra), indent=2, default=_jsonable
         )
-        atomic_write_text(out / "manifest.json", text)
+        write_text(out / "manifest.json", text)
 
     write_manifest("running", {"ok": len(completed), "failed": 0, "pending": len(todo)})
     report = SweepReport(out, len(exp.tasks), len(exp.tasks) - len(todo), 0, 0, 0, 0.0, engine)

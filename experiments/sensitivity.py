@@ -129,6 +129,25 @@ def reliability_warnings(table: pd.DataFrame, method: str, n: int) -> list[str]:
     return out
 
 
+#: The columns of each method's table (column name -> SALib result key), in order.
+RESULT_COLUMNS: dict[str, dict[str, str]] = {
+    "morris": {"mu_star": "mu_star", "mu_star_conf": "mu_star_conf", "mu": "mu", "sigma": "sigma"},
+    "sobol": {"S1": "S1", "S1_conf": "S1_conf", "ST": "ST", "ST_conf": "ST_conf"},
+    "fast": {"S1": "S1", "S1_conf": "S1_conf", "ST": "ST", "ST_conf": "ST_conf"},
+    # Borgonovo's delta as first estimated (SALib's "raw"), and SALib's bias-corrected
+    # ("balanced") estimate beside it
+    "delta": {
+        "delta": "delta_raw",
+        "delta_conf": "delta_raw_conf",
+        "delta_balanced": "delta_balanced",
+        "delta_balanced_conf": "delta_balanced_conf",
+        "S1": "S1",
+        "S1_conf": "S1_conf",
+    },
+    "pawn": {k: k for k in ("minimum", "mean", "median", "maximum", "CV")},
+}
+
+
 def indices(
     prob: dict,
     X: np.ndarray,
@@ -142,7 +161,6 @@ def indices(
 ) -> list[dict]:
     """SALib indices of one outcome Y over sample X (one row per parameter, then pairs)."""
     names = prob["names"]
-    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "morris":
@@ -151,95 +169,46 @@ def indices(
             res = morris.analyze(
                 prob, X, Y, conf_level=confidence, num_levels=num_levels, seed=seed
             )
-            for i, name in enumerate(names):
-                rows.append(
-                    {
-                        "outcome": outcome,
-                        "parameter": name,
-                        "mu_star": float(res["mu_star"][i]),
-                        "mu_star_conf": float(res["mu_star_conf"][i]),
-                        "mu": float(res["mu"][i]),
-                        "sigma": float(res["sigma"][i]),
-                    }
-                )
         elif method == "sobol":
             from SALib.analyze import sobol
 
             res = sobol.analyze(
                 prob, Y, calc_second_order=second_order, conf_level=confidence, seed=seed
             )
-            for i, name in enumerate(names):
-                rows.append(
-                    {
-                        "outcome": outcome,
-                        "parameter": name,
-                        "S1": float(res["S1"][i]),
-                        "S1_conf": float(res["S1_conf"][i]),
-                        "ST": float(res["ST"][i]),
-                        "ST_conf": float(res["ST_conf"][i]),
-                    }
-                )
-            if second_order:
-                for i in range(len(names)):
-                    for j in range(i + 1, len(names)):
-                        rows.append(
-                            {
-                                "outcome": outcome,
-                                "parameter": f"{names[i]} × {names[j]}",
-                                "S2": float(res["S2"][i, j]),
-                                "S2_conf": float(res["S2_conf"][i, j]),
-                            }
-                        )
         elif method == "fast":
             from SALib.analyze import fast
 
             res = fast.analyze(prob, Y, M=4, conf_level=confidence, seed=seed)
-            for i, name in enumerate(names):
-                rows.append(
-                    {
-                        "outcome": outcome,
-                        "parameter": name,
-                        "S1": float(res["S1"][i]),
-                        "S1_conf": float(res["S1_conf"][i]),
-                        "ST": float(res["ST"][i]),
-                        "ST_conf": float(res["ST_conf"][i]),
-                    }
-                )
         elif method == "delta":
             from SALib.analyze import delta
 
             with contextlib.redirect_stdout(io.StringIO()):  # bin-merge notices
                 res = delta.analyze(prob, X, Y, conf_level=confidence, seed=seed, method="all")
-            for i, name in enumerate(names):
-                rows.append(
-                    {
-                        "outcome": outcome,
-                        "parameter": name,
-                        # Borgonovo's delta as first estimated (SALib's "raw"), and SALib's
-                        # bias-corrected ("balanced") estimate beside it
-                        "delta": float(res["delta_raw"][i]),
-                        "delta_conf": float(res["delta_raw_conf"][i]),
-                        "delta_balanced": float(res["delta_balanced"][i]),
-                        "delta_balanced_conf": float(res["delta_balanced_conf"][i]),
-                        "S1": float(res["S1"][i]),
-                        "S1_conf": float(res["S1_conf"][i]),
-                    }
-                )
         elif method == "pawn":
             from SALib.analyze import pawn
 
             res = pawn.analyze(prob, X, Y, S=10, seed=seed)
-            for i, name in enumerate(names):
+        else:
+            raise ValueError(f"unknown method {method!r}")
+    rows = [
+        {
+            "outcome": outcome,
+            "parameter": name,
+            **{col: float(res[key][i]) for col, key in RESULT_COLUMNS[method].items()},
+        }
+        for i, name in enumerate(names)
+    ]
+    if method == "sobol" and second_order:
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
                 rows.append(
                     {
                         "outcome": outcome,
-                        "parameter": name,
-                        **{k: float(res[k][i]) for k in ("minimum", "mean", "median", "maximum")},
-                        "CV": float(res["CV"][i]),
+                        "parameter": f"{names[i]} × {names[j]}",
+                        "S2": float(res["S2"][i, j]),
+                        "S2_conf": float(res["S2_conf"][i, j]),
                     }
                 )
-        else:
-            raise ValueError(f"unknown method {method!r}")
     return rows
 
 
