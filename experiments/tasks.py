@@ -38,23 +38,6 @@ def worker_identity() -> dict:
     return {"aieco": version, "git_revision": git_revision(), "host": socket.gethostname()}
 
 
-def derived_outcomes(kpis: pd.DataFrame) -> dict[str, float]:
-    """Outcomes the model's summary lacks: public spending over the horizon and to years 5, 10."""
-    spend_cols = [c for c in kpis.columns if c.endswith("_spent_yuan")]
-    if spend_cols and len(kpis):
-        monthly = kpis.groupby("month")[spend_cols].sum().sum(axis=1)
-    else:
-        monthly = pd.Series(dtype=float)
-    out = {"public_spending_yuan_total": float(monthly.sum())}
-    for year in (5, 10):
-        last = 12 * year - 1
-        reached = len(monthly) and monthly.index.max() >= last
-        out[f"public_spending_yuan_y{year}"] = (
-            float(monthly.loc[:last].sum()) if reached else float("nan")
-        )
-    return out
-
-
 def execute_run(
     task: RunTask, base_document: dict, kpi_columns: list[str], tables: tuple[str, ...] = ()
 ) -> tuple[dict, pd.DataFrame, dict[str, pd.DataFrame]]:

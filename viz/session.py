@@ -35,13 +35,17 @@ from ecosystem.scenario import (
     dump_toml,
     load_document,
     load_document_text,
+    nest,
     preset_names,
     scenario_from_dict,
+    set_path,
     strip_provenance,
 )
 from viz.levers import Lever, Programme, levers_for, programmes_for, value_at
 
 ORIGINS = ("big_firm", "university", "startup", "other")
+#: The source recorded for a value a user set in the app.
+APP_SOURCE = "set in the aieco browser app"
 #: Longest replay the app does in one go (months), to keep the page responsive.
 MAX_SEED = 2**32 - 1
 
@@ -71,28 +75,6 @@ def default_preset() -> str:
     return "hangzhou" if "hangzhou" in names else names[0]
 
 
-def set_path(doc: dict, path: str, value: Any) -> None:
-    """Set a dotted path in an (annotated) document, creating tables as needed."""
-    parts = path.split(".")
-    node = doc
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        elif set(child) >= {"value"} and set(child) <= {"value", "source", "assumption", "range"}:
-            raise ScenarioError(path, value, f"{part!r} is a value, not a table")
-        node = child
-    old = node.get(parts[-1])
-    if (
-        isinstance(old, dict)
-        and "value" in old
-        and set(old) <= {"value", "source", "assumption", "range"}
-    ):
-        node[parts[-1]] = {"value": value, "source": "set in the aieco browser app"}
-    else:
-        node[parts[-1]] = value
-
-
 def diff_documents(base: dict, other: dict, prefix: str = "") -> dict[str, Any]:
     """Dotted paths (and values) where the plain document ``other`` differs from ``base``."""
     out: dict[str, Any] = {}
@@ -102,18 +84,6 @@ def diff_documents(base: dict, other: dict, prefix: str = "") -> dict[str, Any]:
             out.update(diff_documents(base[key], value, path))
         elif key not in base or not _same(base[key], value):
             out[path] = value
-    return out
-
-
-def nest(flat: dict[str, Any]) -> dict:
-    """{"a.b.c": 1} -> {"a": {"b": {"c": 1}}}."""
-    out: dict = {}
-    for path, value in flat.items():
-        node = out
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
     return out
 
 
@@ -192,7 +162,7 @@ class Session:
     def _scenario_with(self, changes: dict[str, Any]) -> Scenario:
         doc = copy.deepcopy(self.base_doc)
         for path, value in changes.items():
-            set_path(doc, path, value)
+            set_path(doc, path, value, source=APP_SOURCE)
         return scenario_from_dict(doc)
 
     def lever(self, path: str) -> Lever:
