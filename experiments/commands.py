@@ -388,14 +388,24 @@ def compare_sweeps(a: Path, b: Path, manifest: dict) -> tuple[bool, str]:
 
 
 def _rerun_single(src: Path, args) -> int:
-    """A single run's folder: ecosystem.run's own rerun, when it provides one."""
-    from ecosystem import run as model_run
+    """A single run's folder: run it again from its manifest (``ecosystem.run.rerun``) into
+    ``--out`` (default ``DIR-rerun``) and check every table and network file is identical."""
+    from ecosystem.run import rerun
 
-    rerun = getattr(model_run, "rerun", None)
-    if rerun is None:
-        raise ScenarioError(
-            "DIR", str(src), "holds a single run; reproduce it with aieco run DIR/manifest.json"
-        )
-    result = rerun(src, args.out)
-    print(f"rerun of {src}: {result}")
+    out = Path(args.out or f"{str(src).rstrip('/')}-rerun")
+    rerun(src, out)
+    written = sorted(
+        p.relative_to(src)
+        for p in src.rglob("*")
+        if p.is_file() and p.suffix in (".parquet", ".graphml")
+    )
+    differ = [str(rel) for rel in written if (src / rel).read_bytes() != _bytes_or_none(out / rel)]
+    if differ:
+        print(f"rerun of {src}: {len(differ)} of {len(written)} files differ: {', '.join(differ)}")
+        return EXIT_FAILED_RUNS
+    print(f"rerun of {src}: all {len(written)} tables and networks identical (in {out})")
     return EXIT_OK
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None

@@ -240,6 +240,20 @@ def test_rerun_function_and_folder_argument(run_dir, tmp_path):
     assert result.months == 12 and result.seed == 3
 
 
+def test_aieco_rerun_of_a_single_run_checks_every_file(run_dir, tmp_path, capsys):
+    again = tmp_path / "again"
+    assert main(["rerun", str(run_dir), "--out", str(again)]) == 0
+    out = capsys.readouterr().out
+    assert "identical" in out and "differ" not in out, out
+    assert (again / "firms.parquet").read_bytes() == (run_dir / "firms.parquet").read_bytes()
+    # a table changed by hand (in a copy: run_dir is shared) is found
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    (copy / "firms.parquet").write_bytes(b"changed")
+    assert main(["rerun", str(copy), "--out", str(tmp_path / "third")]) != 0
+    assert "firms.parquet" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
