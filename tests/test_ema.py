@@ -15,7 +15,6 @@ from ecosystem.scenario import ScenarioError
 from experiments.spec import experiment_from_dict
 from experiments.tasks import execute_run
 
-pytest.importorskip("ema_workbench", reason="EMA Workbench is the aieco[ema] extra")
 warnings.filterwarnings("ignore", message="ipyparallel not installed")
 
 from ema_workbench import (  # noqa: E402
