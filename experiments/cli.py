@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shlex
 import sys
 
 from ecosystem import cli as model_cli
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command)
     args = parser.parse_args(argv)
+    # What was asked, as a shell would run it again (recorded in manifests): the argv given to
+    # main, not sys.argv, which is the host program's when aieco runs in-process (tests, EMA).
+    args.command_line = shlex.join(["aieco", *argv])
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:  # a command that let a user error through: still one line

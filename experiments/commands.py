@@ -200,6 +200,7 @@ def _run(exp, out, args):
         resume=args.resume,
         progress=not args.quiet,
         dashboard=args.dashboard,
+        command=getattr(args, "command_line", None),
     )
     for item in report.repaired:
         print(
