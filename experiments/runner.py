@@ -109,13 +109,7 @@ def write_run(out: Path, record: dict, param_names: list[str], design_hash: str 
     df["seed"] = df["seed"].astype("int64")
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = {
-        "run_id": task.run_id,
-        "design_hash": design_hash,
-        "point": task.point,
-        "variant": task.variant,
-        "replicate": task.replicate,
-        "seed": task.seed,
-        "status": record["status"],
+        **ident,
         "error": record["error"],
         "elapsed_s": record.get("elapsed_s"),
         "params": task.params,
