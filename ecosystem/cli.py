@@ -32,14 +32,17 @@ def fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _non_negative_int(name: str):
+def _seed_arg(name: str):
     def parse(text: str) -> int:
+        from ecosystem.seeds import seed_problem
+
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} = {text!r}: must be a whole number") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} = {value}: must be >= 0")
+            value = text
+        problem = seed_problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{name} = {text!r}: {problem}")
         return value
 
     return parse
@@ -51,9 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "scenario", help="preset name, TOML file, or a run's DIR/manifest.json to re-run"
     )
     run.add_argument("--years", type=int, help="horizon in years, 1–50 (default: the scenario's)")
-    run.add_argument(
-        "--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)"
-    )
+    run.add_argument("--seed", type=_seed_arg("--seed"), default=0, help="random seed (default 0)")
     run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<S>)")
     run.add_argument(
         "--set",

@@ -72,6 +72,7 @@ from ecosystem.scenario import (
     scenario_from_dict,
     strip_provenance,
 )
+from ecosystem.seeds import seed_problem
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("results") / "compare"
@@ -722,8 +723,8 @@ def check_options(
         raise ScenarioError("--replicates", replicates, "must be >= 1")
     if years is not None and not 1 <= years <= 50:
         raise ScenarioError("--years", years, "must be between 1 and 50")
-    if seed < 0:
-        raise ScenarioError("--seed", seed, "must be >= 0")
+    if problem := seed_problem(seed):
+        raise ScenarioError("--seed", seed, problem)
     if workers is not None and workers < 1:
         raise ScenarioError("--workers", workers, "must be >= 1")
     if out is not None:

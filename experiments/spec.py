@@ -63,6 +63,7 @@ from ecosystem.scenario import (
     scenario_from_dict,
     strip_provenance,
 )
+from ecosystem.seeds import MAX_SEED
 from experiments.parameters import (  # noqa: F401 - re-exported: the experiment vocabulary
     NAME_RE,
     RESERVED_NAMES,
@@ -127,7 +128,7 @@ class ExperimentMeta(_Strict):
     description: str = ""
     scenario: str = "hangzhou"
     replicates: Annotated[int, Field(ge=1, le=10_000)] = 1
-    root_seed: Annotated[int, Field(ge=0)] = 0
+    root_seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     months: Annotated[int, Field(ge=1, le=600)] | None = None
 
 

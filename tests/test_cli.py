@@ -58,6 +58,8 @@ def test_run_writes_all_outputs(tmp_path):
         (["run", "hangzhou", "--set", "regions.hangzhou.policy.voucher_ratee=0.3"], "unknown key"),
         (["run", "hangzhou", "--years", "-3"], "--years = -3"),
         (["run", "hangzhou", "--seed", "x"], "--seed"),
+        # a seed must fit the int64 `seed` column of the outputs: refused before the run
+        (["run", "hangzhou", "--seed", str(2**64)], "--seed = '18446744073709551616'"),
         (["validate", "nonexistent.toml"], "file not found"),
     ],
 )

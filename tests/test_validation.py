@@ -351,3 +351,10 @@ def test_experiment_file_deep_nesting_and_unreadable(tmp_path, capsys):
     one_line_error(
         capsys, ["sweep", str(tmp_path / ("y" * 300)), "--out", str(tmp_path / "r")], "y"
     )
+
+
+def test_a_zero_month_build_time_is_rejected():
+    from ecosystem.scenario import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError, match="dc_build_months = 0: .*>= 1"):
+        load_scenario("ningbo", {"national.dc_build_months": 0})

@@ -41,13 +41,13 @@ from ecosystem.scenario import (
     set_path,
     strip_provenance,
 )
+from ecosystem.seeds import seed_problem
 from viz.levers import Lever, Programme, levers_for, programmes_for, value_at
 
 ORIGINS = ("big_firm", "university", "startup", "other")
 #: The source recorded for a value a user set in the app.
 APP_SOURCE = "set in the aieco browser app"
 #: Longest replay the app does in one go (months), to keep the page responsive.
-MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -121,11 +121,11 @@ def toml_value(x: Any) -> str:
 def parse_seed(text: Any) -> int:
     raw = str(text).strip()
     try:
-        seed = int(raw)
+        seed: Any = int(raw)
     except ValueError:
-        raise ValueError(f"seed = {raw!r}: must be a whole number from 0 to {MAX_SEED}") from None
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed = {seed}: must be from 0 to {MAX_SEED}")
+        seed = raw
+    if problem := seed_problem(seed):
+        raise ValueError(f"seed = {seed!r}: {problem}")
     return seed
 
 

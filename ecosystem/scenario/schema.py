@@ -121,8 +121,9 @@ class National(_Strict):
     hours_per_month: Annotated[float, _num(ge=1.0, le=744.0)] = 730.0
     gpu_capex_yuan: PositiveYuan = 250_000.0
     """Installed cost of one H100-equivalent accelerator with its share of the building."""
-    dc_build_months: Months = 12
-    """Months from an expansion decision to capacity coming online."""
+    dc_build_months: Annotated[int, _num(ge=1, le=600)] = 12
+    """Months from an expansion decision to capacity coming online (at least the month of the
+    decision: capacity ordered during a month cannot already have come online in it)."""
 
 
 class ComputeMarket(_Strict):
