@@ -1,24 +1,31 @@
 """``aieco compare``: the cities side by side, and one city's policies tried in another.
 
-    aieco compare                       # every single-city preset, 5 replicates, 10 years
+    aieco compare                       # every city of ``china``, 5 replicates, 10 years
     aieco compare hangzhou chengdu --years 5 --replicates 10 --out results/cities
     aieco compare chengdu wenzhou --policy-from hangzhou   # would Hangzhou's policies work there?
+    aieco compare chengdu --policy-from hangzhou --scale startups
+    aieco compare --isolated hangzhou chengdu  # each city alone, the rest of China outside
 
-Each named preset is one city region with the four western hubs. ``china`` (all cities in one
-model, with migration between them) and other multi-city scenarios are rejected: their cities are
-not separate experiments, and a comparison of cities inside one national run is a different
-question (use ``aieco run china``).
+**The cities compete inside one national model** (issue 10 point 6). Every row is read from one
+run of the national scenario per seed (``--national``, default ``china``: ten cities, the four
+western hubs shared by all of them, talent moving between cities), so a city's compute purchases
+and migrants are not free of the others, and a seed is a whole country: common random numbers
+across cities come for free. ``--isolated`` runs each city as its own single-city preset (the
+hubs then serve only that city; useful for teaching and for comparison with earlier versions).
 
 Replicates use common random numbers: seeds come from ``SeedSequence(--seed).spawn(R)``
-(``experiments.spec.replicate_seeds``), the same seeds for every city, so the table's differences
-are not noise from different random streams. Runs go through ``experiments.runner.run_one`` in this
-process (``--workers 1``) or on local processes; results are keyed by city and replicate, so the
+(``experiments.spec.replicate_seeds``). Runs go through ``experiments.tasks.run_one`` in this
+process (``--workers 1``) or on local processes; results are keyed by variant and replicate, so the
 table does not depend on the number of workers.
 
-With ``--policy-from SRC`` each named city runs twice: with its own policy and with SRC's whole
-``policy`` table in its place (:func:`transplant_policy`); SRC itself runs once, with its own.
-Budgets move as they are (yuan a year, not scaled to the target's size): the question is "this
-package, as written, in that city".
+With ``--policy-from SRC`` each other named city X gets a second national run per seed in which X
+has SRC's whole ``policy`` table (:func:`transplanted`). Rates, per-firm caps and per-person
+amounts are copied; the yearly budgets (``Policy.YEARLY_BUDGETS``) are scaled to X's size by
+``--scale``: ``gdp`` (default; ``regions.<id>.gdp_yuan``, because budgets follow fiscal capacity),
+``workforce`` (initial AI workforce; better for provinces, whose GDP is far larger than their AI
+region), ``startups`` (initial startups) or ``none`` (as written: "this package, as is, in that
+city"). The transplant row reports, paired by seed against X's own-policy row, the change in X's
+startups, in every other city's (displacement) and in X's public spending.
 
 Outputs in DIR (default ``results/compare``):
 
@@ -27,19 +34,21 @@ Outputs in DIR (default ``results/compare``):
   ``chengdu (policy: hangzhou)``;
 * ``trajectories.parquet``: startups alive by month for every run;
 * ``trajectories.png``: median startups alive with 5–95% bands, the target line marked;
-* ``manifest.json``: presets, seeds, horizon, command line, versions.
+* ``manifest.json``: rows, national scenario, scale, every run's scenario document, seeds,
+  horizon, command line, versions.
 
 Every column is described in ``docs/outputs.md``. The folder is written through
 ``ecosystem.outputs``: a non-empty folder aieco did not write is refused unless ``--overwrite``.
 
-Per-city outcomes (city = the preset's region of kind ``city``, west = its ``hub`` regions):
+Per-city outcomes (city = the row's region, west = the run's ``hub`` regions):
 startups alive at years 1, 5 and 10 (mean and 5th–95th percentile across replicates); the first
 month with ``startups_alive >= meta.target_startups`` (mean over the replicates that reach it, and
 the share that do; ``month_target_reached_mean`` counts months from January of the start year, from
 0, and ``target_date`` is it as YYYY-MM); founders by origin, voucher spending (sums over the
 horizon); compute utilisation east and west (GPU-hours sold / capacity over the last 12 months);
-talent net inflow per year (share of the city's AI workforce). Every outcome is the registry's
-(``ecosystem.outcomes``), under its registry name; the table reports means over replicates.
+talent net inflow per year (share of the city's AI workforce); the city's own public spending.
+Every outcome but the last is the registry's (``ecosystem.outcomes``), under its registry name;
+the table reports means over replicates.
 Exit codes: 0 done, 1 some runs failed, 2 bad input
 (one line ``error: ...`` on stderr, nothing written), 130 interrupted.
 """
@@ -72,38 +81,49 @@ from ecosystem.scenario import (
     scenario_from_dict,
     strip_provenance,
 )
+from ecosystem.scenario.schema import Policy
 from ecosystem.seeds import seed_problem
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("results") / "compare"
 DEFAULT_REPLICATES = 5
 YEARS_REPORTED = (1, 5, 10)
-KPI_COLUMNS = [
-    "startups_alive",
-    *[f"founders_{o}" for o in ORIGINS],
-    "voucher_spent_yuan",
-    "talent_net_inflow",
-    "dc_sold_gpu_h",
-    "dc_capacity_gpu_h",
-]
 
 
 # --------------------------------------------------------------------------------------------
-# Scenarios: single-city presets and policy transplants
+# Scenarios: the national model, single-city presets and policy transplants
 # --------------------------------------------------------------------------------------------
+#: The national scenario a comparison runs by default: every city in one model.
+DEFAULT_NATIONAL = "china"
+
+#: How a transplanted policy's yearly budgets (``Policy.YEARLY_BUDGETS``) are scaled to the
+#: destination: by the ratio destination / source of ...
+SCALE_BASES = {
+    "gdp": "GDP (regions.<id>.gdp_yuan)",
+    "workforce": "initial AI workforce (big firms' headcount + university staff + job seekers)",
+    "startups": "initial startups",
+    "none": "nothing: budgets copied as written",
+}
+DEFAULT_SCALE = "gdp"
+
+
 def _region_kinds(doc: dict) -> dict[str, str]:
     regions, _ = strip_provenance(doc.get("regions", {}))
     return {rid: str(r.get("kind", "city")) for rid, r in regions.items() if isinstance(r, dict)}
 
 
+def cities_of(doc: dict) -> list[str]:
+    return [rid for rid, kind in _region_kinds(doc).items() if kind == "city"]
+
+
 def city_of(doc: dict, preset: str) -> str:
     """The one region of kind ``city`` in a preset's document; ScenarioError if not exactly one."""
-    cities = [rid for rid, kind in _region_kinds(doc).items() if kind == "city"]
+    cities = cities_of(doc)
     if len(cities) != 1:
         raise ScenarioError(
             "compare",
             preset,
-            f"has {len(cities)} city regions; compare runs single-city presets "
+            f"has {len(cities)} city regions; expected a single-city preset "
             f"({', '.join(city_presets())})",
         )
     return cities[0]
@@ -123,11 +143,10 @@ def city_presets() -> list[str]:
     return out
 
 
-def _preset_document(name: str) -> dict:
+def _preset_document(name: str, allowed: str = "") -> dict:
     if name not in preset_names():
-        raise ScenarioError(
-            "compare", name, f"unknown preset; allowed: {', '.join(city_presets())}"
-        )
+        choices = allowed or ", ".join(preset_names())
+        raise ScenarioError("compare", name, f"unknown preset; allowed: {choices}")
     return load_document(name)
 
 
@@ -147,45 +166,113 @@ def _annotate_transplant(node, note: str):
     return {"value": copy.deepcopy(node), "source": note}
 
 
-def transplant_document(target_preset: str, source_preset: str) -> dict:
-    """The target preset's annotated document with its city's ``policy`` table replaced by the
-    source preset city's (provenance kept, each leaf noting the transplant)."""
-    target = _preset_document(target_preset)
-    source = _preset_document(source_preset)
-    tcity, scity = city_of(target, target_preset), city_of(source, source_preset)
-    note = f"policy transplanted from {source_preset} (regions.{scity}.policy)"
-    policy = copy.deepcopy(source["regions"][scity].get("policy", {}))
+def region_size(doc: dict, region: str, base: str) -> float:
+    """The size of ``region`` in a scenario document by one of :data:`SCALE_BASES`.
+
+    ScenarioError (one line, naming the field) when the base is unknown or the region lacks it.
+    """
+    if base not in SCALE_BASES:
+        raise ScenarioError("--scale", base, f"must be one of {', '.join(SCALE_BASES)}")
+    plain, _ = strip_provenance(doc.get("regions", {}).get(region, {}))
+    if base == "gdp":
+        gdp = plain.get("gdp_yuan")
+        if not gdp:
+            raise ScenarioError(
+                f"regions.{region}.gdp_yuan",
+                gdp,
+                "needed by --scale gdp; set it or choose --scale workforce, startups or none",
+            )
+        return float(gdp)
+    if base == "workforce":
+        talent = plain.get("talent") or {}
+        return float(
+            sum(b.get("headcount", 0) for b in (plain.get("big_firms") or {}).values())
+            + sum(u.get("staff", 0) for u in (plain.get("universities") or {}).values())
+            + talent.get("initial_job_seekers", 0)
+        )
+    if base == "startups":
+        return float(plain.get("initial_startups", 0))
+    return 1.0
+
+
+def transplanted(
+    target: dict, tcity: str, source: dict, scity: str, scale: str, source_name: str
+) -> dict:
+    """``target`` (a scenario document) with region ``tcity``'s whole ``policy`` table replaced
+    by ``source``'s region ``scity``'s, yearly budgets scaled by :func:`region_size` ratio.
+
+    Rates, caps and per-person amounts are copied; each leaf's provenance notes the transplant
+    (and the factor, for budgets).
+    """
+    factor = 1.0
+    if scale != "none":
+        src_size = region_size(source, scity, scale)
+        if src_size <= 0:
+            raise ScenarioError(
+                "--scale", scale, f"{source_name}'s {scity} has size 0 by {SCALE_BASES[scale]}"
+            )
+        factor = region_size(target, tcity, scale) / src_size
+    note = f"policy transplanted from {source_name} (regions.{scity}.policy)"
+    policy = _annotate_transplant(copy.deepcopy(source["regions"][scity].get("policy", {})), note)
+    for name in Policy.YEARLY_BUDGETS:
+        leaf = policy.get(name)
+        if leaf is None or scale == "none":
+            continue
+        key = "source" if "source" in leaf else "assumption"
+        leaf["value"] = float(leaf["value"]) * factor
+        leaf[key] = f"{leaf[key]}; scaled by {scale} ({tcity} / {scity} = {factor:.3g})"
     doc = copy.deepcopy(target)
-    doc["regions"][tcity]["policy"] = _annotate_transplant(policy, note)
+    doc["regions"][tcity]["policy"] = policy
     meta = doc.setdefault("meta", {})
     desc = meta.get("description", "")
     desc = desc["value"] if is_annotated(desc) else desc
-    meta["description"] = f"{desc} With {source_preset}'s policy package ({note}).".strip()
+    how = "budgets as written" if scale == "none" else f"budgets scaled by {scale}"
+    meta["description"] = (
+        f"{desc} {tcity} with {source_name}'s policy package ({note}; {how}).".strip()
+    )
     return doc
 
 
-def transplant_policy(target_preset: str, source_preset: str) -> Scenario:
+def transplant_document(target_preset: str, source_preset: str, scale: str = "none") -> dict:
+    """The target single-city preset's annotated document with its city's ``policy`` table
+    replaced by the source preset city's (see :func:`transplanted`)."""
+    target = _preset_document(target_preset)
+    source = _preset_document(source_preset)
+    tcity, scity = city_of(target, target_preset), city_of(source, source_preset)
+    return transplanted(target, tcity, source, scity, scale, source_preset)
+
+
+def transplant_policy(target_preset: str, source_preset: str, scale: str = "none") -> Scenario:
     """``target_preset`` with its city's whole policy table taken from ``source_preset``'s city.
 
     Only ``regions.<target city>.policy`` (and the description) changes; every other value,
     hubs included, is the target's. Raises ScenarioError (one line) for unknown or multi-city
     presets.
     """
-    return scenario_from_dict(transplant_document(target_preset, source_preset))
+    return scenario_from_dict(transplant_document(target_preset, source_preset, scale))
 
 
 # --------------------------------------------------------------------------------------------
 # Cases and runs
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Variant:
+    """One scenario, run once per replicate seed; one or more table rows are read from it."""
+
+    label: str
+    document: dict = field(repr=False, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
 class Case:
-    """One row of the comparison: a preset, optionally with another preset's policy."""
+    """One row of the comparison: a city, with its own policy or another city's, read from the
+    runs of ``variant`` (its index in the comparison's variants)."""
 
     preset: str
-    policy_from: str  # the preset whose policy it runs (itself when its own)
+    policy_from: str  # the city whose policy it runs (itself when its own)
     city: str
     hubs: tuple[str, ...]
-    document: dict = field(repr=False, hash=False, compare=False)
+    variant: int = 0
     start_year: int = 2025
     target: int = 5000
 
@@ -198,6 +285,16 @@ class Case:
         )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a comparison runs (variants) and reports (cases, in table order)."""
+
+    variants: list[Variant]
+    cases: list[Case]
+    national: str | None  # the national scenario's name, or None when cities run as presets
+    scale: str
+
+
 def _with_years(doc: dict, years: int | None) -> dict:
     if years is None:
         return doc
@@ -206,44 +303,93 @@ def _with_years(doc: dict, years: int | None) -> dict:
     return doc
 
 
-def build_cases(
-    presets: list[str] | None = None, policy_from: str | None = None, years: int | None = None
-) -> list[Case]:
-    """Validate every scenario before any run; one case per preset (two with ``policy_from``)."""
+def _meta(doc: dict) -> tuple[int, int, str]:
+    """Start year, target and name of a scenario document (ScenarioError if it is invalid)."""
+    scenario = scenario_from_dict(doc)
+    return scenario.meta.start_year, scenario.meta.target_startups, scenario.meta.name
+
+
+def build_plan(
+    cities: list[str] | None = None,
+    policy_from: str | None = None,
+    years: int | None = None,
+    national: str | None = DEFAULT_NATIONAL,
+    scale: str = DEFAULT_SCALE,
+) -> Plan:
+    """Validate every scenario before any run.
+
+    With ``national`` (default ``china``) every named city is read from one national run per seed
+    (shared hubs, migration between cities); ``policy_from`` adds, per other named city, a national
+    run in which that city has the source city's policy. With ``national=None`` each city runs as
+    its own single-city preset (the rest of China outside the model).
+    """
+    if scale not in SCALE_BASES:
+        raise ScenarioError("--scale", scale, f"must be one of {', '.join(SCALE_BASES)}")
+    if national is None:
+        return _isolated_plan(cities, policy_from, years, scale)
+    if national not in preset_names() and national.endswith(".toml"):
+        doc = _with_years(load_document(national), years)  # a researcher's own national file
+    else:
+        doc = _with_years(_preset_document(national), years)
+    all_cities = cities_of(doc)
+    if len(all_cities) < 2:
+        raise ScenarioError(
+            "--national", national, "must have at least two city regions (for example china)"
+        )
+    allowed = ", ".join(all_cities)
+    for name in [*(cities or []), *([policy_from] if policy_from else [])]:
+        if name not in all_cities:
+            raise ScenarioError("compare", name, f"not a city of {national}; allowed: {allowed}")
+    names = list(dict.fromkeys(cities)) if cities else all_cities
+    hubs = tuple(hubs_of(doc))
+    start, target, label = _meta(doc)
+    variants, cases = [Variant(label, doc)], []
+    for name in names:
+        cases.append(Case(name, name, name, hubs, 0, start, target))
+        if policy_from is not None and policy_from != name:
+            moved = transplanted(doc, name, doc, policy_from, scale, policy_from)
+            _meta(moved)
+            variants.append(Variant(f"{label}: {name} with {policy_from}'s policy", moved))
+            cases.append(Case(name, policy_from, name, hubs, len(variants) - 1, start, target))
+    return Plan(variants, cases, label, scale)
+
+
+def _isolated_plan(
+    presets: list[str] | None, policy_from: str | None, years: int | None, scale: str
+) -> Plan:
+    allowed = ", ".join(city_presets())
     names = list(dict.fromkeys(presets)) if presets else city_presets()
     if policy_from is not None:
-        city_of(_preset_document(policy_from), policy_from)
-    cases = []
+        city_of(_preset_document(policy_from, allowed), policy_from)
+    variants, cases = [], []
     for name in names:
-        own = _preset_document(name)
-        variants = [(name, own)]
+        own = _preset_document(name, allowed)
+        city = city_of(own, name)
+        options = [(name, own)]
         if policy_from is not None and policy_from != name:
-            variants.append((policy_from, transplant_document(name, policy_from)))
-        for src, doc in variants:
+            options.append((policy_from, transplant_document(name, policy_from, scale)))
+        for src, doc in options:
             doc = _with_years(doc, years)
-            scenario = scenario_from_dict(doc)  # raises ScenarioError on a bad scenario
+            start, target, _ = _meta(doc)
+            label = name if src == name else f"{name} (policy: {src})"
+            variants.append(Variant(label, doc))
             cases.append(
-                Case(
-                    name,
-                    src,
-                    city_of(doc, name),
-                    tuple(hubs_of(doc)),
-                    doc,
-                    scenario.meta.start_year,
-                    scenario.meta.target_startups,
-                )
+                Case(name, src, city, tuple(hubs_of(doc)), len(variants) - 1, start, target)
             )
-    return cases
+    return Plan(variants, cases, None, scale)
 
 
 #: Registry outcomes (``ecosystem.outcomes``) a comparison row reports, as means over replicates.
-MEAN_OUTCOMES = (
+REGISTRY_MEANS = (
     *[f"founders_{o}_total" for o in ORIGINS],
     "voucher_spent_yuan_total",
     "east_utilization_end",
     "west_utilization_end",
     "talent_net_inflow_per_year",
 )
+#: ... and the city's own public spending (:func:`city_public_spending`; the registry's
+#: ``public_spending_yuan_total`` counts every region of the run).
+MEAN_OUTCOMES = (*REGISTRY_MEANS, "city_public_spending_yuan_total")
 
 
 def run_outcomes(kpis: pd.DataFrame, case: Case) -> tuple[dict[str, float], pd.Series]:
@@ -258,11 +404,19 @@ def run_outcomes(kpis: pd.DataFrame, case: Case) -> tuple[dict[str, float], pd.S
     )
     names = [
         *(f"startups_alive_y{y}" for y in YEARS_REPORTED),
+        "startups_alive_end",
         "month_target_reached",
-        *MEAN_OUTCOMES,
+        *REGISTRY_MEANS,
     ]
     alive = data.monthly("city")["startups_alive"].astype(float)
     return outcomes.compute(data, names), alive
+
+
+def _others_alive_end(kpis: pd.DataFrame, case: Case, cities: list[str]) -> float:
+    """Startups alive at the end in every city of the run but the case's own."""
+    last = kpis[kpis["month"] == kpis["month"].max()]
+    others = [c for c in cities if c != case.city]
+    return float(last.loc[last["region"].isin(others), "startups_alive"].sum())
 
 
 def _month_date(start_year: int, month: float) -> str | None:
@@ -270,6 +424,13 @@ def _month_date(start_year: int, month: float) -> str | None:
         return None
     m = int(round(month))
     return f"{start_year + m // 12}-{m % 12 + 1:02d}"
+
+
+def _stats(v: np.ndarray) -> tuple[float, float, float]:
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return (np.nan, np.nan, np.nan)
+    return float(v.mean()), float(np.percentile(v, 5)), float(np.percentile(v, 95))
 
 
 def aggregate(
@@ -280,7 +441,8 @@ def aggregate(
     root_seed: int,
     run_id: str = "",
 ) -> dict:
-    """One table row from the outcomes of a case's successful runs."""
+    """One table row from the outcomes of a case's successful runs (one dict per replicate; a
+    transplant's dicts also carry the paired changes against its own-policy run)."""
     df = pd.DataFrame(runs)
     row: dict = {
         "run_id": run_id,
@@ -298,11 +460,9 @@ def aggregate(
         return df[name].to_numpy(dtype=float) if name in df else np.array([], dtype=float)
 
     for y in YEARS_REPORTED:
-        v = col(f"startups_alive_y{y}")
-        v = v[np.isfinite(v)]
-        row[f"startups_alive_y{y}_mean"] = float(v.mean()) if len(v) else np.nan
-        row[f"startups_alive_y{y}_p5"] = float(np.percentile(v, 5)) if len(v) else np.nan
-        row[f"startups_alive_y{y}_p95"] = float(np.percentile(v, 95)) if len(v) else np.nan
+        stats = _stats(col(f"startups_alive_y{y}"))
+        for suffix, value in zip(("mean", "p5", "p95"), stats, strict=True):
+            row[f"startups_alive_y{y}_{suffix}"] = value
     months = col("month_target_reached")
     reached = months[np.isfinite(months)]
     row["target_startups"] = case.target
@@ -310,10 +470,29 @@ def aggregate(
     row["target_date"] = _month_date(case.start_year, row["month_target_reached_mean"])
     row["target_reached_share"] = float(len(reached) / len(months)) if len(months) else np.nan
     for name in MEAN_OUTCOMES:
-        v = col(name)
-        v = v[np.isfinite(v)]
-        row[name] = float(v.mean()) if len(v) else np.nan
+        row[name] = _stats(col(name))[0]
+    for name in PAIRED_CHANGES:
+        stats = _stats(col(name))
+        for suffix, value in zip(("mean", "p5", "p95"), stats, strict=True):
+            row[f"{name}_{suffix}"] = value
     return row
+
+
+#: Paired by seed, a transplant row against the same city's own-policy row: the change in the
+#: city's startups alive at the end, in the other cities' (national runs: displacement through
+#: shared hubs and mobile talent), and in the city's public spending. NULL on own-policy rows.
+PAIRED_CHANGES = (
+    "change_startups_alive_end",
+    "change_others_startups_alive_end",
+    "change_public_spending_yuan_total",
+)
+
+
+def city_public_spending(kpis: pd.DataFrame, city: str) -> float:
+    """Yuan the city's own government spent over the run (every ``*_spent_yuan`` KPI of its
+    region but the national programme's)."""
+    cols = [c for c in kpis.columns if c.endswith("_spent_yuan") and not c.startswith("national_")]
+    return float(kpis.loc[kpis["region"] == city, cols].to_numpy(dtype=float).sum())
 
 
 @dataclass
@@ -325,36 +504,39 @@ class Comparison:
     years: int
     failures: list[tuple[str, int, str]]
     wall_s: float
+    variants: list[Variant] = field(default_factory=list)
+    national: str | None = None
+    scale: str = DEFAULT_SCALE
 
 
 def run_comparison(
-    cases: list[Case],
+    plan: Plan,
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
     workers: int | None = 1,
     progress: bool = False,
 ) -> Comparison:
-    """Run every case for every replicate seed; one table row per case."""
+    """Run every variant for every replicate seed; one table row per case."""
     from experiments.runner import run_one
     from experiments.spec import RunTask, replicate_seeds
 
     seeds = replicate_seeds(seed, replicates)
-    tasks = []
-    for i, case in enumerate(cases):
-        months = scenario_months(case)
-        for r, s in enumerate(seeds):
-            tasks.append(
-                RunTask(
-                    run_id=f"c{i:03d}-r{r:03d}",
-                    point=i,
-                    replicate=r,
-                    variant=case.label,
-                    seed=s,
-                    params={},
-                    overrides={},
-                    months=months,
-                )
-            )
+    variants, cases = plan.variants, plan.cases
+    tasks = [
+        RunTask(
+            run_id=f"v{i:03d}-r{r:03d}",
+            point=i,
+            replicate=r,
+            variant=v.label,
+            seed=s,
+            params={},
+            overrides={},
+            months=scenario_months(v),
+        )
+        for i, v in enumerate(variants)
+        for r, s in enumerate(seeds)
+    ]
+    kpis = ["*"]  # every KPI column: rows read their city's spending and the other cities
     workers = workers if workers is not None else (os.cpu_count() or 1)
     t0 = time.perf_counter()
     records: dict[tuple[int, int], dict] = {}
@@ -363,7 +545,7 @@ def run_comparison(
         if workers <= 1 or len(tasks) <= 1:
             for t in tasks:
                 bar.set_postfix_str(t.variant, refresh=False)
-                records[(t.point, t.replicate)] = run_one(t, cases[t.point].document, KPI_COLUMNS)
+                records[(t.point, t.replicate)] = run_one(t, variants[t.point].document, kpis)
                 bar.update(1)
         else:
             import multiprocessing
@@ -372,7 +554,7 @@ def run_comparison(
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
                 futures = {
-                    pool.submit(run_one, t, cases[t.point].document, KPI_COLUMNS): t for t in tasks
+                    pool.submit(run_one, t, variants[t.point].document, kpis): t for t in tasks
                 }
                 try:
                     for fut in as_completed(futures):
@@ -393,22 +575,53 @@ def run_comparison(
     finally:
         bar.close()
 
-    rows, trajectories, failures = [], [], []
-    years = scenario_months(cases[0]) // 12 if cases else 0
-    rid = comparison_id(cases, seeds)
+    years = scenario_months(variants[0]) // 12 if variants else 0
+    rid = comparison_id(plan, seeds)
+    failures = [
+        (variants[i].label, seeds[r], str(rec.get("error", "")))
+        for (i, r), rec in sorted(records.items())
+        if rec.get("status") != "ok"
+    ]
+    cities = cities_of(variants[0].document) if plan.national else []
+    measured: dict[tuple[int, int], tuple[dict[str, float], pd.Series]] = {}
     for i, case in enumerate(cases):
-        outcomes = []
+        for r in range(len(seeds)):
+            rec = records[(case.variant, r)]
+            if rec.get("status") == "ok":
+                out, alive = run_outcomes(rec["kpis"], case)
+                out["city_public_spending_yuan_total"] = city_public_spending(
+                    rec["kpis"], case.city
+                )
+                out["others_alive_end"] = (
+                    _others_alive_end(rec["kpis"], case, cities) if cities else np.nan
+                )
+                measured[(i, r)] = (out, alive)
+    own = {c.city: i for i, c in enumerate(cases) if c.policy_from == c.preset}
+    rows, trajectories = [], []
+    for i, case in enumerate(cases):
+        runs = []
         for r, s in enumerate(seeds):
-            rec = records[(i, r)]
-            if rec.get("status") != "ok":
-                failures.append((case.label, s, str(rec.get("error", ""))))
+            if (i, r) not in measured:
                 continue
-            out, alive = run_outcomes(rec["kpis"], case)
-            outcomes.append(out)
+            out, alive = measured[(i, r)]
+            out = dict(out)
+            base = measured.get((own.get(case.city, -1), r))
+            if case.policy_from != case.preset and base is not None:
+                b = base[0]
+                out["change_startups_alive_end"] = (
+                    out["startups_alive_end"] - b["startups_alive_end"]
+                )
+                out["change_others_startups_alive_end"] = (
+                    out["others_alive_end"] - b["others_alive_end"]
+                )
+                out["change_public_spending_yuan_total"] = (
+                    out["city_public_spending_yuan_total"] - b["city_public_spending_yuan_total"]
+                )
+            runs.append(out)
             trajectories.append(
                 pd.DataFrame(
                     {
-                        "run_id": f"{rid}-c{i:03d}-r{r:03d}",
+                        "run_id": f"{rid}-v{case.variant:03d}-r{r:03d}",
                         "seed": s,
                         "preset": case.preset,
                         "label": case.label,
@@ -419,31 +632,52 @@ def run_comparison(
                     }
                 )
             )
-        rows.append(aggregate(case, outcomes, replicates, scenario_months(case) // 12, seed, rid))
+        rows.append(
+            aggregate(
+                case, runs, replicates, scenario_months(variants[case.variant]) // 12, seed, rid
+            )
+        )
     table = pd.DataFrame(rows)
     traj = (
         pd.concat(trajectories, ignore_index=True)
         if trajectories
-        else pd.DataFrame(
-            columns=[
-                "run_id",
-                "seed",
-                "preset",
-                "label",
-                "replicate",
-                "month",
-                "date",
-                "startups_alive",
-            ]
-        )
+        else pd.DataFrame(columns=list(TRAJECTORY_COLUMNS))
     )
-    return Comparison(table, traj, cases, seeds, years, failures, time.perf_counter() - t0)
+    return Comparison(
+        table,
+        traj,
+        cases,
+        seeds,
+        years,
+        failures,
+        time.perf_counter() - t0,
+        variants,
+        plan.national,
+        plan.scale,
+    )
 
 
-def comparison_id(cases: list[Case], seeds: list[int]) -> str:
-    """``compare-<hash>`` of what was compared: documents (hence presets and horizon) and seeds."""
+TRAJECTORY_COLUMNS = (
+    "run_id",
+    "seed",
+    "preset",
+    "label",
+    "replicate",
+    "month",
+    "date",
+    "startups_alive",
+)
+
+
+def comparison_id(plan: Plan, seeds: list[int]) -> str:
+    """``compare-<hash>`` of what was compared: documents (hence presets, horizon and scaling),
+    the rows and seeds."""
     key = json.dumps(
-        [[c.label, c.document] for c in cases] + [list(seeds)], sort_keys=True, default=str
+        [[v.label, v.document] for v in plan.variants]
+        + [[c.label, c.variant] for c in plan.cases]
+        + [list(seeds)],
+        sort_keys=True,
+        default=str,
     )
     return "compare-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
@@ -455,8 +689,8 @@ def _first_days(start_year: int, months: np.ndarray) -> np.ndarray:
     )
 
 
-def scenario_months(case: Case) -> int:
-    meta, _ = strip_provenance(case.document.get("meta", {}))
+def scenario_months(variant: Variant) -> int:
+    meta, _ = strip_provenance(variant.document.get("meta", {}))
     return int(meta.get("years", 10)) * 12
 
 
@@ -649,9 +883,13 @@ def write_outputs(result: Comparison, out: Path, overwrite: bool = False) -> lis
                 "policy_from": c.policy_from,
                 "city": c.city,
                 "hubs": list(c.hubs),
+                "variant": c.variant,
             }
             for c in result.cases
         ],
+        "national": result.national,
+        "scale": result.scale,
+        "variants": [{"label": v.label, "scenario": v.document} for v in result.variants],
         "years": result.years,
         "root_seed": int(table["seed"].iloc[0]) if len(table) else None,
         "seeds": result.seeds,
@@ -700,12 +938,15 @@ def compare(
     workers: int | None = 1,
     progress: bool = False,
     overwrite: bool = False,
+    national: str | None = DEFAULT_NATIONAL,
+    scale: str = DEFAULT_SCALE,
 ) -> Comparison:
     """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input
-    (an unusable ``out`` included, before any run)."""
+    (an unusable ``out`` included, before any run). ``presets`` are city ids of the national
+    scenario (or single-city presets with ``national=None``)."""
     check_options(replicates, years, seed, workers, out, overwrite)
-    cases = build_cases(presets, policy_from, years)
-    result = run_comparison(cases, replicates, seed, workers, progress)
+    plan = build_plan(presets, policy_from, years, national, scale)
+    result = run_comparison(plan, replicates, seed, workers, progress)
     if out is not None:
         write_outputs(result, Path(out), overwrite)
     return result
@@ -739,15 +980,40 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
         help="run the cities side by side (replicates, common seeds) and tabulate them",
-        description="Run single-city presets (all of them when none is named) with common random "
-        "numbers and "
-        "print one row per city: startups alive at years 1, 5, 10 with 90% intervals, when the "
-        "target is reached, founders by origin, voucher spend, compute utilisation east and west, "
-        "talent net inflow. Writes comparison.parquet, comparison.csv and trajectories.png to DIR. "
-        "--policy-from SRC adds, for each city, a run with SRC's whole policy table.",
+        description="Run the cities inside one national model (china: shared western hubs, "
+        "talent moving between cities), replicates with common random numbers, and print one row "
+        "per city: startups alive at years 1, 5, 10 with 5-95%% ranges over seeds, when the target "
+        "is reached, founders by origin, voucher and public spending, compute utilisation east and "
+        "west, talent net inflow. --policy-from SRC adds, per named city, a national run in which "
+        "that city has SRC's policy (yearly budgets scaled by --scale) and reports the paired "
+        "change in the city and in the other cities. --isolated runs single-city presets instead. "
+        "Writes comparison.parquet, comparison.csv, trajectories.parquet/.png to DIR.",
     )
     p.add_argument(
-        "presets", nargs="*", metavar="PRESET", help="single-city presets (default: all but china)"
+        "presets",
+        nargs="*",
+        metavar="CITY",
+        help="cities of the national scenario (default: all); single-city presets with --isolated",
+    )
+    p.add_argument(
+        "--national",
+        metavar="PRESET",
+        default=DEFAULT_NATIONAL,
+        help="the national scenario the cities run in: a preset or a .toml file "
+        f"(default {DEFAULT_NATIONAL})",
+    )
+    p.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run each city as its own single-city preset (the rest of China outside the model)",
+    )
+    p.add_argument(
+        "--scale",
+        metavar="BASE",
+        default=DEFAULT_SCALE,
+        help="scale a transplanted policy's yearly budgets to the destination by its "
+        f"{', '.join(f'{k} ({v})' for k, v in SCALE_BASES.items() if k != 'none')}, or none "
+        f"(default {DEFAULT_SCALE})",
     )
     p.add_argument(
         "--years", type=int, metavar="N", help="horizon in years, 1–50 (default: the preset's)"
@@ -761,7 +1027,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument(
-        "--policy-from", metavar="SRC", help="also run each city with preset SRC's policy table"
+        "--policy-from",
+        metavar="SRC",
+        help="also run each named city with city SRC's policy table (scaled by --scale)",
     )
     p.add_argument(
         "--out",
@@ -789,9 +1057,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         check_options(
             args.replicates, args.years, args.seed, args.workers, args.out, args.overwrite
         )
-        cases = build_cases(args.presets or None, args.policy_from, args.years)
+        national = None if args.isolated else args.national
+        plan = build_plan(args.presets or None, args.policy_from, args.years, national, args.scale)
         result = run_comparison(
-            cases, args.replicates, args.seed, args.workers, progress=not args.quiet
+            plan, args.replicates, args.seed, args.workers, progress=not args.quiet
         )
         out = Path(args.out)
         write_outputs(result, out, args.overwrite)
@@ -802,9 +1071,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(format_table(result.table))
+    where = (
+        f"inside one {result.national} run per seed"
+        if result.national
+        else "each as its own single-city preset"
+    )
     print(
-        f"\n{len(result.cases)} rows, {args.replicates} replicate(s), {result.years} years, "
-        f"root seed {args.seed} "
+        f"\n{len(result.cases)} rows ({where}), {args.replicates} replicate(s), "
+        f"{result.years} years, root seed {args.seed} "
         f"({result.wall_s:.1f} s); wrote {out}/comparison.parquet, comparison.csv, trajectories.png"
     )
     for label, s, err in result.failures[:5]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, model_validator
 from pydantic.fields import FieldInfo
@@ -224,6 +224,19 @@ class Policy(_Strict):
     Budgets are per calendar year; nothing is spent beyond one.
     """
 
+    #: The yearly budgets: what a policy transplant scales to the destination's size
+    #: (``aieco compare --policy-from SRC --scale ...``). Every other yuan field is an amount per
+    #: firm, per person or per contract, copied as written (tests/test_compare.py checks the split).
+    YEARLY_BUDGETS: ClassVar[tuple[str, ...]] = (
+        "voucher_budget_yuan",
+        "data_voucher_budget_yuan",
+        "talent_subsidy_budget_yuan",
+        "startup_grant_budget_yuan",
+        "guidance_fund_budget_yuan",
+        "dc_investment_yuan_per_year",
+        "adoption_programme_yuan_per_year",
+    )
+
     voucher_rate: Share = 0.0
     """Share of a compute contract the voucher pays (standard firms)."""
     voucher_rate_sme: Share = 0.0
@@ -340,6 +353,9 @@ class Region(_Strict):
     initial_startups: Annotated[int, _num(ge=0, le=200_000)] = 0
     """Startups alive at the start. At most 200,000: about 100 times the largest preset city
     (1,550), and with their founding teams the startup and people tables stay within memory."""
+    gdp_yuan: Yuan | None = None
+    """The region's GDP (yuan a year). Used only to scale a transplanted policy's budgets to this
+    region's size (``aieco compare --policy-from SRC --scale gdp``); not part of the model."""
     initial_startup_origin_shares: dict[str, Share] = Field(
         default_factory=lambda: {"big_firm": 0.6, "university": 0.1, "startup": 0.1, "other": 0.2}
     )
