@@ -168,6 +168,29 @@ def _public_spending(year: int | None):
     return f
 
 
+def _last_year(col: str):
+    def f(d: RunData) -> float:
+        t = d.monthly("city")
+        if col not in t.columns or len(t) < 12:
+            return NAN
+        return float(t[col].iloc[-12:].sum())
+
+    return f
+
+
+def _capability_end(d: RunData) -> float:
+    """Mean capability of the city regions' live startups in the last month (regions weighted by
+    their startups alive)."""
+    k = d.kpis
+    if "capability_mean" not in k.columns or k.empty:
+        return NAN
+    last = k[(k["month"] == k["month"].max()) & k["region"].isin(d.cities)]
+    alive = last["startups_alive"].to_numpy(dtype=float)
+    if alive.sum() <= 0:
+        return NAN
+    return float((last["capability_mean"].to_numpy(dtype=float) * alive).sum() / alive.sum())
+
+
 def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
     """Founder careers of the startups founded during a run ([S50]'s definition, see
     docs/calibration.md).
@@ -242,6 +265,7 @@ _TOTALS = (
         "compute the city regions' startups bought in the west",
     ),
     ("vc_raised_yuan", "yuan", "venture capital raised by the city regions' startups"),
+    ("revenue_yuan", "yuan", "revenue earned by the city regions' startups"),
     *(
         (f"founders_{o}", "startups", f"startups founded by founders whose origin is {o}")
         for o in ORIGINS
@@ -282,6 +306,19 @@ OUTCOMES: dict[str, Outcome] = {
         *(
             Outcome(f"{col}_total", unit, f"{meaning}, summed over the run", _total(col))
             for col, unit, meaning in _TOTALS
+        ),
+        Outcome(
+            "revenue_yuan_last_year",
+            "yuan",
+            "revenue earned by the city regions' startups in the run's last 12 months (the size "
+            "of their market at the end); NaN if the run is shorter",
+            _last_year("revenue_yuan"),
+        ),
+        Outcome(
+            "capability_mean_end",
+            "capability",
+            "mean capability of the city regions' live startups in the last month",
+            _capability_end,
         ),
         Outcome(
             "talent_net_inflow_per_year",

@@ -1,0 +1,204 @@
+"""Regenerate ``docs/policy-effects.md``: every lever's effect on Hangzhou, paired over seeds.
+
+    python experiments/examples/policy_effects.py                 # 10 replicates, ~150 runs
+    python experiments/examples/policy_effects.py --replicates 2 --years 1 --doc /tmp/pe.md  # smoke
+
+Runs ``policy_effects.toml`` (next to this file) through the same code as ``aieco policy``
+(``experiments.runner.run_experiment`` and ``experiments.policy.policy_effects``): each variant
+with the same seeds as the baseline (common random numbers), effects as mean paired differences
+with 95% t intervals. The page says, for every lever, how it enters the model (``CHANNELS``,
+checked against ``docs/ODD.md`` when the page is regenerated) and which effects are
+distinguishable from zero. The intervals cover seed noise only; parameter uncertainty is issue 11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SPEC = HERE / "policy_effects.toml"
+DOC = ROOT / "docs" / "policy-effects.md"
+
+#: Outcome -> (column title, unit divisor, unit label).
+SHOWN = {
+    "startups_alive_y10": ("startups alive, year 10", 1.0, ""),
+    "revenue_yuan_last_year": ("startup revenue, last 12 months", 1e9, "¥bn"),
+    "compute_sold_gpu_h_total": ("compute bought", 1e6, "m GPU-h"),
+    "capability_mean_end": ("mean capability, end", 1.0, ""),
+    "west_utilization_end": ("western utilisation, last 12 months", 0.01, "pp"),
+    "voucher_spent_yuan_total": ("voucher money paid", 1e6, "¥m"),
+    "public_spending_yuan_y10": ("public spending to year 10", 1e6, "¥m"),
+    "yuan_per_additional_startup_y10": ("yuan per additional startup", 1e6, "¥m"),
+}
+
+#: How each variant's lever enters the model (docs/ODD.md describes the same code).
+CHANNELS = {
+    "vouchers_off": "Hangzhou's compute voucher (25%, SMEs 50%, ¥250m a year, first come first "
+    "served) stops paying: startups pay the full price of the compute they buy.",
+    "voucher_rate_50": "standard firms' voucher rate rises from 25% to the SME rate of 50%: a "
+    "lower effective price of compute for eligible firms, the same yearly budget.",
+    "voucher_cap_half": "each firm can claim at most ¥4m a year instead of ¥8m: the budget is "
+    "spread over more firms.",
+    "voucher_budget_1bn": "the yearly budget rises from ¥250m to ¥1bn: the programme pays for "
+    "more of the year before it runs out.",
+    "vouchers_portable": "vouchers may be spent at the western hubs too: a cheaper price there "
+    "for Hangzhou's firms, and a pull of their demand to the west.",
+    "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of firms' data purchases.",
+    "talent_subsidy_off": "no subsidy to graduates and migrants who take an AI job in Hangzhou "
+    "(the preset pays ¥20,000 each from a ¥100m budget).",
+    "talent_subsidy_100k": "the subsidy per person rises to ¥100,000 (same budget).",
+    "adoption_off": "no adoption programme: the ¥200m a year that subsidises local AI adopters "
+    "stops, and with it the demand it creates.",
+    "adoption_500m": "the adoption programme grows to ¥500m a year.",
+    "dc_investment_1bn": "¥1bn a year of public money for new local data-center capacity "
+    "(subject to the national chip supply).",
+    "export_controls_none": "export-control strength 0 instead of 0.5: more chips can be "
+    "installed, but efficiency gains are not pushed up.",
+    "export_controls_strict": "export-control strength 1: fewer chips, faster efficiency gains "
+    "(H10).",
+    "unified_network": "the unified national network (V10) removes the extra cost of buying "
+    "compute outside one's region.",
+}
+
+
+def _spec_copy(replicates: int | None, years: int | None, tmp: Path) -> Path:
+    doc = tomllib.loads(SPEC.read_text(encoding="utf-8"))
+    if replicates is not None:
+        doc["experiment"]["replicates"] = replicates
+    if years is not None:
+        doc["experiment"]["months"] = 12 * years
+    path = tmp / SPEC.name
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _cell(row: pd.Series, divisor: float) -> str:
+    m, lo, hi = (row[k] / divisor for k in ("effect", "ci_low", "ci_high"))
+    if not np.isfinite(m):
+        return "n/a"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{m:+,.3g}"
+    text = f"{m:+,.3g} [{lo:+,.3g}, {hi:+,.3g}]"
+    return f"**{text}**" if lo > 0 or hi < 0 else text
+
+
+def _reading(rows: pd.DataFrame) -> str:
+    ups, downs = [], []
+    for _, r in rows.iterrows():
+        if r["outcome"] not in SHOWN or r["outcome"].startswith("yuan_per"):
+            continue
+        name = SHOWN[r["outcome"]][0]
+        if r["ci_low"] > 0:
+            ups.append(name)
+        elif r["ci_high"] < 0:
+            downs.append(name)
+    parts = []
+    if ups:
+        parts.append("raises " + ", ".join(ups))
+    if downs:
+        parts.append("lowers " + ", ".join(downs))
+    return "; ".join(parts) if parts else "no effect distinguishable from seed noise"
+
+
+def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) -> str:
+    variants = list(dict.fromkeys(effects["variant"]))
+    years = info["years"]
+    lines = [
+        "# Policy effects: each lever against Hangzhou as it is",
+        "",
+        f"Generated by `{info['command']}` on {info['date']} at git revision `{info['git']}`;",
+        f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {info['replicates']} "
+        "replicates with common",
+        "random numbers (every variant runs with the baseline's seeds). Each cell is the mean",
+        "paired difference variant − baseline with its 95% t interval across replicates; **bold**",
+        "when the interval excludes zero. Intervals cover seed noise only: parameter uncertainty",
+        "(issue 11) would widen them. Variants are defined in",
+        "`experiments/examples/policy_effects.toml`; how each lever enters the model is said below",
+        "and in `docs/ODD.md`. A lever with no distinguishable effect is reported as such.",
+        "",
+        "Baseline (the preset) means: "
+        + "; ".join(
+            f"{SHOWN[o][0]} {baseline_means[o] / SHOWN[o][1]:,.3g} {SHOWN[o][2]}".rstrip()
+            for o in SHOWN
+            if o in baseline_means and np.isfinite(baseline_means[o])
+        )
+        + ".",
+        "",
+    ]
+    shown = [o for o in SHOWN if o in set(effects["outcome"])]
+    head = [
+        "variant",
+        *(f"{SHOWN[o][0]}" + (f" ({SHOWN[o][2]})" if SHOWN[o][2] else "") for o in shown),
+    ]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v in variants:
+        rows = effects[effects["variant"] == v].set_index("outcome")
+        cells = [_cell(rows.loc[o], SHOWN[o][1]) if o in rows.index else "n/a" for o in shown]
+        lines.append(f"| `{v}` | " + " | ".join(cells) + " |")
+    lines += ["", "## What each lever does in the model, and what it changed", ""]
+    for v in variants:
+        rows = effects[effects["variant"] == v]
+        lines += [
+            f"- **`{v}`**: {CHANNELS.get(v, '(no description)')} *Result:* {_reading(rows)}.",
+        ]
+    lines += [
+        "",
+        "Yuan per additional startup is the paired ratio (Δ public spending to year 10) / (Δ",
+        "startups alive at year 10) over replicates whose startup count changed; it is undefined",
+        "(n/a) or unstable when the lever barely moves the count.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--replicates", type=int, help="replicates (default: the file's, 10)")
+    ap.add_argument("--years", type=int, help="horizon in years (default: the preset's, 10)")
+    ap.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
+    ap.add_argument("--out", help="keep the runs in this new folder (default: discarded)")
+    ap.add_argument("--doc", default=str(DOC), help=f"page to write (default {DOC})")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from ecosystem.outputs import write_text
+    from ecosystem.run import git_revision
+    from experiments.policy import policy_effects
+    from experiments.runner import prepare_out_dir, run_experiment
+    from experiments.spec import load_experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = load_experiment(_spec_copy(args.replicates, args.years, Path(tmp)))
+        out = Path(args.out) if args.out else Path(tmp) / "runs"
+        prepare_out_dir(exp, out, resume=False)
+        report = run_experiment(exp, out, workers=args.workers, progress=True)
+    pol = exp.spec.policy
+    effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
+    base = report.summary[report.summary["variant"] == pol.baseline]
+    means = {o: float(base[o].mean()) for o in SHOWN if o in base}
+    command = "python experiments/examples/policy_effects.py" + "".join(
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
+    )
+    info = {
+        "command": command,
+        "date": dt.date.today().isoformat(),
+        "git": git_revision()[:12],
+        "years": exp.horizon_months // 12,
+        "replicates": exp.replicates,
+    }
+    write_text(Path(args.doc), render(effects, means, info))
+    print(f"wrote {args.doc} ({len(effects)} effects, {len(report.summary)} runs)")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
