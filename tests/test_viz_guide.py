@@ -144,3 +144,17 @@ def test_tip_7_link_and_command_line_reproduce_the_view():
     for _ in range(4):
         m.step()
     assert m.kpis().equals(s.frames().kpis)
+
+
+def test_the_map_draws_only_the_largest_routes():
+    from viz import chinamap
+
+    flows = [
+        {"kind": "compute", "src": "a", "dst": f"h{i}", "value": v}
+        for i, v in enumerate([50.0, 30.0, 10.0, 5.0, 3.0, 1.0, 0.5, 0.3, 0.1, 0.05])
+    ]
+    kept = chinamap.largest_flows(flows)
+    assert [f["value"] for f in kept] == [50.0, 30.0]  # 80 of 100: FLOW_SHARE reached
+    many = [{"kind": "talent", "src": "a", "dst": f"c{i}", "value": 1.0} for i in range(40)]
+    assert len(chinamap.largest_flows(many)) == chinamap.MAX_LINES
+    assert chinamap.largest_flows([]) == []

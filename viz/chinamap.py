@@ -27,6 +27,11 @@ from viz.session import Session
 
 DATA = Path(__file__).resolve().parent / "data"
 WINDOW = 12  # months summed for the flows
+#: A map of ten cities and four hubs has up to 40 routes per kind: only the largest are drawn,
+#: the fewest that carry FLOW_SHARE of the kind's total, at most MAX_LINES (the rest stay in the
+#: circles' tooltips), so a projector shows routes rather than a tangle.
+FLOW_SHARE = 0.8
+MAX_LINES = 8
 FLOW_COLORS = {"compute": "#2e7d32", "money": "#f9a825", "talent": "#1565c0"}
 FLOW_NAMES = {
     "compute": "Compute bought in the west (GPU-h)",
@@ -159,7 +164,8 @@ def figure(data: dict, base: str, stamp: str, filename: str, kinds: tuple[str, .
         "title": {
             "text": "Cities, western hubs and what flows between them",
             "subtext": f"circles: startups alive · squares: data-center capacity · "
-            f"flows: last {WINDOW} months",
+            f"flows: last {WINDOW} months, the largest routes that carry "
+            f"{FLOW_SHARE:.0%} of each kind",
             "left": 8,
             "top": 4,
             "textStyle": {"fontSize": 16, "fontWeight": 600},
@@ -281,8 +287,21 @@ def hub_points(data: dict) -> list[dict]:
     return out
 
 
+def largest_flows(flows: list[dict]) -> list[dict]:
+    """The fewest largest flows that carry ``FLOW_SHARE`` of the total, at most ``MAX_LINES``."""
+    ranked = sorted(flows, key=lambda f: -f["value"])
+    total = sum(f["value"] for f in ranked)
+    kept, carried = [], 0.0
+    for f in ranked[:MAX_LINES]:
+        if carried >= FLOW_SHARE * total:
+            break
+        kept.append(f)
+        carried += f["value"]
+    return kept
+
+
 def flow_lines(data: dict, kind: str, pos: dict) -> list[dict]:
-    flows = [f for f in data["flows"] if f["kind"] == kind]
+    flows = largest_flows([f for f in data["flows"] if f["kind"] == kind])
     top = max((f["value"] for f in flows), default=0.0) or 1.0
     unit = {"compute": " GPU-h", "money": "", "talent": " people"}[kind]
     names = {p["id"]: p["name"].split(" (")[0] for p in data["cities"] + data["hubs"]}
