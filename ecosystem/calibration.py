@@ -15,7 +15,10 @@ Each target comes from ``../shared/brief/domain.md`` (tags in ``TARGETS``). The 
 * talent net inflow: (arrivals − departures) / workforce, per year ([S53]);
 * western utilisation in year 1 with every voucher programme switched off ([S92], V9);
 * the 5,000 question: the month the city first has 5,000 live startups, or the share of seeds
-  that reach it within the horizon.
+  that reach it within the horizon (reported, never a target);
+* the failure hazard by age (a Kaplan–Meier life table over every firm of every run, the 2025
+  stock left-truncated at its drawn age) and survival by founding cohort (:class:`Survival`),
+  against domain.md §2.1 [S32][S33][S34][S36].
 """
 
 from __future__ import annotations
@@ -119,6 +122,82 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
     return out
 
 
+#: Exit reasons that end a firm as a failure; any other exit (acquired, listed) censors it.
+FAILURE_REASONS = ("failed", "closed")
+
+
+@dataclass
+class Survival:
+    """Counts for the life table and the cohort table, summed over runs (pooled estimates).
+
+    ``at_risk[a]`` firms observed at age ``a`` months and ``failures[a]`` of them failing in that
+    month, over every firm seen in a run (the 2025 stock enters at its drawn age: left
+    truncation); ``cohorts[year] = [founded, observed 1y, survived 1y, observed 2y, survived 2y,
+    observed 5y, survived 5y]`` for the firms founded during the run.
+    """
+
+    at_risk: np.ndarray
+    failures: np.ndarray
+    exits_before_5y: int = 0
+    exits: int = 0
+    cohorts: dict[int, np.ndarray] | None = None
+
+    @classmethod
+    def empty(cls, years: int = 10) -> Survival:
+        return cls(np.zeros(12 * years, np.int64), np.zeros(12 * years, np.int64), 0, 0, {})
+
+    def add(self, firms: pd.DataFrame, months: int, start_year: int) -> None:
+        """Add one run's firms (``RunResult.firms``) observed for ``months`` months."""
+        ages = len(self.at_risk)
+        founded = firms["founded_month"].to_numpy(np.int64)
+        exit_m = firms["exit_month"].astype("Float64").fillna(-1).to_numpy(np.float64).astype(int)
+        exited = exit_m >= 0
+        failed = exited & firms["exit_reason"].isin(FAILURE_REASONS).to_numpy()
+        first = np.maximum(-founded, 0)
+        last = np.where(exited, exit_m, months - 1) - founded
+        keep = (first < ages) & (last >= first)
+        diff = np.zeros(ages + 1, np.int64)
+        np.add.at(diff, first[keep], 1)
+        np.add.at(diff, np.minimum(last[keep], ages - 1) + 1, -1)
+        self.at_risk += np.cumsum(diff)[:ages]
+        dead = failed & (last < ages) & keep
+        self.failures += np.bincount(last[dead], minlength=ages)[:ages]
+        exit_age = (exit_m - founded)[failed]
+        self.exits += int(failed.sum())
+        self.exits_before_5y += int((exit_age < 60).sum())
+        new = founded >= 0
+        for m0 in np.unique(founded[new] // 12 * 12):
+            cohort = new & (founded // 12 * 12 == m0)
+            row = self.cohorts.setdefault(start_year + int(m0) // 12, np.zeros(7, np.int64))
+            row[0] += int(cohort.sum())
+            for k, years in enumerate((1, 2, 5)):
+                seen = cohort & (founded + 12 * years <= months)
+                alive = seen & ~(failed & (exit_m < founded + 12 * years))
+                row[1 + 2 * k] += int(seen.sum())
+                row[2 + 2 * k] += int(alive.sum())
+
+    def hazard(self) -> pd.DataFrame:
+        """Per year of age: firm-months at risk, failures, the annual hazard
+        1 − Π(1 − d/n) over the year's months and the Kaplan–Meier survival at its end."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            h = np.where(self.at_risk > 0, self.failures / np.maximum(self.at_risk, 1), np.nan)
+        keep = 1.0 - np.nan_to_num(h)
+        rows = []
+        for y in range(len(h) // 12):
+            part = slice(12 * y, 12 * y + 12)
+            observed = bool(np.all(self.at_risk[part] > 0))
+            rows.append(
+                {
+                    "age_year": y + 1,
+                    "firm_months_at_risk": int(self.at_risk[part].sum()),
+                    "failures": int(self.failures[part].sum()),
+                    "hazard": 1.0 - float(np.prod(keep[part])) if observed else np.nan,
+                    "km_survival": float(np.prod(keep[: 12 * y + 12])) if observed else np.nan,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
 def without_vouchers(scenario: Scenario) -> Scenario:
     """The same scenario with every compute-voucher programme switched off."""
     sc = scenario.model_copy(deep=True)
@@ -130,16 +209,71 @@ def without_vouchers(scenario: Scenario) -> Scenario:
 
 
 def calibrate(scenario: Scenario, seeds: Iterable[int], progress=None) -> pd.DataFrame:
-    """One row of measures per seed."""
+    """One row of measures per seed; ``table.attrs["survival"]`` holds the pooled
+    :class:`Survival` counts of every run (the life and cohort tables of :func:`report`)."""
     rows = []
     base = without_vouchers(scenario)
+    survival = Survival.empty(max(scenario.meta.years, 1))
     for seed in seeds:
         result = run_scenario(scenario, seed)
         no_v = run_scenario(base, seed, months=12)
         rows.append({"seed": seed, **measure(result, no_v)})
+        survival.add(result.firms, result.months, scenario.meta.start_year)
         if progress is not None:
             progress()
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["survival"] = survival
+    return table
+
+
+#: What the life table is compared with (domain.md §2.1): survival to the end of age year y.
+SURVIVAL_BENCHMARKS = {
+    1: "79–80% [S32][S34]",
+    2: "66% [S33]",
+    4: "44% [S33]; information sector 38%",
+    5: "~50% [S32]",
+    10: "33–34% [S32][S34]",
+}
+
+
+def survival_report(survival: Survival, runs: int) -> str:
+    """Markdown: failure hazard and Kaplan–Meier survival by age, and survival by cohort."""
+    hz = survival.hazard()
+
+    def pct(v: float) -> str:
+        return "–" if v is None or not np.isfinite(v) else f"{v:.1%}"
+
+    lines = [
+        f"Failure hazard by age (Kaplan–Meier over every firm of {runs} runs, the 2025 stock "
+        "entering at its drawn age; acquisitions censor, they are not failures):",
+        "",
+        "| age year | firm-months at risk | failures | annual hazard | survival at its end | "
+        "benchmark |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in hz.itertuples():
+        bench = SURVIVAL_BENCHMARKS.get(int(r.age_year), "")
+        lines.append(
+            f"| {r.age_year} | {r.firm_months_at_risk:,} | {r.failures:,} | {pct(r.hazard)} | "
+            f"{pct(r.km_survival)} | {bench} |"
+        )
+    share = survival.exits_before_5y / survival.exits if survival.exits else float("nan")
+    lines += [
+        "",
+        f"Failures within 5 years of founding: {pct(share)} of all failures in the runs (China, "
+        "all firms 2000–12: 59.1% of exits [S36]; a 10-year run truncates older exits).",
+        "",
+        "Survival by cohort (firms founded during the runs, pooled; a cell is empty until the "
+        "cohort is old enough):",
+        "",
+        "| cohort | founded | survive 1 year | survive 2 years | survive 5 years |",
+        "|---|---|---|---|---|",
+    ]
+    for year in sorted(survival.cohorts or {}):
+        c = survival.cohorts[year]
+        cells = [pct(c[2 + 2 * k] / c[1 + 2 * k]) if c[1 + 2 * k] else "–" for k in range(3)]
+        lines.append(f"| {year} | {c[0]:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def report(table: pd.DataFrame, scenario: Scenario) -> str:
@@ -208,4 +342,6 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
         "within "
         f"{scenario.meta.years} years; {when}.",
     ]
+    if "survival" in table.attrs:
+        lines += ["", survival_report(table.attrs["survival"], len(table))]
     return "\n".join(lines)

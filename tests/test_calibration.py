@@ -2,6 +2,10 @@
 
 import math
 
+import pytest
+from paired import TINY
+
+from ecosystem import load_scenario
 from ecosystem.calibration import TARGETS, measure, report
 from ecosystem.outcomes import survival
 
@@ -29,3 +33,42 @@ def test_report_is_a_markdown_table(full_run):
     table = pd.DataFrame([{"seed": 1, **measure(full_run)}])
     text = report(table, full_run.scenario)
     assert "| target |" in text and "startups alive 1 year" in text
+
+
+def test_life_table_counts_left_truncated_firms_and_censors_acquisitions():
+    import pandas as pd
+
+    from ecosystem.calibration import Survival
+
+    firms = pd.DataFrame(
+        {
+            "founded_month": [0, 0, -40, 10, 13],
+            "exit_month": pd.array([5, None, 30, 20, None], dtype="Int64"),
+            "exit_reason": ["failed", "alive", "failed", "acquired", "alive"],
+        }
+    )
+    sv = Survival.empty(years=5)
+    sv.add(firms, months=36, start_year=2025)
+    # age 3 months: the two firms founded in month 0, the acquired one (age 3 at month 13) and
+    # the one founded in month 13 (age 3 at month 16); the stock firm enters observation at 40
+    assert sv.at_risk[3] == 4 and sv.at_risk[40] == 1 and sv.at_risk[36] == 0
+    # its failure at age 70 is beyond the 5-year table but counts among exits (not within 5 y)
+    assert sv.failures[5] == 1 and sv.failures.sum() == 1
+    hz = sv.hazard()
+    # year 1: one failure among 4 at risk at age 5 -> survival 3/4
+    assert hz.loc[0, "km_survival"] == pytest.approx(0.75)
+    assert sv.exits == 2 and sv.exits_before_5y == 1
+    c = sv.cohorts[2025]  # founded in 2025: months 0, 0, 10
+    assert list(c[:3]) == [3, 3, 2]  # all seen for a year; the failed one did not survive it
+    assert sv.cohorts[2026][0] == 1 and sv.cohorts[2026][1] == 1
+
+
+def test_calibrate_reports_hazard_by_age_and_survival_by_cohort():
+    from ecosystem.calibration import calibrate, report
+
+    sc = load_scenario(TINY, {"meta.years": 3})
+    table = calibrate(sc, range(2))
+    text = report(table, sc)
+    assert "| age year | firm-months at risk |" in text and "| 1 | " in text
+    assert "| cohort | founded |" in text and "| 2025 |" in text
+    assert "79–80% [S32][S34]" in text
