@@ -1,7 +1,16 @@
-"""What a startup's staff cost, what it can afford, and what its market pays it.
+"""What a startup's staff cost, what it can afford, what its capability is worth and what its
+market pays it.
 
 Pure functions of the state that several phases share (hiring, funding, costs, the compute
-market); they change nothing except ``update_revenue``, which moves revenue toward market share.
+market, capability, demand); they change nothing except ``advance_adoption`` (the Bass step of
+each region's adoption share) and ``update_revenue`` (revenue moves toward its target).
+
+Demand (docs/ODD.md 7.6) is a nested logit with one "startup products" nest per region and
+sector and an outside option: a firm's attraction is its quality against the moving frontier,
+q = K / F(t), raised to η; startups as a group win the share S = I^ρ / (I^ρ + V0) of the
+region-sector's AI spending, where I is the sum of their attractions; each firm gets its
+attraction's share of that. AI spending is the adopted part of the market potential, plus big
+firms' procurement and the purchases adoption programmes subsidise.
 """
 
 from __future__ import annotations
@@ -59,48 +68,134 @@ def desired_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndar
     return np.maximum(np.floor(budget / per_head), team).astype(np.int64)
 
 
-def sector_demand(state: State, params: Params) -> np.ndarray:
-    """Local demand for startups' products by region and sector, yuan per month."""
-    out = np.zeros((params.n_regions, len(SECTORS)))
-    years = state.month / 12.0
+def frontier(params: Params, month: float) -> float:
+    """Frontier quality index F(t) = (1 + g_F)^(t/12); a firm's quality is K / F."""
+    return (1.0 + params.config.demand.frontier_growth_per_year) ** (month / 12.0)
+
+
+def efficiency(params: Params, month: float) -> float:
+    """Capability per unit of compute, E(t) = (1 + g_E)^(t/12) (H10: faster under export
+    controls, see ``Params.efficiency_gain``)."""
+    return (1.0 + params.efficiency_gain) ** (month / 12.0)
+
+
+def capability_gain(
+    params: Params, month: float, gpu_h: np.ndarray, talent: np.ndarray, data: np.ndarray
+) -> np.ndarray:
+    """Monthly capability produced: σ_K · E(t) · (c / c₀)^α · T^β · D.
+
+    ``gpu_h`` is training compute bought (c), ``talent`` skill-weighted staff (T), ``data`` the
+    data multiplier (D); c₀ = ``capability_compute_unit_gpu_h``. α < 1: diminishing returns.
+    """
+    st = params.config.startups
+    c = np.asarray(gpu_h, dtype=np.float64) / st.capability_compute_unit_gpu_h
+    return (
+        st.capability_scale
+        * efficiency(params, month)
+        * c**st.compute_elasticity
+        * np.asarray(talent, dtype=np.float64) ** st.talent_elasticity
+        * data
+    )
+
+
+def compute_to_hold_quality(
+    params: Params, month: float, quality: float, talent: float = 1.0, data: float = 1.0
+) -> float:
+    """Training GPU-h a month at which a firm's steady-state quality K/F is ``quality``.
+
+    Steady state of K ← K(1 − δ) + gain: K* = gain / δ, so c = c₀ · (q·F·δ / (σ·E·T^β·D))^(1/α).
+    It falls as the efficiency trend E rises and grows with the frontier F.
+    """
+    st = params.config.startups
+    if st.compute_elasticity <= 0:
+        raise ValueError("compute_elasticity is 0: no amount of compute changes quality")
+    base = capability_gain(params, month, st.capability_compute_unit_gpu_h, talent, data)
+    need = quality * frontier(params, month) * st.capability_depreciation_per_month / base
+    return float(st.capability_compute_unit_gpu_h * need ** (1.0 / st.compute_elasticity))
+
+
+def market_potential(params: Params, month: float) -> np.ndarray:
+    """Yearly market potential M_r · (1 + g_M)^(t/12) of every region (0 without a market)."""
+    out = np.zeros(params.n_regions)
     for r in range(params.n_regions):
         market = params.region(r).market
-        if market is None:
-            continue
-        growth = (1 + market.demand_growth_per_year) ** years
-        base = market.startup_demand_yuan_per_year / 12 * growth
-        base += sum(b.procurement_per_month for b in state.big_firms if b.region == r)
-        base += state.adoption_demand[r]
-        out[r] = base * params.sector_shares[r]
+        if market is not None:
+            growth = (1 + market.market_growth_per_year) ** (month / 12.0)
+            out[r] = market.market_potential_yuan_per_year * growth
     return out
 
 
+def initial_adoption(params: Params) -> np.ndarray:
+    """Adoption share A_r(0) of every region with a market (0 elsewhere)."""
+    has_market = market_potential(params, 0) > 0
+    return np.where(has_market, params.config.demand.adoption_initial, 0.0)
+
+
+def bass_step(adoption: np.ndarray, programme_share: np.ndarray, params: Params) -> np.ndarray:
+    """One month of Bass diffusion with a programme term.
+
+    A ← A + (p_B + π_A · a + q_B · A) · (1 − A) / 12, where a is programme spending as a share of
+    the year's market potential (at this month's pace, per year).
+    """
+    d = params.config.demand
+    hazard = d.bass_innovation_per_year + d.adoption_programme_pull * programme_share
+    hazard = hazard + d.bass_imitation_per_year * adoption
+    return np.clip(adoption + hazard * (1.0 - adoption) / 12.0, 0.0, 1.0)
+
+
+def advance_adoption(state: State, params: Params, spent: np.ndarray) -> None:
+    """Move each region's adoption share one month (``spent``: programme yuan this month)."""
+    potential = market_potential(params, state.month)
+    share = np.where(potential > 0, 12.0 * spent / np.maximum(potential, 1e-300), 0.0)
+    state.adoption = np.where(potential > 0, bass_step(state.adoption, share, params), 0.0)
+
+
+def sector_spending(state: State, params: Params) -> np.ndarray:
+    """AI spending B_rs by region and sector, yuan per month: the adopted part of the market
+    potential, big firms' procurement and the adoption programmes' subsidised purchases."""
+    base = market_potential(params, state.month) * state.adoption / 12.0
+    for b in state.big_firms:
+        base[b.region] += b.procurement_per_month
+    base = base + state.adoption_demand
+    return base[:, None] * params.sector_shares
+
+
+def attraction(params: Params, capability: np.ndarray, month: float) -> np.ndarray:
+    """v_i = q_i^η with q_i = K_i / F(t) (product-market fit θ and partner bundles: later)."""
+    q = np.maximum(capability, 0.0) / frontier(params, month)
+    return q**params.config.demand.quality_elasticity
+
+
+def startup_share(inclusive: np.ndarray, params: Params) -> np.ndarray:
+    """S = I^ρ / (I^ρ + V0): the share of spending startups' products win from the outside
+    option (0 where no startup sells)."""
+    d = params.config.demand
+    i_rho = np.maximum(inclusive, 0.0) ** d.nest_rho
+    return i_rho / (i_rho + d.outside_option)
+
+
+def target_revenue(
+    v: np.ndarray, key: np.ndarray, spending: np.ndarray, params: Params
+) -> np.ndarray:
+    """Target monthly revenue R*_i = B · S · v_i / I of firms with attraction ``v`` in markets
+    ``key`` (flat indices into ``spending``, yuan per month)."""
+    inclusive = np.bincount(key, weights=v, minlength=spending.size)
+    share = startup_share(inclusive, params)
+    per_unit = np.where(inclusive > 0, spending * share / np.where(inclusive > 0, inclusive, 1), 0)
+    return per_unit[key] * v
+
+
 def update_revenue(state: State, params: Params, adjust: float | None = None) -> None:
-    """Revenue moves toward each firm's share of its sector's local demand (K^gamma shares)."""
+    """Revenue moves ``revenue_adjust_per_month`` of the way toward its nested-logit target."""
     s, st = state.startups, params.config.startups
     lam = st.revenue_adjust_per_month if adjust is None else adjust
+    spending_rs = sector_spending(state, params)
+    state.ai_spending = spending_rs.sum(axis=1)
     alive = state.alive_startups()
     if alive.size == 0:
         return
-    demand = sector_demand(state, params)  # (regions, sectors) yuan per month
+    spending = spending_rs.ravel()
     key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
-    w = s.capability[alive] ** st.revenue_share_exponent
-    total = np.bincount(key, weights=w, minlength=demand.size)
-    # A niche share of demand is split evenly among firms that have found product-market fit
-    # (capability at least ``fit_threshold`` × their sector's median); the rest goes by
-    # capability.
-    k = s.capability[alive]
-    median = np.zeros(demand.size)
-    order = np.lexsort((k, key))
-    sk, kk = key[order], k[order]
-    first = np.searchsorted(sk, np.arange(demand.size), side="left")
-    last = np.searchsorted(sk, np.arange(demand.size), side="right")
-    has = last > first
-    median[has] = kk[(first[has] + last[has] - 1) // 2]
-    fit = k >= st.fit_threshold * median[key]
-    count = np.bincount(key, weights=fit, minlength=demand.size)
-    niche = st.niche_demand_share
-    share = (1 - niche) * w / np.maximum(total[key], 1e-12)
-    share = share + niche * fit / np.maximum(count[key], 1)
-    target = demand.ravel()[key] * share
+    v = attraction(params, s.capability[alive], state.month)
+    target = target_revenue(v, key, spending, params)
     s.revenue[alive] += lam * (target - s.revenue[alive])

@@ -17,13 +17,9 @@ from ecosystem.state import Params, State
 from ecosystem.tables import Employer, Stage, Status
 
 
-def efficiency(state: State, params: Params) -> float:
-    """Capability per unit of compute rises over time (the DeepSeek effect under chip limits)."""
-    return (1.0 + params.efficiency_gain) ** (state.month / 12.0)
-
-
 def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Capability grows with training compute and skill-weighted staff, decays with the frontier."""
+    """Capability grows with training compute (diminishing returns, more per GPU-h as the
+    efficiency trend advances) and skill-weighted staff, and depreciates (docs/ODD.md 7.5)."""
     s, st, p = state.startups, params.config.startups, state.people
     alive = state.alive_startups()
     if alive.size == 0:
@@ -31,26 +27,28 @@ def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
     staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
     skill = current_skill(state, params, staff)
     talent = np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
-    gpu_k = s.training_gpu_h[alive] / 1000.0
-    growth = (
-        st.capability_scale
-        * efficiency(state, params)
-        * gpu_k**st.compute_elasticity
-        * talent[alive] ** st.talent_elasticity
-        * s.data_multiplier[alive]
+    growth = economics.capability_gain(
+        params, state.month, s.training_gpu_h[alive], talent[alive], s.data_multiplier[alive]
     )
     k = s.capability[alive]
     spill = state.networks.spillover(alive, s.capability, s.n) * st.partnership_spillover
-    s.capability[alive] = k * (1 - st.capability_decay_per_month) + growth + spill
+    s.capability[alive] = k * (1 - st.capability_depreciation_per_month) + growth + spill
+
+
+def adopt(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Governments spend on adoption programmes: the subsidised purchases are demand this month
+    (× ``adoption_multiplier``), and the programme raises the Bass adoption hazard (persistent)."""
+    spent = np.zeros(params.n_regions)
+    state.adoption_demand = np.zeros(params.n_regions)
+    for g in state.governments:
+        spent[g.region] = g.adoption_spending()
+        state.adoption_demand[g.region] = spent[g.region] * g.policy.adoption_multiplier
+    state.counters["adoption_spent_yuan"] += spent
+    economics.advance_adoption(state, params, spent)
 
 
 def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Governments spend on adoption (new demand); revenue moves toward market share."""
-    state.adoption_demand = np.zeros(params.n_regions)
-    for g in state.governments:
-        spent = g.adoption_spending()
-        state.adoption_demand[g.region] = spent * g.policy.adoption_multiplier
-        state.counters["adoption_spent_yuan"][g.region] += spent
+    """Revenue moves toward each firm's nested-logit target (``economics.update_revenue``)."""
     economics.update_revenue(state, params)
     s = state.startups
     alive = state.alive_startups()

@@ -51,10 +51,12 @@ def found_startups(state: State, params: Params, rng: np.random.Generator) -> No
         create_startups(state, params, rng, int(r), founders[m], origin[m], kind[m], emp[m])
 
 
-def capability_unit(params: Params) -> float:
-    """Capability of a typical new firm: a firm at parent level 1 starts here."""
+def capability_unit(params: Params, month: float = 0) -> float:
+    """Capability of a typical new firm: a firm at parent level 1 starts here, the steady
+    state of a unit firm at this month's efficiency (``economics.capability_gain``)."""
     st = params.config.startups
-    return st.capability_scale / st.capability_decay_per_month
+    unit = st.capability_scale / st.capability_depreciation_per_month
+    return unit * economics.efficiency(params, month)
 
 
 def create_startups(
@@ -97,7 +99,9 @@ def create_startups(
     skill = state.people.skill[founders]
     w = st.founder_skill_weight
     lo, hi = st.capability_draw_min, st.capability_draw_max
-    capability = (base * ((1 - w) + w * skill) * rng.uniform(lo, hi, n)) * capability_unit(params)
+    capability = (base * ((1 - w) + w * skill) * rng.uniform(lo, hi, n)) * capability_unit(
+        params, state.month
+    )
     cash = st.founding_cash_yuan * rng.lognormal(0.0, st.founding_cash_sd, n)
     gov = state.governments[region]
     if not initial:

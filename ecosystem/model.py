@@ -15,7 +15,15 @@ import pandas as pd
 from mesa.time import Priority, Schedule
 
 from agents import BigFirm, Budget, DataCenter, Government, University
-from ecosystem import compute_market, firm_life, founding, labour, partnerships, recording
+from ecosystem import (
+    compute_market,
+    economics,
+    firm_life,
+    founding,
+    labour,
+    partnerships,
+    recording,
+)
 from ecosystem.networks import Networks
 from ecosystem.people import recount_headcount
 from ecosystem.scenario import Scenario
@@ -38,6 +46,7 @@ class AIEcosystem(mesa.Model):
         self.state.networks = Networks(self.state, self.params, self.firms)
         self.state.chips_left = self.params.chip_supply_per_year
         self.state.national_vouchers = Budget(config.national.voucher_budget_yuan)
+        self.state.adoption = economics.initial_adoption(self.params)
         self.create_organisations()
         self.create_population()
         self.state.alive_by_region = self.state.count_alive()
@@ -123,6 +132,7 @@ class AIEcosystem(mesa.Model):
         self.agents_by_type[DataCenter].shuffle_do("set_price")
         self.agents_by_type[DataCenter].shuffle_do("consider_expansion")
         firm_life.innovate(st, par, rng)
+        firm_life.adopt(st, par, rng)
         firm_life.earn_revenue(st, par, rng)
         firm_life.raise_funding(st, par, rng)
         firm_life.pay_costs_and_exit(st, par, rng)

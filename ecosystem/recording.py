@@ -48,6 +48,8 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
             "capability_sum": np.bincount(region, weights=s.capability[alive], minlength=n),
             "cash": np.bincount(region, weights=s.cash[alive], minlength=n),
             "voucher_left": np.array([g.voucher_budget_left for g in state.governments]),
+            "adoption": state.adoption.copy(),
+            "ai_spending": state.ai_spending.copy(),
             "dc": np.array(dc).reshape(len(dcs), _DC_FIELDS),
         }
     )
@@ -133,6 +135,8 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
         "talent_net_inflow": np.where(workforce > 0, net / np.maximum(workforce, 1), 0.0),
         "capability_mean": np.where(alive > 0, capability / np.maximum(alive, 1), 0.0),
         "cash_yuan": np.concatenate([x["cash"] for x in h]),
+        "adoption_share": np.concatenate([x["adoption"] for x in h]),
+        "ai_spending_yuan": np.concatenate([x["ai_spending"] for x in h]),
     }
     for k, v in counters.items():
         out[k] = v if k.endswith(("_yuan", "_gpu_h")) else v.astype(np.int64)

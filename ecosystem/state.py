@@ -184,6 +184,10 @@ class State:
     alive_at_start: np.ndarray = None  # type: ignore[assignment]
     #: Demand created by governments' adoption programmes this month, by region.
     adoption_demand: np.ndarray = None  # type: ignore[assignment]
+    #: Share of each region's potential AI adopters who have adopted (Bass; 0 without a market).
+    adoption: np.ndarray = None  # type: ignore[assignment]
+    #: AI spending by region this month (yuan): what startups and the outside option share.
+    ai_spending: np.ndarray = None  # type: ignore[assignment]
     #: Founders decided during a phase, waiting for ``founding.found_startups``.
     founding: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     counters: dict[str, np.ndarray] = field(default_factory=dict)
@@ -199,6 +203,8 @@ class State:
         self.vacancies_last = np.zeros(n)
         self.seekers_last = np.zeros(n)
         self.adoption_demand = np.zeros(n)
+        self.adoption = np.zeros(n)
+        self.ai_spending = np.zeros(n)
         self.new_counters()
 
     def organisations(self, n_big_firms: int, n_universities: int) -> None:

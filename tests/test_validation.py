@@ -141,8 +141,8 @@ BIG = "regions.hangzhou.big_firms"
     ("override", "needle"),
     [
         (
-            "regions.hangzhou.market.startup_demand_yuan_per_year=inf",
-            "startup_demand_yuan_per_year",
+            "regions.hangzhou.market.market_potential_yuan_per_year=inf",
+            "market_potential_yuan_per_year",
         ),
         ("regions.hangzhou.data_centers", None),  # placeholder, replaced below
         ("sectors.health.training_gpu_h_per_head=inf", "training_gpu_h_per_head"),
@@ -156,9 +156,9 @@ BIG = "regions.hangzhou.big_firms"
         ("regions.hangzhou.initial_startups=10000000", "initial_startups"),
         ("regions.hangzhou.initial_startups=1e30", "initial_startups"),
         ("startups.partnership_rate_per_year=1e9", "partnership_rate_per_year"),
-        ("startups.revenue_share_exponent=300", "revenue_share_exponent"),
-        ("startups.capability_decay_per_month=5e-324", "capability_decay_per_month"),
-        ("startups.capability_decay_per_month=0", "capability_decay_per_month"),
+        ("demand.quality_elasticity=300", "quality_elasticity"),
+        ("startups.capability_depreciation_per_month=5e-324", "capability_depreciation_per_month"),
+        ("startups.capability_depreciation_per_month=0", "capability_depreciation_per_month"),
         ("regions.hangzhou.policy.voucher_budget_yuan=inf", "voucher_budget_yuan"),
         ("national.chip_supply_gpu_per_year=-inf", "chip_supply_gpu_per_year"),
         ("sectors.health.inference_gpu_h_per_yuan=1e300", "inference_gpu_h_per_yuan"),

@@ -275,9 +275,11 @@ class Policy(_Strict):
     dc_investment_yuan_per_year: Yuan = 0.0
     """Public money for new local data-center capacity (subject to the national chip supply)."""
     adoption_programme_yuan_per_year: Yuan = 0.0
-    """Subsidies to local AI adopters; each yuan raises startup demand by
-    ``adoption_multiplier``."""
+    """Subsidies to local AI adopters: the subsidised purchases themselves (times
+    ``adoption_multiplier``, transitory) and a higher adoption hazard
+    (``demand.adoption_programme_pull``, persistent)."""
     adoption_multiplier: Multiplier = 2.0
+    """Adopter spending on AI products per yuan of adoption subsidy."""
 
 
 class FoundingHazard(_Strict):
@@ -339,10 +341,14 @@ class Talent(_Strict):
 
 
 class Market(_Strict):
-    """Local demand for startups' AI products (application-led adoption, H7, H9)."""
+    """A city's market for AI products (application-led adoption, H7, H9) and its VC money."""
 
-    startup_demand_yuan_per_year: Yuan
-    demand_growth_per_year: float = Field(ge=-0.5, le=2.0)
+    market_potential_yuan_per_year: Yuan
+    """M_r: yearly AI spending if every potential adopter had adopted (2025 prices); startups
+    win a share of the adopted part (``demand``)."""
+    market_growth_per_year: float = Field(ge=-0.5, le=2.0)
+    """g_M: yearly growth of AI spending per adopter (adoption itself grows by the Bass
+    process of the ``demand`` section)."""
     vc_pool_yuan_per_year: Yuan
     vc_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
 
@@ -399,6 +405,31 @@ class Region(_Strict):
         return firms + others * (1.0 + max(net_inflow, 0.0)) ** years
 
 
+class Demand(_Strict):
+    """Demand for startups' products: a moving frontier, absolute quality, a nested logit with
+    an outside option, and Bass adoption with an adoption-programme term (docs/ODD.md 7.6)."""
+
+    frontier_growth_per_year: Annotated[float, _num(ge=0.0, le=5.0)] = 0.35
+    """g_F: yearly growth of the frontier quality index F(t); quality is K / F."""
+    quality_elasticity: Annotated[float, _num(gt=0.0, le=MAX_ELASTICITY)] = 1.0
+    """η: a product's attraction is quality^η."""
+    nest_rho: Annotated[float, _num(gt=0.0, le=1.0)] = 0.5
+    """ρ: dissimilarity of the startup-products nest. Near 0 total startup revenue is a fixed
+    pool split among firms; 1 means every firm brings its own customers."""
+    outside_option: Annotated[float, _num(gt=0.0, le=1e12)] = 30.0
+    """V0: attraction of what adopters buy instead (big firms' platforms, frontier APIs, doing
+    without), in units of inclusive value^ρ; national, the same for every city and sector."""
+    adoption_initial: Share = 0.25
+    """A_r(0): share of potential adopters using AI in January of the start year."""
+    bass_innovation_per_year: Annotated[float, _num(ge=0.0, le=12.0)] = 0.01
+    """p_B: Bass innovation coefficient (adoption hazard without imitation)."""
+    bass_imitation_per_year: Annotated[float, _num(ge=0.0, le=12.0)] = 0.2
+    """q_B: Bass imitation coefficient (hazard per unit of the adopted share)."""
+    adoption_programme_pull: Annotated[float, _num(ge=0.0, le=1000.0)] = 5.0
+    """π_A: yearly adoption hazard added per unit of programme spending as a share of the
+    year's market potential."""
+
+
 class SectorSpec(_Strict):
     """Compute intensity of a sector's firms."""
 
@@ -426,23 +457,22 @@ class Startups(_Strict):
     round_size_yuan: list[Yuan]
     other_opex_share: Share = 0.2
     """Non-wage, non-compute costs as a share of the wage bill."""
-    capability_decay_per_month: Annotated[float, _num(ge=1e-4, le=1.0)] = 0.02
-    """Monthly decay of capability. Steady-state capability is capability_scale divided by it,
-    so it must be at least 1e-4 (a half-life under 600 years): 0 or a denormal makes that
-    ratio infinite and the revenue shares NaN."""
+    capability_depreciation_per_month: Annotated[float, _num(ge=1e-4, le=1.0)] = 0.01
+    """δ: absolute monthly depreciation of capability (staff leave, code and data age); the
+    moving frontier enters through quality K/F instead. A new firm's capability unit is
+    capability_scale divided by it, so it must be at least 1e-4 (a half-life under 600
+    years): 0 or a denormal makes that unit infinite."""
     compute_elasticity: Share = 0.3
+    """α: exponent of training compute in capability production (diminishing returns)."""
     talent_elasticity: Share = 0.5
     capability_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 0.05
-    """Scale of capability gains; at most 100 (the presets use 0.05)."""
-    revenue_share_exponent: Elasticity = 1.5
-    """At most 10: capability ratios raised to higher powers overflow float64 and equal winner-
-    takes-all anyway."""
-    niche_demand_share: Share = 0.3
-    """Share of a sector's demand split evenly among its firms (local, relationship-based
-    customers); the rest is won in proportion to capability^revenue_share_exponent."""
-    fit_threshold: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
-    """Capability, as a share of the sector median, a firm needs to win niche customers."""
+    """σ_K: monthly capability gain of a firm with one unit of skill-weighted staff buying
+    ``capability_compute_unit_gpu_h`` in 2025; at most 100."""
+    capability_compute_unit_gpu_h: Annotated[float, _num(gt=0.0, le=MAX_GPU_H)] = 100.0
+    """Training GPU-h a month at which capability production is normalised: with
+    compute_elasticity 0 (compute irrelevant) every firm produces as if it bought this much."""
     revenue_adjust_per_month: Share = 0.1
+    """λ_R: share of the gap to target revenue closed each month (customers follow slowly)."""
     partnership_rate_per_year: Annotated[float, _num(ge=0.0, le=12.0)] = 0.1
     """New partnerships per startup per year. At most 12 (one a month per firm); each month draws
     rate/12 x alive/2 pairs, so larger rates only cost memory."""
@@ -606,6 +636,7 @@ class Scenario(_Strict):
     meta: Meta
     national: National = Field(default_factory=National)
     compute: ComputeMarket = Field(default_factory=ComputeMarket)
+    demand: Demand = Field(default_factory=Demand)
     startups: Startups
     population: Population = Field(default_factory=Population)
     labour: LabourRules = Field(default_factory=LabourRules)
