@@ -205,8 +205,9 @@ def price_mean(result) -> float:
 
 
 def test_higher_quality_raises_total_startup_revenue_in_a_run():
+    sigma = load_scenario(TINY).startups.capability_scale
     eff = paired_effect(
-        TINY, {"startups.capability_scale": 0.00077 * 1.5}, SEEDS, startup_revenue, months=36
+        TINY, {"startups.capability_scale": sigma * 1.5}, SEEDS, startup_revenue, months=36
     )
     assert eff.p_greater < 0.05, eff
 
