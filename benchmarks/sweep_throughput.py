@@ -12,10 +12,7 @@ also checks that every engine gives the same numbers.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the shared Dask-process helper, tests/clusters.py
 
 
 def experiment(runs: int, months: int | None):
@@ -40,70 +38,6 @@ def experiment(runs: int, months: int | None):
             "design": {"method": "factorial"},
         }
     )
-
-
-def start_cluster(tmp: Path, workers: int) -> tuple[str, list[subprocess.Popen]]:
-    from distributed import Client
-
-    dask = Path(sys.executable).with_name("dask")
-    sched_file = tmp / "scheduler.json"
-    procs = [
-        subprocess.Popen(
-            [
-                str(dask),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-dashboard",
-                "--scheduler-file",
-                str(sched_file),
-            ],
-            cwd=ROOT,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    while not sched_file.exists() or not sched_file.read_text().strip():
-        time.sleep(0.1)
-    address = json.loads(sched_file.read_text())["address"]
-    for i in range(workers):
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(dask),
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                    "--name",
-                    f"w{i}",
-                ],
-                cwd=ROOT,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    with Client(address) as c:
-        c.wait_for_workers(workers, timeout=60)
-    return address, procs
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in reversed(procs):
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
 
 
 def between_runs(records: list[dict]) -> float:
@@ -148,6 +82,8 @@ def raw_parallel(runs: int, months: int | None, workers: int) -> float:
 
 
 def main() -> None:
+    from clusters import dask_cluster
+
     from experiments.runner import run_experiment
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -178,12 +114,9 @@ def main() -> None:
         sweep("serial", tmp / "serial", workers=1)
         sweep(f"local {args.workers} processes", tmp / "local", workers=args.workers)
         t0 = time.perf_counter()
-        address, procs = start_cluster(tmp, args.workers)
-        cluster_start = time.perf_counter() - t0
-        try:
+        with dask_cluster(tmp, args.workers, logs=False) as (address, _):
+            cluster_start = time.perf_counter() - t0
             sweep(f"dask {args.workers} workers", tmp / "dask", scheduler=address)
-        finally:
-            stop(procs)
         sums = {k: r.summary.drop(columns=["elapsed_s"]).to_json() for k, r in results.items()}
 
     serial = results["serial"]

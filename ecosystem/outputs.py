@@ -81,8 +81,16 @@ def _protected(resolved: Path) -> str | None:
     return None
 
 
-def check_out_dir(path: str | Path, overwrite: bool = False, option: str = "--out") -> Path:
-    """Check an output folder before any work; return it. Raises :class:`OutputError`."""
+def check_out_dir(
+    path: str | Path,
+    overwrite: bool = False,
+    option: str = "--out",
+    foreign: str = "choose another or pass --overwrite (which replaces only aieco's files there)",
+) -> Path:
+    """Check an output folder before any work; return it. Raises :class:`OutputError`.
+
+    ``foreign`` is the advice given for a non-empty folder aieco did not write (commands without
+    ``--overwrite``, such as sweeps, say "choose another --out")."""
     out = Path(path).expanduser()
     text = str(path)
     if text.strip() == "":
@@ -104,13 +112,13 @@ def check_out_dir(path: str | Path, overwrite: bool = False, option: str = "--ou
     if out.is_dir():
         if not os.access(out, os.W_OK | os.X_OK) or not can_create_in(out):
             raise OutputError(option, text, "is not writable; choose a folder you can write to")
-        if any(out.iterdir()) and not is_aieco_output(out) and not overwrite:
+        try:
+            entries = any(out.iterdir())
+        except OSError as exc:
+            raise OutputError(option, text, f"cannot be read ({exc.strerror})") from None
+        if entries and not is_aieco_output(out) and not overwrite:
             raise OutputError(
-                option,
-                text,
-                "is a non-empty folder that aieco did not write; choose another or pass "
-                "--overwrite "
-                "(which replaces only aieco's files there)",
+                option, text, f"is a non-empty folder that aieco did not write; {foreign}"
             )
     if not os.access(existing, os.W_OK | os.X_OK) or not can_create_in(existing):
         raise OutputError(option, text, f"cannot create it: {existing} is not writable")

@@ -40,7 +40,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecosystem.outputs import can_create_in, write_parquet, write_text
+from ecosystem.outputs import (
+    can_create_in,
+    check_out_dir,
+    mark,
+    read_marker,
+    write_parquet,
+    write_text,
+)
 from ecosystem.scenario import ScenarioError
 from experiments.spec import Experiment, RunTask, command_line
 from experiments.tasks import (  # noqa: F401 - execute_run/run_one re-exported
@@ -56,6 +63,10 @@ ALLOWED_FAILURES = 2
 #: Seconds a sweep waits without any usable Dask worker before it gives up.
 NO_WORKER_TIMEOUT_S = 30.0
 EXIT_CLUSTER = 3
+#: ``kind`` of a sweep's ``.aieco-output.json`` marker (``ecosystem.outputs.mark``)
+SWEEP_KIND = "sweep"
+#: top-level entries a sweep writes in its results directory
+SWEEP_ENTRIES = ("manifest.json", "summary.parquet", "runs", "tables", "damaged")
 
 
 class SweepError(Exception):
@@ -314,31 +325,17 @@ class OutPlan:
     started: str | None = None
 
 
-def _check_access(out: Path) -> None:
-    """Unreadable or read-only output: one line, before any run."""
-    target = out
-    while not target.exists() and target.parent != target:
-        target = target.parent
-    if target.exists() and not target.is_dir():
-        raise ScenarioError("--out", str(out), f"{target} is a file, not a directory")
-    if target == out:
-        try:
-            entries = list(out.iterdir())
-        except OSError as exc:
-            raise ScenarioError("--out", str(out), f"cannot be read ({exc.strerror})") from None
-    if not can_create_in(target):
-        where = "" if target == out else f" (in {target})"
-        raise ScenarioError("--out", str(out), f"cannot be written{where}: permission denied")
-    if target == out and any(p.name == "runs" for p in entries) and (out / "runs").is_dir():
-        runs = out / "runs"
-        try:
-            next(iter(runs.iterdir()), None)
-        except OSError as exc:
-            raise ScenarioError(
-                "--out", str(out), f"runs/ cannot be read ({exc.strerror})"
-            ) from None
-        if not can_create_in(runs):
-            raise ScenarioError("--out", str(out), "runs/ cannot be written: permission denied")
+def _check_runs_access(out: Path) -> None:
+    """An unreadable or read-only runs/ folder: one line, before any run."""
+    runs = out / "runs"
+    if not runs.is_dir():
+        return
+    try:
+        next(iter(runs.iterdir()), None)
+    except OSError as exc:
+        raise ScenarioError("--out", str(out), f"runs/ cannot be read ({exc.strerror})") from None
+    if not can_create_in(runs):
+        raise ScenarioError("--out", str(out), "runs/ cannot be written: permission denied")
 
 
 def _scan_runs(exp: Experiment, out: Path) -> tuple[dict[str, dict], list[tuple[str, str]]]:
@@ -374,23 +371,23 @@ def _scan_runs(exp: Experiment, out: Path) -> tuple[dict[str, dict], list[tuple[
 
 
 def prepare_out_dir(exp: Experiment, out: Path, resume: bool) -> OutPlan:
-    """Check the results directory before any run (nothing is changed here)."""
+    """Check the results directory before any run (nothing is changed here).
+
+    The checks every aieco output gets (``ecosystem.outputs.check_out_dir``: not a file, the
+    current, home or root folder, writable, not someone else's non-empty folder) and then the
+    sweep's own: an existing sweep needs ``--resume`` and the same design."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ScenarioError("--out", str(out), "exists and is not a directory")
-    _check_access(out)
-    if not out.exists():
+    check_out_dir(out, option="--out", foreign="choose another --out")
+    if not out.exists() or not any(out.iterdir()):
         return OutPlan()
+    _check_runs_access(out)
     manifest, problem = inspect_manifest(out)
-    entries = [p.name for p in out.iterdir()]
-    if manifest is None and problem is None:
-        if entries:
-            raise ScenarioError(
-                "--out",
-                str(out),
-                "is a non-empty directory without a sweep manifest; choose another",
-            )
-        return OutPlan()
+    kind = (read_marker(out) or {}).get("kind")
+    if kind not in (SWEEP_KIND, "legacy") or (
+        manifest is not None and "design_hash" not in manifest
+    ):
+        what = f"an aieco {kind} output" if kind not in (None, "legacy") else "another output"
+        raise ScenarioError("--out", str(out), f"holds {what}, not a sweep; choose another --out")
     if not resume:
         raise ScenarioError(
             "--out",
@@ -400,6 +397,8 @@ def prepare_out_dir(exp: Experiment, out: Path, resume: bool) -> OutPlan:
     plan = OutPlan()
     if problem:
         plan.damaged.append(("manifest.json", problem))
+    elif manifest is None:
+        pass  # marked as a sweep, stopped before its first manifest: runs/ is checked below
     elif manifest.get("design_hash") != exp.design_hash:
         raise ScenarioError(
             "--resume",
@@ -487,6 +486,7 @@ def run_experiment(
     out = Path(out)
     plan = prepare_out_dir(exp, out, resume)
     out.mkdir(parents=True, exist_ok=True)
+    mark(out, SWEEP_KIND, SWEEP_ENTRIES)
     repaired = _move_aside(out, plan.damaged)
     completed = {rid for rid, m in plan.done.items() if m.get("status") == "ok"}
     todo = [t for t in exp.tasks if t.run_id not in completed]

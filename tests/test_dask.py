@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_sweep import ROOT, SWEEP, dask_cluster
+from clusters import ROOT, dask_cluster, tiny_sweep
 
 import experiments.runner as runner
 from experiments.cli import main
@@ -49,9 +49,7 @@ if not hasattr(metadata, "real_version"):  # Dask may run a preload file twice
 
 @pytest.fixture
 def sweep_file(tmp_path) -> Path:
-    path = tmp_path / "tiny_sweep.toml"
-    path.write_text(SWEEP.replace("months = 24", "months = 12"))
-    return path
+    return tiny_sweep(tmp_path, months=12)
 
 
 def test_workers_that_cannot_import_aieco_or_run_another_version_stop_the_sweep(

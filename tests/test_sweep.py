@@ -11,46 +11,19 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from clusters import ROOT, TINY_RUNS, TINY_SWEEP, dask_cluster, kill
 
 import experiments.runner as runner
 import experiments.tasks as tasks
 from experiments.cli import main
 from experiments.spec import load_experiment
 
-ROOT = Path(__file__).resolve().parent.parent
-DASK = Path(sys.executable).with_name("dask")
-
-SWEEP = """
-[experiment]
-name = "tiny_sweep"
-scenario = "hangzhou"
-replicates = 2
-root_seed = 11
-months = 24
-
-[levers.voucher_rate]
-path = "regions.hangzhou.policy.voucher_rate"
-values = [0.0, 0.8]
-
-[levers.voucher_portable]
-path = "regions.hangzhou.policy.voucher_portable"
-values = [false, true]
-
-[design]
-method = "factorial"
-
-[outcomes]
-summary = ["startups_alive_y1", "startups_alive_end", "voucher_spent_yuan_total",
-           "voucher_additional_gpu_h_total", "west_utilization_end", "public_spending_yuan_total"]
-kpis = ["startups_alive", "voucher_spent_yuan"]
-"""
-N_RUNS = 8
+SWEEP, N_RUNS = TINY_SWEEP, TINY_RUNS
 IGNORE = ["elapsed_s"]
 
 
@@ -115,6 +88,8 @@ def test_results_directory_is_complete_and_queryable(serial, sweep_file, capsys)
     manifest = json.loads((serial / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs_total"] == N_RUNS
     assert manifest["counts"] == {"ok": N_RUNS, "failed": 0, "pending": 0}
+    marker = json.loads((serial / ".aieco-output.json").read_text())
+    assert marker["kind"] == "sweep" and {"manifest.json", "runs"} <= set(marker["files"])
 
     assert (
         main(
@@ -183,94 +158,6 @@ def test_local_processes_give_the_same_numbers_as_serial(serial, sweep_file, tmp
 # --------------------------------------------------------------------------------------------
 # A real Dask cluster: scheduler and workers as subprocesses on 127.0.0.1
 # --------------------------------------------------------------------------------------------
-def _spawn(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        args,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "True"},
-    )
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait(timeout=30)
-
-
-@contextmanager
-def dask_cluster(
-    tmp: Path,
-    n_workers: int = 2,
-    extra: dict[int, list[str]] | None = None,
-    wait: int | None = None,
-):
-    """A scheduler and ``n_workers`` workers; ``extra[i]`` adds arguments to worker i; the
-    client waits for ``wait`` workers (default: all)."""
-    from distributed import Client
-
-    procs: list[subprocess.Popen] = []
-    sched_file = tmp / "scheduler.json"
-    try:
-        procs.append(
-            _spawn(
-                [
-                    str(DASK),
-                    "scheduler",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "0",
-                    "--no-dashboard",
-                    "--scheduler-file",
-                    str(sched_file),
-                ],
-                tmp / "scheduler.log",
-            )
-        )
-        deadline = time.monotonic() + 60
-        while not sched_file.exists() or not sched_file.read_text().strip():
-            assert procs[0].poll() is None, (tmp / "scheduler.log").read_text()
-            assert time.monotonic() < deadline, "scheduler did not start"
-            time.sleep(0.1)
-        address = json.loads(sched_file.read_text())["address"]
-        assert address.startswith("tcp://127.0.0.1:")
-        workers = []
-        for i in range(n_workers):
-            w = _spawn(
-                [
-                    str(DASK),
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",
-                    "--no-dashboard",
-                    "--host",
-                    "127.0.0.1",
-                    "--name",
-                    f"w{i}",
-                    "--death-timeout",
-                    "60",
-                    *(extra or {}).get(i, []),
-                ],
-                tmp / f"worker{i}.log",
-            )
-            procs.append(w)
-            workers.append(w)
-        if n_workers:
-            with Client(address, timeout="30s") as client:
-                client.wait_for_workers(n_workers if wait is None else wait, timeout=120)
-        yield address, workers
-    finally:
-        for p in reversed(procs):
-            _kill(p)
-
-
 def test_sweep_on_a_dask_cluster_gives_the_same_numbers(serial, sweep_file, tmp_path, capsys):
     with dask_cluster(tmp_path) as (address, _):
         out = tmp_path / "res"
@@ -342,7 +229,7 @@ def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, 
         os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
         proc.wait(timeout=30)
     finally:
-        _kill(proc)
+        kill(proc)
         proc.stderr.close()
     before = {
         p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "runs").glob("*.parquet")
@@ -493,3 +380,30 @@ def test_a_sweep_can_keep_every_kpi_column_and_the_firm_tables(tmp_path, capsys)
         == 0
     )
     assert json.loads(capsys.readouterr().out) == [{"runs": 2, "seeded": True}]
+
+
+def test_the_sweep_checks_its_folder_with_the_shared_output_check(
+    sweep_file, tmp_path, monkeypatch, capsys
+):
+    """``prepare_out_dir`` refuses what every aieco output refuses (``check_out_dir``), then
+    what only a sweep refuses; nothing runs and nothing is written."""
+    from ecosystem.outputs import read_marker, write_dir
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    run_out = write_dir(tmp_path / "run", lambda d: (d / "kpis.parquet").write_text("x"), "run")
+    monkeypatch.chdir(tmp_path)
+    cases = {
+        str(foreign): "is a non-empty folder that aieco did not write; choose another --out",
+        str(run_out): "holds an aieco run output, not a sweep; choose another --out",
+        ".": "is the current folder",
+        str(foreign / "notes.txt"): "exists and is not a folder",
+    }
+    for out, why in cases.items():
+        for resume in ([], ["--resume"]):
+            assert main(["sweep", str(sweep_file), "--out", out, "--quiet", *resume]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and why in err, (out, err)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    assert read_marker(run_out)["kind"] == "run"
