@@ -251,7 +251,6 @@ def cmd_sweep(args) -> int:
 
 @_guard
 def cmd_policy(args) -> int:
-    from ecosystem.outputs import write_parquet
     from experiments.policy import format_effects, policy_effects
 
     exp, out = _prepare(args)
@@ -266,15 +265,13 @@ def cmd_policy(args) -> int:
     report = _run(exp, out, args)
     pol = exp.spec.policy
     effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
-    write_parquet(effects, out / "policy_effects.parquet")
-    effects.to_csv(out / "policy_effects.csv", index=False)
+    _write_analysis(exp, out, "policy_effects", effects)
     print(format_effects(effects, pol.baseline, pol.confidence))
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK
 
 
 @_guard
 def cmd_sensitivity(args) -> int:
-    from ecosystem.outputs import write_parquet
     from experiments.sensitivity import analyse, format_ranking, plot
 
     if not 0.5 < args.confidence < 1:
@@ -287,8 +284,7 @@ def cmd_sensitivity(args) -> int:
     exp, out = _prepare(args, method=args.method, suffix=f"_{args.method}", **load)
     report = _run(exp, out, args)
     table, notes = analyse(exp, report.summary, args.method, args.confidence)
-    write_parquet(table, out / f"sensitivity_{args.method}.parquet")
-    table.to_csv(out / f"sensitivity_{args.method}.csv", index=False)
+    _write_analysis(exp, out, f"sensitivity_{args.method}", table)
     print(format_ranking(table, args.method))
     print(
         f"method {args.method}, N = {exp.samples} ({len(exp.points)} points × {exp.replicates} "
@@ -301,6 +297,18 @@ def cmd_sensitivity(args) -> int:
         fig = plot(table, args.method, out / "figures" / f"sensitivity_{args.method}.png")
         print(f"figure: {fig}")
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK
+
+
+def _write_analysis(exp, out: Path, name: str, df) -> None:
+    """An analysis table of a sweep as ``name``.parquet and .csv: ``run_id`` (the sweep's design
+    hash, which starts every run id of the sweep) and ``seed`` (its root seed) first."""
+    from ecosystem.output_tables import arrow_table
+    from ecosystem.outputs import mark, write_csv, write_parquet
+
+    table = arrow_table({c: df[c] for c in df.columns}, exp.design_hash, exp.root_seed)
+    write_parquet(table, out / f"{name}.parquet")
+    write_csv(table.to_pandas(), out / f"{name}.csv")
+    mark(out, "sweep", [f"{name}.parquet", f"{name}.csv", "figures"])
 
 
 @_guard

@@ -45,7 +45,8 @@ def refresh_summary(out: Path) -> Path | pd.DataFrame:
     newest = max((p.stat().st_mtime_ns for p in runs), default=0)
     if not summary.is_file() or summary.stat().st_mtime_ns < newest:
         manifest = read_manifest(out)
-        args = (manifest.get("parameters", []), manifest.get("outcomes", []))
+        params = manifest.get("parameter_info") or manifest.get("parameters", [])
+        args = (params, manifest.get("outcomes", []))
         if not os.access(out, os.W_OK):
             return summary_frame(out, *args, manifest.get("design_hash"))
         build_summary(out, *args, manifest.get("design_hash"))

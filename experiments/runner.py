@@ -18,8 +18,9 @@ Run ids start with the design hash, so they are unique across sweeps. Each run f
 to a temporary name and renamed into place (``os.replace``), after its tables; ``--resume``
 counts a run as done only if its file reads back whole and names this sweep's design hash, the
 run id and the seed the design gives it. Workers return tables to the client, which alone writes
-files: workers need no shared disk, and a killed worker loses only its in-flight run (Dask
-resubmits it a bounded number of times, then the run is recorded as failed with the reason).
+files: workers need no shared disk, and a killed worker loses only its in-flight run, which Dask
+gives to another worker; a run whose worker dies ``ALLOWED_FAILURES + 1`` times is recorded as
+failed with the reason (``tasks.run_on_dask``), on a local cluster and a hand-started one alike.
 """
 
 from __future__ import annotations
@@ -52,13 +53,16 @@ from ecosystem.scenario import ScenarioError
 from experiments.spec import Experiment, RunTask, command_line
 from experiments.tasks import (  # noqa: F401 - execute_run/run_one re-exported
     execute_run,
+    failed_record,
+    run_on_dask,
     run_one,
     worker_identity,
 )
 
 META_KEY = b"aieco.run"
-ID_COLUMNS = ["run_id", "point", "variant", "replicate", "seed", "status", "error", "elapsed_s"]
-#: Times a Dask task may lose its worker before it is recorded as failed.
+ID_COLUMNS = ["run_id", "seed", "point", "variant", "replicate", "status", "error", "elapsed_s"]
+#: Times a run may lose its Dask worker (the process dies while running it) and be tried again;
+#: one more loss and it is recorded as failed with the reason (see ``tasks.run_on_dask``).
 ALLOWED_FAILURES = 2
 #: Seconds a sweep waits without any usable Dask worker before it gives up.
 NO_WORKER_TIMEOUT_S = 30.0
@@ -86,23 +90,102 @@ def _jsonable(x):
     return x
 
 
-def write_run(out: Path, record: dict, param_names: list[str], design_hash: str = "") -> Path:
-    """Write one run: its tables first, then runs/<run_id>.parquet (each atomically)."""
+#: Arrow type of a parameter column, by ``Parameter.dtype``.
+PARAM_TYPES = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+
+
+def _param_types(params) -> dict[str, str]:
+    """{name: dtype} from an Experiment's parameters, a manifest's ``parameter_info`` or names
+    (whose type is then inferred)."""
+    if isinstance(params, dict):
+        return params
+    out = {}
+    for p in params or []:
+        if isinstance(p, str):
+            out[p] = ""
+        elif isinstance(p, dict):
+            out[p["name"]] = p.get("dtype") or ""
+        else:
+            out[p.name] = p.dtype
+    return out
+
+
+def _typed(values: list, dtype: str) -> pa.Array:
+    """A parameter column: NULL where a point leaves the parameter unset."""
+    if dtype in PARAM_TYPES:
+        return pa.array(values, type=PARAM_TYPES[dtype])
+    return pa.array(values)
+
+
+def month_outcomes() -> set[str]:
+    """Outcomes measured in model months: the summary gives each a ``<name>_date`` beside it."""
+    from ecosystem import outcomes
+
+    return {name for name, o in outcomes.OUTCOMES.items() if o.unit == "month"}
+
+
+def _start_year(kpis: pd.DataFrame | None) -> int | None:
+    """The scenario's first calendar year, read off a run's monthly KPIs (month 0 = January)."""
+    if kpis is None or not len(kpis) or "date" not in kpis or "month" not in kpis:
+        return None
+    first = kpis.iloc[0]
+    return int(pd.Timestamp(first["date"]).year - int(first["month"]) // 12)
+
+
+def _kpi_columns(kpis: pd.DataFrame) -> dict[str, pa.Array]:
+    """The monthly part of a run file, as ``aieco run``'s kpis.parquet types it (date32 dates,
+    region as a dictionary, NaN as NULL)."""
+    from ecosystem.output_tables import arrow_table
+
+    cols = {}
+    for name in kpis.columns:
+        if name == "date":
+            days = pd.to_datetime(kpis["date"]).to_numpy().astype("datetime64[D]")
+            cols[name] = pa.array(days, type=pa.date32())
+        else:
+            cols[name] = kpis[name]
+    table = arrow_table(cols, "", 0, categories=["region"])
+    return {name: table.column(name) for name in table.column_names[2:]}
+
+
+def run_table(record: dict, params, design_hash: str = "") -> pa.Table:
+    """runs/<run_id>.parquet of one run (``docs/outputs.md``): the run's identity, status and
+    parameters on every row, then its monthly KPIs (one row per month and region). A failed
+    run has one row and no monthly columns."""
+    from ecosystem.output_tables import arrow_table
+
+    task: RunTask = record["task"]
+    kpis = record.get("kpis")
+    monthly = _kpi_columns(kpis) if kpis is not None and len(kpis) else {}
+    n = len(next(iter(monthly.values()))) if monthly else 1
+    error = record["error"] if record["status"] != "ok" else None
+    cols: dict = {
+        "design_hash": pa.array([design_hash] * n, type=pa.string()),
+        "point": pa.array([task.point] * n, type=pa.int64()),
+        "variant": pa.array([task.variant] * n, type=pa.string()),
+        "replicate": pa.array([task.replicate] * n, type=pa.int64()),
+        "status": pa.array([record["status"]] * n, type=pa.string()),
+        "error": pa.array([error] * n, type=pa.string()),
+    }
+    for name, dtype in _param_types(params).items():
+        cols[name] = _typed([task.params.get(name)] * n, dtype)
+    cols.update(monthly)
+    return arrow_table(cols, task.run_id, task.seed, categories=["status"])
+
+
+def write_run(out: Path, record: dict, params, design_hash: str = "") -> Path:
+    """Write one run: its tables first, then runs/<run_id>.parquet (each atomically).
+
+    ``params``: the experiment's parameters (or {name: dtype})."""
     out = Path(out)
     runs_dir = out / "runs"
     task: RunTask = record["task"]
     for name, table in (record.get("tables") or {}).items():
         folder = out / "tables" / name
         folder.mkdir(parents=True, exist_ok=True)
-        t = table.copy()
-        t.insert(0, "run_id", task.run_id)
-        t.insert(1, "seed", np.int64(task.seed))
-        write_parquet(
-            pa.Table.from_pandas(t, preserve_index=False), folder / f"{task.run_id}.parquet"
-        )
-    kpis = record.get("kpis")
-    df = kpis.copy() if kpis is not None and len(kpis) else pd.DataFrame(index=[0])
-    ident = {
+        write_parquet(table, folder / f"{task.run_id}.parquet")
+    table = run_table(record, params, design_hash)
+    meta = {
         "run_id": task.run_id,
         "design_hash": design_hash,
         "point": task.point,
@@ -110,21 +193,11 @@ def write_run(out: Path, record: dict, param_names: list[str], design_hash: str 
         "replicate": task.replicate,
         "seed": task.seed,
         "status": record["status"],
-    }
-    for i, (k, v) in enumerate(ident.items()):
-        df.insert(i, k, v)
-    for name in param_names:
-        df[name] = task.params.get(name)
-    if record["status"] != "ok":
-        df["error"] = record["error"]
-    df["seed"] = df["seed"].astype("int64")
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    meta = {
-        **ident,
         "error": record["error"],
         "elapsed_s": record.get("elapsed_s"),
         "params": task.params,
         "outcomes": {k: _jsonable(v) for k, v in record.get("outcomes", {}).items()},
+        "start_year": _start_year(record.get("kpis")),
         "host": record.get("host"),
         "pid": record.get("pid"),
         "aieco": record.get("aieco"),
@@ -133,7 +206,7 @@ def write_run(out: Path, record: dict, param_names: list[str], design_hash: str 
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     blob = json.dumps(meta, default=_jsonable).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: blob})
+    table = table.replace_schema_metadata({META_KEY: blob})
     final = runs_dir / f"{task.run_id}.parquet"
     write_parquet(table, final)
     return final
@@ -168,47 +241,101 @@ def existing_runs(out: Path, design_hash: str | None = None) -> dict[str, dict]:
 
 
 def summary_frame(
-    out: Path, param_names: list[str], outcome_names: list[str], design_hash: str | None = None
+    out: Path, params, outcome_names: list[str], design_hash: str | None = None
 ) -> pd.DataFrame:
-    """One row per run, from the metadata of every run file."""
+    """One row per run, from the metadata of every run file (``docs/outputs.md``).
+
+    ``params``: parameter names, {name: dtype}, or a manifest's ``parameter_info``."""
+    types = _param_types(params)
+    dated = month_outcomes()
     rows = []
     for meta in existing_runs(out, design_hash).values():
         row = {k: meta.get(k) for k in ID_COLUMNS}
-        params = meta.get("params") if isinstance(meta.get("params"), dict) else {}
-        outcomes = meta.get("outcomes") if isinstance(meta.get("outcomes"), dict) else {}
-        for name in param_names:
-            row[name] = params.get(name)
+        if row["status"] == "ok":
+            row["error"] = None
+        p = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+        o = meta.get("outcomes") if isinstance(meta.get("outcomes"), dict) else {}
+        for name in types:
+            row[name] = p.get(name)
         for name in outcome_names:
-            v = outcomes.get(name)
-            row[name] = float("nan") if v is None else v
+            v = o.get(name)
+            row[name] = np.nan if v is None else v
+            if name in dated:
+                row[f"{name}_date"] = _month_date(row[name], meta.get("start_year"))
         rows.append(row)
-    df = pd.DataFrame(rows, columns=[*ID_COLUMNS, *param_names, *outcome_names])
+    names = [*ID_COLUMNS, *types]
+    for name in outcome_names:
+        names += [name, f"{name}_date"] if name in dated else [name]
+    df = pd.DataFrame(rows, columns=names)
     if len(df):
         df = df.sort_values(["point", "replicate"]).reset_index(drop=True)
-        for name in outcome_names:
-            df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
-        for name in ("seed", "point", "replicate"):
-            df[name] = df[name].astype("int64")
+    for name in ("seed", "point", "replicate"):
+        df[name] = df[name].astype("int64")
+    for name in outcome_names:
+        df[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
     df["elapsed_s"] = pd.to_numeric(df["elapsed_s"], errors="coerce").astype(float)
+    df["status"] = df["status"].astype("category")
     return df
+
+
+def _month_date(month, start_year) -> pd.Timestamp | None:
+    """First day of a model month (month 0 = January of ``start_year``); None if either is."""
+    try:
+        m = float(month)
+    except (TypeError, ValueError):
+        return None
+    if start_year is None or not np.isfinite(m):
+        return None
+    year, mon = divmod(int(m), 12)
+    return pd.Timestamp(int(start_year) + year, mon + 1, 1)
+
+
+def summary_table(df: pd.DataFrame, params) -> pa.Table:
+    """summary.parquet with the types of ``docs/outputs.md`` (NULL for every missing value)."""
+    from ecosystem.output_tables import arrow_table
+
+    types = _param_types(params)
+    cols: dict = {}
+    for name in df.columns[2:]:
+        values = df[name]
+        if name in types:
+            cols[name] = _typed([None if pd.isna(v) else v for v in values], types[name])
+        elif name.endswith("_date"):
+            days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+            cols[name] = pa.array(days, type=pa.date32(), mask=values.isna().to_numpy())
+        elif name in ("point", "replicate"):
+            cols[name] = pa.array(values, type=pa.int64())
+        elif name in ("variant", "status", "error"):
+            cols[name] = pa.array(
+                [None if pd.isna(v) else str(v) for v in values], type=pa.string()
+            )
+        else:
+            cols[name] = pa.array(values.to_numpy(dtype=float), type=pa.float64(), from_pandas=True)
+    table = arrow_table(cols, "", 0, categories=["status"])
+    ids = {
+        "run_id": pa.array(df["run_id"].astype(str), type=pa.string()),
+        "seed": pa.array(df["seed"], type=pa.int64()),
+    }
+    return pa.table({**ids, **{n: table.column(n) for n in table.column_names[2:]}})
 
 
 def build_summary(
     out: Path,
-    param_names: list[str] | None = None,
+    params=None,
     outcome_names: list[str] | None = None,
     design_hash: str | None = None,
 ) -> pd.DataFrame:
     """Rebuild DIR/summary.parquet from the metadata of every run file (one row per run)."""
     out = Path(out)
-    if param_names is None or outcome_names is None or design_hash is None:
+    if params is None or outcome_names is None or design_hash is None:
         manifest, _ = inspect_manifest(out)
         manifest = manifest or {}
-        param_names = param_names if param_names is not None else manifest.get("parameters", [])
+        if params is None:
+            params = manifest.get("parameter_info") or manifest.get("parameters", [])
         outcome_names = outcome_names if outcome_names is not None else manifest.get("outcomes", [])
         design_hash = design_hash if design_hash is not None else manifest.get("design_hash")
-    df = summary_frame(out, param_names, outcome_names, design_hash)
-    write_parquet(df, out / "summary.parquet")
+    df = summary_frame(out, params, outcome_names, design_hash)
+    write_parquet(summary_table(df, params), out / "summary.parquet")
     return df
 
 
@@ -525,7 +652,7 @@ def run_experiment(
         key = f"{record.get('host')}:{record.get('pid')}"
         if record.get("aieco") is not None:
             extra["workers"][key] = {k: record.get(k) for k in ("aieco", "git_revision")}
-        write_run(out, record, exp.param_names, exp.design_hash)
+        write_run(out, record, exp.parameters, exp.design_hash)
         report.ran += 1
         report.run_seconds += float(record.get("elapsed_s") or 0.0)
         if record["status"] == "ok":
@@ -551,7 +678,7 @@ def run_experiment(
         bar.close()
         report.wall_s = time.perf_counter() - t0
         report.workers = extra["workers"]
-        summary = build_summary(out, exp.param_names, exp.summary_outcomes, exp.design_hash)
+        summary = build_summary(out, exp.parameters, exp.summary_outcomes, exp.design_hash)
         ok = int((summary["status"] == "ok").sum()) if len(summary) else 0
         failed = int((summary["status"] != "ok").sum()) if len(summary) else 0
         counts = {"ok": ok, "failed": failed, "pending": len(exp.tasks) - ok - failed}
@@ -649,7 +776,8 @@ def _run_dask(
     t0 = time.perf_counter()
     cluster = None
     levels = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # the scheduler's own bound stays above the sweep's (run_on_dask), which then decides
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES + 1}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout="20s")
@@ -682,15 +810,15 @@ def _run_dask(
         pending = set()
         for i, task in enumerate(todo):
             fut = client.submit(
-                run_one,
+                run_on_dask,
                 task,
                 exp.base_document,
                 exp.kpi_outcomes,
                 exp.tables,
+                allowed_failures=ALLOWED_FAILURES,
                 key=f"aieco-{task.run_id}",
                 pure=False,
                 priority=-i,
-                retries=ALLOWED_FAILURES,
             )
             by_key[fut.key] = task
             pending.add(fut)
@@ -704,16 +832,9 @@ def _run_dask(
                 task = by_key[fut.key]
                 try:
                     record = fut.result()
-                except Exception as exc:  # noqa: BLE001 - lost too often (e.g. KilledWorker)
-                    reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-                    record = {
-                        "task": task,
-                        "status": "failed",
-                        "outcomes": {},
-                        "kpis": None,
-                        "elapsed_s": None,
-                        "error": f"lost after {ALLOWED_FAILURES} retries: {reason}",
-                    }
+                except Exception as exc:  # noqa: BLE001 - e.g. the scheduler's KilledWorker
+                    record = failed_record(task, f"{type(exc).__name__}: {exc}")
+                    record.update(pid=None, host=None, aieco=None, git_revision=None)
                 handle(record)
                 fut.release()
             if done:

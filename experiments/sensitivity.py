@@ -85,19 +85,26 @@ def analyse(
             num_levels=exp.spec.design.num_levels,
             second_order=exp.spec.design.second_order,
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=table_columns(method))
     if len(table):
         key = KEYS[method][0]
         first = table[~table["parameter"].str.contains(" × ")]
         ranks = first.groupby("outcome")[key].rank(ascending=False, method="min")
         table["rank"] = ranks.reindex(table.index).astype("Int64")
         table = table.sort_values(["outcome", "rank"], na_position="last").reset_index(drop=True)
-        table["method"] = method
-        table["N"] = n
-        table["conf_level"] = confidence
-        table["bootstrap_seed"] = seed
         notes += reliability_warnings(table, method, n)
+    table["method"] = method
+    table["N"] = n
+    table["conf_level"] = confidence
+    table["bootstrap_seed"] = seed
     return table, notes
+
+
+def table_columns(method: str) -> list[str]:
+    """The columns of a method's table, in order (Sobol' always has S2 and S2_conf, NULL on
+    first-order rows and without ``second_order``)."""
+    pairs = ["S2", "S2_conf"] if method == "sobol" else []
+    return ["outcome", "parameter", *RESULT_COLUMNS[method], *pairs, "rank"]
 
 
 def reliability_warnings(table: pd.DataFrame, method: str, n: int) -> list[str]:

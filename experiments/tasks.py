@@ -41,7 +41,8 @@ def worker_identity() -> dict:
 def execute_run(
     task: RunTask, base_document: dict, kpi_columns: list[str], tables: tuple[str, ...] = ()
 ) -> tuple[dict, pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Run the model for one task: (outcomes, monthly KPI table, requested run tables).
+    """Run the model for one task: (outcomes, monthly KPI table, requested run tables as Arrow
+    tables in the written schema).
 
     Raises on model errors. ``kpi_columns = ["*"]`` keeps every KPI column.
     """
@@ -57,11 +58,35 @@ def execute_run(
         cols = ["month", "region", *[c for c in kpi_columns if c in result.kpis.columns]]
         if "date" in result.kpis.columns:
             cols.insert(1, "date")
-    extra = {
-        name: getattr(result, RESULT_ATTRIBUTE.get(name, name)).reset_index(drop=True)
-        for name in tables
-    }
+    extra = {name: kept_table(result, name, task.run_id, task.seed) for name in tables}
     return outcomes, result.kpis[cols].reset_index(drop=True), extra
+
+
+def kept_table(result, name: str, run_id: str, seed: int):
+    """A run table a sweep keeps, exactly as ``aieco run`` writes ``<name>.parquet`` (an Arrow
+    table in the schema of ``docs/outputs.md``), with the sweep's run id."""
+    from ecosystem import output_tables as ot
+
+    start = result.scenario.meta.start_year
+    if name == "talent_flows":
+        return ot.talent_flows_table(result.talent_flows, result.orgs, run_id, seed, start)
+    frame = getattr(result, RESULT_ATTRIBUTE.get(name, name))
+    return getattr(ot, f"{name}_table")(frame, run_id, seed, start)
+
+
+def failed_record(task: RunTask, error: str) -> dict:
+    """The record of a run that failed (or never ran) for ``error``, from this process."""
+    return {
+        "task": task,
+        "pid": os.getpid(),
+        **worker_identity(),
+        "status": "failed",
+        "error": error.replace("\n", " "),
+        "outcomes": {},
+        "kpis": None,
+        "tables": {},
+        "elapsed_s": None,
+    }
 
 
 def run_one(
@@ -82,3 +107,39 @@ def run_one(
     record["cpu_s"] = time.process_time() - c0
     record["finished"] = time.time()
     return record
+
+
+def lost_worker_error(times: int, allowed: int) -> str:
+    return (
+        f"lost its worker {times} times (the worker process died while running it each time; "
+        f"a run is tried at most {allowed + 1} times)"
+    )
+
+
+def run_on_dask(
+    task: RunTask,
+    base_document: dict,
+    kpi_columns: list[str],
+    tables: tuple[str, ...] = (),
+    allowed_failures: int = 2,
+) -> dict:
+    """:func:`run_one` as a Dask task, failed without running once it has lost its worker more
+    than ``allowed_failures`` times, on any scheduler.
+
+    Each start is counted on the scheduler, in the task metadata under the task's own key
+    (``Client.set_metadata``; the scheduler drops it when the task is forgotten). A run that
+    started before and is started again never returned: the process running it died. Dask's
+    ``retries=`` does not cover that (it retries exceptions, and a lost worker is not one) and
+    the scheduler's own bound (``distributed.scheduler.allowed-failures``, default 3) is set
+    by whoever started it and also counts tasks merely queued on a dying worker; this bound is
+    the sweep's own, the same on a local cluster and a hand-started one.
+    """
+    from distributed import get_client, get_worker
+
+    key = get_worker().get_current_task()
+    client = get_client()
+    started = int(client.get_metadata(key, 0) or 0)
+    if started > allowed_failures:
+        return failed_record(task, lost_worker_error(started, allowed_failures))
+    client.set_metadata(key, started + 1)
+    return run_one(task, base_document, kpi_columns, tables)

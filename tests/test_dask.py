@@ -4,7 +4,11 @@
   one line naming it (exit 3);
 * a sweep whose workers all die exits non-zero within a minute with one line;
 * Ctrl-C on a local sweep prints one line, with no port warning although 8787 is taken;
-* every run records the aieco version and git revision of the worker that ran it.
+* every run records the aieco version and git revision of the worker that ran it;
+* a worker killed in the middle of a run loses nothing: its run finishes on the other worker,
+  with the serial sweep's numbers bit for bit;
+* a run that kills its worker every time is tried ``ALLOWED_FAILURES + 1`` times, then recorded
+  as failed with its seed and the reason, while the other runs finish.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from clusters import ROOT, dask_cluster, tiny_sweep
+from clusters import ROOT, TINY_RUNS, dask_cluster, tiny_sweep
 
 import experiments.runner as runner
 from experiments.cli import main
@@ -219,3 +225,129 @@ def test_the_dashboard_is_asked_for_explicitly_and_checked(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'aieco[cluster]'" in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Lost workers: a killed worker's runs finish elsewhere; a run that keeps killing its worker is
+# failed after the bound (ALLOWED_FAILURES), on a hand-started scheduler.
+# --------------------------------------------------------------------------------------------
+#: Preload for worker w0: when it starts its second run, it SIGKILLs its own process group (the
+#: nanny and the worker), so that run is lost mid-way with the worker, which never comes back.
+KILL_WORKER_MID_RUN = """
+import os, signal
+from pathlib import Path
+
+import experiments.tasks as tasks
+
+if not hasattr(tasks, "real_execute_run"):  # Dask may run a preload file twice
+    tasks.real_execute_run = tasks.execute_run
+    started = []
+
+    def execute_run(task, *args, **kwargs):
+        started.append(task.run_id)
+        if len(started) == 2:
+            Path({log!r}).write_text(f"{{task.run_id}} {{os.getpid()}}")
+            os.killpg(os.getpgid(0), signal.SIGKILL)
+        return tasks.real_execute_run(task, *args, **kwargs)
+
+    tasks.execute_run = execute_run
+"""
+
+#: Preload for every worker: the run named ``victim`` SIGKILLs the worker process running it
+#: (its nanny starts a new one), every time it is tried; each death is logged.
+KILL_WORKER_ON_RUN = """
+import os, signal
+
+import experiments.tasks as tasks
+
+if not hasattr(tasks, "real_execute_run"):
+    tasks.real_execute_run = tasks.execute_run
+
+    def execute_run(task, *args, **kwargs):
+        if task.run_id.endswith({victim!r}):
+            with open({log!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return tasks.real_execute_run(task, *args, **kwargs)
+
+    tasks.execute_run = execute_run
+"""
+
+
+@pytest.fixture(scope="module")
+def short_sweep(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny sweep over 6 months and its serial results: the reference for every engine."""
+    folder = tmp_path_factory.mktemp("short")
+    path = tiny_sweep(folder, months=6)
+    report = runner.run_experiment(
+        load_experiment(path), folder / "serial", workers=1, progress=False
+    )
+    assert report.ok == TINY_RUNS
+    return path, folder / "serial"
+
+
+def same_as_serial(serial: Path, out: Path, skip: set[str] = frozenset()) -> None:
+    """Every run of ``out`` (but ``skip``) equals the serial sweep's, outcomes and monthly KPIs
+    bit for bit."""
+    ref = pd.read_parquet(serial / "summary.parquet").drop(columns=["elapsed_s"])
+    got = pd.read_parquet(out / "summary.parquet").drop(columns=["elapsed_s"])
+    ref, got = (df[~df["run_id"].isin(skip)].reset_index(drop=True) for df in (ref, got))
+    pd.testing.assert_frame_equal(got, ref)
+    for run_id in ref["run_id"]:
+        a = pq.read_table(serial / "runs" / f"{run_id}.parquet").replace_schema_metadata()
+        b = pq.read_table(out / "runs" / f"{run_id}.parquet").replace_schema_metadata()
+        assert a.equals(b), run_id
+
+
+def test_a_worker_killed_mid_run_loses_no_run(short_sweep, tmp_path):
+    """Two workers; w0 is killed (nanny and all) in the middle of its second run: that run and
+    every other finish on w1, with the serial sweep's numbers."""
+    path, serial = short_sweep
+    log = tmp_path / "killed.txt"
+    (tmp_path / "kill.py").write_text(KILL_WORKER_MID_RUN.format(log=str(log)))
+    extra = {0: ["--preload", str(tmp_path / "kill.py")]}
+    with dask_cluster(tmp_path, n_workers=2, extra=extra) as (address, workers):
+        out = tmp_path / "res"
+        report = runner.run_experiment(
+            load_experiment(path), out, scheduler=address, progress=False
+        )
+        assert workers[0].wait(timeout=30) is not None  # w0's nanny is gone too
+        survivor = [w for w in workers[1:] if w.poll() is None]
+        assert survivor
+    assert log.is_file(), "w0 was never killed"
+    lost, w0 = log.read_text().split()
+    assert report.ok == TINY_RUNS and report.failed == 0, report.failures
+    pids = {runner.read_run_meta(p)["pid"] for p in (out / "runs").glob("*.parquet")}
+    survivor = runner.read_run_meta(out / "runs" / f"{lost}.parquet")["pid"]
+    # the lost run finished on w1; so did w0's finished run if its result was still on w0
+    assert survivor != int(w0) and pids <= {survivor, int(w0)}
+    same_as_serial(serial, out)
+
+
+def test_a_run_that_keeps_killing_its_worker_fails_after_the_bound(short_sweep, tmp_path):
+    """A hand-started scheduler (allowed-failures left at Dask's default, 3) and two workers
+    whose nannies restart them: the run that kills its worker is tried ALLOWED_FAILURES + 1
+    times, then recorded as failed with its seed and the reason; the other runs finish."""
+    path, serial = short_sweep
+    exp = load_experiment(path)
+    victim = next(t for t in exp.tasks if t.point == 1 and t.replicate == 0)
+    log = tmp_path / "deaths.txt"
+    (tmp_path / "kill.py").write_text(KILL_WORKER_ON_RUN.format(victim=victim.run_id, log=str(log)))
+    preload = ["--preload", str(tmp_path / "kill.py")]
+    with dask_cluster(tmp_path, n_workers=2, extra={0: preload, 1: preload}) as (address, _):
+        out = tmp_path / "res"
+        code = main(["sweep", str(path), "--out", str(out), "--scheduler", address, "--quiet"])
+    assert code == 1
+    deaths = log.read_text().split()
+    assert len(deaths) == runner.ALLOWED_FAILURES + 1 and len(set(deaths)) == len(deaths)
+    summary = pd.read_parquet(out / "summary.parquet")
+    failed = summary[summary["status"] == "failed"]
+    assert list(failed["run_id"]) == [victim.run_id]
+    assert list(failed["seed"]) == [victim.seed]
+    reason = failed["error"].iloc[0]
+    assert f"lost its worker {runner.ALLOWED_FAILURES + 1} times" in reason, reason
+    assert (summary["status"] == "ok").sum() == TINY_RUNS - 1
+    same_as_serial(serial, out, skip={victim.run_id})
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete_with_failures"
+    assert manifest["counts"] == {"ok": TINY_RUNS - 1, "failed": 1, "pending": 0}

@@ -173,30 +173,6 @@ def test_sweep_on_a_dask_cluster_gives_the_same_numbers(serial, sweep_file, tmp_
     assert json.loads((out / "manifest.json").read_text())["engine"] == f"dask:{address}"
 
 
-def test_killing_a_dask_worker_mid_sweep_loses_no_run(serial, sweep_file, tmp_path):
-    with dask_cluster(tmp_path) as (address, workers):
-        killed = []
-
-        def kill_one_worker(record):
-            if not killed:
-                os.killpg(workers[0].pid, signal.SIGKILL)
-                killed.append(record["task"].run_id)
-
-        report = runner.run_experiment(
-            load_experiment(sweep_file),
-            tmp_path / "res",
-            scheduler=address,
-            progress=False,
-            on_record=kill_one_worker,
-        )
-        assert killed and workers[0].wait(timeout=30) is not None
-        assert report.ran == N_RUNS
-    assert report.ok == N_RUNS, report.failures
-    pd.testing.assert_frame_equal(
-        outcomes(report.summary), outcomes(pd.read_parquet(serial / "summary.parquet"))
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Interrupted local sweep, failures, resume
 # --------------------------------------------------------------------------------------------
