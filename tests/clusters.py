@@ -61,6 +61,27 @@ def tiny_sweep(folder: Path, months: int = 24, name: str = "tiny_sweep.toml") ->
     return path
 
 
+def start_sweep(sweep_file: Path, out: Path, *options: str, stdout=subprocess.PIPE):
+    """``aieco sweep FILE --out OUT --quiet OPTIONS`` as its own process group (stderr piped)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "experiments.cli", "sweep", str(sweep_file), "--out", str(out)]
+        + ["--quiet", *options],
+        cwd=ROOT,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def wait_for_runs(proc: subprocess.Popen, out: Path, n: int = 1, timeout: float = 300) -> None:
+    """Wait until ``out`` holds ``n`` run files; fail with the sweep's stderr if it stopped."""
+    deadline = time.monotonic() + timeout
+    while len(list((out / "runs").glob("*.parquet"))) < n:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline, f"fewer than {n} runs after {timeout} s"
+        time.sleep(0.05)
+
+
 def spawn(args: list[str], log: Path | None = None) -> subprocess.Popen:
     """Start a command in its own process group (its output to ``log``, or nowhere)."""
     out = log.open("wb") if log is not None else subprocess.DEVNULL

@@ -17,15 +17,13 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from clusters import ROOT, TINY_RUNS, dask_cluster, tiny_sweep
+from clusters import TINY_RUNS, dask_cluster, start_sweep, tiny_sweep, wait_for_runs
 
 import experiments.runner as runner
 from experiments.cli import main
@@ -100,30 +98,9 @@ def test_a_scheduler_without_workers_fails_within_a_minute(sweep_file, tmp_path,
 def test_killing_every_worker_ends_the_sweep_with_one_line(sweep_file, tmp_path):
     with dask_cluster(tmp_path, n_workers=2) as (address, workers):
         out = tmp_path / "res"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "experiments.cli",
-                "sweep",
-                str(sweep_file),
-                "--out",
-                str(out),
-                "--scheduler",
-                address,
-                "--quiet",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc = start_sweep(sweep_file, out, "--scheduler", address)
         try:
-            deadline = time.monotonic() + 300
-            while not list((out / "runs").glob("*.parquet")):
-                assert proc.poll() is None, proc.communicate()[1].decode()
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+            wait_for_runs(proc, out)
             for w in workers:
                 os.killpg(w.pid, signal.SIGKILL)
             killed = time.monotonic()
@@ -153,30 +130,9 @@ def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(sweep_file,
     except OSError:
         pass  # already taken: just as good
     out = tmp_path / "res"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "experiments.cli",
-            "sweep",
-            str(sweep_file),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    proc = start_sweep(sweep_file, out, "--workers", "2")
     try:
-        deadline = time.monotonic() + 300
-        while not list((out / "runs").glob("*.parquet")):
-            assert proc.poll() is None, proc.communicate()[1].decode()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_runs(proc, out)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         _, err = proc.communicate(timeout=120)
     finally:

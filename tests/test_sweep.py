@@ -9,14 +9,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from clusters import ROOT, TINY_RUNS, TINY_SWEEP, dask_cluster, kill
+from clusters import TINY_RUNS, TINY_SWEEP, dask_cluster, kill, start_sweep, wait_for_runs
 
 import experiments.runner as runner
 import experiments.tasks as tasks
@@ -178,30 +176,9 @@ def test_sweep_on_a_dask_cluster_gives_the_same_numbers(serial, sweep_file, tmp_
 # --------------------------------------------------------------------------------------------
 def test_killed_local_sweep_resumes_without_repeating_a_run(serial, sweep_file, tmp_path, capsys):
     out = tmp_path / "res"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "experiments.cli",
-            "sweep",
-            str(sweep_file),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-            "--quiet",
-        ],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_sweep(sweep_file, out, "--workers", "2", stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while len(list((out / "runs").glob("*.parquet"))) < 2:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for_runs(proc, out, n=2, timeout=120)
         os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
         proc.wait(timeout=30)
     finally:
