@@ -334,9 +334,9 @@ def build_summary(
             params = manifest.get("parameter_info") or manifest.get("parameters", [])
         outcome_names = outcome_names if outcome_names is not None else manifest.get("outcomes", [])
         design_hash = design_hash if design_hash is not None else manifest.get("design_hash")
-    df = summary_frame(out, params, outcome_names, design_hash)
-    write_parquet(summary_table(df, params), out / "summary.parquet")
-    return df
+    table = summary_table(summary_frame(out, params, outcome_names, design_hash), params)
+    write_parquet(table, out / "summary.parquet")
+    return table.to_pandas()  # as pandas.read_parquet gives it back
 
 
 def inspect_manifest(out: Path) -> tuple[dict | None, str | None]:
