@@ -50,17 +50,6 @@ class DataCenter(mesa.Agent):
     def utilization(self) -> float:
         return self.sold / self.capacity if self.capacity > 0 else 0.0
 
-    def background_demand(self) -> float:
-        """Demand from users outside the model: grows on trend, falls as the price rises."""
-        if self.background_base <= 0:
-            return 0.0
-        years = self.model.month / 12.0
-        trend = (1.0 + self.spec.background_growth_per_year) ** years
-        # A price driven to zero (no cost floor) must not make the demand infinite.
-        rel_price = max(self.price / self.spec.price_yuan_per_gpu_h, 1e-9)
-        elasticity = self.model.config.compute.background_price_elasticity
-        return self.background_base * trend * rel_price ** (-elasticity)
-
     def record_sales(self, background: float, startups: float, revenue_startups: float) -> None:
         """This month's sales from the compute market."""
         self.sold_background = background
@@ -89,16 +78,10 @@ class DataCenter(mesa.Agent):
             self.pending_gpu_h = max(self.pending_gpu_h - gpu_h, 0.0)
 
     # --- monthly decisions --------------------------------------------------------------------
-    def set_price(self) -> None:
-        """Move the price toward clearing the target load, never below the falling cost floor."""
-        cm = self.model.config.compute
-        years = self.model.month / 12.0
-        floor = (
-            self.floor * (1.0 - self.model.config.national.compute_cost_decline_per_year) ** years
-        )
-        floor = max(floor, self.power_cost_per_gpu_h)
-        change = 1.0 + cm.price_adjust_per_month * (self.utilization - cm.target_utilization)
-        self.price = max(self.price * change, floor)
+    def post_price(self, price: float) -> None:
+        """Next month's price, set by ``compute_market.set_prices`` (clipped partial adjustment
+        toward the target load, vectorised over centers)."""
+        self.price = price
 
     def consider_expansion(self) -> None:
         """Above the expansion threshold, order more capacity from the national chip supply."""

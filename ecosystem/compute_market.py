@@ -7,15 +7,21 @@ Each month:
    both up by ``1 + a·r/(1−r)``: with additionality a = 1 it spends the same own money on more
    compute; with a = 0 it buys what it would anyway and keeps the saving.
 2. Background demand (users outside the model) takes capacity first, at each center's price.
-3. Startups, in random order (first come, first served), buy from the data center with the lowest
-   effective price that still has capacity: price × (1 − voucher rate where the voucher is valid),
-   plus a friction for buying outside the home region (reduced by the unified-network lever) and,
-   for inference only, a latency penalty. Overflow goes to the next-best center; demand nobody can
-   serve stays unmet.
+3. Startups split each request over the data centers with capacity left by a multinomial logit on
+   the effective price: price × (1 − voucher rate where the voucher is valid), plus a friction for
+   buying outside the home region (reduced by the unified-network lever) and, for inference only,
+   a latency penalty. A center asked for more than it has left sells its capacity in proportion to
+   the requests (proportional rationing); what was not served is split again over the centers that
+   still have capacity; demand nobody can serve stays unmet.
 4. Vouchers are claimed per firm and paying government, capped per firm and year, and paid from
-   the yearly budget first come, first served; the firm pays the rest.
+   the yearly budget first come, first served (startups in random order); the firm pays the rest.
 5. Data vouchers pay part of each firm's data spending (a share of its training spend); extra
    data raises capability growth.
+
+After the market, ``set_prices`` moves every center's price part of the way toward the price at
+which its utilisation would be on target: ``p ← clip(p·exp(k·(u − u*)), floor, cap)``. A logit
+demand has a bounded price elasticity, so this converges without a cobweb when
+``2·k·(λ·p_cap + ε_bg) < 1`` (checked by scenario validation; docs/ODD.md §7.4).
 """
 
 from __future__ import annotations
@@ -91,33 +97,62 @@ def rate_matrix(
     return rate, payer
 
 
-def allocate(demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """First come, first served: firms (rows, already in arrival order) buy from their cheapest
-    center with capacity left; overflow moves to the next cheapest. Returns (firms, centers) GPU-h.
+def background_demand(
+    base: np.ndarray,
+    growth: np.ndarray,
+    years: float,
+    price: np.ndarray,
+    initial_price: np.ndarray,
+    elasticity: float,
+) -> np.ndarray:
+    """Demand from users outside the model at each center: grows on trend, falls as the price
+    rises (constant elasticity). A price driven to zero (no cost floor) gives a large but finite
+    demand (the price ratio is floored at 1e-9)."""
+    rel_price = np.maximum(price / initial_price, 1e-9)
+    return base * (1.0 + growth) ** years * rel_price ** (-elasticity)
+
+
+def split_and_ration(
+    demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray, sensitivity: float
+) -> np.ndarray:
+    """Requests (rows) split over centers (columns) by a logit on effective prices, rationed.
+
+    Each round, every unserved request is split over the centers with capacity left in shares
+    ``exp(−λ·p̃_ij) / Σ_k exp(−λ·p̃_ik)``. A center asked for more than it has left sells all of it
+    in proportion to the requests (proportional rationing) and closes; the unserved rest is split
+    again over the centers still open. Each round closes a center or serves everything, so at most
+    as many rounds as centers. Returns GPU-h bought, (requests, centers); never more than
+    ``capacity`` per center (up to rounding), never more than ``demand`` per row.
     """
     n, m = eff_price.shape
     bought = np.zeros((n, m))
-    pending = demand.astype(np.float64).copy()
-    avail = capacity.astype(np.float64).copy()
-    price = eff_price.copy()
-    price[:, avail <= 1e-9] = np.inf  # full centers are out of reach
-    position = np.arange(n)
+    rows = np.flatnonzero(demand > 0)
+    if rows.size == 0 or m == 0:
+        return bought
+    pending = demand[rows].astype(np.float64)
+    avail = np.maximum(capacity.astype(np.float64), 0.0)
+    price = eff_price[rows]
+    got_rows = np.zeros((rows.size, m))
     for _ in range(m):
-        wanting = pending > 1e-9
-        if not (avail > 1e-9).any() or not wanting.any():
+        open_ = np.flatnonzero(avail > 0)
+        if open_.size == 0:
             break
-        best = np.argmin(price, axis=1)
-        for j in np.flatnonzero(np.bincount(best[wanting], minlength=m)):
-            rows = position[wanting & (best == j)]
-            req = pending[rows]
-            before = np.cumsum(req) - req
-            give = np.clip(avail[j] - before, 0.0, req)
-            bought[rows, j] += give
-            pending[rows] -= give
-            avail[j] -= give.sum()
-            if avail[j] < 1e-9:
-                avail[j] = 0.0
-                price[:, j] = np.inf
+        z = -sensitivity * price[:, open_]
+        w = np.exp(z - z.max(axis=1, keepdims=True))
+        request = pending[:, None] * (w / w.sum(axis=1, keepdims=True))
+        asked = request.sum(axis=0)
+        short = asked > avail[open_]
+        fill = np.where(short, avail[open_] / np.where(short, asked, 1.0), 1.0)
+        got = request * fill
+        got_rows[:, open_] += got
+        sold = got.sum(axis=0)
+        avail[open_] = np.where(short, 0.0, np.maximum(avail[open_] - sold, 0.0))
+        if not short.any():
+            break
+        pending = np.maximum(pending - got.sum(axis=1), 0.0)
+        if not (pending > 0).any():
+            break
+    bought[rows] = got_rows
     return bought
 
 
@@ -133,13 +168,21 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     capacity = np.array([dc.capacity for dc in dcs])
     price = np.array([dc.price for dc in dcs])
     # Background users take capacity first.
-    background = np.array([min(dc.background_demand(), dc.capacity) for dc in dcs])
+    wanted = background_demand(
+        np.array([dc.background_base for dc in dcs]),
+        np.array([dc.spec.background_growth_per_year for dc in dcs]),
+        state.month / 12.0,
+        price,
+        np.array([dc.spec.price_yuan_per_gpu_h for dc in dcs]),
+        cm.background_price_elasticity,
+    )
+    background = np.minimum(wanted, capacity)
     capacity -= background
     if alive.size == 0 or m == 0:
         for j, dc in enumerate(dcs):
             dc.record_sales(background[j], 0.0, dc.revenue_startups)
         return
-    firms = rng.permutation(alive)  # arrival order
+    firms = rng.permutation(alive)  # arrival order (first come, first served for budgets)
     region = s.region[firms].astype(np.int64)
     sector = s.sector[firms]
     # Demand (GPU-h): training from staff, inference from revenue.
@@ -160,9 +203,16 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     outside = region[:, None] != dc_region[None, :]
     friction = cm.cross_region_friction_yuan * (1.0 - cm.unified_network)
     base = price[None, :] * (1.0 - rate) + outside * friction
-    bought_i = allocate(infer, base + outside * cm.inference_latency_penalty_yuan, capacity)
-    capacity_left = capacity - bought_i.sum(axis=0)
-    bought_t = allocate(train, base, capacity_left)
+    # Inference and training requests meet the centers together (one logit split, one rationing).
+    n = firms.size
+    latency = outside * cm.inference_latency_penalty_yuan
+    both = split_and_ration(
+        np.concatenate([infer, train]),
+        np.vstack([base + latency, base]),
+        capacity,
+        cm.center_choice_sensitivity,
+    )
+    bought_i, bought_t = both[:n], both[n:]
     bought = bought_i + bought_t
     cost = bought * price[None, :]
     # Vouchers: claims per (firm, paying government), capped per firm and year, FCFS budgets.
@@ -211,6 +261,50 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
         dc.record_sales(background[j], float(bought[:, j].sum()), float(cost[:, j].sum()))
     ref_price = economics.reference_price(state, params, region)
     buy_data(state, params, firms, s.training_gpu_h[firms] * ref_price)
+
+
+def adjust_prices(
+    price: np.ndarray,
+    utilization: np.ndarray,
+    floor: np.ndarray,
+    cap: float,
+    adjust: float,
+    target: float,
+) -> np.ndarray:
+    """Clipped partial adjustment: ``clip(p·exp(k·(u − u*)), floor, cap)`` per center.
+
+    The exponential form keeps prices positive whatever the gap; the floor wins where it is above
+    the cap (a center never sells below its cost floor).
+    """
+    return np.maximum(np.minimum(price * np.exp(adjust * (utilization - target)), cap), floor)
+
+
+def price_floors(state: State, params: Params) -> np.ndarray:
+    """Each center's cost floor now: its initial floor falling with the cost of capacity, never
+    below its power cost per GPU-hour."""
+    dcs = state.data_centers
+    decline = params.config.national.compute_cost_decline_per_year
+    initial = np.array([dc.floor for dc in dcs])
+    power = np.array([dc.power_cost_per_gpu_h for dc in dcs])
+    return np.maximum(initial * (1.0 - decline) ** (state.month / 12.0), power)
+
+
+def set_prices(state: State, params: Params, rng: np.random.Generator | None = None) -> None:
+    """Every data center posts next month's price (``adjust_prices``, vectorised over centers)."""
+    dcs = state.data_centers
+    if not dcs:
+        return
+    cm = params.config.compute
+    new = adjust_prices(
+        np.array([dc.price for dc in dcs]),
+        np.array([dc.utilization for dc in dcs]),
+        price_floors(state, params),
+        cm.price_cap_yuan_per_gpu_h,
+        cm.price_adjust_per_month,
+        cm.target_utilization,
+    )
+    for dc, p in zip(dcs, new, strict=True):
+        dc.post_price(float(p))
 
 
 def public_investment(gov, state: State, params: Params, rng: np.random.Generator) -> None:

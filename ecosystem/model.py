@@ -129,7 +129,7 @@ class AIEcosystem(mesa.Model):
         labour.hire(st, par, rng)
         self.agents_by_type[Government].shuffle_do(compute_market.public_investment, st, par, rng)
         compute_market.clear_market(st, par, rng)
-        self.agents_by_type[DataCenter].shuffle_do("set_price")
+        compute_market.set_prices(st, par, rng)
         self.agents_by_type[DataCenter].shuffle_do("consider_expansion")
         firm_life.innovate(st, par, rng)
         firm_life.adopt(st, par, rng)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ecosystem.scenario.schema import Scenario, bounds_at
+from ecosystem.scenario.schema import FieldRuleError, Scenario, bounds_at
 
 
 class ScenarioError(ValueError):
@@ -57,6 +57,9 @@ def format_validation_error(
     value = err.get("input")
     kind = err["type"]
     msg = err["msg"]
+    rule = (err.get("ctx") or {}).get("error")
+    if isinstance(rule, FieldRuleError):  # a cross-field rule naming the field that breaks it
+        return ScenarioError(".".join([*loc, rule.field]), rule.value, rule.allowed)
     if kind == "extra_forbidden":
         allowed = "unknown key"
     elif kind == "missing":

@@ -77,6 +77,18 @@ Multiplier = Annotated[float, _num(ge=0.0, le=100.0)]
 Months = Annotated[int, _num(ge=0, le=600)]
 
 
+class FieldRuleError(ValueError):
+    """A rule across fields broken by one field, raised inside a table's validator.
+
+    ``field`` is the field's path relative to the table; the one-line scenario error names the
+    full path, the value and what is allowed (``errors.format_validation_error``).
+    """
+
+    def __init__(self, field: str, value: Any, allowed: str):
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field} = {value!r}: {allowed}")
+
+
 class _Strict(BaseModel):
     """Strict, closed models: unknown keys, wrong types, NaN and infinities are errors."""
 
@@ -130,8 +142,16 @@ class ComputeMarket(_Strict):
     """How the market matches compute demand to data centers."""
 
     price_adjust_per_month: Annotated[float, _num(ge=0.0, le=1.0)] = 0.03
-    """Relative price change per month per unit of utilisation gap."""
+    """k: log price change per month per unit of utilisation gap, p ← p·exp(k·(u − u*)). With
+    ``center_choice_sensitivity`` λ, ``price_cap_yuan_per_gpu_h`` p_cap and
+    ``background_price_elasticity`` ε it must keep 2·k·(λ·p_cap + ε) < 1, else prices oscillate
+    (the cobweb; docs/ODD.md §7.4)."""
     target_utilization: Share = 0.7
+    center_choice_sensitivity: Annotated[float, _num(ge=0.0, le=100.0)] = 0.3
+    """λ: logit sensitivity of the choice among data centers to the effective price, per yuan per
+    GPU-hour (0 = price ignored, large = the cheapest center takes all)."""
+    price_cap_yuan_per_gpu_h: Annotated[float, _num(ge=0.01, le=1e4)] = 31.0
+    """Highest price a data center asks per GPU-hour (prices are clipped to [floor, cap])."""
     expansion_threshold: Share = 0.85
     """Utilisation above which an operator orders more capacity."""
     expansion_share: Share = 0.2
@@ -151,6 +171,25 @@ class ComputeMarket(_Strict):
     """Floor of 1 - voucher rate in the uplift a·r/(1-r): keeps it finite at a 100% voucher."""
     reference_price_without_centers_yuan: Annotated[float, _num(gt=0.0, le=1e4)] = 10.0
     """Planning price of compute (yuan per GPU-h) when no region has a data center."""
+
+    @model_validator(mode="after")
+    def _stable_prices(self) -> ComputeMarket:
+        """The price adjustment converges without a cobweb (docs/ODD.md §7.4): a sufficient
+        condition is 2·k·(λ·p_cap + ε_bg) < 1 (Gershgorin bound on the linearised update)."""
+        slope = self.center_choice_sensitivity * self.price_cap_yuan_per_gpu_h
+        slope += self.background_price_elasticity
+        if 2.0 * self.price_adjust_per_month * slope >= 1.0:
+            k_max = 1.0 / (2.0 * slope)
+            raise FieldRuleError(
+                "price_adjust_per_month",
+                self.price_adjust_per_month,
+                f"must be < {k_max:.4g} with center_choice_sensitivity "
+                f"{self.center_choice_sensitivity:g}, price_cap_yuan_per_gpu_h "
+                f"{self.price_cap_yuan_per_gpu_h:g} and background_price_elasticity "
+                f"{self.background_price_elasticity:g}, else prices oscillate "
+                "(stability: 2·k·(λ·p_cap + ε) < 1); or lower those",
+            )
+        return self
 
 
 # --------------------------------------------------------------------------------------------
@@ -658,8 +697,25 @@ class Scenario(_Strict):
         missing = set(SECTORS) - set(self.sectors)
         if missing:
             raise ValueError(f"sectors missing: {sorted(missing)}")
+        cap = self.compute.price_cap_yuan_per_gpu_h
         for rid, r in self.regions.items():
             for did, dc in r.data_centers.items():
+                where = f"regions.{rid}.data_centers.{did}"
+                if dc.price_yuan_per_gpu_h > cap:
+                    raise FieldRuleError(
+                        f"{where}.price_yuan_per_gpu_h",
+                        dc.price_yuan_per_gpu_h,
+                        f"must be <= compute.price_cap_yuan_per_gpu_h ({cap:g})",
+                    )
+                power = dc.kw_per_gpu * dc.pue * dc.power_cost_yuan_per_kwh
+                if power > cap:
+                    raise FieldRuleError(
+                        f"{where}.power_cost_yuan_per_kwh",
+                        dc.power_cost_yuan_per_kwh,
+                        f"power cost per GPU-h (kW × PUE × ¥/kWh = {power:.4g}) must be <= "
+                        f"compute.price_cap_yuan_per_gpu_h ({cap:g}): a center cannot sell "
+                        "below cost",
+                    )
                 if dc.owner and dc.owner not in r.big_firms:
                     raise ValueError(
                         f"regions.{rid}.data_centers.{did}.owner {dc.owner!r} is not a big firm "
