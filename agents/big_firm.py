@@ -37,10 +37,14 @@ class BigFirm(mesa.Agent):
         return f"big_firm:{self.key}"
 
     def target_headcount(self) -> int:
-        years = self.model.month / 12.0
-        return int(
-            round(self.spec.headcount * (1.0 + self.spec.headcount_growth_per_year) ** years)
-        )
+        """Labour demand: the 2025 headcount on its growth trend, moved along a demand curve
+        through the firm's 2025 point by the city's wage, (wage / initial wage) ** −ε_L."""
+        model = self.model
+        years = model.month / 12.0
+        trend = self.spec.headcount * (1.0 + self.spec.headcount_growth_per_year) ** years
+        relative = model.state.wage[self.region] / model.params.wage[self.region]
+        elasticity = model.config.labour.big_firm_labour_elasticity
+        return int(round(trend * relative**-elasticity))
 
     @property
     def procurement_per_month(self) -> float:

@@ -41,13 +41,13 @@ def cost_per_head(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
     s, st = state.startups, params.config.startups
     region = s.region[rows]
     compute = params.sector_training[s.sector[rows]] * reference_price(state, params, region)
-    return params.wage[region] * (1 + st.other_opex_share) + compute
+    return state.wage[region] * (1 + st.other_opex_share) + compute
 
 
 def monthly_costs(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
     """Wages with overheads, plus this month's own compute spending."""
     s, st = state.startups, params.config.startups
-    wages = s.headcount[rows] * params.wage[s.region[rows]] * (1 + st.other_opex_share)
+    wages = s.headcount[rows] * state.wage[s.region[rows]] * (1 + st.other_opex_share)
     return wages + s.compute_spend[rows]
 
 

@@ -172,7 +172,7 @@ def create_initial_stock(
     s = state.startups
     s.stage[rows] = stage
     s.capability[rows] *= 1.0 + ini.capability_per_stage * stage
-    wage_cost = params.wage[region] * (1 + st.other_opex_share)
+    wage_cost = state.wage[region] * (1 + st.other_opex_share)
     lo, hi = ini.runway_min_months, ini.runway_max_months
     s.cash[rows] = headcount * wage_cost * rng.uniform(lo, hi, n)
     s.next_raise_month[rows] = 0

@@ -1,9 +1,14 @@
-"""The labour market: separations, founding by leavers, migration, retirement, graduation, hiring.
+"""The labour market: separations, founding by leavers, migration, retirement, graduation, hiring,
+wages.
 
 A month of turnover is one uniform draw per person compared against the hazards stored on their
-row (competing risks: leaving the region, leaving the employer), plus retirement by date.
-Leavers of an employer may found a startup; the rest seek jobs. Hiring matches the most skilled
-seekers to the most attractive openings.
+row (competing risks: leaving the region, leaving the employer; the first scaled by the region's
+attraction), plus retirement by date. Leavers of an employer may found a startup; the rest seek
+jobs. Hiring is a matching function: a city's matches depend on its openings and job seekers,
+and the most skilled of the matched seekers go to the most attractive openings. Each city's wage
+then moves with its tightness (``set_wages``). One attraction function (``attraction``: wage,
+talent subsidy as a wage equivalent, tightness) drives arrivals, departures, moves between
+cities and graduates' decision to stay.
 """
 
 from __future__ import annotations
@@ -120,8 +125,13 @@ def turnover(state: State, params: Params, rng: np.random.Generator) -> None:
     retiring = np.flatnonzero(p.view("retire_at") <= state.month)
     _leave_market(state, params, retiring, PersonStatus.RETIRED, "retirements", RETIRED)
     u = rng.random(p.n, dtype=np.float32)
-    moving = np.flatnonzero(u < p.view("move_hazard"))  # leave the region or the employer
-    leaves_region = u[moving] < p.out_hazard[moving]
+    # Rows store the hazards at attraction 1; leaving the region is divided by the region's
+    # attraction (capped so that a month's chance stays a probability).
+    scale = (1.0 / attraction(state, params)).astype(np.float32)
+    out = p.view("out_hazard")
+    out_now = np.minimum(out * scale[p.view("region")], np.float32(1.0))
+    moving = np.flatnonzero(u < p.view("move_hazard") + (out_now - out))  # region or employer
+    leaves_region = u[moving] < out_now[moving]
     departing, separating = moving[leaves_region], moving[~leaves_region]
     departing = move_between_cities(state, params, rng, departing)
     _leave_market(state, params, departing, PersonStatus.DEPARTED, "departures", OUTSIDE)
@@ -133,10 +143,10 @@ def move_between_cities(
 ) -> np.ndarray:
     """Some people leaving a city move to another modelled city; returns those who leave the model.
 
-    Each mover picks a destination city with probability ∝ workforce × attractiveness ×
-    (wage / mean wage) ** migration_wage_elasticity (openings per seeker, talent subsidies and
-    wages: [S53]). Movers arrive as job seekers; they count as a departure where they left and
-    an arrival where they land, so people are conserved across regions.
+    Each mover picks a destination city with probability ∝ workforce × attraction (wages, talent
+    subsidies and openings per seeker: [S53]; the same function as arrivals from outside).
+    Movers arrive as job seekers; they count as a departure where they left and an arrival where
+    they land, so people are conserved across regions.
     """
     cities = [r for r in range(params.n_regions) if params.region_kinds[r] == "city"]
     nat = params.config.national
@@ -148,14 +158,7 @@ def move_between_cities(
     if movers.size == 0:
         return leavers
     city = np.array(cities)
-    wage = params.wage[city]
-    pull = np.array(
-        [
-            state.people_by_kind[r, : Employer.GONE].sum() * attractiveness(state, params, r)
-            for r in cities
-        ]
-    )
-    pull = pull * (wage / wage.mean()) ** nat.migration_wage_elasticity
+    pull = state.people_by_kind[city, : Employer.GONE].sum(axis=1) * attraction(state, params)[city]
     origin = p.region[movers].astype(np.int64)
     # Choose among the other cities: drop the origin's weight, renormalise per mover.
     weights = np.tile(pull, (movers.size, 1))
@@ -200,14 +203,15 @@ def _leave_market(
 
 
 def arrive(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Migrants arrive at the gross inflow rate, scaled by the region's attractiveness."""
+    """Migrants arrive at the gross inflow rate, scaled by the region's attraction."""
     pop = params.config.population
+    att = attraction(state, params)
     for r in range(params.n_regions):
         talent = params.region(r).talent
         if talent is None:
             continue
         workforce = state.people_by_kind[r, : Employer.GONE].sum()
-        lam = talent.gross_inflow_per_year / 12 * workforce * attractiveness(state, params, r)
+        lam = talent.gross_inflow_per_year / 12 * workforce * att[r]
         n = int(rng.poisson(lam))
         if n:
             rows = add_people(
@@ -255,32 +259,81 @@ def graduation(uni, state: State, params: Params, rng: np.random.Generator) -> N
     uni.record_graduation(*graduate_cohort(state, params, rng, uni))
 
 
-# --- attractiveness -----------------------------------------------------------------------------
-def attractiveness(state: State, params: Params, region: int) -> float:
-    """Relative pull on migrants: job openings per seeker (vs. 2025) and talent subsidies."""
-    talent = params.region(region).talent
-    el = talent.attractiveness_elasticity
-    tight = _tightness(state, region) / state.tightness_ref[region]
-    subsidy = state.governments[region].talent_subsidy_on_offer() / (12 * params.wage[region])
-    lab = params.config.labour
-    return float(np.clip(tight, lab.tightness_min, lab.tightness_max) ** el * (1.0 + el * subsidy))
+# --- attraction ---------------------------------------------------------------------------------
+def tightness(state: State) -> np.ndarray:
+    """Openings per job seeker at each region's last hiring round, (V + 1) / (S + 1)."""
+    return (state.vacancies_last + 1.0) / (state.seekers_last + 1.0)
+
+
+def attraction(state: State, params: Params) -> np.ndarray:
+    """How much each region pulls people, by region (1 for regions without a labour market).
+
+    Att = ((w + subsidy / (12 T_stay)) / w̄) ** ε_w × clip(tightness / tight*, lo, hi) ** ε_T,
+    clipped to [``attraction_min``, ``attraction_max``]: the current wage with the talent
+    subsidy on offer spread over the expected stay, against the national reference wage, and
+    last month's openings per seeker against the national normal tightness. Arrivals are
+    proportional to it, departures inversely, graduates stay in proportion (capped at all of
+    them) and movers between cities choose destinations in proportion to workforce × Att.
+    """
+    lab, nat = params.config.labour, params.config.national
+    att = np.ones(params.n_regions)
+    cities = np.array([r for r in range(params.n_regions) if params.region(r).talent is not None])
+    if cities.size == 0:
+        return att
+    subsidy = np.array([state.governments[r].talent_subsidy_on_offer() for r in cities])
+    wage = state.wage[cities] + subsidy / (12.0 * lab.expected_stay_years)
+    tight = np.clip(
+        tightness(state)[cities] / lab.normal_tightness, lab.tightness_min, lab.tightness_max
+    )
+    with np.errstate(over="ignore"):
+        pull = (wage / lab.national_reference_wage_yuan_per_month) ** nat.migration_wage_elasticity
+    att[cities] = np.clip(
+        pull * tight**lab.migration_tightness_elasticity, lab.attraction_min, lab.attraction_max
+    )
+    return att
 
 
 def graduate_stay_share(state: State, params: Params, region: int) -> float:
+    """Share of a region's graduates who stay: the base share × its attraction, at most all."""
     talent = params.region(region).talent
-    subsidy = state.governments[region].talent_subsidy_on_offer() / (12 * params.wage[region])
-    stay = talent.graduate_stay_share * (1.0 + talent.attractiveness_elasticity * subsidy)
-    return float(min(1.0, stay))
+    return float(min(1.0, talent.graduate_stay_share * attraction(state, params)[region]))
 
 
-def _tightness(state: State, region: int) -> float:
-    """Openings per job seeker at last month's hiring round."""
-    return (state.vacancies_last[region] + 1.0) / (state.seekers_last[region] + 1.0)
+# --- wages --------------------------------------------------------------------------------------
+def wage_step(tight: np.ndarray, params: Params) -> np.ndarray:
+    """Change of log wage for a month at tightness ``tight`` (partial adjustment).
+
+    gap = log(tight / tight*); no change while |gap| < dead band; else κ_w × clip(gap, ±clip).
+    """
+    lab = params.config.labour
+    gap = np.log(tight / lab.normal_tightness)
+    step = lab.wage_adjust_per_month * np.clip(gap, -lab.wage_gap_clip, lab.wage_gap_clip)
+    return np.where(np.abs(gap) < lab.wage_dead_band, 0.0, step)
+
+
+def set_wages(state: State, params: Params) -> None:
+    """After hiring: each city's wage moves toward clearing its labour market."""
+    cities = np.array([params.region(r).talent is not None for r in range(params.n_regions)])
+    step = wage_step(tightness(state), params)
+    state.wage[cities] *= np.exp(step[cities])
 
 
 # --- hiring -------------------------------------------------------------------------------------
+def matches(openings: int, seekers: int, params: Params, rng: np.random.Generator) -> int:
+    """Matches of a month: min(V, S, μ_m S^α_m V^(1 − α_m)), rounded up with probability equal
+    to the fraction (so the expected number is the matching function's)."""
+    if openings == 0 or seekers == 0:
+        return 0
+    lab = params.config.labour
+    a = lab.matching_elasticity
+    m = lab.matching_efficiency * float(seekers) ** a * float(openings) ** (1.0 - a)
+    whole = int(m)
+    return min(openings, seekers, whole + int(rng.random() < m - whole))
+
+
 def hire(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Match job seekers to openings: the most skilled go to the most attractive employers."""
+    """Match job seekers to openings: a matching function sets how many matches each city makes;
+    the most skilled seekers among them go to the most attractive openings."""
     p, s = state.people, state.startups
     st, lab = params.config.startups, params.config.labour
     alive = state.alive_startups()
@@ -329,9 +382,7 @@ def hire(state: State, params: Params, rng: np.random.Generator) -> None:
         seekers = all_seekers[p.region[all_seekers] == r]
         state.vacancies_last[r] = ids.size
         state.seekers_last[r] = seekers.size
-        if state.month == 0:
-            state.tightness_ref[r] = _tightness(state, r)
-        k = min(ids.size, seekers.size)
+        k = matches(ids.size, seekers.size, params, rng)
         if k == 0:
             continue
         slot_order = top_k(score + rng.normal(0, lab.opening_noise_sd, score.size), k)

@@ -47,6 +47,7 @@ class AIEcosystem(mesa.Model):
         self.state.chips_left = self.params.chip_supply_per_year
         self.state.national_vouchers = Budget(config.national.voucher_budget_yuan)
         self.state.adoption = economics.initial_adoption(self.params)
+        self.state.wage = self.params.wage.copy()
         self.create_organisations()
         self.create_population()
         self.state.alive_by_region = self.state.count_alive()
@@ -127,6 +128,7 @@ class AIEcosystem(mesa.Model):
         self.agents_by_type[BigFirm].shuffle_do(firm_life.acquisitions, st, par, rng)
         founding.found_startups(st, par, rng)
         labour.hire(st, par, rng)
+        labour.set_wages(st, par)
         self.agents_by_type[Government].shuffle_do(compute_market.public_investment, st, par, rng)
         compute_market.clear_market(st, par, rng)
         compute_market.set_prices(st, par, rng)

@@ -153,6 +153,14 @@ def _talent_net_inflow_per_year(d: RunData) -> float:
     return float(t["talent_net_inflow"].sum() * 12 / len(t))
 
 
+def _workforce_growth(d: RunData) -> float:
+    t = d.monthly("city")
+    if t.empty or "graduates" not in t.columns:
+        return NAN
+    flows = t["graduates"] + t["arrivals"] - t["departures"] - t["retirements"]
+    return float((flows / t["people"].where(t["people"] > 0)).fillna(0.0).sum() * 12 / len(t))
+
+
 def _public_spending(year: int | None):
     def f(d: RunData) -> float:
         t = d.monthly("all")
@@ -326,6 +334,14 @@ OUTCOMES: dict[str, Outcome] = {
             "(arrivals - departures) / AI workforce of the city regions, annualised "
             "(sum of the monthly rates x 12 / months)",
             _talent_net_inflow_per_year,
+        ),
+        Outcome(
+            "workforce_growth",
+            "share of workforce per year",
+            "(graduates + arrivals - departures - retirements) / AI workforce of the city "
+            "regions, annualised (sum of the monthly rates x 12 / months); graduates included, "
+            "unlike talent_net_inflow_per_year",
+            _workforce_growth,
         ),
         Outcome(
             "west_utilization_y1",

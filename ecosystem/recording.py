@@ -50,6 +50,8 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
             "voucher_left": np.array([g.voucher_budget_left for g in state.governments]),
             "adoption": state.adoption.copy(),
             "ai_spending": state.ai_spending.copy(),
+            "wage": state.wage.copy(),
+            "vacancies": state.vacancies_last.copy(),
             "dc": np.array(dc).reshape(len(dcs), _DC_FIELDS),
         }
     )
@@ -117,6 +119,7 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
     counters = {k: np.concatenate([x["counters"][k] for x in h]) for k in COUNTERS}
     capability = np.concatenate([x["capability_sum"] for x in h])
     net = counters["arrivals"] - counters["departures"]
+    growth = net + counters["graduates"] - counters["retirements"]
     out = {
         "month": months,
         "date": [date(params, int(m)) for m in months],
@@ -127,12 +130,15 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
         "employment_universities": by_kind[:, Employer.UNIVERSITY],
         "job_seekers": by_kind[:, Employer.NONE],
         "people": workforce,
+        "wage_yuan": np.concatenate([x["wage"] for x in h]),
+        "vacancies": np.concatenate([x["vacancies"] for x in h]).astype(np.int64),
         "dc_capacity_gpu_h": cap,
         "dc_sold_gpu_h": sold,
         "dc_utilization": _missing_where(_ratio(sold, cap), cap <= 0),
         "dc_price_yuan": _missing_where(price_sum / np.maximum(n_dcs, 1), n_dcs == 0),
         "voucher_budget_left_yuan": np.concatenate([x["voucher_left"] for x in h]),
         "talent_net_inflow": np.where(workforce > 0, net / np.maximum(workforce, 1), 0.0),
+        "workforce_growth": np.where(workforce > 0, growth / np.maximum(workforce, 1), 0.0),
         "capability_mean": np.where(alive > 0, capability / np.maximum(alive, 1), 0.0),
         "cash_yuan": np.concatenate([x["cash"] for x in h]),
         "adoption_share": np.concatenate([x["adoption"] for x in h]),

@@ -77,6 +77,7 @@ class Params:
     #: Monthly chance of leaving the region, by (region, employer kind).
     outflow: np.ndarray
     retire_months: np.ndarray
+    #: Each region's initial (2025) wage; the current wage is ``State.wage``.
     wage: np.ndarray
     sector_training: np.ndarray
     sector_inference: np.ndarray
@@ -176,8 +177,9 @@ class State:
     bf_headcount: np.ndarray = None  # type: ignore[assignment]
     uni_headcount: np.ndarray = None  # type: ignore[assignment]
     bf_leavers: np.ndarray = None  # type: ignore[assignment]
-    #: Openings per seeker in the first month (the reference of attractiveness).
-    tightness_ref: np.ndarray = None  # type: ignore[assignment]
+    #: Each city's current monthly wage (``labour.set_wages``); every cost that uses wages reads it.
+    wage: np.ndarray = None  # type: ignore[assignment]
+    #: Openings and job seekers at the last hiring round, by region (labour-market tightness).
     vacancies_last: np.ndarray = None  # type: ignore[assignment]
     seekers_last: np.ndarray = None  # type: ignore[assignment]
     alive_by_region: np.ndarray = None  # type: ignore[assignment]
@@ -199,7 +201,7 @@ class State:
     def __post_init__(self) -> None:
         n, k = self.n_regions, len(Employer)
         self.people_by_kind = np.zeros((n, k), dtype=np.int64)
-        self.tightness_ref = np.ones(n)
+        self.wage = np.zeros(n)
         self.vacancies_last = np.zeros(n)
         self.seekers_last = np.zeros(n)
         self.adoption_demand = np.zeros(n)

@@ -61,6 +61,7 @@ from ecosystem.scenario.schema import (
     Positive,
     Region,
     Scenario,
+    ScenarioWarning,
     Sector,
     SectorKey,
     SectorSpec,
@@ -69,6 +70,7 @@ from ecosystem.scenario.schema import (
     Talent,
     UniversitySpec,
     field_help,
+    implausible_graduates,
 )
 from ecosystem.scenario.toml_io import dump_toml, dumps_document, to_document
 
@@ -76,6 +78,8 @@ __all__ = [
     "ANNOTATION_KEYS",
     "FieldHelp",
     "field_help",
+    "implausible_graduates",
+    "ScenarioWarning",
     "get_path",
     "is_annotated",
     "load_document_text",

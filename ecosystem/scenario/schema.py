@@ -6,6 +6,7 @@ H100-equivalent GPU-hours, time in months unless a field's name says ``per_year`
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from types import UnionType
@@ -122,9 +123,10 @@ class National(_Strict):
     internal_migration_share: Share = 0.5
     """Share of people leaving a modelled city who move to another modelled city (the rest leave
     the model). Only matters with two or more city regions."""
-    migration_wage_elasticity: Elasticity = 1.0
-    """How strongly movers between cities prefer higher wages (with openings and subsidies). At
-    most 10 (see MAX_ELASTICITY)."""
+    migration_wage_elasticity: Elasticity = 2.0
+    """ε_w of the one attraction function (arrivals, departures, moves between cities, graduates'
+    stay): attraction ∝ (effective wage / ``labour.national_reference_wage_yuan_per_month``) ** ε_w.
+    At most 10 (see MAX_ELASTICITY)."""
     voucher_rate: Share = 0.0
     """National compute-voucher programme (V7): rate, valid at any data center for any startup."""
     voucher_budget_yuan: Yuan = 0.0
@@ -348,22 +350,21 @@ class Talent(_Strict):
     """Fully loaded monthly cost of one AI employee. Between 100 and 1e7 yuan: tiny positive wages
     make hiring arithmetic overflow, and no AI salary is above 10 million a month."""
     gross_inflow_per_year: Share
-    """Arrivals from other regions per year, as a share of the workforce, at neutral
-    attractiveness."""
+    """Arrivals from other regions per year, as a share of the workforce, at attraction 1 (the
+    national reference wage and normal tightness)."""
     outflow_per_year: Share
-    """Departures to other regions per year among the employed."""
+    """Departures to other regions per year among the employed, at attraction 1 (divided by the
+    region's attraction)."""
     seeker_outflow_per_year: Share
-    """Departures per year among job seekers (who leave faster)."""
+    """Departures per year among job seekers (who leave faster), at attraction 1."""
     graduate_stay_share: Share = 0.7
-    """Share of local graduates who look for work in the region."""
-    attractiveness_elasticity: Elasticity = 1.0
-    """How strongly arrivals respond to job openings per seeker and to talent subsidies. At most 10
-    (see MAX_ELASTICITY): larger exponents overflow the arrival rates."""
+    """Share of local graduates who look for work in the region, at attraction 1 (times the
+    region's attraction, capped at 1)."""
     retirement_age_years: Annotated[float, _num(ge=40.0, le=80.0)] = 60.0
     startup_attrition_per_year: Share = 0.2
     university_attrition_per_year: Share = 0.05
     other_founding_per_year: Share = 0.002
-    """Yearly founding hazard of job seekers (origin "other")."""
+    """Yearly founding hazard of job seekers (origin "other"), times the cluster pull."""
     initial_alumni_share: Share = 0.3
     """Share of the 2025 startup staff and job seekers who once worked at a local big firm."""
     migrant_alumni_share: Share = 0.2
@@ -425,6 +426,25 @@ class Region(_Strict):
             # Alumni and spinoffs are drawn in proportion to big-firm headcount.
             raise ValueError("big_firms: at least one big firm needs headcount >= 1")
         return self
+
+    def initial_workforce(self, founding_team: int) -> int:
+        """People in this region's labour market at the start: big-firm and university staff,
+        job seekers and the initial startups' founding teams (0 for a hub)."""
+        if self.talent is None:
+            return 0
+        return (
+            sum(b.headcount for b in self.big_firms.values())
+            + sum(u.staff for u in self.universities.values())
+            + self.talent.initial_job_seekers
+            + self.initial_startups * founding_team
+        )
+
+    def graduates_staying_per_year(self) -> float:
+        """Local graduates a year who look for work here at attraction 1."""
+        if self.talent is None:
+            return 0.0
+        graduates = sum(u.graduates_per_year for u in self.universities.values())
+        return graduates * self.talent.graduate_stay_share
 
     def projected_people(self, years: int, founding_team: int) -> float:
         """A generous upper estimate of this region's people-table rows after ``years``."""
@@ -613,15 +633,47 @@ class Population(_Strict):
 
 
 class LabourRules(_Strict):
-    """How the labour market matches people and how clusters pull founders and migrants."""
+    """How the labour market matches people, sets wages and attracts people; how clusters pull
+    founders and migrants."""
 
     cluster_pull_ratio_floor: Annotated[float, _num(gt=0.0, le=1.0)] = 0.1
     """Lowest ratio of live startups to the initial stock used in the cluster pull."""
     cluster_pull_cap: Annotated[float, _num(ge=1.0, le=1000.0)] = 10.0
     """Largest factor by which a growing cluster multiplies founding without an employer."""
     tightness_min: Annotated[float, _num(gt=0.0, le=1000.0)] = 0.25
-    """Openings per seeker relative to the first month, bounded in attractiveness to [min, max]."""
+    """Openings per seeker relative to ``normal_tightness``, bounded in the attraction function to
+    [min, max]."""
     tightness_max: Annotated[float, _num(gt=0.0, le=1000.0)] = 4.0
+    normal_tightness: Annotated[float, _num(gt=0.0, le=100.0)] = 1.0
+    """tight*: openings per job seeker at which wages stand still; one national constant, the
+    same for every city."""
+    wage_adjust_per_month: Annotated[float, _num(ge=0.0, le=0.03)] = 0.01
+    """κ_w: log wage moves κ_w × clip(log(tightness / tight*), −gap clip, +gap clip) a month. At
+    most 0.03 (faster adjustment overshoots into a wage cobweb; see docs/ODD.md, wages)."""
+    wage_gap_clip: Annotated[float, _num(gt=0.0, le=1.0)] = 0.5
+    """Largest |log(tightness / tight*)| a month's wage change responds to."""
+    wage_dead_band: Annotated[float, _num(ge=0.0, le=1.0)] = 0.1
+    """Wages stand still while |log(tightness / tight*)| is below this (sticky wages)."""
+    matching_efficiency: Annotated[float, _num(gt=0.0, le=1.0)] = 0.5
+    """μ_m: matches = min(openings, seekers, μ_m × seekers^α_m × openings^(1 − α_m)) a month."""
+    matching_elasticity: Share = 0.5
+    """α_m: elasticity of matches with respect to job seekers (Cobb–Douglas matching)."""
+    big_firm_labour_elasticity: Elasticity = 0.5
+    """ε_L: big firms' target headcount × (wage / initial wage) ** −ε_L."""
+    migration_tightness_elasticity: Elasticity = 0.3
+    """ε_T: attraction × clip(tightness / tight*, tightness_min, tightness_max) ** ε_T."""
+    expected_stay_years: Annotated[float, _num(ge=0.1, le=50.0)] = 3.0
+    """T_stay: a one-off talent subsidy counts as subsidy / (12 × T_stay) yuan a month of wage."""
+    national_reference_wage_yuan_per_month: Annotated[float, _num(ge=100.0, le=1e7)] = 30_000.0
+    """w̄: the wage of the outside option (the rest of the country) in the attraction function."""
+    attraction_min: Annotated[float, _num(gt=0.0, le=1.0)] = 0.1
+    """Lowest attraction of a city (its arrivals at least this share, its departures at most
+    1 / this times the rates at attraction 1)."""
+    attraction_max: Annotated[float, _num(ge=1.0, le=1000.0)] = 10.0
+    """Highest attraction of a city."""
+    graduate_inflow_warn_share: Share = 0.15
+    """Scenario validation warns when a city's graduates who stay each year exceed this share of
+    its initial workforce (staff, job seekers, founding teams)."""
     hiring_score_base: Multiplier = 0.3
     """A startup opening's attractiveness: base + per_stage × funding stage + per_capability ×
     min(capability / local median, ``hiring_capability_cap``) (big firms: their capability;
@@ -636,7 +688,7 @@ class LabourRules(_Strict):
 
     @model_validator(mode="after")
     def _bounds(self) -> LabourRules:
-        _ordered(self, "tightness")
+        _ordered(self, "tightness", "attraction")
         return self
 
 
@@ -731,11 +783,39 @@ class Scenario(_Strict):
                 f"{self.meta.years} years, more than {MAX_PEOPLE_PROJECTED:,} (memory): "
                 "use fewer people, slower growth or fewer years"
             )
+        for message in implausible_graduates(self):
+            warnings.warn(message, ScenarioWarning, stacklevel=2)
         return self
 
     @property
     def months(self) -> int:
         return self.meta.years * 12
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario that runs but holds a number that is implausible against another."""
+
+
+def implausible_graduates(scenario: Scenario) -> list[str]:
+    """One message per city whose graduates staying a year exceed
+    ``labour.graduate_inflow_warn_share`` of its initial workforce (issue 10: Henan's 8,000
+    assumed graduates a year on a workforce of ~8,800)."""
+    share = scenario.labour.graduate_inflow_warn_share
+    team = scenario.startups.founding_team
+    out = []
+    for key, region in scenario.regions.items():
+        workforce = region.initial_workforce(team)
+        staying = region.graduates_staying_per_year()
+        if region.kind == "city" and staying > share * max(workforce, 1):
+            out.append(
+                f"regions.{key}: {staying:,.0f} graduates a year stay (universities' "
+                "graduates_per_year × talent.graduate_stay_share), "
+                f"{staying / max(workforce, 1):.0%} of the initial workforce of {workforce:,} "
+                "(big-firm and university staff, job seekers, founding teams); more than "
+                f"labour.graduate_inflow_warn_share = {share:g} is implausible: check the "
+                "graduates or the workforce"
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,266 @@
+"""The labour market clears (issue 10 point 5; docs/ODD.md §7.1–7.2): wages move with tightness,
+a matching function hires, one attraction function moves people, graduates count in the balance.
+
+Tests assert mechanisms (signs, bands, identities), never sizes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from paired import TINY, paired_effect
+
+from ecosystem import AIEcosystem, load_scenario, outcomes
+from ecosystem.founding import cluster_pull, found_from_job_seekers
+from ecosystem.labour import attraction, matches, set_wages, wage_step
+from ecosystem.run import run_scenario
+from ecosystem.scenario import ScenarioWarning, implausible_graduates
+from ecosystem.tables import Employer
+
+SEEDS = (1, 2, 3)
+
+
+def city_rows(result, region: str = "hangzhou") -> pd.DataFrame:
+    k = result.kpis
+    return k[k["region"] == region].sort_values("month").reset_index(drop=True)
+
+
+def sign_changes(series: np.ndarray) -> int:
+    """How often the month-to-month change of a series changes sign (flat months skipped)."""
+    d = np.sign(np.diff(series))
+    d = d[d != 0]
+    return int((np.diff(d) != 0).sum())
+
+
+@pytest.fixture(scope="module")
+def hangzhou_runs(full_run, hangzhou):
+    """Ten years of Hangzhou on three seeds (seed 1 is the shared baseline run)."""
+    return [full_run] + [run_scenario(hangzhou, seed=s) for s in SEEDS[1:]]
+
+
+# --- wages ------------------------------------------------------------------------------------
+def test_wage_step_rises_with_tightness_and_is_bounded(hangzhou):
+    model = AIEcosystem(hangzhou, rng=1)
+    lab = hangzhou.labour
+    tight = lab.normal_tightness * np.exp(np.linspace(-3, 3, 601))
+    step = wage_step(tight, model.params)
+    assert (np.diff(step) >= 0).all()  # never falls as the market tightens
+    gap = np.log(tight / lab.normal_tightness)
+    assert (step[gap > lab.wage_dead_band] > 0).all()
+    assert (step[gap < -lab.wage_dead_band] < 0).all()
+    assert (step[np.abs(gap) < lab.wage_dead_band] == 0).all()
+    assert np.abs(step).max() == pytest.approx(lab.wage_adjust_per_month * lab.wage_gap_clip)
+
+
+def test_set_wages_raises_the_wage_of_a_tight_city_and_lowers_a_slack_one(hangzhou):
+    model = AIEcosystem(hangzhou, rng=1)
+    st = model.state
+    city = model.region_keys.index("hangzhou")
+    before = st.wage.copy()
+    st.vacancies_last[city], st.seekers_last[city] = 5000, 1000
+    set_wages(st, model.params)
+    assert st.wage[city] > before[city]
+    st.vacancies_last[city], st.seekers_last[city] = 1000, 5000
+    now = st.wage[city]
+    set_wages(st, model.params)
+    assert st.wage[city] < now
+    hubs = [i for i, k in enumerate(model.region_kinds) if k == "hub"]
+    np.testing.assert_array_equal(st.wage[hubs], before[hubs])  # no labour market, no wage
+
+
+def test_fewer_job_seekers_mean_higher_wages():
+    """The same city with a thinner pool of seekers (a tighter market) pays more a year later."""
+
+    def wage_after_a_year(result) -> float:
+        return float(city_rows(result, "ningbo")["wage_yuan"].iloc[11])
+
+    eff = paired_effect(
+        TINY,
+        {"regions.ningbo.talent.initial_job_seekers": 100},
+        seeds=range(1, 6),
+        outcome=wage_after_a_year,
+        months=12,
+    )
+    assert eff.p_greater < 0.05, eff
+
+
+def test_costs_use_the_current_wage(hangzhou):
+    from ecosystem import economics
+
+    model = AIEcosystem(hangzhou, rng=1)
+    model.run_for(1)
+    st, par = model.state, model.params
+    firms = st.alive_startups()[:50]
+    cost = economics.monthly_costs(st, par, firms)
+    per_head = economics.cost_per_head(st, par, firms)
+    st.wage[:] *= 1.5
+    assert (economics.monthly_costs(st, par, firms) > cost)[st.startups.headcount[firms] > 0].all()
+    assert (economics.cost_per_head(st, par, firms) > per_head).all()
+
+
+def test_big_firms_demand_less_labour_at_a_higher_wage(hangzhou):
+    model = AIEcosystem(hangzhou, rng=1)
+    firm = model.big_firms[0]
+    base = firm.target_headcount()
+    model.state.wage[firm.region] *= 1.2
+    eps = hangzhou.labour.big_firm_labour_elasticity
+    assert firm.target_headcount() == round(firm.spec.headcount * 1.2**-eps)
+    assert firm.target_headcount() < base
+
+
+# --- matching ---------------------------------------------------------------------------------
+def test_matching_function_is_bounded_and_frictional(hangzhou):
+    model = AIEcosystem(hangzhou, rng=1)
+    rng = np.random.default_rng(0)
+    lab = hangzhou.labour
+    for v, s in ((0, 10), (10, 0), (1, 1), (1000, 10), (10, 1000), (5000, 5000)):
+        m = matches(v, s, model.params, rng)
+        assert 0 <= m <= min(v, s)
+    # At equal openings and seekers only a share μ_m matches in a month: frictions exist.
+    draws = [matches(4000, 4000, model.params, rng) for _ in range(50)]
+    assert np.mean(draws) == pytest.approx(lab.matching_efficiency * 4000, rel=0.01)
+    assert max(draws) < 4000
+
+
+# --- the market clears ------------------------------------------------------------------------
+def test_labour_market_clears(hangzhou_runs):
+    """Job seekers stay a frictional share of the workforce every year: they neither drain to
+    nothing (the old fixed-wage market: 6,932 → ~30) nor pile up."""
+    for result in hangzhou_runs:
+        k = city_rows(result)
+        share = (k["job_seekers"] / k["people"]).groupby(k["month"] // 12).mean()
+        assert len(share) == 10
+        assert share.between(0.005, 0.20).all(), share.round(4).to_dict()
+
+
+def test_no_wage_cobweb(hangzhou_runs):
+    """Wages move (they are not fixed) but do not oscillate: the change of the wage changes sign
+    at most around each July's graduate wave, also at the fastest adjustment the schema allows
+    (a cobweb changes sign every month: ~120 times in ten years)."""
+    for result in hangzhou_runs:
+        w = city_rows(result)["wage_yuan"].to_numpy()
+        assert np.ptp(w) > 0
+        assert sign_changes(w) <= 2 * 10 + 2, sign_changes(w)
+    lab = type(load_scenario("hangzhou").labour).model_fields
+    fastest = {
+        f"labour.{name}": next(m.le for m in lab[name].metadata if getattr(m, "le", None))
+        for name in ("wage_adjust_per_month", "wage_gap_clip")
+    }
+    w = city_rows(run_scenario(load_scenario("hangzhou", fastest), seed=1))["wage_yuan"]
+    assert sign_changes(w.to_numpy()) <= 3 * 10, sign_changes(w.to_numpy())
+    # The count would see a cobweb: an alternating series changes sign every month.
+    assert sign_changes(np.array([1.0, 2.0] * 60)) == 118
+
+
+def test_wages_move_both_ways_across_cities_of_the_national_model():
+    result = run_scenario(load_scenario("china"), seed=1, months=36)
+    k = result.kpis
+    cities = [c for c, r in load_scenario("china").regions.items() if r.kind == "city"]
+    change = {}
+    for c in cities:
+        w = k[k["region"] == c].sort_values("month")["wage_yuan"].to_numpy()
+        change[c] = w[-1] / w[0] - 1
+    assert min(change.values()) < 0 < max(change.values()), change
+
+
+# --- attraction -------------------------------------------------------------------------------
+def test_one_attraction_function_responds_to_wage_subsidy_and_openings(hangzhou):
+    model = AIEcosystem(hangzhou, rng=1)
+    st, par = model.state, model.params
+    r = model.region_keys.index("hangzhou")
+    gov = st.governments[r]
+    gov.policy = gov.policy.model_copy(update={"talent_subsidy_yuan_per_person": 0.0})
+    base = attraction(st, par)[r]
+    st.wage[r] *= 1.1
+    higher_wage = attraction(st, par)[r]
+    assert higher_wage == pytest.approx(base * 1.1**hangzhou.national.migration_wage_elasticity)
+    st.vacancies_last[r], st.seekers_last[r] = 3000, 1000
+    tighter = attraction(st, par)[r]
+    assert tighter > higher_wage
+    gov.policy = gov.policy.model_copy(update={"talent_subsidy_yuan_per_person": 100_000.0})
+    assert attraction(st, par)[r] > tighter
+    hubs = [i for i, k in enumerate(model.region_kinds) if k == "hub"]
+    assert (attraction(st, par)[hubs] == 1.0).all()
+
+
+def test_talent_subsidy_raises_inflow():
+    """Issue 10's bar: ¥0 vs ¥100k per newcomer, common seeds, one-sided paired test. The
+    budget is large in both arms so that the subsidy is on offer all year (the mechanism, not
+    how long a preset's budget lasts)."""
+
+    def inflow(result) -> float:
+        k = city_rows(result, "ningbo")
+        return float(k["arrivals"].sum() + k["graduates"].sum())
+
+    eff = paired_effect(
+        TINY,
+        {"regions.ningbo.policy.talent_subsidy_yuan_per_person": 100_000.0},
+        seeds=range(1, 11),
+        outcome=inflow,
+        months=24,
+        base_change={
+            "regions.ningbo.policy.talent_subsidy_yuan_per_person": 0.0,
+            "regions.ningbo.policy.talent_subsidy_budget_yuan": 1e11,
+        },
+    )
+    assert eff.p_greater < 0.05, eff
+
+
+# --- graduates in the talent balance ----------------------------------------------------------
+def test_talent_balance_identity_includes_graduates():
+    """Per region and month: Δ workforce = graduates + arrivals − departures − retirements, with
+    moves between cities counted on both sides; the workforce_growth KPI and outcome say so."""
+    result = run_scenario(load_scenario("china"), seed=2, months=14)
+    k = result.kpis.sort_values(["region", "month"])
+    cities = [c for c, r in result.scenario.regions.items() if r.kind == "city"]
+    flows = k["graduates"] + k["arrivals"] - k["departures"] - k["retirements"]
+    for c in cities:
+        rows = k["region"] == c
+        people = k.loc[rows, "people"].to_numpy()
+        np.testing.assert_array_equal(np.diff(people), flows[rows].to_numpy()[1:])
+        growth = flows[rows] / k.loc[rows, "people"]
+        np.testing.assert_allclose(k.loc[rows, "workforce_growth"], growth)
+    assert k.loc[k["month"] == 6, "graduates"].sum() > 0  # July's cohort counts
+    moved = k.groupby("month")[["moved_in", "moved_out"]].sum()
+    assert (moved["moved_in"] == moved["moved_out"]).all()
+    data = outcomes.RunData.from_result(result)
+    city = data.monthly("city")
+    city_flows = city["graduates"] + city["arrivals"] - city["departures"] - city["retirements"]
+    expected = (city_flows / city["people"]).sum() * 12 / len(city)
+    assert outcomes.compute(data, ["workforce_growth"])["workforce_growth"] == pytest.approx(
+        expected
+    )
+
+
+# --- job seekers found at a documented rate ---------------------------------------------------
+def test_job_seekers_found_at_the_documented_rate(hangzhou):
+    model = AIEcosystem(hangzhou, rng=5)
+    st, par = model.state, model.params
+    r = model.region_keys.index("hangzhou")
+    seekers = int(st.people_by_kind[r, Employer.NONE])
+    rate = hangzhou.regions["hangzhou"].talent.other_founding_per_year / 12
+    expected = seekers * rate * cluster_pull(st, par, r)
+    queued = []
+    for _ in range(40):
+        st.founding.clear()
+        found_from_job_seekers(st, par, model.rng)
+        queued.append(sum(f.size for f, _, _ in st.founding))
+    assert np.mean(queued) == pytest.approx(expected, rel=0.1)
+
+
+# --- validation -------------------------------------------------------------------------------
+def test_implausible_graduates_warn():
+    with pytest.warns(ScenarioWarning, match=r"regions\.henan: .* graduates a year stay"):
+        load_scenario("henan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        sc = load_scenario("hangzhou")
+    assert implausible_graduates(sc) == []
+    with pytest.warns(ScenarioWarning, match=r"regions\.hangzhou: "):
+        more = load_scenario(
+            "hangzhou", {"regions.hangzhou.universities.others.graduates_per_year": 1_000_000}
+        )
+    assert implausible_graduates(more)
