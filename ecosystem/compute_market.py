@@ -129,10 +129,21 @@ def split_and_ration(
     rows = np.flatnonzero(demand > 0)
     if rows.size == 0 or m == 0:
         return bought
-    pending = demand[rows].astype(np.float64)
-    avail = np.maximum(capacity.astype(np.float64), 0.0)
+    wanted = demand[rows].astype(np.float64)
     price = eff_price[rows]
-    got_rows = np.zeros((rows.size, m))
+    # Requests facing the same effective prices get the same shares and the same rationing, so
+    # the market is solved once per distinct price row (home region × voucher rates × kind) and
+    # each request gets its group's fractions. Rows are grouped by a fixed linear key and the
+    # grouping is checked exactly; if two different rows ever shared a key, rows are kept apart.
+    key = price @ np.linspace(1.0, 2.0, m) ** np.pi
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    if np.array_equal(price[first][group], price):
+        price, pending = price[first], np.bincount(group, weights=wanted)
+    else:
+        group, pending = np.arange(rows.size), wanted.copy()
+    total = pending.copy()
+    avail = np.maximum(capacity.astype(np.float64), 0.0)
+    got_rows = np.zeros((price.shape[0], m))
     for _ in range(m):
         open_ = np.flatnonzero(avail > 0)
         if open_.size == 0:
@@ -152,7 +163,7 @@ def split_and_ration(
         pending = np.maximum(pending - got.sum(axis=1), 0.0)
         if not (pending > 0).any():
             break
-    bought[rows] = got_rows
+    bought[rows] = wanted[:, None] * (got_rows / total[:, None])[group]
     return bought
 
 
