@@ -212,20 +212,52 @@ def _draw_parents(
     return kind, pid
 
 
-def cluster_pull(state: State, params: Params, region: int) -> float:
-    """How much a region's startup cluster multiplies founding by people without an employer.
+def cluster_index(state: State, params: Params) -> np.ndarray:
+    """The size of each region's AI cluster, the same function in every region (issue 10.4).
 
-    (live startups now / at the start) ** cluster_elasticity, floored and capped
-    (``labour.cluster_pull_ratio_floor``, ``labour.cluster_pull_cap``): founders follow founders
-    (Brenner [S20]; Zhang [S21]: a non-founder's choice depends on neighbours').
+    X_r = (N_r / N_ref)^w_N · (L_r / L_ref)^w_L · (VC_r / VC_ref)^w_V with N_r live startups
+    plus one (the founder-to-be: a region without startups is small, not dead), L_r the AI
+    workforce (everyone employed or seeking work in the region), VC_r venture money raised by its
+    startups over the last 12 months (months before the start count as the region's
+    ``market.vc_pool_yuan_per_year`` fully raised), and national reference units
+    ``labour.cluster_ref_*`` (weights normalised to sum to 1). A city that starts larger starts
+    with a larger index; none is measured against its own start. Regions without people (hubs)
+    get 0.
     """
-    talent = params.region(region).talent
-    if talent is None or talent.cluster_elasticity == 0:
-        return 1.0
     lab = params.config.labour
-    ratio = state.alive_by_region[region] / max(state.alive_at_start[region], 1)
-    pull = max(ratio, lab.cluster_pull_ratio_floor) ** talent.cluster_elasticity
-    return float(min(pull, lab.cluster_pull_cap))
+    w = np.array([lab.cluster_weight_startups, lab.cluster_weight_workforce, lab.cluster_weight_vc])
+    w = w / w.sum() if w.sum() > 0 else w
+    recent = state.history[-12:]
+    vc = sum((h["counters"]["vc_raised_yuan"] for h in recent), np.zeros(params.n_regions))
+    pools = np.array(
+        [
+            m.vc_pool_yuan_per_year if (m := params.region(r).market) else 0.0
+            for r in range(params.n_regions)
+        ]
+    )
+    vc = vc + pools * (12 - len(recent)) / 12
+    size = np.stack(
+        [
+            (state.alive_by_region + 1) / lab.cluster_ref_startups,
+            state.people_by_kind[:, : Employer.GONE].sum(axis=1) / lab.cluster_ref_workforce,
+            vc / lab.cluster_ref_vc_yuan_per_year,
+        ]
+    ).astype(float)
+    with np.errstate(divide="ignore"):
+        log_x = np.where(w[:, None] > 0, w[:, None] * np.log(size), 0.0).sum(axis=0)
+    people = state.people_by_kind[:, : Employer.GONE].sum(axis=1) > 0
+    return np.where(people, np.exp(log_x), 0.0)
+
+
+def cluster_pull(state: State, params: Params, region: int) -> float:
+    """How much a region's cluster multiplies founding by people without an employer, migrant
+    founders and partnership formation: X_r ** ``labour.cluster_elasticity`` (Brenner [S20]:
+    local mechanisms make clusters self-reinforcing; Zhang [S21]: a non-founder's choice depends
+    on neighbours'). One elasticity and one index for every region."""
+    eps = params.config.labour.cluster_elasticity
+    if eps == 0:
+        return 1.0
+    return float(cluster_index(state, params)[region] ** eps)
 
 
 def found_from_job_seekers(state: State, params: Params, rng: np.random.Generator) -> None:

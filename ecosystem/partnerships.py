@@ -1,22 +1,25 @@
-"""Partnerships between startups (H9): formed at random, most within a sector; they share
-knowledge (``firm_life.innovate``) until either partner exits."""
+"""Partnerships between startups (H9): formed at random, most within a sector, more often in a
+larger cluster; they share knowledge (``firm_life.innovate``) until either partner exits."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ecosystem.founding import cluster_pull
 from ecosystem.state import Params, State
 
 
 def cooperate(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Each region's live startups form a Poisson number of new partnerships."""
+    """Each region's live startups form a Poisson number of new partnerships: the rate per firm
+    times the cluster pull (more potential partners nearby, ``founding.cluster_pull``)."""
     s, st = state.startups, params.config.startups
     every = state.alive_startups()
     for r in range(params.n_regions):
         alive = every[s.region[every] == r]
         if alive.size < 2:
             continue
-        n = int(rng.poisson(st.partnership_rate_per_year / 12 * alive.size / 2))
+        rate = st.partnership_rate_per_year / 12 * cluster_pull(state, params, r)
+        n = int(rng.poisson(rate * alive.size / 2))
         if n == 0:
             continue
         a = rng.choice(alive, n)

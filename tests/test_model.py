@@ -339,7 +339,7 @@ def test_behavioural_constants_are_annotated_scenario_fields(hangzhou):
     "path, value",
     [
         ("population.learning_per_month", 0.01),
-        ("labour.cluster_pull_cap", 1.0),
+        ("labour.cluster_elasticity", 0.0),
         ("startups.same_sector_partner_share", 1.0),
         ("initial_stock.log_size_mean", 1.0),
         ("startups.layoff_below_runway_months", 6.0),

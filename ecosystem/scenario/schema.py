@@ -371,9 +371,6 @@ class Talent(_Strict):
     """Share of arriving migrants who worked at a big firm in another region."""
     migrant_founder_share: Share = 0.0
     """Share of arriving migrants who come to found a startup (origin "other")."""
-    cluster_elasticity: Elasticity = 0.0
-    """Founding by job seekers and migrants scales with (live startups / initial) ** this. At most
-    10, as other elasticities."""
     startup_spinoff_multiplier: Multiplier = 1.0
     """Multiplies the founding hazard of startup leavers (the size table measures self-employment
     of all small-firm quitters, more than AI founding)."""
@@ -636,10 +633,19 @@ class LabourRules(_Strict):
     """How the labour market matches people, sets wages and attracts people; how clusters pull
     founders and migrants."""
 
-    cluster_pull_ratio_floor: Annotated[float, _num(gt=0.0, le=1.0)] = 0.1
-    """Lowest ratio of live startups to the initial stock used in the cluster pull."""
-    cluster_pull_cap: Annotated[float, _num(ge=1.0, le=1000.0)] = 10.0
-    """Largest factor by which a growing cluster multiplies founding without an employer."""
+    cluster_elasticity: Annotated[float, _num(ge=0.0, le=2.0)] = 0.3
+    """Elasticity of founding without an employer, migrant founders and partnership formation
+    to the cluster index X_r (``founding.cluster_index``); one value for every region."""
+    cluster_weight_startups: Share = 0.5
+    """Weight of live startups in the cluster index (the three weights are normalised)."""
+    cluster_weight_workforce: Share = 0.3
+    """Weight of the AI workforce in the cluster index."""
+    cluster_weight_vc: Share = 0.2
+    """Weight of venture money raised over the last 12 months in the cluster index."""
+    cluster_ref_startups: Annotated[float, _num(ge=1.0, le=1e7)] = 1000.0
+    """Reference units of the cluster index: a national constant, the same for every city."""
+    cluster_ref_workforce: Annotated[float, _num(ge=1.0, le=1e9)] = 200_000.0
+    cluster_ref_vc_yuan_per_year: Annotated[float, _num(ge=1.0, le=MAX_YUAN)] = 1e10
     tightness_min: Annotated[float, _num(gt=0.0, le=1000.0)] = 0.25
     """Openings per seeker relative to ``normal_tightness``, bounded in the attraction function to
     [min, max]."""

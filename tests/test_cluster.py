@@ -1,0 +1,79 @@
+"""Clustering on absolute size, the same for every city (issue 10 point 4): the cluster index is
+a function of the state only, a larger start never ends smaller, and a larger cluster forms more
+partnerships."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from paired import TINY, outcome_values, paired_effect
+
+from ecosystem import AIEcosystem, load_scenario
+from ecosystem.founding import cluster_index, cluster_pull
+from ecosystem.tables import Employer
+
+
+def _state_with_recent_vc(model, vc):
+    model.state.history = [{"counters": {"vc_raised_yuan": np.asarray(vc, float)}}] * 12
+
+
+def test_the_index_is_the_same_function_of_the_state_in_every_city():
+    model = AIEcosystem(load_scenario("china"), rng=1)
+    st, keys = model.state, list(model.region_keys)
+    a, b = keys.index("hangzhou"), keys.index("henan")
+    assert st.alive_at_start[a] != st.alive_at_start[b]  # different starts...
+    st.alive_by_region[b] = st.alive_by_region[a]  # ... the same cluster now
+    st.people_by_kind[b] = st.people_by_kind[a]
+    _state_with_recent_vc(model, np.full(len(keys), 5e9 / 12))  # ¥5bn a year
+    x = cluster_index(st, model.params)
+    assert x[a] == pytest.approx(x[b])
+    # and it follows the documented formula: ((N+1)/1000)^.5 (L/2e5)^.3 (VC/1e10)^.2
+    n, lab = st.alive_by_region[a] + 1, st.people_by_kind[a, : Employer.GONE].sum()
+    assert x[a] == pytest.approx((n / 1000) ** 0.5 * (lab / 2e5) ** 0.3 * 0.5**0.2)
+    assert cluster_pull(st, model.params, a) == pytest.approx(x[a] ** 0.3)
+    # more startups, more people or more VC: a larger index; hubs (no people) have none
+    st.alive_by_region[b] += 100
+    assert cluster_index(st, model.params)[b] > x[a]
+    assert all(x[keys.index(h)] == 0 for h in ("qingyang", "gui_an", "zhongwei", "hohhot"))
+
+
+def test_before_a_year_is_recorded_the_vc_pool_stands_in_for_money_raised():
+    model = AIEcosystem(load_scenario(TINY), rng=1)
+    model.state.history = []
+    x0 = cluster_index(model.state, model.params)
+    r = list(model.region_keys).index("ningbo")
+    pool = model.params.region(r).market.vc_pool_yuan_per_year
+    _state_with_recent_vc(model, np.full(model.params.n_regions, pool / 12))
+    assert cluster_index(model.state, model.params)[r] == pytest.approx(x0[r])
+
+
+def test_a_larger_starting_stock_never_ends_smaller():
+    seeds = range(1, 11)
+    ends = {}
+    for n in (30, 60, 120, 240):
+        change = {"regions.ningbo.initial_startups": n}
+        ends[n] = outcome_values(TINY, seeds, "startups_alive_end", change=change)
+    means = [ends[n].mean() for n in ends]
+    steps = list(ends)
+    for small, large in zip(steps, steps[1:], strict=False):
+        d = ends[large] - ends[small]  # paired: same seeds
+        se = d.std(ddof=1) / np.sqrt(len(d))
+        assert d.mean() + 2 * se >= 0, (small, large, means)
+    assert means[-1] > means[0], means
+
+
+def test_one_elasticity_for_every_city_and_no_per_city_pull():
+    sc = load_scenario("china")
+    assert "cluster_elasticity" not in type(sc.regions["hangzhou"].talent).model_fields
+    assert sc.labour.cluster_elasticity == pytest.approx(0.3)
+
+
+def test_a_larger_cluster_forms_more_partnerships():
+    eff = paired_effect(
+        TINY,
+        {"labour.cluster_ref_startups": 10.0},  # the same firms count as a 100x larger cluster
+        seeds=range(1, 7),
+        months=24,
+        outcome=lambda r: float(r.kpis["partnerships_formed"].sum()),
+    )
+    assert eff.p_greater < 0.05, eff
