@@ -77,3 +77,32 @@ def test_a_larger_cluster_forms_more_partnerships():
         outcome=lambda r: float(r.kpis["partnerships_formed"].sum()),
     )
     assert eff.p_greater < 0.05, eff
+
+
+def test_5000_is_not_an_input():
+    """Issue 10 point 7: the target is a question. Only reporting code reads it, and no preset
+    value says it was set to reach it."""
+    import re
+    from pathlib import Path
+
+    from ecosystem.scenario import preset_names
+
+    root = Path(__file__).resolve().parent.parent
+    reporting = {"ecosystem/cli.py", "ecosystem/calibration.py", "ecosystem/outcomes.py"}
+    schema = "ecosystem/scenario/schema.py"
+    readers = {
+        str(p.relative_to(root))
+        for folder in ("ecosystem", "agents")
+        for p in (root / folder).rglob("*.py")
+        if "target_startups" in p.read_text(encoding="utf-8")
+    }
+    assert readers - {schema} <= reporting, readers - reporting
+    tuned = re.compile(
+        r"(calibrat|tuned|chosen|set so|so that)[^;]{0,80}"
+        r"(5,000[- ]startup|5,?000 target|the target|target \(H12\)|target_startups)",
+        re.I,
+    )
+    for name in preset_names():
+        for key, text in load_scenario(name).provenance.items():
+            if key != "meta.target_startups":
+                assert not tuned.search(text), f"{name}: {key}: {text}"
