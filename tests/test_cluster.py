@@ -71,9 +71,8 @@ def test_one_elasticity_for_every_city_and_no_per_city_pull():
 def test_a_larger_cluster_forms_more_partnerships():
     eff = paired_effect(
         TINY,
-        {"labour.cluster_ref_startups": 10.0},  # the same firms count as a 100x larger cluster
-        seeds=range(1, 7),
-        months=24,
+        {"labour.cluster_ref_startups": 1.0},  # the same firms count as a 1,000x larger cluster
+        seeds=range(1, 11),
         outcome=lambda r: float(r.kpis["partnerships_formed"].sum()),
     )
     assert eff.p_greater < 0.05, eff
