@@ -181,10 +181,12 @@ def firm_years_table(fy: pd.DataFrame, run_id: str, seed: int, start_year: int) 
         "date": month_dates((year - start_year) * 12 + 11, start_year),
         "region": fy["region"].astype(str),
         "headcount": fy["headcount"].astype("int64"),
-        "revenue_yuan": fy["revenue_yuan"],
-        "compute_gpu_h": fy["compute_gpu_h"],
-        "capability": fy["capability"],
-        "cash_yuan": fy["cash_yuan"],
+        # typed explicitly: a run shorter than a year has no December snapshot, and the empty
+        # frame's object columns would otherwise be written as strings
+        "revenue_yuan": fy["revenue_yuan"].astype("float64"),
+        "compute_gpu_h": fy["compute_gpu_h"].astype("float64"),
+        "capability": fy["capability"].astype("float64"),
+        "cash_yuan": fy["cash_yuan"].astype("float64"),
         "stage": pd.Series(np.array(STAGES, dtype=object)[fy["stage"].to_numpy(np.int64)]),
         "alive": fy["alive"].astype(bool),
     }

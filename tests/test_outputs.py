@@ -272,3 +272,17 @@ def test_bad_manifest_is_one_line(tmp_path, capsys, content, needle):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "\n" not in err and needle in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_run_shorter_than_a_year_writes_typed_empty_firm_years():
+    import pyarrow as pa
+    from paired import TINY
+
+    from ecosystem import load_scenario
+    from ecosystem.run import run_scenario
+
+    result = run_scenario(load_scenario(TINY), seed=1, months=3)
+    table = result.tables()["firm_years.parquet"]
+    assert table.num_rows == 0
+    for name in ("revenue_yuan", "compute_gpu_h", "capability", "cash_yuan"):
+        assert table.schema.field(name).type == pa.float64(), name

@@ -44,30 +44,40 @@ SHOWN = {
 #: How each variant's lever enters the model (docs/ODD.md describes the same code).
 CHANNELS = {
     "vouchers_off": "Hangzhou's compute voucher (25%, SMEs 50%, ¥250m a year, first come first "
-    "served) stops paying: startups pay the full price of the compute they buy.",
+    "served) stops paying. In the code as of this page the voucher does two things: it lowers "
+    "the effective price in the logit split over data centers (§7.4), and it still scales the "
+    "firm's compute request by the input formula 1 + a·r/(1 − r) (§7.4; project-level "
+    "additionality, issue 10 step 10.4, is not built yet), so its 'additional' compute is "
+    "partly typed in.",
     "voucher_rate_50": "standard firms' voucher rate rises from 25% to the SME rate of 50%: a "
-    "lower effective price of compute for eligible firms, the same yearly budget.",
+    "lower effective price and a larger request uplift for eligible firms, the same yearly budget.",
     "voucher_cap_half": "each firm can claim at most ¥4m a year instead of ¥8m: the budget is "
     "spread over more firms.",
     "voucher_budget_1bn": "the yearly budget rises from ¥250m to ¥1bn: the programme pays for "
     "more of the year before it runs out.",
-    "vouchers_portable": "vouchers may be spent at the western hubs too: a cheaper price there "
-    "for Hangzhou's firms, and a pull of their demand to the west.",
-    "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of firms' data purchases.",
+    "vouchers_portable": "vouchers may be spent at the western hubs too: a lower effective price "
+    "there for Hangzhou's firms in the logit split, pulling part of their demand west.",
+    "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of firms' data purchases; "
+    "more data raises capability growth by 1 + boost × log2(data index) (§7.4).",
     "talent_subsidy_off": "no subsidy to graduates and migrants who take an AI job in Hangzhou "
-    "(the preset pays ¥20,000 each from a ¥100m budget).",
-    "talent_subsidy_100k": "the subsidy per person rises to ¥100,000 (same budget).",
+    "(the preset pays ¥20,000 each from a ¥100m budget). The subsidy enters the one attraction "
+    "function as a wage equivalent, subsidy / (12 × 3 years) a month (§7.1).",
+    "talent_subsidy_100k": "the subsidy per person rises to ¥100,000 (same budget): a larger "
+    "wage equivalent while the budget lasts.",
     "adoption_off": "no adoption programme: the ¥200m a year that subsidises local AI adopters "
-    "stops, and with it the demand it creates.",
-    "adoption_500m": "the adoption programme grows to ¥500m a year.",
+    "stops — both its one-off purchases and its pull on Bass adoption, which grows the market "
+    "for good (§7.6).",
+    "adoption_500m": "the adoption programme grows to ¥500m a year (more subsidised purchases and "
+    "a stronger programme term in Bass adoption).",
     "dc_investment_1bn": "¥1bn a year of public money for new local data-center capacity "
-    "(subject to the national chip supply).",
+    "(subject to the national chip supply): more capacity, and prices that adjust down toward "
+    "target utilisation (§7.4); it does not touch adoption.",
     "export_controls_none": "export-control strength 0 instead of 0.5: more chips can be "
-    "installed, but efficiency gains are not pushed up.",
+    "installed, and efficiency gains (capability per GPU-hour) are not pushed up (H10).",
     "export_controls_strict": "export-control strength 1: fewer chips, faster efficiency gains "
     "(H10).",
     "unified_network": "the unified national network (V10) removes the extra cost of buying "
-    "compute outside one's region.",
+    "compute outside one's region from the effective prices of the logit split.",
 }
 
 
