@@ -27,17 +27,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ecosystem.networks import NODE_KINDS as FLOW_KINDS  # labels of the flow log's node kinds
 from ecosystem.tables import Stage
 
-#: Labels of the flow log's node kinds (``ecosystem.networks.NODE_KINDS``) and of stages.
-FLOW_KINDS = {
-    0: "job_market",
-    1: "startup",
-    2: "big_firm",
-    3: "university",
-    5: "outside",
-    6: "retired",
-}
+#: Labels of the stages.
 STAGES = [s.name.lower() for s in Stage]
 
 
