@@ -249,25 +249,25 @@ def cluster_index(state: State, params: Params) -> np.ndarray:
     return np.where(people, np.exp(log_x), 0.0)
 
 
-def cluster_pull(state: State, params: Params, region: int) -> float:
-    """How much a region's cluster multiplies founding by people without an employer, migrant
+def cluster_pull(state: State, params: Params) -> np.ndarray:
+    """How much each region's cluster multiplies founding by people without an employer, migrant
     founders and partnership formation: X_r ** ``labour.cluster_elasticity`` (Brenner [S20]:
     local mechanisms make clusters self-reinforcing; Zhang [S21]: a non-founder's choice depends
-    on neighbours'). One elasticity and one index for every region."""
+    on neighbours'). One elasticity and one index for every region; one value per region."""
     eps = params.config.labour.cluster_elasticity
     if eps == 0:
-        return 1.0
-    return float(cluster_index(state, params)[region] ** eps)
+        return np.ones(params.n_regions)
+    return cluster_index(state, params) ** eps
 
 
 def found_from_job_seekers(state: State, params: Params, rng: np.random.Generator) -> None:
     """Job seekers found startups (origin 'other'), more often in a larger cluster."""
     p = state.people
-    rate = np.zeros(params.n_regions)
-    for r in range(params.n_regions):
-        talent = params.region(r).talent
-        if talent:
-            rate[r] = talent.other_founding_per_year / 12 * cluster_pull(state, params, r)
+    base = [
+        t.other_founding_per_year if (t := params.region(r).talent) else 0.0
+        for r in range(params.n_regions)
+    ]
+    rate = np.array(base) / 12 * cluster_pull(state, params)
     idx = np.flatnonzero(p.view("employer_kind") == Employer.NONE)
     chosen = idx[rng.random(idx.size) < rate[p.region[idx]]]
     if chosen.size:

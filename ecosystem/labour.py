@@ -223,7 +223,8 @@ def arrive(state: State, params: Params, rng: np.random.Generator) -> None:
             state.flows.add_counts(OUTSIDE, r, Employer.NONE, r, n)
             state.counters["arrivals"][r] += n
             # Some come to found a startup here (cities compete for founders, H10, H12).
-            share = min(talent.migrant_founder_share * cluster_pull(state, params, r), 1.0)
+            # the pull of the state after this region's arrivals (they count in its workforce)
+            share = min(talent.migrant_founder_share * cluster_pull(state, params)[r], 1.0)
             spawn(state, rows[rng.random(n) < share], Employer.NONE, -1)
 
 

@@ -14,11 +14,12 @@ def cooperate(state: State, params: Params, rng: np.random.Generator) -> None:
     times the cluster pull (more potential partners nearby, ``founding.cluster_pull``)."""
     s, st = state.startups, params.config.startups
     every = state.alive_startups()
+    pull = cluster_pull(state, params)  # forming partnerships changes none of its inputs
     for r in range(params.n_regions):
         alive = every[s.region[every] == r]
         if alive.size < 2:
             continue
-        rate = st.partnership_rate_per_year / 12 * cluster_pull(state, params, r)
+        rate = st.partnership_rate_per_year / 12 * pull[r]
         n = int(rng.poisson(rate * alive.size / 2))
         if n == 0:
             continue

@@ -242,7 +242,7 @@ def test_job_seekers_found_at_the_documented_rate(hangzhou):
     r = model.region_keys.index("hangzhou")
     seekers = int(st.people_by_kind[r, Employer.NONE])
     rate = hangzhou.regions["hangzhou"].talent.other_founding_per_year / 12
-    expected = seekers * rate * cluster_pull(st, par, r)
+    expected = seekers * rate * cluster_pull(st, par)[r]
     queued = []
     for _ in range(40):
         st.founding.clear()
