@@ -219,10 +219,11 @@ def cluster_index(state: State, params: Params) -> np.ndarray:
     plus one (the founder-to-be: a region without startups is small, not dead), L_r the AI
     workforce (everyone employed or seeking work in the region), VC_r venture money raised by its
     startups over the last 12 months (months before the start count as the region's
-    ``market.vc_pool_yuan_per_year`` fully raised), and national reference units
-    ``labour.cluster_ref_*`` (weights normalised to sum to 1). A city that starts larger starts
-    with a larger index; none is measured against its own start. Regions without people (hubs)
-    get 0.
+    ``market.vc_pool_yuan_per_year`` fully raised) plus one seed round (the founder-to-be's: a
+    region where no round closed for a year has a small index, not zero), and national reference
+    units ``labour.cluster_ref_*`` (weights normalised to sum to 1). A city that starts larger
+    starts with a larger index; none is measured against its own start. Regions without people
+    (hubs) get 0.
     """
     lab = params.config.labour
     w = np.array([lab.cluster_weight_startups, lab.cluster_weight_workforce, lab.cluster_weight_vc])
@@ -235,7 +236,7 @@ def cluster_index(state: State, params: Params) -> np.ndarray:
             for r in range(params.n_regions)
         ]
     )
-    vc = vc + pools * (12 - len(recent)) / 12
+    vc = vc + pools * (12 - len(recent)) / 12 + params.config.startups.round_size_yuan[0]
     size = np.stack(
         [
             (state.alive_by_region + 1) / lab.cluster_ref_startups,

@@ -27,14 +27,25 @@ def test_the_index_is_the_same_function_of_the_state_in_every_city():
     _state_with_recent_vc(model, np.full(len(keys), 5e9 / 12))  # ¥5bn a year
     x = cluster_index(st, model.params)
     assert x[a] == pytest.approx(x[b])
-    # and it follows the documented formula: ((N+1)/1000)^.5 (L/2e5)^.3 (VC/1e10)^.2
+    # and it follows the documented formula: ((N+1)/1000)^.5 (L/2e5)^.3 ((VC+seed)/1e10)^.2
     n, lab = st.alive_by_region[a] + 1, st.people_by_kind[a, : Employer.GONE].sum()
-    assert x[a] == pytest.approx((n / 1000) ** 0.5 * (lab / 2e5) ** 0.3 * 0.5**0.2)
+    vc = (5e9 + 5e6) / 1e10  # ¥5bn raised plus one ¥5m seed round
+    assert x[a] == pytest.approx((n / 1000) ** 0.5 * (lab / 2e5) ** 0.3 * vc**0.2)
     assert cluster_pull(st, model.params)[a] == pytest.approx(x[a] ** 0.3)
     # more startups, more people or more VC: a larger index; hubs (no people) have none
     st.alive_by_region[b] += 100
     assert cluster_index(st, model.params)[b] > x[a]
     assert all(x[keys.index(h)] == 0 for h in ("qingyang", "gui_an", "zhongwei", "hohhot"))
+
+
+def test_a_year_without_rounds_leaves_a_small_index_not_zero():
+    model = AIEcosystem(load_scenario(TINY), rng=1)
+    _state_with_recent_vc(model, np.zeros(model.params.n_regions))
+    r = list(model.region_keys).index("ningbo")
+    x = cluster_index(model.state, model.params)[r]
+    assert x > 0
+    _state_with_recent_vc(model, np.full(model.params.n_regions, 1e6))
+    assert cluster_index(model.state, model.params)[r] > x  # any money raised adds to it
 
 
 def test_before_a_year_is_recorded_the_vc_pool_stands_in_for_money_raised():
