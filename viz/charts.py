@@ -56,6 +56,34 @@ class Chart:
     stack_area: bool = False
 
 
+def title(text: str, subtext: str | None = None) -> dict:
+    """The title block every figure of the app uses (16 px bold, top left; 12 px subtext)."""
+    out: dict = {
+        "text": text,
+        "left": 8,
+        "top": 4,
+        "textStyle": {"fontSize": 16, "fontWeight": 600},
+    }
+    if subtext is not None:
+        out.update(subtext=subtext, subtextStyle={"fontSize": 12})
+    return out
+
+
+def stamp_graphic(stamp: str) -> dict:
+    """The scenario/seed/month stamp at the bottom right of every figure (kept in exports)."""
+    return {
+        "id": "stamp",
+        "type": "text",
+        "right": 10,
+        "bottom": 6,
+        "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
+    }
+
+
+ITEM_TOOLTIP = {"trigger": "item", "aieco": True, "confine": True}
+"""Tooltip of figures whose items (nodes, points, routes) carry their own text."""
+
+
 def month_times(start_year: int, n: int) -> np.ndarray:
     """Milliseconds since 1970 of the first day of months 0..n-1."""
     months = np.datetime64(f"{start_year}-01", "M") + np.arange(n)
@@ -299,15 +327,7 @@ def figure(key: str, lines: list[Line], base: str, stamp: str, filename: str) ->
     # in a chart about 480 px wide).
     width = sum(40 + 7 * len(name) for name in legend)
     rows = max(1, -(-width // 470))
-    graphic = [
-        {
-            "id": "stamp",
-            "type": "text",
-            "right": 10,
-            "bottom": 6,
-            "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
-        }
-    ]
+    graphic = [stamp_graphic(stamp)]
     if empty:
         graphic.append(
             {
@@ -324,12 +344,7 @@ def figure(key: str, lines: list[Line], base: str, stamp: str, filename: str) ->
         "aieco_units": units,
         "aieco_filename": filename,
         "animation": False,
-        "title": {
-            "text": spec.title,
-            "left": 8,
-            "top": 4,
-            "textStyle": {"fontSize": 16, "fontWeight": 600},
-        },
+        "title": title(spec.title),
         "legend": {
             "data": legend,
             "type": "plain",

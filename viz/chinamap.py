@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from viz.charts import ITEM_TOOLTIP, stamp_graphic, title
 from viz.session import Session
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -161,17 +162,13 @@ def figure(data: dict, base: str, stamp: str, filename: str, kinds: tuple[str, .
         "aieco_map": True,
         "aieco_filename": filename,
         "animation": False,
-        "title": {
-            "text": "Cities, western hubs and what flows between them",
-            "subtext": f"circles: startups alive · squares: data-center capacity · "
+        "title": title(
+            "Cities, western hubs and what flows between them",
+            f"circles: startups alive · squares: data-center capacity · "
             f"flows: last {WINDOW} months, the largest routes that carry "
             f"{FLOW_SHARE:.0%} of each kind",
-            "left": 8,
-            "top": 4,
-            "textStyle": {"fontSize": 16, "fontWeight": 600},
-            "subtextStyle": {"fontSize": 12},
-        },
-        "tooltip": {"trigger": "item", "aieco": True, "confine": True},
+        ),
+        "tooltip": ITEM_TOOLTIP,
         "legend": {
             "bottom": 26,
             "left": 8,
@@ -190,15 +187,7 @@ def figure(data: dict, base: str, stamp: str, filename: str, kinds: tuple[str, .
             "itemStyle": {"areaColor": "#eceff1", "borderColor": "#90a4ae"},
             "emphasis": {"disabled": True},
         },
-        "graphic": [
-            {
-                "id": "stamp",
-                "type": "text",
-                "right": 10,
-                "bottom": 6,
-                "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
-            }
-        ],
+        "graphic": [stamp_graphic(stamp)],
         "series": [
             {
                 "id": "cities",

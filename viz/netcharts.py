@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from viz.charts import ITEM_TOOLTIP, stamp_graphic, title
 from viz.graphs import SECTOR_LABELS, OrgNetwork
 
 KIND_STYLE = {  # node kind -> (colour, symbol, legend name)
@@ -103,13 +104,8 @@ def network_option(
         "aieco_item_tip": True,
         "aieco_filename": filename,
         "animation": False,
-        "title": {
-            "text": f"Who sends people, founders and money where ({net.window})",
-            "left": 8,
-            "top": 4,
-            "textStyle": {"fontSize": 16, "fontWeight": 600},
-        },
-        "tooltip": {"trigger": "item", "aieco": True, "confine": True},
+        "title": title(f"Who sends people, founders and money where ({net.window})"),
+        "tooltip": ITEM_TOOLTIP,
         "legend": [
             {
                 "data": [v[2] for v in KIND_STYLE.values()],
@@ -119,13 +115,7 @@ def network_option(
             }
         ],
         "graphic": [
-            {
-                "id": "stamp",
-                "type": "text",
-                "right": 10,
-                "bottom": 6,
-                "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
-            },
+            stamp_graphic(stamp),
             {
                 "id": "key",
                 "type": "text",
@@ -254,17 +244,13 @@ def genealogy_option(
         "aieco_filename": filename,
         "aieco_time": False,
         "animation": False,
-        "title": {
-            "text": f"Startups founded by former staff of {root_label}",
-            "subtext": f"{total} startups ({gens})"
+        "title": title(
+            f"Startups founded by former staff of {root_label}",
+            f"{total} startups ({gens})"
             + (f"; {g.truncated} not drawn" if g.truncated else "")
             + " · filled: alive, faint: closed, diamond: acquired",
-            "left": 8,
-            "top": 4,
-            "textStyle": {"fontSize": 16, "fontWeight": 600},
-            "subtextStyle": {"fontSize": 12},
-        },
-        "tooltip": {"trigger": "item", "aieco": True, "confine": True},
+        ),
+        "tooltip": ITEM_TOOLTIP,
         "legend": {
             "bottom": 28,
             "left": 8,
@@ -285,14 +271,6 @@ def genealogy_option(
         },
         "dataZoom": [{"type": "inside", "xAxisIndex": 0, "zoomOnMouseWheel": "shift"}],
         "toolbox": {"right": 10, "top": 0, "feature": {"dataZoom": {}, "restore": {}}},
-        "graphic": [
-            {
-                "id": "stamp",
-                "type": "text",
-                "right": 10,
-                "bottom": 6,
-                "style": {"text": stamp, "fontSize": 11, "fill": "#757575"},
-            }
-        ],
+        "graphic": [stamp_graphic(stamp)],
         "series": series,
     }
