@@ -328,20 +328,3 @@ def test_experiments_modules_are_layered_without_cycles():
                 ]
             for name in names:
                 assert layer[name] < layer[module] or name == module, f"{module} imports {name}"
-
-
-def test_each_experiments_module_imports_alone_in_a_fresh_interpreter():
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
-
-    def load(module: str) -> tuple[str, int, str]:
-        p = subprocess.run(
-            [sys.executable, "-c", f"import experiments.{module}"], capture_output=True, timeout=600
-        )
-        return module, p.returncode, p.stderr.decode()[-500:]
-
-    modules = [m for m in MODULES if m != "dask_worker"]  # ignores Ctrl-C: for workers only
-    with ThreadPoolExecutor(2) as pool:
-        for module, code, err in pool.map(load, modules):
-            assert code == 0, f"import experiments.{module}: {err}"

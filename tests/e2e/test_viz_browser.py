@@ -436,7 +436,7 @@ def test_layout_projector_and_phone(browser, viz_url, artifacts):
         ctx.close()
 
 
-def test_memory_returns_after_20_sessions(browser, viz_url, server_pid):
+def test_memory_returns_after_10_sessions(browser, viz_url, server_pid):
     proc = psutil.Process(server_pid)
 
     def session_round():
@@ -452,7 +452,7 @@ def test_memory_returns_after_20_sessions(browser, viz_url, server_pid):
     time.sleep(3)
     gc.collect()
     start = proc.memory_info().rss
-    for _ in range(20):
+    for _ in range(10):  # a leak of > 15 MB a session (issue 12 saw ~25 MB) crosses the bar
         session_round()
     deadline = time.time() + 30
     end = proc.memory_info().rss
@@ -460,7 +460,7 @@ def test_memory_returns_after_20_sessions(browser, viz_url, server_pid):
         time.sleep(1)
         end = proc.memory_info().rss
     print(
-        f"\nserver memory: {start / 1e6:.0f} MB before 20 sessions, {end / 1e6:.0f} MB after "
+        f"\nserver memory: {start / 1e6:.0f} MB before 10 sessions, {end / 1e6:.0f} MB after "
         "they closed"
     )
     assert end < start + 150e6, f"{start / 1e6:.0f} MB -> {end / 1e6:.0f} MB"
