@@ -115,6 +115,7 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
         leavers = max(largest.leavers_total, 1)
         out["founders_per_100_leavers"] = 100.0 * int(left.sum()) / leavers
         out["founders_per_100_leavers_direct"] = 100.0 * direct / leavers
+    out.update(funnel(firms))
     ref = no_voucher_result if no_voucher_result is not None else result
     out["west_utilization_no_vouchers"] = outcomes.compute(
         outcomes.RunData.from_result(ref), ["west_utilization_y1"]
@@ -122,8 +123,35 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
     return out
 
 
+#: The Carta 2018 cohort [S37]: share of a venture cohort reaching each round, and its exits.
+FUNNEL_BENCHMARKS = {
+    "funnel_seed": 0.564, "funnel_a": 0.364, "funnel_b": 0.148, "funnel_c": 0.044,
+    "venture_acquired": 0.055, "venture_shut": 0.619,
+}  # fmt: skip
+
+
+def funnel(firms: pd.DataFrame) -> dict[str, float]:
+    """The round funnel and exits measured as Carta measures them [S37]: on venture-track firms
+    (those that ever sought a priced round) founded during the run; plus how shut firms ended
+    (insolvent vs closed by founders), over every firm founded in the run."""
+    new = firms[firms["founded_month"] >= 0]
+    vt = new[new["venture_track"]] if "venture_track" in new.columns else new.iloc[:0]
+    out = {"venture_track_firms": float(len(vt))}
+    for key, stage in (("funnel_seed", 1), ("funnel_a", 2), ("funnel_b", 3), ("funnel_c", 4)):
+        out[key] = float((vt["stage"] >= stage).mean()) if len(vt) else float("nan")
+    for key, reasons in (("venture_acquired", ["acquired"]), ("venture_shut", FAILURE_REASONS)):
+        out[key] = float(vt["exit_reason"].isin(reasons).mean()) if len(vt) else float("nan")
+    shut = new["exit_reason"].isin(FAILURE_REASONS)
+    out["shut_closed_share"] = (
+        float((new["exit_reason"] == "closed").sum() / shut.sum()) if shut.any() else float("nan")
+    )
+    if "vc_invested_yuan" in firms.columns:
+        out["vc_tvpi"] = float(outcomes.vc_returns(firms)["tvpi"].iloc[0])
+    return out
+
+
 #: Exit reasons that end a firm as a failure; any other exit (acquired, listed) censors it.
-FAILURE_REASONS = ("failed", "closed")
+FAILURE_REASONS = outcomes.FAILURE_REASONS
 
 
 @dataclass
@@ -320,6 +348,20 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
             False,
         ),
         ("west_utilization_end", "western utilisation in the last year (with vouchers)", True),
+        ("venture_track_firms", "venture-track firms founded (ever sought a round)", False),
+        *(
+            (k, f"{lab} (venture-track; Carta {FUNNEL_BENCHMARKS[k]:.1%} [S37])", True)
+            for k, lab in (
+                ("funnel_seed", "reached seed"),
+                ("funnel_a", "reached Series A"),
+                ("funnel_b", "reached Series B"),
+                ("funnel_c", "reached Series C"),
+                ("venture_acquired", "acquired"),
+                ("venture_shut", "shut (failed or closed)"),
+            )
+        ),
+        ("shut_closed_share", "shut firms closed by founders (the rest insolvent)", True),
+        ("vc_tvpi", "investors' TVPI (exits + marks of live firms)", False),
         ("startups_alive_end", "startups alive at the end", False),
     ]
     for key, label, percent in extra:

@@ -160,10 +160,13 @@ def sector_spending(state: State, params: Params) -> np.ndarray:
     return base[:, None] * params.sector_shares
 
 
-def attraction(params: Params, capability: np.ndarray, month: float) -> np.ndarray:
-    """v_i = q_i^η with q_i = K_i / F(t) (product-market fit θ and partner bundles: later)."""
+def attraction(
+    params: Params, capability: np.ndarray, month: float, log_fit: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """v_i = θ_i · q_i^η with q_i = K_i / F(t) and θ_i the firm's true product-market fit
+    (``log_fit`` = log θ; 0 = average fit). Partner bundles: later."""
     q = np.maximum(capability, 0.0) / frontier(params, month)
-    return q**params.config.demand.quality_elasticity
+    return np.exp(log_fit) * q**params.config.demand.quality_elasticity
 
 
 def startup_share(inclusive: np.ndarray, params: Params) -> np.ndarray:
@@ -196,6 +199,63 @@ def update_revenue(state: State, params: Params, adjust: float | None = None) ->
         return
     spending = spending_rs.ravel()
     key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
-    v = attraction(params, s.capability[alive], state.month)
+    v = attraction(params, s.capability[alive], state.month, s.log_fit[alive])
     target = target_revenue(v, key, spending, params)
+    s.revenue_target[alive] = target
     s.revenue[alive] += lam * (target - s.revenue[alive])
+
+
+def believed_fit(state: State, rows: np.ndarray) -> np.ndarray:
+    """θ̂ = E[θ | sales so far] = exp(μ + 1/(2τ)) (log-normal posterior mean)."""
+    s = state.startups
+    return np.exp(s.fit_mean[rows] + 0.5 / s.fit_precision[rows])
+
+
+def expected_revenue(state: State, rows: np.ndarray) -> np.ndarray:
+    """R̂*: the target revenue the firm (and a VC) expects, its nested-logit target with the
+    believed fit θ̂ in place of the unknown true fit θ (R* is linear in θ at a given market)."""
+    s = state.startups
+    return s.revenue_target[rows] * believed_fit(state, rows) * np.exp(-s.log_fit[rows])
+
+
+def prior_fit(params: Params, n: int, rng: np.random.Generator, ages: np.ndarray | None = None):
+    """True log fit and the belief (mean, precision) of n new firms.
+
+    log θ ~ N(−σ_θ²/2, σ_θ²) and the prior belief is that distribution (μ = −σ_θ²/2, τ =
+    1/σ_θ²). With ``ages`` (months of sales already seen: the 2025 stock), the precision is
+    the Kalman recursion run that many months and the mean is the truth plus a posterior error
+    N(0, 1/τ) (the filter's error distribution).
+    """
+    st = params.config.startups
+    sig = st.fit_sigma
+    log_fit = rng.normal(-0.5 * sig**2, sig, n)
+    precision = np.full(n, 1.0 / sig**2)
+    mean = np.full(n, -0.5 * sig**2)
+    if ages is not None:
+        ages = np.asarray(ages, dtype=np.int64)
+        for _ in range(int(ages.max(initial=0))):
+            grow = ages > 0
+            precision[grow] = kalman_precision(precision[grow], st)
+            ages = ages - 1
+        mean = log_fit + rng.normal(0.0, 1.0, n) / np.sqrt(precision)
+    return log_fit, mean, precision
+
+
+def kalman_precision(precision: np.ndarray, st) -> np.ndarray:
+    """τ after one month: the drift widens the belief, one month of sales narrows it."""
+    return 1.0 / (1.0 / precision + st.fit_drift_sigma**2) + 1.0 / st.sales_noise_sigma**2
+
+
+def learn_fit(state: State, params: Params, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """One month of fit for the given firms: the true log fit drifts (N(−σ_w²/2, σ_w²): E θ
+    stays 1), sales reveal y = log θ + N(0, σ_y²), and beliefs update by the Kalman filter."""
+    s, st = state.startups, params.config.startups
+    n = rows.size
+    w2, y2 = st.fit_drift_sigma**2, st.sales_noise_sigma**2
+    s.log_fit[rows] += rng.normal(-0.5 * w2, st.fit_drift_sigma, n)
+    y = s.log_fit[rows] + rng.normal(0.0, st.sales_noise_sigma, n)
+    prior_var = 1.0 / s.fit_precision[rows] + w2
+    prior_mean = s.fit_mean[rows] - 0.5 * w2
+    precision = 1.0 / prior_var + 1.0 / y2
+    s.fit_mean[rows] = (prior_mean / prior_var + y / y2) / precision
+    s.fit_precision[rows] = precision

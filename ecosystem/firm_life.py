@@ -56,8 +56,32 @@ def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None
     state.count("revenue_yuan", s.region[alive].astype(np.int64), s.revenue[alive])
 
 
+def learn_fit(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Fit drifts and firms learn about it from a month of sales (Kalman, docs/ODD.md 7.6)."""
+    alive = state.alive_startups()
+    if alive.size:
+        economics.learn_fit(state, params, alive, rng)
+
+
+def vc_screen(
+    state: State, params: Params, rows: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What a VC thinks each firm is worth and the post-money its round of ``size`` asks.
+
+    V̂ = m_VC × 12 × R̂* × G[next stage] (R̂*: expected target revenue under the believed fit);
+    post = size / dilution. A round is justified when V̂ ≥ post.
+    """
+    s, st = state.startups, params.config.startups
+    nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+    growth = np.asarray(st.stage_growth)[nxt]
+    value = st.vc_revenue_multiple * 12.0 * economics.expected_revenue(state, rows) * growth
+    return value, size / st.dilution_per_round
+
+
 def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Firms short of runway seek their next round; VC money and the guidance fund are finite."""
+    """Firms short of runway apply for their next round; VCs fund the rounds whose valuation
+    their value estimate justifies, best value for money first, while the city's monthly VC
+    money lasts; the guidance fund co-invests its share (docs/ODD.md 7.7)."""
     s, st = state.startups, params.config.startups
     alive = state.alive_startups()
     if alive.size == 0:
@@ -68,50 +92,50 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     want = alive[(runway < st.raise_below_runway_months) & due]
     if want.size == 0:
         return
-    want = rng.permutation(want)  # first come, first served for VC money
-    # Capability percentile among local live firms: better firms close rounds more often.
-    pct = np.empty(want.size)
-    for r in np.unique(s.region[want]):
-        local = alive[s.region[alive] == r]
-        mine = s.region[want] == r
-        ranks = np.searchsorted(np.sort(s.capability[local]), s.capability[want[mine]], "right")
-        pct[mine] = ranks / local.size
-    stage = s.stage[want].astype(np.int64)
-    nxt = np.minimum(stage, 4)  # index into round tables: next round (D+ repeats)
-    lo, hi = st.round_rank_factor_min, st.round_rank_factor_max
-    prob = np.array(st.round_success)[nxt] * np.clip(st.round_rank_factor * pct, lo, hi)
+    want = rng.permutation(want)  # ties in the ranking are broken at random
+    s.sought_round[want] = True
+    nxt = np.minimum(s.stage[want].astype(np.int64), Stage.SERIES_D_PLUS - 1)
     size = np.array(st.round_size_yuan)[nxt] * rng.lognormal(0, st.round_size_sd, want.size)
-    gf_share = np.zeros(want.size)
-    for g in state.governments:
-        m = s.region[want] == g.region
-        gf_share[m] = g.guidance_fund_share_on_offer()
-    prob = np.clip(prob * (1 + gf_share), 0, 1)
-    closes = rng.random(want.size) < prob
-    # Money, first come first served: venture money for the private part (a round falls
-    # through once this month's VC money is gone), then the guidance fund's share.
-    region = s.region[want]
-    for r in np.unique(region[closes]):
-        idx = np.flatnonzero(closes & (region == r))
-        vc = state.vc_pools[r].grant(size[idx] * (1 - gf_share[idx]))
-        funded = vc > 0
-        closes[idx[~funded]] = False
-        idx, vc = idx[funded], vc[funded]
-        gf = state.governments[r].guidance_fund(size[idx] * gf_share[idx])
+    value, post = vc_screen(state, params, want, size)
+    passes = value >= post
+    closes = np.zeros(want.size, dtype=bool)
+    region = s.region[want].astype(np.int64)
+    for r in np.unique(region[passes]):
+        idx = np.flatnonzero(passes & (region == r))
+        idx = idx[np.argsort(-(value[idx] / post[idx]), kind="stable")]
+        gov = state.governments[r]
+        private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
+        # Whole rounds only: the VC money of the month funds the best rounds that fit in it.
+        pool = state.vc_pools[r]
+        fits = np.cumsum(private) <= pool.available
+        idx, private = idx[fits], private[fits]
+        vc = pool.grant(private)
+        gf = gov.guidance_fund(size[idx] - private)
         amount = vc + gf
+        closes[idx] = amount > 0
         firms = want[idx]
+        pre = post[idx] - size[idx]
+        new_post = pre + amount
+        sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
+        s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
+        s.post_money[firms] = new_post
+        s.vc_invested[firms] += amount
         s.cash[firms] += amount
         s.funding_total[firms] += amount
         s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
         state.counters["vc_raised_yuan"][r] += amount.sum()
+        state.counters["vc_private_yuan"][r] += vc.sum()
         state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
-    state.count("rounds_closed", s.region[want[closes]].astype(np.int64))
-    state.count("rounds_failed", s.region[want[~closes]].astype(np.int64))
+    state.count("rounds_closed", region[closes])
+    state.count("rounds_failed", region[~closes])
+    state.count("rounds_screened_out", region[~passes])
     s.next_raise_month[want[~closes]] = state.month + st.retry_months
     s.next_raise_month[want[closes]] = state.month + st.months_between_rounds
 
 
 def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Pay wages and compute; cut staff when runway is short; fail when cash runs out."""
+    """Pay wages and compute; cut staff when runway is short; close when the business founders
+    believe in cannot pay a minimal team and no round is in prospect; fail when cash runs out."""
     s, st = state.startups, params.config.startups
     alive = state.alive_startups()
     if alive.size == 0:
@@ -120,20 +144,44 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
     s.cash[alive] += s.revenue[alive] - cost
     # Layoffs: firms losing money with little runway left shrink to what revenue pays.
     burn = np.maximum(cost - s.revenue[alive], 1.0)
+    runway = s.cash[alive] / burn
     losing = cost > s.revenue[alive]
-    short = (s.cash[alive] / burn < st.layoff_below_runway_months) & losing & (s.cash[alive] >= 0)
+    short = (runway < st.layoff_below_runway_months) & losing & (s.cash[alive] >= 0)
     if short.any():
         rows = alive[short]
         per_head = economics.cost_per_head(state, params, rows)
         keep = np.floor(s.revenue[rows] * (1 - st.target_margin) / per_head)
         lay_off(state, params, rng, rows, np.maximum(keep, 1).astype(np.int64))
     failed = alive[(s.cash[alive] < 0) | (s.headcount[alive] <= 0)]
-    if failed.size:
-        s.status[failed] = Status.FAILED
-        s.exit_month[failed] = state.month
-        state.count("startups_failed", s.region[failed].astype(np.int64))
-        release(state, params, rng, staff_of(state, failed))
-        state.networks.end_partnerships(failed, state.month)
+    end_firms(state, params, rng, failed, Status.FAILED, "startups_failed")
+    # Closure: the opportunity-cost exit (design docs/design/causal-core.md §3.2).
+    cand = alive[
+        (s.cash[alive] >= 0)
+        & (s.headcount[alive] > 0)
+        & (state.month - s.founded_month[alive] >= st.closure_min_age_months)
+        & (runway < st.raise_below_runway_months)
+    ]
+    if cand.size:
+        nxt = np.minimum(s.stage[cand].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+        value, post = vc_screen(state, params, cand, np.array(st.round_size_yuan)[nxt])
+        minimal = st.startup_min_team * state.wage[s.region[cand]] * (1 + st.other_opex_share)
+        hopeless = economics.expected_revenue(state, cand) < st.closure_revenue_share * minimal
+        end_firms(state, params, rng, cand[(value < post) & hopeless], Status.CLOSED,
+                  "startups_closed")  # fmt: skip
+
+
+def end_firms(
+    state: State, params: Params, rng: np.random.Generator, rows: np.ndarray, status, counter: str
+) -> None:
+    """Firms exit with ``status``: staff (founders too) are released, partnerships end."""
+    if rows.size == 0:
+        return
+    s = state.startups
+    s.status[rows] = status
+    s.exit_month[rows] = state.month
+    state.count(counter, s.region[rows].astype(np.int64))
+    release(state, params, rng, staff_of(state, rows))
+    state.networks.end_partnerships(rows, state.month)
 
 
 def lay_off(
@@ -171,6 +219,7 @@ def acquire(state: State, params: Params, rng: np.random.Generator, firm, n: int
     n = min(n, cand.size)
     chosen = rng.choice(cand, size=n, replace=False, p=even_if_zero(w))
     s.status[chosen] = Status.ACQUIRED
+    s.exit_value[chosen] = st.vc_revenue_multiple * 12.0 * s.revenue[chosen]
     s.exit_month[chosen] = state.month
     s.acquirer[chosen] = firm.index
     staff = staff_of(state, chosen)

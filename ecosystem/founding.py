@@ -109,6 +109,8 @@ def create_startups(
         cash += paid
         state.counters["startup_grants_spent_yuan"][region] += paid.sum()
     month = founded_month if initial else state.month
+    ages = -np.asarray(founded_month) if initial else None
+    log_fit, fit_mean, fit_precision = economics.prior_fit(params, n, rng, ages)
     rows = s.append(
         n,
         region=region,
@@ -119,6 +121,9 @@ def create_startups(
         founder=founders,
         founded_month=month,
         capability=capability,
+        log_fit=log_fit,
+        fit_mean=fit_mean,
+        fit_precision=fit_precision,
         cash=cash,
         headcount=0,
         next_raise_month=state.month + st.first_raise_after_months,
@@ -171,6 +176,14 @@ def create_initial_stock(
     )
     s = state.startups
     s.stage[rows] = stage
+    # Investors of the rounds already raised: one round of each size up to the stage.
+    d = st.dilution_per_round
+    sizes = np.concatenate([[0.0], np.cumsum(st.round_size_yuan)])
+    raised = stage > 0
+    s.sought_round[rows] = raised
+    s.vc_share[rows] = 1.0 - (1.0 - d) ** stage
+    s.vc_invested[rows] = sizes[stage]
+    s.post_money[rows[raised]] = np.asarray(st.round_size_yuan)[stage[raised] - 1] / d
     s.capability[rows] *= 1.0 + ini.capability_per_stage * stage
     wage_cost = state.wage[region] * (1 + st.other_opex_share)
     lo, hi = ini.runway_min_months, ini.runway_max_months

@@ -136,6 +136,7 @@ class AIEcosystem(mesa.Model):
         firm_life.innovate(st, par, rng)
         firm_life.adopt(st, par, rng)
         firm_life.earn_revenue(st, par, rng)
+        firm_life.learn_fit(st, par, rng)
         firm_life.raise_funding(st, par, rng)
         firm_life.pay_costs_and_exit(st, par, rng)
         partnerships.cooperate(st, par, rng)

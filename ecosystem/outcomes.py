@@ -221,14 +221,44 @@ def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
     }
 
 
+#: Exit reasons that end a firm as a shutdown (Carta's "shut"): insolvent or closed by its
+#: founders. Acquisitions (and listings) are not failures.
+FAILURE_REASONS = ("failed", "closed")
+
+
 def survival(firms: pd.DataFrame, months: int, horizon: int) -> float:
-    """Share of startups founded in the run that have not failed ``months`` after founding
-    (acquired firms count as survivors), over the cohorts old enough to be measured."""
+    """Share of startups founded in the run that have not shut down (failed or closed)
+    ``months`` after founding (acquired firms count as survivors), over the cohorts old enough
+    to be measured."""
     f = firms[(firms["founded_month"] >= 0) & (firms["founded_month"] + months <= horizon - 1)]
     if f.empty:
         return NAN
-    failed = (f["exit_reason"] == "failed") & (f["exit_month"] < f["founded_month"] + months)
+    shut = f["exit_reason"].isin(FAILURE_REASONS)
+    failed = shut & (f["exit_month"] < f["founded_month"] + months)
     return float(1.0 - failed.mean())
+
+
+def vc_returns(firms: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
+    """Investors' TVPI: Σ vc_share × value / Σ vc_invested_yuan, overall or per group (``by``:
+    e.g. ``"region"`` or a cohort column). Value: exit value (acquisition price; 0 when shut)
+    or, for live firms, the mark m_VC × yearly revenue (docs/ODD.md 7.7)."""
+    f = firms.assign(_held=firms["vc_share"] * firms["value_yuan"])
+    if by is None:
+        inv = float(f["vc_invested_yuan"].sum())
+        held = float(f["_held"].sum())
+        return pd.DataFrame({"invested_yuan": [inv], "value_yuan": [held],
+                             "tvpi": [held / inv if inv > 0 else NAN]})  # fmt: skip
+    g = f.groupby(by)[["vc_invested_yuan", "_held"]].sum()
+    g.columns = ["invested_yuan", "value_yuan"]
+    g["tvpi"] = (g["value_yuan"] / g["invested_yuan"].where(g["invested_yuan"] > 0)).astype(float)
+    return g.reset_index()
+
+
+def _tvpi(d: RunData) -> float:
+    if d.firms is None or "vc_invested_yuan" not in d.firms.columns:
+        return NAN
+    f = d.firms[d.firms["region"].isin(d.cities)]
+    return float(vc_returns(f)["tvpi"].iloc[0])
 
 
 def _founders(key: str):
@@ -260,6 +290,11 @@ _TOTALS = (
     ("startups_founded", "startups", "startups founded in the city regions"),
     ("startups_failed", "startups", "startups that failed in the city regions"),
     ("startups_acquired", "startups", "startups acquired by big firms in the city regions"),
+    (
+        "startups_closed",
+        "startups",
+        "startups closed by their founders (expected revenue below a minimal team's cost)",
+    ),
     ("voucher_spent_yuan", "yuan", "compute-voucher money paid out by the city regions"),
     (
         "voucher_additional_gpu_h",
@@ -393,15 +428,23 @@ OUTCOMES: dict[str, Outcome] = {
         Outcome(
             "survival_1y",
             "share",
-            "startups founded in the run not failed 12 months after founding (old-enough cohorts)",
+            "startups founded in the run not shut 12 months after founding (old-enough cohorts)",
             _survival(12),
             "firms",
         ),
         Outcome(
             "survival_5y",
             "share",
-            "startups founded in the run not failed 60 months after founding (old-enough cohorts)",
+            "startups founded in the run not shut 60 months after founding (old-enough cohorts)",
             _survival(60),
+            "firms",
+        ),
+        Outcome(
+            "vc_tvpi",
+            "multiple",
+            "investors' TVPI over every firm of the city regions: Σ ownership × value (exit value, "
+            "or m_VC × yearly revenue while alive) / Σ money invested",
+            _tvpi,
             "firms",
         ),
         Outcome(

@@ -21,6 +21,8 @@ FIRM_YEAR_COLUMNS = [
     "firm_id", "year", "region", "headcount", "revenue_yuan", "compute_gpu_h", "capability",
     "cash_yuan", "stage", "alive",
 ]  # fmt: skip
+#: ``firms.exit_reason`` by ``Status`` (failed: insolvent; closed: shut by its founders).
+EXIT_REASONS = ("alive", "failed", "acquired", "closed")
 _DC_FIELDS = 5  # capacity, sold, sold to startups, sold to background users, price
 
 
@@ -183,7 +185,12 @@ def firms(state: State, params: Params) -> pd.DataFrame:
     """One row per startup ever founded."""
     s = state.startups
     n = s.n
-    exit_reason = np.array(["alive", "failed", "acquired"], dtype=object)[s.status[:n]]
+    exit_reason = np.array(EXIT_REASONS, dtype=object)[s.status[:n]]
+    st = params.config.startups
+    alive = s.status[:n] == Status.ALIVE
+    # Alive firms are marked at m_VC × yearly revenue; exits at their exit value (0 if failed).
+    mark = st.vc_revenue_multiple * 12.0 * s.revenue[:n]
+    value = np.where(alive, mark, s.exit_value[:n])
     kinds = np.array(["none", "startup", "big_firm", "university"], dtype=object)
     big_firm_keys = [b.key for b in state.big_firms]
     alumni_labels = np.array([*big_firm_keys, "elsewhere", ""], dtype=object)
@@ -209,6 +216,15 @@ def firms(state: State, params: Params) -> pd.DataFrame:
             "headcount": s.headcount[:n],
             "cash_yuan": s.cash[:n],
             "funding_total_yuan": s.funding_total[:n],
+            "revenue_yuan": s.revenue[:n],
+            "fit": np.exp(s.log_fit[:n]),
+            "fit_belief": np.exp(s.fit_mean[:n] + 0.5 / s.fit_precision[:n]),
+            "fit_belief_sd": 1.0 / np.sqrt(s.fit_precision[:n]),
+            "venture_track": s.sought_round[:n],
+            "post_money_yuan": s.post_money[:n],
+            "vc_share": s.vc_share[:n],
+            "vc_invested_yuan": s.vc_invested[:n],
+            "value_yuan": value,
         }
     )
 

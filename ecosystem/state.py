@@ -61,6 +61,9 @@ COUNTERS = (
     "rounds_failed",
     "revenue_yuan",
     "partnerships_formed",
+    "startups_closed",
+    "vc_private_yuan",
+    "rounds_screened_out",
 )
 
 

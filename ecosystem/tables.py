@@ -57,8 +57,9 @@ class ColumnTable:
 
 class Status(IntEnum):
     ALIVE = 0
-    FAILED = 1
+    FAILED = 1  # insolvent: cash below zero or no staff left
     ACQUIRED = 2
+    CLOSED = 3  # founders shut a firm whose expected revenue cannot pay a minimal team
 
 
 class Stage(IntEnum):
@@ -131,6 +132,17 @@ class Startups(ColumnTable):
         "data_spend": (np.float64, 0.0),  # own money paid for data this month
         "data_multiplier": (np.float64, 1.0),  # capability boost from voucher-bought data
         "claims_vouchers": (np.bool_, False),  # drawn at founding with the take-up rate
+        # Fit and learning (docs/ODD.md 7.6): true log fit, belief mean and precision.
+        "log_fit": (np.float64, 0.0),
+        "fit_mean": (np.float64, 0.0),
+        "fit_precision": (np.float64, 1.0),
+        "revenue_target": (np.float64, 0.0),  # R*: nested-logit target revenue this month
+        # Rounds and ownership (docs/ODD.md 7.7).
+        "sought_round": (np.bool_, False),  # ever applied for a priced round (venture-track)
+        "post_money": (np.float64, 0.0),  # post-money valuation of the last round, yuan
+        "vc_share": (np.float64, 0.0),  # investors' cumulative ownership
+        "vc_invested": (np.float64, 0.0),  # investor money put in (VC pools + guidance fund)
+        "exit_value": (np.float64, 0.0),  # value of the firm when it was acquired, yuan
     }
 
 

@@ -58,6 +58,8 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
     model = AIEcosystem(hangzhou, rng=3)
     start = model.people_now()
     inflow = 0
+    invested = model.startups.view("vc_invested").sum()
+    raised = pool_spent = 0.0
     spent_this_year: dict[tuple[int, str], float] = {}
     for month in range(hangzhou.months):
         model.step()
@@ -76,6 +78,16 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         # Compute: sold never exceeds capacity.
         for dc in model.data_centers:
             assert dc.sold <= dc.capacity * (1 + 1e-9)
+        # VC money: invested in firms = VC pools' spending + guidance fund; ownership in [0, 1].
+        s = model.startups
+        raised += c["vc_raised_yuan"].sum()
+        assert c["vc_raised_yuan"].sum() == pytest.approx(
+            c["vc_private_yuan"].sum() + c["guidance_fund_spent_yuan"].sum(), rel=1e-9, abs=1e-3
+        )
+        pool_spent = sum(p.spent_total for p in model.state.vc_pools)
+        assert s.view("vc_invested").sum() == pytest.approx(invested + raised, rel=1e-9)
+        share = s.view("vc_share")
+        assert ((share >= 0) & (share <= 1)).all()
         # Headcounts: never negative for alive firms; incremental counts equal a recount.
         s = model.startups
         alive = s.view("status") == Status.ALIVE
@@ -88,6 +100,7 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
             np.testing.assert_array_equal(model.people_by_kind, recount["people_by_kind"])
             dead = ~alive
             assert (s.view("headcount")[dead] == 0).all()
+    assert pool_spent == pytest.approx(model.kpis()["vc_private_yuan"].sum(), rel=1e-9)
     # Everyone who left the market is marked so.
     p = model.people
     gone = p.view("employer_kind") == Employer.GONE
@@ -114,7 +127,7 @@ def test_firm_tables_have_the_promised_columns(full_run):
         "origin",
         "parent_id",
     } <= set(f.columns)
-    assert set(f["exit_reason"]) <= {"alive", "failed", "acquired"}
+    assert set(f["exit_reason"]) <= {"alive", "failed", "acquired", "closed"}
     assert f["exit_month"].isna().equals(f["exit_reason"] == "alive")
     assert set(f["sector"]) <= {
         "manufacturing",
@@ -315,7 +328,7 @@ NEW_CONSTANTS = {
         "parent_capability_min", "parent_capability_max", "sector_inheritance_share",
         "founder_skill_weight", "capability_draw_min", "capability_draw_max",
         "founding_cash_sd", "first_raise_after_months", "months_between_rounds",
-        "round_rank_factor", "round_rank_factor_min", "round_rank_factor_max", "round_size_sd",
+        "round_size_sd",
         "layoff_below_runway_months", "acquisition_capability_exponent",
         "same_sector_partner_share",
     ],

@@ -507,10 +507,8 @@ class Startups(_Strict):
     raise_below_runway_months: Annotated[float, _num(gt=0.0, le=600.0)] = 6.0
     retry_months: Annotated[int, _num(ge=1, le=600)] = 6
     max_growth_per_month: Share = 0.15
-    round_success: list[Share]
-    """Chance that a round closes, by stage reached next: seed, A, B, C, D+ (at median
-    capability)."""
     round_size_yuan: list[Yuan]
+    """Size of the next round asked for, by stage reached next: seed, A, B, C, D+."""
     other_opex_share: Share = 0.2
     """Non-wage, non-compute costs as a share of the wage bill."""
     capability_depreciation_per_month: Annotated[float, _num(ge=1e-4, le=1.0)] = 0.01
@@ -562,11 +560,6 @@ class Startups(_Strict):
     """Months after founding before a startup first seeks a round."""
     months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
     """Months after a closed round before the next can be sought."""
-    round_rank_factor: Multiplier = 2.0
-    """A round closes with probability round_success × this × the firm's capability percentile
-    among local live firms, the factor bounded by ``round_rank_factor_min`` and ``_max``."""
-    round_rank_factor_min: Multiplier = 0.1
-    round_rank_factor_max: Multiplier = 2.0
     round_size_sd: Annotated[float, _num(ge=0.0, le=5.0)] = 0.3
     """Spread (log-normal sigma) of round sizes around ``round_size_yuan``."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
@@ -575,12 +568,35 @@ class Startups(_Strict):
     """Big firms pick acquisitions with probability proportional to capability to this power."""
     same_sector_partner_share: Share = 0.5
     """Share of new partnerships sought within the firm's own sector."""
+    # Fit, learning, closure, VC screening and valuations (docs/ODD.md 7.6-7.8).
+    fit_sigma: Annotated[float, _num(gt=0.0, le=3.0)] = 1.0
+    """σ_θ: spread of log product-market fit at founding (log θ ~ N(−σ²/2, σ²), E θ = 1)."""
+    fit_drift_sigma: Annotated[float, _num(ge=0.0, le=1.0)] = 0.05
+    """σ_w: monthly random walk of log fit (markets move; E θ stays 1)."""
+    sales_noise_sigma: Annotated[float, _num(gt=0.0, le=10.0)] = 0.5
+    """σ_y: noise of what a month's sales reveal about log fit (Kalman observation)."""
+    startup_min_team: Annotated[int, _num(ge=1, le=20)] = 3
+    """H_min: the smallest team counted as a startup in the KPIs (smaller firms are micro firms)
+    and the team whose market wages a founder compares expected revenue with when closing."""
+    closure_revenue_share: Annotated[float, _num(ge=0.0, le=10.0)] = 0.5
+    """χ: a firm closes when expected revenue is below χ × the cost of a minimal team."""
+    closure_min_age_months: Months = 6
+    """Firms younger than this do not close (they may still become insolvent)."""
+    dilution_per_round: Annotated[float, _num(gt=0.0, le=0.9)] = 0.2
+    """d: share of the firm a round sells; post-money = round size / d."""
+    vc_revenue_multiple: Annotated[float, _num(gt=0.0, le=1000.0)] = 10.0
+    """m_VC: value = m_VC × expected yearly revenue × stage growth."""
+    stage_growth: list[Annotated[float, _num(gt=0.0, le=1000.0)]] = [5.0, 3.0, 2.0, 1.5, 1.2]
+    """G_stage: growth VCs expect, by stage reached next: seed, A, B, C, D+."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
-        if len(self.round_success) != 5 or len(self.round_size_yuan) != 5:
-            raise ValueError("round_success and round_size_yuan need 5 values (seed, A, B, C, D+)")
-        _ordered(self, "parent_capability", "capability_draw", "round_rank_factor")
+        for name in ("round_size_yuan", "stage_growth"):
+            if len(getattr(self, name)) != 5:
+                raise ValueError(
+                    f"{name} has {len(getattr(self, name))} values; it needs 5 (seed, A, B, C, D+)"
+                )
+        _ordered(self, "parent_capability", "capability_draw")
         return self
 
 

@@ -1,0 +1,158 @@
+"""Entry, failure and exit by age (issue 10, step 10.5): fit and learning, closure, the VC
+screen, valuations and ownership. Mechanisms, not sizes (docs/ODD.md 7.6-7.8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from paired import TINY
+
+from ecosystem import AIEcosystem, economics, firm_life, founding, load_scenario
+from ecosystem.calibration import Survival
+from ecosystem.tables import Employer, Stage, Status
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_scenario(TINY)
+
+
+@pytest.fixture(scope="module")
+def life_table(full_run):
+    """Pooled Kaplan-Meier life table of the 10-year Hangzhou baseline (every firm; the 2025
+    stock enters at its drawn age)."""
+    surv = Survival.empty(10)
+    surv.add(full_run.firms, full_run.months, 2025)
+    return surv.hazard().set_index("age_year")
+
+
+def test_hazard_is_highest_early_declines_and_never_reaches_zero(life_table):
+    h = life_table["hazard"]
+    early = 1 - (1 - h.loc[1]) * (1 - h.loc[2])
+    middle = 1 - (1 - h.loc[3]) * (1 - h.loc[4]) * (1 - h.loc[5])
+    assert h.loc[3:5].mean() < h.loc[1:2].mean(), life_table
+    assert middle < early
+    assert (h.loc[6:] > 0).all(), life_table  # mature firms still die every year of age
+
+
+def test_mature_firms_can_fail_or_close(full_run):
+    f = full_run.firms
+    shut = f[f["exit_reason"].isin(["failed", "closed"])]
+    age = shut["exit_month"].astype(float) - shut["founded_month"]
+    assert (age >= 60).sum() > 0
+    assert (shut["exit_reason"] == "closed").any()  # both exits happen
+    assert (shut["exit_reason"] == "failed").any()
+
+
+def test_learning_shrinks_belief_variance(tiny):
+    st = tiny.startups
+    prior = np.array([1.0 / st.fit_sigma**2])
+    tau = [prior]
+    for _ in range(24):
+        tau.append(economics.kalman_precision(tau[-1], st))
+    tau = np.concatenate(tau)
+    assert (np.diff(tau) > 0).all()  # each month of sales narrows the belief
+    # ... towards the steady state the drift allows: the variance never reaches zero.
+    assert tau[-1] < 1.0 / st.sales_noise_sigma**2 + 1.0 / st.fit_drift_sigma**2
+    model = AIEcosystem(tiny, rng=3)
+    s = model.startups
+    model.run_for(24)
+    alive = model.state.alive_startups()
+    old = alive[model.month - s.founded_month[alive] >= 24]
+    young = alive[model.month - s.founded_month[alive] < 3]
+    assert old.size and young.size
+    assert s.fit_precision[old].mean() > s.fit_precision[young].mean()
+    # The belief tracks the truth better for older firms.
+    err_old = np.abs(s.fit_mean[old] - s.log_fit[old]).mean()
+    err_prior = np.abs(-0.5 * st.fit_sigma**2 - s.log_fit[old]).mean()
+    assert err_old < err_prior
+
+
+def _applicants(model, revenue_target: float):
+    """Every live firm short of runway, due to raise, with the given target revenue."""
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    s.cash[alive] = 1.0
+    s.next_raise_month[alive] = 0
+    s.revenue_target[alive] = revenue_target
+    s.log_fit[alive] = 0.0
+    s.fit_mean[alive] = -0.5 / s.fit_precision[alive]  # believed fit θ̂ = 1 = true fit
+    for pool in st.vc_pools:
+        pool.annual = pool.remaining = pool.month_cap = 1e15
+    return alive
+
+
+def test_no_round_without_a_justified_valuation(tiny):
+    model = AIEcosystem(tiny, rng=5)
+    model.run_for(2)
+    st = model.state
+    alive = _applicants(model, revenue_target=1.0)  # ¥1 a month: no valuation justifies a round
+    stage = model.startups.stage[alive].copy()
+    firm_life.raise_funding(st, model.params, model.rng)
+    assert (model.startups.stage[alive] == stage).all()
+    assert st.counters["rounds_closed"].sum() == 0
+    assert st.counters["rounds_screened_out"].sum() == alive.size
+    # The same firms with a large expected revenue do raise (the test can fail).
+    model.state.new_counters()
+    _applicants(model, revenue_target=1e9)
+    firm_life.raise_funding(st, model.params, model.rng)
+    assert st.counters["rounds_closed"].sum() == alive.size
+    value, post = firm_life.vc_screen(
+        st, model.params, alive, np.full(alive.size, 1e6)
+    )  # screen is monotone in expected revenue
+    assert (value >= post).all()
+
+
+def test_scarce_vc_money_funds_the_best_rounds_first(tiny):
+    model = AIEcosystem(tiny, rng=5)
+    model.run_for(2)
+    st, s = model.state, model.startups
+    alive = _applicants(model, revenue_target=1e8)
+    s.stage[alive] = Stage.BOOTSTRAP
+    better = alive[: alive.size // 2]
+    s.revenue_target[better] = 1e9
+    city = int(s.region[alive[0]])
+    pool = st.vc_pools[city]
+    pool.annual = pool.remaining = pool.month_cap = 3.5 * 5e6  # about three seed rounds
+    st.governments[city].policy.guidance_fund_share = 0.0
+    firm_life.raise_funding(st, model.params, model.rng)
+    raised = alive[s.stage[alive] > 0]
+    assert 0 < raised.size < alive.size
+    assert np.isin(raised, better).all()
+
+
+def test_ownership_in_unit_interval_and_rounds_priced(full_run):
+    """VC money conservation is checked every month in test_model's invariant test."""
+    f, k = full_run.firms, full_run.kpis
+    assert ((f["vc_share"] >= 0) & (f["vc_share"] <= 1)).all()
+    funded = f[f["vc_invested_yuan"] > 0]
+    assert len(funded) and (funded["vc_share"] > 0).all()
+    assert (funded["post_money_yuan"] > 0).all()
+    assert k["vc_raised_yuan"].sum() > 0
+    private, public = k["vc_private_yuan"].sum(), k["guidance_fund_spent_yuan"].sum()
+    assert private + public == pytest.approx(k["vc_raised_yuan"].sum(), rel=1e-12)
+
+
+def test_closing_founders_become_job_seekers(tiny):
+    model = AIEcosystem(tiny, rng=7)
+    model.run_for(12)
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    old = alive[(model.month - s.founded_month[alive] >= 12) & (s.headcount[alive] > 0)]
+    assert old.size
+    # Short of runway, no believable revenue, no round in prospect: founders close.
+    s.revenue_target[old] = 0.0
+    s.revenue[old] = 0.0
+    cost = economics.monthly_costs(st, model.params, old) + s.data_spend[old]
+    s.cash[old] = 3.0 * cost  # three months left: short of runway, not insolvent
+    p = model.people
+    founders = s.founder[old]
+    still = (p.employer_kind[founders] == Employer.STARTUP) & (p.employer_id[founders] == old)
+    firm_life.pay_costs_and_exit(st, model.params, model.rng)
+    founding.found_startups(st, model.params, model.rng)  # founders who start again
+    closed = s.status[old] == Status.CLOSED
+    assert closed.any()
+    gone_to = p.employer_kind[founders[closed & still]]
+    assert np.isin(gone_to, [Employer.NONE, Employer.STARTUP]).all()  # seek work, or found again
+    assert (s.headcount[old[closed]] == 0).all()
+    assert st.counters["startups_closed"].sum() == closed.sum()
