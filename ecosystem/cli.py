@@ -1,4 +1,5 @@
-"""The model's own commands: ``aieco run``, ``presets``, ``show`` and ``validate``.
+"""The model's own commands: ``aieco run``, ``presets``, ``show`` and ``validate`` (and the target
+check behind ``aieco calibrate --check``, whose parser is in ``experiments.commands``).
 
 ``experiments.cli`` assembles these with the experiment and app commands into one ``aieco``.
 User errors (bad scenario, bad option) print one line and exit with code 2; nothing is written.
@@ -81,17 +82,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     show.set_defaults(func=cmd_show)
 
-    cal = sub.add_parser(
-        "calibrate", help="compare a scenario with its calibration targets over many seeds"
-    )
-    cal.add_argument("scenario")
-    cal.add_argument("--seeds", type=int, default=20, help="number of seeds, 0..N-1 (default 20)")
-    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    cal.add_argument(
-        "--csv", default=None, help="also write the per-seed measures to this CSV file"
-    )
-    cal.set_defaults(func=cmd_calibrate)
-
     validate = sub.add_parser("validate", help="check a scenario file")
     validate.add_argument("file")
     validate.set_defaults(func=cmd_validate)
@@ -115,6 +105,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``aieco calibrate SCENARIO --check --seeds N``: the scenario against the targets of
+    ``ecosystem.calibration`` over N seeds (the parser lives in ``experiments.commands`` with the
+    calibration store's; ``args``: scenario, seeds, overrides, csv)."""
     from tqdm import tqdm
 
     from ecosystem.calibration import calibrate, report

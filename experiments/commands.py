@@ -1,5 +1,5 @@
-"""The ``aieco`` subcommands of the experiment layer: sweep, policy, sensitivity, report, query,
-rerun.
+"""The ``aieco`` subcommands of the experiment layer: sweep, policy, sensitivity, calibrate,
+report, query, rerun.
 
 ``experiments.cli`` (the ``aieco`` entry point) calls :func:`register`. Exit codes: 0 done, 1 done
 but some runs failed, 2 bad input or an unusable output folder (one line ``error: ...`` on
@@ -99,6 +99,8 @@ def register(subparsers) -> None:
         "--confidence", type=float, default=0.95, metavar="P", help="confidence level (0.5-1)"
     )
     p.set_defaults(func=cmd_sensitivity)
+
+    _register_calibrate(subparsers)
 
     p = subparsers.add_parser(
         "report", help="figures (PNG) and an HTML page for a results directory"
@@ -418,3 +420,147 @@ def _rerun_single(src: Path, args) -> int:
 
 def _bytes_or_none(path: Path) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
+
+
+# --------------------------------------------------------------------------------------------
+# aieco calibrate
+# --------------------------------------------------------------------------------------------
+def _register_calibrate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="build the calibration simulation store (prior draws x seeds), print its prior "
+        "predictive, or check a scenario against its targets (--check)",
+        description="Simulate --budget prior draws of a calibration spec's parameters (CITY: "
+        "experiments/calibration/CITY.toml, or a SPEC.toml) and store their summary statistics "
+        "in DIR/store.parquet (resumable, extendable with a larger --budget and --resume); "
+        "then print the prior predictive of each statistic against its target. --summary "
+        "prints it from an existing store. --check SCENARIO --seeds N is the hand-calibration "
+        "check of ecosystem/calibration.py (targets vs. the scenario over N seeds).",
+    )
+    p.add_argument(
+        "target",
+        metavar="CITY|SPEC.toml",
+        help="calibration spec (with --check: a scenario, preset name or TOML file)",
+    )
+    p.add_argument("--budget", type=int, metavar="N", help="simulations the store should hold")
+    p.add_argument(
+        "--out", metavar="DIR", help="the store's directory (default: results/calibrate_<name>)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="K",
+        help="local worker processes (default: all cores; 1 = in this process)",
+    )
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask cluster")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="complete an interrupted store or extend it to a larger --budget",
+    )
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="print the prior predictive of each statistic against its target from the store",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    check = p.add_argument_group("target check (--check)")
+    check.add_argument(
+        "--check",
+        action="store_true",
+        help="compare a scenario with ecosystem/calibration.py's targets over --seeds seeds",
+    )
+    check.add_argument(
+        "--seeds", type=int, help="--check: number of seeds, 0..N-1 (default 20; implies --check)"
+    )
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--csv", default=None, help="--check: also write per-seed measures here")
+    p.set_defaults(func=cmd_calibrate, dashboard=None)
+
+
+def cmd_calibrate(args) -> int:
+    if args.check or args.seeds is not None:
+        from ecosystem import cli as model_cli
+
+        for flag, given in (
+            ("--budget", args.budget is not None),
+            ("--summary", args.summary),
+            ("--resume", args.resume),
+            ("--workers", args.workers is not None),
+            ("--scheduler", args.scheduler is not None),
+            ("--out", args.out is not None),
+        ):
+            if given:
+                return _error(f"{flag}: not used by --check (it takes --seeds, --set, --csv)")
+        args.scenario = args.target
+        args.seeds = 20 if args.seeds is None else args.seeds
+        return model_cli.cmd_calibrate(args)
+    return _cmd_store(args)
+
+
+@_guard
+def _cmd_store(args) -> int:
+    import math
+
+    from experiments.calibrate import (
+        existing_draws,
+        format_predictive,
+        load_spec,
+        predictive,
+        read_store,
+        write_store,
+    )
+    from experiments.runner import prepare_out_dir
+
+    if args.overrides or args.csv:
+        flag = "--set" if args.overrides else "--csv"
+        raise ScenarioError(flag, args.overrides or args.csv, "is only for --check")
+    spec = load_spec(args.target)
+    out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
+    if args.budget is None:
+        if not args.summary:
+            raise ScenarioError(
+                "--budget", None, "give --budget N (simulations), --summary or --check"
+            )
+        df, info = read_store(out)
+        if info.get("spec_hash") != spec.spec_hash:
+            raise ScenarioError(
+                "--out",
+                str(out),
+                f"holds the store of spec {info.get('spec_hash')}, not "
+                f"{spec.spec_hash} ({spec.source}): the spec changed; use another --out",
+            )
+        print(format_predictive(predictive(df, info), info, df))
+        return EXIT_OK
+    if args.budget < 1:
+        raise ScenarioError("--budget", args.budget, "must be >= 1 (simulations)")
+    if args.budget > 1_000_000:
+        raise ScenarioError("--budget", args.budget, "must be <= 1,000,000")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("--workers", args.workers, "must be >= 1")
+    if args.workers is not None and args.scheduler:
+        raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+    draws = math.ceil(args.budget / spec.meta.seeds_per_draw)
+    have = existing_draws(out, spec) if out.is_dir() else 0
+    if have > draws:
+        print(
+            f"note: {out} already holds {have} draws, more than --budget {args.budget} asks; "
+            "the store keeps them all",
+            file=sys.stderr,
+        )
+    exp = spec.experiment(max(draws, have))
+    prepare_out_dir(exp, out, args.resume)
+    if args.scheduler:
+        _check_scheduler(args.scheduler)
+    df = None
+    try:
+        report = _run(exp, out, args)
+    finally:
+        if out.is_dir():
+            df = write_store(out, spec)  # also after Ctrl-C: the store matches runs/
+    info = spec.describe()
+    print(f"store: {out / 'store.parquet'} ({len(df)} simulations)")
+    if (df["status"] == "ok").any():
+        print()
+        print(format_predictive(predictive(df, info), info, df))
+    return EXIT_FAILED_RUNS if report.failed else EXIT_OK

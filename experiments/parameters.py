@@ -84,6 +84,10 @@ class RunTask:
     params: dict
     overrides: dict
     months: int | None
+    #: ``"module:function"`` computing the run's outcomes as ``f(result, scenario, *args)``
+    #: instead of ``RunResult.summary()`` (the calibration store's summary statistics)
+    measure: str | None = None
+    measure_args: tuple = ()
 
     def as_dict(self) -> dict:
         return {
@@ -95,6 +99,8 @@ class RunTask:
             "params": self.params,
             "overrides": self.overrides,
             "months": self.months,
+            "measure": self.measure,
+            "measure_args": list(self.measure_args),
         }
 
 

@@ -195,6 +195,7 @@ def write_run(out: Path, record: dict, params, design_hash: str = "") -> Path:
         "status": record["status"],
         "error": record["error"],
         "elapsed_s": record.get("elapsed_s"),
+        "cpu_s": record.get("cpu_s"),
         "params": task.params,
         "outcomes": {k: _jsonable(v) for k, v in record.get("outcomes", {}).items()},
         "start_year": _start_year(record.get("kpis")),

@@ -385,22 +385,8 @@ def build_experiment(
                     meta.scenario,
                     "is this experiment file itself; name a preset or a scenario file",
                 )
-        try:
-            doc = load_document(scen_name)
-            scenario_from_dict(doc)  # the scenario must be valid before constants change it
-        except ScenarioError as exc:
-            detail = exc.allowed if exc.field == "scenario" else str(exc)
-            raise ScenarioError("experiment.scenario", meta.scenario, detail) from None
-
-    # Constants: known paths, valid values.
-    for path, value in spec.constants.items():
-        check_scenario_path(doc, path, value, f"constants.{path}")
-    try:
-        doc = apply_overrides(doc, dict(spec.constants))
-        plain, _ = strip_provenance(doc)
-        base_scenario = scenario_from_dict(plain)
-    except ScenarioError as exc:
-        raise ScenarioError(f"constants.{exc.field}", exc.value, exc.allowed) from None
+        doc = load_scenario_document(scen_name, "experiment.scenario", meta.scenario)
+    doc, plain, base_scenario = apply_constants(doc, spec.constants)
 
     # Parameters.
     params: list[Parameter] = []
@@ -514,6 +500,31 @@ def build_experiment(
             "must name a design point; allowed: " + ", ".join(exp.point_names),
         )
     return exp
+
+
+def load_scenario_document(name: str, field: str, shown: str) -> dict:
+    """The annotated document of a preset or scenario file, which must be valid (before
+    constants change it); a ScenarioError names ``field`` = ``shown``."""
+    try:
+        doc = load_document(name)
+        scenario_from_dict(doc)
+    except ScenarioError as exc:
+        detail = exc.allowed if exc.field == "scenario" else str(exc)
+        raise ScenarioError(field, shown, detail) from None
+    return doc
+
+
+def apply_constants(doc: dict, constants: dict):
+    """``[constants]`` applied (known paths, valid values): (annotated document, plain
+    document, validated scenario)."""
+    for path, value in constants.items():
+        check_scenario_path(doc, path, value, f"constants.{path}")
+    try:
+        doc = apply_overrides(doc, dict(constants))
+        plain, _ = strip_provenance(doc)
+        return doc, plain, scenario_from_dict(plain)
+    except ScenarioError as exc:
+        raise ScenarioError(f"constants.{exc.field}", exc.value, exc.allowed) from None
 
 
 def check_scenario_path(doc: dict, path: str, value: Any, where: str) -> None:

@@ -51,7 +51,10 @@ def execute_run(
 
     scenario = scenario_from_dict(apply_overrides(base_document, task.overrides))
     result = run_scenario(scenario, seed=task.seed, months=task.months)
-    outcomes = result.summary()
+    if task.measure:
+        outcomes = resolve(task.measure)(result, scenario, *task.measure_args)
+    else:
+        outcomes = result.summary()
     if list(kpi_columns) == ["*"]:
         cols = list(result.kpis.columns)
     else:
@@ -60,6 +63,14 @@ def execute_run(
             cols.insert(1, "date")
     extra = {name: kept_table(result, name, task.run_id, task.seed) for name in tables}
     return outcomes, result.kpis[cols].reset_index(drop=True), extra
+
+
+def resolve(name: str):
+    """The function named ``"package.module:function"`` (imported on the process that runs)."""
+    import importlib
+
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def kept_table(result, name: str, run_id: str, seed: int):

@@ -61,11 +61,15 @@ def test_run_writes_all_outputs(tmp_path):
         # a seed must fit the int64 `seed` column of the outputs: refused before the run
         (["run", "hangzhou", "--seed", str(2**64)], "--seed = '18446744073709551616'"),
         (["validate", "nonexistent.toml"], "file not found"),
+        (["calibrate", "hangzhou", "--budget", "0"], "--budget = 0"),
+        (["calibrate", "hangzhou", "--check", "--budget", "5"], "not used by --check"),
+        (["calibrate", "hangzhou", "--check", "--seeds", "0"], "--seeds = 0"),
+        (["calibrate", "atlantis", "--budget", "5"], "CITY = 'atlantis'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, needle):
     out = tmp_path / "out"
-    extra = ["--out", str(out)] if args[0] == "run" else []
+    extra = ["--out", str(out)] if args[0] == "run" or "--budget" in args[2:3] else []
     r = aieco(*args, *extra)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
@@ -84,3 +88,17 @@ def test_presets_show_and_validate(tmp_path):
     f.write_text(r.stdout)
     r = aieco("validate", str(f))
     assert r.returncode == 0 and r.stdout.startswith("ok:")
+
+
+def test_calibrate_check_compares_a_scenario_with_its_targets(tmp_path):
+    """Today's hand-calibration check, now ``aieco calibrate SCENARIO --check --seeds N``
+    (``--seeds`` alone still means the check)."""
+    from paired import TINY
+
+    csv = tmp_path / "measures.csv"
+    args = ("calibrate", str(TINY), "--seeds", "1", "--set", "meta.years=1", "--csv", str(csv))
+    for extra in (["--check"], []):
+        r = aieco(*args, *extra)
+        assert r.returncode == 0, r.stderr
+        assert "| target |" in r.stdout and "startups alive 1 year" in r.stdout
+    assert len(pd.read_csv(csv)) == 1

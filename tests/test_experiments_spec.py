@@ -299,7 +299,7 @@ LAYERS = [
     ["samplers"],
     ["spec"],
     ["runner", "dask_worker"],
-    ["sensitivity", "policy", "results", "ema", "compare"],
+    ["sensitivity", "policy", "results", "ema", "compare", "calibrate"],
     ["report"],
     ["commands"],
     ["cli"],

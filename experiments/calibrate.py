@@ -1,0 +1,942 @@
+"""The calibration simulation store: prior draws of the behavioural parameters θ, one model run
+per (draw, seed), and the summary statistics the inference (issue 11.2, sbi NPE) trains on.
+
+    aieco calibrate hangzhou --budget 3500 --workers 2            # build (or extend) the store
+    aieco calibrate hangzhou --budget 3500 --workers 2 --resume   # after an interruption
+    aieco calibrate hangzhou --summary                            # prior predictive vs targets
+
+A calibration spec (TOML, ``experiments/calibration/<city>.toml``) names the scenario, the
+horizon, the calibrated parameters θ (dotted scenario paths; priors default to the scenario
+file's documented ``range``: uniform, log-uniform where the spec says so or the range spans more
+than a decade) and the summary statistics with their targets and sources. See
+``docs/calibration-method.md`` for the method and ``docs/outputs.md`` for the store's schema.
+
+The store is a sweep results directory (``experiments.runner``: one run file per simulation,
+atomic writes, ``--resume``, failures recorded with their seed and error, local processes or a
+Dask scheduler) plus ``store.parquet`` (one row per (draw, seed): θ, statistics, git revision,
+spec hash, target set) and ``calibration.json``. The sweep's design hash is the **spec hash**: it
+covers everything that changes a simulation (scenario, constants, priors, statistics, horizon,
+sampler, root seed) but not the budget, so a larger ``--budget`` extends a store (draw i is the
+same whatever the budget) and not the targets, which only change how a store is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ecosystem.scenario import (
+    ScenarioError,
+    apply_overrides,
+    format_validation_error,
+    is_annotated,
+    scenario_from_dict,
+)
+from ecosystem.seeds import MAX_SEED
+from experiments.parameters import NAME_RE, RESERVED_NAMES, Parameter, RunTask, Scalar, run_id
+from experiments.spec import (
+    DesignSpec,
+    Experiment,
+    ExperimentFile,
+    ExperimentMeta,
+    OutcomeSpec,
+    ParameterSpec,
+    _resolve_scenario,
+    apply_constants,
+    check_scenario_path,
+    load_scenario_document,
+)
+
+#: Where the shipped calibration specs live (``aieco calibrate CITY`` reads CITY.toml here).
+SPEC_DIR = Path(__file__).resolve().parent / "calibration"
+#: ``kind`` of the marker of a store (a sweep directory: ``aieco query`` reads it too)
+STORE_FILES = ("store.parquet", "calibration.json")
+#: The function the runner calls on each simulation (``RunTask.measure``).
+MEASURE = "experiments.calibrate:run_statistics"
+#: Ranges wider than this ratio (high / low, low > 0) get a log-uniform prior by default.
+LOG_DECADES = 10.0
+#: Months of the no-voucher run behind ``west_utilization_no_vouchers`` (year 1, [S92] V9).
+NO_VOUCHER_MONTHS = 12
+#: Bump when a statistic's definition changes: part of the spec hash, so old stores are not
+#: silently extended with differently defined numbers.
+STATISTICS_VERSION = 1
+
+
+# --------------------------------------------------------------------------------------------
+# Summary statistics
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Statistic:
+    name: str
+    unit: str  # "share" (printed as %) or a unit word
+    meaning: str
+
+
+def _stat(name: str, unit: str, meaning: str) -> Statistic:
+    return Statistic(name, unit, meaning)
+
+
+#: Statistics computed here from a run's tables (beyond the outcome registry and the
+#: measures of ``ecosystem.calibration``).
+OWN_STATISTICS = {
+    s.name: s
+    for s in (
+        _stat(
+            "survival_2y",
+            "share",
+            "startups founded in the run not failed 24 months after founding (cohorts old "
+            "enough; acquired firms survive) [S33]",
+        ),
+        _stat(
+            "talent_gross_inflow_per_year",
+            "share",
+            "arrivals from outside the modelled cities per year / AI workforce (city regions, "
+            "mean over the run) [S53]",
+        ),
+        _stat(
+            "talent_outflow_per_year",
+            "share",
+            "departures to outside per year / AI workforce (city regions, mean over the run) [S53]",
+        ),
+        _stat(
+            "vc_deals_per_year",
+            "rounds",
+            "venture rounds closed in the city regions per year (mean over the run) [S39][S107]",
+        ),
+        _stat(
+            "vc_money_yuan_per_year",
+            "yuan",
+            "venture money raised in the city regions per year (mean over the run) [S39][S107]",
+        ),
+        _stat(
+            "funnel_seed_to_a",
+            "share",
+            "among startups founded in the first two years of the run that reached seed, the "
+            "share that reached Series A by the end [S37]",
+        ),
+        _stat(
+            "funnel_a_to_b",
+            "share",
+            "among startups founded in the first two years that reached Series A, the share that "
+            "reached Series B by the end [S37]",
+        ),
+        _stat(
+            "acquired_share",
+            "share",
+            "among startups founded in the first two years of the run that reached seed "
+            "(venture-track), the share acquired by the end (ages 5–7 in a 7-year run) [S37]",
+        ),
+        _stat(
+            "share_younger_than_5y",
+            "share",
+            "live startups at the end founded less than 60 months before [S36] (weak)",
+        ),
+    )
+}
+#: Measures that ``ecosystem.calibration.measure`` adds to the outcome registry's.
+MEASURE_STATISTICS = {
+    "founders_per_100_leavers": Statistic(
+        "founders_per_100_leavers",
+        "startups",
+        "startups founded by the largest firm's leavers per 100 of its leavers [S49]",
+    ),
+    "founders_per_100_leavers_direct": Statistic(
+        "founders_per_100_leavers_direct",
+        "startups",
+        "as founders_per_100_leavers, founded on leaving",
+    ),
+    "west_utilization_no_vouchers": Statistic(
+        "west_utilization_no_vouchers",
+        "share",
+        "western utilisation in year 1 of the same run with every voucher off [S92] V9",
+    ),
+}
+#: Statistics that are held-out validation patterns (docs/validation.md): never calibrated on.
+HELD_OUT = {
+    "west_utilization_end": "pattern 11 (western utilisation beyond year 1)",
+    "month_target_reached": "the 5,000 question is reported, never a target (H12)",
+    "target_reached": "the 5,000 question is reported, never a target (H12)",
+}
+
+
+def registry_statistics() -> dict[str, Statistic]:
+    from ecosystem import outcomes
+
+    return {
+        name: Statistic(name, "share" if o.unit == "share" else o.unit, o.meaning)
+        for name, o in outcomes.OUTCOMES.items()
+    }
+
+
+def all_statistics() -> dict[str, Statistic]:
+    """Every statistic a spec may name, by name."""
+    out = registry_statistics()
+    out.update(MEASURE_STATISTICS)
+    out.update(OWN_STATISTICS)
+    return {k: v for k, v in sorted(out.items()) if k not in HELD_OUT}
+
+
+def _city_monthly(result) -> pd.DataFrame:
+    cities = [k for k, r in result.scenario.regions.items() if r.kind == "city"]
+    k = result.kpis[result.kpis["region"].isin(cities)]
+    num = k.drop(columns=[c for c in ("date", "region") if c in k.columns])
+    return num.groupby("month").sum(numeric_only=True).sort_index()
+
+
+def _per_year_rate(t: pd.DataFrame, col: str) -> float:
+    if t.empty or col not in t or "people" not in t:
+        return math.nan
+    people = t["people"].where(t["people"] > 0)
+    return float((t[col] / people).fillna(0.0).sum() * 12 / len(t))
+
+
+def _early_cohort(firms: pd.DataFrame) -> pd.DataFrame:
+    return firms[(firms["founded_month"] >= 0) & (firms["founded_month"] < 24)]
+
+
+def _conditional(firms: pd.DataFrame, given: int, reached: int) -> float:
+    stage = firms["stage"].to_numpy()
+    base = stage >= given
+    return float((stage[base] >= reached).mean()) if base.any() else math.nan
+
+
+def own_statistics(result, names: set[str]) -> dict[str, float]:
+    """The statistics of :data:`OWN_STATISTICS` asked for, from one run's tables."""
+    from ecosystem.outcomes import survival
+    from ecosystem.tables import Stage
+
+    firms, months = result.firms, int(result.months)
+    t = _city_monthly(result)
+    years = len(t) / 12 if len(t) else math.nan
+    early = _early_cohort(firms)
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "survival_2y":
+            v = survival(firms, 24, months)
+        elif name == "talent_gross_inflow_per_year":
+            v = _per_year_rate(t, "arrivals")
+        elif name == "talent_outflow_per_year":
+            v = _per_year_rate(t, "departures")
+        elif name == "vc_deals_per_year":
+            v = float(t["rounds_closed"].sum() / years) if "rounds_closed" in t else math.nan
+        elif name == "vc_money_yuan_per_year":
+            v = float(t["vc_raised_yuan"].sum() / years) if "vc_raised_yuan" in t else math.nan
+        elif name == "funnel_seed_to_a":
+            v = _conditional(early, Stage.SEED, Stage.SERIES_A)
+        elif name == "funnel_a_to_b":
+            v = _conditional(early, Stage.SERIES_A, Stage.SERIES_B)
+        elif name == "acquired_share":
+            vt = early[early["stage"].to_numpy() >= Stage.SEED]
+            v = float((vt["exit_reason"] == "acquired").mean()) if len(vt) else math.nan
+        elif name == "share_younger_than_5y":
+            alive = firms[firms["exit_reason"] == "alive"]
+            young = alive["founded_month"] > months - 1 - 60
+            v = float(young.mean()) if len(alive) else math.nan
+        else:  # pragma: no cover - names are checked against OWN_STATISTICS before any run
+            raise KeyError(name)
+        out[name] = v
+    return out
+
+
+def run_statistics(result, scenario, names: tuple[str, ...]) -> dict[str, float]:
+    """The summary statistics ``names`` of one simulation (called by the runner on the process
+    that ran the model: ``RunTask.measure``). Raises on a statistic it cannot compute, so the
+    simulation is recorded as failed with the reason."""
+    from ecosystem import calibration, outcomes
+    from ecosystem.run import run_scenario
+
+    wanted = set(names)
+    out: dict[str, float] = {}
+    own = wanted & set(OWN_STATISTICS)
+    if own:
+        out.update(own_statistics(result, own))
+    measured = wanted & set(MEASURE_STATISTICS)
+    if measured:
+        no_v = None
+        if "west_utilization_no_vouchers" in measured:
+            base = calibration.without_vouchers(scenario)
+            no_v = run_scenario(base, result.seed, months=min(NO_VOUCHER_MONTHS, result.months))
+        m = calibration.measure(result, no_v)
+        for name in measured:
+            out[name] = float(m[name]) if name in m else math.nan
+    rest = sorted(wanted - own - measured)
+    if rest:
+        out.update(outcomes.compute(outcomes.RunData.from_result(result), rest))
+    return {name: float(out[name]) for name in names}
+
+
+# --------------------------------------------------------------------------------------------
+# The spec
+# --------------------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CalibrationMeta(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1, max_length=80)]
+    description: str = ""
+    scenario: str
+    months: Annotated[int, Field(ge=1, le=600)]
+    root_seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    seeds_per_draw: Annotated[int, Field(ge=1, le=100)] = 1
+    sampler: Literal["random", "sobol"] = "random"
+
+
+class ThetaSpec(_Strict):
+    path: Annotated[str, Field(min_length=1)]
+    range: list[float] | None = None
+    prior: Literal["uniform", "log_uniform"] | None = None
+    symbol: str = ""
+    description: str = ""
+
+
+class StatisticSpec(_Strict):
+    target: list[float] | None = None
+    observed: float | None = None
+    source: str = ""
+    description: str = ""
+
+
+class CalibrationFile(_Strict):
+    calibration: CalibrationMeta
+    constants: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    parameters: dict[str, ThetaSpec]
+    statistics: dict[str, StatisticSpec]
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One calibrated parameter: a scenario path and its prior (uniform or log-uniform)."""
+
+    name: str
+    path: str
+    low: float
+    high: float
+    log: bool
+    integer: bool
+    range_from: str  # "spec" or "scenario"
+    symbol: str = ""
+    description: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "log_uniform" if self.log else "uniform"
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Quantile function: values at unit-interval points ``u``."""
+        u = np.asarray(u, dtype=float)
+        if self.log:
+            a, b = math.log(self.low), math.log(self.high)
+            x = np.exp(a + u * (b - a))
+        else:
+            x = self.low + u * (self.high - self.low)
+        x = np.clip(x, self.low, self.high)  # exp(log(x)) may leave [low, high] by an ulp
+        return np.round(x) if self.integer else x
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "prior": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "integer": self.integer,
+            "range_from": self.range_from,
+            "symbol": self.symbol,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class TargetBand:
+    name: str
+    low: float | None
+    high: float | None
+    observed: float | None
+    source: str
+    unit: str
+    meaning: str
+
+    @property
+    def has_target(self) -> bool:
+        return self.low is not None
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "low": self.low,
+            "high": self.high,
+            "observed": self.observed,
+            "source": self.source,
+            "unit": self.unit,
+            "meaning": self.meaning,
+        }
+
+
+def _annotated_leaf(doc: dict, path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if is_annotated(node):
+            node = node["value"]
+        node = node[part]
+    return node
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _prior(name: str, ts: ThetaSpec, doc: dict, plain: dict) -> Prior:
+    where = f"parameters.{name}"
+    if not NAME_RE.match(name):
+        raise ScenarioError(where, name, "a name must be a letter or _ then letters, digits or _")
+    if name in RESERVED_NAMES or name in ("draw", "spec_hash", "target_set", "git_revision"):
+        raise ScenarioError(where, name, "is a reserved column name")
+    check_scenario_path(doc, ts.path, None, f"{where}.path")
+    leaf = _annotated_leaf(doc, ts.path)
+    value = leaf["value"] if is_annotated(leaf) else leaf
+    if not _is_number(value):
+        raise ScenarioError(
+            f"{where}.path",
+            ts.path,
+            f"holds {type(value).__name__} {value!r}; only numbers can be calibrated",
+        )
+    if ts.range is not None:
+        rng, origin = list(ts.range), "spec"
+    else:
+        documented = leaf.get("range") if is_annotated(leaf) else None
+        if documented is None:
+            raise ScenarioError(
+                f"{where}.range",
+                None,
+                f"{ts.path} documents no range in the scenario; give range = [low, high]",
+            )
+        rng, origin = list(documented), "scenario"
+    label = f"{where}.range"
+    if len(rng) != 2 or not all(_is_number(v) and math.isfinite(v) for v in rng):
+        raise ScenarioError(label, rng, "must be [low, high] with finite numbers")
+    lo, hi = float(rng[0]), float(rng[1])
+    if not lo < hi:
+        raise ScenarioError(label, rng, "empty range: low must be below high (fix it with range)")
+    if ts.prior == "log_uniform" and lo <= 0:
+        raise ScenarioError(f"{where}.prior", "log_uniform", f"needs low > 0; range is {rng}")
+    log = ts.prior == "log_uniform" or (ts.prior is None and lo > 0 and hi / lo > LOG_DECADES)
+    integer = isinstance(value, int)
+    for v in (lo, hi):
+        shown = int(v) if integer else v
+        try:
+            scenario_from_dict(apply_overrides(plain, {ts.path: shown}))
+        except ScenarioError as exc:
+            raise ScenarioError(
+                label, rng, f"{v:g} is rejected: {exc.field} {exc.allowed}"
+            ) from None
+    return Prior(name, ts.path, lo, hi, log, integer, origin, ts.symbol, ts.description)
+
+
+def _target(name: str, ss: StatisticSpec, stat: Statistic) -> TargetBand:
+    where = f"statistics.{name}"
+    lo = hi = None
+    if ss.target is not None:
+        t = ss.target
+        if len(t) != 2 or not all(math.isfinite(v) for v in t) or t[0] > t[1]:
+            raise ScenarioError(f"{where}.target", t, "must be [low, high] with low <= high")
+        lo, hi = float(t[0]), float(t[1])
+        if not ss.source.strip():
+            raise ScenarioError(f"{where}.source", "", "a target needs its source ([Sx] or why)")
+    observed = ss.observed
+    if observed is not None:
+        if lo is None:
+            raise ScenarioError(f"{where}.observed", observed, "needs target = [low, high] too")
+        if not lo <= observed <= hi:
+            raise ScenarioError(f"{where}.observed", observed, f"must lie in [{lo:g}, {hi:g}]")
+    elif lo is not None:
+        observed = (lo + hi) / 2
+    meaning = ss.description or stat.meaning
+    return TargetBand(name, lo, hi, observed, ss.source, stat.unit, meaning)
+
+
+def spec_names() -> list[str]:
+    return sorted(p.stem for p in SPEC_DIR.glob("*.toml"))
+
+
+def resolve_spec_path(target: str) -> Path:
+    """A spec file, or the shipped spec of a city (``experiments/calibration/<city>.toml``)."""
+    p = Path(target)
+    if p.suffix == ".toml" or p.is_file():
+        if not p.is_file():
+            raise ScenarioError("SPEC", target, "file not found")
+        return p
+    shipped = SPEC_DIR / f"{target}.toml"
+    if not shipped.is_file():
+        raise ScenarioError(
+            "CITY",
+            target,
+            "no calibration spec; allowed: " + ", ".join(spec_names()) + " or a SPEC.toml file",
+        )
+    return shipped
+
+
+@dataclass
+class CalibrationSpec:
+    """A validated calibration spec: the scenario document, priors, statistics and targets."""
+
+    spec: CalibrationFile
+    source: str
+    base_document: dict
+    priors: list[Prior]
+    targets: list[TargetBand]
+
+    @property
+    def name(self) -> str:
+        return self.spec.calibration.name
+
+    @property
+    def meta(self) -> CalibrationMeta:
+        return self.spec.calibration
+
+    @property
+    def statistics(self) -> list[str]:
+        return [t.name for t in self.targets]
+
+    @cached_property
+    def spec_hash(self) -> str:
+        """Changes whenever a simulation would give other numbers (not with budget, targets)."""
+        m = self.meta
+        blob = json.dumps(
+            {
+                "doc": self.base_document,
+                "priors": [(p.name, p.path, p.low, p.high, p.log, p.integer) for p in self.priors],
+                "statistics": self.statistics,
+                "statistics_version": STATISTICS_VERSION,
+                "months": m.months,
+                "root_seed": m.root_seed,
+                "seeds_per_draw": m.seeds_per_draw,
+                "sampler": m.sampler,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @cached_property
+    def target_set(self) -> str:
+        """Hash of the targets (bands, observed values, sources) a store is read against."""
+        blob = json.dumps([t.as_dict() for t in self.targets], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def describe(self) -> dict:
+        """What ``calibration.json`` and the store's metadata record."""
+        return {
+            "name": self.name,
+            "description": self.meta.description,
+            "source": self.source,
+            "scenario": self.meta.scenario,
+            "months": self.meta.months,
+            "root_seed": self.meta.root_seed,
+            "seeds_per_draw": self.meta.seeds_per_draw,
+            "sampler": self.meta.sampler,
+            "spec_hash": self.spec_hash,
+            "target_set": self.target_set,
+            "statistics_version": STATISTICS_VERSION,
+            "parameters": [p.as_dict() for p in self.priors],
+            "statistics": [t.as_dict() for t in self.targets],
+            "spec": self.spec.model_dump(mode="json"),
+        }
+
+    # ----------------------------------------------------------------------------------------
+    def unit_draws(self, n: int) -> np.ndarray:
+        """(n × d) points of the unit cube; row i is the same for every n (extendable)."""
+        d = len(self.priors)
+        root = self.meta.root_seed
+        if self.meta.sampler == "sobol":
+            from scipy.stats import qmc
+
+            sampler = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(root))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # balance needs n a power of two: noted in docs
+                return sampler.random(n)
+        rows = np.empty((n, d))
+        for i in range(n):
+            ss = np.random.SeedSequence(root, spawn_key=(0, i))
+            rows[i] = np.random.default_rng(ss).random(d)
+        return rows
+
+    def draws(self, n: int) -> np.ndarray:
+        """(n × d) parameter values: the prior's quantiles at :meth:`unit_draws`."""
+        u = self.unit_draws(n)
+        return np.column_stack([p.from_unit(u[:, j]) for j, p in enumerate(self.priors)])
+
+    def seeds(self, draw: int) -> list[int]:
+        """The model seeds of one draw (independent of every other draw's)."""
+        ss = np.random.SeedSequence(self.meta.root_seed, spawn_key=(1, draw))
+        return [
+            int(c.generate_state(1, dtype=np.uint32)[0]) for c in ss.spawn(self.meta.seeds_per_draw)
+        ]
+
+    def experiment(self, draws: int) -> CalibrationExperiment:
+        """The sweep that simulates ``draws`` prior draws × ``seeds_per_draw`` seeds."""
+        m = self.meta
+        uncertainties = {
+            p.name: ParameterSpec(path=p.path, range=[p.low, p.high], description=p.description)
+            for p in self.priors
+        }
+        spec = ExperimentFile(
+            experiment=ExperimentMeta(
+                name=f"calibrate_{m.name}",
+                description=m.description,
+                scenario=m.scenario,
+                replicates=m.seeds_per_draw,
+                root_seed=m.root_seed,
+                months=m.months,
+            ),
+            constants=dict(self.spec.constants),
+            uncertainties=uncertainties,
+            design=DesignSpec(method="list"),
+            outcomes=OutcomeSpec(summary=self.statistics, kpis=[]),
+        )
+        params = [
+            Parameter(
+                p.name,
+                "uncertainty",
+                p.path,
+                None,
+                (p.low, p.high),
+                None,
+                p.integer,
+                "int" if p.integer else "float",
+                p.description,
+            )
+            for p in self.priors
+        ]
+        X = self.draws(draws)
+        points = [
+            {
+                p.name: (int(x) if p.integer else float(x))
+                for p, x in zip(self.priors, row, strict=True)
+            }
+            for row in X
+        ]
+        exp = CalibrationExperiment(
+            spec=spec,
+            source=self.source,
+            base_dir=Path(self.source).parent,
+            base_document=self.base_document,
+            parameters=params,
+            summary_outcomes=self.statistics,
+            kpi_outcomes=[],
+            horizon_months=m.months,
+            method=f"prior_{m.sampler}",
+            points=points,
+            point_names=[f"d{i}" for i in range(draws)],
+            sample_matrix=X,
+        )
+        exp.calibration = self
+        return exp
+
+
+class CalibrationExperiment(Experiment):
+    """A sweep over prior draws whose design hash is the spec hash (budget-free) and whose runs
+    compute the spec's statistics (``RunTask.measure``)."""
+
+    calibration: CalibrationSpec
+
+    @cached_property
+    def design_hash(self) -> str:
+        return self.calibration.spec_hash
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return [s for i in range(len(self.points)) for s in self.calibration.seeds(i)]
+
+    @cached_property
+    def tasks(self) -> list[RunTask]:
+        cal = self.calibration
+        months = cal.meta.months
+        args = (tuple(cal.statistics),)
+        out = []
+        for i, point in enumerate(self.points):
+            overrides = {self.parameter(k).path: v for k, v in point.items()}
+            for r, seed in enumerate(cal.seeds(i)):
+                rid = run_id(i, r, self.design_hash)
+                out.append(
+                    RunTask(
+                        rid,
+                        i,
+                        r,
+                        self.point_names[i],
+                        seed,
+                        dict(point),
+                        overrides,
+                        months,
+                        MEASURE,
+                        args,
+                    )
+                )
+        return out
+
+
+def load_spec(target: str | Path) -> CalibrationSpec:
+    """Read and validate a calibration spec; ScenarioError (one line) on any problem."""
+    p = resolve_spec_path(str(target))
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("SPEC", str(p), f"is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError("SPEC", str(p), "must be UTF-8 text") from None
+    except OSError as exc:
+        raise ScenarioError("SPEC", str(p), f"cannot be read ({exc.strerror})") from None
+    return spec_from_dict(raw, str(p), p.parent)
+
+
+def spec_from_dict(
+    raw: dict, source: str = "<dict>", base_dir: str | Path = "."
+) -> CalibrationSpec:
+    try:
+        spec = CalibrationFile.model_validate(raw)
+    except ValidationError as exc:
+        raise format_validation_error(exc, CalibrationFile, "calibration") from None
+    meta = spec.calibration
+    scen = _resolve_scenario(meta.scenario, Path(base_dir))
+    doc = load_scenario_document(scen, "calibration.scenario", meta.scenario)
+    doc, plain, base = apply_constants(doc, spec.constants)
+    if meta.months > base.months:
+        raise ScenarioError(
+            "calibration.months",
+            meta.months,
+            f"must be <= the scenario's horizon of {base.months} months; set meta.years in "
+            "[constants] for longer runs",
+        )
+    if not spec.parameters:
+        raise ScenarioError("parameters", "{}", "name at least one calibrated parameter")
+    priors = [_prior(name, ts, doc, plain) for name, ts in spec.parameters.items()]
+    paths = [p.path for p in priors]
+    for p in priors:
+        if paths.count(p.path) > 1:
+            raise ScenarioError(f"parameters.{p.name}.path", p.path, "two parameters set it")
+        if p.path in spec.constants:
+            raise ScenarioError(f"parameters.{p.name}.path", p.path, "is also in [constants]")
+    if not spec.statistics:
+        raise ScenarioError("statistics", "{}", "name at least one summary statistic")
+    known = all_statistics()
+    targets = []
+    for name, ss in spec.statistics.items():
+        if name in HELD_OUT:
+            raise ScenarioError(
+                f"statistics.{name}",
+                name,
+                f"is held out of calibration: {HELD_OUT[name]} (docs/validation.md)",
+            )
+        if name not in known:
+            raise ScenarioError(
+                f"statistics.{name}", name, "unknown statistic; allowed: " + ", ".join(known)
+            )
+        if name in spec.parameters:
+            raise ScenarioError(f"statistics.{name}", name, "is also a parameter name")
+        targets.append(_target(name, ss, known[name]))
+    return CalibrationSpec(spec, source, plain, priors, targets)
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+def existing_draws(out: Path, spec: CalibrationSpec) -> int:
+    """Draws already simulated in ``out`` for this spec (1 + the highest draw index), or 0."""
+    from experiments.runner import existing_runs
+
+    runs = existing_runs(out, spec.spec_hash)
+    return 1 + max((int(m.get("point", -1)) for m in runs.values()), default=-1)
+
+
+def store_frame(out: Path, spec: CalibrationSpec) -> pd.DataFrame:
+    """One row per simulation of ``out`` (this spec's), from its run files, sorted by draw."""
+    from experiments.runner import existing_runs
+
+    rows = []
+    for meta in existing_runs(out, spec.spec_hash).values():
+        params = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+        stats = meta.get("outcomes") if isinstance(meta.get("outcomes"), dict) else {}
+        ok = meta.get("status") == "ok"
+        row = {
+            "run_id": meta.get("run_id"),
+            "seed": meta.get("seed"),
+            "draw": meta.get("point"),
+            "replicate": meta.get("replicate"),
+            "status": meta.get("status"),
+            "error": None if ok else meta.get("error"),
+        }
+        for p in spec.priors:
+            row[p.name] = params.get(p.name)
+        for name in spec.statistics:
+            v = stats.get(name)
+            row[name] = math.nan if v is None else v
+        row.update(
+            elapsed_s=meta.get("elapsed_s"),
+            cpu_s=meta.get("cpu_s"),
+            git_revision=meta.get("git_revision"),
+            aieco=meta.get("aieco"),
+        )
+        rows.append(row)
+    cols = ["run_id", "seed", "draw", "replicate", "status", "error"]
+    cols += [p.name for p in spec.priors] + spec.statistics
+    cols += ["elapsed_s", "cpu_s", "git_revision", "aieco"]
+    df = pd.DataFrame(rows, columns=cols)
+    if len(df):
+        df = df.sort_values(["draw", "replicate"]).reset_index(drop=True)
+    df["spec_hash"] = spec.spec_hash
+    df["target_set"] = spec.target_set
+    return df
+
+
+def store_table(df: pd.DataFrame, spec: CalibrationSpec):
+    """The Arrow table of ``store.parquet`` (types of ``docs/outputs.md``)."""
+    import pyarrow as pa
+
+    def num(col):
+        return pa.array(
+            pd.to_numeric(df[col], errors="coerce").to_numpy(float), pa.float64(), from_pandas=True
+        )
+
+    def text(col):
+        return pa.array([None if pd.isna(v) else str(v) for v in df[col]], pa.string())
+
+    cols = {
+        "run_id": text("run_id"),
+        "seed": pa.array(df["seed"].astype("int64"), pa.int64()),
+        "draw": pa.array(df["draw"].astype("int64"), pa.int64()),
+        "replicate": pa.array(df["replicate"].astype("int64"), pa.int64()),
+        "status": text("status").dictionary_encode(),
+        "error": text("error"),
+    }
+    for p in spec.priors:
+        if p.integer:
+            cols[p.name] = pa.array(pd.array(df[p.name], dtype="Int64"), pa.int64())
+        else:
+            cols[p.name] = num(p.name)
+    for name in spec.statistics:
+        cols[name] = num(name)
+    for name in ("elapsed_s", "cpu_s"):
+        cols[name] = num(name)
+    for name in ("git_revision", "aieco", "spec_hash", "target_set"):
+        cols[name] = text(name)
+    meta = {b"aieco.calibration": json.dumps(spec.describe(), default=str).encode()}
+    return pa.table(cols).replace_schema_metadata(meta)
+
+
+def write_store(out: Path, spec: CalibrationSpec) -> pd.DataFrame:
+    """Rebuild ``store.parquet`` and ``calibration.json`` from the run files (atomically)."""
+    from ecosystem.outputs import mark, write_parquet, write_text
+
+    df = store_frame(out, spec)
+    write_parquet(store_table(df, spec), Path(out) / "store.parquet")
+    write_text(Path(out) / "calibration.json", json.dumps(spec.describe(), indent=2, default=str))
+    mark(out, "sweep", STORE_FILES)
+    return df
+
+
+def read_store(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """(store rows, the calibration record) of a store directory or its store.parquet."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "store.parquet"
+    if not p.is_file():
+        raise ScenarioError("--out", str(path), "holds no calibration store (no store.parquet)")
+    try:
+        table = pq.read_table(p)
+        info = json.loads((table.schema.metadata or {})[b"aieco.calibration"])
+    except Exception:  # noqa: BLE001 - any unreadable store is one line
+        raise ScenarioError("--out", str(path), "store.parquet is damaged or not a store") from None
+    return table.to_pandas(), info
+
+
+# --------------------------------------------------------------------------------------------
+# Prior (or posterior) predictive against the targets
+# --------------------------------------------------------------------------------------------
+def predictive(df: pd.DataFrame, info: dict, level: float = 0.9) -> pd.DataFrame:
+    """Per statistic: simulations, median and central ``level`` interval over the store's ok
+    rows, the target band, the share of simulations inside it and whether the interval meets the
+    band and whether the target's observed value (the band's middle unless the spec says) lies
+    inside the interval. What the posterior predictive check of 11.4 reuses on posterior
+    draws."""
+    ok = df[df["status"] == "ok"]
+    q = (1 - level) / 2
+    rows = []
+    for t in info["statistics"]:
+        values = pd.to_numeric(ok.get(t["name"]), errors="coerce").dropna() if len(ok) else []
+        values = np.asarray(values, dtype=float)
+        row = {"statistic": t["name"], "unit": t["unit"], "n": len(values)}
+        if len(values):
+            lo, med, hi = np.quantile(values, [q, 0.5, 1 - q])
+        else:
+            lo = med = hi = math.nan
+        row.update(low=lo, median=med, high=hi)
+        row.update(target_low=t["low"], target_high=t["high"], observed=t["observed"])
+        row["source"] = t["source"]
+        if t["low"] is not None and len(values):
+            inside = (values >= t["low"]) & (values <= t["high"])
+            row["share_in_band"] = float(inside.mean())
+            row["covers"] = bool(lo <= t["observed"] <= hi)
+        else:
+            row["share_in_band"] = math.nan
+            row["covers"] = None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(v: Any, unit: str) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    v = float(v)
+    if unit == "share":
+        return f"{v:.1%}"
+    if abs(v) >= 1e8:
+        return f"{v:.3g}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def format_predictive(table: pd.DataFrame, info: dict, df: pd.DataFrame, level: float = 0.9) -> str:
+    ok = int((df["status"] == "ok").sum())
+    failed = len(df) - ok
+    pct = f"{level:.0%}"
+    lines = [
+        f"Prior predictive of `{info['name']}` ({info['scenario']}, {info['months']} months): "
+        f"{ok} simulations ok, {failed} failed; spec {info['spec_hash']}, targets "
+        f"{info['target_set']}.",
+        "",
+        f"| statistic | median | {pct} interval | target band | source | simulations in band | "
+        f"target inside the {pct} interval |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        u = r.unit
+        band = (
+            "(reported)"
+            if r.target_low is None
+            or (isinstance(r.target_low, float) and math.isnan(r.target_low))
+            else f"{_fmt(r.target_low, u)}–{_fmt(r.target_high, u)}"
+        )
+        inside = "–" if not math.isfinite(r.share_in_band) else f"{r.share_in_band:.0%}"
+        meets = {True: "yes", False: "**no**"}.get(r.covers, "–")
+        lines.append(
+            f"| {r.statistic} | {_fmt(r.median, u)} | {_fmt(r.low, u)}–{_fmt(r.high, u)} | "
+            f"{band} | {r.source or '–'} | {inside} | {meets} |"
+        )
+    lines += [
+        "",
+        "A target outside the prior predictive interval means the prior (or the model) cannot "
+        "reach it: widen a range or report the miss before running inference.",
+    ]
+    return "\n".join(lines)

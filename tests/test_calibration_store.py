@@ -1,0 +1,267 @@
+"""The calibration simulation store (``aieco calibrate SPEC --budget N``, issue 11.1): priors
+from the scenario's ranges, reproducible draws and seeds, resume after a kill, the same store on
+one and two workers, failures recorded while the others go on, bad input refused before any
+work. Asserts structure and reproducibility, never the model's numbers (the model changes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import experiments.calibrate as cal
+from experiments.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_SPEC = ROOT / "tests" / "calibration" / "tiny.toml"
+TINY_PRESET = ROOT / "tests" / "presets" / "tiny.toml"
+#: columns that record where and how fast a simulation ran, not what it computed
+TIMING = ["elapsed_s", "cpu_s"]
+
+
+def store(folder: Path) -> pd.DataFrame:
+    df, _ = cal.read_store(folder)
+    return df.drop(columns=TIMING)
+
+
+def build(folder: Path, budget: int, *extra: str) -> int:
+    argv = ["calibrate", str(TINY_SPEC), "--budget", str(budget), "--out", str(folder)]
+    return main([*argv, "--workers", "1", "--quiet", *extra])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cal") / "whole"
+    assert build(folder, 6) == 0
+    return folder
+
+
+# --------------------------------------------------------------------------------------------
+# The prior
+# --------------------------------------------------------------------------------------------
+def test_prior_respects_ranges_and_log_uniform():
+    spec = cal.load_spec(TINY_SPEC)
+    by = {p.name: p for p in spec.priors}
+    # founding cash: the scenario's documented range; cluster elasticity: the spec's own
+    assert by["founding_cash_yuan"].range_from == "scenario"
+    assert (by["cluster_elasticity"].low, by["cluster_elasticity"].high) == (0.0, 0.6)
+    assert by["other_founding_per_year"].log and not by["founding_cash_yuan"].log
+    X = spec.draws(4000)
+    for j, p in enumerate(spec.priors):
+        assert X[:, j].min() >= p.low and X[:, j].max() <= p.high, p.name
+        if p.log:  # uniform in log: half below the geometric mean, not the arithmetic one
+            below = (X[:, j] < np.sqrt(p.low * p.high)).mean()
+        else:
+            below = (X[:, j] < (p.low + p.high) / 2).mean()
+        assert abs(below - 0.5) < 0.04, p.name
+    # draw i is the same whatever the budget (a larger --budget extends the store)
+    np.testing.assert_array_equal(spec.draws(5), X[:5])
+    assert spec.seeds(3) == cal.load_spec(TINY_SPEC).seeds(3)
+    assert len({spec.seeds(i)[0] for i in range(50)}) == 50  # independent seeds per draw
+
+
+def tiny_spec(**parts) -> dict:
+    raw = {
+        "calibration": {"name": "t", "scenario": str(TINY_PRESET), "months": 12},
+        "parameters": {"cash": {"path": "startups.founding_cash_yuan"}},
+        "statistics": {"survival_1y": {"target": [0.7, 0.9], "source": "[S32]"}},
+    }
+    for key, value in parts.items():
+        raw[key] = value
+    return raw
+
+
+def test_a_range_wider_than_a_decade_is_log_uniform_and_sobol_draws_extend():
+    raw = tiny_spec(parameters={"v0": {"path": "demand.outside_option"}})
+    spec = cal.spec_from_dict(raw)
+    assert spec.priors[0].log and (spec.priors[0].low, spec.priors[0].high) == (4.0, 60.0)
+    raw["parameters"]["v0"]["prior"] = "uniform"
+    assert not cal.spec_from_dict(raw).priors[0].log
+    raw["calibration"]["sampler"] = "sobol"
+    sob = cal.spec_from_dict(raw)
+    np.testing.assert_array_equal(sob.draws(8)[:3], sob.draws(3))
+    # the spec hash ignores the targets (they change how a store is read, not what it holds)
+    other = tiny_spec(statistics={"survival_1y": {"target": [0.5, 0.9], "source": "x"}})
+    a, b = cal.spec_from_dict(tiny_spec()), cal.spec_from_dict(other)
+    assert a.spec_hash == b.spec_hash and a.target_set != b.target_set
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: one line naming field, value and what is allowed; exit 2; nothing written
+# --------------------------------------------------------------------------------------------
+BAD = [
+    (
+        {"parameters": {"x": {"path": "startups.no_such_field"}}},
+        "parameters.x.path",
+        "unknown scenario path",
+    ),
+    (  # documented only in its source text, without a range
+        {"parameters": {"x": {"path": "national.compute_cost_decline_per_year"}}},
+        "parameters.x.range",
+        "documents no range",
+    ),
+    (
+        {"parameters": {"x": {"path": "labour.cluster_elasticity", "prior": "log_uniform"}}},
+        "parameters.x.prior",
+        "needs low > 0",
+    ),
+    (
+        {"statistics": {"no_such_statistic": {}}},
+        "statistics.no_such_statistic",
+        "allowed: ",
+    ),
+    (
+        {"statistics": {"west_utilization_end": {}}},
+        "statistics.west_utilization_end",
+        "held out",
+    ),
+    (
+        {"statistics": {"survival_1y": {"target": [0.9, 0.7], "source": "x"}}},
+        "statistics.survival_1y.target",
+        "low <= high",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "why"), BAD)
+def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, change, field, why):
+    import tomli_w
+
+    path = tmp_path / "bad.toml"
+    path.write_bytes(tomli_w.dumps(tiny_spec(**change)).encode())
+    out = tmp_path / "store"
+    assert main(["calibrate", str(path), "--budget", "2", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert field in err and why in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--budget", "0"], "--budget"),
+        (["--budget", "2", "--workers", "0"], "--workers"),
+        ([], "--budget"),
+        (["--budget", "2", "--set", "meta.years=2"], "--set"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path, capsys, argv, field):
+    out = tmp_path / "store"
+    assert main(["calibrate", str(TINY_SPEC), "--out", str(out), "--quiet", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err, err
+    assert not out.exists()
+
+
+def test_unknown_city_names_the_shipped_specs(tmp_path, capsys):
+    assert main(["calibrate", "atlantis", "--budget", "2", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "CITY" in err and "atlantis" in err and "hangzhou" in err
+
+
+def test_the_shipped_hangzhou_spec_is_valid():
+    spec = cal.load_spec("hangzhou")
+    assert spec.meta.months == 84 and len(spec.priors) >= 10
+    assert all(t.has_target and t.source for t in spec.targets)
+    assert not set(spec.statistics) & set(cal.HELD_OUT)
+    assert "startups_alive_end" not in spec.statistics  # the 5,000 question is not a target
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+def test_store_rows_carry_theta_statistics_revision_spec_and_targets(uninterrupted, capsys):
+    df, info = cal.read_store(uninterrupted)
+    spec = cal.load_spec(TINY_SPEC)
+    assert len(df) == 6 and list(df["draw"]) == list(range(6))
+    assert (df["status"] == "ok").all()
+    assert (df["spec_hash"] == spec.spec_hash).all() and (df["target_set"] == spec.target_set).all()
+    assert df["git_revision"].notna().all()
+    X = spec.draws(6)
+    for j, p in enumerate(spec.priors):
+        np.testing.assert_array_equal(df[p.name].to_numpy(), X[:, j])
+    for name in spec.statistics:
+        assert name in df.columns
+    assert list(df["seed"]) == [spec.seeds(i)[0] for i in range(6)]
+    assert info["spec_hash"] == spec.spec_hash and len(info["parameters"]) == 3
+    # the prior predictive summary: one row per statistic, targets and "(reported)"
+    assert main(["calibrate", str(TINY_SPEC), "--summary", "--out", str(uninterrupted)]) == 0
+    text = capsys.readouterr().out
+    for name in spec.statistics:
+        assert f"| {name} |" in text
+    assert "(reported)" in text and "6 simulations ok" in text
+    table = cal.predictive(df, info)
+    assert set(table["statistic"]) == set(spec.statistics)
+    ok = table.dropna(subset=["median"])
+    assert ((ok["low"] <= ok["median"]) & (ok["median"] <= ok["high"])).all()
+
+
+def test_resume_after_kill_equals_an_uninterrupted_store(tmp_path, uninterrupted):
+    folder = tmp_path / "killed"
+    argv = [sys.executable, "-m", "experiments.cli", "calibrate", str(TINY_SPEC)]
+    argv += ["--budget", "6", "--out", str(folder), "--workers", "1", "--quiet"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            done = list((folder / "runs").glob("*.parquet")) if (folder / "runs").is_dir() else []
+            if len(done) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the store finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    killed_with = len(list((folder / "runs").glob("*.parquet")))
+    assert 2 <= killed_with < 6
+    assert build(folder, 6) == 2  # an existing store needs --resume
+    assert build(folder, 6, "--resume") == 0
+    pd.testing.assert_frame_equal(store(folder), store(uninterrupted))
+
+
+def test_a_larger_budget_extends_the_store(tmp_path, uninterrupted):
+    folder = tmp_path / "grown"
+    assert build(folder, 3) == 0
+    assert len(store(folder)) == 3
+    assert build(folder, 6, "--resume") == 0
+    pd.testing.assert_frame_equal(store(folder), store(uninterrupted))
+
+
+@pytest.mark.slow
+def test_same_root_seed_gives_the_same_store_on_one_and_two_workers(tmp_path, uninterrupted):
+    folder = tmp_path / "two"
+    argv = ["calibrate", str(TINY_SPEC), "--budget", "6", "--out", str(folder), "--quiet"]
+    assert main([*argv, "--workers", "2"]) == 0
+    pd.testing.assert_frame_equal(store(folder), store(uninterrupted))
+
+
+def test_a_failing_simulation_is_recorded_while_the_others_go_on(tmp_path, monkeypatch):
+    spec = cal.load_spec(TINY_SPEC)
+    bad_seed = spec.seeds(1)[0]
+    real = cal.run_statistics
+
+    def flaky(result, scenario, names):
+        if result.seed == bad_seed:
+            raise RuntimeError("injected failure")
+        return real(result, scenario, names)
+
+    monkeypatch.setattr(cal, "run_statistics", flaky)
+    folder = tmp_path / "flaky"
+    assert build(folder, 3) == 1  # done, but a simulation failed
+    df, _ = cal.read_store(folder)
+    assert list(df["status"]) == ["ok", "failed", "ok"]
+    failed = df.iloc[1]
+    assert failed["seed"] == bad_seed and "injected failure" in failed["error"]
+    assert failed[spec.statistics].isna().all()
+    assert df.loc[[0, 2], "survival_1y"].notna().all()
+    monkeypatch.setattr(cal, "run_statistics", real)
+    assert build(folder, 3, "--resume") == 0  # --resume runs the failed simulation again
+    assert (cal.read_store(folder)[0]["status"] == "ok").all()
