@@ -265,3 +265,9 @@ def test_a_failing_simulation_is_recorded_while_the_others_go_on(tmp_path, monke
     monkeypatch.setattr(cal, "run_statistics", real)
     assert build(folder, 3, "--resume") == 0  # --resume runs the failed simulation again
     assert (cal.read_store(folder)[0]["status"] == "ok").all()
+
+
+def test_every_statistic_of_the_store_is_defined_in_the_method_page():
+    page = (ROOT / "docs" / "calibration-method.md").read_text(encoding="utf-8")
+    for name in [*cal.OWN_STATISTICS, *cal.MEASURE_STATISTICS, *cal.HELD_OUT]:
+        assert f"`{name}`" in page, name

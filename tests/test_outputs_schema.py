@@ -458,3 +458,37 @@ def test_sweep_files_follow_the_conventions(sweeps):
         GROUP BY 1 ORDER BY 1"""
     rows = con.sql(q).fetchall()
     assert rows[0][0] == "failed" and rows[0][1] == 1 and rows[0][2] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The calibration store: aieco calibrate SPEC --budget N (docs/outputs.md, its own chapter)
+# --------------------------------------------------------------------------------------------
+CALIBRATION_SPEC = Path(__file__).resolve().parent / "calibration" / "tiny.toml"
+
+
+def test_calibration_store_is_documented_exactly(tmp_path):
+    from experiments.calibrate import load_spec
+
+    out = tmp_path / "store"
+    argv = ["calibrate", str(CALIBRATION_SPEC), "--budget", "2", "--out", str(out)]
+    assert main([*argv, "--workers", "1", "--quiet"]) == 0
+    spec = load_spec(CALIBRATION_SPEC)
+    sec = documented_sections()["store.parquet"]
+    assert sec["chapter"].startswith("aieco calibrate")
+    want = []
+    for name, typ in sec["rows"]:
+        if name == "<theta>":
+            want += [(p.name, "int64" if p.integer else typ) for p in spec.priors]
+        elif name == "<statistic>":
+            want += [(s, typ) for s in spec.statistics]
+        else:
+            assert not name.startswith("<"), name
+            want.append((name, typ))
+    assert written_columns(out / "store.parquet") == want
+    check_conventions("store.parquet", pq.read_table(out / "store.parquet"), reserved_words())
+    info = json.loads((out / "calibration.json").read_text())
+    assert info["spec_hash"] == spec.spec_hash and info["target_set"] == spec.target_set
+    marker = json.loads((out / ".aieco-output.json").read_text())
+    assert marker["kind"] == "sweep" and {"store.parquet", "calibration.json"} <= set(
+        marker["files"]
+    )
