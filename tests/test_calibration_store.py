@@ -22,12 +22,15 @@ from experiments.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 TINY_SPEC = ROOT / "tests" / "calibration" / "tiny.toml"
 TINY_PRESET = ROOT / "tests" / "presets" / "tiny.toml"
-#: columns that record where and how fast a simulation ran, not what it computed
-TIMING = ["elapsed_s", "cpu_s"]
+#: columns that record where and how fast a simulation ran, not what it computed; the git
+#: revision is cached per process, so a commit during the test suite would differ between the
+#: pytest process and a subprocess (checked apart: never NULL, one value per store)
+TIMING = ["elapsed_s", "cpu_s", "git_revision"]
 
 
 def store(folder: Path) -> pd.DataFrame:
     df, _ = cal.read_store(folder)
+    assert df["git_revision"].notna().all() and df["git_revision"].nunique() == 1
     return df.drop(columns=TIMING)
 
 
