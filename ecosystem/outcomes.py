@@ -221,6 +221,20 @@ def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def startup_mask(status: np.ndarray, headcount: np.ndarray, min_team: int) -> np.ndarray:
+    """The one definition of a *startup* in every KPI and headline (issue 10; design §3.6):
+    alive, independent (not acquired or listed: only status ``ALIVE`` is independent and
+    alive) and a team of at least ``startups.startup_min_team`` people (H8's 400 are teams, not
+    sole traders). Survival tables count every firm founded, whatever its size."""
+    return (np.asarray(status) == 0) & (np.asarray(headcount) >= min_team)
+
+
+def micro_firm_mask(status: np.ndarray, headcount: np.ndarray, min_team: int) -> np.ndarray:
+    """Alive, independent firms below the team line (1 .. min_team − 1 people): reported as
+    ``micro_firms_alive``, never in the startup headline."""
+    return (np.asarray(status) == 0) & (np.asarray(headcount) < min_team)
+
+
 #: Exit reasons that end a firm as a shutdown (Carta's "shut"): insolvent or closed by its
 #: founders. Acquisitions (and listings) are not failures.
 FAILURE_REASONS = ("failed", "closed")
@@ -332,6 +346,17 @@ OUTCOMES: dict[str, Outcome] = {
             "startups",
             "startups alive in the city regions in the run's last month",
             _alive_at(lambda d: None),
+        ),
+        Outcome(
+            "micro_firms_alive_end",
+            "firms",
+            "live independent firms below startups.startup_min_team people in the city regions "
+            "in the run's last month (not startups: reported apart from the headline)",
+            lambda d: (
+                float(d.monthly("city")["micro_firms_alive"].iloc[-1])
+                if "micro_firms_alive" in d.monthly("city").columns and len(d.monthly("city"))
+                else NAN
+            ),
         ),
         Outcome(
             "month_target_reached",

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.networks import parent_nodes
+from ecosystem.outcomes import startup_mask
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import COUNTERS, Params, State
 from ecosystem.tables import Employer, Status
@@ -39,15 +40,22 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
     alive = state.alive_startups()
     region = s.region[alive].astype(np.int64)
     n = params.n_regions
+    # Every live independent firm (the cluster index counts them all); the KPI counts startups.
     state.alive_by_region = np.bincount(region, minlength=n)
+    team = startup_mask(
+        s.status[alive], s.headcount[alive], params.config.startups.startup_min_team
+    )
     dcs = state.data_centers
     dc = [[d.capacity, d.sold, d.sold_startups, d.sold_background, d.price] for d in dcs]
     state.history.append(
         {
             "counters": state.counters,
-            "alive": state.alive_by_region,
+            "alive": np.bincount(region[team], minlength=n),
+            "micro": np.bincount(region[~team], minlength=n),
             "people_by_kind": state.people_by_kind.copy(),
-            "capability_sum": np.bincount(region, weights=s.capability[alive], minlength=n),
+            "capability_sum": np.bincount(
+                region[team], weights=s.capability[alive[team]], minlength=n
+            ),
             "cash": np.bincount(region, weights=s.cash[alive], minlength=n),
             "voucher_left": np.array([g.voucher_budget_left for g in state.governments]),
             "adoption": state.adoption.copy(),
@@ -127,6 +135,7 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
         "date": [date(params, int(m)) for m in months],
         "region": np.tile(np.array(params.region_keys, dtype=object), n),
         "startups_alive": alive,
+        "micro_firms_alive": np.concatenate([x["micro"] for x in h]),
         "employment_startups": by_kind[:, Employer.STARTUP],
         "employment_big_firms": by_kind[:, Employer.BIG_FIRM],
         "employment_universities": by_kind[:, Employer.UNIVERSITY],

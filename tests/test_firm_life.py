@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from paired import TINY
 
-from ecosystem import AIEcosystem, economics, firm_life, founding, load_scenario
+from ecosystem import AIEcosystem, economics, firm_life, founding, load_scenario, outcomes
 from ecosystem.calibration import Survival
 from ecosystem.tables import Employer, Stage, Status
 
@@ -156,3 +156,34 @@ def test_closing_founders_become_job_seekers(tiny):
     assert np.isin(gone_to, [Employer.NONE, Employer.STARTUP]).all()  # seek work, or found again
     assert (s.headcount[old[closed]] == 0).all()
     assert st.counters["startups_closed"].sum() == closed.sum()
+
+
+def test_a_two_person_firm_is_a_micro_firm_not_a_startup(tiny):
+    model = AIEcosystem(tiny, rng=4)
+    model.run_for(1)
+    st, s = model.state, model.startups
+    min_team = tiny.startups.startup_min_team
+    assert min_team == 3
+    status = np.array([Status.ALIVE] * 4 + [Status.ACQUIRED, Status.FAILED], dtype=np.int8)
+    heads = np.array([1, 2, 3, 10, 10, 0])
+    assert outcomes.startup_mask(status, heads, min_team).tolist() == [0, 0, 1, 1, 0, 0]
+    assert outcomes.micro_firm_mask(status, heads, min_team).tolist() == [1, 1, 0, 0, 0, 0]
+    # In the KPIs: startups + micro firms = every live firm; each counted by its headcount.
+    k = model.kpis()
+    alive = st.alive_startups()
+    heads = s.headcount[alive]
+    assert int(k["startups_alive"].sum()) == int((heads >= min_team).sum())
+    assert int(k["micro_firms_alive"].sum()) == int((heads < min_team).sum())
+
+
+def test_headline_counts_teams_and_survival_counts_every_firm(full_run):
+    k, f = full_run.kpis, full_run.firms
+    last = k[k["month"] == k["month"].max()]
+    alive = f[f["exit_reason"] == "alive"]
+    assert int(last["startups_alive"].sum()) == int((alive["headcount"] >= 3).sum())
+    assert int(last["micro_firms_alive"].sum()) == int((alive["headcount"] < 3).sum())
+    assert int(last["micro_firms_alive"].sum()) > 0
+    # Survival tables use every firm founded, micro firms included.
+    surv = Survival.empty(10)
+    surv.add(f, full_run.months, 2025)
+    assert surv.cohorts[2025][0] == int((f["founded_month"].between(0, 11)).sum())
