@@ -70,7 +70,7 @@ LOG_DECADES = 10.0
 NO_VOUCHER_MONTHS = 12
 #: Bump when a statistic's definition changes: part of the spec hash, so old stores are not
 #: silently extended with differently defined numbers.
-STATISTICS_VERSION = 1
+STATISTICS_VERSION = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,12 +102,19 @@ OWN_STATISTICS = {
             "talent_gross_inflow_per_year",
             "share",
             "arrivals from outside the modelled cities per year / AI workforce (city regions, "
-            "mean over the run) [S53]",
+            "mean over the run); not [S53]'s figure, which is a share of China's mobile talent",
         ),
         _stat(
             "talent_outflow_per_year",
             "share",
-            "departures to outside per year / AI workforce (city regions, mean over the run) [S53]",
+            "departures to outside per year / AI workforce (city regions, mean over the run); "
+            "not [S53]'s figure, which is a share of China's mobile talent",
+        ),
+        _stat(
+            "talent_outflow_to_inflow",
+            "ratio",
+            "departures to outside / arrivals from outside over the run (city regions): [S53] "
+            "gives both as shares of China's mobile talent, so only their ratio compares",
         ),
         _stat(
             "vc_deals_per_year",
@@ -120,22 +127,26 @@ OWN_STATISTICS = {
             "venture money raised in the city regions per year (mean over the run) [S39][S107]",
         ),
         _stat(
-            "funnel_seed_to_a",
+            "venture_reached_seed",
             "share",
-            "among startups founded in the first two years of the run that reached seed, the "
-            "share that reached Series A by the end [S37]",
+            "among venture-track startups (ever sought a round) founded in the first two years "
+            "of the run, the share that closed a seed round by the end [S37]",
         ),
         _stat(
-            "funnel_a_to_b",
+            "venture_reached_a",
             "share",
-            "among startups founded in the first two years that reached Series A, the share that "
-            "reached Series B by the end [S37]",
+            "as venture_reached_seed, the share that reached Series A [S37]",
+        ),
+        _stat(
+            "venture_reached_b",
+            "share",
+            "as venture_reached_seed, the share that reached Series B [S37]",
         ),
         _stat(
             "acquired_share",
             "share",
-            "among startups founded in the first two years of the run that reached seed "
-            "(venture-track), the share acquired by the end (ages 5–7 in a 7-year run) [S37]",
+            "among venture-track startups founded in the first two years of the run, the share "
+            "acquired by the end (ages 5–7 in a 7-year run) [S37]",
         ),
         _stat(
             "share_younger_than_5y",
@@ -162,11 +173,22 @@ MEASURE_STATISTICS = {
         "western utilisation in year 1 of the same run with every voucher off [S92] V9",
     ),
 }
-#: Statistics that are held-out validation patterns (docs/validation.md): never calibrated on.
+#: Statistics that are held-out validation patterns (docs/validation.md) or the question the
+#: model answers (how many startups, the 5,000 of H12): never calibrated on.
+_COUNT = "the number of startups is what the model answers, never a target (H12, validation.md)"
 HELD_OUT = {
     "west_utilization_end": "pattern 11 (western utilisation beyond year 1)",
-    "month_target_reached": "the 5,000 question is reported, never a target (H12)",
-    "target_reached": "the 5,000 question is reported, never a target (H12)",
+    "month_target_reached": _COUNT,
+    "target_reached": _COUNT,
+    "startups_alive_end": _COUNT,
+    "startups_alive_y1": _COUNT,
+    "startups_alive_y5": _COUNT,
+    "startups_alive_y10": _COUNT,
+    "startups_founded_total": _COUNT,
+    "micro_firms_alive_end": _COUNT,
+    "voucher_additional_share": "pattern 9 (voucher additionality: reported, never tuned)",
+    "voucher_deadweight_share": "pattern 9 (voucher additionality: reported, never tuned)",
+    "voucher_unused_share": "pattern 9 (voucher additionality: reported, never tuned)",
 }
 
 
@@ -205,10 +227,17 @@ def _early_cohort(firms: pd.DataFrame) -> pd.DataFrame:
     return firms[(firms["founded_month"] >= 0) & (firms["founded_month"] < 24)]
 
 
-def _conditional(firms: pd.DataFrame, given: int, reached: int) -> float:
-    stage = firms["stage"].to_numpy()
-    base = stage >= given
-    return float((stage[base] >= reached).mean()) if base.any() else math.nan
+def _venture(firms: pd.DataFrame) -> pd.DataFrame:
+    """Venture-track firms (ever sought a priced round): Carta's population [S37]."""
+    return (
+        firms[firms["venture_track"].to_numpy(dtype=bool)]
+        if "venture_track" in firms
+        else (firms.iloc[:0])
+    )
+
+
+def _reached(firms: pd.DataFrame, stage: int) -> float:
+    return float((firms["stage"].to_numpy() >= stage).mean()) if len(firms) else math.nan
 
 
 def own_statistics(result, names: set[str]) -> dict[str, float]:
@@ -232,12 +261,17 @@ def own_statistics(result, names: set[str]) -> dict[str, float]:
             v = float(t["rounds_closed"].sum() / years) if "rounds_closed" in t else math.nan
         elif name == "vc_money_yuan_per_year":
             v = float(t["vc_raised_yuan"].sum() / years) if "vc_raised_yuan" in t else math.nan
-        elif name == "funnel_seed_to_a":
-            v = _conditional(early, Stage.SEED, Stage.SERIES_A)
-        elif name == "funnel_a_to_b":
-            v = _conditional(early, Stage.SERIES_A, Stage.SERIES_B)
+        elif name == "talent_outflow_to_inflow":
+            inflow = float(t["arrivals"].sum()) if "arrivals" in t else 0.0
+            v = float(t["departures"].sum()) / inflow if inflow > 0 else math.nan
+        elif name == "venture_reached_seed":
+            v = _reached(_venture(early), Stage.SEED)
+        elif name == "venture_reached_a":
+            v = _reached(_venture(early), Stage.SERIES_A)
+        elif name == "venture_reached_b":
+            v = _reached(_venture(early), Stage.SERIES_B)
         elif name == "acquired_share":
-            vt = early[early["stage"].to_numpy() >= Stage.SEED]
+            vt = _venture(early)
             v = float((vt["exit_reason"] == "acquired").mean()) if len(vt) else math.nan
         elif name == "share_younger_than_5y":
             alive = firms[firms["exit_reason"] == "alive"]
@@ -757,6 +791,14 @@ def existing_draws(out: Path, spec: CalibrationSpec) -> int:
 
     runs = existing_runs(out, spec.spec_hash)
     return 1 + max((int(m.get("point", -1)) for m in runs.values()), default=-1)
+
+
+def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
+    """The model revisions (git) that simulated this spec's runs in ``out``."""
+    from experiments.runner import existing_runs
+
+    runs = existing_runs(out, spec.spec_hash).values()
+    return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
 def store_frame(out: Path, spec: CalibrationSpec) -> pd.DataFrame:

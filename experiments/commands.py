@@ -504,6 +504,7 @@ def _cmd_store(args) -> int:
 
     from experiments.calibrate import (
         existing_draws,
+        existing_revisions,
         format_predictive,
         load_spec,
         predictive,
@@ -548,6 +549,18 @@ def _cmd_store(args) -> int:
             "the store keeps them all",
             file=sys.stderr,
         )
+    if have:
+        from ecosystem.run import git_revision
+
+        now, before = git_revision(), existing_revisions(out, spec)
+        if before - {now}:
+            raise ScenarioError(
+                "--out",
+                str(out),
+                f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
+                "a store must come from one model (the spec hash does not cover the code); "
+                "use another --out",
+            )
     exp = spec.experiment(max(draws, have))
     prepare_out_dir(exp, out, args.resume)
     if args.scheduler:

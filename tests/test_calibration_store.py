@@ -126,6 +126,11 @@ BAD = [
         "held out",
     ),
     (
+        {"statistics": {"startups_alive_y10": {}}},
+        "statistics.startups_alive_y10",
+        "held out",
+    ),
+    (
         {"statistics": {"survival_1y": {"target": [0.9, 0.7], "source": "x"}}},
         "statistics.survival_1y.target",
         "low <= high",
@@ -274,3 +279,61 @@ def test_every_statistic_of_the_store_is_defined_in_the_method_page():
     page = (ROOT / "docs" / "calibration-method.md").read_text(encoding="utf-8")
     for name in [*cal.OWN_STATISTICS, *cal.MEASURE_STATISTICS, *cal.HELD_OUT]:
         assert f"`{name}`" in page, name
+
+
+def test_no_count_of_startups_can_be_a_statistic():
+    """The startup count is the question (H12): every outcome that counts startups is held out."""
+    from ecosystem.outcomes import OUTCOMES
+
+    counts = [n for n in OUTCOMES if n.startswith(("startups_alive", "startups_founded", "micro_"))]
+    assert counts and set(counts) <= set(cal.HELD_OUT)
+    assert {"month_target_reached", "target_reached"} <= set(cal.HELD_OUT)
+    assert not set(cal.HELD_OUT) & set(cal.all_statistics())
+
+
+def test_own_statistics_on_hand_built_tables():
+    from types import SimpleNamespace
+
+    from ecosystem.tables import Stage
+
+    firms = pd.DataFrame(
+        {
+            "founded_month": [0, 1, 2, 3, 5, 30],
+            "venture_track": [True, True, True, True, False, True],
+            "stage": [Stage.SERIES_B, Stage.SERIES_A, Stage.SEED, 0, Stage.SERIES_C, Stage.SEED],
+            "exit_reason": ["alive", "acquired", "failed", "closed", "acquired", "alive"],
+        }
+    )
+    kpis = pd.DataFrame(
+        {"month": [0, 1], "region": "c", "people": 100, "arrivals": [4, 6], "departures": [2, 3]}
+    )
+    result = SimpleNamespace(
+        firms=firms,
+        kpis=kpis,
+        months=36,
+        scenario=SimpleNamespace(regions={"c": SimpleNamespace(kind="city")}),
+    )
+    names = {"venture_reached_seed", "venture_reached_a", "venture_reached_b", "acquired_share",
+             "talent_outflow_to_inflow"}  # fmt: skip
+    got = cal.own_statistics(result, names)
+    # the early cohort (founded in months 0–23) that sought a round: rows 0–3, not row 4
+    assert got["venture_reached_seed"] == pytest.approx(3 / 4)
+    assert got["venture_reached_a"] == pytest.approx(2 / 4)
+    assert got["venture_reached_b"] == pytest.approx(1 / 4)
+    assert got["acquired_share"] == pytest.approx(1 / 4)
+    assert got["talent_outflow_to_inflow"] == pytest.approx(5 / 10)
+
+
+def test_a_store_of_another_model_revision_is_not_extended(tmp_path, uninterrupted, monkeypatch,
+                                                           capsys):  # fmt: skip
+    import shutil
+
+    import ecosystem.run
+
+    folder = tmp_path / "old"
+    shutil.copytree(uninterrupted, folder)
+    monkeypatch.setattr(ecosystem.run, "git_revision", lambda: "another-model")
+    assert build(folder, 8, "--resume") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "another-model" in err[0]
+    assert len(cal.read_store(folder)[0]) == 6  # nothing was added
