@@ -229,11 +229,9 @@ def _early_cohort(firms: pd.DataFrame) -> pd.DataFrame:
 
 def _venture(firms: pd.DataFrame) -> pd.DataFrame:
     """Venture-track firms (ever sought a priced round): Carta's population [S37]."""
-    return (
-        firms[firms["venture_track"].to_numpy(dtype=bool)]
-        if "venture_track" in firms
-        else (firms.iloc[:0])
-    )
+    if "venture_track" not in firms:
+        return firms.iloc[:0]
+    return firms[firms["venture_track"].to_numpy(dtype=bool)]
 
 
 def _reached(firms: pd.DataFrame, stage: int) -> float:
