@@ -55,6 +55,11 @@ class Government(mesa.Agent):
         return year >= p.voucher_start_year and rate and self.voucher_budget_left > 0
 
     @property
+    def voucher_budget(self) -> Budget:
+        """The compute-voucher budget: entitlements are committed from it when awarded."""
+        return self.budgets[Instrument.VOUCHER]
+
+    @property
     def voucher_budget_left(self) -> float:
         return self.budgets[Instrument.VOUCHER].remaining
 
@@ -75,9 +80,6 @@ class Government(mesa.Agent):
         return 0.0
 
     # --- paying out (first come, first served) ------------------------------------------------
-    def compute_vouchers(self, claims: np.ndarray) -> np.ndarray:
-        return self.budgets[Instrument.VOUCHER].grant(claims)
-
     def data_vouchers(self, claims: np.ndarray) -> np.ndarray:
         return self.budgets[Instrument.DATA_VOUCHER].grant(claims)
 

@@ -1,22 +1,26 @@
-"""The compute market: startups' demand meets data centers, east and west, with vouchers.
+"""The compute market: startups choose training projects, apply for vouchers, and buy compute
+from data centers, east and west.
 
-Each month:
+Each month (docs/ODD.md §7.4; design docs/design/causal-core.md §2):
 
-1. Every live startup wants training compute (staff × sector intensity; halved when its runway is
-   short) and inference compute (revenue × sector intensity). A firm that expects a voucher scales
-   both up by ``1 + a·r/(1−r)``: with additionality a = 1 it spends the same own money on more
-   compute; with a = 0 it buys what it would anyway and keeps the saving.
-2. Background demand (users outside the model) takes capacity first, at each center's price.
-3. Startups split each request over the data centers with capacity left by a multinomial logit on
-   the effective price: price × (1 − voucher rate where the voucher is valid), plus a friction for
-   buying outside the home region (reduced by the unified-network lever) and, for inference only,
-   a latency penalty. A center asked for more than it has left sells its capacity in proportion to
-   the requests (proportional rationing); what was not served is split again over the centers that
-   still have capacity; demand nobody can serve stays unmet.
-4. Vouchers are claimed per firm and paying government, capped per firm and year, and paid from
-   the yearly budget first come, first served (startups in random order); the firm pays the rest.
-5. Data vouchers pay part of each firm's data spending (a share of its training spend); extra
-   data raises capability growth.
+1. Voucher entitlements that reached their expiry, or whose firm exited, lapse (**unused**).
+2. Every live startup draws J candidate training projects: GPU-h ``c`` from its headcount and
+   sector intensity (log-normal spread) and a productivity ``z`` (log-normal, mean 1). Sorted
+   by z, each project's value is the first-order gain in target revenue from the capability it
+   adds (``economics.capability_gain`` on the cumulated productive compute, so returns diminish
+   across projects), over the months the gain lasts. Inference (revenue × sector intensity) is
+   bought whatever the price.
+3. Vouchers are entitlements: a firm without one applies to the programme that would pay it most
+   when the expected subsidy over the validity exceeds its application cost (take-up emerges);
+   programmes award first come, first served from their yearly budget (``Budget.grant``).
+4. A firm buys, best value per yuan first, the projects worth what it pays for them
+   (price × (1 − rate) for compute, less the data voucher on their data) within its liquidity.
+   The same arrays with every rate at 0 give what it would have bought without vouchers:
+   projects bought only with them are **additional**, the rest (and all inference) **deadweight**.
+5. Background demand takes capacity first; startups' requests are split over the centers by a
+   logit on the effective price and rationed proportionally (``split_and_ration``).
+6. Programmes pay rate × cost at the centers where they are valid, up to the entitlement left
+   (data vouchers: rate × data cost, first come, first served from their budget).
 
 After the market, ``set_prices`` moves every center's price part of the way toward the price at
 which its utilisation would be on target: ``p ← clip(p·exp(k·(u − u*)), floor, cap)``. A logit
@@ -26,77 +30,223 @@ demand has a bounded price elasticity, so this converges without a cobweb when
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from agents import Budget
 from ecosystem import economics
+from ecosystem.people import current_skill
+from ecosystem.scenario import SECTORS
 from ecosystem.state import Params, State
+from ecosystem.tables import Employer, Status
 
 NATIONAL = -2  # payer code of the national voucher programme (V7)
+NO_PAYER = -1
+#: Fields of one programme-year in ``State.voucher_ledger`` (yuan unless named otherwise).
+LEDGER = (
+    "awarded_yuan",
+    "additional_yuan",
+    "deadweight_yuan",
+    "unused_yuan",
+    "additional_gpu_h",
+    "eligible_firms",
+    "applicants",
+    "awards",
+)
+_F = {name: i for i, name in enumerate(LEDGER)}
 
 
-def voucher_rates(state: State, firms: np.ndarray) -> np.ndarray:
-    """Rate each firm's home programme would pay now (0 if closed, ineligible or not claiming)."""
-    s = state.startups
-    rates = np.zeros(firms.size)
+# --------------------------------------------------------------------------------------------
+# Choice of projects (pure functions: the tests call them on random arrays)
+# --------------------------------------------------------------------------------------------
+def choose(
+    value: np.ndarray,
+    price: np.ndarray,
+    liquid: np.ndarray,
+    rate: np.ndarray | float = 0.0,
+    entitlement: np.ndarray | float = 0.0,
+    free_rate: np.ndarray | float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Projects bought, (firms × J), and the subsidy each gets.
+
+    Columns must be in the firm's order of value per yuan (best first). The entitlement pays
+    ``rate`` × price of each project until ``entitlement`` is used up (the project that crosses
+    it gets the remainder, later ones nothing); ``free_rate`` × price is paid on top without a
+    limit (the data voucher on the project's data). A firm buys the longest prefix of projects
+    each worth more than what it pays for it and together within ``liquid``.
+    """
+    price = np.asarray(price, dtype=np.float64)
+    n = price.shape[0]
+    rate = np.broadcast_to(np.asarray(rate, dtype=np.float64), (n,))
+    ent = np.broadcast_to(np.asarray(entitlement, dtype=np.float64), (n,))
+    free = np.broadcast_to(np.asarray(free_rate, dtype=np.float64), (n,))
+    want = price * rate[:, None]
+    before = np.cumsum(want, axis=1) - want  # what earlier projects took of the entitlement
+    sub = np.minimum(want, np.maximum(ent[:, None] - before, 0.0)) + price * free[:, None]
+    pay = np.maximum(price - sub, 0.0)
+    ok = (value > pay) & (np.cumsum(pay, axis=1) <= np.asarray(liquid)[..., None])
+    buy = np.cumprod(ok, axis=1).astype(bool)
+    return buy, np.where(buy, sub, 0.0)
+
+
+def project_values(
+    params: Params,
+    month: float,
+    gpu_h: np.ndarray,
+    productivity: np.ndarray,
+    talent: np.ndarray,
+    data: np.ndarray,
+    yuan_per_capability: np.ndarray,
+) -> np.ndarray:
+    """Value in yuan of each project when a firm buys them in column order.
+
+    Project j adds the capability ``capability_gain`` gives the firm's productive compute
+    X_j = Σ_{k≤j} z_k c_k beyond X_{j−1}, so returns diminish across projects as within them;
+    ``yuan_per_capability`` turns capability into yuan (first-order revenue gain × horizon).
+    """
+    cum = np.cumsum(productivity * gpu_h, axis=1)
+    t, d = talent[:, None], data[:, None]
+    gain = economics.capability_gain(params, month, cum, t, d)
+    base = economics.capability_gain(params, month, np.zeros_like(cum[:, :1]), t, d)
+    return yuan_per_capability[:, None] * np.diff(gain, axis=1, prepend=base)
+
+
+# --------------------------------------------------------------------------------------------
+# Voucher programmes
+# --------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Programme:
+    """A compute-voucher programme running this year: a city's, a hub's or the national one."""
+
+    payer: int  # region index of the paying government, or NATIONAL
+    rate: float
+    sme_rate: float
+    sme_contract_max: float
+    sme_months: int
+    sme_only: bool
+    sme_max_headcount: int
+    cap: float
+    validity: int
+    budget: Budget
+    #: (home region × center): where the programme pays for a firm of that home region.
+    valid: np.ndarray
+    #: Home regions whose firms may apply.
+    eligible_home: np.ndarray
+
+    def rates(self, state: State, rows: np.ndarray) -> np.ndarray:
+        """Rate the programme pays each firm now: the SME rate while its contracts this year are
+        below the SME threshold and (with a duration) before ``sme_until``; 0 if ineligible."""
+        s = state.startups
+        sme = s.contract_year[rows] < self.sme_contract_max
+        if self.sme_months > 0:
+            until = s.sme_until[rows]
+            sme &= (until < 0) | (state.month < until)
+        r = np.where(sme, max(self.sme_rate, self.rate), self.rate)
+        if self.sme_only:
+            r = np.where(s.headcount[rows] <= self.sme_max_headcount, r, 0.0)
+        return np.where(self.eligible_home[s.region[rows]], r, 0.0)
+
+
+def programmes(state: State, params: Params) -> list[Programme]:
+    """Compute-voucher programmes paying this year (a rate above 0 and past their start year),
+    whether or not their budget has money left for new awards."""
+    dcs = state.data_centers
+    n = params.n_regions
+    year = params.config.meta.start_year + state.month // 12
+    dc_region = np.array([dc.region for dc in dcs], dtype=np.int64)
+    hub = np.array([dc.is_hub for dc in dcs], dtype=bool)
+    homes = np.arange(n)[:, None]
+    out = []
     for g in state.governments:
         pol = g.policy
-        if pol.voucher_claimants != "local_firms" or not g.vouchers_paying:
+        if year < pol.voucher_start_year or max(pol.voucher_rate, pol.voucher_rate_sme) <= 0:
             continue
-        m = s.region[firms] == g.region
-        if not m.any():
-            continue
-        f = firms[m]
-        sme_rate = max(pol.voucher_rate_sme, pol.voucher_rate)
-        small = s.contract_year[f] < pol.voucher_sme_contract_max_yuan
-        r = np.where(small, sme_rate, pol.voucher_rate)
-        if pol.voucher_sme_only:
-            r = np.where(s.headcount[f] <= pol.voucher_sme_max_headcount, r, 0.0)
-        r = np.where(s.voucher_year[f] < pol.voucher_cap_per_firm_yuan, r, 0.0)
-        rates[m] = r
-    return rates * s.claims_vouchers[firms]
-
-
-def rate_matrix(
-    state: State, params: Params, firms: np.ndarray, home_rate: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Voucher rate and paying government for each (firm, data center).
-
-    A firm's home programme is valid at home data centers, and at hub data centers if portable.
-    A hub's own ``any_buyer`` programme is valid at its data centers for everyone; the national
-    programme (V7) everywhere for everyone. Where several are valid the highest rate applies
-    (programmes do not stack).
-    """
-    s = state.startups
-    dcs = state.data_centers
-    home = s.region[firms].astype(np.int64)
-    portable = np.array([g.policy.voucher_portable for g in state.governments])[home]
-    dc_region = np.array([dc.region for dc in dcs])
-    hub = np.array([dc.is_hub for dc in dcs])
-    valid = (home[:, None] == dc_region[None, :]) | (portable[:, None] & hub[None, :])
-    rate = np.where(valid, home_rate[:, None], 0.0)
-    payer = np.where(valid & (home_rate > 0)[:, None], home[:, None], -1)
-    for j, dc in enumerate(dcs):
-        g = state.governments[dc.region]
-        pol = g.policy
-        if pol.voucher_claimants == "any_buyer" and g.vouchers_paying:
-            under_cap = s.voucher_year[firms] < pol.voucher_cap_per_firm_yuan
-            hub_rate = np.where(under_cap, pol.voucher_rate, 0.0) * s.claims_vouchers[firms]
-            better = hub_rate > rate[:, j]
-            rate[better, j] = hub_rate[better]
-            payer[better, j] = dc.region
+        if pol.voucher_claimants == "any_buyer":
+            valid = np.broadcast_to(dc_region[None, :] == g.region, (n, dc_region.size))
+            eligible = np.ones(n, dtype=bool)
+        else:
+            at = (dc_region[None, :] == g.region) | (pol.voucher_portable & hub[None, :])
+            valid = (homes == g.region) & at
+            eligible = np.arange(n) == g.region
+        out.append(
+            Programme(
+                g.region,
+                pol.voucher_rate,
+                pol.voucher_rate_sme,
+                pol.voucher_sme_contract_max_yuan,
+                pol.voucher_sme_months,
+                pol.voucher_sme_only,
+                pol.voucher_sme_max_headcount,
+                pol.voucher_cap_per_firm_yuan,
+                pol.voucher_validity_months,
+                g.voucher_budget,
+                valid,
+                eligible,
+            )  # fmt: skip
+        )
     nat = params.config.national
-    year = params.config.meta.start_year + state.month // 12
-    running = nat.voucher_rate > 0 and state.national_vouchers.remaining > 0
-    if running and year >= nat.voucher_start_year:
-        under_cap = s.national_voucher_year[firms] < nat.voucher_cap_per_firm_yuan
-        nat_rate = np.where(under_cap, nat.voucher_rate, 0.0)
-        nat_rate = (nat_rate * s.claims_vouchers[firms])[:, None]
-        better = nat_rate > rate
-        rate = np.where(better, nat_rate, rate)
-        payer = np.where(better, NATIONAL, payer)
-    return rate, payer
+    if nat.voucher_rate > 0 and year >= nat.voucher_start_year:
+        out.append(
+            Programme(
+                NATIONAL,
+                nat.voucher_rate,
+                nat.voucher_rate,
+                0.0,
+                0,
+                False,
+                0,
+                nat.voucher_cap_per_firm_yuan,
+                nat.voucher_validity_months,
+                state.national_vouchers,
+                np.ones((n, dc_region.size), dtype=bool),
+                np.ones(n, dtype=bool),
+            )  # fmt: skip
+        )
+    return out
 
 
+def ledger_add(state: State, kind: str, payer: np.ndarray, year: np.ndarray, field: str,
+               values: np.ndarray) -> None:  # fmt: skip
+    """Add ``values`` to ``field`` of the programme-years (``kind``, payer, award year)."""
+    keep = values != 0
+    if not keep.any():
+        return
+    payer, year, values = payer[keep], year[keep], values[keep]
+    key = (payer.astype(np.int64) + 2) * 10_000 + year
+    uniq, inv = np.unique(key, return_inverse=True)
+    sums = np.bincount(inv, weights=values)
+    for k, v in zip(uniq.tolist(), sums.tolist(), strict=True):
+        row = state.voucher_ledger.setdefault(
+            (kind, k // 10_000 - 2, k % 10_000), np.zeros(len(LEDGER))
+        )
+        row[_F[field]] += v
+
+
+def expire_entitlements(state: State, params: Params) -> None:
+    """Entitlements past their validity, or of firms that exited, lapse: the rest is unused
+    (it does not return to the programme's budget)."""
+    s = state.startups
+    rows = np.flatnonzero(s.view("ent_expiry") >= 0)
+    if rows.size == 0:
+        return
+    done = (s.ent_expiry[rows] <= state.month) | (s.status[rows] != Status.ALIVE)
+    rows = rows[done]
+    if rows.size == 0:
+        return
+    left = s.ent_remaining[rows].copy()
+    payer = s.ent_payer[rows].astype(np.int64)
+    ledger_add(state, "compute", payer, s.ent_year[rows], "unused_yuan", left)
+    where = np.where(payer == NATIONAL, s.region[rows], payer)
+    state.count("voucher_unused_yuan", where, left)
+    s.ent_remaining[rows] = 0.0
+    s.ent_payer[rows] = NO_PAYER
+    s.ent_expiry[rows] = -1
+
+
+# --------------------------------------------------------------------------------------------
+# The month's market
+# --------------------------------------------------------------------------------------------
 def background_demand(
     base: np.ndarray,
     growth: np.ndarray,
@@ -110,6 +260,13 @@ def background_demand(
     demand (the price ratio is floored at 1e-9)."""
     rel_price = np.maximum(price / initial_price, 1e-9)
     return base * (1.0 + growth) ** years * rel_price ** (-elasticity)
+
+
+def logit_shares(eff_price: np.ndarray, sensitivity: float) -> np.ndarray:
+    """Shares exp(−λ·p̃_ij) / Σ_k exp(−λ·p̃_ik) of each row's demand over the columns."""
+    z = -sensitivity * eff_price
+    w = np.exp(z - z.max(axis=1, keepdims=True))
+    return w / w.sum(axis=1, keepdims=True)
 
 
 def split_and_ration(
@@ -167,15 +324,46 @@ def split_and_ration(
     return bought
 
 
+def startup_talent(state: State, params: Params) -> np.ndarray:
+    """Skill-weighted staff of every startup row (T of ``economics.capability_gain``)."""
+    p, s = state.people, state.startups
+    staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+    skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
+    return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
+
+
+def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.ndarray:
+    """η · R*/K · horizon: the yuan a unit of capability earns a firm over the months it lasts
+    (R* its nested-logit target revenue, what its capability would earn; horizon 1 / (δ + g_F/12
+    + d): depreciation, the moving frontier and discounting)."""
+    s, st, cm = state.startups, params.config.startups, params.config.compute
+    dem = params.config.demand
+    alive = state.alive_startups()
+    key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
+    v = economics.attraction(params, s.capability[alive], state.month)
+    spending = economics.sector_spending(state, params).ravel()
+    target = np.zeros(s.n)
+    target[alive] = economics.target_revenue(v, key, spending, params)
+    k = s.capability[firms]
+    per_k = np.divide(target[firms], k, out=np.zeros(firms.size), where=k > 0)
+    horizon = 1.0 / (
+        st.capability_depreciation_per_month
+        + dem.frontier_growth_per_year / 12.0
+        + cm.discount_per_month
+    )
+    return dem.quality_elasticity * per_k * horizon
+
+
 def clear_market(state: State, params: Params, rng: np.random.Generator) -> None:
-    """One month of the compute market (steps 1–5 of the module docstring)."""
+    """One month of the compute market (steps 1–6 of the module docstring)."""
     s, st, cm = state.startups, params.config.startups, params.config.compute
     dcs = state.data_centers
     m = len(dcs)
+    expire_entitlements(state, params)
     alive = state.alive_startups()
     for col in ("training_gpu_h", "inference_gpu_h", "compute_spend", "data_spend"):
         s.view(col)[:] = 0.0
-    s.view("data_multiplier")[:] = 1.0
+    s.view("training_effective_gpu_h")[:] = 0.0
     capacity = np.array([dc.capacity for dc in dcs])
     price = np.array([dc.price for dc in dcs])
     # Background users take capacity first.
@@ -191,32 +379,69 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     capacity -= background
     if alive.size == 0 or m == 0:
         for j, dc in enumerate(dcs):
-            dc.record_sales(background[j], 0.0, dc.revenue_startups)
+            dc.record_sales(background[j], 0.0, 0.0)
         return
     firms = rng.permutation(alive)  # arrival order (first come, first served for budgets)
+    n, n_reg = firms.size, params.n_regions
     region = s.region[firms].astype(np.int64)
     sector = s.sector[firms]
-    # Demand (GPU-h): training from staff, inference from revenue.
-    train = s.headcount[firms] * params.sector_training[sector]
-    burn = np.maximum(economics.monthly_costs(state, params, firms) - s.revenue[firms], 1.0)
-    short = s.cash[firms] / burn < st.raise_below_runway_months
-    train = np.where(short, cm.training_share_when_short * train, train)
-    infer = s.revenue[firms] * params.sector_inference[sector]
-    home_rate = voucher_rates(state, firms)
-    rate, payer = rate_matrix(state, params, firms, home_rate)
-    best_rate = rate.max(axis=1)
-    # Additionality is the firm's behaviour; its home government's estimate applies.
-    additionality = np.array([g.policy.voucher_additionality for g in state.governments])[region]
-    uplift = 1.0 + additionality * best_rate / np.maximum(1.0 - best_rate, cm.voucher_uplift_floor)
-    train, infer = train * uplift, infer * uplift
-    # Effective prices.
-    dc_region = np.array([dc.region for dc in dcs])
-    outside = region[:, None] != dc_region[None, :]
+    # What a GPU-hour costs a firm of each home region before vouchers: the logit split over
+    # the centers at list price plus friction (and latency, for inference).
+    dc_region = np.array([dc.region for dc in dcs], dtype=np.int64)
+    outside = np.arange(n_reg)[:, None] != dc_region[None, :]
     friction = cm.cross_region_friction_yuan * (1.0 - cm.unified_network)
-    base = price[None, :] * (1.0 - rate) + outside * friction
-    # Inference and training requests meet the centers together (one logit split, one rationing).
-    n = firms.size
-    latency = outside * cm.inference_latency_penalty_yuan
+    p_train = price[None, :] + outside * friction
+    p_infer = p_train + outside * cm.inference_latency_penalty_yuan
+    s_train = logit_shares(p_train, cm.center_choice_sensitivity)
+    s_infer = logit_shares(p_infer, cm.center_choice_sensitivity)
+    unit_train = (s_train * p_train).sum(axis=1)  # yuan per GPU-h, by home region
+    unit_infer = (s_infer * p_infer).sum(axis=1)
+    # Inference is bought whatever the price; the rest of the firm's money may buy projects.
+    infer = s.revenue[firms] * params.sector_inference[sector]
+    infer_cost = infer * unit_infer[region]
+    wages = s.headcount[firms] * state.wage[region] * (1.0 + st.other_opex_share)
+    liquid = (
+        cm.compute_liquidity_share * np.maximum(s.cash[firms], 0.0) / st.runway_target_months
+        + (1.0 - st.target_margin) * s.revenue[firms]
+        - wages
+        - infer_cost
+    )
+    liquid = np.maximum(liquid, 0.0)
+    # Candidate projects, sorted by productivity (= value per yuan, best first).
+    j = cm.projects_per_month
+    mean_size = params.sector_training[sector] * s.headcount[firms] * cm.candidate_scale / j
+    size = mean_size[:, None] * rng.lognormal(0.0, cm.project_size_sigma, (n, j))
+    sz = cm.project_return_sigma
+    z = -np.sort(-rng.lognormal(-0.5 * sz * sz, sz, (n, j)), axis=1)
+    talent = startup_talent(state, params)[firms]
+    worth = yuan_per_capability(state, params, firms)
+    value = project_values(params, state.month, size, z, talent, s.data_multiplier[firms], worth)
+    data_share = st.data_spend_share
+    price_full = size * unit_train[region][:, None] * (1.0 + data_share)
+    buy0, _ = choose(value, price_full, liquid)
+    # Vouchers: applications, awards (FCFS), then the rate each firm's entitlement pays.
+    progs = programmes(state, params)
+    spend_now = (buy0 * price_full).sum(axis=1) + infer_cost
+    apply_for_vouchers(state, params, firms, progs, s_train, p_train, spend_now)
+    rate, valid = entitlement_rates(state, params, firms, progs, s_train, p_train)
+    ent = s.ent_remaining[firms]
+    # The entitlement pays first for inference at valid centers (what the firm buys anyway).
+    infer_valid = (s_infer[region] * price[None, :] * valid).sum(axis=1) * infer
+    ent_projects = np.maximum(ent - rate * infer_valid, 0.0)
+    train_valid = (s_train[region] * price[None, :] * valid).sum(axis=1) / unit_train[region]
+    data_rate = data_voucher_rates(state, firms)
+    buy, _ = choose(
+        value, price_full, liquid,
+        rate=rate * train_valid / (1.0 + data_share), entitlement=ent_projects,
+        free_rate=data_rate * data_share / (1.0 + data_share),
+    )  # fmt: skip
+    additional = buy & ~buy0
+    train = (buy * size).sum(axis=1)
+    add_gpu = (additional * size).sum(axis=1)
+    # Effective prices: each firm's voucher rate at the centers where its entitlement is valid.
+    rate_ij = rate[:, None] * valid
+    base = price[None, :] * (1.0 - rate_ij) + outside[region] * friction
+    latency = outside[region] * cm.inference_latency_penalty_yuan
     both = split_and_ration(
         np.concatenate([infer, train]),
         np.vstack([base + latency, base]),
@@ -226,52 +451,201 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     bought_i, bought_t = both[:n], both[n:]
     bought = bought_i + bought_t
     cost = bought * price[None, :]
-    # Vouchers: claims per (firm, paying government), capped per firm and year, FCFS budgets.
-    claim = cost * rate
-    local_paid = np.zeros(firms.size)
-    # Claims per firm and payer in one pass: column 0 national, 1 none, 2 + g government g.
-    n_payers = params.n_regions + 2
-    key = np.arange(firms.size)[:, None] * n_payers + (payer - NATIONAL)
-    claims = np.bincount(key.ravel(), weights=claim.ravel(), minlength=firms.size * n_payers)
-    claims = claims.reshape(firms.size, n_payers)
-    for g in state.governments:
-        c = claims[:, g.region - NATIONAL]
-        if not c.any():
-            continue
-        cap_left = np.maximum(g.policy.voucher_cap_per_firm_yuan - s.voucher_year[firms], 0.0)
-        paid = g.compute_vouchers(np.minimum(c, cap_left))
-        local_paid += paid
-        state.counters["voucher_spent_yuan"][g.region] += paid.sum()
-    voucher = local_paid.copy()
-    c = claims[:, 0]
-    if c.any():
-        nat_cap = params.config.national.voucher_cap_per_firm_yuan
-        cap_left = np.maximum(nat_cap - s.national_voucher_year[firms], 0.0)
-        paid = state.national_vouchers.grant(np.minimum(c, cap_left))
-        voucher += paid
-        s.national_voucher_year[firms] += paid
-        state.count("national_voucher_spent_yuan", region, paid)
     total_cost = cost.sum(axis=1)
+    # Redemption: the entitlement pays rate × cost at valid centers, up to what is left.
+    claim = (cost * rate_ij).sum(axis=1)
+    paid = np.minimum(claim, ent)
+    s.ent_remaining[firms] = ent - paid
+    fill = np.divide(bought_t.sum(axis=1), train, out=np.zeros(n), where=train > 0)
+    add_share = np.divide(add_gpu, train, out=np.zeros(n), where=train > 0)
+    claim_t = (bought_t * price[None, :] * rate_ij).sum(axis=1)
+    paid_t = np.divide(paid * claim_t, claim, out=np.zeros(n), where=claim > 0)
+    add_yuan = paid_t * add_share
+    payer = s.ent_payer[firms].astype(np.int64)
+    year = s.ent_year[firms].astype(np.int64)
+    has = paid > 0
+    ledger_add(state, "compute", payer[has], year[has], "additional_yuan", add_yuan[has])
+    ledger_add(state, "compute", payer[has], year[has], "deadweight_yuan", (paid - add_yuan)[has])
+    add_bought = add_gpu * fill * (add_yuan > 0)
+    ledger_add(state, "compute", payer[has], year[has], "additional_gpu_h", add_bought[has])
+    where = np.where(payer == NATIONAL, region, payer)
+    state.count("voucher_additional_yuan", where[has], add_yuan[has])
+    state.count("voucher_deadweight_yuan", where[has], (paid - add_yuan)[has])
+    national = has & (payer == NATIONAL)
+    local = has & (payer >= 0)
+    state.count("voucher_spent_yuan", payer[local], paid[local])
+    state.count("national_voucher_spent_yuan", region[national], paid[national])
+    s.voucher_year[firms[local]] += paid[local]
+    s.national_voucher_year[firms[national]] += paid[national]
+    # Data: each bought project's data costs data_spend_share × its compute at list price.
+    data_cost = data_share * (bought_t * price[None, :]).sum(axis=1)
+    data_paid = pay_data_vouchers(state, params, firms, data_rate * data_cost, add_share)
     s.training_gpu_h[firms] = bought_t.sum(axis=1)
+    s.training_effective_gpu_h[firms] = fill * (buy * size * z).sum(axis=1)
     s.inference_gpu_h[firms] = bought_i.sum(axis=1)
-    s.compute_spend[firms] = total_cost - voucher
-    s.voucher_year[firms] += local_paid
+    s.compute_spend[firms] = total_cost - paid
+    s.data_spend[firms] = data_cost - data_paid
     s.contract_year[firms] += total_cost
     s.compute_year[firms] += bought.sum(axis=1)
-    # Additional compute attributable to vouchers: what the uplift bought, in the proportion of
-    # the expected voucher that was actually paid.
-    paid_share = np.clip(voucher / np.maximum(claim.sum(axis=1), 1e-9), 0.0, 1.0)
-    extra = bought.sum(axis=1) * (1.0 - 1.0 / uplift) * paid_share
+    s.spend_avg[firms] += (total_cost + data_cost - s.spend_avg[firms]) / cm.spend_memory_months
     hub = np.array([dc.is_hub for dc in dcs])
     state.count("compute_demand_gpu_h", region, train + infer)
     state.count("compute_sold_gpu_h", region, bought.sum(axis=1))
-    state.count("compute_bought_outside_gpu_h", region, (bought * outside).sum(axis=1))
+    state.count("compute_bought_outside_gpu_h", region, (bought * outside[region]).sum(axis=1))
     state.count("compute_bought_west_gpu_h", region, bought[:, hub].sum(axis=1))
-    state.count("voucher_additional_gpu_h", region, extra)
-    for j, dc in enumerate(dcs):
-        dc.record_sales(background[j], float(bought[:, j].sum()), float(cost[:, j].sum()))
-    ref_price = economics.reference_price(state, params, region)
-    buy_data(state, params, firms, s.training_gpu_h[firms] * ref_price)
+    state.count("voucher_additional_gpu_h", region, add_bought)
+    for jj, dc in enumerate(dcs):
+        dc.record_sales(background[jj], float(bought[:, jj].sum()), float(cost[:, jj].sum()))
+
+
+def apply_for_vouchers(
+    state: State,
+    params: Params,
+    firms: np.ndarray,
+    progs: list[Programme],
+    s_train: np.ndarray,
+    p_train: np.ndarray,
+    spend_now: np.ndarray,
+) -> None:
+    """Firms without an entitlement apply to the programme that would pay them most, if its
+    expected subsidy over the validity exceeds their application cost; awards are first come,
+    first served (``firms`` is in arrival order) from each programme's yearly budget."""
+    s, cm = state.startups, params.config.compute
+    if not progs:
+        return
+    free = s.ent_expiry[firms] < 0  # no entitlement, or it lapsed (a used-up one still runs)
+    rows = firms[free]
+    if rows.size == 0:
+        return
+    region = s.region[rows].astype(np.int64)
+    price = np.array([dc.price for dc in state.data_centers])
+    unit = (s_train * p_train).sum(axis=1)
+    yearly = 12.0 * np.maximum(s.spend_avg[rows], spend_now[free])
+    best = np.zeros(rows.size)
+    choice = np.full(rows.size, -1)
+    rate_best = np.zeros(rows.size)
+    for k, prog in enumerate(progs):
+        valid_share = (s_train * price[None, :] * prog.valid).sum(axis=1) / unit
+        r = prog.rates(state, rows)
+        expected = r * valid_share[region] * yearly * prog.validity / 12.0
+        open_ = prog.budget.available > 0
+        better = open_ & (expected > best)
+        best = np.where(better, expected, best)
+        choice = np.where(better, k, choice)
+        rate_best = np.where(better, r * valid_share[region], rate_best)
+    year = params.config.meta.start_year + state.month // 12
+    eligible = choice >= 0
+    applies = eligible & (best > s.app_cost[rows])
+    for k, prog in enumerate(progs):
+        mine = choice == k
+        if not mine.any():
+            continue
+        key = year * 1000 + k  # programmes are listed in a fixed order within a year
+        new_elig = mine & (s.elig_key[rows] != key)
+        s.elig_key[rows[new_elig]] = key
+        app = mine & applies
+        new_app = app & (s.app_key[rows] != key)
+        s.app_key[rows[new_app]] = key
+        idx = np.flatnonzero(app)
+        request = np.minimum(
+            prog.cap, rate_best[idx] * yearly[idx] * (1.0 + cm.award_planning_margin)
+        )
+        granted = prog.budget.grant(request)
+        got = idx[granted > 0]
+        f = rows[got]
+        s.ent_remaining[f] = granted[granted > 0]
+        s.ent_expiry[f] = state.month + prog.validity
+        s.ent_payer[f] = prog.payer
+        s.ent_year[f] = year
+        if prog.sme_months > 0:
+            first = f[s.sme_until[f] < 0]
+            s.sme_until[first] = state.month + prog.sme_months
+        counts = {
+            "eligible_firms": float(new_elig.sum()),
+            "applicants": float(new_app.sum()),
+            "awards": float(got.size),
+            "awarded_yuan": float(granted.sum()),
+        }
+        row = state.voucher_ledger.setdefault(("compute", prog.payer, year), np.zeros(len(LEDGER)))
+        for name, v in counts.items():
+            row[_F[name]] += v
+        where = region[got] if prog.payer == NATIONAL else np.full(got.size, prog.payer)
+        state.count("voucher_awarded_yuan", where, granted[granted > 0])
+
+
+def entitlement_rates(
+    state: State,
+    params: Params,
+    firms: np.ndarray,
+    progs: list[Programme],
+    s_train: np.ndarray,
+    p_train: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rate each firm's entitlement pays now and where it is valid, (firms × centers); 0
+    and nowhere for firms without an entitlement (or whose programme stopped paying)."""
+    s = state.startups
+    n, m = firms.size, len(state.data_centers)
+    rate = np.zeros(n)
+    valid = np.zeros((n, m), dtype=bool)
+    payer = s.ent_payer[firms]
+    holds = s.ent_remaining[firms] > 0
+    region = s.region[firms].astype(np.int64)
+    for prog in progs:
+        mine = np.flatnonzero(holds & (payer == prog.payer))
+        if mine.size == 0:
+            continue
+        rate[mine] = prog.rates(state, firms[mine])
+        valid[mine] = prog.valid[region[mine]]
+    return rate, valid
+
+
+def data_voucher_rates(state: State, firms: np.ndarray) -> np.ndarray:
+    """Rate of its home data-voucher programme each firm can expect (0 once the budget or its
+    cap is used up)."""
+    s = state.startups
+    out = np.zeros(firms.size)
+    region = s.region[firms]
+    for g in state.governments:
+        pol = g.policy
+        if pol.data_voucher_rate <= 0 or not g.data_vouchers_paying:
+            continue
+        m = region == g.region
+        under = s.data_voucher_year[firms] < pol.data_voucher_cap_per_firm_yuan
+        out[m & under] = pol.data_voucher_rate
+    return out
+
+
+def pay_data_vouchers(
+    state: State, params: Params, firms: np.ndarray, claim: np.ndarray, add_share: np.ndarray
+) -> np.ndarray:
+    """Data vouchers pay their rate × each firm's data cost, capped per firm and year, first come
+    first served from the yearly budget; additional and deadweight are split as the firm's
+    voucher-bought projects (awarded = paid: there is no entitlement to lapse)."""
+    s = state.startups
+    paid = np.zeros(firms.size)
+    year = params.config.meta.start_year + state.month // 12
+    region = s.region[firms]
+    for g in state.governments:
+        pol = g.policy
+        m = np.flatnonzero((region == g.region) & (claim > 0))
+        if m.size == 0:
+            continue
+        f = firms[m]
+        cap_left = np.maximum(pol.data_voucher_cap_per_firm_yuan - s.data_voucher_year[f], 0.0)
+        got = g.data_vouchers(np.minimum(claim[m], cap_left))
+        paid[m] = got
+        s.data_voucher_year[f] += got
+        total = float(got.sum())
+        if total <= 0:
+            continue
+        add = float((got * add_share[m]).sum())
+        row = state.voucher_ledger.setdefault(("data", g.region, year), np.zeros(len(LEDGER)))
+        row[_F["awarded_yuan"]] += total
+        row[_F["additional_yuan"]] += add
+        row[_F["deadweight_yuan"]] += total - add
+        row[_F["awards"]] += float((got > 0).sum())
+        state.counters["data_voucher_spent_yuan"][g.region] += total
+    return paid
 
 
 def adjust_prices(
@@ -321,33 +695,3 @@ def set_prices(state: State, params: Params, rng: np.random.Generator | None = N
 def public_investment(gov, state: State, params: Params, rng: np.random.Generator) -> None:
     """A government's month of data-center investment (``Government.invest_in_data_centers``)."""
     state.counters["dc_investment_spent_yuan"][gov.region] += gov.invest_in_data_centers()
-
-
-def buy_data(state: State, params: Params, firms: np.ndarray, training_spend: np.ndarray) -> None:
-    """Data spending (a share of training spend); data vouchers pay part and buy extra data."""
-    s, st = state.startups, params.config.startups
-    floor = params.config.compute.voucher_uplift_floor
-    spend = st.data_spend_share * training_spend
-    paid = np.zeros(firms.size)
-    data_index = np.ones(firms.size)
-    for g in state.governments:
-        pol = g.policy
-        if pol.data_voucher_rate <= 0 or not g.data_vouchers_paying:
-            continue
-        m = np.flatnonzero(s.region[firms] == g.region)
-        if m.size == 0:
-            continue
-        f = firms[m]
-        r = pol.data_voucher_rate
-        expected = 1.0 + pol.voucher_additionality * r / max(1.0 - r, floor)
-        cap_left = np.maximum(pol.data_voucher_cap_per_firm_yuan - s.data_voucher_year[f], 0.0)
-        claim = np.minimum(r * spend[m] * expected, cap_left)
-        got = g.data_vouchers(claim)
-        paid[m] = got
-        # Extra data (the additional share) in proportion to the voucher actually paid.
-        frac = np.where(claim > 0, got / np.maximum(claim, 1e-9), 0.0)
-        data_index[m] = 1.0 + (expected - 1.0) * frac
-        s.data_voucher_year[f] += got
-        state.counters["data_voucher_spent_yuan"][g.region] += got.sum()
-    s.data_multiplier[firms] = 1.0 + st.data_capability_boost * np.log2(data_index)
-    s.data_spend[firms] = spend * data_index - paid

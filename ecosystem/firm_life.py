@@ -28,7 +28,11 @@ def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
     skill = current_skill(state, params, staff)
     talent = np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
     growth = economics.capability_gain(
-        params, state.month, s.training_gpu_h[alive], talent[alive], s.data_multiplier[alive]
+        params,
+        state.month,
+        s.training_effective_gpu_h[alive],
+        talent[alive],
+        s.data_multiplier[alive],
     )
     k = s.capability[alive]
     spill = state.networks.spillover(alive, s.capability, s.n) * st.partnership_spillover

@@ -127,7 +127,8 @@ def create_startups(
         cash=cash,
         headcount=0,
         next_raise_month=state.month + st.first_raise_after_months,
-        claims_vouchers=rng.random(n) < gov.policy.voucher_takeup,
+        app_cost=params.config.compute.application_cost_yuan
+        * rng.lognormal(0.0, params.config.compute.application_cost_sigma, n),
     )
     p = state.people
     if not initial:

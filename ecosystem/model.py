@@ -246,6 +246,11 @@ class AIEcosystem(mesa.Model):
         """One row per startup ever founded."""
         return recording.firms(self.state, self.params)
 
+    def voucher_programmes(self) -> pd.DataFrame:
+        """Voucher programmes by paying government and award year (awarded, additional,
+        deadweight, unused, take-up)."""
+        return recording.voucher_programmes(self.state, self.params)
+
     def firm_years(self) -> pd.DataFrame:
         """Annual panel of startups (December snapshots)."""
         return recording.firm_years(self.state)

@@ -186,6 +186,32 @@ def _last_year(col: str):
     return f
 
 
+_VOUCHER_PARTS = ("voucher_additional_yuan", "voucher_deadweight_yuan", "voucher_unused_yuan")
+
+
+def _voucher_share(part: str):
+    """Share of the compute-voucher money resolved during the run (redeemed or lapsed, every
+    programme in every region) that was additional, deadweight or unused."""
+
+    def f(d: RunData) -> float:
+        t = d.monthly("all")
+        if t.empty or any(c not in t.columns for c in _VOUCHER_PARTS):
+            return NAN
+        resolved = float(t[list(_VOUCHER_PARTS)].to_numpy().sum())
+        return float(t[part].sum()) / resolved if resolved > 0 else NAN
+
+    return f
+
+
+def _voucher_yuan_per_additional_gpu_h(d: RunData) -> float:
+    t = d.monthly("all")
+    if t.empty or "voucher_additional_yuan" not in t.columns:
+        return NAN
+    gpu_h = float(t["voucher_additional_gpu_h"].sum())
+    paid = float(t["voucher_additional_yuan"].sum() + t["voucher_deadweight_yuan"].sum())
+    return paid / gpu_h if gpu_h > 0 else NAN
+
+
 def _capability_end(d: RunData) -> float:
     """Mean capability of the city regions' live startups in the last month (regions weighted by
     their startups alive)."""
@@ -374,6 +400,28 @@ OUTCOMES: dict[str, Outcome] = {
         *(
             Outcome(f"{col}_total", unit, f"{meaning}, summed over the run", _total(col))
             for col, unit, meaning in _TOTALS
+        ),
+        *(
+            Outcome(
+                f"voucher_{part}_share",
+                "share",
+                f"{meaning}: share of the compute-voucher money resolved in the run (redeemed or "
+                "lapsed; every programme, every region; the programme-year table is "
+                "voucher_programmes); NaN without vouchers",
+                _voucher_share(f"voucher_{part}_yuan"),
+            )
+            for part, meaning in (
+                ("additional", "paid for projects firms bought only with the voucher"),
+                ("deadweight", "paid for what firms would have bought anyway (incl. inference)"),
+                ("unused", "awarded and never redeemed (entitlements that lapsed)"),
+            )
+        ),
+        Outcome(
+            "voucher_yuan_per_additional_gpu_h",
+            "yuan per GPU-hour",
+            "compute-voucher money redeemed (additional + deadweight) per GPU-hour bought only "
+            "because of vouchers, every programme; NaN if none was additional",
+            _voucher_yuan_per_additional_gpu_h,
         ),
         Outcome(
             "revenue_yuan_last_year",

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ecosystem.networks import NODE_KINDS as FLOW_KINDS  # labels of the flow log's node kinds
+from ecosystem.recording import VOUCHER_PROGRAMME_COLUMNS
 from ecosystem.tables import Stage
 
 #: Labels of the stages.
@@ -184,6 +185,18 @@ def firm_years_table(fy: pd.DataFrame, run_id: str, seed: int, start_year: int) 
         "alive": fy["alive"].astype(bool),
     }
     return arrow_table(cols, run_id, seed, categories=["region", "stage"])
+
+
+def voucher_programmes_table(vp: pd.DataFrame, run_id: str, seed: int, start_year: int) -> pa.Table:
+    """One row per voucher programme and award year (``recording.voucher_programmes``)."""
+    vp = vp.reindex(columns=VOUCHER_PROGRAMME_COLUMNS)
+    ints = ("award_year", "eligible_firms", "applicants", "awards")
+    labels = ("programme", "payer")
+    cols = {
+        c: vp[c].astype(object if c in labels else ("int64" if c in ints else "float64"))
+        for c in VOUCHER_PROGRAMME_COLUMNS
+    }
+    return arrow_table(cols, run_id, seed, categories=["programme", "payer"])
 
 
 def _flow_orgs(kind: np.ndarray, ident: np.ndarray, orgs: dict) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecosystem.compute_market import LEDGER, NATIONAL
 from ecosystem.networks import parent_nodes
 from ecosystem.outcomes import startup_mask
 from ecosystem.scenario import SECTORS, Origin
@@ -236,6 +237,73 @@ def firms(state: State, params: Params) -> pd.DataFrame:
             "value_yuan": value,
         }
     )
+
+
+#: Columns of the voucher-programme table (also those of its empty table).
+VOUCHER_PROGRAMME_COLUMNS = [
+    "programme", "payer", "award_year", "awarded_yuan", "additional_yuan", "deadweight_yuan",
+    "unused_yuan", "outstanding_yuan", "additional_share", "deadweight_share", "unused_share",
+    "additional_gpu_h", "yuan_per_additional_gpu_h", "eligible_firms", "applicants", "awards",
+    "take_up",
+]  # fmt: skip
+
+
+def voucher_programmes(state: State, params: Params) -> pd.DataFrame:
+    """One row per voucher programme (kind and paying government) and award year.
+
+    ``awarded = additional + deadweight + unused + outstanding``: outstanding is what live
+    entitlements of that year still hold (0 once they have all expired). Shares are of the
+    awarded money; take-up is applicants / eligible firms (compute vouchers only: data vouchers
+    are paid on purchase, without an application).
+    """
+    s = state.startups
+    live = np.flatnonzero(s.view("ent_remaining") > 0)
+    outstanding: dict[tuple[int, int], float] = {}
+    for payer, year, left in zip(
+        s.ent_payer[live].tolist(),
+        s.ent_year[live].tolist(),
+        s.ent_remaining[live].tolist(),
+        strict=True,
+    ):
+        outstanding[(payer, year)] = outstanding.get((payer, year), 0.0) + left
+    rows = []
+    for (kind, payer, year), v in sorted(state.voucher_ledger.items()):
+        f = dict(zip(LEDGER, v.tolist(), strict=True))
+        awarded = f["awarded_yuan"]
+        out = outstanding.get((payer, year), 0.0) if kind == "compute" else 0.0
+        paid = f["additional_yuan"] + f["deadweight_yuan"]
+        share = {
+            k: f[f"{k}_yuan"] / awarded if awarded > 0 else np.nan
+            for k in ("additional", "deadweight", "unused")
+        }
+        rows.append(
+            {
+                "programme": kind,
+                "payer": "national" if payer == NATIONAL else params.region_keys[payer],
+                "award_year": year,
+                "awarded_yuan": awarded,
+                "additional_yuan": f["additional_yuan"],
+                "deadweight_yuan": f["deadweight_yuan"],
+                "unused_yuan": f["unused_yuan"],
+                "outstanding_yuan": out,
+                "additional_share": share["additional"],
+                "deadweight_share": share["deadweight"],
+                "unused_share": share["unused"],
+                "additional_gpu_h": f["additional_gpu_h"],
+                "yuan_per_additional_gpu_h": (
+                    paid / f["additional_gpu_h"] if f["additional_gpu_h"] > 0 else np.nan
+                ),
+                "eligible_firms": int(f["eligible_firms"]),
+                "applicants": int(f["applicants"]),
+                "awards": int(f["awards"]),
+                "take_up": (
+                    f["applicants"] / f["eligible_firms"]
+                    if kind == "compute" and f["eligible_firms"] > 0
+                    else np.nan
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=VOUCHER_PROGRAMME_COLUMNS)
 
 
 def firm_years(state: State) -> pd.DataFrame:

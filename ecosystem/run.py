@@ -38,6 +38,7 @@ TABLE_FILES = {
     "firm_years.parquet": "firm_years",
     "talent_flows.parquet": "talent_flows",
     "partnerships.parquet": "partnerships",
+    "voucher_programmes.parquet": "voucher_programmes",
 }
 
 
@@ -55,6 +56,7 @@ class RunResult:
     talent_flows: pd.DataFrame
     partnerships: pd.DataFrame
     network_summary: dict
+    voucher_programmes: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: AIEcosystem | None = field(default=None, repr=False)
     orgs: dict = field(default_factory=dict, repr=False)
 
@@ -71,6 +73,7 @@ class RunResult:
             talent_flows=model.flows.table(),
             partnerships=model.networks.partnerships(),
             network_summary=model.networks.summary(),
+            voucher_programmes=model.voucher_programmes(),
             model=model,
             orgs={
                 "regions": list(model.region_keys),
@@ -103,6 +106,9 @@ class RunResult:
                 self.talent_flows, self.orgs, rid, seed, start
             ),
             "partnerships.parquet": ot.partnerships_table(self.partnerships, rid, seed, start),
+            "voucher_programmes.parquet": ot.voucher_programmes_table(
+                self.voucher_programmes, rid, seed, start
+            ),
         }
 
     def manifest(self, command: list[str] | None = None) -> dict:

@@ -50,6 +50,10 @@ COUNTERS = (
     "voucher_spent_yuan",
     "national_voucher_spent_yuan",
     "voucher_additional_gpu_h",
+    "voucher_awarded_yuan",
+    "voucher_additional_yuan",
+    "voucher_deadweight_yuan",
+    "voucher_unused_yuan",
     "data_voucher_spent_yuan",
     "talent_subsidy_spent_yuan",
     "startup_grants_spent_yuan",
@@ -196,6 +200,9 @@ class State:
     #: Founders decided during a phase, waiting for ``founding.found_startups``.
     founding: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     counters: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Compute- and data-voucher programmes: (kind, payer, award year) -> the fields of
+    #: ``compute_market.LEDGER`` (see ``recording.voucher_programmes``).
+    voucher_ledger: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
     #: One entry per recorded month (see ``recording.record``).
     history: list[dict] = field(default_factory=list)
     #: December snapshots of the startups (see ``recording.firm_year_snapshot``).

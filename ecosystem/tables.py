@@ -130,8 +130,7 @@ class Startups(ColumnTable):
         "compute_year": (np.float64, 0.0),  # GPU-h bought this calendar year
         "revenue_year": (np.float64, 0.0),
         "data_spend": (np.float64, 0.0),  # own money paid for data this month
-        "data_multiplier": (np.float64, 1.0),  # capability boost from voucher-bought data
-        "claims_vouchers": (np.bool_, False),  # drawn at founding with the take-up rate
+        "data_multiplier": (np.float64, 1.0),  # data input D of capability production
         # Fit and learning (docs/ODD.md 7.6): true log fit, belief mean and precision.
         "log_fit": (np.float64, 0.0),
         "fit_mean": (np.float64, 0.0),
@@ -143,6 +142,17 @@ class Startups(ColumnTable):
         "vc_share": (np.float64, 0.0),  # investors' cumulative ownership
         "vc_invested": (np.float64, 0.0),  # investor money put in (VC pools + guidance fund)
         "exit_value": (np.float64, 0.0),  # value of the firm when it was acquired, yuan
+        # Compute projects and voucher entitlements (compute_market, docs/ODD.md 7.4).
+        "training_effective_gpu_h": (np.float64, 0.0),  # Σ z·c of the projects bought
+        "app_cost": (np.float64, 0.0),  # cost of applying for a voucher, drawn at founding
+        "spend_avg": (np.float64, 0.0),  # exponential mean of monthly compute + data spend
+        "ent_remaining": (np.float64, 0.0),  # voucher entitlement left (yuan)
+        "ent_expiry": (np.int32, -1),  # month it lapses
+        "ent_payer": (np.int16, -1),  # paying region, -2 national, -1 none
+        "ent_year": (np.int16, 0),  # award year
+        "sme_until": (np.int32, -1),  # SME rate ends (set at the first award; -1 not yet)
+        "elig_key": (np.int32, -1),  # programme-year last counted eligible (take-up)
+        "app_key": (np.int32, -1),  # programme-year last counted as applicant
     }
 
 

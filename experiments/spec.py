@@ -16,8 +16,8 @@ An experiment file is TOML (see ``experiments/examples/``)::
     path = "regions.hangzhou.policy.voucher_rate"
     values = [0.0, 0.3, 0.8]     # discrete levels, or range = [lo, hi] (+ levels = n for a grid)
 
-    [uncertainties.additionality]
-    path = "regions.hangzhou.policy.voucher_additionality"
+    [uncertainties.project_return_sigma]
+    path = "compute.project_return_sigma"
     range = [0.3, 0.8]
 
     [design]

@@ -55,9 +55,9 @@ def doc(**outcomes) -> dict:
             },
         },
         "uncertainties": {
-            "voucher_additionality": {
-                "path": "regions.hangzhou.policy.voucher_additionality",
-                "range": [0.3, 0.8],
+            "project_return_sigma": {
+                "path": "compute.project_return_sigma",
+                "range": [0.3, 1.5],
             },
         },
         "design": {"method": "lhs", "samples": 2},
@@ -86,7 +86,7 @@ def test_parameters_outcomes_and_kinds_come_from_the_file(exp, results):
     model, experiments, outcomes = results
     assert isinstance(model.levers["voucher_rate"], RealParameter)
     assert isinstance(model.levers["voucher_portable"], BooleanParameter)
-    assert [u.name for u in model.uncertainties] == ["voucher_additionality"]
+    assert [u.name for u in model.uncertainties] == ["project_return_sigma"]
     assert isinstance(model.outcomes["startups_alive"], TimeSeriesOutcome)
     assert model.outcomes["startups_alive_y1"].kind == model.outcomes["startups_alive_y1"].MAXIMIZE
     assert model.outcomes["voucher_spent_yuan_total"].kind == 0  # INFO
@@ -142,7 +142,7 @@ def test_undeclared_parameters_are_rejected_naming_them_and_paths_are_mapped(exp
             ev.perform_experiments(scenarios=1, policies=1)
     # a dotted scenario path is a parameter of its own: a constant that changes the outcome
     fn = model.function
-    kw = {"voucher_rate": 0.5, "voucher_portable": False, "voucher_additionality": 0.5}
+    kw = {"voucher_rate": 0.5, "voucher_portable": False, "project_return_sigma": 0.8}
     base = fn(seed=exp.seeds[0], **kw)["voucher_spent_yuan_total"]
     bigger = fn(seed=exp.seeds[0], **kw, **{"regions.hangzhou.policy.voucher_budget_yuan": 1e6})
     assert bigger["voucher_spent_yuan_total"] <= 1e6 < base

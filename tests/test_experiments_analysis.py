@@ -66,9 +66,9 @@ months = 12
 path = "regions.hangzhou.policy.voucher_rate"
 range = [0.0, 0.8]
 
-[uncertainties.voucher_additionality]
-path = "regions.hangzhou.policy.voucher_additionality"
-range = [0.3, 0.8]
+[uncertainties.project_return_sigma]
+path = "compute.project_return_sigma"
+range = [0.3, 1.5]
 
 [design]
 method = "morris"
@@ -226,7 +226,7 @@ def test_sensitivity_command_writes_indices_table_and_figure(tmp_path, capsys, m
     assert len(pd.read_parquet(out / "summary.parquet")) == points
     table = pd.read_parquet(out / f"sensitivity_{method}.parquet")
     key = "mu_star" if method == "morris" else "ST"
-    assert set(table["parameter"]) == {"voucher_rate", "voucher_additionality"}
+    assert set(table["parameter"]) == {"voucher_rate", "project_return_sigma"}
     assert {key, f"{key}_conf", "rank"} <= set(table.columns)
     for _, g in table.groupby("outcome"):
         assert sorted(g["rank"]) in ([1, 2], [1, 1])

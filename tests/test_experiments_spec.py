@@ -156,7 +156,7 @@ def test_factorial_design_is_the_cartesian_product_with_common_seeds():
     }
     doc["uncertainties"] = {
         "add": {
-            "path": "regions.hangzhou.policy.voucher_additionality",
+            "path": "compute.project_return_sigma",
             "range": [0.3, 0.7],
             "levels": 3,
         }
@@ -213,9 +213,7 @@ def test_salib_designs_have_the_documented_sizes():
         "path": "regions.hangzhou.policy.voucher_rate",
         "range": [0.0, 0.8],
     }
-    doc["uncertainties"] = {
-        "add": {"path": "regions.hangzhou.policy.voucher_additionality", "range": [0.3, 0.8]}
-    }
+    doc["uncertainties"] = {"add": {"path": "compute.project_return_sigma", "range": [0.3, 1.5]}}
     exp = experiment_from_dict(doc)
     assert len(exp.points) == 3 * (2 + 1)
     sob = exp.with_method("sobol")  # N = 3 is rounded up to a power of two, and said

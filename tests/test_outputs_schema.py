@@ -393,7 +393,9 @@ def test_sweep_files_are_documented_exactly(sweeps):
         assert [p.stem for p in files] == ok_runs, table
         for path in files:
             assert written_columns(path) == run_tables[f"{table}.parquet"], (table, path.name)
-            assert pq.read_table(path, columns=["run_id"])["run_id"][0].as_py() == path.stem
+            ids = pq.read_table(path, columns=["run_id"])["run_id"]
+            # a 13-month tiny run may form no partnership: an empty table is still a table
+            assert len(ids) == 0 or ids[0].as_py() == path.stem
     keys = [k for k, _ in documented_sections()["manifest.json (sweep)"]["rows"]]
     assert list(manifest) == keys
     marker = json.loads((folder / ".aieco-output.json").read_text())

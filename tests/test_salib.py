@@ -28,7 +28,7 @@ def doc(method: str, samples: int, second_order: bool = False) -> dict:
         },
         "levers": {"rate": {"path": "regions.hangzhou.policy.voucher_rate", "range": [0.0, 0.8]}},
         "uncertainties": {
-            "add": {"path": "regions.hangzhou.policy.voucher_additionality", "range": [0.3, 0.8]},
+            "add": {"path": "compute.project_return_sigma", "range": [0.3, 1.5]},
             "cash": {"path": "startups.founding_cash_yuan", "range": [5.0e5, 3.0e6]},
         },
         "design": {"method": method, "samples": samples, "second_order": second_order},

@@ -29,7 +29,7 @@ CITY_LEVERS = (
     "voucher_cap_per_firm_yuan",
     "voucher_portable",
     "voucher_sme_only",
-    "voucher_additionality",
+    "voucher_sme_months",
     "talent_subsidy_yuan_per_person",
     "talent_subsidy_budget_yuan",
     "startup_grant_yuan",
@@ -60,7 +60,7 @@ LABELS = {
     "voucher_cap_per_firm_yuan": "Voucher cap per firm",
     "voucher_portable": "Vouchers usable at western hubs",
     "voucher_sme_only": "Vouchers for SMEs only",
-    "voucher_additionality": "Voucher additionality",
+    "voucher_sme_months": "SME rate duration (months)",
     "talent_subsidy_yuan_per_person": "Talent subsidy per person",
     "talent_subsidy_budget_yuan": "Talent subsidy budget",
     "startup_grant_yuan": "Startup grant",
@@ -78,10 +78,10 @@ LABELS = {
 HELP = {
     "voucher_budget_yuan": "Yearly money for compute vouchers; when it runs out, no more "
     "vouchers that year.",
-    "voucher_cap_per_firm_yuan": "Largest voucher payment to one firm in one year.",
+    "voucher_cap_per_firm_yuan": "Largest voucher entitlement awarded to one firm.",
     "voucher_rate": "Share of a compute contract the voucher pays (standard firms).",
-    "voucher_additionality": "Share of voucher-paid compute that firms would not have bought "
-    "anyway.",
+    "voucher_sme_months": "Months the SME rate lasts from a firm's first voucher (0 = no "
+    "limit; Shanghai: 12).",
     "talent_subsidy_budget_yuan": "Yearly money for talent subsidies.",
     "startup_grant_budget_yuan": "Yearly money for startup grants.",
     "guidance_fund_budget_yuan": "Government guidance fund: co-invests in local funding rounds "

@@ -132,6 +132,8 @@ class National(_Strict):
     voucher_budget_yuan: Yuan = 0.0
     voucher_cap_per_firm_yuan: Yuan = 0.0
     voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
+    voucher_validity_months: Annotated[int, _num(ge=1, le=120)] = 12
+    """Months a national voucher entitlement stays valid."""
     hours_per_month: Annotated[float, _num(ge=1.0, le=744.0)] = 730.0
     gpu_capex_yuan: PositiveYuan = 250_000.0
     """Installed cost of one H100-equivalent accelerator with its share of the building."""
@@ -167,10 +169,30 @@ class ComputeMarket(_Strict):
     background_price_elasticity: Elasticity = 0.5
     """Elasticity of non-startup demand at a data center to its price. At most 10 (see
     MAX_ELASTICITY)."""
-    training_share_when_short: Share = 0.5
-    """Share of its training compute a startup still buys when its runway is short."""
-    voucher_uplift_floor: Annotated[float, _num(gt=0.0, le=1.0)] = 0.05
-    """Floor of 1 - voucher rate in the uplift a·r/(1-r): keeps it finite at a 100% voucher."""
+    projects_per_month: Annotated[int, _num(ge=1, le=12)] = 4
+    """J: candidate training projects each live startup weighs each month (docs/ODD.md §7.4)."""
+    candidate_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 2.0
+    """GPU-h of all J candidates together, as a multiple of headcount × the sector's
+    ``training_gpu_h_per_head``."""
+    project_size_sigma: Annotated[float, _num(ge=0.0, le=3.0)] = 0.5
+    """σ_c: log-normal spread of candidate project sizes."""
+    project_return_sigma: Annotated[float, _num(ge=0.0, le=3.0)] = 0.8
+    """σ_z: log-normal spread of project productivity z (mean 1): the heterogeneity of returns
+    that makes some projects worth buying only with a voucher."""
+    discount_per_month: Annotated[float, _num(ge=0.0, le=1.0)] = 0.025
+    """d: firms' monthly discount rate in the horizon 1 / (δ + g_F/12 + d) of a capability gain."""
+    compute_liquidity_share: Annotated[float, _num(ge=0.0, le=10.0)] = 1.0
+    """ψ: monthly compute budget = ψ · cash / runway target + (1 − margin) · revenue − wages and
+    overheads − inference."""
+    application_cost_yuan: Yuan = 30_000.0
+    """κ̄: median cost to a firm of applying for a voucher (paperwork, contracts, waiting)."""
+    application_cost_sigma: Annotated[float, _num(ge=0.0, le=5.0)] = 1.0
+    """Log-normal spread of firms' application costs around κ̄ (drawn at founding)."""
+    award_planning_margin: Annotated[float, _num(ge=0.0, le=5.0)] = 0.2
+    """u_plan: an entitlement is rate × expected yearly spend × (1 + u_plan), capped per firm."""
+    spend_memory_months: Annotated[float, _num(ge=1.0, le=120.0)] = 3.0
+    """Months over which a firm averages its compute spend (exponential mean) to size the
+    voucher it applies for."""
     reference_price_without_centers_yuan: Annotated[float, _num(gt=0.0, le=1e4)] = 10.0
     """Planning price of compute (yuan per GPU-h) when no region has a data center."""
 
@@ -287,17 +309,17 @@ class Policy(_Strict):
     """If true, only firms with at most ``voucher_sme_max_headcount`` staff may claim."""
     voucher_sme_max_headcount: People = 300
     voucher_cap_per_firm_yuan: Yuan = 0.0
-    """Largest voucher payment to one firm in one year."""
+    """Largest voucher entitlement awarded to one firm."""
     voucher_budget_yuan: Yuan = 0.0
     voucher_portable: bool = False
     """If true, vouchers may be spent at data centers in hub regions, not only local ones."""
     voucher_claimants: Literal["local_firms", "any_buyer"] = "local_firms"
     """Who may claim: the region's own firms (city programmes) or any firm buying compute at the
     region's data centers (hub programmes such as Qingyang's)."""
-    voucher_additionality: Share = 0.5
-    """Share of the compute a voucher pays for that is additional (not bought anyway)."""
-    voucher_takeup: Share = 0.9
-    """Share of eligible firms that claim at all."""
+    voucher_validity_months: Annotated[int, _num(ge=1, le=120)] = 12
+    """Months an awarded voucher entitlement stays valid; what is left then is unused."""
+    voucher_sme_months: Months = 0
+    """Months the SME rate lasts from a firm's first award (0 = no limit)."""
     voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2000
     """First calendar year in which the voucher programme pays."""
     data_voucher_rate: Share = 0.0
@@ -533,7 +555,6 @@ class Startups(_Strict):
     partnership_spillover: Share = 0.05
     data_spend_share: Share = 0.2
     """Data spending as a share of training-compute spending."""
-    data_capability_boost: Multiplier = 0.2
     initial_age_years_max: Annotated[float, _num(ge=0.25, le=50.0)] = 8.0
     """Oldest initial startup, in years; ages are drawn uniformly from 1 month up to it, so it must
     be at least 0.25 (3 months), and at most 50."""

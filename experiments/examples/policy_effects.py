@@ -44,21 +44,25 @@ SHOWN = {
 #: How each variant's lever enters the model (docs/ODD.md describes the same code).
 CHANNELS = {
     "vouchers_off": "Hangzhou's compute voucher (25%, SMEs 50%, ¥250m a year, first come first "
-    "served) stops paying. In the code as of this page the voucher does two things: it lowers "
-    "the effective price in the logit split over data centers (§7.4), and it still scales the "
-    "firm's compute request by the input formula 1 + a·r/(1 − r) (§7.4; project-level "
-    "additionality, issue 10 step 10.4, is not built yet), so its 'additional' compute is "
-    "partly typed in.",
-    "voucher_rate_50": "standard firms' voucher rate rises from 25% to the SME rate of 50%: a "
-    "lower effective price and a larger request uplift for eligible firms, the same yearly budget.",
+    "served) stops paying. A voucher is an entitlement a firm applies for when the expected "
+    "subsidy exceeds its application cost; it lowers the price of the firm's training projects, "
+    "so some become worth buying (additional) while the rest, and all inference, would have been "
+    "bought anyway (deadweight); it also lowers the effective price in the logit split over "
+    "data centers (§7.4).",
+    "voucher_rate_50": "standard firms' voucher rate rises from 25% to the SME rate of 50%: "
+    "projects worth between 50% and 75% of their price become additional, larger entitlements "
+    "commit the same yearly budget sooner.",
     "voucher_cap_half": "each firm can claim at most ¥4m a year instead of ¥8m: the budget is "
     "spread over more firms.",
     "voucher_budget_1bn": "the yearly budget rises from ¥250m to ¥1bn: the programme pays for "
     "more of the year before it runs out.",
     "vouchers_portable": "vouchers may be spent at the western hubs too: a lower effective price "
     "there for Hangzhou's firms in the logit split, pulling part of their demand west.",
-    "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of firms' data purchases; "
-    "more data raises capability growth by 1 + boost × log2(data index) (§7.4).",
+    "voucher_sme_one_year": "the SME rate (50%) lasts only 12 months from a firm's first award, "
+    "as Shanghai's [S66]; afterwards small firms get the standard 25%: fewer projects pass.",
+    "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of the data each training "
+    "project needs (data_spend_share of its compute), so some projects become worth buying "
+    "(§7.4).",
     "talent_subsidy_off": "no subsidy to graduates and migrants who take an AI job in Hangzhou "
     "(the preset pays ¥20,000 each from a ¥100m budget). The subsidy enters the one attraction "
     "function as a wage equivalent, subsidy / (12 × 3 years) a month (§7.1).",
