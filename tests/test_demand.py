@@ -220,8 +220,12 @@ def test_adoption_programme_raises_total_startup_revenue():
 
 
 def test_compute_has_value():
-    """Compute irrelevant to capability (α = 0) lowers capability and startups' revenue."""
-    change = {"startups.compute_elasticity": 0.0}
+    """Taking training compute away (candidate projects a millionth of the sector intensity)
+    lowers capability and startups' revenue. Since step 10.4 firms choose projects: where
+    compute is irrelevant to capability (α = 0) they stop buying it and keep the money, so α = 0
+    no longer isolates compute's value (and with α = 0 every firm produces as if it bought
+    ``capability_compute_unit_gpu_h``)."""
+    change = {"compute.candidate_scale": 1e-6}
     eff = paired_effect(TINY, change, SEEDS, capability, months=36)
     assert eff.p_less < 0.05, eff
     eff = paired_effect(TINY, change, SEEDS, startup_revenue, months=36)
