@@ -333,19 +333,21 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
 
 
 def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.ndarray:
-    """η · R*/K · horizon: the yuan a unit of capability earns a firm over the months it lasts
-    (R* its nested-logit target revenue, what its capability would earn; horizon 1 / (δ + g_F/12
-    + d): depreciation, the moving frontier and discounting)."""
+    """η · R̂*/K · horizon: the yuan a unit of capability earns a firm over the months it lasts
+    (R̂* its nested-logit target revenue at its believed fit, what its capability would earn;
+    horizon 1 / (δ + g_F/12 + d): depreciation, the moving frontier and discounting)."""
     s, st, cm = state.startups, params.config.startups, params.config.compute
     dem = params.config.demand
     alive = state.alive_startups()
     key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
-    v = economics.attraction(params, s.capability[alive], state.month)
+    v = economics.attraction(params, s.capability[alive], state.month, s.log_fit[alive])
     spending = economics.sector_spending(state, params).ravel()
     target = np.zeros(s.n)
     target[alive] = economics.target_revenue(v, key, spending, params)
+    # R̂*: this month's target with the firm's believed fit in place of its true fit (§7.6).
+    believed = target[firms] * economics.believed_fit(state, firms) * np.exp(-s.log_fit[firms])
     k = s.capability[firms]
-    per_k = np.divide(target[firms], k, out=np.zeros(firms.size), where=k > 0)
+    per_k = np.divide(believed, k, out=np.zeros(firms.size), where=k > 0)
     horizon = 1.0 / (
         st.capability_depreciation_per_month
         + dem.frontier_growth_per_year / 12.0
