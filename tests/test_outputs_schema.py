@@ -261,7 +261,7 @@ name = "schema_sa"
 scenario = "{TINY}"
 replicates = 1
 root_seed = 5
-months = 3
+months = 6
 
 [levers.voucher_rate]
 path = "regions.ningbo.policy.voucher_rate"
