@@ -184,7 +184,11 @@ def end_firms(
     s.status[rows] = status
     s.exit_month[rows] = state.month
     state.count(counter, s.region[rows].astype(np.int64))
-    release(state, params, rng, staff_of(state, rows))
+    staff = staff_of(state, rows)
+    if state.founding:  # staff laid off this month who will found a firm are already released
+        queued = np.concatenate([f for f, _, _ in state.founding])
+        staff = staff[~np.isin(staff, queued)]
+    release(state, params, rng, staff)
     state.networks.end_partnerships(rows, state.month)
 
 
