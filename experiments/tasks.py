@@ -21,7 +21,14 @@ import pandas as pd
 from experiments.parameters import RunTask
 
 #: Firm-level tables a sweep can keep per run (``[outcomes] tables = [...]``).
-RUN_TABLES = ("firms", "firm_years", "data_centers", "talent_flows", "partnerships")
+RUN_TABLES = (
+    "firms",
+    "firm_years",
+    "data_centers",
+    "talent_flows",
+    "partnerships",
+    "voucher_programmes",
+)
 #: where ``RunResult`` keeps a table named differently on disk (as ``aieco run`` names it)
 RESULT_ATTRIBUTE = {"data_centers": "dc_kpis"}
 
