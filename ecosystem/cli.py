@@ -230,8 +230,10 @@ def print_summary(result, elapsed: float, out: Path) -> None:
         ("startups alive at the end", fmt(s["startups_alive_end"])),
         (f"{target:,} startups reached", when),
         (
-            "founded / failed / acquired",
-            " / ".join(fmt(s[f"startups_{k}_total"]) for k in ("founded", "failed", "acquired")),
+            "founded / failed / closed / acquired",
+            " / ".join(
+                fmt(s[f"startups_{k}_total"]) for k in ("founded", "failed", "closed", "acquired")
+            ),
         ),
         (
             "known-career founders from big or famous firms",

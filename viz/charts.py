@@ -135,7 +135,22 @@ def _births(f: RunFrames, ctx: dict) -> list[Line]:
     u = "startups per month"
     return [
         Line("founded", "Founded", u, 0, COLORS[2], _pts(t, _total(f, "startups_founded"), 0)),
-        Line("failed", "Failed", u, 0, COLORS[4], _pts(t, _total(f, "startups_failed"), 0)),
+        Line(
+            "failed",
+            "Failed (out of cash)",
+            u,
+            0,
+            COLORS[4],
+            _pts(t, _total(f, "startups_failed"), 0),
+        ),
+        Line(
+            "closed",
+            "Closed by founders",
+            u,
+            0,
+            COLORS[6],
+            _pts(t, _total(f, "startups_closed"), 0),
+        ),
         Line("acquired", "Acquired", u, 0, COLORS[3], _pts(t, _total(f, "startups_acquired"), 0)),
     ]
 
