@@ -109,9 +109,13 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
         idx = idx[np.argsort(-(value[idx] / post[idx]), kind="stable")]
         gov = state.governments[r]
         private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
-        # Whole rounds only: the VC money of the month funds the best rounds that fit in it.
+        # Whole rounds only: the VC money of the month funds, best first, every round that still
+        # fits in what is left (a round larger than the rest is passed over, not a barrier).
         pool = state.vc_pools[r]
-        fits = np.cumsum(private) <= pool.available
+        fits, left = np.zeros(idx.size, dtype=bool), pool.available
+        for k, ask in enumerate(private):  # passing applicants of one city in one month: few
+            if ask <= left:
+                fits[k], left = True, left - ask
         idx, private = idx[fits], private[fits]
         vc = pool.grant(private)
         gf = gov.guidance_fund(size[idx] - private)

@@ -121,6 +121,26 @@ def test_scarce_vc_money_funds_the_best_rounds_first(tiny):
     assert np.isin(raised, better).all()
 
 
+def test_a_round_larger_than_the_money_left_does_not_block_smaller_ones(tiny):
+    model = AIEcosystem(tiny, rng=5)
+    model.run_for(2)
+    st, s = model.state, model.startups
+    alive = _applicants(model, revenue_target=1e8)
+    s.stage[alive] = Stage.BOOTSTRAP
+    big = alive[0]
+    s.stage[big] = Stage.SERIES_C  # asks for a D+ round, far more than the month's money
+    s.revenue_target[big] = 1e12  # and is the best value for money, so it is ranked first
+    city = int(s.region[big])
+    pool = st.vc_pools[city]
+    pool.annual = pool.remaining = pool.month_cap = 3.5 * 5e6  # about three seed rounds
+    st.governments[city].policy.guidance_fund_share = 0.0
+    before = s.vc_invested[alive].copy()
+    firm_life.raise_funding(st, model.params, model.rng)
+    assert s.stage[big] == Stage.SERIES_C  # not funded: it does not fit
+    assert (s.stage[alive[1:]] > Stage.BOOTSTRAP).any()  # the seed rounds behind it close
+    assert (s.vc_invested[alive] - before).sum() <= 3.5 * 5e6 * (1 + 1e-12)  # within the money
+
+
 def test_ownership_in_unit_interval_and_rounds_priced(full_run):
     """VC money conservation is checked every month in test_model's invariant test."""
     f, k = full_run.firms, full_run.kpis
