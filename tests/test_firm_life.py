@@ -103,42 +103,47 @@ def test_no_round_without_a_justified_valuation(tiny):
     assert (value >= post).all()
 
 
-def test_scarce_vc_money_funds_the_best_rounds_first(tiny):
+#: a month's VC money for about three seed rounds (¥5m each)
+TRANCHE = 3.5 * 5e6
+
+
+def _bootstrapped_applicants_and_scarce_money(tiny):
+    """Every live firm a bootstrapped applicant; their city's month holds ``TRANCHE``, no
+    guidance fund."""
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
     st, s = model.state, model.startups
     alive = _applicants(model, revenue_target=1e8)
     s.stage[alive] = Stage.BOOTSTRAP
-    better = alive[: alive.size // 2]
-    s.revenue_target[better] = 1e9
     city = int(s.region[alive[0]])
     pool = st.vc_pools[city]
-    pool.annual = pool.remaining = pool.month_cap = 3.5 * 5e6  # about three seed rounds
+    pool.annual = pool.remaining = pool.month_cap = TRANCHE
     st.governments[city].policy.guidance_fund_share = 0.0
-    firm_life.raise_funding(st, model.params, model.rng)
+    return model, alive
+
+
+def test_scarce_vc_money_funds_the_best_rounds_first(tiny):
+    model, alive = _bootstrapped_applicants_and_scarce_money(tiny)
+    s = model.startups
+    better = alive[: alive.size // 2]
+    s.revenue_target[better] = 1e9
+    firm_life.raise_funding(model.state, model.params, model.rng)
     raised = alive[s.stage[alive] > 0]
     assert 0 < raised.size < alive.size
     assert np.isin(raised, better).all()
 
 
 def test_a_round_larger_than_the_money_left_does_not_block_smaller_ones(tiny):
-    model = AIEcosystem(tiny, rng=5)
-    model.run_for(2)
-    st, s = model.state, model.startups
-    alive = _applicants(model, revenue_target=1e8)
-    s.stage[alive] = Stage.BOOTSTRAP
+    model, alive = _bootstrapped_applicants_and_scarce_money(tiny)
+    s = model.startups
     big = alive[0]
     s.stage[big] = Stage.SERIES_C  # asks for a D+ round, far more than the month's money
     s.revenue_target[big] = 1e12  # and is the best value for money, so it is ranked first
-    city = int(s.region[big])
-    pool = st.vc_pools[city]
-    pool.annual = pool.remaining = pool.month_cap = 3.5 * 5e6  # about three seed rounds
-    st.governments[city].policy.guidance_fund_share = 0.0
     before = s.vc_invested[alive].copy()
-    firm_life.raise_funding(st, model.params, model.rng)
+    firm_life.raise_funding(model.state, model.params, model.rng)
     assert s.stage[big] == Stage.SERIES_C  # not funded: it does not fit
     assert (s.stage[alive[1:]] > Stage.BOOTSTRAP).any()  # the seed rounds behind it close
-    assert (s.vc_invested[alive] - before).sum() <= 3.5 * 5e6 * (1 + 1e-12)  # within the money
+    assert (s.vc_invested[alive] - before).sum() <= TRANCHE * (1 + 1e-12)  # within the money
 
 
 def test_ownership_in_unit_interval_and_rounds_priced(full_run):
