@@ -36,10 +36,9 @@ import numpy as np
 
 from agents import Budget
 from ecosystem import economics
-from ecosystem.people import current_skill
-from ecosystem.scenario import SECTORS
+from ecosystem.people import startup_talent
 from ecosystem.state import Params, State
-from ecosystem.tables import Employer, Status
+from ecosystem.tables import Status
 
 NATIONAL = -2  # payer code of the national voucher programme (V7)
 NO_PAYER = -1
@@ -324,26 +323,15 @@ def split_and_ration(
     return bought
 
 
-def startup_talent(state: State, params: Params) -> np.ndarray:
-    """Skill-weighted staff of every startup row (T of ``economics.capability_gain``)."""
-    p, s = state.people, state.startups
-    staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
-    skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
-    return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
-
-
 def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.ndarray:
     """η · R̂*/K · horizon: the yuan a unit of capability earns a firm over the months it lasts
     (R̂* its nested-logit target revenue at its believed fit, what its capability would earn;
     horizon 1 / (δ + g_F/12 + d): depreciation, the moving frontier and discounting)."""
     s, st, cm = state.startups, params.config.startups, params.config.compute
     dem = params.config.demand
-    alive = state.alive_startups()
-    key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
-    v = economics.attraction(params, s.capability[alive], state.month, s.log_fit[alive])
-    spending = economics.sector_spending(state, params).ravel()
+    alive, now = economics.targets_now(state, params, economics.sector_spending(state, params))
     target = np.zeros(s.n)
-    target[alive] = economics.target_revenue(v, key, spending, params)
+    target[alive] = now
     # R̂*: this month's target with the firm's believed fit in place of its true fit (§7.6).
     believed = target[firms] * economics.believed_fit(state, firms) * np.exp(-s.log_fit[firms])
     k = s.capability[firms]

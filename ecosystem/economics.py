@@ -188,19 +188,25 @@ def target_revenue(
     return per_unit[key] * v
 
 
+def targets_now(
+    state: State, params: Params, spending: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every live firm's nested-logit target revenue at its capability and true fit now, given
+    AI spending by (region, sector): (live rows, targets)."""
+    s = state.startups
+    alive = state.alive_startups()
+    key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
+    v = attraction(params, s.capability[alive], state.month, s.log_fit[alive])
+    return alive, target_revenue(v, key, spending.ravel(), params)
+
+
 def update_revenue(state: State, params: Params, adjust: float | None = None) -> None:
     """Revenue moves ``revenue_adjust_per_month`` of the way toward its nested-logit target."""
     s, st = state.startups, params.config.startups
     lam = st.revenue_adjust_per_month if adjust is None else adjust
     spending_rs = sector_spending(state, params)
     state.ai_spending = spending_rs.sum(axis=1)
-    alive = state.alive_startups()
-    if alive.size == 0:
-        return
-    spending = spending_rs.ravel()
-    key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
-    v = attraction(params, s.capability[alive], state.month, s.log_fit[alive])
-    target = target_revenue(v, key, spending, params)
+    alive, target = targets_now(state, params, spending_rs)
     s.revenue_target[alive] = target
     s.revenue[alive] += lam * (target - s.revenue[alive])
 

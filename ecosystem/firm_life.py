@@ -12,7 +12,7 @@ import numpy as np
 from ecosystem import economics
 from ecosystem.founding import found_from_employer
 from ecosystem.labour import release
-from ecosystem.people import current_skill, even_if_zero, reassign, staff_of
+from ecosystem.people import even_if_zero, reassign, staff_of, startup_talent
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, Stage, Status
 
@@ -20,13 +20,11 @@ from ecosystem.tables import Employer, Stage, Status
 def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
     """Capability grows with training compute (diminishing returns, more per GPU-h as the
     efficiency trend advances) and skill-weighted staff, and depreciates (docs/ODD.md 7.5)."""
-    s, st, p = state.startups, params.config.startups, state.people
+    s, st = state.startups, params.config.startups
     alive = state.alive_startups()
     if alive.size == 0:
         return
-    staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
-    skill = current_skill(state, params, staff)
-    talent = np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
+    talent = startup_talent(state, params)
     growth = economics.capability_gain(
         params,
         state.month,

@@ -172,3 +172,11 @@ def recount_headcount(state: State) -> dict[str, np.ndarray]:
             minlength=by_kind.size,
         ).reshape(by_kind.shape),
     }
+
+
+def startup_talent(state: State, params: Params) -> np.ndarray:
+    """Skill-weighted staff of every startup row (T of ``economics.capability_gain``)."""
+    p, s = state.people, state.startups
+    staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+    skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
+    return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
