@@ -166,8 +166,10 @@ def RunControls(
     def on_play():
         target.set(None)
         if playing.value:
-            playing.set(False)
-            with session.lock:  # the month in progress ends; then the page shows where it stopped
+            # Wait for the month in progress, then stop: with the lock held no month starts, so
+            # once the status no longer says "playing" the month shown is where Play stopped.
+            with session.lock:
+                playing.set(False)
                 refresh()
         else:
             playing.set(True)
