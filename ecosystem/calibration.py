@@ -12,7 +12,8 @@ Each target comes from ``../shared/brief/domain.md`` (tags in ``TARGETS``). The 
   firm" [S50]; also the share whose last employer was a big firm;
 * founders per 100 leavers of the largest firm: startups founded by its alumni per 100 people
   who left it ([S49]: 680–764 alumni startups per 60,000 leavers, cumulative);
-* talent net inflow: (arrivals − departures) / workforce, per year ([S53]);
+* talent outflow / gross inflow: departures / arrivals of the city regions ([S53] gives both as
+  shares of China's mobile talent, not of the city's workforce, so only their ratio compares);
 * western utilisation in year 1 with every voucher programme switched off ([S92], V9);
 * the 5,000 question: the month the city first has 5,000 live startups, or the share of seeds
   that reach it within the horizon (reported, never a target);
@@ -66,7 +67,12 @@ TARGETS = (
         False,
     ),
     Target(
-        "talent_net_inflow_per_year", "talent net inflow per year", 0.012, 0.016, "[S53] 1.2–1.6%"
+        "talent_outflow_to_inflow",
+        "talent outflow / gross inflow",
+        0.45,
+        0.70,
+        "[S53] 1.6% / ~3% = 0.53 (2024); 0.67 (2020)",
+        False,
     ),
     Target(
         "west_utilization_no_vouchers",
@@ -89,6 +95,7 @@ REGISTRY_MEASURES = (
     "founders_big_or_famous",
     "founders_big_firm_last_job",
     "talent_net_inflow_per_year",
+    "talent_outflow_to_inflow",
     "month_target_reached",
     "startups_alive_end",
     "west_utilization_end",

@@ -153,6 +153,14 @@ def _talent_net_inflow_per_year(d: RunData) -> float:
     return float(t["talent_net_inflow"].sum() * 12 / len(t))
 
 
+def _talent_outflow_to_inflow(d: RunData) -> float:
+    t = d.monthly("city")
+    if t.empty or "arrivals" not in t.columns:
+        return NAN
+    inflow = float(t["arrivals"].sum())
+    return float(t["departures"].sum()) / inflow if inflow > 0 else NAN
+
+
 def _workforce_growth(d: RunData) -> float:
     t = d.monthly("city")
     if t.empty or "graduates" not in t.columns:
@@ -442,6 +450,14 @@ OUTCOMES: dict[str, Outcome] = {
             "(arrivals - departures) / AI workforce of the city regions, annualised "
             "(sum of the monthly rates x 12 / months)",
             _talent_net_inflow_per_year,
+        ),
+        Outcome(
+            "talent_outflow_to_inflow",
+            "ratio",
+            "departures / arrivals of the city regions over the run (movers between modelled "
+            "cities count on both sides): [S53] gives a city's outflow and gross inflow as "
+            "shares of China's mobile talent, so only their ratio compares with the model",
+            _talent_outflow_to_inflow,
         ),
         Outcome(
             "workforce_growth",

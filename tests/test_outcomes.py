@@ -39,6 +39,7 @@ def test_calibration_and_compare_use_the_same_definitions(full_run):
         "survival_1y",
         "founders_big_or_famous",
         "talent_net_inflow_per_year",
+        "talent_outflow_to_inflow",
         "month_target_reached",
         "west_utilization_end",
     ):
@@ -104,6 +105,18 @@ def test_utilisation_is_a_ratio_of_sums_over_the_window():
     assert math.isnan(got["startups_alive_y5"])  # the run is shorter than five years
     none = outcomes.RunData(_kpis(np.zeros(12), np.zeros(12)), [], ["west1"], 5000, 12)
     assert math.isnan(outcomes.compute(none, ["west_utilization_y1"])["west_utilization_y1"])
+
+
+def test_talent_ratio_is_departures_over_arrivals_of_the_cities():
+    k = _kpis(np.ones(12), np.ones(12), "city")
+    k["arrivals"], k["departures"] = 30.0, 16.0
+    d = outcomes.RunData(k, cities=["city"], hubs=[], target_startups=5000, months=12)
+    assert outcomes.compute(d, ["talent_outflow_to_inflow"])["talent_outflow_to_inflow"] == (
+        pytest.approx(16 / 30)
+    )
+    k["arrivals"] = 0.0
+    d = outcomes.RunData(k, cities=["city"], hubs=[], target_startups=5000, months=12)
+    assert math.isnan(outcomes.compute(d, ["talent_outflow_to_inflow"])["talent_outflow_to_inflow"])
 
 
 def test_old_names_fail_with_the_new_name(tmp_path):
