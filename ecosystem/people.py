@@ -103,6 +103,7 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     p.alumni_since[rows[bf]] = month
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
+    p.changes += 1
     p.since[rows] = month
     headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, p.region[rows])
     set_hazards(state, params, rows)
@@ -143,17 +144,42 @@ def current_skill(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
     return np.minimum(p.skill[rows] + learning * months, 1.0)
 
 
+def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray:
+    """A read-only array derived from the people table, computed again only when ``stamp``
+    (which includes the table's change count) differs from the last time: phases ask for the
+    startup staff several times a month, and each scan reads every row ever added."""
+    cache = state.people.cache
+    hit = cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = compute()
+    value.flags.writeable = False
+    cache[key] = (stamp, value)
+    return value
+
+
+def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
+    """Rows of the people whose employer is of ``kind`` (read-only)."""
+    p = state.people
+    return _remembered(
+        state,
+        ("kind", int(kind)),
+        p.changes,
+        lambda: np.flatnonzero(p.view("employer_kind") == kind),
+    )
+
+
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
     """People rows employed by the given startups."""
     p = state.people
     mark = np.zeros(state.startups.n, dtype=bool)
     mark[firms] = True
-    idx = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+    idx = employed_by_kind(state, Employer.STARTUP)
     return idx[mark[p.employer_id[idx]]]
 
 
 def job_seekers(state: State) -> np.ndarray:
-    return np.flatnonzero(state.people.view("employer_kind") == Employer.NONE)
+    return employed_by_kind(state, Employer.NONE)
 
 
 def recount_headcount(state: State) -> dict[str, np.ndarray]:
@@ -177,6 +203,11 @@ def recount_headcount(state: State) -> dict[str, np.ndarray]:
 def startup_talent(state: State, params: Params) -> np.ndarray:
     """Skill-weighted staff of every startup row (T of ``economics.capability_gain``)."""
     p, s = state.people, state.startups
-    staff = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
-    skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
-    return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
+
+    def talent() -> np.ndarray:
+        staff = employed_by_kind(state, Employer.STARTUP)
+        skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
+        return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
+
+    # Skill grows with the month; the startup table's length sets the result's.
+    return _remembered(state, "talent", (p.changes, state.month, s.n), talent)

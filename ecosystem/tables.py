@@ -20,6 +20,10 @@ class ColumnTable:
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        #: Bumped by every change of rows that derived indexes depend on (appends here; the
+        #: people table's employer moves in ``people.reassign``); ``cache`` holds such indexes.
+        self.changes = 0
+        self.cache: dict[object, tuple[object, np.ndarray]] = {}
         self._cap = max(int(capacity), 16)
         for name, (dtype, fill) in self.COLUMNS.items():
             setattr(self, name, np.full(self._cap, fill, dtype=dtype))
@@ -45,6 +49,7 @@ class ColumnTable:
         start = self.n
         self._grow(start + k)
         self.n = start + k
+        self.changes += 1
         rows = np.arange(start, start + k)
         for name, value in values.items():
             getattr(self, name)[start : start + k] = value
