@@ -129,7 +129,14 @@ def turnover(state: State, params: Params, rng: np.random.Generator) -> None:
     # attraction (capped so that a month's chance stays a probability).
     scale = (1.0 / attraction(state, params)).astype(np.float32)
     out = p.view("out_hazard")
-    out_now = np.minimum(out * scale[p.view("region")], np.float32(1.0))
+    # Rows that left the market have no hazard; where every region with people has the same
+    # scale (a single-city preset), one number serves instead of a gather over every row.
+    peopled = scale[state.people_by_kind[:, : Employer.GONE].sum(axis=1) > 0]
+    if peopled.size and (peopled == peopled[0]).all():
+        row_scale = peopled[0]
+    else:
+        row_scale = scale[p.view("region")]
+    out_now = np.minimum(out * row_scale, np.float32(1.0))
     moving = np.flatnonzero(u < p.view("move_hazard") + (out_now - out))  # region or employer
     leaves_region = u[moving] < out_now[moving]
     departing, separating = moving[leaves_region], moving[~leaves_region]
