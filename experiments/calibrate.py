@@ -609,23 +609,30 @@ class CalibrationSpec:
         u = self.unit_draws(n)
         return np.column_stack([p.from_unit(u[:, j]) for j, p in enumerate(self.priors)])
 
-    def seeds(self, draw: int) -> list[int]:
-        """The model seeds of one draw (independent of every other draw's)."""
-        ss = np.random.SeedSequence(self.meta.root_seed, spawn_key=(1, draw))
+    def seeds(self, draw: int, stream: int = 1) -> list[int]:
+        """The model seeds of one draw (independent of every other draw's). Stream 1 seeds the
+        store's prior draws, stream 2 the posterior predictive check's draws."""
+        ss = np.random.SeedSequence(self.meta.root_seed, spawn_key=(stream, draw))
         return [
             int(c.generate_state(1, dtype=np.uint32)[0]) for c in ss.spawn(self.meta.seeds_per_draw)
         ]
 
-    def experiment(self, draws: int) -> CalibrationExperiment:
-        """The sweep that simulates ``draws`` prior draws × ``seeds_per_draw`` seeds."""
+    def experiment(
+        self, draws: int, X: np.ndarray | None = None, tag: str = ""
+    ) -> CalibrationExperiment:
+        """The sweep that simulates ``draws`` prior draws × ``seeds_per_draw`` seeds, or, given
+        ``X`` (rows of θ, e.g. posterior draws) and a ``tag`` naming them, those points with
+        seeds of stream 2 and a design hash of (spec hash, tag)."""
         m = self.meta
+        X = self.draws(draws) if X is None else np.asarray(X, dtype=float)
+        draws = len(X)
         uncertainties = {
             p.name: ParameterSpec(path=p.path, range=[p.low, p.high], description=p.description)
             for p in self.priors
         }
         spec = ExperimentFile(
             experiment=ExperimentMeta(
-                name=f"calibrate_{m.name}",
+                name=f"ppc_{m.name}" if tag else f"calibrate_{m.name}",
                 description=m.description,
                 scenario=m.scenario,
                 replicates=m.seeds_per_draw,
@@ -651,7 +658,6 @@ class CalibrationSpec:
             )
             for p in self.priors
         ]
-        X = self.draws(draws)
         points = [
             {
                 p.name: (int(x) if p.integer else float(x))
@@ -668,12 +674,13 @@ class CalibrationSpec:
             summary_outcomes=self.statistics,
             kpi_outcomes=[],
             horizon_months=m.months,
-            method=f"prior_{m.sampler}",
+            method=f"posterior_{tag}" if tag else f"prior_{m.sampler}",
             points=points,
             point_names=[f"d{i}" for i in range(draws)],
             sample_matrix=X,
         )
         exp.calibration = self
+        exp.tag = tag
         return exp
 
 
@@ -682,14 +689,22 @@ class CalibrationExperiment(Experiment):
     compute the spec's statistics (``RunTask.measure``)."""
 
     calibration: CalibrationSpec
+    tag: str = ""
 
     @cached_property
     def design_hash(self) -> str:
-        return self.calibration.spec_hash
+        if not self.tag:
+            return self.calibration.spec_hash
+        blob = f"{self.calibration.spec_hash}:{self.tag}".encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def stream(self) -> int:
+        return 2 if self.tag else 1
 
     @cached_property
     def seeds(self) -> list[int]:
-        return [s for i in range(len(self.points)) for s in self.calibration.seeds(i)]
+        return [s for i in range(len(self.points)) for s in self.calibration.seeds(i, self.stream)]
 
     @cached_property
     def tasks(self) -> list[RunTask]:
@@ -699,7 +714,7 @@ class CalibrationExperiment(Experiment):
         out = []
         for i, point in enumerate(self.points):
             overrides = {self.parameter(k).path: v for k, v in point.items()}
-            for r, seed in enumerate(cal.seeds(i)):
+            for r, seed in enumerate(cal.seeds(i, self.stream)):
                 rid = run_id(i, r, self.design_hash)
                 out.append(
                     RunTask(
@@ -799,12 +814,13 @@ def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
     return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
-def store_frame(out: Path, spec: CalibrationSpec) -> pd.DataFrame:
-    """One row per simulation of ``out`` (this spec's), from its run files, sorted by draw."""
+def store_frame(out: Path, spec: CalibrationSpec, design_hash: str | None = None) -> pd.DataFrame:
+    """One row per simulation of ``out`` (this spec's, or of the sweep ``design_hash``), from
+    its run files, sorted by draw."""
     from experiments.runner import existing_runs
 
     rows = []
-    for meta in existing_runs(out, spec.spec_hash).values():
+    for meta in existing_runs(out, design_hash or spec.spec_hash).values():
         params = meta.get("params") if isinstance(meta.get("params"), dict) else {}
         stats = meta.get("outcomes") if isinstance(meta.get("outcomes"), dict) else {}
         ok = meta.get("status") == "ok"
@@ -947,12 +963,14 @@ def _fmt(v: Any, unit: str) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def format_predictive(table: pd.DataFrame, info: dict, df: pd.DataFrame, level: float = 0.9) -> str:
+def format_predictive(
+    table: pd.DataFrame, info: dict, df: pd.DataFrame, level: float = 0.9, what: str = "Prior"
+) -> str:
     ok = int((df["status"] == "ok").sum())
     failed = len(df) - ok
     pct = f"{level:.0%}"
     lines = [
-        f"Prior predictive of `{info['name']}` ({info['scenario']}, {info['months']} months): "
+        f"{what} predictive of `{info['name']}` ({info['scenario']}, {info['months']} months): "
         f"{ok} simulations ok, {failed} failed; spec {info['spec_hash']}, targets "
         f"{info['target_set']}.",
         "",
@@ -974,9 +992,18 @@ def format_predictive(table: pd.DataFrame, info: dict, df: pd.DataFrame, level: 
             f"| {r.statistic} | {_fmt(r.median, u)} | {_fmt(r.low, u)}–{_fmt(r.high, u)} | "
             f"{band} | {r.source or '–'} | {inside} | {meets} |"
         )
-    lines += [
-        "",
-        "A target outside the prior predictive interval means the prior (or the model) cannot "
-        "reach it: widen a range or report the miss before running inference.",
-    ]
+    if what == "Prior":
+        lines += [
+            "",
+            "A target outside the prior predictive interval means the prior (or the model) cannot "
+            "reach it: widen a range or report the miss before running inference.",
+        ]
+    else:
+        misses = [r.statistic for r in table.itertuples() if r.covers is False]
+        lines += [
+            "",
+            f"Targets outside the {pct} posterior predictive interval: "
+            + (", ".join(misses) if misses else "none")
+            + " (a miss is reported, not tuned away).",
+        ]
     return "\n".join(lines)

@@ -428,14 +428,19 @@ def _bytes_or_none(path: Path) -> bytes | None:
 def _register_calibrate(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate",
-        help="build the calibration simulation store (prior draws x seeds), print its prior "
-        "predictive, or check a scenario against its targets (--check)",
+        help="Bayesian calibration: simulate prior draws into a store, infer the posterior "
+        "(sbi NPE), check it (--ppc); or check a scenario against its targets (--check)",
         description="Simulate --budget prior draws of a calibration spec's parameters (CITY: "
         "experiments/calibration/CITY.toml, or a SPEC.toml) and store their summary statistics "
         "in DIR/store.parquet (resumable, extendable with a larger --budget and --resume); "
-        "then print the prior predictive of each statistic against its target. --summary "
-        "prints it from an existing store. --check SCENARIO --seeds N is the hand-calibration "
-        "check of ecosystem/calibration.py (targets vs. the scenario over N seeds).",
+        "print the prior predictive of each statistic against its target; then train an "
+        "ensemble of neural posterior estimators on the store, condition on the observed "
+        "targets and write DIR/posterior.parquet (needs the extra aieco[calibrate]; "
+        "--store-only skips it, --infer does only it). --ppc N re-simulates N posterior draws "
+        "and reports each target against its 90% posterior predictive interval. --summary "
+        "prints the prior predictive from an existing store. --check SCENARIO --seeds N is the "
+        "hand-calibration check of ecosystem/calibration.py (targets vs. the scenario over N "
+        "seeds).",
     )
     p.add_argument(
         "target",
@@ -464,6 +469,41 @@ def _register_calibrate(subparsers) -> None:
         help="print the prior predictive of each statistic against its target from the store",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    inf = p.add_argument_group("inference (needs aieco[calibrate]: torch and sbi)")
+    inf.add_argument(
+        "--store-only", action="store_true", help="with --budget: build the store, do not infer"
+    )
+    inf.add_argument(
+        "--infer",
+        action="store_true",
+        help="infer the posterior from the existing store (no simulation)",
+    )
+    inf.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="the posterior file written by inference and read by --ppc "
+        "(default: DIR/posterior.parquet)",
+    )
+    inf.add_argument(
+        "--samples", type=int, default=4000, metavar="N", help="posterior draws (default 4000)"
+    )
+    inf.add_argument(
+        "--ensemble", type=int, default=5, metavar="K", help="NPEs in the ensemble (default 5)"
+    )
+    inf.add_argument(
+        "--nan",
+        choices=["indicator", "drop"],
+        default="indicator",
+        help="statistics undefined in some simulations: impute + missing indicator (default) "
+        "or drop the statistic",
+    )
+    inf.add_argument(
+        "--ppc",
+        type=int,
+        metavar="N",
+        help="posterior predictive check: simulate the first N posterior draws (into "
+        "DIR/ppc_<hash>) and report each target against its 90%% predictive interval",
+    )
     check = p.add_argument_group("target check (--check)")
     check.add_argument(
         "--check",
@@ -484,6 +524,10 @@ def cmd_calibrate(args) -> int:
 
         for flag, given in (
             ("--budget", args.budget is not None),
+            ("--infer", args.infer),
+            ("--ppc", args.ppc is not None),
+            ("--store-only", args.store_only),
+            ("--posterior", args.posterior is not None),
             ("--summary", args.summary),
             ("--resume", args.resume),
             ("--workers", args.workers is not None),
@@ -508,7 +552,6 @@ def _cmd_store(args) -> int:
         format_predictive,
         load_spec,
         predictive,
-        read_store,
         write_store,
     )
     from experiments.runner import prepare_out_dir
@@ -518,21 +561,35 @@ def _cmd_store(args) -> int:
         raise ScenarioError(flag, args.overrides or args.csv, "is only for --check")
     spec = load_spec(args.target)
     out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
+    posterior_path = Path(args.posterior) if args.posterior else out / "posterior.parquet"
+    steps = [f for f, on in (("--infer", args.infer), ("--ppc", args.ppc is not None)) if on]
+    if len(steps) > 1 or (steps and args.summary):
+        raise ScenarioError(steps[0], None, "give one of --summary, --infer, --ppc at a time")
+    if steps and args.budget is not None:
+        raise ScenarioError(
+            steps[0], None, "works on an existing store; --budget N builds and infers"
+        )
+    if args.store_only and args.budget is None:
+        raise ScenarioError("--store-only", None, "goes with --budget N")
+    _check_inference_options(args)
+    if args.ppc is not None:
+        return _cmd_ppc(args, spec, out, posterior_path)
     if args.budget is None:
-        if not args.summary:
+        if not (args.summary or args.infer):
             raise ScenarioError(
-                "--budget", None, "give --budget N (simulations), --summary or --check"
+                "--budget",
+                None,
+                "give --budget N (simulations), --infer, --ppc N, --summary or --check",
             )
-        df, info = read_store(out)
-        if info.get("spec_hash") != spec.spec_hash:
-            raise ScenarioError(
-                "--out",
-                str(out),
-                f"holds the store of spec {info.get('spec_hash')}, not "
-                f"{spec.spec_hash} ({spec.source}): the spec changed; use another --out",
-            )
-        print(format_predictive(predictive(df, info), info, df))
-        return EXIT_OK
+        df = _read_store_of(spec, out)
+        info = spec.describe()
+        if args.summary:
+            print(format_predictive(predictive(df, info), info, df))
+            return EXIT_OK
+        from experiments.inference import require
+
+        require("--infer")
+        return _infer(args, spec, out, df, posterior_path)
     if args.budget < 1:
         raise ScenarioError("--budget", args.budget, "must be >= 1 (simulations)")
     if args.budget > 1_000_000:
@@ -541,6 +598,10 @@ def _cmd_store(args) -> int:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     if args.workers is not None and args.scheduler:
         raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+    if not args.store_only:
+        from experiments.inference import require
+
+        require("--budget")  # before any simulation: the store step alone is --store-only
     draws = math.ceil(args.budget / spec.meta.seeds_per_draw)
     have = existing_draws(out, spec) if out.is_dir() else 0
     if have > draws:
@@ -576,4 +637,100 @@ def _cmd_store(args) -> int:
     if (df["status"] == "ok").any():
         print()
         print(format_predictive(predictive(df, info), info, df))
+    code = EXIT_FAILED_RUNS if report.failed else EXIT_OK
+    if args.store_only:
+        return code
+    print()
+    return max(code, _infer(args, spec, out, df, posterior_path))
+
+
+def _check_inference_options(args) -> None:
+    if args.samples < 1 or args.samples > 10_000_000:
+        raise ScenarioError("--samples", args.samples, "must be in 1..10,000,000")
+    if args.ensemble < 1 or args.ensemble > 100:
+        raise ScenarioError("--ensemble", args.ensemble, "must be in 1..100")
+    if args.ppc is not None and not 1 <= args.ppc <= 100_000:
+        raise ScenarioError("--ppc", args.ppc, "must be in 1..100,000 (posterior draws)")
+    if args.posterior is not None:
+        p = Path(args.posterior)
+        if p.suffix != ".parquet":
+            raise ScenarioError("--posterior", args.posterior, "must be a .parquet file")
+        if p.exists() and not p.is_file():
+            raise ScenarioError("--posterior", args.posterior, "exists and is not a file")
+
+
+def _read_store_of(spec, out: Path):
+    from experiments.calibrate import read_store
+
+    df, info = read_store(out)
+    if info.get("spec_hash") != spec.spec_hash:
+        raise ScenarioError(
+            "--out",
+            str(out),
+            f"holds the store of spec {info.get('spec_hash')}, not "
+            f"{spec.spec_hash} ({spec.source}): the spec changed; use another --out",
+        )
+    return df
+
+
+def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
+    """Train the NPE ensemble on the store, write the posterior, print its summary."""
+    from experiments.inference import format_posterior, infer, write_posterior
+
+    if not (df["status"] == "ok").any():
+        raise ScenarioError("--out", str(out), "the store has no successful simulation to learn")
+    draws, meta = infer(
+        df,
+        spec.describe(),
+        nan=args.nan,
+        ensemble=args.ensemble,
+        samples=args.samples,
+        progress=not args.quiet,
+        store_path=str(out / "store.parquet"),
+    )
+    write_posterior(posterior_path, draws, meta)
+    print(format_posterior(draws, meta))
+    print(f"\nposterior: {posterior_path} ({len(draws)} draws)")
+    return EXIT_OK
+
+
+def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
+    """Re-simulate the first N posterior draws; per target: inside the 90% predictive
+    interval? Written to DIR/ppc_<hash>/ppc.md and ppc.csv, printed as a table."""
+    import hashlib
+
+    from ecosystem.outputs import write_csv, write_text
+    from experiments.calibrate import format_predictive, predictive, store_frame
+    from experiments.inference import read_posterior
+    from experiments.runner import prepare_out_dir
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("--workers", args.workers, "must be >= 1")
+    post, meta = read_posterior(posterior_path)
+    if meta.get("spec_hash") != spec.spec_hash:
+        raise ScenarioError(
+            "--posterior",
+            str(posterior_path),
+            f"was inferred for spec {meta.get('spec_hash')}, not {spec.spec_hash} ({spec.source})",
+        )
+    names = [p.name for p in spec.priors]
+    if len(post) < args.ppc:
+        raise ScenarioError("--ppc", args.ppc, f"the posterior holds only {len(post)} draws")
+    X = post[names].to_numpy(float)[: args.ppc]
+    tag = hashlib.sha256(X.tobytes()).hexdigest()[:12]
+    exp = spec.experiment(len(X), X=X, tag=tag)
+    ppc_dir = out / f"ppc_{tag}"
+    prepare_out_dir(exp, ppc_dir, args.resume)
+    if args.scheduler:
+        _check_scheduler(args.scheduler)
+    report = _run(exp, ppc_dir, args)
+    df = store_frame(ppc_dir, spec, exp.design_hash)
+    info = spec.describe()
+    table = predictive(df, info)
+    text = format_predictive(table, info, df, what="Posterior")
+    text += f"\n\nPosterior: {posterior_path} (targets {meta.get('target_set')})."
+    write_text(ppc_dir / "ppc.md", text + "\n")
+    write_csv(table, ppc_dir / "ppc.csv")
+    print(text)
+    print(f"\nposterior predictive check: {ppc_dir / 'ppc.md'}")
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK

@@ -114,3 +114,24 @@ def test_agents_import_the_model_only_for_type_annotations():
         for node in tree.body:  # module-level statements only; TYPE_CHECKING blocks are ``If``
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("ecosystem"), f"{path.name}: {node.module}"
+
+
+def test_torch_and_sbi_are_imported_only_by_inference():
+    """torch and sbi (the optional extra ``calibrate``, ~5.5 GB, a cold import of many seconds)
+    are imported inside the functions of ``experiments.inference`` that train or sample: the
+    model, the agents, every module of the project and the CLI's parser start without them."""
+    script = (
+        "import sys, importlib\n"
+        f"for m in {MODULES!r}:\n"
+        "    importlib.import_module(m)\n"
+        "from experiments.cli import main\n"
+        "try:\n"
+        "    main(['calibrate', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sbi'))\n"
+        "print(bad[:5])\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

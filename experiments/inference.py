@@ -1,0 +1,620 @@
+"""Bayesian calibration by neural posterior estimation (``sbi``) on the simulation store.
+
+    aieco calibrate hangzhou --budget 3500     # simulate the store, then infer (both steps)
+    aieco calibrate hangzhou --infer           # infer again from the existing store
+    aieco calibrate hangzhou --ppc 200         # re-simulate 200 posterior draws vs the targets
+
+The store (``experiments.calibrate``) holds prior draws θ and their summary statistics. This
+module trains an **ensemble of NPEs** (neural spline flows, sbi's ``NPE``; the SBC test chose
+them over MAF) on (θ, statistics), conditions it on the observed targets x_o and writes
+``posterior.parquet``: posterior samples in θ space with the spec hash, the target set, the
+model's git revision, the NaN policy and the library versions in its metadata.
+``load_posterior(path)`` gives the θ draws as a DataFrame to anyone who needs parameter
+uncertainty (``experiments`` only; nothing here is imported by ``ecosystem`` or ``agents``).
+
+torch and sbi are an optional extra (``pip install 'aieco[calibrate]'``) and are imported only
+inside the functions that train or sample, so every other command starts without them.
+
+**Parameter space.** Every θ_j is mapped to the unit interval by its prior's CDF (linear for a
+uniform prior, linear in log θ for a log-uniform one), so the prior is the unit box
+(``BoxUniform(0, 1)``) and the flows never see a scale; samples are mapped back.
+
+**NaN policy** (statistics undefined in some simulations, e.g. no cohort old enough, and failed
+simulations, whose statistics are all missing):
+
+- ``indicator`` (default): a statistic missing in any training simulation is imputed with its
+  median over the simulations where it is defined and gets a 0/1 column ``<name>__missing``;
+  failed simulations are kept (every statistic missing). This is a deterministic function of the
+  simulator's output, so NPE stays exact; conditioning on an observation where every statistic
+  is defined puts no mass where the model fails or leaves the statistic undefined.
+- ``drop``: a statistic missing in any ok simulation is dropped; failed simulations are dropped.
+
+Either way the share of failed simulations and where in θ they fall (the median prior quantile
+of each parameter among them) are printed and recorded. A statistic constant over the training
+set carries no information and is dropped (recorded; a warning if its observed value differs).
+
+**Determinism.** Each ensemble member k trains with ``torch.manual_seed(seed + k)`` on one
+thread; sampling uses ``torch.manual_seed(seed)``: the same store gives the same posterior file.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import io
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecosystem.scenario import ScenarioError
+
+#: Parquet schema metadata key of a posterior file.
+POSTERIOR_KEY = b"aieco.posterior"
+NAN_POLICIES = ("indicator", "drop")
+DEFAULT_ENSEMBLE = 5
+DEFAULT_SAMPLES = 4000
+#: Suffix of the missing-value indicator columns (NaN policy ``indicator``).
+MISSING = "__missing"
+INSTALL_HINT = (
+    "needs the optional extra calibrate (torch + sbi, ~5.5 GB on Python 3.12): "
+    "pip install -e '.[calibrate]'; --store-only builds the store without it"
+)
+
+
+def available() -> bool:
+    """True when sbi and torch can be imported (without importing them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("sbi", "torch"))
+
+
+def require(option: str = "--infer") -> None:
+    if not available():
+        raise ScenarioError(option, "sbi", INSTALL_HINT)
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in ("sbi", "torch", "numpy", "pandas"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# θ <-> unit box
+# --------------------------------------------------------------------------------------------
+def _bounds(p: dict) -> tuple[float, float, bool]:
+    log = p["prior"] == "log_uniform"
+    lo, hi = float(p["low"]), float(p["high"])
+    return (math.log(lo), math.log(hi), True) if log else (lo, hi, False)
+
+
+def to_unit(theta: np.ndarray, priors: Sequence[dict]) -> np.ndarray:
+    """θ (n × d, spec order) -> prior quantiles in [0, 1]."""
+    theta = np.asarray(theta, dtype=float)
+    out = np.empty_like(theta)
+    for j, p in enumerate(priors):
+        a, b, log = _bounds(p)
+        v = np.log(theta[:, j]) if log else theta[:, j]
+        out[:, j] = np.clip((v - a) / (b - a), 0.0, 1.0)
+    return out
+
+
+def from_unit(u: np.ndarray, priors: Sequence[dict]) -> np.ndarray:
+    """Prior quantiles (n × d) -> θ values (integers rounded, as the store's draws)."""
+    u = np.asarray(u, dtype=float)
+    out = np.empty_like(u)
+    for j, p in enumerate(priors):
+        a, b, log = _bounds(p)
+        v = a + np.clip(u[:, j], 0.0, 1.0) * (b - a)
+        v = np.exp(v) if log else v
+        v = np.clip(v, float(p["low"]), float(p["high"]))
+        out[:, j] = np.round(v) if p.get("integer") else v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The training set: θ in the unit box, encoded statistics
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Encoding:
+    """How raw statistics become the network's input x (fitted on the training set)."""
+
+    statistics: list[str]  # raw statistics read, in this order
+    columns: list[str]  # encoded columns (a statistic, or <statistic>__missing)
+    fill: dict[str, float]  # imputation value per statistic with an indicator
+    mean: np.ndarray
+    std: np.ndarray
+    dropped: dict[str, str] = field(default_factory=dict)  # statistic or column -> why
+
+    def encode(self, S: np.ndarray) -> np.ndarray:
+        """Raw statistics (n × len(statistics)) -> standardised network input."""
+        S = np.atleast_2d(np.asarray(S, dtype=float))
+        cols = []
+        for name in self.columns:
+            base = name.removesuffix(MISSING)
+            v = S[:, self.statistics.index(base)]
+            if name.endswith(MISSING):
+                cols.append(np.isnan(v).astype(float))
+            else:
+                cols.append(np.where(np.isnan(v), self.fill.get(base, np.nan), v))
+        X = np.column_stack(cols) if cols else np.empty((len(S), 0))
+        return (X - self.mean) / self.std
+
+    def as_dict(self) -> dict:
+        return {
+            "statistics": self.statistics,
+            "columns": self.columns,
+            "imputed_with_median": self.fill,
+            "dropped": self.dropped,
+        }
+
+
+@dataclass
+class TrainingSet:
+    u: np.ndarray  # (n × d) θ as prior quantiles
+    x: np.ndarray  # (n × k) encoded statistics
+    encoding: Encoding
+    priors: list[dict]
+    nan_policy: str
+    rows: int  # simulations in the store
+    failed: int  # simulations with status != ok
+    used: int  # simulations trained on
+    failed_where: dict[str, float]  # parameter -> median prior quantile among failed runs
+
+    def describe(self) -> dict:
+        return {
+            "nan_policy": self.nan_policy,
+            "simulations": self.rows,
+            "failed": self.failed,
+            "failed_share": self.failed / self.rows if self.rows else math.nan,
+            "failed_median_prior_quantile": self.failed_where,
+            "trained_on": self.used,
+            "encoding": self.encoding.as_dict(),
+        }
+
+
+def observed_statistics(info: dict) -> list[str]:
+    """The statistics of a store with an observed value (the ones inference conditions on)."""
+    return [t["name"] for t in info["statistics"] if t.get("observed") is not None]
+
+
+def training_set(
+    df: pd.DataFrame,
+    info: dict,
+    statistics: Sequence[str] | None = None,
+    nan: str = "indicator",
+) -> TrainingSet:
+    """Build (θ, x) from store rows under a NaN policy (see the module docstring)."""
+    if nan not in NAN_POLICIES:
+        raise ScenarioError("--nan", nan, "allowed: " + ", ".join(NAN_POLICIES))
+    priors = list(info["parameters"])
+    names = [p["name"] for p in priors]
+    stats = list(statistics) if statistics is not None else observed_statistics(info)
+    if not stats:
+        raise ScenarioError(
+            "statistics", "[]", "no statistic has an observed value (target) to condition on"
+        )
+    ok = (df["status"] == "ok").to_numpy()
+    failed = int((~ok).sum())
+    U_all = to_unit(df[names].to_numpy(float), priors)
+    where = {}
+    if failed:
+        where = {n: float(np.median(U_all[~ok, j])) for j, n in enumerate(names)}
+    S = df[stats].apply(pd.to_numeric, errors="coerce").to_numpy(float, copy=True)
+    S[~ok] = np.nan  # a failed run defines no statistic
+    keep = np.ones(len(df), bool) if nan == "indicator" else ok
+    dropped: dict[str, str] = {}
+    columns, fill = [], {}
+    for j, name in enumerate(stats):
+        v = S[keep, j]
+        missing = np.isnan(v)
+        ok_missing = np.isnan(S[ok, j]).any()
+        if missing.all():
+            dropped[name] = "undefined in every simulation"
+            continue
+        if nan == "drop" and ok_missing:
+            dropped[name] = f"undefined in {np.isnan(S[ok, j]).mean():.0%} of ok simulations"
+            continue
+        columns.append(name)
+        if missing.any():
+            fill[name] = float(np.median(v[~missing]))
+            columns.append(name + MISSING)
+    enc = Encoding(stats, columns, fill, np.zeros(len(columns)), np.ones(len(columns)), dropped)
+    X = enc.encode(S[keep])
+    std = X.std(axis=0)
+    constant = [c for c, s in zip(columns, std, strict=True) if not s > 0]
+    for c in constant:
+        enc.dropped[c] = "constant over the training set"
+    enc.columns = [c for c in columns if c not in constant]
+    if not enc.columns:
+        raise ScenarioError("statistics", ", ".join(stats), "no statistic varies over the store")
+    enc.mean, enc.std = np.zeros(len(enc.columns)), np.ones(len(enc.columns))
+    raw = enc.encode(S[keep])
+    enc.mean, enc.std = raw.mean(axis=0), raw.std(axis=0)
+    X = enc.encode(S[keep])
+    return TrainingSet(U_all[keep], X, enc, priors, nan, len(df), failed, int(keep.sum()), where)
+
+
+def observed_vector(info: dict, statistics: Sequence[str]) -> np.ndarray:
+    by = {t["name"]: t for t in info["statistics"]}
+    missing = [s for s in statistics if by[s].get("observed") is None]
+    if missing:
+        raise ScenarioError(f"statistics.{missing[0]}.observed", None, "needed to condition on")
+    return np.array([[float(by[s]["observed"]) for s in statistics]])
+
+
+# --------------------------------------------------------------------------------------------
+# Training and sampling (torch, sbi imported here only)
+# --------------------------------------------------------------------------------------------
+@contextmanager
+def _one_thread():
+    """torch on one thread (deterministic), its and sbi's advisory warnings silenced."""
+    import warnings
+
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield torch
+    finally:
+        torch.set_num_threads(before)
+
+
+class _NoTracker:
+    """sbi's training tracker that keeps nothing (its default writes TensorBoard logs to
+    ./sbi-logs in the working directory)."""
+
+    log_dir = None
+
+    def log_metric(self, name, value, step=None) -> None:
+        pass
+
+    def log_metrics(self, metrics, step=None) -> None:
+        pass
+
+    def log_params(self, params) -> None:
+        pass
+
+    def add_figure(self, name, figure, step=None) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+@dataclass
+class Ensemble:
+    """An ensemble of NPEs over the unit box, with its training record."""
+
+    posterior: object  # sbi EnsemblePosterior
+    members: list[dict]  # per member: seed, epochs, best validation log-prob
+    seed: int
+    encoding: Encoding
+    priors: list[dict]
+
+    def sample_unit(self, x_enc: np.ndarray, n: int, seed: int | None = None) -> np.ndarray:
+        """n posterior samples (prior quantiles) for one encoded observation."""
+        with _one_thread() as torch:
+            torch.manual_seed(self.seed if seed is None else seed)
+            x = torch.as_tensor(np.atleast_2d(x_enc), dtype=torch.float32)
+            s = self.posterior.sample((n,), x=x, show_progress_bars=False)
+        return s.numpy().astype(float)
+
+    def sample_unit_batched(self, X_enc: np.ndarray, n: int, seed: int | None = None) -> np.ndarray:
+        """(n × batch × d) posterior samples for many encoded observations at once."""
+        with _one_thread() as torch:
+            torch.manual_seed(self.seed if seed is None else seed)
+            x = torch.as_tensor(np.atleast_2d(X_enc), dtype=torch.float32)
+            s = self.posterior.sample_batched((n,), x=x, show_progress_bars=False)
+        return s.numpy().astype(float)
+
+
+def fit(
+    ts: TrainingSet,
+    ensemble: int = DEFAULT_ENSEMBLE,
+    seed: int = 0,
+    progress: bool = False,
+    max_epochs: int = 2**31 - 1,
+    estimator: str = "nsf",
+    hidden: int = 50,
+    transforms: int = 5,
+) -> Ensemble:
+    """Train ``ensemble`` NPEs (neural spline flows by default) on the training set;
+    deterministic for a given seed."""
+    if ensemble < 1:
+        raise ScenarioError("--ensemble", ensemble, "must be >= 1")
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    with _one_thread() as torch:
+        from sbi.inference import NPE, EnsemblePosterior
+        from sbi.neural_nets import posterior_nn
+        from sbi.utils import BoxUniform
+
+        d = ts.u.shape[1]
+        prior = BoxUniform(torch.zeros(d), torch.ones(d))
+        theta = torch.as_tensor(ts.u, dtype=torch.float32)
+        x = torch.as_tensor(ts.x, dtype=torch.float32)
+        posteriors, members = [], []
+        bar = tqdm(
+            total=ensemble,
+            desc="training NPEs",
+            unit="net",
+            disable=not progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        with bar, warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # sbi's advice on z-scoring and leakage
+            # (sbi prints "Neural network successfully converged after N epochs." on stdout)
+            for k in range(ensemble):
+                torch.manual_seed(seed + k)
+                t0 = time.process_time()
+                build = posterior_nn(
+                    model=estimator, hidden_features=hidden, num_transforms=transforms
+                )
+                npe = NPE(
+                    prior=prior,
+                    density_estimator=build,
+                    show_progress_bars=False,
+                    tracker=_NoTracker(),
+                )
+                est = npe.append_simulations(theta, x).train(max_num_epochs=max_epochs)
+                posteriors.append(npe.build_posterior(est))
+                summ = getattr(npe, "_summary", {})
+                members.append(
+                    {
+                        "seed": seed + k,
+                        "epochs": int((summ.get("epochs_trained") or [0])[-1]),
+                        "best_validation_loss": float(
+                            (summ.get("best_validation_loss") or [math.nan])[-1]
+                        ),
+                        "cpu_s": round(time.process_time() - t0, 2),
+                    }
+                )
+                bar.update(1)
+        post = EnsemblePosterior(posteriors)
+    return Ensemble(post, members, seed, ts.encoding, ts.priors)
+
+
+# --------------------------------------------------------------------------------------------
+# The posterior file
+# --------------------------------------------------------------------------------------------
+def posterior_frame(samples_theta: np.ndarray, priors: Sequence[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(samples_theta, columns=[p["name"] for p in priors])
+    df.insert(0, "sample", np.arange(len(df), dtype=np.int64))
+    return df
+
+
+def write_posterior(path: str | Path, draws: pd.DataFrame, meta: dict) -> Path:
+    """Write posterior draws and their record atomically (Parquet, metadata ``aieco.posterior``)."""
+    import pyarrow as pa
+
+    from ecosystem.outputs import write_parquet
+
+    table = pa.Table.from_pandas(draws, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), POSTERIOR_KEY: json.dumps(meta, default=str).encode()}
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_parquet(table, path)
+
+
+def read_posterior(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """(posterior rows incl. ``sample``, the posterior's record) of a posterior file."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("--posterior", str(path), "no such posterior file")
+    try:
+        table = pq.read_table(p)
+        meta = json.loads((table.schema.metadata or {})[POSTERIOR_KEY])
+    except Exception:  # noqa: BLE001 - any unreadable file is one line
+        raise ScenarioError("--posterior", str(path), "is damaged or not a posterior") from None
+    return table.to_pandas(), meta
+
+
+def load_posterior(path: str | Path) -> pd.DataFrame:
+    """The posterior's θ draws: one row per draw, one column per calibrated parameter (named as
+    in the calibration spec; ``attrs['paths']`` maps each to its dotted scenario path and
+    ``attrs['posterior']`` holds the whole record: spec hash, targets, git revision...)."""
+    df, meta = read_posterior(path)
+    names = [p["name"] for p in meta["parameters"]]
+    out = df[names].reset_index(drop=True)
+    out.attrs["paths"] = {p["name"]: p["path"] for p in meta["parameters"]}
+    out.attrs["posterior"] = meta
+    return out
+
+
+def infer(
+    df: pd.DataFrame,
+    info: dict,
+    *,
+    statistics: Sequence[str] | None = None,
+    nan: str = "indicator",
+    ensemble: int = DEFAULT_ENSEMBLE,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int | None = None,
+    progress: bool = False,
+    store_path: str = "",
+) -> tuple[pd.DataFrame, dict]:
+    """Train on a store and condition on its observed targets: (posterior draws, record)."""
+    from ecosystem.run import git_revision
+
+    if samples < 1:
+        raise ScenarioError("--samples", samples, "must be >= 1")
+    seed = int(info.get("root_seed", 0)) if seed is None else seed
+    ts = training_set(df, info, statistics, nan)
+    stats = ts.encoding.statistics
+    x_o_raw = observed_vector(info, stats)
+    x_o = ts.encoding.encode(x_o_raw)
+    warnings_ = []
+    for name, why in ts.encoding.dropped.items():
+        if why.startswith("constant") and not name.endswith(MISSING):
+            value = x_o_raw[0, stats.index(name)]
+            sim = df.loc[df["status"] == "ok", name].dropna()
+            if len(sim) and not np.isclose(value, sim.iloc[0]):
+                warnings_.append(
+                    f"{name}: every simulation gives {sim.iloc[0]:g}, the target {value:g}"
+                )
+    t0 = time.perf_counter()
+    ens = fit(ts, ensemble=ensemble, seed=seed, progress=progress)
+    u = ens.sample_unit(x_o, samples)
+    theta = from_unit(u, ts.priors)
+    revisions = sorted({str(r) for r in df["git_revision"].dropna().unique()})
+    by = {t["name"]: t for t in info["statistics"]}
+    meta = {
+        "kind": "aieco posterior",
+        "method": "NPE (sbi), ensemble of neural spline flows on the unit prior box",
+        "name": info["name"],
+        "scenario": info["scenario"],
+        "spec_hash": info["spec_hash"],
+        "target_set": info["target_set"],
+        "store": store_path,
+        "store_git_revisions": revisions,
+        "git_revision": git_revision(),
+        "libraries": library_versions(),
+        "seed": seed,
+        "ensemble": ens.members,
+        "samples": samples,
+        "training_wall_s": round(time.perf_counter() - t0, 2),
+        "parameters": ts.priors,
+        "targets": [by[s] for s in stats],
+        "observed": {s: float(x_o_raw[0, i]) for i, s in enumerate(stats)},
+        "warnings": warnings_,
+        **ts.describe(),
+    }
+    return posterior_frame(theta, ts.priors), meta
+
+
+def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str:
+    """Per parameter: prior range, posterior median and central interval, interval width as a
+    share of the prior's (in prior quantiles: 90% means the data told little)."""
+    q = (1 - level) / 2
+    pct = f"{level:.0%}"
+    lines = [
+        f"Posterior of `{meta['name']}`: {len(draws)} draws, ensemble of {len(meta['ensemble'])} "
+        f"NPEs on {meta['trained_on']} of {meta['simulations']} simulations "
+        f"({meta['failed']} failed), NaN policy {meta['nan_policy']}; spec {meta['spec_hash']}, "
+        f"targets {meta['target_set']}.",
+        "Conditioned on: "
+        + ", ".join(f"{k} = {v:g}" for k, v in meta["observed"].items())
+        + (
+            f"; dropped: {', '.join(f'{k} ({v})' for k, v in meta['encoding']['dropped'].items())}"
+            if meta["encoding"]["dropped"]
+            else ""
+        ),
+        "",
+        f"| parameter | prior | median | {pct} interval | width / prior width |",
+        "|---|---|---|---|---|",
+    ]
+    U = to_unit(draws[[p["name"] for p in meta["parameters"]]].to_numpy(float), meta["parameters"])
+    for j, p in enumerate(meta["parameters"]):
+        v = draws[p["name"]].to_numpy(float)
+        lo, med, hi = np.quantile(v, [q, 0.5, 1 - q])
+        ulo, uhi = np.quantile(U[:, j], [q, 1 - q])
+        kind = "log-uniform" if p["prior"] == "log_uniform" else "uniform"
+        lines.append(
+            f"| {p['name']} | {kind} [{p['low']:.4g}, {p['high']:.4g}] | {med:.4g} | "
+            f"{lo:.4g}–{hi:.4g} | {uhi - ulo:.0%} |"
+        )
+    if meta["failed"]:
+        where = ", ".join(f"{k} {v:.2f}" for k, v in meta["failed_median_prior_quantile"].items())
+        lines.append(
+            f"\nFailed simulations: {meta['failed']} ({meta['failed_share']:.1%}); median prior "
+            f"quantile among them: {where} (0.50 = no pattern)."
+        )
+    for w in meta["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Simulation-based calibration (coverage of central credible intervals)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Coverage:
+    parameters: list[str]
+    n: int
+    level: float
+    inside: np.ndarray  # (truths × d) bool
+    ranks: np.ndarray  # (truths × d) posterior samples below the truth
+    samples: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {p: int(self.inside[:, j].sum()) for j, p in enumerate(self.parameters)}
+
+    def band(self, confidence: float = 0.99) -> tuple[int, int]:
+        return binomial_band(self.n, self.level, confidence)
+
+    def passes(self, confidence: float = 0.99) -> bool:
+        lo, hi = self.band(confidence)
+        return all(lo <= c <= hi for c in self.counts.values())
+
+    def table(self, confidence: float = 0.99) -> str:
+        lo, hi = self.band(confidence)
+        rows = [
+            f"SBC: {self.n} synthetic truths, {self.samples} posterior samples each; truths inside "
+            f"the central {self.level:.0%} credible interval (binomial {confidence:.0%} band "
+            f"[{lo}, {hi}]):",
+            "| parameter | inside | coverage | in band | rank KS p |",
+            "|---|---|---|---|---|",
+        ]
+        for j, p in enumerate(self.parameters):
+            c = int(self.inside[:, j].sum())
+            rows.append(
+                f"| {p} | {c} / {self.n} | {c / self.n:.3f} | "
+                f"{'yes' if lo <= c <= hi else '**no**'} | {self.rank_p()[j]:.3g} |"
+            )
+        return "\n".join(rows)
+
+    def rank_p(self) -> list[float]:
+        """Kolmogorov-Smirnov p-value of each parameter's normalised ranks against uniform."""
+        from scipy.stats import kstest
+
+        r = (self.ranks + 0.5) / (self.samples + 1)
+        return [float(kstest(r[:, j], "uniform").pvalue) for j in range(r.shape[1])]
+
+
+def binomial_band(n: int, p: float = 0.9, confidence: float = 0.99) -> tuple[int, int]:
+    """Central ``confidence`` interval of a Binomial(n, p) count (scipy)."""
+    from scipy.stats import binom
+
+    lo, hi = binom.interval(confidence, n, p)
+    return int(lo), int(hi)
+
+
+def coverage(
+    sampler: Callable[[np.ndarray, int], np.ndarray],
+    u_true: np.ndarray,
+    x_enc: np.ndarray,
+    parameters: Sequence[str],
+    samples: int = 500,
+    level: float = 0.9,
+) -> Coverage:
+    """Count truths inside their central credible interval: ``sampler(X_enc, n)`` returns
+    (n × truths × d) posterior samples in prior quantiles
+    (e.g. ``Ensemble.sample_unit_batched``)."""
+    S = np.asarray(sampler(x_enc, samples))
+    q = (1 - level) / 2
+    lo, hi = np.quantile(S, [q, 1 - q], axis=0)  # (truths × d) each
+    inside = (u_true >= lo) & (u_true <= hi)
+    ranks = (S < u_true[None, :, :]).sum(axis=0)
+    return Coverage(list(parameters), len(u_true), level, inside, ranks, samples)

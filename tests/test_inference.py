@@ -1,0 +1,190 @@
+"""Inference on the calibration store (``aieco calibrate ... --infer``, issue 11.2): the NaN
+policies on hand-built rows, the θ <-> unit-box map, and the command end to end on a small store
+of the reduced SBC problem — the posterior file and its record, determinism, the posterior
+predictive check, refusal without the optional extra. The posterior's quality is the SBC test's
+job (tests/test_sbc.py); here a store of 40 simulations only exercises the plumbing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import experiments.inference as inf
+from experiments.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SBC_SPEC = ROOT / "tests" / "calibration" / "sbc.toml"
+
+PRIORS = [
+    {"name": "a", "path": "x.a", "prior": "uniform", "low": 1.0, "high": 3.0},
+    {"name": "b", "path": "x.b", "prior": "log_uniform", "low": 0.01, "high": 1.0},
+]
+
+
+def _info(observed=(0.5, 2.0, None)) -> dict:
+    names = ("s1", "s2", "s3")
+    return {
+        "name": "t",
+        "parameters": PRIORS,
+        "statistics": [
+            {"name": n, "observed": o, "low": o, "high": o, "unit": "", "source": "x"}
+            for n, o in zip(names, observed, strict=True)
+        ],
+    }
+
+
+def _rows() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 50
+    df = pd.DataFrame(
+        {
+            "status": ["ok"] * (n - 2) + ["failed"] * 2,
+            "a": rng.uniform(1, 3, n),
+            "b": np.exp(rng.uniform(math.log(0.01), 0, n)),
+            "s1": rng.normal(size=n),
+            "s2": rng.normal(size=n),
+            "s3": np.full(n, 4.0),
+        }
+    )
+    df.loc[[3, 7], "s2"] = np.nan  # undefined in two ok simulations
+    df.loc[[48, 49], ["s1", "s2", "s3"]] = np.nan  # the failed ones define nothing
+    return df
+
+
+def test_unit_box_round_trip_and_log_prior():
+    theta = np.array([[1.0, 0.01], [2.0, 0.1], [3.0, 1.0]])
+    u = inf.to_unit(theta, PRIORS)
+    np.testing.assert_allclose(u, [[0, 0], [0.5, 0.5], [1, 1]], atol=1e-12)
+    np.testing.assert_allclose(inf.from_unit(u, PRIORS), theta)
+
+
+def test_nan_policy_indicator_keeps_failed_runs_and_flags_missing_values():
+    ts = inf.training_set(_rows(), _info(), statistics=["s1", "s2", "s3"], nan="indicator")
+    enc = ts.encoding
+    # s2 is imputed and flagged; s1 is missing only in failed runs: flagged too; s3 is constant
+    # among the simulations that define it, so only its indicator (= failed) carries anything
+    assert enc.columns == ["s1", "s1__missing", "s2", "s2__missing", "s3__missing"]
+    assert enc.dropped == {"s3": "constant over the training set"}
+    assert ts.used == 50 and ts.failed == 2
+    assert set(ts.failed_where) == {"a", "b"}
+    assert np.isfinite(ts.x).all()
+    np.testing.assert_allclose(ts.x.mean(axis=0), 0, atol=1e-12)
+    # an observation where everything is defined has every indicator at 0 (before scaling)
+    x = enc.encode(np.array([[0.1, 0.2, 4.0]])) * enc.std + enc.mean
+    assert x[0, [1, 3, 4]].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_nan_policy_drop_drops_the_statistic_and_the_failed_runs():
+    ts = inf.training_set(_rows(), _info(), statistics=["s1", "s2"], nan="drop")
+    assert ts.encoding.columns == ["s1"]
+    assert "s2" in ts.encoding.dropped and ts.used == 48
+
+
+def test_default_statistics_are_those_with_an_observed_value():
+    ts = inf.training_set(_rows(), _info())
+    assert ts.encoding.statistics == ["s1", "s2"]
+    with pytest.raises(Exception, match="nan"):
+        inf.training_set(_rows(), _info(), nan="zero")
+
+
+def test_binomial_band_matches_the_design():
+    assert inf.binomial_band(500) == (432, 466)  # docs/design/causal-core.md §8.2
+
+
+# --------------------------------------------------------------------------------------------
+# The command, end to end (needs the extra `calibrate`, which CI installs)
+# --------------------------------------------------------------------------------------------
+ARGS = ["--workers", "1", "--quiet", "--ensemble", "2", "--samples", "300"]
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("inf") / "store"
+    argv = ["calibrate", str(SBC_SPEC), "--budget", "40", "--out", str(out), *ARGS]
+    assert main(argv) == 0
+    return out
+
+
+def test_budget_builds_the_store_and_writes_the_posterior(calibrated, capsys):
+    draws = inf.load_posterior(calibrated / "posterior.parquet")
+    assert list(draws.columns) == [
+        "founding_cash_yuan",
+        "cluster_elasticity",
+        "other_founding_per_year",
+    ]
+    assert len(draws) == 300
+    meta = draws.attrs["posterior"]
+    for p in meta["parameters"]:
+        assert draws[p["name"]].between(p["low"], p["high"]).all()
+    from experiments.calibrate import load_spec
+
+    spec = load_spec(SBC_SPEC)
+    assert meta["spec_hash"] == spec.spec_hash and meta["target_set"] == spec.target_set
+    assert meta["nan_policy"] == "indicator" and meta["libraries"]["sbi"] != "absent"
+    assert meta["git_revision"] and meta["store_git_revisions"]
+    assert len(meta["ensemble"]) == 2 and meta["simulations"] == 40
+    assert set(meta["observed"]) == {"survival_1y", "survival_2y", "founders_big_or_famous"}
+    assert draws.attrs["paths"]["cluster_elasticity"] == "labour.cluster_elasticity"
+
+
+def test_infer_again_gives_the_same_posterior_bit_for_bit(calibrated, capsys, tmp_path):
+    again = tmp_path / "again.parquet"
+    argv = ["calibrate", str(SBC_SPEC), "--infer", "--out", str(calibrated)]
+    assert main([*argv, "--posterior", str(again), *ARGS]) == 0
+    out = capsys.readouterr().out
+    assert f"posterior: {again}" in out and "| parameter |" in out
+    pd.testing.assert_frame_equal(
+        inf.load_posterior(again), inf.load_posterior(calibrated / "posterior.parquet")
+    )
+
+
+def test_posterior_predictive_check_writes_and_prints_a_table(calibrated, capsys):
+    argv = ["calibrate", str(SBC_SPEC), "--ppc", "4", "--out", str(calibrated), *ARGS[:3]]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Posterior predictive of `sbc`" in out and "Targets outside the 90%" in out
+    ppc = next(calibrated.glob("ppc_*"))
+    table = pd.read_csv(ppc / "ppc.csv")
+    assert set(table["statistic"]) >= {"survival_1y", "founders_big_or_famous"}
+    assert (table["n"] <= 4).all() and (ppc / "ppc.md").is_file()
+    # the check re-simulates posterior draws: its θ are the posterior's first rows
+    from experiments.calibrate import load_spec, store_frame
+
+    spec = load_spec(SBC_SPEC)
+    post = inf.load_posterior(calibrated / "posterior.parquet")
+    runs = store_frame(
+        ppc, spec, spec.experiment(4, X=post.iloc[:4].to_numpy(), tag=ppc.name[4:]).design_hash
+    )
+    np.testing.assert_allclose(runs[post.columns].to_numpy(), post.iloc[:4].to_numpy())
+
+
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        (["--infer", "--budget", "3"], "--infer"),
+        (["--ensemble", "0", "--infer"], "--ensemble"),
+        (["--ppc", "3", "--posterior", "nowhere.parquet"], "--posterior"),
+        (["--store-only"], "--store-only"),
+        (["--infer", "--ppc", "2"], "--infer"),
+    ],
+)
+def test_bad_inference_options_exit_2_with_one_line(tmp_path, capsys, extra, field):
+    argv = ["calibrate", str(SBC_SPEC), "--out", str(tmp_path / "o"), "--quiet", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err
+
+
+def test_without_the_extra_budget_refuses_before_simulating(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(inf, "available", lambda: False)
+    out = tmp_path / "o"
+    argv = ["calibrate", str(SBC_SPEC), "--budget", "2", "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "calibrate" in err and "--store-only" in err and not out.exists()
+    assert main([*argv, "--workers", "1", "--store-only"]) == 0
+    assert (out / "store.parquet").is_file() and not (out / "posterior.parquet").exists()
