@@ -675,10 +675,17 @@ def _read_store_of(spec, out: Path):
 
 def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
     """Train the NPE ensemble on the store, write the posterior, print its summary."""
-    from experiments.inference import format_posterior, infer, write_posterior
+    from experiments.inference import MIN_SIMULATIONS, format_posterior, infer, write_posterior
 
-    if not (df["status"] == "ok").any():
-        raise ScenarioError("--out", str(out), "the store has no successful simulation to learn")
+    ok = int((df["status"] == "ok").sum())
+    if ok < MIN_SIMULATIONS:
+        raise ScenarioError(
+            "--budget",
+            ok,
+            f"successful simulations in {out} are too few to learn a posterior (need at "
+            f"least {MIN_SIMULATIONS}); the store is kept: extend it with a larger --budget "
+            "and --resume",
+        )
     draws, meta = infer(
         df,
         spec.describe(),

@@ -61,6 +61,8 @@ POSTERIOR_KEY = b"aieco.posterior"
 NAN_POLICIES = ("indicator", "drop")
 DEFAULT_ENSEMBLE = 5
 DEFAULT_SAMPLES = 4000
+#: Fewer successful simulations than this cannot train (and validate) a density estimator.
+MIN_SIMULATIONS = 20
 #: Suffix of the missing-value indicator columns (NaN policy ``indicator``).
 MISSING = "__missing"
 INSTALL_HINT = (
@@ -327,7 +329,7 @@ def fit(
     ensemble: int = DEFAULT_ENSEMBLE,
     seed: int = 0,
     progress: bool = False,
-    max_epochs: int = 2**31 - 1,
+    max_epochs: int = 2000,
     estimator: str = "nsf",
     hidden: int = 50,
     transforms: int = 5,

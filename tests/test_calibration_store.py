@@ -36,7 +36,7 @@ def store(folder: Path) -> pd.DataFrame:
 
 def build(folder: Path, budget: int, *extra: str) -> int:
     argv = ["calibrate", str(TINY_SPEC), "--budget", str(budget), "--out", str(folder)]
-    return main([*argv, "--workers", "1", "--quiet", *extra])
+    return main([*argv, "--workers", "1", "--quiet", "--store-only", *extra])
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +215,7 @@ def test_store_rows_carry_theta_statistics_revision_spec_and_targets(uninterrupt
 def test_resume_after_kill_equals_an_uninterrupted_store(tmp_path, uninterrupted):
     folder = tmp_path / "killed"
     argv = [sys.executable, "-m", "experiments.cli", "calibrate", str(TINY_SPEC)]
-    argv += ["--budget", "6", "--out", str(folder), "--workers", "1", "--quiet"]
+    argv += ["--budget", "6", "--out", str(folder), "--workers", "1", "--quiet", "--store-only"]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 600
@@ -247,7 +247,7 @@ def test_a_larger_budget_extends_the_store(tmp_path, uninterrupted):
 def test_same_root_seed_gives_the_same_store_on_one_and_two_workers(tmp_path, uninterrupted):
     folder = tmp_path / "two"
     argv = ["calibrate", str(TINY_SPEC), "--budget", "6", "--out", str(folder), "--quiet"]
-    assert main([*argv, "--workers", "2"]) == 0
+    assert main([*argv, "--workers", "2", "--store-only"]) == 0
     pd.testing.assert_frame_equal(store(folder), store(uninterrupted))
 
 

@@ -188,3 +188,10 @@ def test_without_the_extra_budget_refuses_before_simulating(tmp_path, capsys, mo
     assert "calibrate" in err and "--store-only" in err and not out.exists()
     assert main([*argv, "--workers", "1", "--store-only"]) == 0
     assert (out / "store.parquet").is_file() and not (out / "posterior.parquet").exists()
+    monkeypatch.undo()  # with the extra: 2 simulations are too few to learn from, said in a line
+    capsys.readouterr()
+    assert main(["calibrate", str(SBC_SPEC), "--infer", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        len(err.splitlines()) == 1 and "too few" in err and out.joinpath("store.parquet").is_file()
+    )

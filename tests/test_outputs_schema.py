@@ -474,7 +474,7 @@ def test_calibration_store_is_documented_exactly(tmp_path):
 
     out = tmp_path / "store"
     argv = ["calibrate", str(CALIBRATION_SPEC), "--budget", "2", "--out", str(out)]
-    assert main([*argv, "--workers", "1", "--quiet"]) == 0
+    assert main([*argv, "--workers", "1", "--quiet", "--store-only"]) == 0
     spec = load_spec(CALIBRATION_SPEC)
     sec = documented_sections()["store.parquet"]
     assert sec["chapter"].startswith("aieco calibrate")
