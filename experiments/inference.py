@@ -71,6 +71,13 @@ INSTALL_HINT = (
 )
 
 
+#: What a test environment without the extra needs (the ``test`` extra includes it).
+REINSTALL = (
+    "reinstall the test extra: pip install -e '.[test]' (with uv: VIRTUAL_ENV=.venv uv pip "
+    "install -e '.[test]' torch==2.14.1)"
+)
+
+
 def available() -> bool:
     """True when sbi and torch can be imported (without importing them)."""
     return all(importlib.util.find_spec(m) is not None for m in ("sbi", "torch"))

@@ -297,7 +297,7 @@ LAYERS = [
     ["samplers"],
     ["spec"],
     ["runner", "dask_worker"],
-    ["sensitivity", "policy", "results", "ema", "compare", "calibrate"],
+    ["sensitivity", "policy", "results", "ema", "compare", "calibrate", "inference"],
     ["report"],
     ["commands"],
     ["cli"],

@@ -103,6 +103,7 @@ ARGS = ["--workers", "1", "--quiet", "--ensemble", "2", "--samples", "300"]
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
+    assert inf.available(), "torch and sbi are missing: " + inf.REINSTALL
     out = tmp_path_factory.mktemp("inf") / "store"
     argv = ["calibrate", str(SBC_SPEC), "--budget", "40", "--out", str(out), *ARGS]
     assert main(argv) == 0
