@@ -34,6 +34,11 @@ def build_parser(command: str | None = "compare") -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     model_cli.add_commands(sub)
+    if command == "run":  # aieco run SCENARIO --replicates S [--param-draws D]
+        from experiments.compare import add_replicate_arguments
+
+        add_replicate_arguments(sub.choices["run"])
+        sub.choices["run"].set_defaults(func=cmd_run)
     from experiments import commands
 
     commands.register(sub)
@@ -53,6 +58,19 @@ def build_parser(command: str | None = "compare") -> argparse.ArgumentParser:
     )
     viz.set_defaults(func=cmd_viz)
     return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``aieco run``: one run (``ecosystem.cli``), or with ``--replicates`` / ``--param-draws``
+    many, tabulated by ``experiments.compare``."""
+    if args.replicates is None and not args.param_draws:
+        for flag in ("workers", "posterior"):
+            if getattr(args, flag) is not None:
+                return model_cli.fail(f"--{flag}: only with --replicates S")
+        return model_cli.cmd_run(args)
+    from experiments.compare import cmd_run_replicates
+
+    return cmd_run_replicates(args)
 
 
 def cmd_viz(args: argparse.Namespace) -> int:

@@ -73,6 +73,9 @@ def register(subparsers) -> None:
         "effect against the baseline (paired by replicate) with confidence intervals.",
     )
     _add_run_options(p, "")
+    from experiments.policy import add_draw_options
+
+    add_draw_options(p)
     p.set_defaults(func=cmd_policy)
 
     p = subparsers.add_parser(
@@ -173,8 +176,9 @@ def _check_dashboard(value: str | None) -> str | None:
     return f"{host}:{port}"
 
 
-def _prepare(args, method: str | None = None, suffix: str = "", **load):
-    """Validate everything before any run; return (experiment, out dir)."""
+def _prepare(args, method: str | None = None, suffix: str = "", transform=None, **load):
+    """Validate everything before any run; return (experiment, out dir). ``transform``
+    (experiment → experiment) adapts the design first (``aieco policy``'s parameter draws)."""
     from experiments.runner import prepare_out_dir
     from experiments.spec import load_experiment
 
@@ -182,6 +186,8 @@ def _prepare(args, method: str | None = None, suffix: str = "", **load):
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     args.dashboard = _check_dashboard(getattr(args, "dashboard", None))
     exp = load_experiment(args.file, method=method, **load)
+    if transform is not None:
+        exp = transform(exp)
     out = Path(args.out) if args.out else Path("results") / f"{exp.name}{suffix}"
     prepare_out_dir(exp, out, args.resume)
     if args.scheduler:
@@ -253,9 +259,9 @@ def cmd_sweep(args) -> int:
 
 @_guard
 def cmd_policy(args) -> int:
-    from experiments.policy import format_effects, policy_effects
+    from experiments.policy import apply_draws, format_effects, policy_effects
 
-    exp, out = _prepare(args)
+    exp, out = _prepare(args, transform=lambda e: _policy_design(e, args, apply_draws))
     if exp.spec.policy is None:
         raise ScenarioError(
             "policy", None, 'a policy file needs [policy] baseline = "<design point name>"'
@@ -266,10 +272,25 @@ def cmd_policy(args) -> int:
         )
     report = _run(exp, out, args)
     pol = exp.spec.policy
-    effects = policy_effects(report.summary, pol.baseline, exp.summary_outcomes, pol.confidence)
+    draws = getattr(exp, "design", None)
+    effects = policy_effects(
+        report.summary,
+        pol.baseline,
+        exp.summary_outcomes,
+        pol.confidence,
+        draws.seeds_per_draw if draws is not None else None,
+    )
     _write_analysis(exp, out, "policy_effects", effects)
     print(format_effects(effects, pol.baseline, pol.confidence))
     return EXIT_FAILED_RUNS if report.failed else EXIT_OK
+
+
+def _policy_design(exp, args, apply_draws):
+    """A policy file checked first (so its own errors come before the draw options'), then run
+    over ``--param-draws`` × ``--seeds``."""
+    if exp.spec.policy is None or exp.method != "list":
+        return exp  # cmd_policy names the problem
+    return apply_draws(exp, args)
 
 
 @_guard

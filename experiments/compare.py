@@ -83,6 +83,16 @@ from ecosystem.scenario import (
 )
 from ecosystem.scenario.schema import Policy
 from ecosystem.seeds import seed_problem
+from experiments.uncertainty import (
+    LEVEL,
+    P_LEVEL,
+    DrawDesign,
+    add_draw_arguments,
+    first_month_at_least,
+    make_design,
+    reach_probability,
+    spread,
+)
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("results") / "compare"
@@ -459,10 +469,18 @@ def aggregate(
     def col(name: str) -> np.ndarray:
         return df[name].to_numpy(dtype=float) if name in df else np.array([], dtype=float)
 
+    draw = col("draw") if "draw" in df else np.full(len(df), -1.0)
+    row["param_draws"] = int(len(np.unique(draw[draw >= 0])))
     for y in YEARS_REPORTED:
-        stats = _stats(col(f"startups_alive_y{y}"))
+        values = col(f"startups_alive_y{y}")
+        stats = _stats(values)
         for suffix, value in zip(("mean", "p5", "p95"), stats, strict=True):
             row[f"startups_alive_y{y}_{suffix}"] = value
+        sp = spread(values, draw, LEVEL)
+        row[f"startups_alive_y{y}_seed_p5"], row[f"startups_alive_y{y}_seed_p95"] = sp.seed
+        row[f"startups_alive_y{y}_param_p5"], row[f"startups_alive_y{y}_param_p95"] = sp.param
+        row[f"startups_alive_y{y}_param_share"] = sp.param_share
+    row["_reach"] = reach_rows(case, col, draw, years, root_seed, run_id)
     months = col("month_target_reached")
     reached = months[np.isfinite(months)]
     row["target_startups"] = case.target
@@ -476,6 +494,43 @@ def aggregate(
         for suffix, value in zip(("mean", "p5", "p95"), stats, strict=True):
             row[f"{name}_{suffix}"] = value
     return row
+
+
+#: The 5,000 of the main question (H12): P(startups >= 5,000 by year Y) is reported for every
+#: row, and P(>= the scenario's own target) as well where its meta.target_startups differs.
+REACH_YARDSTICK = 5000
+
+
+def reach_rows(case: Case, col, draw: np.ndarray, years: int, root_seed: int, rid: str) -> list:
+    """Rows of ``reach.parquet`` for one case: P(startups >= threshold by the end of year Y),
+    for the 5,000 yardstick and (where it differs) the scenario's own target."""
+    thresholds = [("yardstick", REACH_YARDSTICK)]
+    if case.target != REACH_YARDSTICK:
+        thresholds.append(("own_target", case.target))
+    rows = []
+    for kind, threshold in thresholds:
+        first = col(f"first_month_{kind}")
+        for y in range(1, years + 1):
+            hit = np.where(np.isfinite(first) & (first <= 12 * y - 1), 1.0, 0.0)
+            p, lo, hi = reach_probability(hit, draw, root_seed)
+            rows.append(
+                {
+                    "run_id": rid,
+                    "seed": root_seed,
+                    "preset": case.preset,
+                    "label": case.label,
+                    "threshold_kind": kind,
+                    "threshold": int(threshold),
+                    "year": int(y),
+                    "end_date": dt.date(case.start_year + y - 1, 12, 31),
+                    "probability": p,
+                    "probability_low": lo,
+                    "probability_high": hi,
+                    "param_draws": int(len(np.unique(draw[draw >= 0]))),
+                    "runs": int(len(first)),
+                }
+            )
+    return rows
 
 
 #: Paired by seed, a transplant row against the same city's own-policy row: the change in the
@@ -507,6 +562,34 @@ class Comparison:
     variants: list[Variant] = field(default_factory=list)
     national: str | None = None
     scale: str = DEFAULT_SCALE
+    designs: list[DrawDesign] | None = None
+    reach: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def plan_designs(
+    plan: Plan,
+    draws: int,
+    seeds: int,
+    root_seed: int,
+    spec: str = "hangzhou",
+    posterior: str | None = None,
+) -> list[DrawDesign] | None:
+    """One parameter-draw design per variant (None when ``draws`` is 0): the same draws (by
+    parameter name) and seeds in every variant, so every row pairs with every other."""
+    if draws == 0:
+        make_design({}, 0, seeds, root_seed, spec, posterior, priors=[])  # checks the options
+        return None
+    return [
+        make_design(v.document, draws, seeds, root_seed, spec, posterior) for v in plan.variants
+    ]
+
+
+def _runs(seeds: list[int], design: DrawDesign | None) -> list[tuple[int, int, int, int]]:
+    """(replicate, draw, seed index, seed) of a variant's runs; draw −1 without draws."""
+    if design is None:
+        return [(r, -1, r, s) for r, s in enumerate(seeds)]
+    S = design.seeds_per_draw
+    return [(m * S + r, m, r, s) for m, r, s in design.pairs()]
 
 
 def run_comparison(
@@ -515,26 +598,29 @@ def run_comparison(
     seed: int = 0,
     workers: int | None = 1,
     progress: bool = False,
+    designs: list[DrawDesign] | None = None,
 ) -> Comparison:
-    """Run every variant for every replicate seed; one table row per case."""
+    """Run every variant for every replicate seed (with ``designs``: every parameter draw ×
+    seed, the same pairs in every variant); one table row per case."""
     from experiments.runner import run_one
     from experiments.spec import RunTask, replicate_seeds
 
     seeds = replicate_seeds(seed, replicates)
     variants, cases = plan.variants, plan.cases
+    runs = {i: _runs(seeds, designs[i] if designs else None) for i in range(len(variants))}
     tasks = [
         RunTask(
-            run_id=f"v{i:03d}-r{r:03d}",
+            run_id=f"v{i:03d}-r{rep:03d}" if m < 0 else f"v{i:03d}-d{m:03d}-r{r:03d}",
             point=i,
-            replicate=r,
+            replicate=rep,
             variant=v.label,
             seed=s,
-            params={},
-            overrides={},
+            params=designs[i].params(m) if designs else {},
+            overrides=designs[i].overrides(m) if designs else {},
             months=scenario_months(v),
         )
         for i, v in enumerate(variants)
-        for r, s in enumerate(seeds)
+        for rep, m, r, s in runs[i]
     ]
     kpis = ["*"]  # every KPI column: rows read their city's spending and the other cities
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -576,19 +662,25 @@ def run_comparison(
         bar.close()
 
     years = scenario_months(variants[0]) // 12 if variants else 0
-    rid = comparison_id(plan, seeds)
+    rid = comparison_id(plan, seeds, designs)
+    seed_of = {(t.point, t.replicate): t.seed for t in tasks}
+    draw_of = {(i, rep): m for i in runs for rep, m, _, _ in runs[i]}
     failures = [
-        (variants[i].label, seeds[r], str(rec.get("error", "")))
+        (variants[i].label, seed_of[(i, r)], str(rec.get("error", "")))
         for (i, r), rec in sorted(records.items())
         if rec.get("status") != "ok"
     ]
     cities = cities_of(variants[0].document) if plan.national else []
     measured: dict[tuple[int, int], tuple[dict[str, float], pd.Series]] = {}
     for i, case in enumerate(cases):
-        for r in range(len(seeds)):
+        for r, _, _, _ in runs[case.variant]:
             rec = records[(case.variant, r)]
             if rec.get("status") == "ok":
                 out, alive = run_outcomes(rec["kpis"], case)
+                out["draw"] = float(draw_of[(case.variant, r)])
+                a = alive.to_numpy()
+                out["first_month_yardstick"] = first_month_at_least(a, REACH_YARDSTICK)
+                out["first_month_own_target"] = first_month_at_least(a, case.target)
                 out["city_public_spending_yuan_total"] = city_public_spending(
                     rec["kpis"], case.city
                 )
@@ -599,8 +691,8 @@ def run_comparison(
     own = {c.city: i for i, c in enumerate(cases) if c.policy_from == c.preset}
     rows, trajectories = [], []
     for i, case in enumerate(cases):
-        runs = []
-        for r, s in enumerate(seeds):
+        done = []
+        for r, m, _, s in runs[case.variant]:
             if (i, r) not in measured:
                 continue
             out, alive = measured[(i, r)]
@@ -617,7 +709,7 @@ def run_comparison(
                 out["change_public_spending_yuan_total"] = (
                     out["city_public_spending_yuan_total"] - b["city_public_spending_yuan_total"]
                 )
-            runs.append(out)
+            done.append(out)
             trajectories.append(
                 pd.DataFrame(
                     {
@@ -626,6 +718,7 @@ def run_comparison(
                         "preset": case.preset,
                         "label": case.label,
                         "replicate": r,
+                        "draw": pd.array([None if m < 0 else m] * len(alive), dtype="Int64"),
                         "month": alive.index.to_numpy(),
                         "date": _first_days(case.start_year, alive.index.to_numpy()),
                         "startups_alive": alive.to_numpy(),
@@ -634,9 +727,12 @@ def run_comparison(
             )
         rows.append(
             aggregate(
-                case, runs, replicates, scenario_months(variants[case.variant]) // 12, seed, rid
+                case, done, replicates, scenario_months(variants[case.variant]) // 12, seed, rid
             )
         )
+    reach = pd.DataFrame(
+        [r for row in rows for r in row.pop("_reach")], columns=list(REACH_COLUMNS)
+    )
     table = pd.DataFrame(rows)
     traj = (
         pd.concat(trajectories, ignore_index=True)
@@ -654,8 +750,26 @@ def run_comparison(
         variants,
         plan.national,
         plan.scale,
+        designs,
+        reach,
     )
 
+
+REACH_COLUMNS = (
+    "run_id",
+    "seed",
+    "preset",
+    "label",
+    "threshold_kind",
+    "threshold",
+    "year",
+    "end_date",
+    "probability",
+    "probability_low",
+    "probability_high",
+    "param_draws",
+    "runs",
+)
 
 TRAJECTORY_COLUMNS = (
     "run_id",
@@ -663,19 +777,22 @@ TRAJECTORY_COLUMNS = (
     "preset",
     "label",
     "replicate",
+    "draw",
     "month",
     "date",
     "startups_alive",
 )
 
 
-def comparison_id(plan: Plan, seeds: list[int]) -> str:
+def comparison_id(plan: Plan, seeds: list[int], designs: list[DrawDesign] | None = None) -> str:
     """``compare-<hash>`` of what was compared: documents (hence presets, horizon and scaling),
-    the rows and seeds."""
+    the rows, seeds and parameter draws."""
+    draws = [d.table.to_dict(orient="list") for d in designs] if designs else []
     key = json.dumps(
         [[v.label, v.document] for v in plan.variants]
         + [[c.label, c.variant] for c in plan.cases]
-        + [list(seeds)],
+        + [list(seeds)]
+        + ([draws] if draws else []),
         sort_keys=True,
         default=str,
     )
@@ -743,11 +860,16 @@ def format_table(table: pd.DataFrame) -> str:
     def left(col: pd.Series) -> pd.Series:
         return col.astype(str).str.ljust(int(col.astype(str).str.len().max()))
 
+    draws = int(table["param_draws"].max()) if "param_draws" in table else 0
+    kind = "total" if draws else "seeds"
     show = pd.DataFrame(
         {
             "preset": left(table["preset"]),
             "policy": left(table["policy_from"]),
-            **{f"alive y{y} [90%]": table.apply(_interval, axis=1, y=y) for y in YEARS_REPORTED},
+            **{
+                f"alive y{y} [90% {kind}]": table.apply(_interval, axis=1, y=y)
+                for y in YEARS_REPORTED
+            },
             reach: table.apply(_reached, axis=1),
             "founders big/uni/start/other": table.apply(
                 lambda r: "/".join(
@@ -772,6 +894,108 @@ def format_table(table: pd.DataFrame) -> str:
         "display.width", 400, "display.max_columns", 50, "display.max_colwidth", 60
     ):
         return show.to_string(index=False)
+
+
+def runs_label(result: Comparison) -> str:
+    d = result.designs[0] if result.designs else None
+    if d is None:
+        return f"{len(result.seeds)} seed(s), no parameter draws"
+    return d.label()
+
+
+def _pct_range(p: float, lo: float, hi: float) -> str:
+    if not np.isfinite(p):
+        return "–"
+    return f"{p:.0%} [{lo:.0%}–{hi:.0%}]"
+
+
+def format_uncertainty(result: Comparison) -> str:
+    """What the intervals cover, startups alive by source of uncertainty (with parameter
+    draws), and P(startups >= 5,000 by year Y) per row with its interval."""
+    table = result.table
+    if table.empty:
+        return ""
+    d = result.designs[0] if result.designs else None
+    lines = []
+    if d is None:
+        lines.append(
+            "Intervals: seed noise only (no parameter draws, --param-draws 0): parameter "
+            "uncertainty is NOT included; add --param-draws D to include it."
+        )
+    else:
+        lines.append(
+            f"Intervals: {d.label()}; 'total' covers seed noise and parameter uncertainty. "
+            "Seed noise = the pooled spread across seeds within a draw; parameter uncertainty "
+            "= the spread of the per-draw means across draws (docs/outputs.md)."
+        )
+        for note in d.notes:
+            lines.append(f"  note: {note}")
+        lines.append("")
+        lines.append(f"Startups alive, {LEVEL:.0%} ranges by source")
+        rows = []
+        for _, r in table.iterrows():
+            for y in YEARS_REPORTED:
+                m = r[f"startups_alive_y{y}_mean"]
+                if not np.isfinite(m):
+                    continue
+                share = r[f"startups_alive_y{y}_param_share"]
+                rows.append(
+                    {
+                        "row": r["label"],
+                        "year": y,
+                        "mean": f"{m:,.0f}",
+                        "seed noise": _range(r, f"startups_alive_y{y}_seed"),
+                        "parameter uncertainty": _range(r, f"startups_alive_y{y}_param"),
+                        "total": _range(r, f"startups_alive_y{y}"),
+                        "param. share of variance": _pct(share),
+                    }
+                )
+        if rows:
+            lines.append(pd.DataFrame(rows).to_string(index=False))
+    reach = result.reach
+    over = "draws and seeds (two-level bootstrap)" if d is not None else "seeds (bootstrap)"
+    for kind, what in (("yardstick", f"{REACH_YARDSTICK:,}"), ("own_target", "its own target")):
+        part = reach[reach["threshold_kind"] == kind] if len(reach) else reach
+        if part.empty:
+            continue
+        lines.append("")
+        lines.append(
+            f"P(startups >= {what} by the end of year Y) [{P_LEVEL:.0%} interval over {over}]"
+        )
+        part = part.assign(
+            cell=[
+                _pct_range(p, lo, hi)
+                for p, lo, hi in zip(
+                    part["probability"],
+                    part["probability_low"],
+                    part["probability_high"],
+                    strict=True,
+                )
+            ],
+            column=[
+                f"{e.year} (y{y})" for e, y in zip(part["end_date"], part["year"], strict=True)
+            ],
+        )
+        wide = part.pivot_table(
+            index=["label", "threshold"],
+            columns="column",
+            values="cell",
+            aggfunc="first",
+            sort=False,
+        )
+        wide = wide[list(dict.fromkeys(part["column"]))].reset_index()
+        if kind == "yardstick":
+            wide = wide.drop(columns=["threshold"])
+        with pd.option_context("display.width", 400, "display.max_columns", 60):
+            lines.append(wide.to_string(index=False))
+    return "\n".join(lines)
+
+
+def _range(r: pd.Series, prefix: str) -> str:
+    lo, hi = r[f"{prefix}_p5"], r[f"{prefix}_p95"]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "n/a"
+    return f"{lo:,.0f}–{hi:,.0f}"
 
 
 def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path:
@@ -831,8 +1055,15 @@ def plot_trajectories(traj: pd.DataFrame, cases: list[Case], path: Path) -> Path
     ax.set_xlabel("year")
     ax.set_ylabel("AI startups alive (log scale)")
     reps = int(traj.groupby("label")["replicate"].nunique().max()) if len(traj) else 0
+    draws = int(traj.loc[traj["draw"] >= 0, "draw"].nunique()) if "draw" in traj else 0
+    over = (
+        f"{reps} runs ({draws} parameter draws × {reps // draws} seeds: seed noise and parameter "
+        "uncertainty)"
+        if draws
+        else f"{reps} replicates (seed noise only)"
+    )
     ax.set_title(
-        f"Startups alive by city: median and 5–95% band over {reps} replicates"
+        f"Startups alive by city: median and 5–95% band over {over}"
         + (
             "; dashed = transplanted policy"
             if any(c.policy_from != c.preset for c in cases)
@@ -870,6 +1101,7 @@ def write_outputs(result: Comparison, out: Path, overwrite: bool = False) -> lis
         "trajectories.parquet",
         "trajectories.png",
         "manifest.json",
+        "reach.parquet",
     ]
     table = result.table
     manifest = {
@@ -894,6 +1126,14 @@ def write_outputs(result: Comparison, out: Path, overwrite: bool = False) -> lis
         "root_seed": int(table["seed"].iloc[0]) if len(table) else None,
         "seeds": result.seeds,
         "failures": [{"label": lab, "seed": s, "error": e} for lab, s, e in result.failures],
+        "param_draws": (
+            [
+                {"variant": v.label, **d.describe()}
+                for v, d in zip(result.variants, result.designs, strict=True)
+            ]
+            if result.designs
+            else {"draws": 0, "note": "seeds only: parameter uncertainty not included"}
+        ),
         "wall_s": result.wall_s,
         "versions": package_versions(),
         "git_revision": git_revision(),
@@ -906,6 +1146,7 @@ def write_outputs(result: Comparison, out: Path, overwrite: bool = False) -> lis
         plot_trajectories(result.trajectories, result.cases, tmp / names[3])
         text = json.dumps(manifest, indent=2, default=str)
         (tmp / names[4]).write_text(text + "\n", encoding="utf-8")
+        write_parquet(_arrow(result.reach, dates=("end_date",)), tmp / names[5])
 
     write_dir(out, fill, kind="compare", overwrite=overwrite)
     return [Path(out) / n for n in names]
@@ -940,13 +1181,18 @@ def compare(
     overwrite: bool = False,
     national: str | None = DEFAULT_NATIONAL,
     scale: str = DEFAULT_SCALE,
+    param_draws: int = 0,
+    param_spec: str = "hangzhou",
+    posterior: str | None = None,
 ) -> Comparison:
     """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input
     (an unusable ``out`` included, before any run). ``presets`` are city ids of the national
-    scenario (or single-city presets with ``national=None``)."""
+    scenario (or single-city presets with ``national=None``). ``param_draws`` D > 0 runs every
+    row over D parameter draws × ``replicates`` seeds (:mod:`experiments.uncertainty`)."""
     check_options(replicates, years, seed, workers, out, overwrite)
     plan = build_plan(presets, policy_from, years, national, scale)
-    result = run_comparison(plan, replicates, seed, workers, progress)
+    designs = plan_designs(plan, param_draws, replicates, seed, param_spec, posterior)
+    result = run_comparison(plan, replicates, seed, workers, progress, designs)
     if out is not None:
         write_outputs(result, Path(out), overwrite)
     return result
@@ -1020,11 +1266,15 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--replicates",
+        "--seeds",
+        dest="replicates",
         type=int,
         default=DEFAULT_REPLICATES,
-        metavar="R",
-        help=f"runs per city, seeds spawned from --seed (default {DEFAULT_REPLICATES})",
+        metavar="S",
+        help="seeds per city (per parameter draw with --param-draws), spawned from --seed "
+        f"(default {DEFAULT_REPLICATES})",
     )
+    add_draw_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument(
         "--policy-from",
@@ -1052,17 +1302,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_compare)
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _run_plan(args: argparse.Namespace, make_plan) -> tuple[Comparison, Path] | int:
+    """Validate (``make_plan()`` → (plan, out)), run over ``--param-draws`` × seeds, write;
+    an exit code on bad input or Ctrl-C."""
     try:
-        check_options(
-            args.replicates, args.years, args.seed, args.workers, args.out, args.overwrite
+        plan, out = make_plan()
+        designs = plan_designs(
+            plan, args.param_draws, args.replicates, args.seed, args.param_spec, args.posterior
         )
-        national = None if args.isolated else args.national
-        plan = build_plan(args.presets or None, args.policy_from, args.years, national, args.scale)
         result = run_comparison(
-            plan, args.replicates, args.seed, args.workers, progress=not args.quiet
+            plan, args.replicates, args.seed, args.workers, not args.quiet, designs
         )
-        out = Path(args.out)
         write_outputs(result, out, args.overwrite)
     except ScenarioError as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
@@ -1071,18 +1321,103 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     print(format_table(result.table))
-    where = (
-        f"inside one {result.national} run per seed"
-        if result.national
-        else "each as its own single-city preset"
-    )
+    print()
+    print(format_uncertainty(result))
+    return result, out
+
+
+def _footer(result: Comparison, what: str, out: Path) -> int:
     print(
-        f"\n{len(result.cases)} rows ({where}), {args.replicates} replicate(s), "
-        f"{result.years} years, root seed {args.seed} "
-        f"({result.wall_s:.1f} s); wrote {out}/comparison.parquet, comparison.csv, trajectories.png"
+        f"\n{what}, {runs_label(result)}, {result.years} years, root seed "
+        f"{int(result.table['seed'].iloc[0]) if len(result.table) else 0} ({result.wall_s:.1f} s); "
+        f"wrote {out}/comparison.parquet, comparison.csv, reach.parquet, trajectories.png"
     )
     for label, s, err in result.failures[:5]:
         print(f"  failed {label} seed {s}: {err}", file=sys.stderr)
     if len(result.failures) > 5:
         print(f"  ... and {len(result.failures) - 5} more (see manifest.json)", file=sys.stderr)
     return EXIT_FAILED_RUNS if result.failures else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    def make_plan():
+        check_options(
+            args.replicates, args.years, args.seed, args.workers, args.out, args.overwrite
+        )
+        national = None if args.isolated else args.national
+        plan = build_plan(args.presets or None, args.policy_from, args.years, national, args.scale)
+        return plan, Path(args.out)
+
+    done = _run_plan(args, make_plan)
+    if isinstance(done, int):
+        return done
+    result, out = done
+    where = (
+        f"inside one {result.national} run per seed"
+        if result.national
+        else "each as its own single-city preset"
+    )
+    return _footer(result, f"{len(result.cases)} rows ({where})", out)
+
+
+# --------------------------------------------------------------------------------------------
+# aieco run SCENARIO --replicates S [--param-draws D]: one scenario, many runs, one row per city
+# --------------------------------------------------------------------------------------------
+def scenario_plan(scenario: str, overrides: list[str] | None = None, years: int | None = None):
+    """A plan of one scenario (a preset or a TOML file, ``--set`` overrides applied): one row
+    per city region, read from the same runs."""
+    from ecosystem.scenario import apply_overrides
+
+    doc = load_document(scenario)
+    if overrides:
+        doc = apply_overrides(doc, list(overrides))
+    doc = _with_years(doc, years)
+    start, target, label = _meta(doc)
+    cities = cities_of(doc)
+    if not cities:
+        raise ScenarioError("scenario", scenario, "has no region of kind city")
+    hubs = tuple(hubs_of(doc))
+    cases = [Case(c, c, c, hubs, 0, start, target) for c in cities]
+    return Plan([Variant(label, doc)], cases, label if len(cities) > 1 else None, DEFAULT_SCALE)
+
+
+def add_replicate_arguments(run_parser) -> None:
+    """``--replicates S``, ``--workers`` and the parameter-draw options on ``aieco run``."""
+    g = run_parser.add_argument_group(
+        "replicates (aieco run SCENARIO --replicates S [--param-draws D])",
+        "many runs of the scenario, one row per city with intervals, written like aieco compare",
+    )
+    g.add_argument(
+        "--replicates",
+        type=int,
+        metavar="S",
+        help="run S seeds (per parameter draw) spawned from --seed and tabulate them",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --replicates: local worker processes (default: all cores; 1 = this process)",
+    )
+    add_draw_arguments(run_parser)
+
+
+def cmd_run_replicates(args: argparse.Namespace) -> int:
+    """``aieco run SCENARIO --replicates S [--param-draws D]`` (exit codes as compare's)."""
+
+    def make_plan():
+        if args.replicates is None:
+            raise ScenarioError(
+                "--param-draws", args.param_draws, "needs --replicates S (seeds per draw)"
+            )
+        check_options(args.replicates, args.years, args.seed, args.workers, None, args.overwrite)
+        plan = scenario_plan(args.scenario, args.overrides, args.years)
+        out = Path(args.out or Path("results") / f"replicates_{plan.variants[0].label}")
+        check_out_dir(out, overwrite=args.overwrite)
+        return plan, out
+
+    done = _run_plan(args, make_plan)
+    if isinstance(done, int):
+        return done
+    result, out = done
+    return _footer(result, str(args.scenario), out)

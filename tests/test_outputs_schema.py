@@ -98,6 +98,7 @@ def _files(written) -> dict[str, Path]:
         {
             "comparison.parquet": cmp / "comparison.parquet",
             "trajectories.parquet": cmp / "trajectories.parquet",
+            "reach.parquet": cmp / "reach.parquet",
         }
     )
     return files

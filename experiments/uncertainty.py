@@ -1,0 +1,570 @@
+"""Parameter uncertainty beside seed noise: D parameter draws × S seeds, and what they show apart.
+
+Every interval ``aieco compare``, ``aieco policy`` and ``aieco run --replicates`` print covers
+seed noise; with ``--param-draws D`` it covers parameter uncertainty too (issue 11 point 4,
+design ``docs/design/causal-core.md`` §9.4; the decomposition is ``docs/outputs.md``,
+"Parameter uncertainty").
+
+**The design.** D parameter draws θ_1 … θ_D, each run with the same S seeds
+(``replicate_seeds(root, S)``, the seeds of a seeds-only run): D·S runs per scenario. Every arm
+of a comparison (policy variant, transplant, baseline) runs the same (θ_m, seed_r) pairs, so
+policy effects are paired twice: common random numbers and common parameter draws.
+
+**Where draws come from.** The parameters are those of a calibration spec
+(``experiments/calibration/<city>.toml``, default ``hangzhou``: its 14 behavioural parameters).
+A parameter of one region (``regions.hangzhou.talent.…``) is drawn for the spec's city under its
+own name and, for every other city of the scenario with the same field and a documented range,
+as ``<name>_<city>`` from that city's documented range (city inputs are independent between
+cities). Without ``--posterior`` every θ is drawn from its prior (the spec's range, or the
+documented range of the scenario; log-uniform over more than a decade: ``experiments.calibrate``).
+With ``--posterior FILE`` the parameters the file has columns for are drawn from it and the rest
+from their priors.
+
+**Posterior format** (until the inference step ships its own loader): a Parquet file with one
+row per posterior sample, one float column per parameter named as in the spec
+(``nest_rho``, ``outside_option``, …), and optionally a ``weight`` column (importance weights,
+≥ 0, not all 0; default equal). Other columns (``draw``, ``git_revision``, …) are ignored.
+
+**Reproducible.** Parameter ``name`` in draw m takes the uniform of
+``SeedSequence(root_seed, spawn_key=(THETA_KEY, m, crc32(name)))`` through its prior's quantile
+function; the posterior row of draw m is chosen (with probability ∝ weight) by
+``SeedSequence(root_seed, spawn_key=(THETA_KEY, m))``. A value depends only on the root seed, m
+and the parameter's name: not on D, the other parameters, the engine or the worker count, so the
+same draw gives Hangzhou's parameters the same values in a national and a single-city run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecosystem.scenario import ScenarioError, strip_provenance
+from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
+from experiments.parameters import Parameter, RunTask, replicate_seeds, run_id
+from experiments.spec import Experiment
+
+#: The first spawn-key element of parameter draws (seeds use ``(r,)``; no collision below it).
+THETA_KEY = 2**31 - 7
+MAX_DRAWS = 100_000
+DEFAULT_SPEC = "hangzhou"
+#: Central level of the seed, parameter and total ranges (as ``aieco compare``'s 5–95%).
+LEVEL = 0.90
+#: Bootstrap replicates and level of the probability intervals.
+BOOTSTRAP = 1000
+P_LEVEL = 0.95
+#: Columns of a posterior file that are never parameters.
+POSTERIOR_META = frozenset(
+    {"weight", "draw", "git_revision", "target_set", "spec_hash", "log_prob"}
+)
+_REGION = re.compile(r"^regions\.([^.]+)\.(.+)$")
+
+
+# --------------------------------------------------------------------------------------------
+# Which parameters, from which distribution
+# --------------------------------------------------------------------------------------------
+@dataclass
+class DrawDesign:
+    """D parameter draws × S seeds over a scenario's uncertain parameters."""
+
+    priors: list[Prior]
+    draws: int
+    seeds_per_draw: int
+    root_seed: int
+    spec: str = DEFAULT_SPEC
+    posterior: str | None = None
+    posterior_names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _posterior_table: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.priors]
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        """The S seeds every draw (and every arm) runs."""
+        return replicate_seeds(self.root_seed, self.seeds_per_draw)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """(D × parameters) values, one row per draw (``draw`` = row number)."""
+        return draw_table(
+            self.priors, self.draws, self.root_seed, self._posterior_table, self.posterior_names
+        )
+
+    def overrides(self, m: int) -> dict:
+        """Draw m as scenario overrides (path → value)."""
+        row = self.table.iloc[m]
+        return {p.path: _value(p, row[p.name]) for p in self.priors}
+
+    def params(self, m: int) -> dict:
+        row = self.table.iloc[m]
+        return {p.name: _value(p, row[p.name]) for p in self.priors}
+
+    def pairs(self) -> list[tuple[int, int, int]]:
+        """(draw, seed index, seed) of every run, draw-major; replicate = draw · S + seed index."""
+        return [(m, r, s) for m in range(self.draws) for r, s in enumerate(self.seeds)]
+
+    def describe(self) -> dict:
+        """What manifests record."""
+        return {
+            "draws": self.draws,
+            "seeds_per_draw": self.seeds_per_draw,
+            "root_seed": self.root_seed,
+            "spec": self.spec,
+            "posterior": self.posterior,
+            "posterior_parameters": list(self.posterior_names),
+            "replicate": "draw * seeds_per_draw + seed index",
+            "parameters": [p.as_dict() for p in self.priors],
+            "table": self.table.to_dict(orient="list"),
+            "notes": list(self.notes),
+        }
+
+    def label(self) -> str:
+        src = f"posterior {self.posterior}" if self.posterior else f"prior of spec {self.spec}"
+        return (
+            f"{self.draws} parameter draws ({len(self.priors)} parameters, {src}) × "
+            f"{self.seeds_per_draw} seeds"
+        )
+
+
+def _value(p: Prior, x) -> float | int:
+    return int(round(float(x))) if p.integer else float(x)
+
+
+def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], list[str]]:
+    """The uncertain parameters of a scenario document (annotated) and notes on what was left
+    fixed: the calibration spec's parameters, region ones mapped onto every city of ``doc``."""
+    from ecosystem.scenario import scenario_from_dict
+
+    cal = load_spec(spec)
+    plain, _ = strip_provenance(doc)
+    scenario_from_dict(doc)  # a broken scenario fails here, before any prior
+    kinds = {
+        rid: str(r.get("kind", "city"))
+        for rid, r in (plain.get("regions") or {}).items()
+        if isinstance(r, dict)
+    }
+    cities = [rid for rid, k in kinds.items() if k == "city"]
+    ts_of = {name: ts for name, ts in cal.spec.parameters.items()}
+    priors: list[Prior] = []
+    notes: list[str] = []
+    for p in cal.priors:
+        m = _REGION.match(p.path)
+        if m is None:
+            _check_path(doc, p.path, f"{cal.source}: parameters.{p.name}.path")
+            priors.append(p)
+            continue
+        home, rest = m.groups()
+        for city in cities:
+            if city == home:
+                priors.append(p)
+                continue
+            path = f"regions.{city}.{rest}"
+            name = f"{p.name}_{city}"
+            try:
+                ts = ThetaSpec(path=path, prior=ts_of[p.name].prior)
+                priors.append(_prior(name, ts, doc, plain))
+            except (ScenarioError, KeyError, TypeError) as exc:
+                notes.append(f"{path} stays fixed: {exc}")
+    if not priors:
+        raise ScenarioError("--param-spec", spec, "gives no parameter this scenario has")
+    return priors, notes
+
+
+def _check_path(doc: dict, path: str, where: str) -> None:
+    from experiments.spec import check_scenario_path
+
+    check_scenario_path(doc, path, None, where)
+
+
+def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame, list[str]]:
+    """The posterior samples of a Parquet file: (table with the matched θ columns and
+    ``weight``, matched names). ScenarioError (one line) when it cannot be used."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("--posterior", str(path), "file not found")
+    try:
+        df = pq.read_table(p).to_pandas()
+    except Exception as exc:  # noqa: BLE001 - any unreadable file: one line
+        raise ScenarioError(
+            "--posterior", str(path), f"is not a readable Parquet file ({exc})"
+        ) from None
+    by_name = {q.name: q for q in priors}
+    names = [c for c in df.columns if c in by_name]
+    if not names:
+        raise ScenarioError(
+            "--posterior",
+            str(path),
+            "has no column named as a parameter; expected some of " + ", ".join(by_name),
+        )
+    if len(df) == 0:
+        raise ScenarioError("--posterior", str(path), "has no rows")
+    for c in names:
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(v).all():
+            raise ScenarioError(f"--posterior column {c}", str(path), "must be finite numbers")
+        q = by_name[c]
+        if v.min() < q.low or v.max() > q.high:
+            raise ScenarioError(
+                f"--posterior column {c}",
+                f"[{v.min():g}, {v.max():g}]",
+                f"must lie in the prior range [{q.low:g}, {q.high:g}]",
+            )
+        df[c] = v
+    if "weight" in df.columns:
+        w = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=float)
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+            raise ScenarioError(
+                "--posterior column weight", str(path), "must be finite, >= 0, not all 0"
+            )
+    else:
+        w = np.ones(len(df))
+    out = df[names].copy()
+    out["weight"] = w / w.sum()
+    return out.reset_index(drop=True), names
+
+
+def draw_table(
+    priors: list[Prior],
+    n: int,
+    root_seed: int,
+    posterior: pd.DataFrame | None = None,
+    posterior_names: list[str] = (),
+) -> pd.DataFrame:
+    """(n × parameters) draws; row m depends only on ``root_seed`` and m."""
+    cols: dict[str, list] = {p.name: [] for p in priors}
+    rows = []
+    cum = np.cumsum(posterior["weight"].to_numpy()) if posterior is not None else None
+    keys = [zlib.crc32(p.name.encode()) for p in priors]
+    for m in range(n):
+        rng = np.random.default_rng(np.random.SeedSequence(root_seed, spawn_key=(THETA_KEY, m)))
+        u = [
+            np.random.default_rng(
+                np.random.SeedSequence(root_seed, spawn_key=(THETA_KEY, m, k))
+            ).random()
+            for k in keys
+        ]
+        row = None
+        if cum is not None:
+            row = int(min(np.searchsorted(cum, rng.random() * cum[-1], side="right"), len(cum) - 1))
+        rows.append(row)
+        for j, p in enumerate(priors):
+            if row is not None and p.name in posterior_names:
+                x = float(posterior[p.name].iloc[row])
+            else:
+                x = float(p.from_unit(np.array([u[j]]))[0])
+            cols[p.name].append(_value(p, x))
+    df = pd.DataFrame(cols)
+    if posterior is not None:
+        df["posterior_row"] = rows
+    df.insert(0, "draw", np.arange(n, dtype=np.int64))
+    return df
+
+
+def make_design(
+    doc: dict,
+    draws: int,
+    seeds: int,
+    root_seed: int,
+    spec: str = DEFAULT_SPEC,
+    posterior: str | None = None,
+    priors: list[Prior] | None = None,
+) -> DrawDesign:
+    """Validate the options and build the design (ScenarioError on bad input)."""
+    check_draw_options(draws, seeds, posterior)
+    notes: list[str] = []
+    if priors is None:
+        priors, notes = scenario_priors(doc, spec)
+    table, names = (None, [])
+    if posterior is not None:
+        table, names = read_posterior(posterior, priors)
+        rest = [p.name for p in priors if p.name not in names]
+        if rest:
+            notes.append("from their priors (not in the posterior): " + ", ".join(rest))
+    return DrawDesign(priors, draws, seeds, root_seed, spec, posterior, names, notes, table)
+
+
+def check_draw_options(draws: int, seeds: int, posterior: str | None) -> None:
+    if not 0 <= draws <= MAX_DRAWS:
+        raise ScenarioError("--param-draws", draws, f"must be between 0 and {MAX_DRAWS:,}")
+    if seeds < 1:
+        raise ScenarioError("--seeds", seeds, "must be >= 1")
+    if posterior is not None and draws == 0:
+        raise ScenarioError("--posterior", posterior, "needs --param-draws D >= 1")
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep runner's experiment: every design point × D draws × S seeds
+# --------------------------------------------------------------------------------------------
+class DrawExperiment(Experiment):
+    """An experiment whose every point runs D parameter draws × S seeds (common to all points).
+
+    ``replicate`` = draw · S + seed index, so runs pair across points by replicate."""
+
+    design: DrawDesign
+
+    @property
+    def replicates(self) -> int:
+        return self.design.draws * self.design.seeds_per_draw
+
+    @cached_property
+    def seeds(self) -> list[int]:
+        return [s for _, _, s in self.design.pairs()]
+
+    @cached_property
+    def tasks(self) -> list[RunTask]:
+        months = self.spec.experiment.months
+        d = self.design
+        out = []
+        for i, point in enumerate(self.points):
+            fixed = {self.parameter(k).path: v for k, v in point.items()}
+            for m, r, seed in d.pairs():
+                rep = m * d.seeds_per_draw + r
+                out.append(
+                    RunTask(
+                        run_id(i, rep, self.design_hash),
+                        i,
+                        rep,
+                        self.point_names[i],
+                        seed,
+                        {**point, **d.params(m)},
+                        {**d.overrides(m), **fixed},
+                        months,
+                    )
+                )
+        return out
+
+    @cached_property
+    def design_hash(self) -> str:
+        import hashlib
+        import json
+
+        blob = json.dumps(
+            {
+                "base": Experiment.design_hash.func(self),
+                "draws": self.design.table.to_dict(orient="list"),
+                "paths": [p.path for p in self.design.priors],
+                "seeds": self.design.seeds,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
+    """``exp`` with every point run over ``design``'s draws and seeds; θ become parameters
+    (columns of summary.parquet). ScenarioError if a θ is also one of the design's parameters."""
+    names = set(exp.param_names)
+    paths = {p.path for p in exp.parameters} | set(exp.spec.constants)
+    for p in design.priors:
+        if p.name in names:
+            raise ScenarioError("--param-draws", p.name, "is also a parameter of the experiment")
+        if p.path in paths:
+            raise ScenarioError(
+                "--param-draws",
+                p.path,
+                "is set by the experiment (a lever, uncertainty or constant); "
+                "use another --param-spec",
+            )
+    theta = [
+        Parameter(
+            p.name,
+            "uncertainty",
+            p.path,
+            None,
+            (p.low, p.high),
+            None,
+            p.integer,
+            "int" if p.integer else "float",
+            f"parameter draw ({p.kind} prior)",
+        )
+        for p in design.priors
+    ]
+    values = {f.name: getattr(exp, f.name) for f in fields(exp)}
+    values["parameters"] = [*exp.parameters, *theta]
+    values["notes"] = [
+        *exp.notes,
+        f"{design.label()}: replicate = draw × {design.seeds_per_draw} + seed index",
+        *design.notes,
+    ]
+    new = DrawExperiment(**values)
+    new.design = design
+    return new
+
+
+# --------------------------------------------------------------------------------------------
+# The decomposition
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Spread:
+    """One outcome over D draws × S seeds: mean, three central ranges, variance shares."""
+
+    mean: float
+    seed: tuple[float, float]
+    param: tuple[float, float]
+    total: tuple[float, float]
+    var_seed: float
+    var_param: float
+    n: int
+    draws: int
+
+    @property
+    def param_share(self) -> float:
+        v = self.var_seed + self.var_param
+        return self.var_param / v if v > 0 else math.nan
+
+    def as_dict(self, prefix: str = "") -> dict:
+        return {
+            f"{prefix}mean": self.mean,
+            f"{prefix}seed_low": self.seed[0],
+            f"{prefix}seed_high": self.seed[1],
+            f"{prefix}param_low": self.param[0],
+            f"{prefix}param_high": self.param[1],
+            f"{prefix}total_low": self.total[0],
+            f"{prefix}total_high": self.total[1],
+            f"{prefix}var_seed": self.var_seed,
+            f"{prefix}var_param": self.var_param,
+            f"{prefix}param_share": self.param_share,
+        }
+
+
+NAN2 = (math.nan, math.nan)
+
+
+def spread(y, draw, level: float = LEVEL) -> Spread:
+    """Seed noise, parameter uncertainty and total of the values ``y`` of runs of ``draw``.
+
+    Law of total variance over the runs' empirical distribution (exact, also when failed runs
+    leave draws unequal): Var(Y) = Σ_m w_m Var(Y | m) + Σ_m w_m (Ȳ_m − Ȳ)², w_m = n_m / n.
+    Ranges at ``level``: seed = Ȳ + quantiles of the pooled within-draw deviations Y − Ȳ_m;
+    parameter = quantiles of the draw means Ȳ_m; total = quantiles of every Y. Without
+    parameter draws (every draw < 0) the parameter range and variance are NaN and seed = total.
+    """
+    y = np.asarray(y, dtype=float)
+    draw = np.asarray(draw)
+    ok = np.isfinite(y)
+    y, draw = y[ok], draw[ok]
+    n = len(y)
+    if n == 0:
+        return Spread(math.nan, NAN2, NAN2, NAN2, math.nan, math.nan, 0, 0)
+    q = ((1 - level) / 2, (1 + level) / 2)
+    mean = float(y.mean())
+    total = tuple(float(v) for v in np.quantile(y, q))
+    if (draw < 0).all():
+        var = float(y.var())
+        return Spread(mean, total, NAN2, total, var, math.nan, n, 0)
+    groups, inv, counts = np.unique(draw, return_inverse=True, return_counts=True)
+    means = np.bincount(inv, weights=y) / counts
+    dev = y - means[inv]
+    var_seed = float((dev**2).sum() / n)
+    var_param = float((counts * (means - mean) ** 2).sum() / n)
+    seed = tuple(float(mean + v) for v in np.quantile(dev, q)) if (counts > 1).any() else NAN2
+    param = tuple(float(v) for v in np.quantile(means, q))
+    if not (counts > 1).any():
+        var_seed = math.nan
+    return Spread(mean, seed, param, total, var_seed, var_param, n, len(groups))
+
+
+def reach_probability(
+    reached, draw, seed: int, level: float = P_LEVEL, boot: int = BOOTSTRAP
+) -> tuple[float, float, float]:
+    """P(event) over runs (``reached``: 0/1, NaN for failed runs) with an interval.
+
+    Two-level bootstrap (draws with replacement, then seeds within each drawn draw with
+    replacement) when runs have draws (draw >= 0); over runs otherwise. ``seed`` fixes it. A
+    bootstrap cannot leave 0 or 1 when every run agrees, so the interval is widened to contain
+    the Wilson score interval with n = the independent units (draws with draws, runs without)."""
+    x = np.asarray(reached, dtype=float)
+    d = np.asarray(draw)
+    ok = np.isfinite(x)
+    x, d = x[ok], d[ok]
+    if not len(x):
+        return math.nan, math.nan, math.nan
+    p = float(x.mean())
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed) % 2**63, spawn_key=(7,)))
+    if (d < 0).all():
+        idx = rng.integers(0, len(x), size=(boot, len(x)))
+        stats = x[idx].mean(axis=1)
+    else:
+        _, inv, counts = np.unique(d, return_inverse=True, return_counts=True)
+        G = np.zeros((len(counts), counts.max()))
+        pos = np.zeros(len(x), dtype=np.int64)
+        for g in range(len(counts)):
+            pos[inv == g] = np.arange(counts[g])
+        G[inv, pos] = x
+        pick = rng.integers(0, len(counts), size=(boot, len(counts)))
+        n = counts[pick]  # (boot, D): runs of each picked draw
+        within = (rng.random((boot, len(counts), counts.max())) * n[..., None]).astype(np.int64)
+        mask = np.arange(counts.max())[None, None, :] < n[..., None]
+        vals = np.take_along_axis(G[pick], within, axis=2)
+        stats = (vals * mask).sum(axis=(1, 2)) / n.sum(axis=1)
+    lo, hi = np.quantile(stats, ((1 - level) / 2, (1 + level) / 2))
+    units = len(x) if (d < 0).all() else len(np.unique(d))
+    wlo, whi = wilson(p, units, level)
+    return p, float(min(lo, wlo)), float(max(hi, whi))
+
+
+def wilson(p: float, n: int, level: float = P_LEVEL) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` observed over ``n`` trials."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def first_month_at_least(alive: np.ndarray, threshold: float) -> float:
+    """First month index with ``alive >= threshold``, NaN if never."""
+    hit = np.flatnonzero(np.asarray(alive, dtype=float) >= threshold)
+    return float(hit[0]) if len(hit) else math.nan
+
+
+def fmt_range(lo: float, hi: float, fmt=None) -> str:
+    fmt = fmt or (lambda v: f"{v:,.0f}")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "n/a"
+    return f"{fmt(lo)}–{fmt(hi)}"
+
+
+def add_draw_arguments(p, seeds_help: str | None = None) -> None:
+    """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when
+    ``seeds_help`` is given) on an argparse parser."""
+    g = p.add_argument_group(
+        "parameter uncertainty (docs/outputs.md, 'Parameter uncertainty')",
+        "D parameter draws × S seeds, every arm on the same (draw, seed) pairs",
+    )
+    g.add_argument(
+        "--param-draws",
+        type=int,
+        default=0,
+        metavar="D",
+        help="parameter draws (default 0: seeds only, parameter uncertainty not included)",
+    )
+    if seeds_help:
+        g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)
+    g.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="Parquet of posterior samples, one column per spec parameter (optional weight); "
+        "parameters without a column are drawn from their prior",
+    )
+    g.add_argument(
+        "--param-spec",
+        metavar="CITY|SPEC.toml",
+        default=DEFAULT_SPEC,
+        help="calibration spec naming the uncertain parameters and their priors "
+        "(default %(default)s)",
+    )

@@ -1,0 +1,226 @@
+"""Parameter uncertainty beside seed noise (issue 11 point 4): D parameter draws × S seeds.
+
+The decomposition is exact (law of total variance); a parameter that does nothing gives a
+parameter range of zero width, one with a large effect a wide one; common parameter draws and
+common seeds make a no-op policy's effect exactly zero in every pair; draws are reproducible
+from one seed whatever the number of draws or workers; bad options exit 2 with one line."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecosystem.scenario import ScenarioError, load_document
+from experiments import compare as cmp
+from experiments import uncertainty as unc
+from experiments.calibrate import Prior
+
+TINY = str(Path(__file__).parent / "presets" / "tiny.toml")
+
+
+def prior(name: str, path: str, low: float, high: float, integer: bool = False) -> Prior:
+    return Prior(name, path, low, high, False, integer, "spec")
+
+
+# --------------------------------------------------------------------------------------------
+# The decomposition
+# --------------------------------------------------------------------------------------------
+def test_spread_is_the_law_of_total_variance_and_separates_the_sources():
+    rng = np.random.default_rng(1)
+    D, S = 200, 5
+    theta = rng.normal(0, 10, D)  # parameter effect: sd 10
+    y = np.repeat(theta, S) + rng.normal(0, 1, D * S)  # seed noise: sd 1
+    draw = np.repeat(np.arange(D), S)
+    sp = unc.spread(y, draw)
+    assert math.isclose(sp.var_seed + sp.var_param, y.var(), rel_tol=1e-12)
+    assert sp.param_share > 0.95
+    seed_w = sp.seed[1] - sp.seed[0]
+    param_w = sp.param[1] - sp.param[0]
+    assert 2.5 < seed_w < 4.0  # 90% of N(0, 1): 3.29
+    assert 25 < param_w < 40  # 90% of N(0, 10): 32.9
+    assert sp.total[1] - sp.total[0] >= param_w
+    # parameters that barely matter, seeds independent across draws: the draw means keep the
+    # seed noise of an S-seed mean (sigma^2 / S = 0.2), as docs/outputs.md says
+    y2 = np.repeat(theta / 100, S) + rng.normal(0, 1, D * S)
+    assert abs(unc.spread(y2, draw).var_param - 0.2) < 0.08
+    # ... common seeds across draws (as aieco runs them) remove that part of it
+    y3 = np.repeat(theta / 100, S) + np.tile(rng.normal(0, 1, S), D)
+    assert unc.spread(y3, draw).param_share < 0.02
+
+
+def test_spread_without_draws_is_seed_noise_only():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    sp = unc.spread(y, np.full(4, -1))
+    assert sp.seed == sp.total
+    assert all(math.isnan(v) for v in sp.param)
+    assert math.isnan(sp.param_share)
+
+
+def test_reach_probability_interval_never_collapses_on_few_runs():
+    p, lo, hi = unc.reach_probability(np.zeros(4), np.full(4, -1), seed=0)
+    assert p == 0 and lo == 0 and hi > 0.3  # 0 of 4 runs: not "certainly never"
+    hits = np.r_[np.ones(30), np.zeros(70)]
+    p, lo, hi = unc.reach_probability(hits, np.repeat(np.arange(20), 5), seed=0)
+    assert p == 0.3 and lo < 0.3 < hi
+    again = unc.reach_probability(hits, np.repeat(np.arange(20), 5), seed=0)
+    assert again == (p, lo, hi)
+
+
+# --------------------------------------------------------------------------------------------
+# Draws
+# --------------------------------------------------------------------------------------------
+def test_draws_depend_only_on_seed_draw_index_and_name():
+    a = prior("a", "demand.nest_rho", 0.1, 0.9)
+    b = prior("b", "demand.quality_elasticity", 0.5, 2.0)
+    t1 = unc.draw_table([a, b], 3, root_seed=7)
+    t2 = unc.draw_table([b, a], 6, root_seed=7)
+    assert t1["a"].tolist() == t2["a"].tolist()[:3]
+    assert t1["b"].tolist() == t2["b"].tolist()[:3]
+    assert unc.draw_table([a], 3, root_seed=8)["a"].tolist() != t1["a"].tolist()
+    assert ((t2["a"] >= 0.1) & (t2["a"] <= 0.9)).all()
+
+
+def test_spec_priors_map_region_parameters_onto_the_scenarios_cities():
+    priors, _ = unc.scenario_priors(load_document(TINY), "hangzhou")
+    names = {p.name: p for p in priors}
+    assert "nest_rho" in names and "outside_option" in names
+    assert names["outside_option"].log  # [4, 60] spans more than a decade
+    # tiny's city is ningbo: hangzhou's founding rate becomes ningbo's, from ningbo's range
+    p = names["other_founding_per_year_ningbo"]
+    assert p.path == "regions.ningbo.talent.other_founding_per_year"
+    assert not any(q.path.startswith("regions.hangzhou") for q in priors)
+
+
+def test_posterior_columns_replace_their_priors(tmp_path):
+    a = prior("nest_rho", "demand.nest_rho", 0.1, 0.9)
+    b = prior("fit_sigma", "startups.fit_sigma", 0.5, 1.5)
+    path = tmp_path / "posterior.parquet"
+    pd.DataFrame({"nest_rho": [0.3, 0.7], "weight": [0.0, 1.0], "draw": [0, 1]}).to_parquet(path)
+    d = unc.make_design(load_document(TINY), 5, 1, 3, posterior=str(path), priors=[a, b])
+    assert d.table["nest_rho"].tolist() == [0.7] * 5  # only the weighted row is ever drawn
+    assert d.table["fit_sigma"].nunique() == 5  # not in the file: from its prior
+    assert any("fit_sigma" in n for n in d.notes)
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"nest_rho": [2.0]}).to_parquet(bad)
+    with pytest.raises(ScenarioError, match="prior range"):
+        unc.make_design(load_document(TINY), 2, 1, 3, posterior=str(bad), priors=[a, b])
+    none = tmp_path / "none.parquet"
+    pd.DataFrame({"x": [1.0]}).to_parquet(none)
+    with pytest.raises(ScenarioError, match="no column named as a parameter"):
+        unc.make_design(load_document(TINY), 2, 1, 3, posterior=str(none), priors=[a, b])
+
+
+# --------------------------------------------------------------------------------------------
+# The model: tiny, few runs
+# --------------------------------------------------------------------------------------------
+def _replicates(priors, draws=3, seeds=2, workers=1):
+    plan = cmp.scenario_plan(TINY, years=1)
+    designs = [unc.make_design(v.document, draws, seeds, 11, priors=priors) for v in plan.variants]
+    return cmp.run_comparison(plan, seeds, 11, workers, False, designs)
+
+
+def test_a_parameter_that_does_nothing_has_no_parameter_interval():
+    # meta.target_startups only moves the yardstick: startups alive cannot depend on it
+    res = _replicates([prior("yardstick", "meta.target_startups", 100, 1000, integer=True)])
+    row = res.table.iloc[0]
+    assert row["param_draws"] == 3
+    assert row["startups_alive_y1_param_p5"] == row["startups_alive_y1_param_p95"]
+    assert row["startups_alive_y1_param_share"] == 0
+    assert row["startups_alive_y1_seed_p95"] > row["startups_alive_y1_seed_p5"]  # seeds do
+
+
+def test_a_parameter_with_a_big_effect_has_a_wide_parameter_interval():
+    res = _replicates([prior("stock", "regions.ningbo.initial_startups", 20, 100, integer=True)])
+    row = res.table.iloc[0]
+    param_w = row["startups_alive_y1_param_p95"] - row["startups_alive_y1_param_p5"]
+    seed_w = row["startups_alive_y1_seed_p95"] - row["startups_alive_y1_seed_p5"]
+    assert param_w > 20 and param_w > 3 * seed_w
+    assert row["startups_alive_y1_param_share"] > 0.8
+    text = cmp.format_uncertainty(res)
+    assert "seed noise" in text and "parameter uncertainty" in text
+    traj = res.trajectories
+    assert sorted(traj["draw"].unique()) == [0, 1, 2]
+
+
+def test_draws_are_the_same_on_worker_processes():
+    p = [prior("stock", "regions.ningbo.initial_startups", 20, 100, integer=True)]
+    a, b = _replicates(p, draws=2, seeds=1), _replicates(p, draws=2, seeds=1, workers=2)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.trajectories, b.trajectories)
+
+
+def test_a_no_op_policy_has_exactly_zero_effect_over_draws_and_seeds(tmp_path):
+    from experiments.policy import policy_effects
+    from experiments.runner import run_experiment
+    from experiments.spec import experiment_from_dict
+
+    raw = {
+        "experiment": {"name": "noop", "scenario": TINY, "replicates": 2, "months": 12},
+        "levers": {"rate": {"path": "regions.ningbo.policy.voucher_rate"}},
+        "design": {
+            "method": "list",
+            "points": [{"name": "base", "rate": 0.0}, {"name": "same", "rate": 0.0}],
+        },
+        "policy": {"baseline": "base"},
+        "outcomes": {"summary": ["startups_alive_y1"], "kpis": ["startups_alive"]},
+    }
+    exp = experiment_from_dict(raw, "noop.toml", tmp_path)
+    big = prior("stock", "regions.ningbo.initial_startups", 20, 100, integer=True)
+    design = unc.make_design(load_document(TINY), 3, 2, exp.root_seed, priors=[big])
+    dexp = unc.with_draws(exp, design)
+    assert len(dexp.tasks) == 2 * 3 * 2
+    base = [t for t in dexp.tasks if t.point == 0]
+    same = [t for t in dexp.tasks if t.point == 1]
+    assert [(t.seed, t.overrides) for t in base] == [(t.seed, t.overrides) for t in same]
+    report = run_experiment(dexp, tmp_path / "out", workers=1, progress=False)
+    eff = policy_effects(report.summary, "base", ["startups_alive_y1"], 0.95, 2).iloc[0]
+    assert eff["effect"] == 0 and eff["ci_low"] == 0 and eff["ci_high"] == 0
+    assert eff["param_low"] == eff["param_high"] == 0 and eff["n"] == 6
+    # ... while the level itself varies a lot across the draws
+    levels = report.summary[report.summary["variant"] == "base"]["startups_alive_y1"]
+    assert levels.max() - levels.min() > 20
+    assert set(report.summary.columns) >= {"stock", "replicate"}
+
+
+# --------------------------------------------------------------------------------------------
+# Command lines
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--param-draws", "-1"], "--param-draws"),
+        (["--posterior", "nowhere.parquet"], "--posterior"),
+        (["--param-draws", "2", "--posterior", "nowhere.parquet"], "file not found"),
+        (["--param-draws", "2", "--param-spec", "atlantis"], "no calibration spec"),
+    ],
+)
+def test_bad_draw_options_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    from experiments import cli
+
+    rc = cli.main(
+        ["run", TINY, "--replicates", "1", "--out", str(tmp_path / "o"), "--quiet", *argv]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error:") and message in err and "\n" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_replicates_prints_both_intervals_and_the_target_probabilities(tmp_path, capsys):
+    from experiments import cli
+
+    out = tmp_path / "rep"
+    argv = ["run", TINY, "--years", "1", "--replicates", "2", "--out", str(out), "--quiet"]
+    assert cli.main([*argv, "--workers", "1"]) == 0
+    seeds_only = capsys.readouterr().out
+    assert "seed noise only" in seeds_only and "NOT included" in seeds_only
+    assert "P(startups >= 5,000" in seeds_only and "its own target" in seeds_only
+    argv[-2] = str(tmp_path / "rep2")
+    assert cli.main([*argv, "--workers", "1", "--param-draws", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "2 parameter draws" in text and "parameter uncertainty" in text
+    table = pd.read_parquet(tmp_path / "rep2" / "comparison.parquet")
+    assert {"p_5000_by_y1", "p_target_by_y1_high", "startups_alive_y1_param_p95"} <= set(table)
