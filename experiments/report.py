@@ -3,7 +3,9 @@
 * outcomes against each numeric lever or uncertainty: mean across replicates with a band
   (the t-interval of the mean, and the min–max range of replicates lighter);
 * monthly trajectories of the first KPI per design point (up to 12 points) with min–max bands;
-* policy effects (``policy_effects.parquet``) as a forest plot with confidence intervals;
+* policy effects (``policy_effects.parquet``) as a forest plot with confidence intervals (with
+  parameter draws also the 90% ranges of seed noise, parameter uncertainty and the total), and
+  with parameter draws the outcomes of every design point by source of uncertainty;
 * the sensitivity ranking (``sensitivity_<method>.parquet``).
 """
 
@@ -208,6 +210,20 @@ def effects_figure(effects: pd.DataFrame, fig_dir: Path) -> list[tuple[str, Path
         lo = (g["effect"] - g["ci_low"]).to_numpy(dtype=float)
         hi = (g["ci_high"] - g["effect"]).to_numpy(dtype=float)
         err = np.nan_to_num(np.vstack([lo, hi]))
+        if "param_low" in g and g["param_low"].notna().any():
+            for key, colour, dy, label in (
+                ("total", "#bbbbbb", 0.0, "total (90%)"),
+                ("param", "#4c72b0", 0.22, "parameter uncertainty (90%)"),
+                ("seed", "#55a868", -0.22, "seed noise (90%)"),
+            ):
+                ax.hlines(
+                    y + dy,
+                    g[f"{key}_low"].to_numpy(dtype=float),
+                    g[f"{key}_high"].to_numpy(dtype=float),
+                    color=colour,
+                    lw=2.5 if key == "total" else 1.5,
+                    label=label if ax is axes.flat[0] else None,
+                )
         ax.errorbar(g["effect"], y, xerr=err, fmt="o", ms=4, capsize=3, color="#c44e52")
         ax.axvline(0, color="#888", lw=0.8)
         ax.set_yticks(y, g["variant"], fontsize=7)
@@ -215,7 +231,16 @@ def effects_figure(effects: pd.DataFrame, fig_dir: Path) -> list[tuple[str, Path
         ax.tick_params(axis="x", labelsize=7)
     for ax in list(axes.flat)[len(outcomes) :]:
         ax.axis("off")
-    fig.suptitle("Policy effects against the baseline (paired by replicate, CI)", fontsize=10)
+    if axes.flat[0].get_legend_handles_labels()[0]:
+        axes.flat[0].legend(fontsize=6, loc="lower right")
+    draws = int(eff["draws"].max()) if "draws" in eff and eff["draws"].notna().any() else 0
+    how = (
+        f"{draws} parameter draws × {int(eff['seeds_per_draw'].max())} seeds, common draws and "
+        "seeds; dot and caps: CI of the mean"
+        if draws
+        else "paired by replicate, CI; seed noise only"
+    )
+    fig.suptitle(f"Policy effects against the baseline ({how})", fontsize=10)
     fig.tight_layout()
     path = fig_dir / "policy_effects.png"
     fig.savefig(path, dpi=100)
@@ -266,6 +291,13 @@ def write_report(out_dir: str | Path, dest: str | Path | None = None) -> Path:
     if eff_path.is_file():
         effects = pd.read_parquet(eff_path)
         figures += effects_figure(effects, fig_dir)
+        levels = levels_by_source(ok, outcomes, effects)
+        if levels is not None:
+            sections.append(
+                "<h2>Outcomes by design point: seed noise and parameter uncertainty apart (90% "
+                "ranges; docs/outputs.md, 'Parameter uncertainty')</h2>"
+                + levels.to_html(index=False, classes="t", border=0)
+            )
         baseline = manifest.get("baseline") or "baseline"
         sections.append(
             "<h2>Policy effects</h2><pre>"
@@ -324,6 +356,40 @@ pre {{ background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em;
     listing = [str(p.relative_to(report_dir)) for _, p in figures]
     write_text(report_dir / REPORT_LIST, json.dumps(listing))
     return index
+
+
+def levels_by_source(
+    ok: pd.DataFrame, outcomes: list[str], effects: pd.DataFrame
+) -> pd.DataFrame | None:
+    """Per design point and outcome: mean, seed-noise, parameter and total 90% ranges, when the
+    sweep ran parameter draws (``aieco policy --param-draws``; S read from the effects table)."""
+    from experiments.uncertainty import fmt_range, spread
+
+    if "draws" not in effects or not effects["draws"].fillna(0).gt(0).any() or ok.empty:
+        return None
+    S = int(effects["seeds_per_draw"].max())
+    rows = []
+    for variant, g in ok.groupby("variant", sort=False):
+        draw = g["replicate"].to_numpy(dtype=np.int64) // S
+        for o in outcomes:
+            sp = spread(g[o].to_numpy(dtype=float), draw)
+            if not sp.n:
+                continue
+            f = lambda v: f"{v:,.4g}"  # noqa: E731
+            rows.append(
+                {
+                    "design point": variant,
+                    "outcome": o,
+                    "mean": f(sp.mean),
+                    "seed noise": fmt_range(*sp.seed, f),
+                    "parameter uncertainty": fmt_range(*sp.param, f),
+                    "total": fmt_range(*sp.total, f),
+                    "param. share of variance": (
+                        f"{sp.param_share:.0%}" if np.isfinite(sp.param_share) else "n/a"
+                    ),
+                }
+            )
+    return pd.DataFrame(rows) if rows else None
 
 
 REPORT_LIST = ".aieco-report.json"

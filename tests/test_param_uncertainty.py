@@ -224,3 +224,56 @@ def test_run_replicates_prints_both_intervals_and_the_target_probabilities(tmp_p
     assert "2 parameter draws" in text and "parameter uncertainty" in text
     table = pd.read_parquet(tmp_path / "rep2" / "comparison.parquet")
     assert {"p_5000_by_y1", "p_target_by_y1_high", "startups_alive_y1_param_p95"} <= set(table)
+
+
+def test_policy_command_and_report_show_both_sources(tmp_path, capsys):
+    from experiments import cli
+
+    exp = tmp_path / "p.toml"
+    exp.write_text(
+        f"""[experiment]
+name = "p"
+scenario = "{TINY}"
+replicates = 1
+months = 12
+
+[levers.stock]
+path = "regions.ningbo.initial_startups"
+
+[design]
+method = "list"
+
+[[design.points]]
+name = "base"
+stock = 60
+
+[[design.points]]
+name = "more"
+stock = 80
+
+[policy]
+baseline = "base"
+
+[outcomes]
+summary = ["startups_alive_y1"]
+kpis = ["startups_alive"]
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    argv = ["policy", str(exp), "--out", str(out), "--workers", "1", "--quiet"]
+    assert cli.main([*argv, "--param-draws", "2", "--seeds", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "2 draws × 2 seeds" in text and "common parameter draws" in text
+    assert "seed noise [" in text and "parameter uncertainty [" in text and "total [" in text
+    eff = pd.read_parquet(out / "policy_effects.parquet").iloc[0]
+    assert eff["draws"] == 2 and eff["seeds_per_draw"] == 2 and eff["n"] == 4
+    assert eff["total_low"] <= eff["effect"] <= eff["total_high"]
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert len(summary) == 8 and "nest_rho" in summary  # the drawn parameters are columns
+    assert cli.main(["report", str(out)]) == 0
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "seed noise and parameter uncertainty apart" in page
+    # seeds only (the default): said so
+    assert cli.main([*argv[:3], str(tmp_path / "out0"), *argv[4:]]) == 0
+    assert "parameter uncertainty NOT included" in capsys.readouterr().out

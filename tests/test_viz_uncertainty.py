@@ -43,3 +43,26 @@ def test_cancel_stops_the_runs():
     job.cancel()
     t.join(60)
     assert not t.is_alive() and out["r"] is None and job.done < job.total
+
+
+def test_parameter_draws_add_a_wider_band_labelled_apart():
+    s = Session("hangzhou", seed=3)
+    s.set_lever(VOUCHER, 0.6)
+    draws, names = unc.parameter_draws(s.base_doc, 2, s.seed, s.changes)
+    assert len(draws) == 2 and "cluster_elasticity" in names
+    assert draws[0] != draws[1]
+    assert VOUCHER not in draws[0]  # the user's own setting is never drawn over
+    job = unc.SeedJob(s.scenario, s.base_scenario, [3, 4], 4, draws=draws, parameters=names)
+    assert job.total == 8
+    bands = job.run()
+    assert bands.with_params and bands.current_params["startups_alive"].shape == (2, 4)
+    # the draws change the runs (seed i is common to the seeds-only run i)
+    assert not np.array_equal(
+        bands.current_params["startups_alive"], bands.current["startups_alive"]
+    )
+    mean, lo, hi = bands.difference("startups_alive", params=True)
+    assert lo <= mean <= hi
+    opt = unc.figure(bands, "startups_alive", 2025, "t", "stamp", "f")
+    names_shown = {s_["name"] for s_ in opt["series"]}
+    assert any("seeds and parameters" in n for n in names_shown)
+    assert any("seeds only" in n for n in names_shown)

@@ -703,6 +703,7 @@ def UncertaintyView(session: Session, settings_version: int):
     from viz import uncertainty as unc
 
     n_seeds = solara.use_reactive("8")
+    with_params = solara.use_reactive(False)
     metric = solara.use_reactive("startups_alive")
     progress = solara.use_reactive((0, 0))
     result = solara.use_reactive(None)  # (settings_version, month, Bands)
@@ -715,7 +716,14 @@ def UncertaintyView(session: Session, settings_version: int):
         if run_no.value == 0:
             return
         seeds = [session.seed + i for i in range(int(n_seeds.value))]
-        job = unc.SeedJob(session.scenario, session.base_scenario, seeds, months)
+        draws, names = ([], [])
+        if with_params.value:
+            draws, names = unc.parameter_draws(
+                session.base_doc, len(seeds), session.seed, session.changes
+            )
+        job = unc.SeedJob(
+            session.scenario, session.base_scenario, seeds, months, draws=draws, parameters=names
+        )
         job_ref.current = job
         progress.set((0, job.total))
         message.set("")
@@ -744,7 +752,9 @@ def UncertaintyView(session: Session, settings_version: int):
         solara.Markdown(
             "Run the model with several seeds, for your settings and for the preset's "
             "(the baseline), each seed in both: the bands show where 8 in 10 runs fall. A "
-            "difference smaller than the bands' spread may be chance."
+            "difference smaller than the bands' spread may be chance. 'Include parameter "
+            "uncertainty' adds one run per seed with the behavioural parameters drawn from their "
+            "documented ranges, as a second, lighter band."
         )
         with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select(
@@ -754,8 +764,14 @@ def UncertaintyView(session: Session, settings_version: int):
                 style={"max-width": "90px"},
                 disabled=running,
             )
+            solara.Checkbox(
+                label="Include parameter uncertainty",
+                value=with_params,
+                disabled=running,
+                classes=["aieco-with-params"],
+            )
             solara.Button(
-                f"Run {n_seeds.value} seeds × 2 to month {months}",
+                f"Run {n_seeds.value} seeds × {4 if with_params.value else 2} to month {months}",
                 icon_name="mdi-chart-bell-curve",
                 color="primary",
                 classes=["aieco-run-seeds"],
@@ -798,6 +814,22 @@ def UncertaintyView(session: Session, settings_version: int):
                 f"{lo / scale:+,.1f} and {hi / scale:+,.1f}): {verdict}.{stale}",
                 classes=["aieco-seed-verdict"],
             )
+            if bands.with_params:
+                pm, plo, phi = bands.difference(metric.value, params=True)
+                solara.Text(
+                    f"With parameter uncertainty ({len(bands.parameters)} behavioural parameters "
+                    "drawn from their documented ranges, one draw per seed, the same draws in "
+                    f"both arms): {pm / scale:+,.1f} {shown} on average (8 in 10 runs between "
+                    f"{plo / scale:+,.1f} and {phi / scale:+,.1f}). The lighter bands are "
+                    "seeds and parameters; the darker ones seeds only.",
+                    classes=["aieco-param-verdict"],
+                )
+            else:
+                solara.Text(
+                    "The bands show seed noise only; tick 'Include parameter uncertainty' to "
+                    "add runs with the behavioural parameters drawn from their documented ranges.",
+                    classes=["aieco-help"],
+                )
             token = f"unc:{id(bands)}:{metric.value}"
             opt = unc.figure(
                 bands,

@@ -4,6 +4,13 @@ Runs go to worker processes (the page's server process stays free to answer the 
 task per run, so progress is counted run by run and Cancel stops the workers at once. Seeds are
 common to both arms (run *i* of your settings and run *i* of the baseline share a seed), so the
 difference between the arms is measured run by run, not as a difference of two noisy averages.
+
+**Include parameter uncertainty** (the app's checkbox) adds, for both arms, one run per seed with
+a parameter draw: run *i* takes seed *i* and draw *i* of the calibration spec's behavioural
+parameters from their documented ranges (``experiments.uncertainty``: the same priors and draws
+as ``aieco compare --param-draws``; a parameter the user has changed keeps the user's value).
+Those runs give a second, wider band labelled "seeds and parameters" beside the seeds-only band,
+and a second run-by-run difference: both arms share the seeds and the draws.
 """
 
 from __future__ import annotations
@@ -27,8 +34,16 @@ METRICS = {
 }
 
 
-def run_one(scenario: Scenario, seed: int, months: int) -> dict[str, list[float]]:
-    """One run (in a worker process): the metrics summed over regions, by month."""
+def run_one(
+    scenario: Scenario, seed: int, months: int, overrides: dict | None = None
+) -> dict[str, list[float]]:
+    """One run (in a worker process): the metrics summed over regions, by month.
+    ``overrides`` (dotted path → value: a parameter draw) are applied to the scenario first."""
+    if overrides:
+        from ecosystem.scenario import apply_overrides, scenario_from_dict, to_document
+
+        doc = to_document(scenario, with_sources=False)
+        scenario = scenario_from_dict(apply_overrides(doc, overrides))
     model = AIEcosystem(scenario, rng=seed)
     for _ in range(months):
         model.step()
@@ -37,20 +52,50 @@ def run_one(scenario: Scenario, seed: int, months: int) -> dict[str, list[float]
     return {m: totals[m].astype(float).tolist() for m in METRICS}
 
 
+def parameter_draws(
+    base_doc: dict, n: int, root_seed: int, fixed=()
+) -> tuple[list[dict], list[str]]:
+    """``n`` parameter draws as overrides (path → value) and the parameters' names: the
+    calibration spec's parameters from their documented ranges (``experiments.uncertainty``),
+    leaving out the paths in ``fixed`` (what the user set)."""
+    from experiments.uncertainty import draw_table, scenario_priors
+
+    priors, _ = scenario_priors(base_doc)
+    priors = [p for p in priors if p.path not in set(fixed)]
+    table = draw_table(priors, n, root_seed)
+    draws = [
+        {p.path: (int(v) if p.integer else float(v)) for p, v in zip(priors, row, strict=True)}
+        for row in table[[p.name for p in priors]].itertuples(index=False)
+    ]
+    return draws, [p.name for p in priors]
+
+
 @dataclass
 class Bands:
     months: int
     seeds: list[int]
     current: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (runs, months)
     baseline: dict[str, np.ndarray] = field(default_factory=dict)
+    #: with parameter draws: run i has seed i and draw i (empty: seeds only)
+    current_params: dict[str, np.ndarray] = field(default_factory=dict)
+    baseline_params: dict[str, np.ndarray] = field(default_factory=dict)
+    parameters: list[str] = field(default_factory=list)
+
+    @property
+    def with_params(self) -> bool:
+        return bool(self.current_params)
 
     def quantiles(self, arm: str, metric: str, q=(0.1, 0.5, 0.9)) -> np.ndarray:
-        data = (self.current if arm == "current" else self.baseline)[metric]
-        return np.quantile(data, q, axis=0)
+        """``arm``: current, baseline, current_params or baseline_params."""
+        return np.quantile(getattr(self, arm)[metric], q, axis=0)
 
-    def difference(self, metric: str) -> tuple[float, float, float]:
-        """Run-by-run difference at the last month: (mean, 10th, 90th percentile)."""
-        d = self.current[metric][:, -1] - self.baseline[metric][:, -1]
+    def difference(self, metric: str, params: bool = False) -> tuple[float, float, float]:
+        """Run-by-run difference at the last month: (mean, 10th, 90th percentile); with
+        ``params`` over the runs with parameter draws (same draws and seeds in both arms)."""
+        cur, base = (
+            (self.current_params, self.baseline_params) if params else (self.current, self.baseline)
+        )
+        d = cur[metric][:, -1] - base[metric][:, -1]
         return float(d.mean()), float(np.quantile(d, 0.1)), float(np.quantile(d, 0.9))
 
 
@@ -58,12 +103,23 @@ class SeedJob:
     """A background batch of runs with progress and cancel (thread-safe)."""
 
     def __init__(
-        self, current: Scenario, baseline: Scenario, seeds: list[int], months: int, workers: int = 2
+        self,
+        current: Scenario,
+        baseline: Scenario,
+        seeds: list[int],
+        months: int,
+        workers: int = 2,
+        draws: list[dict] | None = None,
+        parameters: list[str] | None = None,
     ):
         self.current, self.baseline = current, baseline
         self.seeds, self.months, self.workers = list(seeds), int(months), workers
+        self.draws = list(draws or [])
+        if self.draws and len(self.draws) != len(self.seeds):
+            raise ValueError("one parameter draw per seed")
+        self.parameters = list(parameters or [])
         self.done = 0
-        self.total = 2 * len(self.seeds)
+        self.total = 2 * len(self.seeds) * (2 if self.draws else 1)
         self.cancelled = threading.Event()
         self.error: str | None = None
         self.result: Bands | None = None
@@ -78,6 +134,9 @@ class SeedJob:
             for i, seed in enumerate(self.seeds):
                 for arm, sc in (("current", self.current), ("baseline", self.baseline)):
                     futures[self._pool.submit(run_one, sc, seed, self.months)] = (arm, i)
+                    if self.draws:
+                        fut = self._pool.submit(run_one, sc, seed, self.months, self.draws[i])
+                        futures[fut] = (f"{arm}_params", i)
             for fut in cf.as_completed(futures):
                 if self.cancelled.is_set():
                     return None
@@ -91,8 +150,12 @@ class SeedJob:
             return None
         finally:
             self.stop()
-        bands = Bands(self.months, self.seeds)
-        for arm, target in (("current", bands.current), ("baseline", bands.baseline)):
+        bands = Bands(self.months, self.seeds, parameters=self.parameters)
+        arms = ["current", "baseline"] + (
+            ["current_params", "baseline_params"] if self.draws else []
+        )
+        for arm in arms:
+            target = getattr(bands, arm)
             for m in METRICS:
                 target[m] = np.array([out[(arm, i)][m] for i in range(len(self.seeds))])
         self.result = bands
@@ -113,39 +176,53 @@ class SeedJob:
                 p.terminate()
 
 
+def _band(arm: str, name: str, color: str, lo, hi, t, scale: float, unit: str) -> list:
+    """A band's hidden lower edge and its stacked width (10th–90th percentile)."""
+    from viz import charts
+
+    band = [
+        [
+            int(a),
+            float(round((h - low) / scale, 2)),
+            float(round(low / scale, 2)),
+            float(round(h / scale, 2)),
+        ]
+        for a, low, h in zip(t, lo, hi, strict=True)
+    ]
+    return [
+        charts.Line(f"{arm}_lo", "", unit, 0, color, charts._pts(t, lo / scale, 1)),  # noqa: SLF001
+        charts.Line(f"{arm}_band", name, unit, 0, color, band, band=True),
+    ]
+
+
 def figure(
     bands: Bands, metric: str, start_year: int, base: str, stamp: str, filename: str
 ) -> dict:
-    """Bands (10th-90th percentile) and medians of both arms, as an ECharts option."""
+    """Bands (10th-90th percentile) and medians of both arms, as an ECharts option; with
+    parameter draws a lighter band of the runs with seeds and parameters under each."""
     from viz import charts
 
     label, unit = METRICS[metric]
     t = charts.month_times(start_year, bands.months)
     lines = []
+    scale = 1e6 if unit == "¥" else 1.0
+    shown_unit = "¥ million" if unit == "¥" else unit
+    seeds_only = ", seeds only" if bands.with_params else ""
+    if bands.with_params:  # the wider bands first, underneath
+        for arm, name, color in (
+            ("current_params", "Your settings", "#90caf9"),
+            ("baseline_params", "Baseline (preset)", "#bdbdbd"),
+        ):
+            lo, _, hi = bands.quantiles(arm, metric)
+            label_ = f"{name}: 8 in 10 runs, seeds and parameters"
+            lines += _band(arm, label_, color, lo, hi, t, scale, shown_unit)
     for arm, name, color in (
         ("current", "Your settings", "#1565c0"),
         ("baseline", "Baseline (preset)", "#757575"),
     ):
         lo, mid, hi = bands.quantiles(arm, metric)
-        scale = 1e6 if unit == "¥" else 1.0
-        shown_unit = "¥ million" if unit == "¥" else unit
-        lines.append(
-            charts.Line(f"{arm}_lo", "", shown_unit, 0, color, charts._pts(t, lo / scale, 1))
-        )  # noqa: SLF001
-        band = [
-            [
-                int(a),
-                float(round((h - low) / scale, 2)),
-                float(round(low / scale, 2)),
-                float(round(h / scale, 2)),
-            ]
-            for a, low, h in zip(t, lo, hi, strict=True)
-        ]
-        lines.append(
-            charts.Line(
-                f"{arm}_band", f"{name}: 8 in 10 runs", shown_unit, 0, color, band, band=True
-            )
-        )
+        label_ = f"{name}: 8 in 10 runs{seeds_only}"
+        lines += _band(arm, label_, color, lo, hi, t, scale, shown_unit)
         lines.append(
             charts.Line(
                 f"{arm}_mid",
@@ -153,12 +230,15 @@ def figure(
                 shown_unit,
                 0,
                 color,
-                charts._pts(t, mid / scale, 1),
-                width=3.0,  # noqa: SLF001
+                charts._pts(t, mid / scale, 1),  # noqa: SLF001
+                width=3.0,
                 dashed=arm == "baseline",
             )
         )
     opt = charts.figure("alive", lines, base, stamp, filename)
-    opt["title"]["text"] = f"{label}: {len(bands.seeds)} seeds, your settings vs baseline"
+    what = f"{len(bands.seeds)} seeds"
+    if bands.with_params:
+        what += f" (+ {len(bands.seeds)} parameter draws)"
+    opt["title"]["text"] = f"{label}: {what}, your settings vs baseline"
     opt["yAxis"]["name"] = "¥ million" if unit == "¥" else unit
     return opt
