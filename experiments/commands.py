@@ -73,9 +73,9 @@ def register(subparsers) -> None:
         "effect against the baseline (paired by replicate) with confidence intervals.",
     )
     _add_run_options(p, "")
-    from experiments.policy import add_draw_options
+    from experiments.options import add_draw_arguments
 
-    add_draw_options(p)
+    add_draw_arguments(p, seeds_help="seeds per draw (default: the file's replicates)")
     p.set_defaults(func=cmd_policy)
 
     p = subparsers.add_parser(

@@ -83,11 +83,11 @@ from ecosystem.scenario import (
 )
 from ecosystem.scenario.schema import Policy
 from ecosystem.seeds import seed_problem
+from experiments.options import add_draw_arguments
 from experiments.uncertainty import (
     LEVEL,
     P_LEVEL,
     DrawDesign,
-    add_draw_arguments,
     first_month_at_least,
     make_design,
     reach_probability,

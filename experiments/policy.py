@@ -278,13 +278,6 @@ def ranges_line(r, draws: int) -> str:
 # --------------------------------------------------------------------------------------------
 # Parameter draws for ``aieco policy`` (and any sweep of a list design)
 # --------------------------------------------------------------------------------------------
-def add_draw_options(p) -> None:
-    """``--param-draws D --seeds S --posterior FILE --param-spec SPEC`` on ``aieco policy``."""
-    from experiments.uncertainty import add_draw_arguments
-
-    add_draw_arguments(p, seeds_help="seeds per draw (default: the file's replicates)")
-
-
 def apply_draws(exp, args):
     """``exp`` run over parameter draws when ``args.param_draws`` > 0 (else ``exp``, with
     ``--seeds`` as its replicates). ScenarioError on bad options."""

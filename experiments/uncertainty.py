@@ -47,13 +47,14 @@ import pandas as pd
 
 from ecosystem.scenario import ScenarioError, strip_provenance
 from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
+from experiments.options import DEFAULT_SPEC
 from experiments.parameters import Parameter, RunTask, replicate_seeds, run_id
 from experiments.spec import Experiment
 
 #: The first spawn-key element of parameter draws (seeds use ``(r,)``; no collision below it).
 THETA_KEY = 2**31 - 7
 MAX_DRAWS = 100_000
-DEFAULT_SPEC = "hangzhou"
+
 #: Central level of the seed, parameter and total ranges (as ``aieco compare``'s 5–95%).
 LEVEL = 0.90
 #: Bootstrap replicates and level of the probability intervals.
@@ -537,34 +538,3 @@ def fmt_range(lo: float, hi: float, fmt=None) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "n/a"
     return f"{fmt(lo)}–{fmt(hi)}"
-
-
-def add_draw_arguments(p, seeds_help: str | None = None) -> None:
-    """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when
-    ``seeds_help`` is given) on an argparse parser."""
-    g = p.add_argument_group(
-        "parameter uncertainty (docs/outputs.md, 'Parameter uncertainty')",
-        "D parameter draws × S seeds, every arm on the same (draw, seed) pairs",
-    )
-    g.add_argument(
-        "--param-draws",
-        type=int,
-        default=0,
-        metavar="D",
-        help="parameter draws (default 0: seeds only, parameter uncertainty not included)",
-    )
-    if seeds_help:
-        g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)
-    g.add_argument(
-        "--posterior",
-        metavar="FILE",
-        help="Parquet of posterior samples, one column per spec parameter (optional weight); "
-        "parameters without a column are drawn from their prior",
-    )
-    g.add_argument(
-        "--param-spec",
-        metavar="CITY|SPEC.toml",
-        default=DEFAULT_SPEC,
-        help="calibration spec naming the uncertain parameters and their priors "
-        "(default %(default)s)",
-    )

@@ -223,7 +223,11 @@ def test_run_replicates_prints_both_intervals_and_the_target_probabilities(tmp_p
     text = capsys.readouterr().out
     assert "2 parameter draws" in text and "parameter uncertainty" in text
     table = pd.read_parquet(tmp_path / "rep2" / "comparison.parquet")
-    assert {"p_5000_by_y1", "p_target_by_y1_high", "startups_alive_y1_param_p95"} <= set(table)
+    assert {"param_draws", "startups_alive_y1_param_p95"} <= set(table)
+    reach = pd.read_parquet(tmp_path / "rep2" / "reach.parquet")
+    assert set(reach["threshold"]) == {5000, 500}  # the yardstick and tiny's own target
+    assert (reach["probability_low"] <= reach["probability"]).all()
+    assert (reach["probability"] <= reach["probability_high"]).all()
 
 
 def test_policy_command_and_report_show_both_sources(tmp_path, capsys):

@@ -1,0 +1,37 @@
+"""Layer 0 of ``experiments``: the command-line options of parameter draws (no numpy, so that
+``aieco --help`` stays light; ``experiments.uncertainty`` does the work)."""
+
+from __future__ import annotations
+
+DEFAULT_SPEC = "hangzhou"
+
+
+def add_draw_arguments(p, seeds_help: str | None = None) -> None:
+    """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when
+    ``seeds_help`` is given) on an argparse parser."""
+    g = p.add_argument_group(
+        "parameter uncertainty (docs/outputs.md, 'Parameter uncertainty')",
+        "D parameter draws × S seeds, every arm on the same (draw, seed) pairs",
+    )
+    g.add_argument(
+        "--param-draws",
+        type=int,
+        default=0,
+        metavar="D",
+        help="parameter draws (default 0: seeds only, parameter uncertainty not included)",
+    )
+    if seeds_help:
+        g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)
+    g.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="Parquet of posterior samples, one column per spec parameter (optional weight); "
+        "parameters without a column are drawn from their prior",
+    )
+    g.add_argument(
+        "--param-spec",
+        metavar="CITY|SPEC.toml",
+        default=DEFAULT_SPEC,
+        help="calibration spec naming the uncertain parameters and their priors "
+        "(default %(default)s)",
+    )
