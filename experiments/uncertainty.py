@@ -35,6 +35,7 @@ same draw gives Hangzhou's parameters the same values in a national and a single
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zlib
@@ -202,6 +203,15 @@ def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame,
         ) from None
     by_name = {q.name: q for q in priors}
     names = [c for c in df.columns if c in by_name]
+    paths = _posterior_paths(p)  # a file of aieco calibrate --infer: its record's paths
+    for c in names:
+        if c in paths and paths[c] != by_name[c].path:
+            raise ScenarioError(
+                f"--posterior column {c}",
+                paths[c],
+                f"is calibrated at another path than the draws' {by_name[c].path}; "
+                "use the --param-spec the posterior was calibrated with",
+            )
     if not names:
         raise ScenarioError(
             "--posterior",
@@ -233,6 +243,23 @@ def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame,
     out = df[names].copy()
     out["weight"] = w / w.sum()
     return out.reset_index(drop=True), names
+
+
+def _posterior_paths(path: Path) -> dict[str, str]:
+    """name → scenario path of a posterior written by ``aieco calibrate --infer`` (its
+    ``experiments.inference`` record), {} for a plain Parquet file of θ columns."""
+    import pyarrow.parquet as pq
+
+    from experiments.inference import POSTERIOR_KEY
+
+    meta = pq.read_schema(path).metadata or {}
+    if POSTERIOR_KEY not in meta:
+        return {}
+    try:
+        record = json.loads(meta[POSTERIOR_KEY])
+        return {q["name"]: q["path"] for q in record.get("parameters", [])}
+    except (ValueError, KeyError, TypeError):
+        raise ScenarioError("--posterior", str(path), "has a damaged posterior record") from None
 
 
 def draw_table(

@@ -281,3 +281,19 @@ kpis = ["startups_alive"]
     # seeds only (the default): said so
     assert cli.main([*argv[:3], str(tmp_path / "out0"), *argv[4:]]) == 0
     assert "parameter uncertainty NOT included" in capsys.readouterr().out
+
+
+def test_a_posterior_of_aieco_calibrate_is_read_and_its_paths_checked(tmp_path):
+    from experiments.inference import write_posterior
+
+    a = prior("nest_rho", "demand.nest_rho", 0.1, 0.9)
+    draws = pd.DataFrame({"sample": [0, 1], "nest_rho": [0.2, 0.4]})
+    good = write_posterior(
+        tmp_path / "good.parquet", draws, {"parameters": [{"name": "nest_rho", "path": a.path}]}
+    )
+    d = unc.make_design(load_document(TINY), 6, 1, 3, posterior=str(good), priors=[a])
+    assert set(d.table["nest_rho"]) <= {0.2, 0.4}
+    other = {"parameters": [{"name": "nest_rho", "path": "demand.outside_option"}]}
+    bad = write_posterior(tmp_path / "bad.parquet", draws, other)
+    with pytest.raises(ScenarioError, match="another path"):
+        unc.make_design(load_document(TINY), 2, 1, 3, posterior=str(bad), priors=[a])
