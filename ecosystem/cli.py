@@ -1,5 +1,6 @@
-"""The model's own commands: ``aieco run``, ``presets``, ``show`` and ``validate`` (and the target
-check behind ``aieco calibrate --check``, whose parser is in ``experiments.commands``).
+"""The model's own commands: ``aieco run``, ``presets``, ``show``, ``validate`` and
+``derive-background`` (and the target check behind ``aieco calibrate --check``, whose parser is
+in ``experiments.commands``).
 
 ``experiments.cli`` assembles these with the experiment and app commands into one ``aieco``.
 User errors (bad scenario, bad option) print one line and exit with code 2; nothing is written.
@@ -86,6 +87,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     validate.add_argument("file")
     validate.set_defaults(func=cmd_validate)
 
+    derive = sub.add_parser(
+        "derive-background",
+        help="write each single-city preset's hub background from the national run "
+        "(the other cities' and outside users' demand at each western hub)",
+    )
+    derive.add_argument(
+        "--seeds", type=int, default=3, help="national runs (seeds 1..N) to average (default 3)"
+    )
+    derive.add_argument(
+        "--years", type=int, default=10, help="horizon of the national runs, 1–50 (default 10)"
+    )
+    derive.add_argument(
+        "--dry-run", action="store_true", help="print the blocks instead of writing the presets"
+    )
+    derive.set_defaults(func=cmd_derive_background)
+
 
 def cmd_presets(args: argparse.Namespace) -> int:
     for name in preset_names():
@@ -125,6 +142,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         write_csv(table, args.csv)  # atomically: a temporary file renamed into place
     print(report(table, scenario))
+    return 0
+
+
+def cmd_derive_background(args: argparse.Namespace) -> int:
+    """``aieco derive-background``: the single-city presets' hub background from the national
+    run at default parameters (``ecosystem.background``)."""
+    from ecosystem.background import derive_background
+
+    if not 1 <= args.seeds <= 100:
+        return fail(f"--seeds = {args.seeds}: must be between 1 and 100")
+    if not 1 <= args.years <= 50:
+        return fail(f"--years = {args.years}: must be between 1 and 50")
+    blocks = derive_background(list(range(1, args.seeds + 1)), args.years, write=not args.dry_run)
+    for name, block in blocks.items():
+        if args.dry_run:
+            print(f"## {name}\n{block}")
+        else:
+            print(f"wrote the hub background of {name}")
     return 0
 
 

@@ -367,6 +367,7 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     )
     background = np.minimum(wanted, capacity)
     capacity -= background
+    state.sales_by_region = np.zeros((params.n_regions, m))
     if alive.size == 0 or m == 0:
         for j, dc in enumerate(dcs):
             dc.record_sales(background[j], 0.0, 0.0)
@@ -486,6 +487,7 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     state.count("voucher_additional_gpu_h", region, add_bought)
     for jj, dc in enumerate(dcs):
         dc.record_sales(background[jj], float(bought[:, jj].sum()), float(cost[:, jj].sum()))
+        state.sales_by_region[:, jj] = np.bincount(region, weights=bought[:, jj], minlength=n_reg)
 
 
 def apply_for_vouchers(

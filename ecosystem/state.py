@@ -197,6 +197,9 @@ class State:
     adoption: np.ndarray = None  # type: ignore[assignment]
     #: AI spending by region this month (yuan): what startups and the outside option share.
     ai_spending: np.ndarray = None  # type: ignore[assignment]
+    #: GPU-h each region's startups bought at each data center this month (regions × centers;
+    #: ``compute_market.clear_market``): what ``aieco derive-background`` reads off the hubs.
+    sales_by_region: np.ndarray = None  # type: ignore[assignment]
     #: Founders decided during a phase, waiting for ``founding.found_startups``.
     founding: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     counters: dict[str, np.ndarray] = field(default_factory=dict)

@@ -1,0 +1,239 @@
+"""Hub background for single-city presets, derived from the national model (design §6.1).
+
+A single-city preset models one city and the four western hubs. Left alone, the hubs' only
+outside users would be the "users outside the model" of the hub files, and the one modelled
+city would own all the capacity the other nine cities buy in the national run (Beijing's
+startups alone bought ~40% of the hubs, issue 10). Here the national ``china`` preset is run at
+its default parameters over a few seeds; at every hub data center the demand that is *not* the
+city's own is
+
+    Q_c,j(t) = background sold at j (users outside the model) + Σ_{c' ≠ c} bought by c' at j
+
+and it becomes center j's background in preset c, in the two fields the schema has
+(``background_demand_gpu_h`` B and ``background_growth_per_year`` g, used as
+B · (1 + g)^t · (p/p₀)^−ε by ``compute_market.background_demand``):
+
+- Q is first expressed at the center's initial price p₀, Q*(t) = Q(t) · (p(t)/p₀)^ε with the
+  national run's price path and the common ``background_price_elasticity`` ε, so that the single
+  city's own price response gives Q back when its prices follow the national path;
+- yearly means Y_k of Q* (averaged over seeds) give g as the least-squares log-linear trend
+  over the horizon and B = Y_1 / (1 + g)^0.5 (anchored on the first year, whose middle is half
+  a year in).
+
+``aieco derive-background`` writes B and g with their provenance into each single-city preset
+(a marked block at the end of the file, replaced on each run). The national run does not depend
+on the single-city presets, so one pass suffices (no fixed point).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: The national preset the background is derived from.
+NATIONAL_PRESET = "china"
+BLOCK_START = "# --- Hub background: written by `aieco derive-background` (do not edit by hand) ---"
+BLOCK_END = "# --- end of the derived hub background ---"
+#: The schema's bounds on ``background_growth_per_year``.
+GROWTH_MIN, GROWTH_MAX = -0.5, 2.0
+_PROVENANCE = re.compile(
+    r"derived from the national run at commit (?P<commit>\S+) by `aieco derive-background` "
+    r"\(preset (?P<preset>\w+), default parameters, seeds (?P<seeds>[\d, ]+), "
+    r"(?P<years>\d+) years\)"
+)
+
+
+@dataclass
+class HubDemand:
+    """Monthly demand at each hub center, from one or more national runs (seed means)."""
+
+    centers: list[tuple[str, str]]  # (hub region key, center key)
+    cities: list[str]  # city region keys, in the order of ``by_city``'s rows
+    background: np.ndarray  # (months, centers): users outside the model, at p₀
+    by_city: np.ndarray  # (months, cities, centers): each city's purchases, at p₀
+    seeds: list[int]
+    years: int
+
+    def others(self, city: str) -> np.ndarray:
+        """(months, centers): what is not ``city``'s own demand at each hub center, at p₀."""
+        keep = np.array([c != city for c in self.cities])
+        return self.background + self.by_city[:, keep].sum(axis=1)
+
+
+def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDemand:
+    """Run the national preset for ``years`` per seed and record the hub centers' demand."""
+    from ecosystem.model import AIEcosystem
+    from ecosystem.scenario import load_scenario
+
+    cfg = load_scenario(NATIONAL_PRESET, overrides)
+    months = 12 * years
+    eps = cfg.compute.background_price_elasticity
+    bg_runs, city_runs = [], []
+    for seed in seeds:
+        model = AIEcosystem(cfg, rng=seed)
+        kinds = model.region_kinds
+        hubs = [j for j, dc in enumerate(model.data_centers) if kinds[dc.region] == "hub"]
+        cities = [r for r, k in enumerate(kinds) if k == "city"]
+        p0 = np.array([model.data_centers[j].spec.price_yuan_per_gpu_h for j in hubs])
+        bg, by_city = np.zeros((months, len(hubs))), np.zeros((months, len(cities), len(hubs)))
+        for t in range(months):
+            price = np.array([model.data_centers[j].price for j in hubs])  # this month's
+            model.step()
+            at_p0 = (price / p0) ** eps
+            bg[t] = [model.data_centers[j].sold_background for j in hubs] * at_p0
+            by_city[t] = model.state.sales_by_region[np.ix_(cities, hubs)] * at_p0
+        bg_runs.append(bg)
+        city_runs.append(by_city)
+    keys = model.region_keys
+    centers = [(keys[model.data_centers[j].region], model.data_centers[j].key) for j in hubs]
+    return HubDemand(
+        centers=centers,
+        cities=[keys[r] for r in cities],
+        background=np.mean(bg_runs, axis=0),
+        by_city=np.mean(city_runs, axis=0),
+        seeds=list(seeds),
+        years=years,
+    )
+
+
+def level_and_growth(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, g) per column of a (months, centers) demand: g the log-linear trend of the yearly
+    means, B the first year's mean taken back half a year at g (module docstring)."""
+    years = monthly.shape[0] // 12
+    yearly = monthly[: 12 * years].reshape(years, 12, -1).mean(axis=1)
+    log_y = np.log(np.maximum(yearly, 1.0))
+    if years >= 2:
+        t = np.arange(years) - (years - 1) / 2
+        slope = (t[:, None] * (log_y - log_y.mean(axis=0))).sum(axis=0) / (t * t).sum()
+    else:
+        slope = np.zeros(yearly.shape[1])
+    growth = np.clip(np.expm1(slope), GROWTH_MIN, GROWTH_MAX)
+    slope = np.log1p(growth)
+    level = yearly[0] / np.exp(0.5 * slope)
+    return level, growth
+
+
+def single_city_presets() -> dict[str, str]:
+    """Shipped presets with exactly one city region (and hubs): preset name -> city key."""
+    from ecosystem.scenario import load_scenario, preset_names
+
+    out = {}
+    for name in preset_names():
+        if name == NATIONAL_PRESET:
+            continue
+        cfg = load_scenario(name)
+        cities = [k for k, r in cfg.regions.items() if r.kind == "city"]
+        hubs = [k for k, r in cfg.regions.items() if r.kind == "hub"]
+        if len(cities) == 1 and hubs:
+            out[name] = cities[0]
+    return out
+
+
+def commit_id(where: Path) -> str:
+    """Short commit of the checkout holding ``where`` ("+changes" if it has uncommitted edits)."""
+    try:
+        git = ["git", "-C", str(where)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
+def provenance(commit: str, demand: HubDemand) -> str:
+    seeds = ", ".join(str(s) for s in demand.seeds)
+    return (
+        f"derived from the national run at commit {commit} by `aieco derive-background` "
+        f"(preset {NATIONAL_PRESET}, default parameters, seeds {seeds}, {demand.years} years)"
+    )
+
+
+def parse_provenance(source: str) -> dict | None:
+    """commit, preset, seeds and years of a derived field's source (None if not derived)."""
+    m = _PROVENANCE.search(source)
+    if m is None:
+        return None
+    seeds = [int(s) for s in m["seeds"].split(",")]
+    return {"commit": m["commit"], "preset": m["preset"], "seeds": seeds, "years": int(m["years"])}
+
+
+def block(city: str, demand: HubDemand, commit: str) -> str:
+    """The TOML block of a single-city preset: each hub center's derived background."""
+    level, growth = level_and_growth(demand.others(city))
+    prov = provenance(commit, demand)
+    n_other = len(demand.cities) - 1
+    lines = [
+        BLOCK_START,
+        "# What the rest of China buys at each hub in the national run (ecosystem/background.py):",
+        "# users outside the model plus the other cities' purchases; the city's own are modelled.",
+    ]
+    for (hub, key), b, g in zip(demand.centers, level, growth, strict=True):
+        lines += [
+            "",
+            f"[regions.{hub}.data_centers.{key}]",
+            f'background_demand_gpu_h = {{ value = {b:.6g}, source = "{prov}: users outside '
+            f"the model plus the other {n_other} cities' purchases at this center, first-year "
+            f'mean at its initial price, taken back to month 0 at the trend" }}',
+            f'background_growth_per_year = {{ value = {g:.4f}, source = "{prov}: log-linear '
+            f'trend of the same demand over the {demand.years} years" }}',
+        ]
+    lines.append(BLOCK_END)
+    return "\n".join(lines) + "\n"
+
+
+def replace_block(text: str, new_block: str) -> str:
+    """The preset text with its derived block replaced (or appended)."""
+    pattern = re.compile(re.escape(BLOCK_START) + r".*?" + re.escape(BLOCK_END) + r"\n?", re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda _: new_block, text)
+    return text.rstrip("\n") + "\n\n" + new_block
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def preset_folder() -> Path:
+    from ecosystem import presets
+
+    return Path(presets.__file__).parent
+
+
+def derive_background(
+    seeds: list[int], years: int, write: bool = True, folder: Path | None = None
+) -> dict[str, str]:
+    """Derive every single-city preset's hub background; write it (atomically, all presets
+    prepared before any is written) unless ``write`` is False. Returns preset -> block."""
+    folder = folder or preset_folder()
+    commit = commit_id(folder)  # the code that runs (before the long runs: edits may follow)
+    targets = single_city_presets()
+    demand = national_hub_demand(seeds, years)
+    blocks = {name: block(city, demand, commit) for name, city in targets.items()}
+    texts = {
+        name: replace_block((folder / f"{name}.toml").read_text(encoding="utf-8"), b)
+        for name, b in blocks.items()
+    }
+    if write:
+        for name, text in texts.items():
+            write_atomic(folder / f"{name}.toml", text)
+    return blocks
