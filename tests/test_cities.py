@@ -48,7 +48,9 @@ def test_single_city_hub_background_derived(national_year):
             # Seed 1 against the mean of the derivation's seeds: within 10%.
             assert level * (1 + g) ** 0.5 == pytest.approx(now, rel=0.10), (name, key)
             # More than the hub file's own users outside the model: the other cities buy there.
-            assert level > 0.9 * national_year.background[0, national_year.centers.index((hub, key))]
+            assert (
+                level > 0.9 * national_year.background[0, national_year.centers.index((hub, key))]
+            )
 
 
 def test_single_city_does_not_own_the_hubs(national_year):
