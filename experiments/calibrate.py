@@ -376,6 +376,20 @@ class Prior:
         x = np.clip(x, self.low, self.high)  # exp(log(x)) may leave [low, high] by an ulp
         return np.round(x) if self.integer else x
 
+    def as_parameter(self, description: str) -> Parameter:
+        """The prior as an experiment's uncertain parameter (its range, its type)."""
+        return Parameter(
+            self.name,
+            "uncertainty",
+            self.path,
+            None,
+            (self.low, self.high),
+            None,
+            self.integer,
+            "int" if self.integer else "float",
+            description,
+        )
+
     def as_dict(self) -> dict:
         return {
             "name": self.name,
@@ -644,20 +658,7 @@ class CalibrationSpec:
             design=DesignSpec(method="list"),
             outcomes=OutcomeSpec(summary=self.statistics, kpis=[]),
         )
-        params = [
-            Parameter(
-                p.name,
-                "uncertainty",
-                p.path,
-                None,
-                (p.low, p.high),
-                None,
-                p.integer,
-                "int" if p.integer else "float",
-                p.description,
-            )
-            for p in self.priors
-        ]
+        params = [p.as_parameter(p.description) for p in self.priors]
         points = [
             {
                 p.name: (int(x) if p.integer else float(x))

@@ -49,7 +49,7 @@ import pandas as pd
 from ecosystem.scenario import ScenarioError, strip_provenance
 from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
 from experiments.options import DEFAULT_SPEC
-from experiments.parameters import Parameter, RunTask, replicate_seeds, run_id
+from experiments.parameters import RunTask, replicate_seeds, run_id
 from experiments.spec import Experiment
 
 #: The first spawn-key element of parameter draws (seeds use ``(r,)``; no collision below it).
@@ -405,20 +405,7 @@ def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
                 "is set by the experiment (a lever, uncertainty or constant); "
                 "use another --param-spec",
             )
-    theta = [
-        Parameter(
-            p.name,
-            "uncertainty",
-            p.path,
-            None,
-            (p.low, p.high),
-            None,
-            p.integer,
-            "int" if p.integer else "float",
-            f"parameter draw ({p.kind} prior)",
-        )
-        for p in design.priors
-    ]
+    theta = [p.as_parameter(f"parameter draw ({p.kind} prior)") for p in design.priors]
     values = {f.name: getattr(exp, f.name) for f in fields(exp)}
     values["parameters"] = [*exp.parameters, *theta]
     values["notes"] = [
