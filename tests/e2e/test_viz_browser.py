@@ -506,7 +506,12 @@ def test_network_genealogy_and_guide_views(page, viz_url, artifacts: Path):
     box = page.locator(".aieco-chart-genealogy").bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.locator(".aieco-genealogy-back").wait_for(timeout=20_000)
-    assert "startup" in chart_option(page, "genealogy", "o.title[0].text")
+    # The back button and the chart's new option arrive in separate updates: wait for the chart.
+    page.wait_for_function(
+        "document.querySelector('.aieco-chart-genealogy').aiecoChart.getOption()"
+        ".title[0].text.includes('startup')",
+        timeout=20_000,
+    )
     page.get_by_role("tab", name="Guide").click()
     page.locator(".aieco-info").get_by_text("Things to try").first.wait_for()
     page.screenshot(path=str(artifacts / "09-guide.png"), full_page=True)
