@@ -111,12 +111,6 @@ OWN_STATISTICS = {
             "not [S53]'s figure, which is a share of China's mobile talent",
         ),
         _stat(
-            "talent_outflow_to_inflow",
-            "ratio",
-            "departures to outside / arrivals from outside over the run (city regions): [S53] "
-            "gives both as shares of China's mobile talent, so only their ratio compares",
-        ),
-        _stat(
             "vc_deals_per_year",
             "rounds",
             "venture rounds closed in the city regions per year (mean over the run) [S39][S107]",
@@ -259,9 +253,6 @@ def own_statistics(result, names: set[str]) -> dict[str, float]:
             v = float(t["rounds_closed"].sum() / years) if "rounds_closed" in t else math.nan
         elif name == "vc_money_yuan_per_year":
             v = float(t["vc_raised_yuan"].sum() / years) if "vc_raised_yuan" in t else math.nan
-        elif name == "talent_outflow_to_inflow":
-            inflow = float(t["arrivals"].sum()) if "arrivals" in t else 0.0
-            v = float(t["departures"].sum()) / inflow if inflow > 0 else math.nan
         elif name == "venture_reached_seed":
             v = _reached(_venture(early), Stage.SEED)
         elif name == "venture_reached_a":
