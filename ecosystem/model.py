@@ -4,7 +4,8 @@ The model builds the run's explicit state (``ecosystem.state``), creates the org
 Mesa agents (``agents``), schedules the events between months, and runs the monthly phases in
 ``step``, in the order ``docs/ODD.md`` describes. Each phase is a free function in a module named
 for what happens (``labour``, ``founding``, ``firm_life``, ``compute_market``, ``partnerships``,
-``recording``) that receives the state, the parameters and the random generator.
+``recording``) that receives the state, the parameters and a random generator of its own for the
+month (``ecosystem.streams``), so that paired runs share their random numbers phase by phase.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ecosystem.networks import Networks
 from ecosystem.people import recount_headcount
 from ecosystem.scenario import Scenario
 from ecosystem.state import Params, State
+from ecosystem.streams import RandomStreams
 
 
 class AIEcosystem(mesa.Model):
@@ -35,11 +37,15 @@ class AIEcosystem(mesa.Model):
 
     Args:
         config: a validated :class:`~ecosystem.scenario.Scenario` (see ``load_scenario``).
-        rng: an integer seed (or numpy Generator); one seed fixes a run bit for bit.
+        rng: an integer seed (or numpy Generator); one seed fixes a run bit for bit. The phases
+            draw from :class:`~ecosystem.streams.RandomStreams` keyed by this seed; ``self.rng``
+            (Mesa's generator) is left to Mesa.
     """
 
     def __init__(self, config: Scenario, rng: int | np.random.Generator | None = None):
         super().__init__(rng=rng)
+        seed = rng if isinstance(rng, (int, np.integer)) else self.rng.integers(2**63)
+        self.streams = RandomStreams(int(seed))
         self.config = config
         self.params = Params.from_scenario(config)
         self.state = State(n_regions=self.params.n_regions)
@@ -76,10 +82,11 @@ class AIEcosystem(mesa.Model):
         for r, region in enumerate(self.config.regions.values()):
             if region.kind != "city":
                 continue
-            labour.create_population(self.state, self.params, self.rng, r)
+            labour.create_population(self.state, self.params, self.streams.get("population", r), r)
             founding.create_initial_stock(
-                self.state, self.params, self.rng, r, region.initial_startups
-            )
+                self.state, self.params, self.streams.get("initial_stock", r), r,
+                region.initial_startups,
+            )  # fmt: skip
 
     # --- events between months ----------------------------------------------------------------
     def new_year(self) -> None:
@@ -103,7 +110,8 @@ class AIEcosystem(mesa.Model):
 
     def graduation(self) -> None:
         """July: every university's cohort enters the labour market."""
-        self.agents_by_type[University].do(labour.graduation, self.state, self.params, self.rng)
+        rng = self.streams.get("graduation", self.state.month)
+        self.agents_by_type[University].do(labour.graduation, self.state, self.params, rng)
 
     def allocate_chips(self, gpu_h: float) -> float:
         """Take GPU-hours of new capacity from this year's national chip supply (first come)."""
@@ -115,32 +123,43 @@ class AIEcosystem(mesa.Model):
     # --- the monthly step ---------------------------------------------------------------------
     def step(self) -> None:
         """One month: the phases in the order docs/ODD.md (section 3) lists them."""
-        st, par, rng = self.state, self.params, self.rng
+        st, par = self.state, self.params
         # Mesa runs step k (k = 0, 1, ...) at time k + 1, and counts it in ``steps`` before
         # calling it; phases and the events between months need the month in progress (k).
-        st.month = self.steps - 1
-        founding.found_startups(st, par, rng)  # founders from events before the step (graduates)
+        st.month = month = self.steps - 1
+
+        def rng(phase: str) -> np.random.Generator:
+            return self.streams.get(phase, month)
+
+        # founders from the events before the step (graduates)
+        founding.found_startups(st, par, rng("found_after_events"))
         self.open_month()
-        labour.turnover(st, par, rng)
-        founding.found_from_job_seekers(st, par, rng)
-        labour.arrive(st, par, rng)
-        self.agents_by_type[University].shuffle_do(firm_life.university_links, st, par, rng)
-        self.agents_by_type[BigFirm].shuffle_do(firm_life.acquisitions, st, par, rng)
-        founding.found_startups(st, par, rng)
-        labour.hire(st, par, rng)
+        labour.turnover(st, par, rng("turnover"))
+        founding.found_from_job_seekers(st, par, rng("found_from_job_seekers"))
+        labour.arrive(st, par, rng("arrive"))
+        self.agents_by_type[University].shuffle_do(
+            firm_life.university_links, st, par, rng("university_links")
+        )
+        self.agents_by_type[BigFirm].shuffle_do(
+            firm_life.acquisitions, st, par, rng("acquisitions")
+        )
+        founding.found_startups(st, par, rng("found_after_moves"))
+        labour.hire(st, par, rng("hire"))
         labour.set_wages(st, par)
-        self.agents_by_type[Government].shuffle_do(compute_market.public_investment, st, par, rng)
-        compute_market.clear_market(st, par, rng)
-        compute_market.set_prices(st, par, rng)
+        self.agents_by_type[Government].shuffle_do(
+            compute_market.public_investment, st, par, rng("public_investment")
+        )
+        compute_market.clear_market(st, par, rng("clear_market"))
+        compute_market.set_prices(st, par, rng("set_prices"))
         self.agents_by_type[DataCenter].shuffle_do("consider_expansion")
-        firm_life.innovate(st, par, rng)
-        firm_life.adopt(st, par, rng)
-        firm_life.earn_revenue(st, par, rng)
-        firm_life.learn_fit(st, par, rng)
-        firm_life.raise_funding(st, par, rng)
-        firm_life.pay_costs_and_exit(st, par, rng)
-        partnerships.cooperate(st, par, rng)
-        founding.found_startups(st, par, rng)
+        firm_life.innovate(st, par, rng("innovate"))
+        firm_life.adopt(st, par, rng("adopt"))
+        firm_life.earn_revenue(st, par, rng("earn_revenue"))
+        firm_life.learn_fit(st, par, rng("learn_fit"))
+        firm_life.raise_funding(st, par, rng("raise_funding"))
+        firm_life.pay_costs_and_exit(st, par, rng("pay_costs_and_exit"))
+        partnerships.cooperate(st, par, rng("cooperate"))
+        founding.found_startups(st, par, rng("found_after_exits"))
         recording.record(st, par)
         st.month = self.steps  # months completed: what the events before the next step see
 
