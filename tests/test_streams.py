@@ -1,0 +1,48 @@
+"""Random streams per phase and month: common random numbers for paired runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from paired import TINY
+
+from ecosystem import AIEcosystem, load_scenario, partnerships
+from ecosystem.streams import RandomStreams
+
+
+def test_a_stream_depends_only_on_seed_phase_and_key():
+    a, b = RandomStreams(7), RandomStreams(7)
+    assert np.array_equal(a.get("turnover", 3).random(5), b.get("turnover", 3).random(5))
+    draws = {
+        (seed, phase, month): RandomStreams(seed).get(phase, month).random()
+        for seed in (7, 8)
+        for phase in ("turnover", "hire")
+        for month in (3, 4)
+    }
+    assert len(set(draws.values())) == len(draws)  # every (seed, phase, month) has its own numbers
+
+
+def _run(monkeypatch, months: int, extra_draws: int) -> AIEcosystem:
+    """A tiny run in which ``partnerships.cooperate`` draws ``extra_draws`` more numbers after it
+    has done its work: its own behaviour is unchanged, only how much of its stream it uses."""
+    original = partnerships.cooperate
+
+    def greedy(state, params, rng):
+        original(state, params, rng)
+        rng.random(extra_draws)
+
+    monkeypatch.setattr(partnerships, "cooperate", greedy)
+    model = AIEcosystem(load_scenario(TINY), rng=11)
+    for _ in range(months):
+        model.step()
+    return model
+
+
+def test_a_phase_that_draws_more_numbers_does_not_move_any_other_phase(monkeypatch):
+    # With one generator shared by all phases the extra draws would shift every later phase's
+    # numbers and the two runs would part at once; with a stream per phase and month they cannot.
+    base = _run(monkeypatch, 18, extra_draws=0)
+    greedy = _run(monkeypatch, 18, extra_draws=1000)
+    pd.testing.assert_frame_equal(base.kpis(), greedy.kpis())
+    pd.testing.assert_frame_equal(base.firms(), greedy.firms())
+    assert np.array_equal(base.people.view("skill"), greedy.people.view("skill"))
