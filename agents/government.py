@@ -73,6 +73,12 @@ class Government(mesa.Agent):
             return 0.0
         return self.policy.talent_subsidy_yuan_per_person
 
+    def startup_grant_on_offer(self) -> float:
+        """The grant a new startup would get now (yuan), if the grant budget has money left."""
+        if self.budgets[Instrument.STARTUP_GRANT].remaining <= 0:
+            return 0.0
+        return self.policy.startup_grant_yuan
+
     def guidance_fund_share_on_offer(self) -> float:
         """Share of a round the guidance fund co-invests, if it has money left this year."""
         if self.budgets[Instrument.GUIDANCE_FUND].remaining > 0:

@@ -1,4 +1,5 @@
-"""Hub background for single-city presets, derived from the national model (design §6.1).
+"""The rest of China for single-city presets, derived from the national model (design §6.1):
+the western hubs' background demand and the other cities' pull on mobile founders.
 
 A single-city preset models one city and the four western hubs. Left alone, the hubs' only
 outside users would be the "users outside the model" of the hub files, and the one modelled
@@ -20,9 +21,17 @@ B · (1 + g)^t · (p/p₀)^−ε by ``compute_market.background_demand``):
   over the horizon and B = Y_1 / (1 + g)^0.5 (anchored on the first year, whose middle is half
   a year in).
 
-``aieco derive-background`` writes B and g with their provenance into each single-city preset
-(a marked block at the end of the file, replaced on each run). The national run does not depend
-on the single-city presets, so one pass suffices (no fixed point).
+The same run gives each single city the other cities' pull on mobile founders
+(``founding.mobile_founder_weights``, design §6.2): W_rest,c(t) = Σ_{r ≠ c} w_r(t), end-of-month
+weights, fitted the same way (level on the first year, log-linear trend) into
+``national.mobile_founder_rival_weight`` and ``mobile_founder_rival_growth_per_year``; city c then
+receives Φ · w_c / (w_c + W_rest) mobile founders a year in expectation, its national-run share
+when its own state follows its national path.
+
+``aieco derive-background`` writes these fields with their provenance into each single-city
+preset (a marked block at the end of the file, replaced on each run; the block holds a
+``[national]`` table, so a single-city preset must not have its own). The national run does not
+depend on the single-city presets, so one pass suffices (no fixed point).
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ class HubDemand:
     cities: list[str]  # city region keys, in the order of ``by_city``'s rows
     background: np.ndarray  # (months, centers): users outside the model, at p₀
     by_city: np.ndarray  # (months, cities, centers): each city's purchases, at p₀
+    weights: np.ndarray  # (months, cities): each city's weight for mobile founders
     seeds: list[int]
     years: int
 
@@ -65,16 +75,22 @@ class HubDemand:
         keep = np.array([c != city for c in self.cities])
         return self.background + self.by_city[:, keep].sum(axis=1)
 
+    def rival_weight(self, city: str) -> np.ndarray:
+        """(months, 1): the other cities' summed weight for mobile founders."""
+        keep = np.array([c != city for c in self.cities])
+        return self.weights[:, keep].sum(axis=1, keepdims=True)
+
 
 def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDemand:
     """Run the national preset for ``years`` per seed and record the hub centers' demand."""
+    from ecosystem.founding import mobile_founder_weights
     from ecosystem.model import AIEcosystem
     from ecosystem.scenario import load_scenario
 
     cfg = load_scenario(NATIONAL_PRESET, overrides)
     months = 12 * years
     eps = cfg.compute.background_price_elasticity
-    bg_runs, city_runs = [], []
+    bg_runs, city_runs, weight_runs = [], [], []
     for seed in seeds:
         model = AIEcosystem(cfg, rng=seed)
         kinds = model.region_kinds
@@ -82,14 +98,17 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
         cities = [r for r, k in enumerate(kinds) if k == "city"]
         p0 = np.array([model.data_centers[j].spec.price_yuan_per_gpu_h for j in hubs])
         bg, by_city = np.zeros((months, len(hubs))), np.zeros((months, len(cities), len(hubs)))
+        weights = np.zeros((months, len(cities)))
         for t in range(months):
             price = np.array([model.data_centers[j].price for j in hubs])  # this month's
             model.step()
             at_p0 = (price / p0) ** eps
             bg[t] = [model.data_centers[j].sold_background for j in hubs] * at_p0
             by_city[t] = model.state.sales_by_region[np.ix_(cities, hubs)] * at_p0
+            weights[t] = mobile_founder_weights(model.state, model.params)[cities]
         bg_runs.append(bg)
         city_runs.append(by_city)
+        weight_runs.append(weights)
     keys = model.region_keys
     centers = [(keys[model.data_centers[j].region], model.data_centers[j].key) for j in hubs]
     return HubDemand(
@@ -97,6 +116,7 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
         cities=[keys[r] for r in cities],
         background=np.mean(bg_runs, axis=0),
         by_city=np.mean(city_runs, axis=0),
+        weights=np.mean(weight_runs, axis=0),
         seeds=list(seeds),
         years=years,
     )
@@ -107,7 +127,7 @@ def level_and_growth(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     means, B the first year's mean taken back half a year at g (module docstring)."""
     years = monthly.shape[0] // 12
     yearly = monthly[: 12 * years].reshape(years, 12, -1).mean(axis=1)
-    log_y = np.log(np.maximum(yearly, 1.0))
+    log_y = np.log(np.maximum(yearly, 1e-12))
     if years >= 2:
         t = np.arange(years) - (years - 1) / 2
         slope = (t[:, None] * (log_y - log_y.mean(axis=0))).sum(axis=0) / (t * t).sum()
@@ -190,6 +210,17 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
             f'background_growth_per_year = {{ value = {g:.4f}, source = "{prov}: log-linear '
             f'trend of the same demand over the {demand.years} years" }}',
         ]
+    w, gw = level_and_growth(demand.rival_weight(city))
+    lines += [
+        "",
+        "# The other cities' pull on mobile founders (ecosystem/founding.py, design §6.2):",
+        "[national]",
+        f'mobile_founder_rival_weight = {{ value = {w[0]:.6g}, source = "{prov}: the other '
+        f"{n_other} cities' summed destination weight for mobile founders (end-of-month), "
+        f'first-year mean taken back to month 0 at the trend" }}',
+        f'mobile_founder_rival_growth_per_year = {{ value = {gw[0]:.4f}, source = "{prov}: '
+        f'log-linear trend of the same weight over the {demand.years} years" }}',
+    ]
     lines.append(BLOCK_END)
     return "\n".join(lines) + "\n"
 

@@ -1,9 +1,9 @@
 """Founding: who founds a startup, and the new firm's sector, capability, cash and parent.
 
-Founders are decided during several phases (leavers of an employer, job seekers, migrants,
-graduates, researcher spinoffs); ``spawn`` puts them in a queue and ``found_startups`` creates
-their firms in one batch at fixed points of the step (its start, before hiring, before
-recording). ``create_initial_stock`` builds the 2025 population of each city.
+Founders are decided during several phases (leavers of an employer, job seekers, mobile
+founders choosing among cities, graduates, researcher spinoffs); ``spawn`` puts them in a queue
+and ``found_startups`` creates their firms in one batch at fixed points of the step (its start,
+before hiring, before recording). ``create_initial_stock`` builds the 2025 population of each city.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ecosystem import economics
 from ecosystem.people import add_people, even_if_zero, reassign
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import Params, State
-from ecosystem.tables import Employer, Stage
+from ecosystem.tables import Employer, PersonOrigin, Stage
 
 ORIGIN_BY_EMPLOYER = {
     Employer.BIG_FIRM: Origin.BIG_FIRM,
@@ -300,3 +300,73 @@ def found_from_employer(
     chosen = rng.choice(staff, size=min(n, staff.size), replace=False)
     spawn(state, chosen, kind, index)
     return int(chosen.size)
+
+
+# --- mobile founders: a national flow choosing among cities (design §6.2) ----------------------
+def mobile_founder_weights(state: State, params: Params) -> np.ndarray:
+    """Each region's weight as a destination of mobile founders (0 for regions without people).
+
+    w_r = X_r^ε_C · (v_r / v_ref)^ε_VC · (1 + grant_r / cash₀): the cluster pull
+    (``cluster_pull``), venture money per competitor (v_r = this year's VC pool + one seed round,
+    over live startups + 1, against the national reference units ``labour.cluster_ref_vc`` /
+    ``labour.cluster_ref_startups``; ε_VC = ``national.founder_vc_elasticity``), and the city's
+    startup grant on offer while its budget lasts, relative to a founder's own cash
+    (``startups.founding_cash_yuan``).
+    """
+    nat, lab, st = params.config.national, params.config.labour, params.config.startups
+    people = state.people_by_kind[:, : Employer.GONE].sum(axis=1) > 0
+    city = np.array([params.region(r).talent is not None for r in range(params.n_regions)])
+    pull = cluster_pull(state, params)
+    pools = np.array([pool.annual for pool in state.vc_pools], dtype=float)
+    v = (pools + st.round_size_yuan[0]) / (state.alive_by_region + 1.0)
+    v_ref = lab.cluster_ref_vc_yuan_per_year / lab.cluster_ref_startups
+    grant = np.array([g.startup_grant_on_offer() for g in state.governments])
+    w = pull * (v / v_ref) ** nat.founder_vc_elasticity * (1.0 + grant / st.founding_cash_yuan)
+    return np.where(city & people, w, 0.0)
+
+
+def rival_weight(params: Params, month: float) -> float:
+    """Destination weight of the cities this scenario does not model (0 in the national run;
+    a single-city preset's is derived from the national run by ``aieco derive-background``)."""
+    nat = params.config.national
+    return nat.mobile_founder_rival_weight * (1.0 + nat.mobile_founder_rival_growth_per_year) ** (
+        month / 12.0
+    )
+
+
+def mobile_founder_destinations(
+    state: State, params: Params, rng: np.random.Generator
+) -> np.ndarray:
+    """This month's mobile founders by destination: n ~ Poisson(Φ / 12) nationally, split
+    multinomially over the regions in proportion to ``mobile_founder_weights`` and over the
+    cities outside the scenario in proportion to ``rival_weight``. Returns counts per region and,
+    last, those who went to a city outside the scenario; they sum to n (the flow is conserved)."""
+    phi = params.config.national.mobile_founders_per_year / 12.0
+    w = np.append(mobile_founder_weights(state, params), rival_weight(params, state.month))
+    n = int(rng.poisson(phi)) if phi > 0 else 0
+    if n == 0 or w.sum() <= 0:
+        return np.zeros(w.size, dtype=np.int64)
+    return rng.multinomial(n, w / w.sum())
+
+
+def place_mobile_founders(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Mobile founders arrive in the city they chose and found a startup there (origin "other").
+
+    They are new people from outside the region (migrants: they count in its arrivals and talent
+    balance) and queue for ``found_startups`` like every other founder.
+    """
+    from ecosystem.labour import OUTSIDE  # labour imports this module
+
+    pop = params.config.population
+    counts = mobile_founder_destinations(state, params, rng)[:-1]
+    for r in np.flatnonzero(counts):
+        n, talent = int(counts[r]), params.region(int(r)).talent
+        rows = add_people(
+            state, params, rng, int(r), n, Employer.NONE, -1, pop.migrant_skill,
+            (pop.migrant_age_min_years, pop.migrant_age_max_years),
+            origin=PersonOrigin.MIGRANT, alumni_share=talent.migrant_alumni_share,
+        )  # fmt: skip
+        state.flows.add_counts(OUTSIDE, int(r), Employer.NONE, int(r), n)
+        state.counters["arrivals"][r] += n
+        state.counters["mobile_founders"][r] += n
+        spawn(state, rows, Employer.NONE, -1)

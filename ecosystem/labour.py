@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecosystem import economics
-from ecosystem.founding import cluster_pull, spawn
+from ecosystem.founding import spawn
 from ecosystem.people import (
     add_people,
     headcount_delta,
@@ -221,7 +221,7 @@ def arrive(state: State, params: Params, rng: np.random.Generator) -> None:
         lam = talent.gross_inflow_per_year / 12 * workforce * att[r]
         n = int(rng.poisson(lam))
         if n:
-            rows = add_people(
+            add_people(
                 state, params, rng, r, n, Employer.NONE, -1, pop.migrant_skill,
                 (pop.migrant_age_min_years, pop.migrant_age_max_years),
                 origin=PersonOrigin.MIGRANT,
@@ -229,10 +229,6 @@ def arrive(state: State, params: Params, rng: np.random.Generator) -> None:
             )  # fmt: skip
             state.flows.add_counts(OUTSIDE, r, Employer.NONE, r, n)
             state.counters["arrivals"][r] += n
-            # Some come to found a startup here (cities compete for founders, H10, H12).
-            # the pull of the state after this region's arrivals (they count in its workforce)
-            share = min(talent.migrant_founder_share * cluster_pull(state, params)[r], 1.0)
-            spawn(state, rows[rng.random(n) < share], Employer.NONE, -1)
 
 
 def graduate_cohort(state: State, params: Params, rng: np.random.Generator, uni) -> tuple[int, int]:

@@ -137,6 +137,7 @@ class AIEcosystem(mesa.Model):
         labour.turnover(st, par, rng("turnover"))
         founding.found_from_job_seekers(st, par, rng("found_from_job_seekers"))
         labour.arrive(st, par, rng("arrive"))
+        founding.place_mobile_founders(st, par, rng("place_mobile_founders"))
         self.agents_by_type[University].shuffle_do(
             firm_life.university_links, st, par, rng("university_links")
         )

@@ -68,6 +68,7 @@ COUNTERS = (
     "startups_closed",
     "vc_private_yuan",
     "rounds_screened_out",
+    "mobile_founders",
 )
 
 

@@ -51,6 +51,15 @@ def test_single_city_hub_background_derived(national_year):
             assert (
                 level > 0.9 * national_year.background[0, national_year.centers.index((hub, key))]
             )
+        # The other cities' pull on mobile founders, the same way.
+        rival_now, _ = background.level_and_growth(national_year.rival_weight(city))
+        nat = cfg.national
+        for field in ("mobile_founder_rival_weight", "mobile_founder_rival_growth_per_year"):
+            assert background.parse_provenance(cfg._provenance[f"national.{field}"]), field
+        first_year = (
+            nat.mobile_founder_rival_weight * (1 + nat.mobile_founder_rival_growth_per_year) ** 0.5
+        )
+        assert first_year == pytest.approx(rival_now[0], rel=0.10), name
 
 
 def test_single_city_does_not_own_the_hubs(national_year):

@@ -233,4 +233,4 @@ def test_prim_scenario_discovery_example_runs(tmp_path, capsys):
     assert code == 0, printed
     assert "experiments reach 450 startups" in printed and "coverage" in printed
     table = pd.read_parquet(out)
-    assert len(table) == 12 and "seed" in table and "migrant_founder_share" in table
+    assert len(table) == 12 and "seed" in table and "mobile_founders_per_year" in table

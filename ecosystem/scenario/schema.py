@@ -140,6 +140,16 @@ class National(_Strict):
     dc_build_months: Annotated[int, _num(ge=1, le=600)] = 12
     """Months from an expansion decision to capacity coming online (at least the month of the
     decision: capacity ordered during a month cannot already have come online in it)."""
+    mobile_founders_per_year: Annotated[float, _num(ge=0.0, le=1e6)] = 0.0
+    """Φ: founders a year, nationally, who choose a city to found in (design §6.2); each month's
+    Poisson(Φ/12) split over cities by ``founding.mobile_founder_weights``."""
+    founder_vc_elasticity: Elasticity = 0.5
+    """ε_VC: elasticity of a city's weight for mobile founders to its VC money per startup."""
+    mobile_founder_rival_weight: Annotated[float, _num(ge=0.0, le=1e9)] = 0.0
+    """Destination weight of the cities the scenario does not model, at month 0 (0 when every
+    destination is modelled; single-city presets: derived by ``aieco derive-background``)."""
+    mobile_founder_rival_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
+    """Yearly growth of ``mobile_founder_rival_weight``."""
 
 
 class ComputeMarket(_Strict):
@@ -391,8 +401,6 @@ class Talent(_Strict):
     """Share of the 2025 startup staff and job seekers who once worked at a local big firm."""
     migrant_alumni_share: Share = 0.2
     """Share of arriving migrants who worked at a big firm in another region."""
-    migrant_founder_share: Share = 0.0
-    """Share of arriving migrants who come to found a startup (origin "other")."""
     startup_spinoff_multiplier: Multiplier = 1.0
     """Multiplies the founding hazard of startup leavers (the size table measures self-employment
     of all small-firm quitters, more than AI founding)."""
