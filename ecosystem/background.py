@@ -18,12 +18,13 @@ B · (1 + g)^t · (p/p₀)^−ε by ``compute_market.background_demand``):
   national run's price path and the common ``background_price_elasticity`` ε, so that the single
   city's own price response gives Q back when its prices follow the national path;
 - yearly means Y_k of Q* (averaged over seeds) give g as the least-squares log-linear trend
-  over the horizon and B = Y_1 / (1 + g)^0.5 (anchored on the first year, whose middle is half
-  a year in).
+  from the second year on and B = Y_2 / (1 + g)^1.5 (anchored on the second year, whose middle
+  is 1.5 years in; the first year is a start-up transient: the cluster index counts the months
+  before the start as the VC pool fully raised).
 
 The same run gives each single city the other cities' pull on mobile founders
 (``founding.mobile_founder_weights``, design §6.2): W_rest,c(t) = Σ_{r ≠ c} w_r(t), end-of-month
-weights, fitted the same way (level on the first year, log-linear trend) into
+weights, fitted the same way (level on the second year, log-linear trend) into
 ``national.mobile_founder_rival_weight`` and ``mobile_founder_rival_growth_per_year``; city c then
 receives Φ · w_c / (w_c + W_rest) mobile founders a year in expectation, its national-run share
 when its own state follows its national path.
@@ -122,20 +123,38 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
     )
 
 
-def level_and_growth(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B, g) per column of a (months, centers) demand: g the log-linear trend of the yearly
-    means, B the first year's mean taken back half a year at g (module docstring)."""
+#: The year the fitted level passes through (1-based): the first year is a start-up transient
+#: (the cluster index counts months before the start as the VC pool fully raised, so weights
+#: and early purchases sit above their later path).
+ANCHOR_YEAR = 2
+
+
+def anchor_year(years: int) -> int:
+    """The year the level is anchored on for a horizon of ``years`` (the first if only one)."""
+    return min(ANCHOR_YEAR, years)
+
+
+def yearly_means(monthly: np.ndarray) -> np.ndarray:
+    """(years, columns) means of a (months, columns) series (whole years only)."""
     years = monthly.shape[0] // 12
-    yearly = monthly[: 12 * years].reshape(years, 12, -1).mean(axis=1)
-    log_y = np.log(np.maximum(yearly, 1e-12))
-    if years >= 2:
-        t = np.arange(years) - (years - 1) / 2
+    return monthly[: 12 * years].reshape(years, 12, -1).mean(axis=1)
+
+
+def level_and_growth(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, g) per column of a (months, columns) series: g the least-squares log-linear trend of
+    the yearly means from the anchor year on, B the anchor year's mean taken back to month 0 at
+    g (the fitted curve B · (1 + g)^t passes through the anchor year's mean at its middle)."""
+    yearly = yearly_means(monthly)
+    a = anchor_year(yearly.shape[0])
+    log_y = np.log(np.maximum(yearly[a - 1 :], 1e-12))
+    if log_y.shape[0] >= 2:
+        t = np.arange(log_y.shape[0]) - (log_y.shape[0] - 1) / 2
         slope = (t[:, None] * (log_y - log_y.mean(axis=0))).sum(axis=0) / (t * t).sum()
     else:
         slope = np.zeros(yearly.shape[1])
     growth = np.clip(np.expm1(slope), GROWTH_MIN, GROWTH_MAX)
     slope = np.log1p(growth)
-    level = yearly[0] / np.exp(0.5 * slope)
+    level = yearly[a - 1] / np.exp((a - 0.5) * slope)
     return level, growth
 
 
@@ -200,15 +219,17 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
         "# What the rest of China buys at each hub in the national run (ecosystem/background.py):",
         "# users outside the model plus the other cities' purchases; the city's own are modelled.",
     ]
+    a = anchor_year(demand.years)
+    nth = {1: "first", 2: "second"}[a]
     for (hub, key), b, g in zip(demand.centers, level, growth, strict=True):
         lines += [
             "",
             f"[regions.{hub}.data_centers.{key}]",
             f'background_demand_gpu_h = {{ value = {b:.6g}, source = "{prov}: users outside '
-            f"the model plus the other {n_other} cities' purchases at this center, first-year "
+            f"the model plus the other {n_other} cities' purchases at this center, {nth} year's "
             f'mean at its initial price, taken back to month 0 at the trend" }}',
             f'background_growth_per_year = {{ value = {g:.4f}, source = "{prov}: log-linear '
-            f'trend of the same demand over the {demand.years} years" }}',
+            f'trend of the same demand from year {a} to {demand.years}" }}',
         ]
     w, gw = level_and_growth(demand.rival_weight(city))
     lines += [
@@ -217,9 +238,9 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
         "[national]",
         f'mobile_founder_rival_weight = {{ value = {w[0]:.6g}, source = "{prov}: the other '
         f"{n_other} cities' summed destination weight for mobile founders (end-of-month), "
-        f'first-year mean taken back to month 0 at the trend" }}',
+        f"{nth} year's mean taken back to month 0 at the trend\" }}",
         f'mobile_founder_rival_growth_per_year = {{ value = {gw[0]:.4f}, source = "{prov}: '
-        f'log-linear trend of the same weight over the {demand.years} years" }}',
+        f'log-linear trend of the same weight from year {a} to {demand.years}" }}',
     ]
     lines.append(BLOCK_END)
     return "\n".join(lines) + "\n"
