@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
+
+from agents.budget import Budget
 
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
@@ -26,6 +27,9 @@ class BigFirm(mesa.Agent):
         self.key, self.region, self.spec, self.index = key, region, spec, index
         self.name = spec.name
         self.acquisitions_total = 0
+        #: Money for buying startups this calendar year (renewed in January by ``open_month``).
+        self.ma_budget = Budget(spec.ma_budget_yuan_per_year)
+        self._year = 0
 
     @property
     def leavers_total(self) -> int:
@@ -50,9 +54,19 @@ class BigFirm(mesa.Agent):
     def procurement_per_month(self) -> float:
         return self.spec.procurement_yuan_per_year / 12.0
 
-    def acquisitions_wanted(self, rng: np.random.Generator) -> int:
-        """How many local startups to try to buy this month (Poisson)."""
-        return int(rng.poisson(self.spec.acquisitions_per_year / 12.0))
+    def open_month(self, month: int) -> None:
+        """The M&A budget renews in January; the month's spending starts at zero."""
+        if month // 12 != self._year:
+            self._year = month // 12
+            self.ma_budget.new_year()
+        self.ma_budget.new_month()
+
+    def pay_for(self, price: float) -> bool:
+        """Pay for one acquisition if the budget left covers the whole price."""
+        if price > self.ma_budget.available:
+            return False
+        self.ma_budget.grant_one(price)
+        return True
 
     def record_acquisitions(self, n: int) -> None:
         self.acquisitions_total += n

@@ -133,7 +133,7 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
 #: The Carta 2018 cohort [S37]: share of a venture cohort reaching each round, and its exits.
 FUNNEL_BENCHMARKS = {
     "funnel_seed": 0.564, "funnel_a": 0.364, "funnel_b": 0.148, "funnel_c": 0.044,
-    "venture_acquired": 0.055, "venture_shut": 0.619,
+    "venture_acquired": 0.055, "venture_shut": 0.619, "venture_listed": 0.0034,
 }  # fmt: skip
 
 
@@ -146,7 +146,12 @@ def funnel(firms: pd.DataFrame) -> dict[str, float]:
     out = {"venture_track_firms": float(len(vt))}
     for key, stage in (("funnel_seed", 1), ("funnel_a", 2), ("funnel_b", 3), ("funnel_c", 4)):
         out[key] = float((vt["stage"] >= stage).mean()) if len(vt) else float("nan")
-    for key, reasons in (("venture_acquired", ["acquired"]), ("venture_shut", FAILURE_REASONS)):
+    exits = (
+        ("venture_acquired", ["acquired"]),
+        ("venture_shut", FAILURE_REASONS),
+        ("venture_listed", ["listed"]),
+    )
+    for key, reasons in exits:
         out[key] = float(vt["exit_reason"].isin(reasons).mean()) if len(vt) else float("nan")
     shut = new["exit_reason"].isin(FAILURE_REASONS)
     out["shut_closed_share"] = (
@@ -365,6 +370,7 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
                 ("funnel_c", "reached Series C"),
                 ("venture_acquired", "acquired"),
                 ("venture_shut", "shut (failed or closed)"),
+                ("venture_listed", "listed (IPO)"),
             )
         ),
         ("shut_closed_share", "shut firms closed by founders (the rest insolvent)", True),

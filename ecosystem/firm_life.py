@@ -12,7 +12,7 @@ import numpy as np
 from ecosystem import economics
 from ecosystem.founding import found_from_employer
 from ecosystem.labour import release
-from ecosystem.people import even_if_zero, reassign, staff_of, startup_talent
+from ecosystem.people import reassign, staff_of, startup_talent
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, Stage, Status
 
@@ -55,6 +55,7 @@ def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None
     s = state.startups
     alive = state.alive_startups()
     s.revenue_year[alive] += s.revenue[alive]
+    s.revenue_avg12[alive] += (s.revenue[alive] - s.revenue_avg12[alive]) / 12.0
     state.count("revenue_yuan", s.region[alive].astype(np.int64), s.revenue[alive])
 
 
@@ -90,7 +91,7 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
         return
     burn = np.maximum(economics.monthly_costs(state, params, alive) - s.revenue[alive], 1.0)
     runway = s.cash[alive] / burn
-    due = s.next_raise_month[alive] <= state.month
+    due = (s.next_raise_month[alive] <= state.month) & ~s.listed[alive]
     want = alive[(runway < st.raise_below_runway_months) & due]
     if want.size == 0:
         return
@@ -164,6 +165,7 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
     cand = alive[
         (s.cash[alive] >= 0)
         & (s.headcount[alive] > 0)
+        & ~s.listed[alive]
         & (state.month - s.founded_month[alive] >= st.closure_min_age_months)
         & (runway < st.raise_below_runway_months)
     ]
@@ -218,27 +220,24 @@ def lay_off(
     release(state, params, rng, staff[rank < limit[firm]])
 
 
-def acquire(state: State, params: Params, rng: np.random.Generator, firm, n: int) -> int:
-    """Big firm ``firm`` buys up to n local startups, favouring high capability; staff join it."""
-    s, st = state.startups, params.config.startups
-    alive = state.alive_startups()
-    cand = alive[(s.region[alive] == firm.region) & (s.stage[alive] >= Stage.SEED)]
-    if cand.size == 0:
+def acquire(state: State, params: Params, firm, rows: np.ndarray, price: np.ndarray) -> int:
+    """Big firm ``firm`` buys the given startups at ``price``: they exit as acquired, their staff
+    join it, their investors receive their share of the price."""
+    s = state.startups
+    if rows.size == 0:
         return 0
-    w = s.capability[cand] ** st.acquisition_capability_exponent
-    n = min(n, cand.size)
-    chosen = rng.choice(cand, size=n, replace=False, p=even_if_zero(w))
-    s.status[chosen] = Status.ACQUIRED
-    s.exit_value[chosen] = st.vc_revenue_multiple * 12.0 * s.revenue[chosen]
-    s.exit_month[chosen] = state.month
-    s.acquirer[chosen] = firm.index
-    staff = staff_of(state, chosen)
+    s.status[rows] = Status.ACQUIRED
+    s.exit_month[rows] = state.month
+    s.acquirer[rows] = firm.index
+    s.exit_value[rows] = price
+    staff = staff_of(state, rows)
     src = state.people.employer_id[staff]
     state.flows.add(state.month, Employer.STARTUP, src, Employer.BIG_FIRM, firm.index)
     reassign(state, params, staff, Employer.BIG_FIRM, firm.index)
-    state.counters["startups_acquired"][firm.region] += n
-    state.networks.end_partnerships(chosen, state.month)
-    return n
+    state.counters["startups_acquired"][firm.region] += rows.size
+    state.counters["ma_paid_yuan"][firm.region] += float(price.sum())
+    state.networks.end_partnerships(rows, state.month)
+    return int(rows.size)
 
 
 def collaborate(
@@ -257,10 +256,62 @@ def collaborate(
 
 
 def acquisitions(firm, state: State, params: Params, rng: np.random.Generator) -> None:
-    """A big firm's month: it decides how many startups to buy; they are bought (best first)."""
-    n = firm.acquisitions_wanted(rng)
-    if n:
-        firm.record_acquisitions(acquire(state, params, rng, firm, n))
+    """A big firm's month of M&A (docs/ODD.md 7.3): each local independent firm at seed stage or
+    later is a candidate with monthly hazard h_A × (q / q̄)^ζ × (1 + m_stall × stalled); the firm
+    buys the hits, in random order, while its yearly M&A budget covers each whole price."""
+    firm.open_month(state.month)
+    if firm.ma_budget.available <= 0:
+        return
+    s, st = state.startups, params.config.startups
+    alive = state.alive_startups()
+    cand = alive[
+        (s.region[alive] == firm.region) & (s.stage[alive] >= Stage.SEED) & ~s.listed[alive]
+    ]
+    if cand.size == 0:
+        return
+    q = np.maximum(s.capability[cand], 0.0)
+    qbar = q.mean()
+    rel = q / qbar if qbar > 0 else np.ones(cand.size)
+    burn = np.maximum(economics.monthly_costs(state, params, cand) - s.revenue[cand], 1.0)
+    stalled = (s.revenue[cand] <= s.revenue_avg12[cand]) & (
+        s.cash[cand] / burn < st.raise_below_runway_months
+    )
+    hazard = (
+        st.acquisition_hazard
+        * rel**st.acquisition_quality_elasticity
+        * (1.0 + st.acquisition_stall_multiplier * stalled)
+    )
+    hit = np.flatnonzero(rng.random(cand.size) < np.minimum(hazard, 1.0))
+    if hit.size == 0:
+        return
+    hit = rng.permutation(hit)
+    price = np.maximum(
+        s.post_money[cand[hit]] * (1.0 - st.distress_haircut * stalled[hit]),
+        12.0 * s.revenue[cand[hit]] * st.acquisition_revenue_multiple_floor,
+    )
+    bought = np.array([firm.pay_for(float(p)) for p in price], dtype=bool)
+    firm.record_acquisitions(acquire(state, params, firm, cand[hit[bought]], price[bought]))
+
+
+def list_ipos(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Late-stage firms with enough revenue and value list (docs/ODD.md 7.7): they stay alive,
+    employ and buy compute, but are no longer startups, raise no rounds and are not acquired."""
+    s, st = state.startups, params.config.startups
+    alive = state.alive_startups()
+    ok = (
+        ~s.listed[alive]
+        & (s.stage[alive] >= Stage.SERIES_C)
+        & (12.0 * s.revenue[alive] >= st.ipo_min_revenue_yuan)
+        & (s.post_money[alive] >= st.ipo_min_value_yuan)
+    )
+    cand = alive[ok]
+    if cand.size == 0:
+        return
+    lists = cand[rng.random(cand.size) < st.ipo_hazard]
+    s.listed[lists] = True
+    s.listed_month[lists] = state.month
+    s.exit_value[lists] = st.ipo_revenue_multiple * 12.0 * s.revenue[lists]
+    state.count("startups_listed", s.region[lists].astype(np.int64))
 
 
 def university_links(uni, state: State, params: Params, rng: np.random.Generator) -> None:

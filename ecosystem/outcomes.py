@@ -255,18 +255,22 @@ def founder_shares(firms: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def startup_mask(status: np.ndarray, headcount: np.ndarray, min_team: int) -> np.ndarray:
+def startup_mask(
+    status: np.ndarray, headcount: np.ndarray, min_team: int, listed: np.ndarray | bool = False
+) -> np.ndarray:
     """The one definition of a *startup* in every KPI and headline (issue 10; design §3.6):
-    alive, independent (not acquired or listed: only status ``ALIVE`` is independent and
-    alive) and a team of at least ``startups.startup_min_team`` people (H8's 400 are teams, not
-    sole traders). Survival tables count every firm founded, whatever its size."""
-    return (np.asarray(status) == 0) & (np.asarray(headcount) >= min_team)
+    alive, independent (not acquired, not ``listed``) and a team of at least
+    ``startups.startup_min_team`` people (H8's 400 are teams, not sole traders). Survival tables
+    count every firm founded, whatever its size."""
+    return (np.asarray(status) == 0) & ~np.asarray(listed) & (np.asarray(headcount) >= min_team)
 
 
-def micro_firm_mask(status: np.ndarray, headcount: np.ndarray, min_team: int) -> np.ndarray:
+def micro_firm_mask(
+    status: np.ndarray, headcount: np.ndarray, min_team: int, listed: np.ndarray | bool = False
+) -> np.ndarray:
     """Alive, independent firms below the team line (1 .. min_team − 1 people): reported as
     ``micro_firms_alive``, never in the startup headline."""
-    return (np.asarray(status) == 0) & (np.asarray(headcount) < min_team)
+    return (np.asarray(status) == 0) & ~np.asarray(listed) & (np.asarray(headcount) < min_team)
 
 
 #: Exit reasons that end a firm as a shutdown (Carta's "shut"): insolvent or closed by its
@@ -338,6 +342,7 @@ _TOTALS = (
     ("startups_founded", "startups", "startups founded in the city regions"),
     ("startups_failed", "startups", "startups that failed in the city regions"),
     ("startups_acquired", "startups", "startups acquired by big firms in the city regions"),
+    ("startups_listed", "startups", "startups that listed (IPO) in the city regions"),
     (
         "startups_closed",
         "startups",

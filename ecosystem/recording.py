@@ -13,7 +13,7 @@ import pandas as pd
 
 from ecosystem.compute_market import LEDGER, NATIONAL
 from ecosystem.networks import parent_nodes
-from ecosystem.outcomes import startup_mask
+from ecosystem.outcomes import micro_firm_mask, startup_mask
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import COUNTERS, Params, State
 from ecosystem.tables import Employer, Status
@@ -23,7 +23,8 @@ FIRM_YEAR_COLUMNS = [
     "firm_id", "year", "region", "headcount", "revenue_yuan", "compute_gpu_h", "capability",
     "cash_yuan", "stage", "alive",
 ]  # fmt: skip
-#: ``firms.exit_reason`` by ``Status`` (failed: insolvent; closed: shut by its founders).
+#: ``firms.exit_reason`` by ``Status`` (failed: insolvent; closed: shut by its founders); a
+#: live firm that listed is ``listed`` (its exit month is the month it listed).
 EXIT_REASONS = ("alive", "failed", "acquired", "closed")
 _DC_FIELDS = 5  # capacity, sold, sold to startups, sold to background users, price
 
@@ -43,16 +44,17 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
     n = params.n_regions
     # Every live independent firm (the cluster index counts them all); the KPI counts startups.
     state.alive_by_region = np.bincount(region, minlength=n)
-    team = startup_mask(
-        s.status[alive], s.headcount[alive], params.config.startups.startup_min_team
-    )
+    min_team, listed = params.config.startups.startup_min_team, s.listed[alive]
+    team = startup_mask(s.status[alive], s.headcount[alive], min_team, listed)
+    micro = micro_firm_mask(s.status[alive], s.headcount[alive], min_team, listed)
     dcs = state.data_centers
     dc = [[d.capacity, d.sold, d.sold_startups, d.sold_background, d.price] for d in dcs]
     state.history.append(
         {
             "counters": state.counters,
             "alive": np.bincount(region[team], minlength=n),
-            "micro": np.bincount(region[~team], minlength=n),
+            "micro": np.bincount(region[micro], minlength=n),
+            "listed": np.bincount(region[listed], minlength=n),
             "people_by_kind": state.people_by_kind.copy(),
             "capability_sum": np.bincount(
                 region[team], weights=s.capability[alive[team]], minlength=n
@@ -137,6 +139,7 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
         "region": np.tile(np.array(params.region_keys, dtype=object), n),
         "startups_alive": alive,
         "micro_firms_alive": np.concatenate([x["micro"] for x in h]),
+        "listed_firms_alive": np.concatenate([x["listed"] for x in h]),
         "employment_startups": by_kind[:, Employer.STARTUP],
         "employment_big_firms": by_kind[:, Employer.BIG_FIRM],
         "employment_universities": by_kind[:, Employer.UNIVERSITY],
@@ -197,7 +200,9 @@ def firms(state: State, params: Params) -> pd.DataFrame:
     n = s.n
     exit_reason = np.array(EXIT_REASONS, dtype=object)[s.status[:n]]
     st = params.config.startups
-    alive = s.status[:n] == Status.ALIVE
+    listed = s.listed[:n] & (s.status[:n] == Status.ALIVE)
+    exit_reason[listed] = "listed"
+    alive = (s.status[:n] == Status.ALIVE) & ~listed
     # Alive firms are marked at m_VC × yearly revenue; exits at their exit value (0 if failed).
     mark = st.vc_revenue_multiple * 12.0 * s.revenue[:n]
     value = np.where(alive, mark, s.exit_value[:n])
@@ -205,7 +210,7 @@ def firms(state: State, params: Params) -> pd.DataFrame:
     big_firm_keys = [b.key for b in state.big_firms]
     alumni_labels = np.array([*big_firm_keys, "elsewhere", ""], dtype=object)
     acquirers = np.array([*big_firm_keys, ""], dtype=object)
-    exit_month = s.exit_month[:n]
+    exit_month = np.where(listed, s.listed_month[:n], s.exit_month[:n])
     return pd.DataFrame(
         {
             "firm_id": np.arange(n),

@@ -69,6 +69,8 @@ COUNTERS = (
     "vc_private_yuan",
     "rounds_screened_out",
     "mobile_founders",
+    "startups_listed",
+    "ma_paid_yuan",
 )
 
 

@@ -146,7 +146,7 @@ class Startups(ColumnTable):
         "post_money": (np.float64, 0.0),  # post-money valuation of the last round, yuan
         "vc_share": (np.float64, 0.0),  # investors' cumulative ownership
         "vc_invested": (np.float64, 0.0),  # investor money put in (VC pools + guidance fund)
-        "exit_value": (np.float64, 0.0),  # value of the firm when it was acquired, yuan
+        "exit_value": (np.float64, 0.0),  # price when acquired, value when listed, yuan
         # Compute projects and voucher entitlements (compute_market, docs/ODD.md 7.4).
         "training_effective_gpu_h": (np.float64, 0.0),  # Σ z·c of the projects bought
         "app_cost": (np.float64, 0.0),  # cost of applying for a voucher, drawn at founding
@@ -158,6 +158,9 @@ class Startups(ColumnTable):
         "sme_until": (np.int32, -1),  # SME rate ends (set at the first award; -1 not yet)
         "elig_key": (np.int32, -1),  # programme-year last counted eligible (take-up)
         "app_key": (np.int32, -1),  # programme-year last counted as applicant
+        "listed": (np.bool_, False),  # listed (IPO): alive and employing, no longer a startup
+        "listed_month": (np.int32, -1),
+        "revenue_avg12": (np.float64, 0.0),  # 12-month moving average of monthly revenue
     }
 
 

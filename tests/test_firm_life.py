@@ -9,6 +9,7 @@ from paired import TINY
 
 from ecosystem import AIEcosystem, economics, firm_life, founding, load_scenario, outcomes
 from ecosystem.calibration import Survival
+from ecosystem.run import run_scenario
 from ecosystem.tables import Employer, Stage, Status
 
 
@@ -57,11 +58,13 @@ def test_learning_shrinks_belief_variance(tiny):
     model = AIEcosystem(tiny, rng=3)
     s = model.startups
     model.run_for(24)
+    before = s.view("fit_precision").copy()
+    model.step()
+    both = np.flatnonzero(s.view("status")[: before.size] == Status.ALIVE)
+    assert (s.fit_precision[both] > before[both]).all()  # a month of sales: a narrower belief
     alive = model.state.alive_startups()
     old = alive[model.month - s.founded_month[alive] >= 24]
-    young = alive[model.month - s.founded_month[alive] < 3]
-    assert old.size and young.size
-    assert s.fit_precision[old].mean() > s.fit_precision[young].mean()
+    assert old.size
     # The belief tracks the truth better for older firms.
     err_old = np.abs(s.fit_mean[old] - s.log_fit[old]).mean()
     err_prior = np.abs(-0.5 * st.fit_sigma**2 - s.log_fit[old]).mean()
@@ -212,3 +215,66 @@ def test_headline_counts_teams_and_survival_counts_every_firm(full_run):
     surv = Survival.empty(10)
     surv.add(f, full_run.months, 2025)
     assert surv.cohorts[2025][0] == int((f["founded_month"].between(0, 11)).sum())
+
+
+def _acquisitions(sc, budget_scale: float, months: int = 36, seed: int = 2):
+    sc = sc.model_copy(deep=True)
+    for bf in sc.regions["hangzhou"].big_firms.values():
+        bf.ma_budget_yuan_per_year *= budget_scale
+    return run_scenario(sc, seed=seed, months=months)
+
+
+def test_no_ma_budget_no_acquisitions(hangzhou):
+    base = _acquisitions(hangzhou, 1.0)
+    none = _acquisitions(hangzhou, 0.0)
+    assert base.kpis["startups_acquired"].sum() > 0
+    assert none.kpis["startups_acquired"].sum() == 0
+    assert (none.firms["exit_reason"] != "acquired").all()
+    # What big firms paid never exceeds a year's budget.
+    paid = base.kpis.assign(year=base.kpis["month"] // 12).groupby("year")["ma_paid_yuan"].sum()
+    budget = sum(b.ma_budget_yuan_per_year for b in hangzhou.regions["hangzhou"].big_firms.values())
+    assert (paid <= budget * (1 + 1e-9)).all()
+    acquired = base.firms[base.firms["exit_reason"] == "acquired"]
+    assert (acquired["value_yuan"] > 0).all()  # a price was paid
+
+
+def test_acquired_firms_leave_the_startup_count(tiny):
+    model = AIEcosystem(tiny, rng=4)
+    model.run_for(6)
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    team = alive[s.headcount[alive] >= tiny.startups.startup_min_team]
+    firm = next(b for b in st.big_firms if b.region == s.region[team[0]])
+    n = firm_life.acquire(st, model.params, firm, team[:2], np.array([1e6, 2e6]))
+    assert n == 2 and (s.status[team[:2]] == Status.ACQUIRED).all()
+    assert (s.headcount[team[:2]] == 0).all()  # staff joined the acquirer
+    model.step()
+    after = model.kpis()["startups_alive"].iloc[-model.n_regions :].sum()
+    assert not np.isin(team[:2], st.alive_startups()).any()
+    rows = st.alive_startups()
+    mask = outcomes.startup_mask(s.status[rows], s.headcount[rows], 3, s.listed[rows])
+    assert int(mask.sum()) == int(after)
+
+
+def test_listed_firms_are_employers_not_startups(tiny):
+    sc = tiny.model_copy(deep=True)
+    sc.startups.ipo_hazard = 1.0
+    model = AIEcosystem(sc, rng=4)
+    model.run_for(3)
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    big = alive[np.argsort(-s.headcount[alive])[:2]]
+    s.stage[big] = Stage.SERIES_C
+    s.revenue[big] = 1e9
+    s.post_money[big] = 1e10
+    firm_life.list_ipos(st, model.params, model.rng)
+    assert s.listed[big].all() and (s.status[big] == Status.ALIVE).all()
+    stage = s.stage[big].copy()
+    model.step()
+    assert (s.stage[big] == stage).all()  # listed firms raise no rounds
+    k = model.kpis().iloc[-model.n_regions :]
+    assert int(k["listed_firms_alive"].sum()) == int((s.listed & (s.status == Status.ALIVE)).sum())
+    still = big[s.status[big] == Status.ALIVE]
+    assert (s.headcount[still] > 0).all()  # they keep employing
+    f = model.firms()
+    assert set(f.loc[still, "exit_reason"]) <= {"listed"}

@@ -128,7 +128,7 @@ def test_firm_tables_have_the_promised_columns(full_run):
         "origin",
         "parent_id",
     } <= set(f.columns)
-    assert set(f["exit_reason"]) <= {"alive", "failed", "acquired", "closed"}
+    assert set(f["exit_reason"]) <= {"alive", "failed", "acquired", "closed", "listed"}
     assert f["exit_month"].isna().equals(f["exit_reason"] == "alive")
     assert set(f["sector"]) <= {
         "manufacturing",
@@ -333,7 +333,7 @@ NEW_CONSTANTS = {
         "founder_skill_weight", "capability_draw_min", "capability_draw_max",
         "founding_cash_sd", "first_raise_after_months", "months_between_rounds",
         "round_size_sd",
-        "layoff_below_runway_months", "acquisition_capability_exponent",
+        "layoff_below_runway_months",
         "same_sector_partner_share",
     ],
     "compute": [

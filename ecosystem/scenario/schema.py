@@ -284,7 +284,9 @@ class BigFirmSpec(_Strict):
     attrition_per_year: Share = 0.12
     spinoff_multiplier: Multiplier = 1.0
     """Multiplies the size-based founding hazard of its leavers (culture, wealth of alumni)."""
-    acquisitions_per_year: Annotated[float, _num(ge=0.0, le=1000.0)] = 1.0
+    ma_budget_yuan_per_year: Yuan = 0.0
+    """Money it may spend a year buying local startups (renewed each January; 0: no
+    acquisitions)."""
     procurement_yuan_per_year: Yuan = 0.0
     """Spending on startup products (big firms as buyers)."""
     capability: Share = 0.8
@@ -593,8 +595,26 @@ class Startups(_Strict):
     """Spread (log-normal sigma) of round sizes around ``round_size_yuan``."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
     """Firms losing money with less runway than this lay off staff down to what revenue pays."""
-    acquisition_capability_exponent: Elasticity = 2.0
-    """Big firms pick acquisitions with probability proportional to capability to this power."""
+    acquisition_hazard: Annotated[float, _num(ge=0.0, le=1.0)] = 0.002
+    """h_A: monthly chance that a big firm with budget acquires a given local candidate of
+    average quality (seed stage or later, not stalled)."""
+    acquisition_quality_elasticity: Elasticity = 1.0
+    """ζ: the hazard × (quality / mean quality of local candidates)^ζ."""
+    acquisition_stall_multiplier: Multiplier = 3.0
+    """m_stall: the hazard × (1 + m_stall) for a stalled firm (revenue not above its 12-month
+    average and runway short): acqui-hires of firms that stopped growing."""
+    distress_haircut: Share = 0.5
+    """A stalled firm's price is its last post-money × (1 − haircut), at least the floor."""
+    acquisition_revenue_multiple_floor: Multiplier = 2.0
+    """The price is at least this × yearly revenue."""
+    ipo_min_revenue_yuan: Yuan = 2.0e8
+    """A firm at Series C or later lists only with at least this yearly revenue..."""
+    ipo_min_value_yuan: Yuan = 2.0e9
+    """... and a last post-money of at least this."""
+    ipo_hazard: Share = 1.0 / 24.0
+    """Monthly chance that an eligible firm lists (queue and approval)."""
+    ipo_revenue_multiple: Annotated[float, _num(gt=0.0, le=1000.0)] = 10.0
+    """m_IPO: value at listing = m_IPO × yearly revenue (investors' exit value)."""
     same_sector_partner_share: Share = 0.5
     """Share of new partnerships sought within the firm's own sector."""
     # Fit, learning, closure, VC screening and valuations (docs/ODD.md 7.6-7.8).
