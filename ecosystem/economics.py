@@ -200,15 +200,22 @@ def targets_now(
     return alive, target_revenue(v, key, spending.ravel(), params)
 
 
-def update_revenue(state: State, params: Params, adjust: float | None = None) -> None:
-    """Revenue moves ``revenue_adjust_per_month`` of the way toward its nested-logit target."""
+def update_revenue(
+    state: State, params: Params, adjust: float | None = None, shock: np.ndarray | None = None
+) -> None:
+    """Revenue moves ``revenue_adjust_per_month`` of the way toward its nested-logit target.
+
+    ``shock`` (one factor per live firm, mean 1) scales this month's new business: revenue moves
+    toward R* × shock, the noise through which a month of sales reveals the fit (``learn_fit``).
+    """
     s, st = state.startups, params.config.startups
     lam = st.revenue_adjust_per_month if adjust is None else adjust
     spending_rs = sector_spending(state, params)
     state.ai_spending = spending_rs.sum(axis=1)
     alive, target = targets_now(state, params, spending_rs)
     s.revenue_target[alive] = target
-    s.revenue[alive] += lam * (target - s.revenue[alive])
+    toward = target if shock is None else target * shock
+    s.revenue[alive] += lam * (toward - s.revenue[alive])
 
 
 def believed_fit(state: State, rows: np.ndarray) -> np.ndarray:
@@ -224,13 +231,43 @@ def expected_revenue(state: State, rows: np.ndarray) -> np.ndarray:
     return s.revenue_target[rows] * believed_fit(state, rows) * np.exp(-s.log_fit[rows])
 
 
+def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """V̂ = m_VC × 12 × R̂* × G[stage] × g: what a VC thinks a firm is worth, post-money (design
+    §3.3). ``stage`` indexes ``stage_growth`` (0 seed ... 4 D+): the round sought for a raise,
+    the last round for a mark; g = ``stage_growth_scale``."""
+    st = params.config.startups
+    growth = np.asarray(st.stage_growth)[stage] * st.stage_growth_scale
+    return st.vc_revenue_multiple * 12.0 * expected_revenue(state, rows) * growth
+
+
+def planned_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """H_plan: the staff a firm's expected revenue R̂* pays for with its target margin (its
+    growth plan; compare ``desired_headcount``, what its cash and revenue pay now)."""
+    st = params.config.startups
+    per_head = cost_per_head(state, params, rows)
+    return np.floor(expected_revenue(state, rows) * (1 - st.target_margin) / per_head)
+
+
+def funding_need(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """The cash a round must bring to carry the firm's plan to its next round: T × (this month's
+    costs + the cost of the planned staff it lacks − revenue) − cash, T =
+    ``months_between_rounds`` (≤ 0: it needs nothing)."""
+    s, st = state.startups, params.config.startups
+    missing = np.maximum(planned_headcount(state, params, rows) - s.headcount[rows], 0.0)
+    plan = monthly_costs(state, params, rows) + missing * cost_per_head(state, params, rows)
+    net = np.maximum(plan - s.revenue[rows], 0.0)
+    return st.months_between_rounds * net - np.maximum(s.cash[rows], 0.0)
+
+
 def prior_fit(params: Params, n: int, rng: np.random.Generator, ages: np.ndarray | None = None):
     """True log fit and the belief (mean, precision) of n new firms.
 
     log θ ~ N(−σ_θ²/2, σ_θ²) and the prior belief is that distribution (μ = −σ_θ²/2, τ =
     1/σ_θ²). With ``ages`` (months of sales already seen: the 2025 stock), the precision is
-    the Kalman recursion run that many months and the mean is the truth plus a posterior error
-    N(0, 1/τ) (the filter's error distribution).
+    the Kalman recursion run that many months; the belief mean is drawn first, from the
+    distribution of posterior means (N(−σ_θ²/2, σ_θ² − 1/τ)), and the truth around it, log θ =
+    μ + N(0, 1/τ): beliefs are unbiased given the firm's information (E[log θ | μ] = μ) and
+    log θ keeps its N(−σ_θ²/2, σ_θ²) distribution.
     """
     st = params.config.startups
     sig = st.fit_sigma
@@ -243,7 +280,9 @@ def prior_fit(params: Params, n: int, rng: np.random.Generator, ages: np.ndarray
             grow = ages > 0
             precision[grow] = kalman_precision(precision[grow], st)
             ages = ages - 1
-        mean = log_fit + rng.normal(0.0, 1.0, n) / np.sqrt(precision)
+        spread = np.sqrt(np.maximum(sig**2 - 1.0 / precision, 0.0))
+        mean = -0.5 * sig**2 + spread * (log_fit + 0.5 * sig**2) / sig  # reuse the draw
+        log_fit = mean + rng.normal(0.0, 1.0, n) / np.sqrt(precision)
     return log_fit, mean, precision
 
 
@@ -252,16 +291,47 @@ def kalman_precision(precision: np.ndarray, st) -> np.ndarray:
     return 1.0 / (1.0 / precision + st.fit_drift_sigma**2) + 1.0 / st.sales_noise_sigma**2
 
 
-def learn_fit(state: State, params: Params, rows: np.ndarray, rng: np.random.Generator) -> None:
-    """One month of fit for the given firms: the true log fit drifts (N(−σ_w²/2, σ_w²): E θ
-    stays 1), sales reveal y = log θ + N(0, σ_y²), and beliefs update by the Kalman filter."""
+def drift_fit(state: State, params: Params, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """Markets move: the true log fit of the given firms drifts by N(−σ_w²/2, σ_w²) (E θ stays
+    1), before this month's sales, which it then shapes."""
+    st = params.config.startups
+    w = st.fit_drift_sigma
+    state.startups.log_fit[rows] += rng.normal(-0.5 * w**2, w, rows.size)
+
+
+def sales_shock(params: Params, n: int, rng: np.random.Generator) -> np.ndarray:
+    """This month's noise on new business, exp(ε), ε ~ N(−σ_y²/2, σ_y²) (mean 1)."""
+    y = params.config.startups.sales_noise_sigma
+    return np.exp(rng.normal(-0.5 * y**2, y, n))
+
+
+def sales_signal(state: State, params: Params, rows: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """What this month's sales reveal about log θ, per row (NaN: no new business, no signal).
+
+    Revenue moved from ``before`` toward R* × shock, and R* = θ × m with m = R* / θ the demand
+    at average fit, which the firm knows (its quality, the market). The new business it won,
+    R − (1 − λ)·before = λ·θ·m·shock, against λ·m gives y = log θ + ε + σ_y²/2 = log θ +
+    N(0, σ_y²): the realised revenue relative to what a fit of 1 predicts.
+    """
     s, st = state.startups, params.config.startups
-    n = rows.size
+    lam = st.revenue_adjust_per_month
+    won = s.revenue[rows] - (1.0 - lam) * before
+    per_fit = lam * s.revenue_target[rows] * np.exp(-s.log_fit[rows])
+    ok = (won > 0) & (per_fit > 0)
+    y = np.full(rows.size, np.nan)
+    y[ok] = np.log(won[ok] / per_fit[ok]) + 0.5 * st.sales_noise_sigma**2
+    return y
+
+
+def learn_fit(state: State, params: Params, rows: np.ndarray, y: np.ndarray) -> None:
+    """Kalman update of the belief about log θ from this month's sales signal ``y`` (the fit
+    drifted before the sales, ``drift_fit``): prior variance 1/τ + σ_w², prior mean μ − σ_w²/2;
+    a firm without a signal (NaN) keeps the prior."""
+    s, st = state.startups, params.config.startups
     w2, y2 = st.fit_drift_sigma**2, st.sales_noise_sigma**2
-    s.log_fit[rows] += rng.normal(-0.5 * w2, st.fit_drift_sigma, n)
-    y = s.log_fit[rows] + rng.normal(0.0, st.sales_noise_sigma, n)
     prior_var = 1.0 / s.fit_precision[rows] + w2
     prior_mean = s.fit_mean[rows] - 0.5 * w2
-    precision = 1.0 / prior_var + 1.0 / y2
-    s.fit_mean[rows] = (prior_mean / prior_var + y / y2) / precision
+    seen = np.isfinite(y)
+    precision = 1.0 / prior_var + seen / y2
+    s.fit_mean[rows] = (prior_mean / prior_var + np.where(seen, y, 0.0) / y2) / precision
     s.fit_precision[rows] = precision

@@ -50,62 +50,78 @@ def adopt(state: State, params: Params, rng: np.random.Generator) -> None:
 
 
 def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Revenue moves toward each firm's nested-logit target (``economics.update_revenue``)."""
-    economics.update_revenue(state, params)
+    """A month of sales and what it teaches (docs/ODD.md 7.6), in the design's order: markets
+    move (the true fit drifts), revenue moves toward each firm's nested-logit target at the
+    drifted fit times this month's sales shock, and the new business won updates each firm's
+    belief about its fit (Kalman)."""
     s = state.startups
     alive = state.alive_startups()
+    economics.drift_fit(state, params, alive, rng)
+    before = s.revenue[alive].copy()
+    economics.update_revenue(state, params, shock=economics.sales_shock(params, alive.size, rng))
+    economics.learn_fit(state, params, alive, economics.sales_signal(state, params, alive, before))
     s.revenue_year[alive] += s.revenue[alive]
     s.revenue_avg12[alive] += (s.revenue[alive] - s.revenue_avg12[alive]) / 12.0
     state.count("revenue_yuan", s.region[alive].astype(np.int64), s.revenue[alive])
 
 
-def learn_fit(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Fit drifts and firms learn about it from a month of sales (Kalman, docs/ODD.md 7.6)."""
-    alive = state.alive_startups()
-    if alive.size:
-        economics.learn_fit(state, params, alive, rng)
+def round_terms(state: State, params: Params, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The round each firm would raise now: (size, post-money valuation) (docs/ODD.md 7.7).
 
-
-def vc_screen(
-    state: State, params: Params, rows: np.ndarray, size: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """What a VC thinks each firm is worth and the post-money its round of ``size`` asks.
-
-    V̂ = m_VC × 12 × R̂* × G[next stage] (R̂*: expected target revenue under the believed fit);
-    post = size / dilution. A round is justified when V̂ ≥ post.
+    The size is the firm's need (``economics.funding_need``: its plan to the next round); the
+    post-money is the VC's value V̂ = m_VC × 12 × R̂* × G[next stage] × g; the dilution is
+    size / V̂. A round is justified when the dilution is at most ``max_dilution_per_round``.
     """
-    s, st = state.startups, params.config.startups
+    s = state.startups
     nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
-    growth = np.asarray(st.stage_growth)[nxt]
-    value = st.vc_revenue_multiple * 12.0 * economics.expected_revenue(state, rows) * growth
-    return value, size / st.dilution_per_round
+    size = economics.funding_need(state, params, rows)
+    return size, economics.vc_value(state, params, rows, nxt)
+
+
+def justified(size: np.ndarray, post: np.ndarray, params: Params) -> np.ndarray:
+    """Rounds whose valuation justifies them: a need, a value, and size / value ≤ d_max."""
+    d_max = params.config.startups.max_dilution_per_round
+    return (size > 0) & (post > 0) & (size <= d_max * post)
+
+
+def growth_limited(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """Firms whose growth capital limits: the staff their expected revenue justifies exceed
+    what their cash and revenue pay by more than ``raise_for_growth_gap`` (and by one)."""
+    st = params.config.startups
+    plan = economics.planned_headcount(state, params, rows)
+    funded = economics.desired_headcount(state, params, rows)
+    return (plan >= (1.0 + st.raise_for_growth_gap) * funded) & (plan >= funded + 1)
 
 
 def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Firms short of runway apply for their next round; VCs fund the rounds whose valuation
-    their value estimate justifies, best value for money first, while the city's monthly VC
-    money lasts; the guidance fund co-invests its share (docs/ODD.md 7.7)."""
+    """Firms short of runway, or whose growth their cash limits, apply for their next round
+    sized by their need; VCs value them and fund the rounds that value justifies, best value
+    for money first, while the city's monthly VC money lasts; the guidance fund co-invests its
+    share (docs/ODD.md 7.7)."""
     s, st = state.startups, params.config.startups
     alive = state.alive_startups()
     if alive.size == 0:
         return
-    burn = np.maximum(economics.monthly_costs(state, params, alive) - s.revenue[alive], 1.0)
-    runway = s.cash[alive] / burn
-    due = (s.next_raise_month[alive] <= state.month) & ~s.listed[alive]
-    want = alive[(runway < st.raise_below_runway_months) & due]
+    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
+    if due.size == 0:
+        return
+    burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
+    short = s.cash[due] / burn < st.raise_below_runway_months
+    want = due[short | growth_limited(state, params, due)]
+    size, post = round_terms(state, params, want)
+    want, size, post = want[size > 0], size[size > 0], post[size > 0]  # cash covers the plan
     if want.size == 0:
         return
-    want = rng.permutation(want)  # ties in the ranking are broken at random
+    order = rng.permutation(want.size)  # ties in the ranking are broken at random
+    want, size, post = want[order], size[order], post[order]
     s.sought_round[want] = True
-    nxt = np.minimum(s.stage[want].astype(np.int64), Stage.SERIES_D_PLUS - 1)
-    size = np.array(st.round_size_yuan)[nxt] * rng.lognormal(0, st.round_size_sd, want.size)
-    value, post = vc_screen(state, params, want, size)
-    passes = value >= post
+    passes = justified(size, post, params)
+    value = post
     closes = np.zeros(want.size, dtype=bool)
     region = s.region[want].astype(np.int64)
     for r in np.unique(region[passes]):
         idx = np.flatnonzero(passes & (region == r))
-        idx = idx[np.argsort(-(value[idx] / post[idx]), kind="stable")]
+        idx = idx[np.argsort(-(value[idx] / size[idx]), kind="stable")]
         gov = state.governments[r]
         private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
         # Whole rounds only: the VC money of the month funds, best first, every round that still
@@ -136,6 +152,7 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     state.count("rounds_closed", region[closes])
     state.count("rounds_failed", region[~closes])
     state.count("rounds_screened_out", region[~passes])
+    state.count("rounds_passed_unfunded", region[passes & ~closes])
     s.next_raise_month[want[~closes]] = state.month + st.retry_months
     s.next_raise_month[want[closes]] = state.month + st.months_between_rounds
 
@@ -170,11 +187,10 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
         & (runway < st.raise_below_runway_months)
     ]
     if cand.size:
-        nxt = np.minimum(s.stage[cand].astype(np.int64), Stage.SERIES_D_PLUS - 1)
-        value, post = vc_screen(state, params, cand, np.array(st.round_size_yuan)[nxt])
+        prospect = justified(*round_terms(state, params, cand), params)
         minimal = st.startup_min_team * state.wage[s.region[cand]] * (1 + st.other_opex_share)
         hopeless = economics.expected_revenue(state, cand) < st.closure_revenue_share * minimal
-        end_firms(state, params, rng, cand[(value < post) & hopeless], Status.CLOSED,
+        end_firms(state, params, rng, cand[~prospect & hopeless], Status.CLOSED,
                   "startups_closed")  # fmt: skip
 
 
@@ -187,7 +203,17 @@ def end_firms(
     s = state.startups
     s.status[rows] = status
     s.exit_month[rows] = state.month
-    state.count(counter, s.region[rows].astype(np.int64))
+    region = s.region[rows].astype(np.int64)
+    state.count(counter, region)
+    # Liquidation: what is left goes back to the owners (investors ς, founders 1 − ς) and is the
+    # exit value; a deficit is costs left unpaid (written off by creditors). No cash stays.
+    left = s.cash[rows]
+    unlisted = rows[~s.listed[rows]]  # a listed firm's investors exited at the listing
+    s.exit_value[unlisted] = np.maximum(s.cash[unlisted], 0.0)
+    state.count("liquidation_yuan", region, np.maximum(left, 0.0))
+    state.count("liquidation_to_investors_yuan", region, np.maximum(left, 0.0) * s.vc_share[rows])
+    state.count("unpaid_costs_yuan", region, np.maximum(-left, 0.0))
+    s.cash[rows] = 0.0
     staff = staff_of(state, rows)
     if state.founding:  # staff laid off this month who will found a firm are already released
         queued = np.concatenate([f for f, _, _ in state.founding])

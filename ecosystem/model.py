@@ -156,7 +156,6 @@ class AIEcosystem(mesa.Model):
         firm_life.innovate(st, par, rng("innovate"))
         firm_life.adopt(st, par, rng("adopt"))
         firm_life.earn_revenue(st, par, rng("earn_revenue"))
-        firm_life.learn_fit(st, par, rng("learn_fit"))
         firm_life.raise_funding(st, par, rng("raise_funding"))
         firm_life.list_ipos(st, par, rng("list_ipos"))
         firm_life.pay_costs_and_exit(st, par, rng("pay_costs_and_exit"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecosystem import economics
 from ecosystem.compute_market import LEDGER, NATIONAL
 from ecosystem.networks import parent_nodes
 from ecosystem.outcomes import micro_firm_mask, startup_mask
@@ -199,12 +200,13 @@ def firms(state: State, params: Params) -> pd.DataFrame:
     s = state.startups
     n = s.n
     exit_reason = np.array(EXIT_REASONS, dtype=object)[s.status[:n]]
-    st = params.config.startups
     listed = s.listed[:n] & (s.status[:n] == Status.ALIVE)
     exit_reason[listed] = "listed"
     alive = (s.status[:n] == Status.ALIVE) & ~listed
-    # Alive firms are marked at m_VC × yearly revenue; exits at their exit value (0 if failed).
-    mark = st.vc_revenue_multiple * 12.0 * s.revenue[:n]
+    # Alive firms are marked as a VC values them at their last round's stage (V̂, G included);
+    # exits at their exit value (price, value at listing, liquidation proceeds).
+    rows = np.arange(n)
+    mark = economics.vc_value(state, params, rows, np.maximum(s.stage[:n].astype(np.int64) - 1, 0))
     value = np.where(alive, mark, s.exit_value[:n])
     kinds = np.array(["none", "startup", "big_firm", "university"], dtype=object)
     big_firm_keys = [b.key for b in state.big_firms]

@@ -71,6 +71,10 @@ COUNTERS = (
     "mobile_founders",
     "startups_listed",
     "ma_paid_yuan",
+    "rounds_passed_unfunded",
+    "liquidation_yuan",
+    "liquidation_to_investors_yuan",
+    "unpaid_costs_yuan",
 )
 
 

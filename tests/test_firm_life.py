@@ -71,11 +71,71 @@ def test_learning_shrinks_belief_variance(tiny):
     assert err_old < err_prior
 
 
+def _a_month_of_sales(sc):
+    """Three months of ``sc``, then one more month's sales phase; returns the model, the live
+    rows and their log fit, revenue and belief mean before that phase."""
+    model = AIEcosystem(sc, rng=5)
+    model.run_for(3)
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    before = s.log_fit[alive].copy(), s.revenue[alive].copy(), s.fit_mean[alive].copy()
+    firm_life.earn_revenue(st, model.params, model.rng)
+    return model, alive, before
+
+
+def test_a_month_of_sales_teaches_the_fit_it_was_earned_at(tiny):
+    """Design order (causal-core §3.1): the fit drifts, the month's sales are earned at the
+    drifted fit, and they reveal it. With almost no sales noise the belief after the month is
+    the drifted truth, and the revenue moved toward the target at that same fit."""
+    sc = tiny.model_copy(deep=True)
+    sc.startups.sales_noise_sigma, sc.startups.fit_drift_sigma = 1e-6, 0.3
+    model, alive, (fit, revenue, _) = _a_month_of_sales(sc)
+    st, s, par = model.state, model.startups, model.params
+    assert np.abs(s.log_fit[alive] - fit).mean() > 0.1  # the market moved this month
+    np.testing.assert_allclose(s.fit_mean[alive], s.log_fit[alive], atol=1e-3)
+    _, target = economics.targets_now(st, par, economics.sector_spending(st, par))
+    np.testing.assert_allclose(s.revenue_target[alive], target, rtol=1e-12)
+    lam = sc.startups.revenue_adjust_per_month
+    np.testing.assert_allclose(s.revenue[alive], revenue + lam * (target - revenue), rtol=1e-4)
+
+
+def test_sales_noise_is_in_the_revenue_the_belief_learns_from(tiny):
+    """The signal is the realised revenue, not a draw beside it: with sales noise the month's
+    revenue departs from the noiseless path, and the belief moves with it."""
+    model, alive, (_, revenue, mean) = _a_month_of_sales(tiny)
+    s = model.startups
+    lam = tiny.startups.revenue_adjust_per_month
+    noiseless = revenue + lam * (s.revenue_target[alive] - revenue)
+    won = s.revenue[alive] - (1 - lam) * revenue
+    surprise = np.log(won) - np.log(noiseless - (1 - lam) * revenue)
+    assert surprise.std() > 0.3 * tiny.startups.sales_noise_sigma
+    # A better month than expected raises the belief more: the update follows the surprise.
+    assert np.corrcoef(surprise, s.fit_mean[alive] - mean)[0, 1] > 0.5
+
+
+def test_the_initial_stock_believes_without_bias(tiny):
+    """For firms that have already sold for a while (the 2025 stock), the belief is drawn and
+    the truth around it: E[log θ | μ] = μ (regression slope 1), and log θ keeps its
+    N(−σ²/2, σ²) distribution. Drawing the belief around the truth (slope τσ²/(τσ² + 1) < 1)
+    fails this."""
+    par = AIEcosystem(tiny, rng=1).params
+    sig = tiny.startups.fit_sigma
+    log_fit, mean, precision = economics.prior_fit(
+        par, 200_000, np.random.default_rng(0), ages=np.ones(200_000, dtype=np.int64)
+    )
+    slope, intercept = np.polyfit(mean, log_fit, 1)
+    assert abs(slope - 1.0) < 0.02 and abs(intercept) < 0.02
+    assert log_fit.mean() == pytest.approx(-0.5 * sig**2, abs=0.01)
+    assert log_fit.std() == pytest.approx(sig, rel=0.01)
+    assert (log_fit - mean).std() == pytest.approx(1 / np.sqrt(precision[0]), rel=0.01)
+
+
 def _applicants(model, revenue_target: float):
     """Every live firm short of runway, due to raise, with the given target revenue."""
     st, s = model.state, model.startups
     alive = st.alive_startups()
     s.cash[alive] = 1.0
+    s.revenue[alive] = 0.0  # every one burns cash: each needs a round
     s.next_raise_month[alive] = 0
     s.revenue_target[alive] = revenue_target
     s.log_fit[alive] = 0.0
@@ -100,53 +160,80 @@ def test_no_round_without_a_justified_valuation(tiny):
     _applicants(model, revenue_target=1e9)
     firm_life.raise_funding(st, model.params, model.rng)
     assert st.counters["rounds_closed"].sum() == alive.size
-    value, post = firm_life.vc_screen(
-        st, model.params, alive, np.full(alive.size, 1e6)
-    )  # screen is monotone in expected revenue
-    assert (value >= post).all()
+    size, post = firm_life.round_terms(st, model.params, alive)
+    assert firm_life.justified(size, post, model.params).all()  # monotone in expected revenue
 
 
-#: a month's VC money for about three seed rounds (¥5m each)
-TRANCHE = 3.5 * 5e6
+def test_the_post_money_is_the_vcs_valuation_and_the_size_the_need(tiny):
+    """A round's post-money is V̂ = m_VC × 12 × R̂* × G × g and its size the firm's need; the
+    share sold is size / V̂ (before: post-money = a typed-in size / a fixed dilution)."""
+    model = AIEcosystem(tiny, rng=5)
+    model.run_for(2)
+    st, s, par = model.state, model.startups, model.params
+    alive = _applicants(model, revenue_target=1e6)
+    s.stage[alive] = Stage.BOOTSTRAP
+    s.vc_share[alive], s.vc_invested[alive] = 0.0, 0.0
+    for g in st.governments:
+        g.policy.guidance_fund_share = 0.0
+    need = economics.funding_need(st, par, alive)
+    value = economics.vc_value(st, par, alive, np.zeros(alive.size, dtype=np.int64))
+    firm_life.raise_funding(st, par, model.rng)
+    raised = s.stage[alive] == Stage.SEED
+    assert raised.all()
+    np.testing.assert_allclose(s.post_money[alive], value, rtol=1e-9)
+    np.testing.assert_allclose(s.vc_invested[alive], need, rtol=1e-9)
+    np.testing.assert_allclose(s.vc_share[alive], need / value, rtol=1e-9)
+    st.startups.stage[alive] = Stage.BOOTSTRAP
+    # Twice the VC optimism: twice the valuation, half the dilution for the same need.
+    par.config.startups.stage_growth_scale *= 2.0
+    size2, post2 = firm_life.round_terms(st, par, alive)
+    np.testing.assert_allclose(post2, 2 * value, rtol=1e-9)
 
 
 def _bootstrapped_applicants_and_scarce_money(tiny):
-    """Every live firm a bootstrapped applicant; their city's month holds ``TRANCHE``, no
-    guidance fund."""
+    """Every live firm a bootstrapped applicant with the same expected revenue; half of them
+    already earn most of it, so they need less money for the same valuation. ``better``: the
+    half with the best value for money (V̂ / size); their city's month holds exactly what they
+    ask; no guidance fund."""
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
     st, s = model.state, model.startups
-    alive = _applicants(model, revenue_target=1e8)
+    alive = _applicants(model, revenue_target=1e6)
     s.stage[alive] = Stage.BOOTSTRAP
+    s.revenue[alive[: alive.size // 2]] = 0.8e6
+    size, post = firm_life.round_terms(st, model.params, alive)
+    alive, size, post = alive[size > 0], size[size > 0], post[size > 0]  # the others need nothing
+    better = alive[np.argsort(-post / size)[: alive.size // 2]]
     city = int(s.region[alive[0]])
+    assert (s.region[alive] == city).all()
     pool = st.vc_pools[city]
-    pool.annual = pool.remaining = pool.month_cap = TRANCHE
+    pool.annual = pool.remaining = pool.month_cap = size[np.isin(alive, better)].sum() * 1.001
     st.governments[city].policy.guidance_fund_share = 0.0
-    return model, alive
+    return model, alive, better, pool.month_cap
 
 
 def test_scarce_vc_money_funds_the_best_rounds_first(tiny):
-    model, alive = _bootstrapped_applicants_and_scarce_money(tiny)
+    model, alive, better, _ = _bootstrapped_applicants_and_scarce_money(tiny)
     s = model.startups
-    better = alive[: alive.size // 2]
-    s.revenue_target[better] = 1e9
     firm_life.raise_funding(model.state, model.params, model.rng)
     raised = alive[s.stage[alive] > 0]
     assert 0 < raised.size < alive.size
-    assert np.isin(raised, better).all()
+    assert set(raised) == set(better)
+    assert model.state.counters["rounds_passed_unfunded"].sum() > 0  # the money bound
 
 
 def test_a_round_larger_than_the_money_left_does_not_block_smaller_ones(tiny):
-    model, alive = _bootstrapped_applicants_and_scarce_money(tiny)
+    model, alive, better, tranche = _bootstrapped_applicants_and_scarce_money(tiny)
     s = model.startups
-    big = alive[0]
+    big = alive[~np.isin(alive, better)][0]
     s.stage[big] = Stage.SERIES_C  # asks for a D+ round, far more than the month's money
     s.revenue_target[big] = 1e12  # and is the best value for money, so it is ranked first
+    s.revenue[big] = 0.99e12
     before = s.vc_invested[alive].copy()
     firm_life.raise_funding(model.state, model.params, model.rng)
     assert s.stage[big] == Stage.SERIES_C  # not funded: it does not fit
-    assert (s.stage[alive[1:]] > Stage.BOOTSTRAP).any()  # the seed rounds behind it close
-    assert (s.vc_invested[alive] - before).sum() <= TRANCHE * (1 + 1e-12)  # within the money
+    assert (s.stage[better] > Stage.BOOTSTRAP).any()  # the seed rounds behind it close
+    assert (s.vc_invested[alive] - before).sum() <= tranche * (1 + 1e-12)  # within the money
 
 
 def test_ownership_in_unit_interval_and_rounds_priced(full_run):

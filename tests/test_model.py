@@ -116,6 +116,39 @@ def test_kpis_one_row_per_month_and_region(full_run):
     assert k["date"].iloc[-1] == pd.Timestamp("2034-12-01")
 
 
+def test_firm_counts_add_up_every_month(full_run):
+    """The accounting identity of docs/ODD.md 7.8: live firms (startups + micro + listed) = the
+    2025 stock + founded − failed − closed − acquired, per region and month."""
+    k, f = full_run.kpis, full_run.firms
+    stock = f[f["founded_month"] < 0].groupby("region").size()
+    for region, r in k.groupby("region"):
+        r = r.sort_values("month")
+        live = r["startups_alive"] + r["micro_firms_alive"] + r["listed_firms_alive"]
+        flows = r["startups_founded"] - r[["startups_failed", "startups_closed",
+                                           "startups_acquired"]].sum(axis=1)  # fmt: skip
+        expected = stock.get(region, 0) + flows.cumsum()
+        np.testing.assert_array_equal(live.to_numpy(), expected.to_numpy(), err_msg=region)
+    # ... and the firms table says the same at the end.
+    last = k[k["month"] == k["month"].max()]
+    live = ["startups_alive", "micro_firms_alive", "listed_firms_alive"]
+    assert f["exit_reason"].isin(["alive", "listed"]).sum() == int(last[live].sum().sum())
+
+
+def test_shut_firms_pay_out_their_cash(full_run):
+    """A failed or closed firm's cash goes back to its owners as liquidation proceeds (its
+    exit value; a firm that had listed keeps its listing's); nothing stays in a shut firm and
+    nothing vanishes."""
+    f, k = full_run.firms, full_run.kpis
+    listed = full_run.model.startups.view("listed")
+    shut = f[f["exit_reason"].isin(["failed", "closed"])]
+    assert (shut["cash_yuan"] == 0).all()
+    assert (shut["value_yuan"] >= 0).all() and (shut["value_yuan"] > 0).any()
+    paid = shut[~listed[shut.index]]
+    assert paid["value_yuan"].sum() == pytest.approx(k["liquidation_yuan"].sum(), rel=1e-9)
+    to_investors = (paid["vc_share"] * paid["value_yuan"]).sum()
+    assert to_investors == pytest.approx(k["liquidation_to_investors_yuan"].sum(), rel=1e-9)
+
+
 def test_firm_tables_have_the_promised_columns(full_run):
     f = full_run.firms
     assert {
@@ -332,7 +365,6 @@ NEW_CONSTANTS = {
         "parent_capability_min", "parent_capability_max", "sector_inheritance_share",
         "founder_skill_weight", "capability_draw_min", "capability_draw_max",
         "founding_cash_sd", "first_raise_after_months", "months_between_rounds",
-        "round_size_sd",
         "layoff_below_runway_months",
         "same_sector_partner_share",
     ],

@@ -591,8 +591,6 @@ class Startups(_Strict):
     """Months after founding before a startup first seeks a round."""
     months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
     """Months after a closed round before the next can be sought."""
-    round_size_sd: Annotated[float, _num(ge=0.0, le=5.0)] = 0.3
-    """Spread (log-normal sigma) of round sizes around ``round_size_yuan``."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
     """Firms losing money with less runway than this lay off staff down to what revenue pays."""
     acquisition_hazard: Annotated[float, _num(ge=0.0, le=1.0)] = 0.002
@@ -632,11 +630,20 @@ class Startups(_Strict):
     closure_min_age_months: Months = 6
     """Firms younger than this do not close (they may still become insolvent)."""
     dilution_per_round: Annotated[float, _num(gt=0.0, le=0.9)] = 0.2
-    """d: share of the firm a round sells; post-money = round size / d."""
+    """d: share of the firm each past round sold in the 2025 stock (post-money = round size /
+    d); rounds during the run sell size / V̂."""
+    max_dilution_per_round: Annotated[float, _num(gt=0.0, le=0.95)] = 0.35
+    """d_max: the largest share of the firm one round may sell (size / V̂): rounds asking more
+    than the VC's valuation justifies are screened out."""
     vc_revenue_multiple: Annotated[float, _num(gt=0.0, le=1000.0)] = 10.0
     """m_VC: value = m_VC × expected yearly revenue × stage growth."""
     stage_growth: list[Annotated[float, _num(gt=0.0, le=1000.0)]] = [5.0, 3.0, 2.0, 1.5, 1.2]
     """G_stage: growth VCs expect, by stage reached next: seed, A, B, C, D+."""
+    stage_growth_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 1.0
+    """g: one factor on every G_stage (the calibration's single knob for VC optimism)."""
+    raise_for_growth_gap: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
+    """γ: a firm also seeks a round when the staff its expected revenue justifies exceed what
+    its cash and revenue pay by this share (capital limits its growth)."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
