@@ -60,9 +60,9 @@ def test_tip_1_the_ecosystem_grows_and_big_firm_alumni_lead(seed):
     s = Session("hangzhou", seed=seed)
     s.step(36)
     alive = s.frames().totals["startups_alive"].to_numpy()
-    yearly = alive[[11, 23, 35]]
-    assert np.all(np.diff(yearly) > 0), yearly  # rises year after year after the first
-    assert abs(alive[11] - alive[0]) < 0.1 * alive[0], alive[[0, 11]]  # about flat in year 1
+    yearly = alive[[0, 11, 23, 35]]
+    assert np.all(np.diff(yearly) > 0), yearly  # rises year after year (+11% in year 1 since
+    # rounds also fund growth; it was about flat before)
     assert alive[35] > alive[0]
     o = s.frames().origin_alive.iloc[-1]
     assert o.idxmax() == "big_firm"
