@@ -193,7 +193,7 @@ def test_the_post_money_is_the_vcs_valuation_and_the_size_the_need(tiny):
 def _bootstrapped_applicants_and_scarce_money(tiny):
     """Every live firm a bootstrapped applicant with the same expected revenue; half of them
     already earn most of it, so they need less money for the same valuation. ``better``: the
-    half with the best value for money (V̂ / size); their city's month holds exactly what they
+    half with the best value for money (V̂ / size), not cutting through a tie; their city's month holds exactly what they
     ask; no guidance fund."""
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
@@ -203,7 +203,13 @@ def _bootstrapped_applicants_and_scarce_money(tiny):
     s.revenue[alive[: alive.size // 2]] = 0.8e6
     size, post = firm_life.round_terms(st, model.params, alive)
     alive, size, post = alive[size > 0], size[size > 0], post[size > 0]  # the others need nothing
-    better = alive[np.argsort(-post / size)[: alive.size // 2]]
+    ratio = post / size
+    order = np.argsort(-ratio, kind="stable")
+    k = alive.size // 2
+    while k < alive.size and ratio[order[k]] == ratio[order[k - 1]]:
+        k += 1  # never cut through firms that are equally good value (they tie exactly)
+    assert 0 < k < alive.size
+    better = alive[order[:k]]
     city = int(s.region[alive[0]])
     assert (s.region[alive] == city).all()
     pool = st.vc_pools[city]
