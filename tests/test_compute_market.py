@@ -284,11 +284,17 @@ def test_sold_never_exceeds_capacity_and_money_adds_up(preset_run):
 @pytest.mark.parametrize("preset", ["hangzhou", "china"])
 def test_utilisation_moves_smoothly_without_supply_or_voucher_shocks(preset):
     """Without voucher budgets (their January surges are demand shocks, redesigned in step 10.4),
-    utilisation changes by < 5 points a month wherever no center's capacity changed. The old
-    argmin market jumped by 0.6 (Hangzhou) and 0.9 (china) in such months."""
+    utilisation changes by < 10 points a month wherever no center's capacity changed, and moves
+    of more than 3 points are not undone the next month. The old argmin market jumped by 0.6
+    (Hangzhou) and 0.9 (china) in such months, back and forth. Since VC rounds also fund growth
+    (the VC review), demand can step up by ~6 points in a month as centers fill (Hangzhou seed 1,
+    month 41: 91% -> 97% -> 99.5%): a step, not an oscillation."""
     _, dc, _, _ = _run(preset, vouchers=False)
     util, cap = _panel(dc, "utilization"), _panel(dc, "capacity_gpu_h")
     quiet = (cap[1:] == cap[:-1]).all(axis=1)
-    jumps = np.abs(np.diff(util, axis=0))[quiet]
+    d = np.diff(util, axis=0)
     assert quiet.sum() >= 10
-    assert jumps.max() < 0.05
+    assert np.abs(d[quiet]).max() < 0.10
+    both = quiet[1:] & quiet[:-1]
+    undone = (d[1:] * d[:-1] < 0) & (np.minimum(abs(d[1:]), abs(d[:-1])) > 0.03)
+    assert not undone[both].any()
