@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--target", type=float, help="startups to reach (default: meta.target_startups)"
     )
+    ap.add_argument(
+        "--target-quantile",
+        type=float,
+        help="target = this quantile (0-1) of the experiments' peak startup counts: a split PRIM "
+        "can use whatever the core gives (overrides --target)",
+    )
     ap.add_argument("--workers", type=int, default=1, help="EMA multiprocessing workers")
     ap.add_argument("--coverage", type=float, default=0.5, help="least coverage of the box shown")
     ap.add_argument("--out", default="results/prim_5000_experiments.parquet")
@@ -61,14 +67,23 @@ def main(argv: list[str] | None = None) -> int:
     # reached: in at least half of the replicates (the model's own target_reached), or, with
     # --target, when the replicates' mean monthly count touches that target
     reached = np.asarray(outcomes["target_reached"], dtype=float) >= 0.5
-    if args.target:
-        reached = np.asarray(outcomes["startups_alive"], dtype=float).max(axis=1) >= target
+    peak = np.asarray(outcomes["startups_alive"], dtype=float).max(axis=1)
+    if args.target_quantile is not None:
+        if not 0.0 < args.target_quantile < 1.0:
+            print(f"--target-quantile: {args.target_quantile} is not between 0 and 1")
+            return 2
+        target = float(np.quantile(peak, args.target_quantile))
+    if args.target or args.target_quantile is not None:
+        reached = peak >= target
     print(
         f"{int(reached.sum())} of {len(reached)} experiments reach {target:,.0f} startups "
         "in most replicates"
     )
     if reached.all() or not reached.any():
-        print("PRIM needs both outcomes; widen the ranges or change meta.target_startups")
+        print(
+            "PRIM needs both outcomes; widen the ranges or change meta.target_startups "
+            f"(peak startups across the experiments: {peak.min():,.0f}-{peak.max():,.0f})"
+        )
         return 1
     x = prim_inputs(experiments)  # booleans as 0/1: EMA 3.0's box.inspect fails on booleans
     box = prim.Prim(x, reached).find_box()
