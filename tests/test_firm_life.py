@@ -208,8 +208,8 @@ def test_the_post_money_is_the_vcs_valuation_and_the_size_the_need(tiny):
 def _bootstrapped_applicants_and_scarce_money(tiny):
     """Every live firm a bootstrapped applicant with the same expected revenue; half of them
     already earn most of it, so they need less money for the same valuation. ``better``: the
-    half with the best value for money (V̂ / size), not cutting through a tie; their city's month holds exactly what they
-    ask; no guidance fund."""
+    half with the best value for money (V̂ / size), not cutting through a tie; their city's
+    month holds exactly what they ask; no guidance fund."""
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
     st, s = model.state, model.startups
@@ -221,8 +221,9 @@ def _bootstrapped_applicants_and_scarce_money(tiny):
     ratio = post / size
     order = np.argsort(-ratio, kind="stable")
     k = alive.size // 2
+    # never cut through firms that are equally good value (they tie exactly)
     while k < alive.size and ratio[order[k]] == ratio[order[k - 1]]:
-        k += 1  # never cut through firms that are equally good value (they tie exactly)
+        k += 1
     assert 0 < k < alive.size
     better = alive[order[:k]]
     city = int(s.region[alive[0]])
