@@ -166,8 +166,11 @@ def indices(
     num_levels: int = 4,
     second_order: bool = False,
 ) -> list[dict]:
-    """SALib indices of one outcome Y over sample X (one row per parameter, then pairs)."""
-    names = prob["names"]
+    """SALib indices of one outcome Y over sample X (one row per parameter, then pairs).
+
+    With ``prob["groups"]`` (SALib's grouped designs) the rows are the groups, in order of
+    first appearance, as SALib orders its results."""
+    names = list(dict.fromkeys(prob["groups"])) if prob.get("groups") else prob["names"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "morris":
