@@ -64,6 +64,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecosystem.scenario import (
@@ -708,8 +709,12 @@ def run_stage(
     points = point_outcomes(report.summary, len(exp.points), gsa.months)
     table, notes = analyse_stage(gsa, stage, factors, X, points)
     unit = pd.DataFrame(X, columns=[f"u_{n}" for n in salib_problem(factors)["names"]])
-    write_parquet(pd.concat([points, unit], axis=1), out / f"gsa_points_{stage}.parquet")
-    write_parquet(table, out / f"gsa_{stage}.parquet")
+    frame = pd.concat([points.drop(columns="seed"), unit], axis=1)
+    t = _arrow(frame, exp.design_hash, 0).set_column(
+        1, "seed", pa.array(exp.point_seeds, type=pa.int64())
+    )
+    write_parquet(t, out / f"gsa_points_{stage}.parquet")
+    write_parquet(_arrow(table, exp.design_hash, exp.root_seed), out / f"gsa_{stage}.parquet")
     cpu = float(pd.to_numeric(report.summary.get("elapsed_s"), errors="coerce").sum())
     return StageResult(stage, factors, X, exp, points, table, notes, wall, cpu, report.failed)
 
@@ -740,9 +745,10 @@ def run_all(
     from ecosystem.run import git_revision
 
     out.mkdir(parents=True, exist_ok=True)
-    write_parquet(gsa.describe_factors(), out / "gsa_factors.parquet")
+    seed = gsa.spec.sensitivity.root_seed
+    write_parquet(_arrow(gsa.describe_factors(), gsa.name, seed), out / "gsa_factors.parquet")
     fixed = pd.DataFrame(gsa.fixed, columns=["path", "reason"])
-    write_parquet(fixed, out / "gsa_fixed.parquet")
+    write_parquet(_arrow(fixed, gsa.name, seed), out / "gsa_fixed.parquet")
     record: dict = {
         "name": gsa.name,
         "spec": gsa.source,
@@ -782,6 +788,14 @@ def run_all(
         record["machine"] = machine()
         write_text(out / "gsa.json", json.dumps(record, indent=2, default=_json))
     return record
+
+
+def _arrow(df: pd.DataFrame, run_id: str, seed: int):
+    """A frame as an Arrow table of the house conventions (run_id and seed first, NULL for
+    missing values)."""
+    from ecosystem.output_tables import arrow_table
+
+    return arrow_table({c: df[c].to_numpy() for c in df.columns}, run_id, seed)
 
 
 def _json(x):
