@@ -298,7 +298,7 @@ LAYERS = [
     ["spec"],
     ["runner", "dask_worker"],
     ["sensitivity", "results", "ema", "calibrate", "inference"],
-    ["uncertainty"],
+    ["uncertainty", "global_sensitivity"],
     ["policy", "compare"],
     ["report"],
     ["commands"],
