@@ -115,7 +115,7 @@ def test_inert_input_in_sobol_covers_zero(scenario, tmp_path):
     inert = row.loc["graduate_inflow_warn_share"]
     assert abs(inert["S1"]) <= inert["S1_conf"] + 1e-12
     assert abs(inert["ST"]) <= inert["ST_conf"] + 1e-12
-    assert row.loc["seed", "ST"] > 0.5  # the count varies with the seed alone
+    assert row.loc["seed", "ST"] > 0.25  # the count varies with the seed alone
 
 
 def test_paired_arms_share_seed_and_inputs(analysis):
