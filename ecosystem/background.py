@@ -1,5 +1,6 @@
 """The rest of China for single-city presets, derived from the national model (design §6.1):
-the western hubs' background demand and the other cities' pull on mobile founders.
+the western hubs' background demand, the other cities' pull on mobile founders and the part of
+the national mobile VC pool the other cities leave each city.
 
 A single-city preset models one city and the four western hubs. Left alone, the hubs' only
 outside users would be the "users outside the model" of the hub files, and the one modelled
@@ -28,6 +29,24 @@ weights, fitted the same way (level on the second year, log-linear trend) into
 ``national.mobile_founder_rival_weight`` and ``mobile_founder_rival_growth_per_year``; city c then
 receives Φ · w_c / (w_c + W_rest) mobile founders a year in expectation, its national-run share
 when its own state follows its national path.
+
+And it gives each single city the national mobile VC pool the other cities leave it (design
+§6.1, §6.2: the part 1 − ``national.vc_home_bias`` of every city's VC money, which funds
+justified rounds left unfunded anywhere, best value for money first), the VC analogue of the
+hub background:
+
+    M_c(t) = M(t) − 12 · Σ_{c' ≠ c} D_c'(t)      (yuan a year)
+
+with M(t) the national mobile pool's money for the year and D_c'(t) what the startups of city
+c' drew from it in month t, fitted the same way into ``national.vc_mobile_pool_yuan_per_year`` and
+``vc_mobile_pool_growth_per_year`` (where a yearly mean from the anchor year on is zero the
+trend is undefined: the level is the mean over those years and the growth 0). In the
+single-city run that pool funds only the city's justified rounds its own pool (h × its VC)
+leaves unfunded, so it meets the mobile money as it did in the national run: what the others
+take is gone, the rest is open to it by value for money. Its expected draw is then its
+national-run draw when its own state follows its national path. (A pool of only the city's
+expected draw would not do: draws are a few large rounds a year, which a budget of their yearly
+mean, paced monthly, can never fit.)
 
 ``aieco derive-background`` writes these fields with their provenance into each single-city
 preset (a marked block at the end of the file, replaced on each run; the block holds a
@@ -68,6 +87,8 @@ class HubDemand:
     background: np.ndarray  # (months, centers): users outside the model, at p₀
     by_city: np.ndarray  # (months, cities, centers): each city's purchases, at p₀
     weights: np.ndarray  # (months, cities): each city's weight for mobile founders
+    vc_mobile: np.ndarray  # (months, cities): VC each city drew from the national mobile pool
+    vc_mobile_pool: np.ndarray  # (months,): the national mobile pool's money for the year
     seeds: list[int]
     years: int
 
@@ -81,6 +102,13 @@ class HubDemand:
         keep = np.array([c != city for c in self.cities])
         return self.weights[:, keep].sum(axis=1, keepdims=True)
 
+    def vc_left(self, city: str) -> np.ndarray:
+        """(months, 1): the mobile VC pool's money a year less what the other cities drew from
+        it (each month's draw × 12), at least 0."""
+        keep = np.array([c != city for c in self.cities])
+        left = self.vc_mobile_pool - 12.0 * self.vc_mobile[:, keep].sum(axis=1)
+        return np.maximum(left, 0.0)[:, None]
+
 
 def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDemand:
     """Run the national preset for ``years`` per seed and record the hub centers' demand."""
@@ -91,7 +119,7 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
     cfg = load_scenario(NATIONAL_PRESET, overrides)
     months = 12 * years
     eps = cfg.compute.background_price_elasticity
-    bg_runs, city_runs, weight_runs = [], [], []
+    bg_runs, city_runs, weight_runs, vc_runs, pool_runs = [], [], [], [], []
     for seed in seeds:
         model = AIEcosystem(cfg, rng=seed)
         kinds = model.region_kinds
@@ -100,6 +128,8 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
         p0 = np.array([model.data_centers[j].spec.price_yuan_per_gpu_h for j in hubs])
         bg, by_city = np.zeros((months, len(hubs))), np.zeros((months, len(cities), len(hubs)))
         weights = np.zeros((months, len(cities)))
+        vc_mobile = np.zeros((months, len(cities)))
+        vc_pool = np.zeros(months)
         for t in range(months):
             price = np.array([model.data_centers[j].price for j in hubs])  # this month's
             model.step()
@@ -107,9 +137,13 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
             bg[t] = [model.data_centers[j].sold_background for j in hubs] * at_p0
             by_city[t] = model.state.sales_by_region[np.ix_(cities, hubs)] * at_p0
             weights[t] = mobile_founder_weights(model.state, model.params)[cities]
+            vc_mobile[t] = model.state.history[-1]["counters"]["vc_mobile_yuan"][cities]
+            vc_pool[t] = model.state.vc_mobile.annual
         bg_runs.append(bg)
         city_runs.append(by_city)
         weight_runs.append(weights)
+        vc_runs.append(vc_mobile)
+        pool_runs.append(vc_pool)
     keys = model.region_keys
     centers = [(keys[model.data_centers[j].region], model.data_centers[j].key) for j in hubs]
     return HubDemand(
@@ -118,6 +152,8 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
         background=np.mean(bg_runs, axis=0),
         by_city=np.mean(city_runs, axis=0),
         weights=np.mean(weight_runs, axis=0),
+        vc_mobile=np.mean(vc_runs, axis=0),
+        vc_mobile_pool=np.mean(pool_runs, axis=0),
         seeds=list(seeds),
         years=years,
     )
@@ -156,6 +192,18 @@ def level_and_growth(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slope = np.log1p(growth)
     level = yearly[a - 1] / np.exp((a - 0.5) * slope)
     return level, growth
+
+
+def level_and_growth_or_flat(monthly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``level_and_growth`` for a series that may be zero (the mobile pool left to a city when
+    the others drew all of it): where a yearly mean from the anchor year on is zero (below 10⁻⁹ of
+    the largest) the
+    log-linear trend is undefined, so that column gets the mean of those yearly means as its
+    level and growth 0."""
+    level, growth = level_and_growth(monthly)
+    yearly = yearly_means(monthly)[anchor_year(monthly.shape[0] // 12) - 1 :]
+    flat = (yearly <= 1e-9 * yearly.max(axis=0)).any(axis=0)  # zero, up to rounding
+    return np.where(flat, yearly.mean(axis=0), level), np.where(flat, 0.0, growth)
 
 
 def single_city_presets() -> dict[str, str]:
@@ -241,6 +289,17 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
         f"{nth} year's mean taken back to month 0 at the trend\" }}",
         f'mobile_founder_rival_growth_per_year = {{ value = {gw[0]:.4f}, source = "{prov}: '
         f'log-linear trend of the same weight from year {a} to {demand.years}" }}',
+    ]
+    d, gd = level_and_growth_or_flat(demand.vc_left(city))
+    lines += [
+        "# The national mobile VC pool the other cities leave this city (ecosystem/firm_life.py,",
+        "# design §6.1-6.2): it funds the city's justified rounds its own pool leaves unfunded.",
+        f'vc_mobile_pool_yuan_per_year = {{ value = {d[0]:.6g}, source = "{prov}: the mobile '
+        f"pool ((1 − vc_home_bias) × the {n_other + 1} cities' pools) less 12 × what the other "
+        f"{n_other} cities' startups drew from it a month, {nth} year's mean taken back to "
+        f'month 0 at the trend (flat at the mean from year {a} on if some year left nothing)" }}',
+        f'vc_mobile_pool_growth_per_year = {{ value = {gd[0]:.4f}, source = "{prov}: '
+        f'log-linear trend of the same money from year {a} to {demand.years}" }}',
     ]
     lines.append(BLOCK_END)
     return "\n".join(lines) + "\n"

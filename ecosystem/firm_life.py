@@ -96,8 +96,9 @@ def growth_limited(state: State, params: Params, rows: np.ndarray) -> np.ndarray
 def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:
     """Firms short of runway, or whose growth their cash limits, apply for their next round
     sized by their need; VCs value them and fund the rounds that value justifies, best value
-    for money first, while the city's monthly VC money lasts; the guidance fund co-invests its
-    share (docs/ODD.md 7.7)."""
+    for money first, while the city's monthly VC money lasts, then the justified rounds still
+    unfunded in every city, ranked nationally the same way, while the national mobile pool's
+    monthly money lasts; the guidance fund co-invests its share (docs/ODD.md 7.7)."""
     s, st = state.startups, params.config.startups
     alive = state.alive_startups()
     if alive.size == 0:
@@ -116,45 +117,97 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     want, size, post = want[order], size[order], post[order]
     s.sought_round[want] = True
     passes = justified(size, post, params)
-    value = post
     closes = np.zeros(want.size, dtype=bool)
     region = s.region[want].astype(np.int64)
+
+    def best_first(idx: np.ndarray) -> np.ndarray:
+        """Applicants ``idx`` by value for money V̂ / size, best first (stable: ties stay in
+        the random order above)."""
+        return idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
+
+    # The cities' own money first: each city's passing applicants, best first.
     for r in np.unique(region[passes]):
-        idx = np.flatnonzero(passes & (region == r))
-        idx = idx[np.argsort(-(value[idx] / size[idx]), kind="stable")]
+        idx = best_first(np.flatnonzero(passes & (region == r)))
         gov = state.governments[r]
         private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
-        # Whole rounds only: the VC money of the month funds, best first, every round that still
-        # fits in what is left (a round larger than the rest is passed over, not a barrier).
-        pool = state.vc_pools[r]
-        fits, left = np.zeros(idx.size, dtype=bool), pool.available
-        for k, ask in enumerate(private):  # passing applicants of one city in one month: few
-            if ask <= left:
-                fits[k], left = True, left - ask
+        fits = whole_rounds(private, state.vc_pools[r].available)
         idx, private = idx[fits], private[fits]
-        vc = pool.grant(private)
-        gf = gov.guidance_fund(size[idx] - private)
-        amount = vc + gf
-        closes[idx] = amount > 0
-        firms = want[idx]
-        pre = post[idx] - size[idx]
-        new_post = pre + amount
-        sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
-        s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
-        s.post_money[firms] = new_post
-        s.vc_invested[firms] += amount
-        s.cash[firms] += amount
-        s.funding_total[firms] += amount
-        s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
-        state.counters["vc_raised_yuan"][r] += amount.sum()
-        state.counters["vc_private_yuan"][r] += vc.sum()
-        state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
+        vc = state.vc_pools[r].grant(private)
+        closes[idx] = close_rounds(state, r, want[idx], size[idx], post[idx], private, vc)
+    # Then the national mobile pool: the justified rounds still unfunded in every city, ranked
+    # nationally by the same value for money (design §6.2).
+    rest = best_first(np.flatnonzero(passes & ~closes))
+    closes[rest] = fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
     state.count("rounds_closed", region[closes])
     state.count("rounds_failed", region[~closes])
     state.count("rounds_screened_out", region[~passes])
     state.count("rounds_passed_unfunded", region[passes & ~closes])
     s.next_raise_month[want[~closes]] = state.month + st.retry_months
     s.next_raise_month[want[closes]] = state.month + st.months_between_rounds
+
+
+def fund_from_mobile_pool(
+    state: State, firms: np.ndarray, size: np.ndarray, post: np.ndarray
+) -> np.ndarray:
+    """The national mobile VC pool funds justified rounds its cities' own pools left unfunded,
+    in the order given (nationally ranked), whole rounds while its monthly money lasts; each
+    firm's city's guidance fund co-invests its share. Returns which rounds raised money; what
+    the pool paid is counted as ``vc_mobile_yuan`` of the firm's city."""
+    got = np.zeros(firms.size, dtype=bool)
+    mobile = state.vc_mobile
+    if firms.size == 0 or mobile.available <= 0:
+        return got
+    region = state.startups.region[firms].astype(np.int64)
+    share = np.array([g.guidance_fund_share_on_offer() for g in state.governments])
+    private = size * (1.0 - share[region])
+    idx = np.flatnonzero(whole_rounds(private, mobile.available))
+    vc = mobile.grant(private[idx])
+    for r in np.unique(region[idx]):
+        k = region[idx] == r
+        i = idx[k]
+        got[i] = close_rounds(state, r, firms[i], size[i], post[i], private[i], vc[k])
+        state.counters["vc_mobile_yuan"][r] += vc[k].sum()
+    return got
+
+
+def whole_rounds(asks: np.ndarray, available: float) -> np.ndarray:
+    """Whole rounds only: the money available funds, in the order given, every ask that still
+    fits in what is left (a round larger than the rest is passed over, not a barrier)."""
+    fits, left = np.zeros(asks.size, dtype=bool), available
+    for k, ask in enumerate(asks):  # passing applicants of one month: few
+        if ask <= left:
+            fits[k], left = True, left - ask
+    return fits
+
+
+def close_rounds(
+    state: State,
+    r: int,
+    firms: np.ndarray,
+    size: np.ndarray,
+    post: np.ndarray,
+    private: np.ndarray,
+    vc: np.ndarray,
+) -> np.ndarray:
+    """City ``r``'s firms close their rounds: the VC money ``vc`` paid for the private part
+    ``private`` of each, and city r's guidance fund co-invests the rest of the size while its
+    budget lasts. Returns which rounds raised money."""
+    s = state.startups
+    gf = state.governments[r].guidance_fund(size - private)
+    amount = vc + gf
+    pre = post - size
+    new_post = pre + amount
+    sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
+    s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
+    s.post_money[firms] = new_post
+    s.vc_invested[firms] += amount
+    s.cash[firms] += amount
+    s.funding_total[firms] += amount
+    s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
+    state.counters["vc_raised_yuan"][r] += amount.sum()
+    state.counters["vc_private_yuan"][r] += vc.sum()
+    state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
+    return amount > 0
 
 
 def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -> None:

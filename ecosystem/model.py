@@ -73,9 +73,30 @@ class AIEcosystem(mesa.Model):
                 st.big_firms.append(BigFirm(self, key, r, spec, len(st.big_firms)))
             for key, spec in region.data_centers.items():
                 st.data_centers.append(DataCenter(self, key, r, spec, len(st.data_centers)))
-            vc = region.market.vc_pool_yuan_per_year if region.market else 0.0
-            st.vc_pools.append(Budget(vc))
+            st.vc_pools.append(Budget(0.0))
+        self.set_vc_pools(0.0)
+        for pool in (*st.vc_pools, st.vc_mobile):
+            pool.new_year()
         st.organisations(len(st.big_firms), len(st.universities))
+
+    def set_vc_pools(self, years: float) -> None:
+        """This year's venture money (docs/ODD.md 7.7): each city's pool V_r(t) =
+        ``vc_pool_yuan_per_year`` × (1 + ``vc_growth_per_year``)^t splits into its local part
+        h · V_r(t) (``national.vc_home_bias`` h) and a mobile part; the national mobile pool is
+        (1 − h) · Σ_r V_r(t), or the given ``vc_mobile_pool_yuan_per_year`` at its trend (in a
+        single-city preset: the part the other cities leave, derived from the national run)."""
+        st, nat = self.state, self.config.national
+        total = 0.0
+        for r, region in enumerate(self.config.regions.values()):
+            m = region.market
+            full = m.vc_pool_yuan_per_year * (1 + m.vc_growth_per_year) ** years if m else 0.0
+            st.vc_pools[r].annual = nat.vc_home_bias * full
+            total += full
+        if nat.vc_mobile_pool_yuan_per_year is None:
+            st.vc_mobile.annual = (1.0 - nat.vc_home_bias) * total
+        else:
+            growth = (1 + nat.vc_mobile_pool_growth_per_year) ** years
+            st.vc_mobile.annual = nat.vc_mobile_pool_yuan_per_year * growth
 
     def create_population(self) -> None:
         """People for every big firm and university, job seekers, and the initial startups."""
@@ -95,13 +116,9 @@ class AIEcosystem(mesa.Model):
         for g in st.governments:
             g.new_year()
         st.national_vouchers.new_year()
-        years = st.month / 12.0
-        for r, region in enumerate(self.config.regions.values()):
-            if region.market:
-                pool = st.vc_pools[r]
-                growth = (1 + region.market.vc_growth_per_year) ** years
-                pool.annual = region.market.vc_pool_yuan_per_year * growth
-                pool.new_year()
+        self.set_vc_pools(st.month / 12.0)
+        for pool in (*st.vc_pools, st.vc_mobile):
+            pool.new_year()
         st.chips_left = self.params.chip_supply_per_year
         s = st.startups
         for col in ("voucher_year", "national_voucher_year", "contract_year", "data_voucher_year",
@@ -165,12 +182,13 @@ class AIEcosystem(mesa.Model):
         st.month = self.steps  # months completed: what the events before the next step see
 
     def open_month(self) -> None:
-        """Budgets start the month; venture money flows evenly through the year."""
+        """Budgets start the month; venture money (the cities' and the mobile pool) flows evenly
+        through the year."""
         st = self.state
         for g in st.governments:
             g.new_month()
         st.national_vouchers.new_month()
-        for pool in st.vc_pools:
+        for pool in (*st.vc_pools, st.vc_mobile):
             pool.new_month()
             pool.pace(12 - st.month % 12)
 

@@ -361,6 +361,11 @@ _TOTALS = (
         "compute the city regions' startups bought in the west",
     ),
     ("vc_raised_yuan", "yuan", "venture capital raised by the city regions' startups"),
+    (
+        "vc_mobile_yuan",
+        "yuan",
+        "venture capital the city regions' startups drew from the national mobile pool",
+    ),
     ("revenue_yuan", "yuan", "revenue earned by the city regions' startups"),
     *(
         (f"founders_{o}", "startups", f"startups founded by founders whose origin is {o}")

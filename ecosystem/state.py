@@ -75,6 +75,7 @@ COUNTERS = (
     "liquidation_yuan",
     "liquidation_to_investors_yuan",
     "unpaid_costs_yuan",
+    "vc_mobile_yuan",
 )
 
 
@@ -183,6 +184,8 @@ class State:
     governments: list[Government] = field(default_factory=list)
     #: Venture money per region for the current year, paid evenly through the year.
     vc_pools: list[Budget] = field(default_factory=list)
+    #: The national mobile VC pool for the current year (after the cities' own; design §6.2).
+    vc_mobile: Budget = field(default_factory=lambda: Budget(0.0))
     national_vouchers: Budget = field(default_factory=lambda: Budget(0.0))
     #: H100-equivalent GPUs of this year's national chip supply not yet allocated.
     chips_left: float = 0.0

@@ -65,6 +65,13 @@ def test_single_city_hub_background_derived(national):
             assert background.parse_provenance(cfg._provenance[f"national.{field}"]), field
         got = at_anchor(nat.mobile_founder_rival_weight, nat.mobile_founder_rival_growth_per_year)
         assert got == pytest.approx(anchor_mean(national.rival_weight(city))[0], rel=0.10), name
+        # The mobile VC pool the other cities leave the city, from the same derivation
+        # (tests/test_vc_national.py checks what the block writes).
+        hub_info = background.parse_provenance(cfg._provenance[f"{path}.background_demand_gpu_h"])
+        for field in ("vc_mobile_pool_yuan_per_year", "vc_mobile_pool_growth_per_year"):
+            info = background.parse_provenance(cfg._provenance[f"national.{field}"])
+            assert info == hub_info, (name, field)
+        assert nat.vc_mobile_pool_yuan_per_year is not None, name
 
 
 def test_single_city_does_not_own_the_hubs(national):

@@ -209,7 +209,7 @@ def _bootstrapped_applicants_and_scarce_money(tiny):
     """Every live firm a bootstrapped applicant with the same expected revenue; half of them
     already earn most of it, so they need less money for the same valuation. ``better``: the
     half with the best value for money (V̂ / size), not cutting through a tie; their city's
-    month holds exactly what they ask; no guidance fund."""
+    month holds exactly what they ask; no guidance fund; no mobile VC pool."""
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
     st, s = model.state, model.startups
@@ -230,6 +230,7 @@ def _bootstrapped_applicants_and_scarce_money(tiny):
     assert (s.region[alive] == city).all()
     pool = st.vc_pools[city]
     pool.annual = pool.remaining = pool.month_cap = size[np.isin(alive, better)].sum() * 1.001
+    st.vc_mobile.annual = st.vc_mobile.remaining = 0.0  # the city's own money only
     st.governments[city].policy.guidance_fund_share = 0.0
     return model, alive, better, pool.month_cap
 

@@ -85,7 +85,16 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         assert c["vc_raised_yuan"].sum() == pytest.approx(
             c["vc_private_yuan"].sum() + c["guidance_fund_spent_yuan"].sum(), rel=1e-9, abs=1e-3
         )
-        pool_spent = sum(p.spent_total for p in model.state.vc_pools)
+        # The cities' pools and the national mobile pool: none spends beyond its year's money;
+        # the mobile pool's payments are the KPI vc_mobile_yuan, part of vc_private_yuan.
+        mobile = model.state.vc_mobile
+        for r, pool in [*enumerate(model.state.vc_pools), ("mobile", mobile)]:
+            key = (month // 12, f"vc:{r}")
+            spent_this_year[key] = spent_this_year.get(key, 0.0) + pool.spent_this_month
+            assert spent_this_year[key] <= pool.annual * (1 + 1e-9) + 1e-3
+        assert c["vc_mobile_yuan"].sum() == pytest.approx(mobile.spent_this_month, abs=1e-3)
+        assert (c["vc_mobile_yuan"] <= c["vc_private_yuan"] * (1 + 1e-9) + 1e-3).all()
+        pool_spent = sum(p.spent_total for p in model.state.vc_pools) + mobile.spent_total
         assert s.view("vc_invested").sum() == pytest.approx(invested + raised, rel=1e-9)
         share = s.view("vc_share")
         assert ((share >= 0) & (share <= 1)).all()
@@ -102,6 +111,9 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
             dead = ~alive
             assert (s.view("headcount")[dead] == 0).all()
     assert pool_spent == pytest.approx(model.kpis()["vc_private_yuan"].sum(), rel=1e-9)
+    assert model.state.vc_mobile.spent_total == pytest.approx(
+        model.kpis()["vc_mobile_yuan"].sum(), rel=1e-9, abs=1e-3
+    )
     # Everyone who left the market is marked so.
     p = model.people
     gone = p.view("employer_kind") == Employer.GONE

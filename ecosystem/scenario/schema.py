@@ -150,6 +150,18 @@ class National(_Strict):
     destination is modelled; single-city presets: derived by ``aieco derive-background``)."""
     mobile_founder_rival_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
     """Yearly growth of ``mobile_founder_rival_weight``."""
+    vc_home_bias: Share = 1.0
+    """h: share of each city's VC money (``market.vc_pool_yuan_per_year`` at its trend) that only
+    funds the city's own startups; the rest, 1 − h, is the national mobile pool that funds
+    justified rounds left unfunded in every city, best value for money first (design §6.2).
+    1 = every city's VC is its own (no mobile money)."""
+    vc_mobile_pool_yuan_per_year: Yuan | None = None
+    """The mobile pool at month 0 when given (single-city presets: the national mobile pool less
+    what the other cities draw from it, derived by ``aieco derive-background``); unset (the
+    national run, every city that feeds the pool modelled): (1 − h) × the sum of the cities'
+    pools, each at its own trend."""
+    vc_mobile_pool_growth_per_year: float = Field(default=0.0, ge=-0.5, le=2.0)
+    """Yearly growth of ``vc_mobile_pool_yuan_per_year`` (used only when it is given)."""
 
 
 class ComputeMarket(_Strict):
