@@ -54,10 +54,14 @@ kpis = ["startups_alive", "voucher_spent_yuan"]
 TINY_RUNS = 8
 
 
-def tiny_sweep(folder: Path, months: int = 24, name: str = "tiny_sweep.toml") -> Path:
-    """Write :data:`TINY_SWEEP` with another horizon to ``folder/name``; return its path."""
+def tiny_sweep(
+    folder: Path, months: int = 24, name: str = "tiny_sweep.toml", replicates: int = 2
+) -> Path:
+    """Write :data:`TINY_SWEEP` with another horizon (and number of replicates: 4 runs each) to
+    ``folder/name``; return its path."""
     path = Path(folder) / name
-    path.write_text(TINY_SWEEP.replace("months = 24", f"months = {months}"))
+    text = TINY_SWEEP.replace("months = 24", f"months = {months}")
+    path.write_text(text.replace("replicates = 2", f"replicates = {replicates}"))
     return path
 
 

@@ -56,6 +56,17 @@ def sweep_file(tmp_path) -> Path:
     return tiny_sweep(tmp_path, months=12)
 
 
+#: Runs of the sweep that the tests below interrupt after its first run: far more than can finish
+#: between that first run file and the interruption, however loaded the machine (with 8 runs, a
+#: starved sweep process once wrote all 8 before the test's Ctrl-C landed: "finished before").
+LONG_RUNS = 4 * 50
+
+
+@pytest.fixture
+def long_sweep_file(tmp_path) -> Path:
+    return tiny_sweep(tmp_path, months=12, replicates=LONG_RUNS // 4)
+
+
 def test_workers_that_cannot_import_aieco_or_run_another_version_stop_the_sweep(
     sweep_file, tmp_path, capsys
 ):
@@ -95,10 +106,10 @@ def test_a_scheduler_without_workers_fails_within_a_minute(sweep_file, tmp_path,
         assert time.monotonic() - t0 < 60
 
 
-def test_killing_every_worker_ends_the_sweep_with_one_line(sweep_file, tmp_path):
+def test_killing_every_worker_ends_the_sweep_with_one_line(long_sweep_file, tmp_path):
     with dask_cluster(tmp_path, n_workers=2) as (address, workers):
         out = tmp_path / "res"
-        proc = start_sweep(sweep_file, out, "--scheduler", address)
+        proc = start_sweep(long_sweep_file, out, "--scheduler", address)
         try:
             wait_for_runs(proc, out)
             for w in workers:
@@ -112,7 +123,7 @@ def test_killing_every_worker_ends_the_sweep_with_one_line(sweep_file, tmp_path)
                 proc.wait()
     err = err.decode()
     done = len(list((out / "runs").glob("*.parquet")))
-    if done == 8:
+    if done == LONG_RUNS:
         pytest.fail("the sweep finished before its workers could be killed")
     assert proc.returncode == 3, err
     assert err.count("\n") == 1 and "no Dask worker left" in err and "--resume" in err, err
@@ -120,7 +131,7 @@ def test_killing_every_worker_ends_the_sweep_with_one_line(sweep_file, tmp_path)
     assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
 
 
-def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(sweep_file, tmp_path):
+def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(long_sweep_file, tmp_path):
     """Two local workers, port 8787 taken by someone else: one line on stderr, exit 130."""
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -130,7 +141,7 @@ def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(sweep_file,
     except OSError:
         pass  # already taken: just as good
     out = tmp_path / "res"
-    proc = start_sweep(sweep_file, out, "--workers", "2")
+    proc = start_sweep(long_sweep_file, out, "--workers", "2")
     try:
         wait_for_runs(proc, out)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does

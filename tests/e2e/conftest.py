@@ -64,15 +64,16 @@ def _free_port() -> int:
 viz_server_pid = [0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_pid(viz_url) -> int:
     """Process id of the Solara server (for memory measurements)."""
     return viz_server_pid[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def viz_url():
-    """``aieco viz`` (through ``viz.server``) on a free port for the whole browser session."""
+    """``aieco viz`` (through ``viz.server``) on a free port for the browser tests (stopped after
+    the last of them, not at the end of the whole suite: an idle Solara server still costs CPU)."""
     from viz import server
 
     port = _free_port()
