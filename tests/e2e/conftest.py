@@ -46,6 +46,16 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="package")
+def browser(launch_browser):
+    """pytest-playwright's browser, closed after the last browser test (with the pages a test
+    opened on it) instead of at the end of the whole suite: an idle Chromium still holding Solara
+    sessions costs CPU that the other tests need."""
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {
