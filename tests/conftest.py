@@ -1,10 +1,11 @@
 """Shared fixtures: one full 10-year Hangzhou run, reused by the tests that only read results.
 
 Also how the suite is spread over processes. The README's test command runs it with pytest-xdist
-(``-n 2 --dist loadgroup``): each test module is one group, sent whole to one worker, so a
-module-scoped fixture (a store, a sweep, the browser tests' Solara server) is built once. The
-groups are queued longest first (measured: the simulation-based calibration test alone takes
-~8 minutes), so the other worker is never left waiting for it at the end.
+(``-n 2 --dist loadfile``): each test module is sent whole to one worker, so a module-scoped
+fixture (a store, a sweep, the browser tests' Solara server) is built once. (``--dist loadgroup``
+with ``xdist_group`` marks does nothing with pytest 9.2 and xdist 3.8 here: every test went its
+own way.) The modules are queued longest first (measured: the simulation-based calibration
+test alone takes ~8 minutes), so the other worker is never left waiting for it at the end.
 """
 
 from __future__ import annotations
@@ -20,19 +21,16 @@ from ecosystem.run import run_scenario
 FIRST = ("test_sbc.py", "test_viz_browser.py", "test_dask.py", "test_sweep.py")
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if getattr(config.option, "dist", "no") != "loadgroup":
-        return
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    rank = {name: i for i, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))
+    # on an xdist worker (the order it collects is the order the controller queues the modules)
+    if hasattr(config, "workerinput"):
+        rank = {name: i for i, name in enumerate(FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))
 
 
 def pytest_configure(config):
-    if getattr(config.option, "dist", "no") == "loadgroup":
-        # keep the order above (xdist would otherwise queue the groups with most tests first)
+    if getattr(config.option, "dist", "no") == "loadfile":
+        # keep the order above (xdist would otherwise queue the modules with most tests first)
         config.option.loadscopereorder = False
 
 
