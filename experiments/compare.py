@@ -1,7 +1,7 @@
 """``aieco compare``: the cities side by side, and one city's policies tried in another.
 
-    aieco compare                       # every city of ``china``, 5 replicates, 10 years
-    aieco compare hangzhou chengdu --years 5 --replicates 10 --out results/cities
+    aieco compare                # every city of ``china``, 8 parameter draws × 2 seeds, 10 years
+    aieco compare hangzhou chengdu --years 5 --param-draws 0 --replicates 10 --out results/cities
     aieco compare chengdu wenzhou --policy-from hangzhou   # would Hangzhou's policies work there?
     aieco compare chengdu --policy-from hangzhou --scale startups
     aieco compare --isolated hangzhou chengdu  # each city alone, the rest of China outside
@@ -97,6 +97,11 @@ from experiments.uncertainty import (
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = Path("results") / "compare"
 DEFAULT_REPLICATES = 5
+#: ``aieco compare`` (the README's main job) includes parameter uncertainty by default: D = 8
+#: draws from the calibration spec's priors (or --posterior) × 2 seeds each, 16 national runs,
+#: about as long as the 5 seed-only replicates of before (docs/outputs.md, 'Parameter
+#: uncertainty'); --param-draws 0 gives seeds only (DEFAULT_REPLICATES seeds).
+DEFAULT_COMPARE_DRAWS, DEFAULT_SEEDS_PER_DRAW = 8, 2
 YEARS_REPORTED = (1, 5, 10)
 
 
@@ -1269,12 +1274,11 @@ def register(subparsers) -> None:
         "--seeds",
         dest="replicates",
         type=int,
-        default=DEFAULT_REPLICATES,
         metavar="S",
         help="seeds per city (per parameter draw with --param-draws), spawned from --seed "
-        f"(default {DEFAULT_REPLICATES})",
+        f"(default {DEFAULT_SEEDS_PER_DRAW} per draw; {DEFAULT_REPLICATES} with --param-draws 0)",
     )
-    add_draw_arguments(p)
+    add_draw_arguments(p, default_draws=DEFAULT_COMPARE_DRAWS)
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument(
         "--policy-from",
@@ -1340,6 +1344,9 @@ def _footer(result: Comparison, what: str, out: Path) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    if args.replicates is None:
+        args.replicates = DEFAULT_SEEDS_PER_DRAW if args.param_draws else DEFAULT_REPLICATES
+
     def make_plan():
         check_options(
             args.replicates, args.years, args.seed, args.workers, args.out, args.overwrite

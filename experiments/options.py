@@ -6,9 +6,9 @@ from __future__ import annotations
 DEFAULT_SPEC = "hangzhou"
 
 
-def add_draw_arguments(p, seeds_help: str | None = None) -> None:
+def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0) -> None:
     """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when
-    ``seeds_help`` is given) on an argparse parser."""
+    ``seeds_help`` is given) on an argparse parser; ``default_draws`` is D's default."""
     g = p.add_argument_group(
         "parameter uncertainty (docs/outputs.md, 'Parameter uncertainty')",
         "D parameter draws × S seeds, every arm on the same (draw, seed) pairs",
@@ -16,9 +16,13 @@ def add_draw_arguments(p, seeds_help: str | None = None) -> None:
     g.add_argument(
         "--param-draws",
         type=int,
-        default=0,
+        default=default_draws,
         metavar="D",
-        help="parameter draws (default 0: seeds only, parameter uncertainty not included)",
+        help=(
+            f"parameter draws (default {default_draws}"
+            + ("" if default_draws else ": seeds only, parameter uncertainty not included")
+            + "; 0 = seeds only)"
+        ),
     )
     if seeds_help:
         g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)

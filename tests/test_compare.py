@@ -40,6 +40,8 @@ def test_compare_writes_table_and_figure(tmp_path, capsys):
             "2",
             "--replicates",
             "2",
+            "--param-draws",
+            "0",
             "--seed",
             "3",
             "--out",
@@ -273,3 +275,22 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, needle):
     assert rc == 2
     assert err.startswith("error: ") and "\n" not in err and needle in err
     assert not out.exists()
+
+
+def test_the_main_job_includes_parameter_uncertainty_by_default():
+    """``aieco compare`` with no options (the README's main job) runs parameter draws × seeds,
+    so its intervals cover parameter uncertainty as well as seed noise; --param-draws 0 is the
+    seed-only comparison with its 5 seeds."""
+    from experiments import cli
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["compare"])
+    assert args.param_draws == cmp.DEFAULT_COMPARE_DRAWS == 8
+    assert args.replicates is None  # resolved by the command: 2 seeds per draw
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cmp, "_run_plan", lambda a, make_plan: calls.append(a.replicates) or 2)
+        assert cmp.cmd_compare(parser.parse_args(["compare"])) == 2
+        assert cmp.cmd_compare(parser.parse_args(["compare", "--param-draws", "0"])) == 2
+        assert cmp.cmd_compare(parser.parse_args(["compare", "--replicates", "3"])) == 2
+    assert calls == [cmp.DEFAULT_SEEDS_PER_DRAW, cmp.DEFAULT_REPLICATES, 3]

@@ -79,6 +79,8 @@ def written(tmp_path_factory):
                 "1",
                 "--replicates",
                 "2",
+                "--param-draws",
+                "0",
                 "--out",
                 str(cmp),
                 "--quiet",

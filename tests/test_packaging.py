@@ -18,6 +18,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +118,8 @@ def test_installed_wheel_runs_the_main_commands(installed):
             "1",
             "--replicates",
             "1",
+            "--param-draws",
+            "2",
             "--out",
             "c",
             "--quiet",
@@ -126,6 +129,9 @@ def test_installed_wheel_runs_the_main_commands(installed):
         cwd=work,
     )
     assert (work / "c" / "comparison.parquet").is_file()
+    # parameter draws need the calibration spec (experiments/calibration/*.toml) as package data
+    drawn = pd.read_parquet(work / "c" / "comparison.parquet")
+    assert (drawn["param_draws"] == 2).all()
     info = _run(
         [
             py,
