@@ -66,3 +66,21 @@ def test_parameter_draws_add_a_wider_band_labelled_apart():
     names_shown = {s_["name"] for s_ in opt["series"]}
     assert any("seeds and parameters" in n for n in names_shown)
     assert any("seeds only" in n for n in names_shown)
+
+
+def test_the_page_says_how_many_runs_reach_the_target_with_an_interval():
+    """The 5,000 question in the browser (issue 11 point 6): runs reaching the scenario's target
+    by the bands' month, per arm, seeds and parameters apart, with the probability's interval."""
+    runs = np.array([[10.0, 60.0, 40.0], [10.0, 20.0, 30.0], [5.0, 6.0, 7.0], [50.0, 55.0, 58.0]])
+    bands = unc.Bands(3, [1, 2, 3, 4], {"startups_alive": runs}, {"startups_alive": runs[:, ::-1]})
+    p, lo, hi, k, n = bands.reach("current", 50)
+    assert (k, n) == (2, 4) and p == 0.5 and lo < 0.5 < hi  # peaks 60 and 58 reach 50
+    assert bands.reach("current", 61)[3] == 0 and bands.reach("current", 5)[3] == 4
+    text = unc.reach_text(bands, 50, 3)
+    assert "Reaching 50 startups by month 3" in text and "2 of 4 runs (50%" in text
+    assert "parameter" not in text
+    bands.current_params = {"startups_alive": runs}
+    bands.baseline_params = {"startups_alive": runs * 0}
+    text = unc.reach_text(bands, 50, 3)
+    assert "with parameter uncertainty, your settings 2 of 4 runs" in text
+    assert "the baseline 0 of 4 runs (0%, 95% interval 0%–" in text

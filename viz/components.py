@@ -830,6 +830,10 @@ def UncertaintyView(session: Session, settings_version: int):
                     "add runs with the behavioural parameters drawn from their documented ranges.",
                     classes=["aieco-help"],
                 )
+            solara.Text(
+                unc.reach_text(bands, session.scenario.meta.target_startups, m),
+                classes=["aieco-reach"],
+            )
             token = f"unc:{id(bands)}:{metric.value}"
             opt = unc.figure(
                 bands,

@@ -98,6 +98,39 @@ class Bands:
         d = cur[metric][:, -1] - base[metric][:, -1]
         return float(d.mean()), float(np.quantile(d, 0.1)), float(np.quantile(d, 0.9))
 
+    def reach(self, arm: str, target: float, seed: int = 0) -> tuple[float, float, float, int, int]:
+        """Runs of ``arm`` whose startups alive reach ``target`` by the bands' last month:
+        (P, low, high, reached, runs), the interval by ``experiments.uncertainty.reach_probability``
+        (as ``aieco compare``'s: over seeds, or over draws and seeds when every run of a
+        ``*_params`` arm has its own draw)."""
+        from experiments.uncertainty import reach_probability
+
+        runs = getattr(self, arm)["startups_alive"]
+        hit = (runs.max(axis=1) >= target).astype(float)
+        draw = np.arange(len(hit)) if arm.endswith("_params") else np.full(len(hit), -1)
+        p, lo, hi = reach_probability(hit, draw, seed)
+        return p, lo, hi, int(hit.sum()), len(hit)
+
+
+def reach_text(bands: Bands, target: int, month: int) -> str:
+    """One sentence for the page: how many runs of each arm reach ``target`` startups by
+    ``month``, with the probability's 95% interval, seeds and parameters apart."""
+
+    def one(arm: str) -> str:
+        p, lo, hi, k, n = bands.reach(arm, target, bands.seeds[0] if bands.seeds else 0)
+        return f"{k} of {n} runs ({p:.0%}, 95% interval {lo:.0%}–{hi:.0%})"
+
+    text = (
+        f"Reaching {target:,} startups by month {month}: your settings {one('current')}, "
+        f"the baseline {one('baseline')}, over seeds"
+    )
+    if bands.with_params:
+        text += (
+            f"; with parameter uncertainty, your settings {one('current_params')}, "
+            f"the baseline {one('baseline_params')}"
+        )
+    return text + ". Run to a later month to ask about a later year."
+
 
 class SeedJob:
     """A background batch of runs with progress and cancel (thread-safe)."""
