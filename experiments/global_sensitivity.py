@@ -58,7 +58,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +76,7 @@ from ecosystem.scenario import (
 )
 from ecosystem.seeds import MAX_SEED
 from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
+from experiments.formatting import short_number
 from experiments.parameters import NAME_RE, RunTask, Scalar, replicate_seeds, run_id
 from experiments.sensitivity import KEYS, indices
 from experiments.spec import (
@@ -830,17 +831,8 @@ def _json(x):
 # --------------------------------------------------------------------------------------------
 # docs/sensitivity.md
 # --------------------------------------------------------------------------------------------
-def _num(v: float, unit: str = "") -> str:
-    if not np.isfinite(v):
-        return "n/a"
-    a = abs(v)
-    if a >= 1e9:
-        return f"{v / 1e9:.3g}bn"
-    if a >= 1e6:
-        return f"{v / 1e6:.3g}m"
-    if a >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.3g}"
+#: The page writes whole numbers with thousands separators from 100 up (no 1.23e+03).
+_num = partial(short_number, separators_from=100)
 
 
 def _yuan(v: float) -> str:

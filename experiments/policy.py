@@ -22,11 +22,13 @@ and the total (every pair), with the parameters' share of the variance (law of t
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.formatting import short_number
 from experiments.spec import RATIO_OUTCOMES
 from experiments.uncertainty import LEVEL, spread
 
@@ -187,17 +189,8 @@ def policy_effects(
     return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
-def _fmt(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:.3g}bn"
-    if a >= 1e6:
-        return f"{x / 1e6:.3g}m"
-    if a >= 1e4:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
+#: Effects are written with thousands separators from 10,000 up (three significant digits below).
+_fmt = partial(short_number, separators_from=1e4)
 
 
 def format_effects(effects: pd.DataFrame, baseline: str, confidence: float) -> str:
