@@ -78,7 +78,7 @@ from ecosystem.seeds import MAX_SEED
 from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
 from experiments.formatting import short_number
 from experiments.parameters import NAME_RE, RunTask, Scalar, replicate_seeds, run_id
-from experiments.sensitivity import KEYS, indices
+from experiments.sensitivity import KEYS, analysable, indices
 from experiments.spec import (
     DesignSpec,
     Experiment,
@@ -623,24 +623,10 @@ def analyse_stage(
     """SALib indices of every outcome over a stage's factors (rows of ``indices``)."""
     prob = salib_problem(factors)
     seed = int(gsa.spec.sensitivity.root_seed % 2**32)
-    rows, notes = [], []
-    for outcome in OUTCOMES:
-        Y = points[outcome].to_numpy(dtype=float)
-        bad = ~np.isfinite(Y)
-        if bad.all():
-            notes.append(f"{stage}: {outcome}: no point has a value")
-            continue
-        if bad.any():
-            # Morris differences and Sobol' matrices need every point: a missing value (a failed
-            # run, or no extra voucher money) is replaced by the outcome's median and counted
-            Y = np.where(bad, np.nanmedian(Y), Y)
-            notes.append(
-                f"{stage}: {outcome}: {int(bad.sum())} of {len(Y)} points had no value "
-                "(replaced by the median)"
-            )
-        if np.ptp(Y) == 0:
-            notes.append(f"{stage}: {outcome}: the same value ({Y[0]:g}) at every point")
-            continue
+    rows = []
+    # a missing value (a failed run, or no extra voucher money) becomes the outcome's median
+    usable, notes = analysable(points, list(OUTCOMES), fill_missing=True, label=f"{stage}: ")
+    for outcome, Y in usable:
         rows += indices(
             prob,
             X,

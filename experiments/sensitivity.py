@@ -59,21 +59,11 @@ def analyse(
     X = exp.sample_matrix
     prob = problem(exp.parameters)
     Y_all = point_outcomes(exp, summary)
-    rows, notes = [], []
+    rows = []
     seed = bootstrap_seed(exp)
     n = exp.samples or 0
-    for outcome in exp.summary_outcomes:
-        Y = Y_all[outcome].to_numpy(dtype=float)
-        if not np.isfinite(Y).all():
-            bad = int((~np.isfinite(Y)).sum())
-            notes.append(
-                f"{outcome}: left out ({bad} of {len(Y)} points have no value, e.g. failed runs "
-                "or a target never reached)"
-            )
-            continue
-        if np.ptp(Y) == 0:
-            notes.append(f"{outcome}: left out (the same value at every point)")
-            continue
+    usable, notes = analysable(Y_all, exp.summary_outcomes)
+    for outcome, Y in usable:
         rows += indices(
             prob,
             X,
@@ -98,6 +88,47 @@ def analyse(
     table["conf_level"] = confidence
     table["bootstrap_seed"] = seed
     return table, notes
+
+
+def analysable(
+    values: pd.DataFrame, outcomes: list[str], *, fill_missing: bool = False, label: str = ""
+) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+    """The outcomes ``indices`` can be computed from, as (outcome, values over the design points)
+    in ``outcomes``' order, and one note for each outcome left out or patched (``label``, e.g.
+    a stage, begins each note).
+
+    An outcome with the same value at every point has no indices. One with no value at some
+    point (a failed run, a target never reached) is left out; with ``fill_missing`` its missing
+    points take the outcome's median instead and are counted (Morris differences and Sobol'
+    matrices need every point), unless no point has a value."""
+    usable, notes = [], []
+    for outcome in outcomes:
+        Y = values[outcome].to_numpy(dtype=float)
+        bad = ~np.isfinite(Y)
+        if bad.any() and not fill_missing:
+            notes.append(
+                f"{label}{outcome}: left out ({int(bad.sum())} of {len(Y)} points have no value, "
+                "e.g. failed runs or a target never reached)"
+            )
+            continue
+        if bad.all():
+            notes.append(f"{label}{outcome}: no point has a value")
+            continue
+        if bad.any():
+            Y = np.where(bad, np.nanmedian(Y), Y)
+            notes.append(
+                f"{label}{outcome}: {int(bad.sum())} of {len(Y)} points had no value "
+                "(replaced by the median)"
+            )
+        if np.ptp(Y) == 0:
+            notes.append(
+                f"{label}{outcome}: the same value ({Y[0]:g}) at every point"
+                if fill_missing
+                else f"{label}{outcome}: left out (the same value at every point)"
+            )
+            continue
+        usable.append((outcome, Y))
+    return usable, notes
 
 
 def table_columns(method: str) -> list[str]:

@@ -176,6 +176,48 @@ def test_censored_target_year_and_robust_ratio():
     assert math.isnan(gs.yuan_per_startup(pts)["ratio_of_means"])  # no mean gain: undefined
 
 
+def test_outcomes_without_indices_are_noted_and_skipped():
+    """One rule for both analyses (``experiments.sensitivity.analysable``): a sweep leaves out an
+    outcome missing anywhere; the global analysis fills its gaps with the median and counts them."""
+    from experiments.sensitivity import analysable
+
+    values = pd.DataFrame(
+        {
+            "ok": [1.0, 2.0, 4.0, 3.0],
+            "gaps": [1.0, np.nan, 5.0, np.nan],
+            "none": np.nan,
+            "flat": 7.0,
+        }
+    )
+    outcomes = ["ok", "gaps", "none", "flat"]
+    usable, notes = analysable(values, outcomes)
+    assert [o for o, _ in usable] == ["ok"]
+    assert notes == [
+        "gaps: left out (2 of 4 points have no value, e.g. failed runs or a target never reached)",
+        "none: left out (4 of 4 points have no value, e.g. failed runs or a target never reached)",
+        "flat: left out (the same value at every point)",
+    ]
+    usable, notes = analysable(values, outcomes, fill_missing=True, label="morris: ")
+    assert [o for o, _ in usable] == ["ok", "gaps"]
+    np.testing.assert_array_equal(dict(usable)["gaps"], [1.0, 3.0, 5.0, 3.0])
+    assert notes == [
+        "morris: gaps: 2 of 4 points had no value (replaced by the median)",
+        "morris: none: no point has a value",
+        "morris: flat: the same value (7) at every point",
+    ]
+
+
+def test_numbers_keep_each_reports_style():
+    """docs/sensitivity.md separates thousands from 100 up; aieco policy's effects from 10,000."""
+    from experiments.policy import _fmt
+
+    cases = [(0.01234, "0.0123", "0.0123"), (123.5, "124", "124"), (1234.5, "1,234", "1.23e+03")]
+    cases += [(-12345.6, "-12,346", "-12,346"), (2.5e6, "2.5m", "2.5m"), (3.3e9, "3.3bn", "3.3bn")]
+    for x, page, effects in cases:
+        assert (gs._num(x), _fmt(x)) == (page, effects), x
+    assert gs._num(math.nan) == _fmt(None) == _fmt(math.inf) == "n/a"
+
+
 def test_doc_has_its_sections(analysis):
     _, out, record, doc = analysis
     text = doc.read_text(encoding="utf-8")
