@@ -57,6 +57,7 @@ import re
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -1077,30 +1078,14 @@ def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
             "and the seed; every row is in `gsa_morris.parquet`."
         )
         add("")
-        for outcome in OUTCOMES:
-            g = mt[mt["outcome"] == outcome]
-            if g.empty:
-                continue
-            seed_mu = float(g.loc[g["kind"] == "seed", "mu_star"].iloc[0])
-            add(f"### `{outcome}` ({OUTCOMES[outcome][0]})")
-            add("")
-            add(f"Seed μ* (noise floor): {_num(seed_mu)}.")
-            add("")
-            add("| rank | factor | kind (inputs) | μ* ± 95% | μ | σ | |")
-            add("|---|---|---|---|---|---|---|")
-            shown = g.head(top)
-            if not (shown["kind"] == "seed").any():
-                shown = pd.concat([shown, g[g["kind"] == "seed"]])
-            for _, r in shown.iterrows():
-                noise = ""
-                if r["kind"] != "seed" and r["mu_star"] - r["mu_star_conf"] <= seed_mu:
-                    noise = "*noise*"
-                add(
-                    f"| {r['rank']} | `{r['parameter']}` | {r['kind']} ({r['members']}) | "
-                    f"{_num(r['mu_star'])} ± {_num(r['mu_star_conf'])} | {_num(r['mu'])} | "
-                    f"{_num(r['sigma'])} | {noise} |"
-                )
-            add("")
+        L += _outcome_tables(
+            mt,
+            lambda outcome: OUTCOMES[outcome][0],
+            ["rank", "factor", "kind (inputs)", "μ* ± 95%", "μ", "σ", ""],
+            _morris_cells,
+            shown=lambda g: _top_and_seed(g, top),
+            intro=lambda g: [f"Seed μ* (noise floor): {_num(_seed_mu(g))}.", ""],
+        )
     if so is not None:
         add("## Sobol' indices (top factors)")
         add("")
@@ -1112,20 +1097,17 @@ def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
             "estimator noise at this N."
         )
         add("")
-        for outcome in OUTCOMES:
-            g = so[so["outcome"] == outcome]
-            if g.empty:
-                continue
-            add(f"### `{outcome}` (Sobol')")
-            add("")
-            add("| rank | factor | S1 ± 95% | ST ± 95% |")
-            add("|---|---|---|---|")
-            for _, r in g.iterrows():
-                add(
-                    f"| {r['rank']} | `{r['parameter']}` | {r['S1']:.2f} ± {r['S1_conf']:.2f} "
-                    f"| {r['ST']:.2f} ± {r['ST_conf']:.2f} |"
-                )
-            add("")
+        L += _outcome_tables(
+            so,
+            lambda outcome: "Sobol'",
+            ["rank", "factor", "S1 ± 95%", "ST ± 95%"],
+            lambda r, g: [
+                f"{r['rank']}",
+                f"`{r['parameter']}`",
+                f"{r['S1']:.2f} ± {r['S1_conf']:.2f}",
+                f"{r['ST']:.2f} ± {r['ST_conf']:.2f}",
+            ],
+        )
     notes = [n for srec in st.values() for n in srec.get("notes", [])]
     if notes:
         add("## Notes from the analysis")
@@ -1207,6 +1189,57 @@ def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
     text = "\n".join(L).rstrip() + "\n"
     write_text(doc, text)
     return doc
+
+
+def _outcome_tables(
+    table: pd.DataFrame,
+    title: Callable[[str], str],
+    columns: list[str],
+    cells: Callable[[pd.Series, pd.DataFrame], list[str]],
+    shown: Callable[[pd.DataFrame], pd.DataFrame] = lambda g: g,
+    intro: Callable[[pd.DataFrame], list[str]] = lambda g: [],
+) -> list[str]:
+    """Markdown lines: for each outcome with rows in ``table`` (in ``OUTCOMES``' order), the
+    heading ``### `outcome` (title(outcome))``, the ``intro(g)`` lines, a table headed by
+    ``columns`` and a row of ``cells(r, g)`` for each row r of ``shown(g)``; g is the outcome's
+    rows."""
+    lines: list[str] = []
+    for outcome in OUTCOMES:
+        g = table[table["outcome"] == outcome]
+        if g.empty:
+            continue
+        lines += [f"### `{outcome}` ({title(outcome)})", "", *intro(g)]
+        lines.append("|" + "".join(f" {c} |" if c else " |" for c in columns))
+        lines.append("|" + "---|" * len(columns))
+        lines += ["| " + " | ".join(cells(r, g)) + " |" for _, r in shown(g).iterrows()]
+        lines.append("")
+    return lines
+
+
+def _seed_mu(g: pd.DataFrame) -> float:
+    """The seed's μ* in one outcome's Morris rows: the noise floor of elementary effects."""
+    return float(g.loc[g["kind"] == "seed", "mu_star"].iloc[0])
+
+
+def _top_and_seed(g: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` ranked Morris rows, and the seed's row if it is not among them."""
+    shown = g.head(top)
+    if not (shown["kind"] == "seed").any():
+        shown = pd.concat([shown, g[g["kind"] == "seed"]])
+    return shown
+
+
+def _morris_cells(r: pd.Series, g: pd.DataFrame) -> list[str]:
+    noise = r["kind"] != "seed" and r["mu_star"] - r["mu_star_conf"] <= _seed_mu(g)
+    return [
+        f"{r['rank']}",
+        f"`{r['parameter']}`",
+        f"{r['kind']} ({r['members']})",
+        f"{_num(r['mu_star'])} ± {_num(r['mu_star_conf'])}",
+        _num(r["mu"]),
+        _num(r["sigma"]),
+        "*noise*" if noise else "",
+    ]
 
 
 def _cell(text: str) -> str:
