@@ -87,6 +87,9 @@ def test_wheel_carries_the_data_files(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for p in (ROOT / "ecosystem" / "presets").rglob("*.toml"):
         assert p.relative_to(ROOT).as_posix() in names, p
+    # experiment specs: examples, calibration/ and the global-sensitivity specs of gsa/
+    for p in (ROOT / "experiments").rglob("*.toml"):
+        assert p.relative_to(ROOT).as_posix() in names, p
     for p in (
         "viz/file_input.vue",
         "viz/things_to_try.md",
@@ -132,6 +135,20 @@ def test_installed_wheel_runs_the_main_commands(installed):
     # parameter draws need the calibration spec (experiments/calibration/*.toml) as package data
     drawn = pd.read_parquet(work / "c" / "comparison.parquet")
     assert (drawn["param_draws"] == 2).all()
+    # the global-sensitivity spec loads from the installed package (with its calibration spec)
+    gsa = _run(
+        [
+            py,
+            "-c",
+            "from pathlib import Path\n"
+            "import experiments\n"
+            "from experiments.global_sensitivity import load_gsa\n"
+            "g = load_gsa(Path(experiments.__file__).parent / 'gsa' / 'hangzhou.toml')\n"
+            "print(g.name, len(g.factors), g.source)",
+        ],
+        cwd=work,
+    ).stdout.split()
+    assert gsa[0] == "hangzhou_global" and int(gsa[1]) > 10 and Path(gsa[2]).is_relative_to(env)
     info = _run(
         [
             py,
