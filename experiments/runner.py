@@ -66,6 +66,8 @@ ID_COLUMNS = ["run_id", "seed", "point", "variant", "replicate", "status", "erro
 ALLOWED_FAILURES = 2
 #: Seconds a sweep waits without any usable Dask worker before it gives up.
 NO_WORKER_TIMEOUT_S = 30.0
+#: seconds to fetch a finished run's result; longer means its worker died holding it
+GATHER_TIMEOUT_S = 10.0
 EXIT_CLUSTER = 3
 #: ``kind`` of a sweep's ``.aieco-output.json`` marker (``ecosystem.outputs.mark``)
 SWEEP_KIND = "sweep"
@@ -746,6 +748,32 @@ def check_workers(
     return good
 
 
+@contextlib.contextmanager
+def _ctrl_c_between_waits():
+    """Ctrl-C while the sweep waits on Dask sets a flag that the wait loop turns into
+    KeyboardInterrupt between two waits (at most a second later), instead of interrupting
+    Dask's client mid-call, which logs a tornado traceback from its event-loop thread; a
+    second Ctrl-C interrupts at once. Yields ``interrupted() -> bool``."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hits = []
+
+    def on_sigint(signum, frame):
+        hits.append(signum)
+        if len(hits) > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _quiet_dask():
     """Silence Dask's own logging (shutdown chatter, tracebacks from stopped workers)."""
     import logging
@@ -824,32 +852,44 @@ def _run_dask(
             by_key[fut.key] = task
             pending.add(fut)
         alone_since = None
-        while pending:
-            try:
-                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            except TimeoutError:
-                done = set()
-            for fut in done:
-                task = by_key[fut.key]
+        with _ctrl_c_between_waits() as interrupted:
+            while pending:
+                if interrupted():
+                    raise KeyboardInterrupt
                 try:
-                    record = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. the scheduler's KilledWorker
-                    record = failed_record(task, f"{type(exc).__name__}: {exc}")
-                    record.update(pid=None, host=None, aieco=None, git_revision=None)
-                handle(record)
-                fut.release()
-            if done:
-                alone_since = None
-                continue
-            if client.scheduler_info().get("workers"):
-                alone_since = None
-            elif alone_since is None:
-                alone_since = time.monotonic()
-            elif time.monotonic() - alone_since > no_worker_timeout:
-                raise SweepError(
-                    f"no Dask worker left for {no_worker_timeout:.0f} s with {len(pending)} runs "
-                    "to do; restart workers and rerun with --resume"
-                )
+                    done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                except TimeoutError:
+                    done = set()
+                handled = False
+                for fut in done:
+                    task = by_key[fut.key]
+                    try:
+                        record = fut.result(timeout=GATHER_TIMEOUT_S)
+                    except TimeoutError:
+                        # finished on a worker that died before its result was gathered: Dask
+                        # computes it again elsewhere, or no worker is left (checked below)
+                        pending.add(fut)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - e.g. the scheduler's KilledWorker
+                        record = failed_record(task, f"{type(exc).__name__}: {exc}")
+                        record.update(pid=None, host=None, aieco=None, git_revision=None)
+                    handle(record)
+                    fut.release()
+                    handled = True
+                if handled:
+                    alone_since = None
+                    continue
+                if done:
+                    time.sleep(0.2)  # results still being recomputed: do not spin
+                if client.scheduler_info().get("workers"):
+                    alone_since = None
+                elif alone_since is None:
+                    alone_since = time.monotonic()
+                elif time.monotonic() - alone_since > no_worker_timeout:
+                    raise SweepError(
+                        f"no Dask worker left for {no_worker_timeout:.0f} s with {len(pending)} "
+                        "runs to do; restart workers and rerun with --resume"
+                    )
     except BaseException:
         levels = _quiet_dask()
         raise

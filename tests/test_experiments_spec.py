@@ -292,7 +292,7 @@ MODULES = sorted(
 )
 #: experiments' layers, lowest first: a module may import only from earlier layers
 LAYERS = [
-    ["parameters", "options"],
+    ["parameters", "options", "formatting"],
     ["tasks", "probe"],
     ["samplers"],
     ["spec"],
