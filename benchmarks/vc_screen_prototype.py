@@ -1,0 +1,241 @@
+"""THROWAWAY prototype of docs/design/vc-screen.md's proposals: monkeypatches of firm_life,
+not model code; nothing imports it and the repo's model is untouched.
+
+P1 'ownership': a round sells the VC's target ownership d*[stage] of V̂ (size = max(need, d*·V̂)),
+the screen stays need ≤ d_max·V̂, and scarce money goes to the largest V̂ first (fund returners).
+  nice -n 10 .venv/bin/python benchmarks/vc_screen_prototype.py --variant P4 --seeds 0 1 2 \\
+      --out /tmp/vcd/P4
+
+Variants: base (the model as it is, through this copy: bit-identical funnel), P1 (ownership
+sizing, largest V̂ first), P1r (ownership sizing, existing V̂/size ranking), P1f (follow-ons first,
+then largest V̂), P2/P2r (P1f/P1r + raise whenever the next round is an up round), P3 (viability
+screen only), P4 (ownership sizing + viability, existing ranking: the recommended mechanism);
+--growth g1..g5 overrides stage_growth (P4G: P4 with G = 1.2 at every stage).
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+import vc_screen_probe as probe
+
+from ecosystem import economics, firm_life, load_scenario, outcomes
+from ecosystem.calibration import Survival, funnel
+from ecosystem.run import run_scenario
+from ecosystem.tables import Stage
+
+D_STAR = np.array([0.205, 0.195, 0.172, 0.126, 0.103])  # Carta 2023 US median dilution by round
+VARIANT = {"rank": "value", "own": True, "t_months": None}
+
+
+def round_terms(state, params, rows):
+    s = state.startups
+    nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+    need = economics.funding_need(state, params, rows)
+    post = economics.vc_value(state, params, rows, nxt)
+    if VARIANT.get("viable"):
+        # VC method with the founders' own viability test: a firm whose believed business
+        # cannot pay chi x a minimal team is worth nothing to a VC (P(success) = 0)
+        st = params.config.startups
+        minimal = st.startup_min_team * state.wage[s.region[rows]] * (1 + st.other_opex_share)
+        hopeless = economics.expected_revenue(state, rows) < st.closure_revenue_share * minimal
+        post = np.where(hopeless, 0.0, post)
+    if VARIANT["own"]:
+        size = np.where(need > 0, np.maximum(need, D_STAR[nxt] * post), need)
+    else:
+        size = need
+    return size, post
+
+
+def growth_limited_priced(state, params, rows):
+    """P5: a VC-backed firm plans the team for the growth its last round priced (G[next stage]),
+    not for today's expected revenue, and raises when its cash cannot pay that team."""
+    s, st = state.startups, params.config.startups
+    nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+    growth = np.where(
+        s.stage[rows] >= Stage.SEED,
+        np.asarray(st.stage_growth)[nxt] * st.stage_growth_scale,
+        1.0,
+    )
+    per_head = economics.cost_per_head(state, params, rows)
+    r_hat = economics.expected_revenue(state, rows)
+    plan = np.floor(r_hat * growth * (1 - st.target_margin) / per_head)
+    funded = economics.desired_headcount(state, params, rows)
+    return (plan >= (1.0 + st.raise_for_growth_gap) * funded) & (plan >= funded + 1)
+
+
+def applicants(state, params):
+    """The variant's applicants this month and whether each is short of runway (the probe
+    records exactly these)."""
+    s, st = state.startups, params.config.startups
+    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    alive = state.alive_startups()
+    if alive.size == 0:
+        return none
+    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
+    if due.size == 0:
+        return none
+    burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
+    short = s.cash[due] / burn < st.raise_below_runway_months
+    limited = growth_limited_priced if VARIANT.get("priced_plan") else firm_life.growth_limited
+    motive = short | limited(state, params, due)
+    if VARIANT.get("up_round"):
+        # VC-backed firms raise as soon as the next round is an up round (V̂ > last post-money)
+        backed = due[s.stage[due] >= Stage.SEED]
+        nxt = np.minimum(s.stage[backed].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+        up = economics.vc_value(state, params, backed, nxt) > s.post_money[backed]
+        motive[np.isin(due, backed[up])] = True
+    return due[motive], short[motive]
+
+
+def raise_funding(state, params, rng):
+    s, st = state.startups, params.config.startups
+    want, _ = applicants(state, params)
+    if want.size == 0:
+        return
+    size, post = round_terms(state, params, want)
+    need = economics.funding_need(state, params, want)
+    want, size, post, need = want[size > 0], size[size > 0], post[size > 0], need[size > 0]
+    if want.size == 0:
+        return
+    order = rng.permutation(want.size)
+    want, size, post, need = want[order], size[order], post[order], need[order]
+    s.sought_round[want] = True
+    passes = firm_life.justified(need, post, params) & (size <= st.max_dilution_per_round * post)
+    closes = np.zeros(want.size, dtype=bool)
+    region = s.region[want].astype(np.int64)
+    for r in np.unique(region[passes]):
+        idx = np.flatnonzero(passes & (region == r))
+        if VARIANT["rank"] == "value":
+            idx = idx[np.argsort(-post[idx], kind="stable")]
+        elif VARIANT["rank"] == "follow_on":  # later stages first, then the largest V̂
+            idx = idx[np.lexsort((-post[idx], -s.stage[want[idx]].astype(np.int64)))]
+        else:
+            idx = idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
+        gov = state.governments[r]
+        private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
+        pool = state.vc_pools[r]
+        fits, left = np.zeros(idx.size, dtype=bool), pool.available
+        for k, ask in enumerate(private):
+            if ask <= left:
+                fits[k], left = True, left - ask
+        idx, private = idx[fits], private[fits]
+        vc = pool.grant(private)
+        gf = gov.guidance_fund(size[idx] - private)
+        amount = vc + gf
+        closes[idx] = amount > 0
+        firms = want[idx]
+        pre = post[idx] - size[idx]
+        new_post = pre + amount
+        sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
+        s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
+        s.post_money[firms] = new_post
+        s.vc_invested[firms] += amount
+        s.cash[firms] += amount
+        s.funding_total[firms] += amount
+        s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
+        state.counters["vc_raised_yuan"][r] += amount.sum()
+        state.counters["vc_private_yuan"][r] += vc.sum()
+        state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
+    state.count("rounds_closed", region[closes])
+    state.count("rounds_failed", region[~closes])
+    state.count("rounds_screened_out", region[~passes])
+    state.count("rounds_passed_unfunded", region[passes & ~closes])
+    s.next_raise_month[want[~closes]] = state.month + st.retry_months
+    s.next_raise_month[want[closes]] = state.month + st.months_between_rounds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", default="P1")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--out", default="/tmp/vcd/P1")
+    ap.add_argument("--growth", type=float, nargs=5, default=None, help="override stage_growth")
+    a = ap.parse_args()
+    if a.variant == "P1r":  # ownership sizing, old value-for-money ranking
+        VARIANT["rank"] = "ratio"
+    if a.variant == "P1f":  # ownership sizing, follow-ons first, then largest V̂
+        VARIANT["rank"] = "follow_on"
+    if a.variant == "P2":  # P1f + up-round raises
+        VARIANT["rank"] = "follow_on"
+        VARIANT["up_round"] = True
+    if a.variant == "P2r":  # P1r + up-round raises
+        VARIANT["rank"] = "ratio"
+        VARIANT["up_round"] = True
+    if a.variant == "P3":  # base sizing and ranking + viability screen
+        VARIANT["own"] = False
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+    if a.variant == "P4":  # ownership sizing, existing ranking, viability screen
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+    if a.variant == "P5":  # P4 + VC-backed firms plan (and raise) for the priced growth
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["priced_plan"] = True
+    if a.variant == "P6":  # P4 + raise whenever the next round is an up round
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["up_round"] = True
+    if a.variant == "base":
+        VARIANT["own"] = False
+        VARIANT["rank"] = "ratio"
+    firm_life.round_terms = round_terms
+    probe.ORIGINAL = raise_funding
+    probe.applicants = applicants
+    firm_life.raise_funding = probe.probe
+    from pathlib import Path
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sc = load_scenario("hangzhou")
+    if a.growth:
+        sc = sc.model_copy(deep=True)
+        sc.startups.stage_growth = list(a.growth)
+    surv = Survival.empty(10)
+    rows = []
+    for seed in a.seeds:
+        probe.APPS.clear()
+        probe.POOLS.clear()
+        t0 = time.process_time()
+        res = run_scenario(sc, seed)
+        df = pd.concat([pd.DataFrame(r) for r in probe.APPS], ignore_index=True)
+        names = list(sc.regions)
+        df["region"] = [names[i] for i in df["region"]]
+        pools = pd.DataFrame(probe.POOLS)
+        pools["region"] = [names[i] for i in pools["region"]]
+        df.to_parquet(out / f"applicants_seed{seed}.parquet")
+        pools.to_parquet(out / f"pools_seed{seed}.parquet")
+        surv.add(res.firms, res.months, sc.meta.start_year)
+        f = funnel(res.firms)
+        o = outcomes.compute(
+            outcomes.RunData.from_result(res),
+            [
+                "survival_1y",
+                "survival_5y",
+                "startups_alive_end",
+                "compute_sold_gpu_h_total",
+                "startups_founded_total",
+                "vc_raised_yuan_total",
+                "revenue_yuan_total",
+                "voucher_additional_share",
+                "voucher_deadweight_share",
+                "capability_mean_end",
+                "micro_firms_alive_end",
+            ],
+        )
+        rows.append({"seed": seed, **f, **o, "cpu_s": time.process_time() - t0})
+    t = pd.DataFrame(rows)
+    pd.set_option("display.width", 250)
+    print(t.T.to_string())
+    print(surv.hazard().to_string())
+    t.to_csv(out / "summary.csv")
+    surv.hazard().to_csv(out / "hazard.csv")
+
+
+if __name__ == "__main__":
+    main()
