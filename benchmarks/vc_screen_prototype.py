@@ -42,8 +42,18 @@ def round_terms(state, params, rows):
         # cannot pay chi x a minimal team is worth nothing to a VC (P(success) = 0)
         st = params.config.startups
         minimal = st.startup_min_team * state.wage[s.region[rows]] * (1 + st.other_opex_share)
-        hopeless = economics.expected_revenue(state, rows) < st.closure_revenue_share * minimal
-        post = np.where(hopeless, 0.0, post)
+        line = st.closure_revenue_share * minimal
+        r_hat = economics.expected_revenue(state, rows)
+        if VARIANT.get("smooth"):
+            # P = Phi((log R̂* - log line) / s), s² = belief variance + drift over the round
+            from scipy.special import ndtr
+
+            sd = np.sqrt(1.0 / s.fit_precision[rows] + st.fit_drift_sigma**2 * 12.0)
+            with np.errstate(divide="ignore"):
+                z = (np.log(np.maximum(r_hat, 1e-300)) - np.log(line)) / sd
+            post = post * ndtr(z)
+        else:
+            post = np.where(r_hat < line, 0.0, post)
     if VARIANT["own"]:
         size = np.where(need > 0, np.maximum(need, D_STAR[nxt] * post), need)
     else:
@@ -154,6 +164,9 @@ def main():
     ap.add_argument("--variant", default="P1")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--out", default="/tmp/vcd/P1")
+    ap.add_argument("--scenario", default="hangzhou")
+    ap.add_argument("--pool-scale", type=float, default=1.0, help="× every city's VC pool")
+    ap.add_argument("--dstar-scale", type=float, default=1.0, help="× the target ownership d*")
     ap.add_argument("--growth", type=float, nargs=5, default=None, help="override stage_growth")
     a = ap.parse_args()
     if a.variant == "P1r":  # ownership sizing, old value-for-money ranking
@@ -181,6 +194,10 @@ def main():
         VARIANT["rank"] = "ratio"
         VARIANT["viable"] = True
         VARIANT["up_round"] = True
+    if a.variant == "P4s":  # P4 with the smooth probability of viability
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["smooth"] = True
     if a.variant == "base":
         VARIANT["own"] = False
         VARIANT["rank"] = "ratio"
@@ -192,7 +209,11 @@ def main():
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    sc = load_scenario("hangzhou")
+    sc = load_scenario(a.scenario).model_copy(deep=True)
+    D_STAR[:] = D_STAR * a.dstar_scale
+    for region in sc.regions.values():
+        if region.market is not None:
+            region.market.vc_pool_yuan_per_year *= a.pool_scale
     if a.growth:
         sc = sc.model_copy(deep=True)
         sc.startups.stage_growth = list(a.growth)
