@@ -30,6 +30,25 @@ from ecosystem.tables import Stage
 
 D_STAR = np.array([0.205, 0.195, 0.172, 0.126, 0.103])  # Carta 2023 US median dilution by round
 VARIANT = {"rank": "value", "own": True, "t_months": None}
+LEARN = {"rounds": [], "kappa": 1.0 / 12.0, "lag": 24}  # M2: closed rounds (month, firms, s, R̂*)
+
+
+def learn_growth(state, params):
+    """M2 (throwaway): the VCs' growth expectation per stage is an exponential average of the
+    realised growth of R̂* of the firms they funded ``lag`` months ago (failed or closed firms
+    count 0, acquired ones 1); it replaces stage_growth in V̂ (and in the marks)."""
+    st, s = params.config.startups, state.startups
+    g = np.asarray(st.stage_growth, dtype=float)
+    for month, firms, stage, r0 in LEARN["rounds"]:
+        if month != state.month - LEARN["lag"]:
+            continue
+        alive = s.status[firms] == 0
+        ratio = np.where(alive, 0.0, np.where(s.status[firms] == 2, 1.0, 0.0))
+        ratio[alive] = economics.expected_revenue(state, firms[alive]) / np.maximum(r0[alive], 1.0)
+        for k in np.unique(stage):
+            obs = ratio[stage == k].mean()
+            g[k] = (1 - LEARN["kappa"]) * g[k] + LEARN["kappa"] * obs
+    st.stage_growth = [float(x) for x in g]
 
 
 def round_terms(state, params, rows):
@@ -103,6 +122,8 @@ def applicants(state, params):
 
 
 def raise_funding(state, params, rng):
+    if VARIANT.get("learn"):
+        learn_growth(state, params)
     s, st = state.startups, params.config.startups
     want, _ = applicants(state, params)
     if want.size == 0:
@@ -138,6 +159,12 @@ def raise_funding(state, params, rng):
         gf = gov.guidance_fund(size[idx] - private)
         amount = vc + gf
         closes[idx] = amount > 0
+        if VARIANT.get("learn") and idx.size:
+            firms_k = want[idx]
+            nxt_k = np.minimum(s.stage[firms_k].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+            LEARN["rounds"].append(
+                (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
+            )
         firms = want[idx]
         pre = post[idx] - size[idx]
         new_post = pre + amount
@@ -198,6 +225,10 @@ def main():
         VARIANT["rank"] = "ratio"
         VARIANT["viable"] = True
         VARIANT["smooth"] = True
+    if a.variant == "P7":  # P4 + M2: growth expectations learned from the portfolio
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["learn"] = True
     if a.variant == "base":
         VARIANT["own"] = False
         VARIANT["rank"] = "ratio"
@@ -223,7 +254,8 @@ def main():
         probe.APPS.clear()
         probe.POOLS.clear()
         t0 = time.process_time()
-        res = run_scenario(sc, seed)
+        LEARN["rounds"].clear()
+        res = run_scenario(sc.model_copy(deep=True), seed)
         df = pd.concat([pd.DataFrame(r) for r in probe.APPS], ignore_index=True)
         names = list(sc.regions)
         df["region"] = [names[i] for i in df["region"]]
@@ -232,6 +264,9 @@ def main():
         df.to_parquet(out / f"applicants_seed{seed}.parquet")
         pools.to_parquet(out / f"pools_seed{seed}.parquet")
         surv.add(res.firms, res.months, sc.meta.start_year)
+        if VARIANT.get("learn"):
+            g_end = res.model.params.config.startups.stage_growth
+            print(f"seed {seed}: learned growth expectations at the end", np.round(g_end, 3))
         f = funnel(res.firms)
         o = outcomes.compute(
             outcomes.RunData.from_result(res),
