@@ -74,7 +74,18 @@ def round_terms(state, params, rows):
         else:
             post = np.where(r_hat < line, 0.0, post)
     if VARIANT["own"]:
-        size = np.where(need > 0, np.maximum(need, D_STAR[nxt] * post), need)
+        target = D_STAR[nxt] * post
+        if VARIANT.get("deployable"):
+            # P8: a round no larger than the firm can deploy before its runway target: the team
+            # growing at the hiring speed limit for T = runway_target_months, less revenue
+            st = params.config.startups
+            T = int(st.runway_target_months)
+            k = np.arange(1, T + 1)
+            heads = np.maximum(s.headcount[rows], 1)[:, None] * (1 + st.max_growth_per_month) ** k
+            per_head = economics.cost_per_head(state, params, rows)
+            deploy = heads.sum(axis=1) * per_head - T * s.revenue[rows]
+            target = np.minimum(target, np.maximum(deploy, 0.0))
+        size = np.where(need > 0, np.maximum(need, target), need)
     else:
         size = need
     return size, post
@@ -228,6 +239,15 @@ def main():
     if a.variant == "P7":  # P4 + M2: growth expectations learned from the portfolio
         VARIANT["rank"] = "ratio"
         VARIANT["viable"] = True
+        VARIANT["learn"] = True
+    if a.variant == "P8":  # P4 + rounds capped at what the firm can deploy
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["deployable"] = True
+    if a.variant == "P9":  # P8 + M2 learned growth
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["deployable"] = True
         VARIANT["learn"] = True
     if a.variant == "base":
         VARIANT["own"] = False
