@@ -9,8 +9,11 @@ the screen stays need ≤ d_max·V̂, and scarce money goes to the largest V̂ f
 Variants: base (the model as it is, through this copy: bit-identical funnel), P1 (ownership
 sizing, largest V̂ first), P1r (ownership sizing, existing V̂/size ranking), P1f (follow-ons first,
 then largest V̂), P2/P2r (P1f/P1r + raise whenever the next round is an up round), P3 (viability
-screen only), P4 (ownership sizing + viability, existing ranking: the recommended mechanism);
---growth g1..g5 overrides stage_growth (P4G: P4 with G = 1.2 at every stage).
+screen only), P4 (ownership sizing + viability, existing ranking: M1, the recommended mechanism),
+P4s (P4 with a smooth probability of viability), P5 (P4 + plan for the priced growth), P6 (P4 +
+up-round raises), P7 (P4 + growth expectations learned from the portfolio: M2), P8 (P4 with
+rounds capped at what the firm can deploy), P9 (P8 + M2). --growth g1..g5 overrides
+stage_growth (P4G: P4 with G = 1.2 at every stage); --scenario, --pool-scale, --dstar-scale.
 """
 
 import argparse
