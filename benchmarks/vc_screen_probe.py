@@ -50,8 +50,9 @@ def applicants(state, params):
 def probe(state, params, rng):
     s = state.startups
     got = applicants(state, params)
-    pools_before = [p.available for p in state.vc_pools]
-    spent_before = [p.spent_total for p in state.vc_pools]
+    all_pools = [*state.vc_pools, *([state.vc_mobile] if hasattr(state, "vc_mobile") else [])]
+    pools_before = [p.available for p in all_pools]
+    spent_before = [p.spent_total for p in all_pools]
     want, short = got
     if want.size:
         size, post = firm_life.round_terms(state, params, want)
@@ -89,7 +90,7 @@ def probe(state, params, rng):
         APPS.append(rows)
     else:
         ORIGINAL(state, params, rng)
-    for r, p in enumerate(state.vc_pools):
+    for r, p in enumerate(all_pools):  # index n_regions: the national mobile pool
         POOLS.append(
             dict(
                 month=state.month,
@@ -125,7 +126,7 @@ def main() -> None:
         cpu = time.process_time() - t0
         df = pd.concat([pd.DataFrame(r) for r in APPS], ignore_index=True)
         pools = pd.DataFrame(POOLS)
-        names = list(sc.regions)
+        names = [*sc.regions, "mobile"]
         df["region"] = [names[i] for i in df["region"]]
         pools["region"] = [names[i] for i in pools["region"]]
         df.to_parquet(out / f"applicants_seed{seed}.parquet")

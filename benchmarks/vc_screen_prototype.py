@@ -153,14 +153,17 @@ def raise_funding(state, params, rng):
     passes = firm_life.justified(need, post, params) & (size <= st.max_dilution_per_round * post)
     closes = np.zeros(want.size, dtype=bool)
     region = s.region[want].astype(np.int64)
-    for r in np.unique(region[passes]):
-        idx = np.flatnonzero(passes & (region == r))
+
+    def ranked(idx):
         if VARIANT["rank"] == "value":
-            idx = idx[np.argsort(-post[idx], kind="stable")]
-        elif VARIANT["rank"] == "follow_on":  # later stages first, then the largest V̂
-            idx = idx[np.lexsort((-post[idx], -s.stage[want[idx]].astype(np.int64)))]
-        else:
-            idx = idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
+            return idx[np.argsort(-post[idx], kind="stable")]
+        if VARIANT["rank"] == "follow_on":  # later stages first, then the largest V̂
+            return idx[np.lexsort((-post[idx], -s.stage[want[idx]].astype(np.int64)))]
+        return idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
+
+    mobile = hasattr(firm_life, "fund_from_mobile_pool")  # main after step 10.6
+    for r in np.unique(region[passes]):
+        idx = ranked(np.flatnonzero(passes & (region == r)))
         gov = state.governments[r]
         private = size[idx] * (1.0 - gov.guidance_fund_share_on_offer())
         pool = state.vc_pools[r]
@@ -170,28 +173,42 @@ def raise_funding(state, params, rng):
                 fits[k], left = True, left - ask
         idx, private = idx[fits], private[fits]
         vc = pool.grant(private)
-        gf = gov.guidance_fund(size[idx] - private)
-        amount = vc + gf
-        closes[idx] = amount > 0
+        if mobile:
+            got = firm_life.close_rounds(state, r, want[idx], size[idx], post[idx], private, vc)
+            closes[idx] = got
+        else:
+            gf = gov.guidance_fund(size[idx] - private)
+            amount = vc + gf
+            closes[idx] = amount > 0
+            firms = want[idx]
+            pre = post[idx] - size[idx]
+            new_post = pre + amount
+            sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
+            s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
+            s.post_money[firms] = new_post
+            s.vc_invested[firms] += amount
+            s.cash[firms] += amount
+            s.funding_total[firms] += amount
+            s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
+            state.counters["vc_raised_yuan"][r] += amount.sum()
+            state.counters["vc_private_yuan"][r] += vc.sum()
+            state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
         if VARIANT.get("learn") and idx.size:
-            firms_k = want[idx]
-            nxt_k = np.minimum(s.stage[firms_k].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+            firms_k = want[idx][closes[idx]]
+            nxt_k = np.minimum(s.stage[firms_k].astype(np.int64) - 1, Stage.SERIES_D_PLUS - 1)
             LEARN["rounds"].append(
                 (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
             )
-        firms = want[idx]
-        pre = post[idx] - size[idx]
-        new_post = pre + amount
-        sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
-        s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
-        s.post_money[firms] = new_post
-        s.vc_invested[firms] += amount
-        s.cash[firms] += amount
-        s.funding_total[firms] += amount
-        s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
-        state.counters["vc_raised_yuan"][r] += amount.sum()
-        state.counters["vc_private_yuan"][r] += vc.sum()
-        state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
+    if mobile:  # then the national mobile pool, ranked nationally the same way
+        rest = ranked(np.flatnonzero(passes & ~closes))
+        got = firm_life.fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
+        closes[rest] = got
+        if VARIANT.get("learn") and got.any():
+            firms_k = want[rest][got]
+            nxt_k = np.minimum(s.stage[firms_k].astype(np.int64) - 1, Stage.SERIES_D_PLUS - 1)
+            LEARN["rounds"].append(
+                (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
+            )
     state.count("rounds_closed", region[closes])
     state.count("rounds_failed", region[~closes])
     state.count("rounds_screened_out", region[~passes])
@@ -280,7 +297,7 @@ def main():
         LEARN["rounds"].clear()
         res = run_scenario(sc.model_copy(deep=True), seed)
         df = pd.concat([pd.DataFrame(r) for r in probe.APPS], ignore_index=True)
-        names = list(sc.regions)
+        names = [*sc.regions, "mobile"]
         df["region"] = [names[i] for i in df["region"]]
         pools = pd.DataFrame(probe.POOLS)
         pools["region"] = [names[i] for i in pools["region"]]
