@@ -200,7 +200,11 @@ def raise_funding(state, params, rng):
                 (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
             )
     if mobile:  # then the national mobile pool, ranked nationally the same way
-        rest = ranked(np.flatnonzero(passes & ~closes))
+        rest = np.flatnonzero(passes & ~closes)
+        if VARIANT.get("mobile_rank") == "value":  # P4m: the mobile pool backs the largest V̂
+            rest = rest[np.argsort(-post[rest], kind="stable")]
+        else:
+            rest = ranked(rest)
         got = firm_life.fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
         closes[rest] = got
         if VARIANT.get("learn") and got.any():
@@ -269,6 +273,10 @@ def main():
         VARIANT["viable"] = True
         VARIANT["deployable"] = True
         VARIANT["learn"] = True
+    if a.variant == "P4m":  # P4, the national mobile pool ranked by V̂ (largest outcome first)
+        VARIANT["rank"] = "ratio"
+        VARIANT["viable"] = True
+        VARIANT["mobile_rank"] = "value"
     if a.variant == "base":
         VARIANT["own"] = False
         VARIANT["rank"] = "ratio"
