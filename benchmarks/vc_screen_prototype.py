@@ -161,7 +161,6 @@ def raise_funding(state, params, rng):
             return idx[np.lexsort((-post[idx], -s.stage[want[idx]].astype(np.int64)))]
         return idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
 
-    mobile = hasattr(firm_life, "fund_from_mobile_pool")  # main after step 10.6
     for r in np.unique(region[passes]):
         idx = ranked(np.flatnonzero(passes & (region == r)))
         gov = state.governments[r]
@@ -173,46 +172,27 @@ def raise_funding(state, params, rng):
                 fits[k], left = True, left - ask
         idx, private = idx[fits], private[fits]
         vc = pool.grant(private)
-        if mobile:
-            got = firm_life.close_rounds(state, r, want[idx], size[idx], post[idx], private, vc)
-            closes[idx] = got
-        else:
-            gf = gov.guidance_fund(size[idx] - private)
-            amount = vc + gf
-            closes[idx] = amount > 0
-            firms = want[idx]
-            pre = post[idx] - size[idx]
-            new_post = pre + amount
-            sold = np.divide(amount, new_post, out=np.zeros_like(amount), where=new_post > 0)
-            s.vc_share[firms] = s.vc_share[firms] * (1.0 - sold) + sold
-            s.post_money[firms] = new_post
-            s.vc_invested[firms] += amount
-            s.cash[firms] += amount
-            s.funding_total[firms] += amount
-            s.stage[firms] = np.minimum(s.stage[firms] + 1, Stage.SERIES_D_PLUS)
-            state.counters["vc_raised_yuan"][r] += amount.sum()
-            state.counters["vc_private_yuan"][r] += vc.sum()
-            state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
+        closes[idx] = firm_life.close_rounds(state, r, want[idx], size[idx], post[idx], private, vc)
         if VARIANT.get("learn") and idx.size:
             firms_k = want[idx][closes[idx]]
             nxt_k = np.minimum(s.stage[firms_k].astype(np.int64) - 1, Stage.SERIES_D_PLUS - 1)
             LEARN["rounds"].append(
                 (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
             )
-    if mobile:  # then the national mobile pool, ranked nationally the same way
-        rest = np.flatnonzero(passes & ~closes)
-        if VARIANT.get("mobile_rank") == "value":  # P4m: the mobile pool backs the largest V̂
-            rest = rest[np.argsort(-post[rest], kind="stable")]
-        else:
-            rest = ranked(rest)
-        got = firm_life.fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
-        closes[rest] = got
-        if VARIANT.get("learn") and got.any():
-            firms_k = want[rest][got]
-            nxt_k = np.minimum(s.stage[firms_k].astype(np.int64) - 1, Stage.SERIES_D_PLUS - 1)
-            LEARN["rounds"].append(
-                (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
-            )
+    # then the national mobile pool, ranked nationally the same way
+    rest = np.flatnonzero(passes & ~closes)
+    if VARIANT.get("mobile_rank") == "value":  # P4m: the mobile pool backs the largest V̂
+        rest = rest[np.argsort(-post[rest], kind="stable")]
+    else:
+        rest = ranked(rest)
+    got = firm_life.fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
+    closes[rest] = got
+    if VARIANT.get("learn") and got.any():
+        firms_k = want[rest][got]
+        nxt_k = np.minimum(s.stage[firms_k].astype(np.int64) - 1, Stage.SERIES_D_PLUS - 1)
+        LEARN["rounds"].append(
+            (state.month, firms_k, nxt_k, economics.expected_revenue(state, firms_k))
+        )
     state.count("rounds_closed", region[closes])
     state.count("rounds_failed", region[~closes])
     state.count("rounds_screened_out", region[~passes])
