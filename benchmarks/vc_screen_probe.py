@@ -31,20 +31,12 @@ POOLS: list[dict] = []
 
 
 def applicants(state, params):
-    """The applicants of ``raise_funding`` this month, before its random ordering."""
+    """The applicants of ``raise_funding`` this month, before its random ordering, and whether
+    each is short of runway (the rest apply because cash limits their growth)."""
     s, st = state.startups, params.config.startups
-    alive = state.alive_startups()
-    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    if alive.size == 0:
-        return none
-    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
-    if due.size == 0:
-        return none
-    burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
-    short = s.cash[due] / burn < st.raise_below_runway_months
-    grow = firm_life.growth_limited(state, params, due)
-    want = due[short | grow]
-    return want, short[short | grow]
+    want = firm_life.round_applicants(state, params)
+    burn = np.maximum(economics.monthly_costs(state, params, want) - s.revenue[want], 1.0)
+    return want, s.cash[want] / burn < st.raise_below_runway_months
 
 
 def probe(state, params, rng):
@@ -70,7 +62,8 @@ def probe(state, params, rng):
             r_hat=r_hat,
             revenue=s.revenue[want].copy(),
             revenue_target=s.revenue_target[want].copy(),
-            need=size,
+            need=economics.funding_need(state, params, want),
+            size=size,
             v_hat=post,
             headcount=s.headcount[want].astype(int),
             planned_headcount=plan,
@@ -132,7 +125,7 @@ def main() -> None:
         df.to_parquet(out / f"applicants_seed{seed}.parquet")
         pools.to_parquet(out / f"pools_seed{seed}.parquet")
         surv.add(res.firms, res.months, sc.meta.start_year)
-        f = funnel(res.firms)
+        f = funnel(res.firms, res.months)
         print(
             f"seed {seed}: cpu {cpu:.0f}s; funnel "
             + ", ".join(f"{k} {v:.3f}" for k, v in f.items())

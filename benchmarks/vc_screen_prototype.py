@@ -1,12 +1,18 @@
 """THROWAWAY prototype of docs/design/vc-screen.md's proposals: monkeypatches of firm_life,
 not model code; nothing imports it and the repo's model is untouched.
 
+**M1 (P4) is now the model** (docs/ODD.md 7.7: ``economics.vc_value`` carries the viability
+step and ``firm_life.round_terms`` the target ownership). The variants below still patch
+``round_terms`` and the ranking, but they run on the new ``vc_value``: every variant now has the
+viability screen, and ``base`` is P3 (viability without ownership sizing), not the old rule.
+The figures in docs/design/vc-screen.md were made before, on the mains it names.
+
 P1 'ownership': a round sells the VC's target ownership d*[stage] of V̂ (size = max(need, d*·V̂)),
 the screen stays need ≤ d_max·V̂, and scarce money goes to the largest V̂ first (fund returners).
   nice -n 10 .venv/bin/python benchmarks/vc_screen_prototype.py --variant P4 --seeds 0 1 2 \\
       --out /tmp/vcd/P4
 
-Variants: base (the model as it is, through this copy: bit-identical funnel), P1 (ownership
+Variants: base (the model before M1, through this copy, when it was written), P1 (ownership
 sizing, largest V̂ first), P1r (ownership sizing, existing V̂/size ranking), P1f (follow-ons first,
 then largest V̂), P2/P2r (P1f/P1r + raise whenever the next round is an up round), P3 (viability
 screen only), P4 (ownership sizing + viability, existing ranking: M1, the recommended mechanism),
@@ -115,17 +121,12 @@ def applicants(state, params):
     """The variant's applicants this month and whether each is short of runway (the probe
     records exactly these)."""
     s, st = state.startups, params.config.startups
-    none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    alive = state.alive_startups()
-    if alive.size == 0:
-        return none
-    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
-    if due.size == 0:
-        return none
+    limited = growth_limited_priced if VARIANT.get("priced_plan") else firm_life.growth_limited
+    due = state.alive_startups()
+    due = due[(s.next_raise_month[due] <= state.month) & ~s.listed[due]]
     burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
     short = s.cash[due] / burn < st.raise_below_runway_months
-    limited = growth_limited_priced if VARIANT.get("priced_plan") else firm_life.growth_limited
-    motive = short | limited(state, params, due)
+    motive = np.isin(due, firm_life.round_applicants(state, params, limited))
     if VARIANT.get("up_round"):
         # VC-backed firms raise as soon as the next round is an up round (V̂ > last post-money)
         backed = due[s.stage[due] >= Stage.SEED]
@@ -295,7 +296,7 @@ def main():
         if VARIANT.get("learn"):
             g_end = res.model.params.config.startups.stage_growth
             print(f"seed {seed}: learned growth expectations at the end", np.round(g_end, 3))
-        f = funnel(res.firms)
+        f = funnel(res.firms, res.months)
         o = outcomes.compute(
             outcomes.RunData.from_result(res),
             [

@@ -122,7 +122,7 @@ def measure(result: RunResult, no_voucher_result: RunResult | None = None) -> di
         leavers = max(largest.leavers_total, 1)
         out["founders_per_100_leavers"] = 100.0 * int(left.sum()) / leavers
         out["founders_per_100_leavers_direct"] = 100.0 * direct / leavers
-    out.update(funnel(firms))
+    out.update(funnel(firms, int(result.months)))
     ref = no_voucher_result if no_voucher_result is not None else result
     out["west_utilization_no_vouchers"] = outcomes.compute(
         outcomes.RunData.from_result(ref), ["west_utilization_y1"]
@@ -137,12 +137,20 @@ FUNNEL_BENCHMARKS = {
 }  # fmt: skip
 
 
-def funnel(firms: pd.DataFrame) -> dict[str, float]:
+#: Carta's cohort [S37] incorporated in 2018 and was observed on 1 January 2025: the funnel is
+#: measured on the firms founded during the run that were observed at least this long.
+FUNNEL_FOLLOW_UP_MONTHS = 72
+
+
+def funnel(firms: pd.DataFrame, months: int) -> dict[str, float]:
     """The round funnel and exits measured as Carta measures them [S37]: on venture-track firms
-    (those that ever sought a priced round) founded during the run; plus how shut firms ended
-    (insolvent vs closed by founders), over every firm founded in the run."""
+    (those that ever sought a priced round) founded during the run at least
+    :data:`FUNNEL_FOLLOW_UP_MONTHS` before its end (younger firms have had no time to reach
+    later rounds: pooling them would censor the funnel; NaN when the run is shorter); plus how
+    shut firms ended (insolvent vs closed by founders), over every firm founded in the run."""
     new = firms[firms["founded_month"] >= 0]
-    vt = new[new["venture_track"]] if "venture_track" in new.columns else new.iloc[:0]
+    cohort = new[new["founded_month"] <= months - FUNNEL_FOLLOW_UP_MONTHS]
+    vt = cohort[cohort["venture_track"]] if "venture_track" in new.columns else new.iloc[:0]
     out = {"venture_track_firms": float(len(vt))}
     for key, stage in (("funnel_seed", 1), ("funnel_a", 2), ("funnel_b", 3), ("funnel_c", 4)):
         out[key] = float((vt["stage"] >= stage).mean()) if len(vt) else float("nan")
@@ -360,7 +368,11 @@ def report(table: pd.DataFrame, scenario: Scenario) -> str:
             False,
         ),
         ("west_utilization_end", "western utilisation in the last year (with vouchers)", True),
-        ("venture_track_firms", "venture-track firms founded (ever sought a round)", False),
+        (
+            "venture_track_firms",
+            "venture-track firms (ever sought a round) founded ≥ 6 years before the end",
+            False,
+        ),
         *(
             (k, f"{lab} (venture-track; Carta {FUNNEL_BENCHMARKS[k]:.1%} [S37])", True)
             for k, lab in (

@@ -231,13 +231,31 @@ def expected_revenue(state: State, rows: np.ndarray) -> np.ndarray:
     return s.revenue_target[rows] * believed_fit(state, rows) * np.exp(-s.log_fit[rows])
 
 
+def viability_line(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """The expected revenue a business must reach to pay a minimal team: χ × H_min × w_r ×
+    (1 + opex) (χ = ``closure_revenue_share``, H_min = ``startup_min_team``). Founders close a
+    firm below it (docs/ODD.md 7.8) and a VC values it at nothing (7.7): one line for both."""
+    s, st = state.startups, params.config.startups
+    minimal = st.startup_min_team * state.wage[s.region[rows]] * (1 + st.other_opex_share)
+    return st.closure_revenue_share * minimal
+
+
+def viable(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """Firms whose expected revenue R̂* reaches the :func:`viability_line`."""
+    return expected_revenue(state, rows) >= viability_line(state, params, rows)
+
+
 def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) -> np.ndarray:
-    """V̂ = m_VC × 12 × R̂* × G[stage] × g: what a VC thinks a firm is worth, post-money (design
-    §3.3). ``stage`` indexes ``stage_growth`` (0 seed ... 4 D+): the round sought for a raise,
-    the last round for a mark; g = ``stage_growth_scale``."""
+    """V̂ = P̂ × m_VC × 12 × R̂* × G[stage] × g: what a VC thinks a firm is worth, post-money
+    (design §3.3; docs/design/vc-screen.md, M1). P̂, the VC method's probability that the firm
+    lasts to an exit, is a step at the :func:`viability_line`: 1 above, 0 below. ``stage``
+    indexes ``stage_growth`` (0 seed ... 4 D+): the round sought for a raise, the last round
+    for a mark; g = ``stage_growth_scale``."""
     st = params.config.startups
     growth = np.asarray(st.stage_growth)[stage] * st.stage_growth_scale
-    return st.vc_revenue_multiple * 12.0 * expected_revenue(state, rows) * growth
+    expected = expected_revenue(state, rows)
+    value = st.vc_revenue_multiple * 12.0 * expected * growth
+    return np.where(expected >= viability_line(state, params, rows), value, 0.0)
 
 
 def planned_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndarray:

@@ -68,18 +68,24 @@ def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None
 def round_terms(state: State, params: Params, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The round each firm would raise now: (size, post-money valuation) (docs/ODD.md 7.7).
 
-    The size is the firm's need (``economics.funding_need``: its plan to the next round); the
-    post-money is the VC's value V̂ = m_VC × 12 × R̂* × G[next stage] × g; the dilution is
-    size / V̂. A round is justified when the dilution is at most ``max_dilution_per_round``.
+    The post-money is the VC's value V̂ (``economics.vc_value``: 0 for a firm below the
+    viability line). The round buys the VC's target ownership d*[next stage] of V̂
+    (``target_ownership``); the firm's need (``economics.funding_need``: its plan to the next
+    round) is a floor, so size = max(need, d* × V̂) for a firm with a need, and 0 (no round)
+    for a firm whose cash covers its plan.
     """
-    s = state.startups
+    s, st = state.startups, params.config.startups
     nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
-    size = economics.funding_need(state, params, rows)
-    return size, economics.vc_value(state, params, rows, nxt)
+    need = economics.funding_need(state, params, rows)
+    post = economics.vc_value(state, params, rows, nxt)
+    target = np.asarray(st.target_ownership)[nxt] * post
+    return np.where(need > 0, np.maximum(need, target), need), post
 
 
 def justified(size: np.ndarray, post: np.ndarray, params: Params) -> np.ndarray:
-    """Rounds whose valuation justifies them: a need, a value, and size / value ≤ d_max."""
+    """Rounds whose valuation justifies them: a need, a value, and size / value ≤ d_max (a
+    round sized at the target ownership d* ≤ d_max passes; one sized by a larger need may
+    not)."""
     d_max = params.config.startups.max_dilution_per_round
     return (size > 0) & (post > 0) & (size <= d_max * post)
 
@@ -93,22 +99,34 @@ def growth_limited(state: State, params: Params, rows: np.ndarray) -> np.ndarray
     return (plan >= (1.0 + st.raise_for_growth_gap) * funded) & (plan >= funded + 1)
 
 
-def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Firms short of runway, or whose growth their cash limits, apply for their next round
-    sized by their need; VCs value them and fund the rounds that value justifies, best value
-    for money first, while the city's monthly VC money lasts, then the justified rounds still
-    unfunded in every city, ranked nationally the same way, while the national mobile pool's
-    monthly money lasts; the guidance fund co-invests its share (docs/ODD.md 7.7)."""
+def round_applicants(state: State, params: Params, limited=None) -> np.ndarray:
+    """The firms that apply for a round this month (docs/ODD.md 7.7): live, unlisted, their
+    next-raise month come, and either short of runway or limited in growth by their cash
+    (``limited``: a function (state, params, rows) -> mask, default :func:`growth_limited`).
+    Firms whose cash covers their plan are left out by :func:`raise_funding`, not here."""
     s, st = state.startups, params.config.startups
+    limited = growth_limited if limited is None else limited
     alive = state.alive_startups()
-    if alive.size == 0:
-        return
     due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
     if due.size == 0:
-        return
+        return due
     burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
     short = s.cash[due] / burn < st.raise_below_runway_months
-    want = due[short | growth_limited(state, params, due)]
+    return due[short | limited(state, params, due)]
+
+
+def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:
+    """Firms short of runway, or whose growth their cash limits, apply for their next round;
+    VCs value them (nothing below the viability line) and each round buys the VC's target
+    ownership of that value (at least the firm's need); the city's VCs fund the rounds the
+    value justifies, best value for money first, while the city's monthly VC money lasts, then
+    the justified rounds still unfunded in every city, ranked nationally the same way, while
+    the national mobile pool's monthly money lasts; the guidance fund co-invests its share
+    (docs/ODD.md 7.7)."""
+    s, st = state.startups, params.config.startups
+    want = round_applicants(state, params)
+    if want.size == 0:
+        return
     size, post = round_terms(state, params, want)
     want, size, post = want[size > 0], size[size > 0], post[size > 0]  # cash covers the plan
     if want.size == 0:
@@ -240,11 +258,10 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
         & (runway < st.raise_below_runway_months)
     ]
     if cand.size:
-        prospect = justified(*round_terms(state, params, cand), params)
-        minimal = st.startup_min_team * state.wage[s.region[cand]] * (1 + st.other_opex_share)
-        hopeless = economics.expected_revenue(state, cand) < st.closure_revenue_share * minimal
-        end_firms(state, params, rng, cand[~prospect & hopeless], Status.CLOSED,
-                  "startups_closed")  # fmt: skip
+        # below the viability line no VC values the firm (economics.vc_value), so no round is
+        # in prospect: the founders' line and the VCs' are one
+        hopeless = ~economics.viable(state, params, cand)
+        end_firms(state, params, rng, cand[hopeless], Status.CLOSED, "startups_closed")
 
 
 def end_firms(

@@ -6,7 +6,7 @@ import pytest
 from paired import TINY
 
 from ecosystem import load_scenario
-from ecosystem.calibration import TARGETS, measure, report
+from ecosystem.calibration import FUNNEL_FOLLOW_UP_MONTHS, TARGETS, funnel, measure, report
 from ecosystem.outcomes import survival
 
 
@@ -25,6 +25,27 @@ def test_measures_are_in_their_domains(full_run):
 def test_survival_counts_only_cohorts_old_enough(full_run):
     f = full_run.firms
     assert math.isnan(survival(f[f["founded_month"] > 100], 60, 120))
+
+
+def test_the_funnel_counts_only_cohorts_followed_for_six_years():
+    """Carta observed its 2018 cohort for ~6.5 years [S37]: younger venture-track firms have had
+    no time to reach later rounds and are left out (pooling them censors the funnel)."""
+    import pandas as pd
+
+    firms = pd.DataFrame(
+        {
+            "founded_month": [-5, 0, 48, 49, 100],  # the 2025 stock, then firms founded in the run
+            "venture_track": [True, True, True, True, True],
+            "stage": [4, 2, 1, 0, 0],
+            "exit_reason": ["alive", "alive", "acquired", "failed", "alive"],
+        }
+    )
+    f = funnel(firms, 120)
+    assert 120 - FUNNEL_FOLLOW_UP_MONTHS == 48
+    assert f["venture_track_firms"] == 2  # founded in months 0 and 48
+    assert f["funnel_seed"] == 1.0 and f["funnel_a"] == 0.5 and f["funnel_b"] == 0.0
+    assert f["venture_acquired"] == 0.5
+    assert math.isnan(funnel(firms, 60)["funnel_seed"])  # nobody followed for six years
 
 
 def test_report_is_a_markdown_table(full_run):

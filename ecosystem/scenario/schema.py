@@ -651,6 +651,11 @@ class Startups(_Strict):
     """m_VC: value = m_VC × expected yearly revenue × stage growth."""
     stage_growth: list[Annotated[float, _num(gt=0.0, le=1000.0)]] = [5.0, 3.0, 2.0, 1.5, 1.2]
     """G_stage: growth VCs expect, by stage reached next: seed, A, B, C, D+."""
+    target_ownership: list[Annotated[float, _num(gt=0.0, le=0.95)]] = [
+        0.205, 0.195, 0.172, 0.126, 0.103
+    ]  # fmt: skip
+    """d*_stage: the share of the firm a round buys, by the round sought (seed, A, B, C, D+):
+    size = max(need, d* × V̂); at most ``max_dilution_per_round``."""
     stage_growth_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 1.0
     """g: one factor on every G_stage (the calibration's single knob for VC optimism)."""
     raise_for_growth_gap: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
@@ -659,12 +664,19 @@ class Startups(_Strict):
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
-        for name in ("round_size_yuan", "stage_growth"):
+        for name in ("round_size_yuan", "stage_growth", "target_ownership"):
             if len(getattr(self, name)) != 5:
                 raise ValueError(
                     f"{name} has {len(getattr(self, name))} values; it needs 5 (seed, A, B, C, D+)"
                 )
         _ordered(self, "parent_capability", "capability_draw")
+        d_max = self.max_dilution_per_round
+        if max(self.target_ownership) > d_max:
+            raise ValueError(
+                f"target_ownership = {self.target_ownership!r} has a share above "
+                f"max_dilution_per_round = {d_max!r}; each must be at most it (a round sized at "
+                "the target would always be screened out)"
+            )
         return self
 
 
