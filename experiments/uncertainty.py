@@ -11,7 +11,7 @@ of a comparison (policy variant, transplant, baseline) runs the same (θ_m, seed
 policy effects are paired twice: common random numbers and common parameter draws.
 
 **Where draws come from.** The parameters are those of a calibration spec
-(``experiments/calibration/<city>.toml``, default ``hangzhou``: its 14 behavioural parameters).
+(``experiments/calibration/<city>.toml``, default ``hangzhou``: its 18 behavioural parameters).
 A parameter of one region (``regions.hangzhou.talent.…``) is drawn for the spec's city under its
 own name and, for every other city of the scenario with the same field and a documented range,
 as ``<name>_<city>`` from that city's documented range (city inputs are independent between
