@@ -28,7 +28,7 @@ def test_a_larger_starting_stock_is_detected_with_its_sign():
     eff = paired_effect(
         TINY,
         {"regions.ningbo.initial_startups": 120},
-        seeds=range(1, 6),
+        seeds=range(1, 11),  # five seeds no longer exclude 0 since VC money binds (M1)
         months=12,
         outcome="startups_alive_y1",
     )

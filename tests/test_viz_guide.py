@@ -80,18 +80,20 @@ def test_tip_2_city_vouchers_off_pays_nothing_hubs_still_pay():
     assert k.loc[k["region"] == "hangzhou", "voucher_spent_yuan"].sum() > 0
 
 
-def test_tip_3_budget_is_left_over_and_doubling_pays_the_same():
-    s = Session("hangzhou", seed=1)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_tip_3_budget_nearly_runs_out_and_doubling_pays_little_more(seed):
+    s = Session("hangzhou", seed=seed)
     s.step(60)
     k = s.frames().kpis
     left = k.loc[k["region"] == "hangzhou", "voucher_budget_left_yuan"].to_numpy()
     budget = s.base_value(P + "voucher_budget_yuan")
-    assert all(left[12 * y : 12 * y + 12].min() > 0.01 * budget for y in range(5))
-    d = Session("hangzhou", seed=1)
+    assert left.min() < 0.02 * budget  # touches zero in some year ...
+    assert max(left[12 * y : 12 * y + 12].min() for y in range(5)) > 0.02 * budget  # ... not all
+    d = Session("hangzhou", seed=seed)
     d.set_lever(P + "voucher_budget_yuan", 2 * budget)
     d.step(60)
     assert city_vouchers(s) > 0
-    assert city_vouchers(d) == pytest.approx(city_vouchers(s), rel=1e-9)
+    assert city_vouchers(s) <= city_vouchers(d) <= 1.1 * city_vouchers(s)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
