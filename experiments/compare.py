@@ -607,7 +607,6 @@ def run_comparison(
 ) -> Comparison:
     """Run every variant for every replicate seed (with ``designs``: every parameter draw ×
     seed, the same pairs in every variant); one table row per case."""
-    from experiments.runner import run_one
     from experiments.spec import RunTask, replicate_seeds
 
     seeds = replicate_seeds(seed, replicates)
@@ -628,43 +627,9 @@ def run_comparison(
         for rep, m, r, s in runs[i]
     ]
     kpis = ["*"]  # every KPI column: rows read their city's spending and the other cities
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     t0 = time.perf_counter()
-    records: dict[tuple[int, int], dict] = {}
-    bar = _progress(len(tasks), progress)
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            for t in tasks:
-                bar.set_postfix_str(t.variant, refresh=False)
-                records[(t.point, t.replicate)] = run_one(t, variants[t.point].document, kpis)
-                bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-                futures = {
-                    pool.submit(run_one, t, variants[t.point].document, kpis): t for t in tasks
-                }
-                try:
-                    for fut in as_completed(futures):
-                        t = futures[fut]
-                        try:
-                            records[(t.point, t.replicate)] = fut.result()
-                        except Exception as exc:  # noqa: BLE001 - a worker died; record the run as failed
-                            records[(t.point, t.replicate)] = {
-                                "status": "failed",
-                                "kpis": None,
-                                "error": f"{type(exc).__name__}: {exc}",
-                            }
-                        bar.update(1)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-    finally:
-        bar.close()
+    documents = [v.document for v in variants]
+    records = execute_tasks(tasks, documents, kpis, workers, _progress(len(tasks), progress))
 
     years = scenario_months(variants[0]) // 12 if variants else 0
     rid = comparison_id(plan, seeds, designs)
@@ -758,6 +723,51 @@ def run_comparison(
         designs,
         reach,
     )
+
+
+def execute_tasks(
+    tasks: list, documents: list[dict], kpis: list[str], workers: int | None, bar
+) -> dict[tuple[int, int], dict]:
+    """Run ``tasks`` (``task.point`` indexes ``documents``) through ``experiments.runner.run_one``
+    in this process (``workers`` 1) or on local spawned processes; records keyed by (point,
+    replicate), so results do not depend on the number of workers. ``bar`` (a tqdm) is
+    advanced per run and closed. A worker that dies leaves a failed record, never an exception."""
+    from experiments.runner import run_one
+
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    records: dict[tuple[int, int], dict] = {}
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                bar.set_postfix_str(t.variant, refresh=False)
+                records[(t.point, t.replicate)] = run_one(t, documents[t.point], kpis)
+                bar.update(1)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+                futures = {pool.submit(run_one, t, documents[t.point], kpis): t for t in tasks}
+                try:
+                    for fut in as_completed(futures):
+                        t = futures[fut]
+                        try:
+                            records[(t.point, t.replicate)] = fut.result()
+                        except Exception as exc:  # noqa: BLE001 - a worker died; record the run as failed
+                            records[(t.point, t.replicate)] = {
+                                "status": "failed",
+                                "kpis": None,
+                                "error": f"{type(exc).__name__}: {exc}",
+                            }
+                        bar.update(1)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+    finally:
+        bar.close()
+    return records
 
 
 REACH_COLUMNS = (
