@@ -300,7 +300,7 @@ LAYERS = [
     ["sensitivity", "results", "ema", "calibrate", "inference"],
     ["uncertainty", "global_sensitivity"],
     ["policy", "compare"],
-    ["report"],
+    ["report", "validation"],
     ["commands"],
     ["cli"],
 ]
