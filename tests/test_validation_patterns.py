@@ -417,3 +417,17 @@ def test_pattern_11_needs_runs_without_national_levers():
     sc = load_scenario(TINY, ["national.voucher_rate=0.2", "national.voucher_budget_yuan=1e8"])
     assert "national.voucher_rate" in val.static_reason(val.BY_KEY["11"], sc, 10)
     assert val.static_reason(val.BY_KEY["11"], load_scenario(TINY), 10) is None
+
+
+def test_values_from_a_written_run_folder_equal_those_of_the_run(tmp_path):
+    """The patterns read an `aieco run` folder exactly as the run's own tables."""
+    from ecosystem.run import run_scenario
+    from ecosystem.scenario import load_scenario
+
+    result = run_scenario(load_scenario(TINY), seed=3, months=12)
+    result.write(tmp_path / "run")
+    a = val.values(val.RunTables.from_result(result), "national")
+    b = val.values(val.RunTables.from_dir(tmp_path / "run"), "national")
+    assert a.keys() == b.keys()
+    assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a), (a, b)
+    assert sum(np.isfinite(list(a.values()))) >= 8
