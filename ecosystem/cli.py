@@ -50,6 +50,17 @@ def _seed_arg(name: str):
     return parse
 
 
+def add_output_flags(p: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--overwrite``: the flags of every command that writes an output folder
+    through ``ecosystem.outputs`` (run, compare, validation)."""
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument(
@@ -67,12 +78,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="override a scenario value by dotted path, "
         "e.g. regions.hangzhou.policy.voucher_rate=0.5",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
-    )
+    add_output_flags(run)
     run.set_defaults(func=cmd_run)
 
     presets = sub.add_parser("presets", help="list the shipped presets")

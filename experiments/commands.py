@@ -769,6 +769,7 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
 # aieco validation
 # --------------------------------------------------------------------------------------------
 def _register_validation(subparsers) -> None:
+    from ecosystem.cli import add_output_flags
     from experiments.options import add_draw_arguments
 
     p = subparsers.add_parser(
@@ -825,12 +826,7 @@ def _register_validation(subparsers) -> None:
         help="the pre-registration page whose results section is replaced "
         "(default docs/validation.md; 'none' writes no page)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
-    )
+    add_output_flags(p)
     p.set_defaults(func=cmd_validation)
 
 

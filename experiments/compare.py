@@ -70,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem import outcomes
+from ecosystem.cli import add_output_flags
 from ecosystem.outcomes import ORIGINS
 from ecosystem.outputs import atomic_file, check_out_dir, write_dir, write_parquet
 from ecosystem.scenario import (
@@ -1307,12 +1308,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="local worker processes (default: all cores; 1 = in this process)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="write into a non-empty folder aieco did not write (only aieco's files are replaced)",
-    )
+    add_output_flags(p)
     p.set_defaults(func=cmd_compare)
 
 
