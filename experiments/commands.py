@@ -777,7 +777,7 @@ def _register_validation(subparsers) -> None:
         help="out-of-sample validation: the held-out patterns of docs/validation.md, pass or fail",
         description="Run a single-city and the national scenario over D parameter draws × S "
         "seeds, compute every held-out pattern of docs/validation.md from the runs' tables, and "
-        "report each against its pre-registered band (median, 90%% intervals with seed noise "
+        "report each against its pre-registered band (median, 90% intervals with seed noise "
         "and parameter uncertainty apart, PASS/FAIL, or 'not evaluable' with the reason). "
         "Writes DIR/validation.parquet, DIR/runs.parquet, DIR/manifest.json and replaces the "
         "generated results section of --doc (the pre-registration above it is kept). Not "
