@@ -237,4 +237,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from ecosystem.scenario import ScenarioError
+
+    try:
+        raise SystemExit(main())
+    except ScenarioError as exc:  # a used --out, a bad spec: one line, exit 2, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
