@@ -16,7 +16,7 @@ one-sided paired t-test p-values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,8 +111,17 @@ def outcome_values(
     change: Mapping[str, Any] | None = None,
 ) -> np.ndarray:
     """The outcome of one scenario (with an optional dotted-path change) for each seed."""
+    return _values(scenario, seeds, (outcome,), months, change)[:, 0]
+
+
+def _values(scenario, seeds, outcomes_: Sequence[Outcome], months, change) -> np.ndarray:
+    """(seeds × outcomes): every outcome of each seed's one run."""
     sc = _scenario(scenario, change)
-    return np.array([_measure(run_scenario(sc, seed=s, months=months), outcome) for s in seeds])
+    rows = []
+    for s in seeds:
+        result = run_scenario(sc, seed=s, months=months)
+        rows.append([_measure(result, o) for o in outcomes_])
+    return np.array(rows, dtype=float).reshape(-1, len(outcomes_))
 
 
 def paired_effect(
@@ -128,9 +137,29 @@ def paired_effect(
     ``outcome`` is an outcome name of ``ecosystem.outcomes`` or a function of a ``RunResult``.
     ``base_change`` is applied to both arms (for example to switch a programme on in both).
     """
+    return paired_effects(scenario, change, seeds, (outcome,), months, base_change)[0]
+
+
+def paired_effects(
+    scenario: str | Path | Scenario,
+    change: Mapping[str, Any],
+    seeds: Iterable[int] = range(1, 11),
+    outcomes_: Sequence[Outcome] = ("startups_alive_end",),
+    months: int | None = None,
+    base_change: Mapping[str, Any] | None = None,
+) -> list[PairedEffect]:
+    """:func:`paired_effect` for several outcomes of the same runs (each seed's two runs once,
+    not once per outcome): one effect per outcome, in order."""
     seeds = tuple(int(s) for s in seeds)
     both = dict(base_change or {})
-    base = outcome_values(scenario, seeds, outcome, months, both)
-    changed = outcome_values(scenario, seeds, outcome, months, {**both, **dict(change)})
-    name = outcome if isinstance(outcome, str) else getattr(outcome, "__name__", "outcome")
-    return PairedEffect(name, seeds, base, changed)
+    base = _values(scenario, seeds, outcomes_, months, both)
+    changed = _values(scenario, seeds, outcomes_, months, {**both, **dict(change)})
+    return [
+        PairedEffect(
+            o if isinstance(o, str) else getattr(o, "__name__", "outcome"),
+            seeds,
+            base[:, k],
+            changed[:, k],
+        )
+        for k, o in enumerate(outcomes_)
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paired import TINY, paired_effect
+from paired import TINY, paired_effect, paired_effects
 
 from ecosystem import economics, load_scenario
 from ecosystem.state import Params
@@ -226,10 +226,8 @@ def test_compute_has_value():
     no longer isolates compute's value (and with α = 0 every firm produces as if it bought
     ``capability_compute_unit_gpu_h``)."""
     change = {"compute.candidate_scale": 1e-6}
-    eff = paired_effect(TINY, change, SEEDS, capability, months=36)
-    assert eff.p_less < 0.05, eff
-    eff = paired_effect(TINY, change, SEEDS, startup_revenue, months=36)
-    assert eff.p_less < 0.05, eff
+    for eff in paired_effects(TINY, change, SEEDS, (capability, startup_revenue), months=36):
+        assert eff.p_less < 0.05, eff
 
 
 def test_application_led_strategy_acts_through_adoption():
@@ -247,7 +245,6 @@ def test_infrastructure_led_strategy_acts_through_compute_prices():
     """Beijing's channel (H7): public data-centre investment lowers compute prices and leaves
     adoption exactly where it was."""
     change = {"regions.ningbo.policy.dc_investment_yuan_per_year": 2.0e9}
-    prices = paired_effect(TINY, change, range(1, 4), price_mean, months=36)
+    prices, adoption = paired_effects(TINY, change, range(1, 4), (price_mean, adoption_end), 36)
     assert np.all(prices.diffs < 0), prices
-    adoption = paired_effect(TINY, change, range(1, 4), adoption_end, months=36)
     np.testing.assert_array_equal(adoption.diffs, 0.0)
