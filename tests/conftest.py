@@ -5,7 +5,8 @@ Also how the suite is spread over processes. The README's test command runs it w
 fixture (a store, a sweep, the browser tests' Solara server) is built once. (``--dist loadgroup``
 with ``xdist_group`` marks does nothing with pytest 9.2 and xdist 3.8 here: every test went its
 own way.) The modules are queued longest first (measured: the simulation-based calibration
-test alone takes ~8 minutes), so the other worker is never left waiting for it at the end.
+test alone takes ~3 minutes on an idle machine), so the other worker is never left waiting for
+it at the end.
 """
 
 from __future__ import annotations
@@ -15,10 +16,30 @@ import pytest
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 
-#: Modules queued first under xdist, longest first (seconds measured serially on 2 cores, one
-#: full suite: tests/test_sbc.py 480, tests/e2e 300, tests/test_dask.py 230, tests/test_sweep.py
-#: 100); the others follow in collection order.
-FIRST = ("test_sbc.py", "test_viz_browser.py", "test_dask.py", "test_sweep.py")
+#: Modules queued first under xdist, longest first, so that no long module starts last and leaves
+#: the other worker idle. Wall seconds measured module by module on 2 December 2026 (each alone
+#: on 2 cores, lightly loaded; 3f4da97 + the ci2 speed-ups): tests/test_sbc.py 180 (its store
+#: uses two processes), tests/e2e 160-190, tests/test_dask.py 73-82 (30 s of it waiting for the
+#: no-worker timeout), tests/test_sweep.py 31-33; the 41 other modules took 304 CPU-s in all,
+#: those listed 10-25 CPU-s each (test_cluster the most), the rest under 10 s each, in
+#: collection order.
+FIRST = (
+    "test_sbc.py",
+    "test_viz_browser.py",
+    "test_dask.py",
+    "test_sweep.py",
+    "test_cluster.py",
+    "test_sensitivity_global.py",
+    "test_labour.py",
+    "test_inference.py",
+    "test_cli.py",
+    "test_demand.py",
+    "test_calibration_store.py",
+    "test_compare.py",
+    "test_packaging.py",
+    "test_compute_market.py",
+    "test_cities.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
