@@ -178,7 +178,8 @@ def test_unknown_city_names_the_shipped_specs(tmp_path, capsys):
 def test_the_shipped_hangzhou_spec_is_valid():
     spec = cal.load_spec("hangzhou")
     assert spec.meta.months == 84 and len(spec.priors) >= 10
-    assert all(t.has_target and t.source for t in spec.targets)
+    assert all(t.source for t in spec.targets)  # every statistic says where it comes from
+    assert sum(t.has_target for t in spec.targets) >= 10  # most are conditioned on
     assert not set(spec.statistics) & set(cal.HELD_OUT)
     assert "startups_alive_end" not in spec.statistics  # the 5,000 question is not a target
 
