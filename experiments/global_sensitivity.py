@@ -766,6 +766,7 @@ def run_all(
         "git_revision": git_revision(),
         "machine": machine(),
         "workers": workers,
+        "niceness": os.nice(0),
         "months": gsa.months,
         "counterfactual": {"name": gsa.spec.counterfactual.name, "set": gsa.counterfactual},
         "counterfactual_description": gsa.spec.counterfactual.description,
@@ -893,13 +894,16 @@ def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
     )
     add("")
     add("```bash")
-    add(f"nice -n 10 {record['command']}")
+    nice = record.get("niceness") or 0  # what the run was started with (not recorded before)
+    add(f"nice -n {nice} {record['command']}" if nice else record["command"])
     add("```")
     add("")
     add(f"- **Model revision:** `{record['git_revision']}`; the numbers belong to it.")
     add(
-        f"- **Machine:** {record['machine']}; {record['workers']} worker, `nice -n 10`, shared "
-        "with other work (wall times are noisy)."
+        f"- **Machine:** {record['machine']}; {record['workers']} worker"
+        f"{'s' if record['workers'] != 1 else ''}"
+        f"{f', `nice -n {nice}`' if nice else ''} (on a machine shared with other work, wall "
+        "times are noisy)."
     )
     for stage, s in st.items():
         n = max(1, s["runs"])
