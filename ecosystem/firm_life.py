@@ -250,8 +250,11 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
     failed = alive[(s.cash[alive] < 0) | (s.headcount[alive] <= 0)]
     end_firms(state, params, rng, failed, Status.FAILED, "startups_failed")
     # Closure: the opportunity-cost exit (design docs/design/causal-core.md §3.2).
+    # (a firm that failed above is no candidate: liquidation left it cash 0 and, while staff it
+    # released wait to found their own firm, a headcount)
     cand = alive[
-        (s.cash[alive] >= 0)
+        (s.status[alive] == Status.ALIVE)
+        & (s.cash[alive] >= 0)
         & (s.headcount[alive] > 0)
         & ~s.listed[alive]
         & (state.month - s.founded_month[alive] >= st.closure_min_age_months)

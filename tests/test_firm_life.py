@@ -331,6 +331,31 @@ def test_closing_founders_become_job_seekers(tiny):
     assert st.counters["startups_closed"].sum() == now.sum() >= closed.sum()  # others may close
 
 
+def test_a_firm_that_fails_is_not_closed_as_well(tiny):
+    """A firm that fails in a month leaves with cash 0 and, while staff it released wait in the
+    founding queue, a headcount: closure, decided later in the same month, must not count it a
+    second time (the firm-count identity of docs/ODD.md 7.8 broke by one at month 77 of
+    hangzhou seed 1 when it did)."""
+    model = AIEcosystem(tiny, rng=7)
+    model.run_for(12)
+    st, s = model.state, model.startups
+    alive = st.alive_startups()
+    old = alive[(model.month - s.founded_month[alive] >= 12) & (s.headcount[alive] > 1)]
+    assert old.size
+    s.revenue_target[old] = 0.0  # nothing to believe in: closure candidates, were they alive
+    s.revenue[old] = 0.0
+    s.cash[old] = -1.0  # insolvent: they fail first
+    staff = firm_life.staff_of(st, old)
+    founders = staff[staff != s.founder[model.people.employer_id[staff]]][:1]
+    founding.spawn(st, founders, Employer.STARTUP, model.people.employer_id[founders])
+    before = st.counters["startups_failed"].sum() + st.counters["startups_closed"].sum()
+    firm_life.pay_costs_and_exit(st, model.params, model.rng)
+    counted = st.counters["startups_failed"].sum() + st.counters["startups_closed"].sum() - before
+    exited = (s.exit_month[: s.n] == model.month) & (s.status[: s.n] != Status.ALIVE)
+    assert (s.status[old] == Status.FAILED).all()
+    assert counted == exited.sum()
+
+
 def test_a_two_person_firm_is_a_micro_firm_not_a_startup(tiny):
     model = AIEcosystem(tiny, rng=4)
     model.run_for(1)
