@@ -1,9 +1,9 @@
 """The labour market: separations, founding by leavers, migration, retirement, graduation, hiring,
 wages.
 
-A month of turnover is one uniform draw per person compared against the hazards stored on their
-row (competing risks: leaving the region, leaving the employer; the first scaled by the region's
-attraction), plus retirement by date. Leavers of an employer may found a startup; the rest seek
+A month of turnover gives each person the chance of moving stored on their row (competing
+risks: leaving the region, leaving the employer; the first scaled by the region's attraction),
+plus retirement by date. Leavers of an employer may found a startup; the rest seek
 jobs. Hiring is a matching function: a city's matches depend on its openings and job seekers,
 and the most skilled of the matched seekers go to the most attractive openings. Each city's wage
 then moves with its tightness (``set_wages``). One attraction function (``attraction``: wage,
@@ -117,32 +117,50 @@ def release(state: State, params: Params, rng: np.random.Generator, rows: np.nda
 
 # --- people leaving and arriving ----------------------------------------------------------------
 def turnover(state: State, params: Params, rng: np.random.Generator) -> None:
-    """Retirement by date; then one draw per person: leave the region, leave the employer, or stay.
+    """Retirement by date; then each person leaves the region, leaves the employer, or stays.
 
     Leavers of an employer may found a startup (``release``); the rest become job seekers.
+    Each row moves with its own monthly probability (its stored hazards, leaving the region
+    scaled by the region's attraction); rows are drawn as candidates at an upper bound of those
+    probabilities and thinned (``candidates``), which gives every row exactly its own chance
+    while touching only the few rows that may move, not every row ever added.
     """
     p = state.people
     retiring = np.flatnonzero(p.view("retire_at") <= state.month)
     _leave_market(state, params, retiring, PersonStatus.RETIRED, "retirements", RETIRED)
-    u = rng.random(p.n, dtype=np.float32)
     # Rows store the hazards at attraction 1; leaving the region is divided by the region's
     # attraction (capped so that a month's chance stays a probability).
-    scale = (1.0 / attraction(state, params)).astype(np.float32)
-    out = p.view("out_hazard")
-    # Rows that left the market have no hazard; where every region with people has the same
-    # scale (a single-city preset), one number serves instead of a gather over every row.
-    peopled = scale[state.people_by_kind[:, : Employer.GONE].sum(axis=1) > 0]
-    if peopled.size and (peopled == peopled[0]).all():
-        row_scale = peopled[0]
-    else:
-        row_scale = scale[p.view("region")]
-    out_now = np.minimum(out * row_scale, np.float32(1.0))
-    moving = np.flatnonzero(u < p.view("move_hazard") + (out_now - out))  # region or employer
+    scale = 1.0 / attraction(state, params)
+    bound = min(p.move_hazard_max + p.out_hazard_max * max(float(scale.max()) - 1.0, 0.0), 1.0)
+    rows = candidates(rng, p.n, bound)
+    out = p.out_hazard[rows].astype(np.float64)
+    out_now = np.minimum(out * scale[p.region[rows]], 1.0)
+    move_now = p.move_hazard[rows] + (out_now - out)  # leave the region or the employer
+    u = rng.random(rows.size) * bound  # uniform on [0, bound): a candidate moves w.p. move/bound
+    moving = u < move_now
     leaves_region = u[moving] < out_now[moving]
-    departing, separating = moving[leaves_region], moving[~leaves_region]
+    departing, separating = rows[moving][leaves_region], rows[moving][~leaves_region]
     departing = move_between_cities(state, params, rng, departing)
     _leave_market(state, params, departing, PersonStatus.DEPARTED, "departures", OUTSIDE)
     release(state, params, rng, separating)
+
+
+def candidates(rng: np.random.Generator, n: int, prob: float) -> np.ndarray:
+    """Each of the rows 0..n-1 independently with probability ``prob``, in increasing order: a
+    Bernoulli process sampled by its geometric gaps, so the cost is the number chosen, not n."""
+    if n == 0 or prob <= 0.0:
+        return np.zeros(0, dtype=np.int64)
+    if prob >= 1.0:
+        return np.arange(n, dtype=np.int64)
+    expected = n * prob
+    chunk = int(expected + 4.0 * np.sqrt(expected) + 16)
+    parts, last = [], -1
+    while last < n - 1:
+        pos = last + np.cumsum(rng.geometric(prob, chunk))
+        parts.append(pos)
+        last = int(pos[-1])
+    pos = np.concatenate(parts)
+    return pos[pos < n]
 
 
 def move_between_cities(

@@ -83,6 +83,9 @@ def set_hazards(state: State, params: Params, rows: np.ndarray) -> None:
     sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
     p.out_hazard[rows] = out = params.outflow[region, kind]
     p.move_hazard[rows] = out + sep
+    if rows.size:
+        p.out_hazard_max = max(p.out_hazard_max, float(p.out_hazard[rows].max()))
+        p.move_hazard_max = max(p.move_hazard_max, float(p.move_hazard[rows].max()))
 
 
 def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> None:

@@ -167,6 +167,14 @@ class Startups(ColumnTable):
 class People(ColumnTable):
     """One row per person who has ever been in a modelled region's AI labour market."""
 
+    def __init__(self, capacity: int = 1024):
+        super().__init__(capacity)
+        #: The largest ``move_hazard`` and ``out_hazard`` ever stored on a row (upper bounds
+        #: of every row's hazards, kept by ``people.set_hazards``): ``labour.turnover`` draws
+        #: candidates at the bound instead of one number per row.
+        self.move_hazard_max = 0.0
+        self.out_hazard_max = 0.0
+
     COLUMNS = {
         "region": (np.int16, -1),
         "employer_kind": (np.int8, Employer.NONE),

@@ -15,7 +15,7 @@ from paired import TINY, paired_effect
 
 from ecosystem import AIEcosystem, load_scenario, outcomes
 from ecosystem.founding import cluster_pull, found_from_job_seekers
-from ecosystem.labour import attraction, matches, set_wages, wage_step
+from ecosystem.labour import attraction, candidates, matches, set_wages, turnover, wage_step
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioWarning, implausible_graduates
 from ecosystem.tables import Employer
@@ -273,3 +273,48 @@ def test_implausible_graduates_warn():
             "hangzhou", {"regions.hangzhou.universities.others.graduates_per_year": 1_000_000}
         )
     assert implausible_graduates(more)
+
+
+# --- turnover: every person their own chance, drawn without touching every row ----------------
+def test_candidates_are_a_bernoulli_process():
+    """``candidates`` picks each row independently with the given probability: counts over
+    repeated draws match n·p in total and in every part of the rows (first half, second half,
+    every tenth row), positions are increasing and inside the table."""
+    rng = np.random.default_rng(7)
+    n, prob, reps = 20_000, 0.03, 100
+    hits = np.zeros(n)
+    for _ in range(reps):
+        c = candidates(rng, n, prob)
+        assert np.all(np.diff(c) > 0)
+        assert c.size == 0 or (c[0] >= 0 and c[-1] < n)
+        hits[c] += 1
+    for part in (hits, hits[: n // 2], hits[n // 2 :], hits[::10]):
+        expected = part.size * reps * prob
+        assert abs(part.sum() - expected) < 4 * np.sqrt(expected * (1 - prob))
+    assert candidates(rng, 10, 0.0).size == 0
+    assert np.array_equal(candidates(rng, 10, 1.0), np.arange(10))
+    assert candidates(rng, 0, 0.5).size == 0
+
+
+def test_turnover_gives_every_person_their_own_chance(hangzhou):
+    """One month of turnover: separations and departures each match the sum of the rows' own
+    chances (departures scaled by the region's attraction), for all people and for the big
+    firms' staff alone, whose attrition differs from the startups'."""
+    model = AIEcosystem(hangzhou, rng=11)
+    st, par = model.state, model.params
+    p = st.people
+    r = model.region_keys.index("hangzhou")
+    kind = p.view("employer_kind").copy()
+    out = p.view("out_hazard").astype(float)
+    out_now = np.minimum(out / attraction(st, par)[p.view("region")], 1.0)
+    sep = p.view("move_hazard") - out
+    assert (p.view("retire_at") <= st.month).sum() == 0  # nobody retires: only the two risks
+    turnover(st, par, np.random.default_rng(3))
+    bf = kind == Employer.BIG_FIRM
+    for observed, expected in (
+        (st.counters["departures"][r], out_now.sum()),
+        (st.counters["leavers"][r], sep.sum()),
+        (st.bf_leavers.sum(), sep[bf].sum()),
+    ):
+        assert expected > 100
+        assert abs(observed - expected) < 4 * np.sqrt(expected)
