@@ -107,6 +107,8 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
     p.changes += 1
+    if np.any(np.asarray(kind) == Employer.STARTUP):
+        p.startup_joins += 1
     p.since[rows] = month
     headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, p.region[rows])
     set_hazards(state, params, rows)
@@ -163,6 +165,8 @@ def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray
 
 def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
     """Rows of the people whose employer is of ``kind`` (read-only)."""
+    if kind == Employer.STARTUP:
+        return startup_staff(state)
     p = state.people
     return _remembered(
         state,
@@ -172,12 +176,34 @@ def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
     )
 
 
+def startup_staff(state: State) -> np.ndarray:
+    """Rows of the people employed by startups, increasing.
+
+    Found from a scan of the whole table kept until someone joins a startup (or rows are
+    added): until then people only leave startups, so that scan holds everyone employed by one
+    and checking its rows' current employer is enough. Phases that release or move startup
+    staff several times a month (exits, layoffs, acquisitions) share one scan this way."""
+    p = state.people
+    superset = _remembered(
+        state,
+        "startup_staff_superset",
+        (p.startup_joins, p.n),
+        lambda: np.flatnonzero(p.view("employer_kind") == Employer.STARTUP),
+    )
+    return _remembered(
+        state,
+        ("kind", int(Employer.STARTUP)),
+        p.changes,
+        lambda: superset[p.employer_kind[superset] == Employer.STARTUP],
+    )
+
+
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
-    """People rows employed by the given startups."""
+    """People rows employed by the given startups, increasing."""
     p = state.people
     mark = np.zeros(state.startups.n, dtype=bool)
     mark[firms] = True
-    idx = employed_by_kind(state, Employer.STARTUP)
+    idx = startup_staff(state)
     return idx[mark[p.employer_id[idx]]]
 
 
@@ -208,7 +234,7 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
     p, s = state.people, state.startups
 
     def talent() -> np.ndarray:
-        staff = employed_by_kind(state, Employer.STARTUP)
+        staff = startup_staff(state)
         skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
         return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
 

@@ -174,6 +174,9 @@ class People(ColumnTable):
         #: candidates at the bound instead of one number per row.
         self.move_hazard_max = 0.0
         self.out_hazard_max = 0.0
+        #: Bumped whenever people join a startup (``people.reassign``): ``people.startup_staff``
+        #: keeps one scan of the table for as long as people only leave startups.
+        self.startup_joins = 0
 
     COLUMNS = {
         "region": (np.int16, -1),

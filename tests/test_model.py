@@ -120,6 +120,39 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
     assert (p.view("status")[gone] != PersonStatus.ACTIVE).all()
 
 
+def test_startup_staff_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
+    """``people.startup_staff`` keeps one scan while people only leave startups; every time a
+    phase asks (exits, layoffs, acquisitions, capability), for two years, it must equal a fresh
+    scan of the table, and ``staff_of`` a fresh scan for the firms asked about."""
+    from ecosystem import firm_life, people
+
+    asked = {"staff": 0, "staff_of": 0}
+    fresh = people.startup_staff
+    kinds = lambda st: st.people.view("employer_kind")  # noqa: E731
+
+    def checked_staff(state):
+        got = fresh(state)
+        assert np.array_equal(got, np.flatnonzero(kinds(state) == Employer.STARTUP))
+        asked["staff"] += 1
+        return got
+
+    def checked_staff_of(state, firms):
+        got = people.staff_of(state, firms)
+        p = state.people
+        scan = np.flatnonzero(
+            (kinds(state) == Employer.STARTUP) & np.isin(p.view("employer_id"), firms)
+        )
+        assert np.array_equal(got, scan)
+        asked["staff_of"] += 1
+        return got
+
+    monkeypatch.setattr(people, "startup_staff", checked_staff)
+    monkeypatch.setattr(firm_life, "staff_of", checked_staff_of)
+    model = AIEcosystem(hangzhou, rng=4)
+    model.run_for(24)
+    assert asked["staff"] > 48 and asked["staff_of"] > 24
+
+
 def test_kpis_one_row_per_month_and_region(full_run):
     k = full_run.kpis
     assert len(k) == 120 * 5
