@@ -131,12 +131,18 @@ def turnover(state: State, params: Params, rng: np.random.Generator) -> None:
     # Rows store the hazards at attraction 1; leaving the region is divided by the region's
     # attraction (capped so that a month's chance stays a probability).
     scale = 1.0 / attraction(state, params)
-    bound = min(p.move_hazard_max + p.out_hazard_max * max(float(scale.max()) - 1.0, 0.0), 1.0)
-    rows = candidates(rng, p.n, bound)
+    # The bound and the two streams keep runs paired (common random numbers): the bound moves
+    # with the attraction only in steps of a quarter power of two, the candidates' positions
+    # come from one stream and their uniforms from another, so two arms of a policy comparison
+    # with the same seed draw the same candidates with the same numbers whatever their sizes.
+    step = 2.0 ** (np.ceil(4.0 * np.log2(max(float(scale.max()), 1.0))) / 4.0)
+    bound = min(p.move_hazard_max + p.out_hazard_max * (step - 1.0), 1.0)
+    positions, uniforms = rng.spawn(2)
+    rows = candidates(positions, p.n, bound)
     out = p.out_hazard[rows].astype(np.float64)
     out_now = np.minimum(out * scale[p.region[rows]], 1.0)
     move_now = p.move_hazard[rows] + (out_now - out)  # leave the region or the employer
-    u = rng.random(rows.size) * bound  # uniform on [0, bound): a candidate moves w.p. move/bound
+    u = uniforms.random(rows.size) * bound  # on [0, bound): a candidate moves w.p. move/bound
     moving = u < move_now
     leaves_region = u[moving] < out_now[moving]
     departing, separating = rows[moving][leaves_region], rows[moving][~leaves_region]
