@@ -128,6 +128,7 @@ def test_bad_values_name_field_value_and_what_is_allowed(overrides, field, allow
 
 
 def test_a_scenario_names_its_posterior_as_a_name_or_a_parquet_path():
+    assert load_scenario("hangzhou").meta.posterior == "hangzhou"
     assert load_scenario("chengdu", {"meta.posterior": "runs/p.parquet"}).meta.posterior == (
         "runs/p.parquet"
     )
