@@ -188,7 +188,7 @@ def shipped_posteriors() -> list[str]:
     return sorted(p.stem for p in POSTERIOR_DIR.glob("*.parquet"))
 
 
-def _named(value: str) -> DrawSource:
+def named_posterior(value: str) -> DrawSource:
     """A scenario's ``meta.posterior``: a name (its shipped file, or the priors with a note
     when there is none) or a path (which must exist: the scenario asked for that file)."""
     if POSTERIOR_NAME.fullmatch(value):
@@ -230,7 +230,7 @@ def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -
     if option == PRESET:
         own = scenario_posterior(doc)
         if own is not None:
-            return _named(own)
+            return named_posterior(own)
         base = scenario_posterior(load_spec(spec).base_document)
         label = scenario_posterior(doc, "name") or "the scenario"
         if base is None:
@@ -239,7 +239,7 @@ def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -
                 note=f"no posterior for {label} (its meta.posterior is not set, nor the "
                 f"calibration spec {spec}'s): parameters from their prior ranges",
             )
-        src = _named(base)
+        src = named_posterior(base)
         note = (
             f"{label} names no posterior: the calibration spec {spec}'s ({base}) is used, since "
             "the draws are of that spec's parameters"
@@ -254,7 +254,7 @@ def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -
                 f"no shipped posterior of that name (shipped: {have}); give a .parquet file "
                 f"or '{PRESET}'",
             )
-        return _named(option)
+        return named_posterior(option)
     return posterior_source(option)
 
 
