@@ -773,12 +773,10 @@ def UncertaintyView(session: Session, settings_version: int):
                 style={"max-width": "90px"},
                 disabled=running,
             )
-            solara.Checkbox(
-                label="Include parameter uncertainty",
-                value=with_params,
-                disabled=running,
-                classes=["aieco-with-params"],
-            )
+            with solara.Div(classes=["aieco-with-params"]):  # Checkbox takes no classes
+                solara.Checkbox(
+                    label="Include parameter uncertainty", value=with_params, disabled=running
+                )
             solara.Button(
                 f"Run {n_seeds.value} seeds × {4 if with_params.value else 2} to month {months}",
                 icon_name="mdi-chart-bell-curve",

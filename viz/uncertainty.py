@@ -353,9 +353,9 @@ def figure(
     what = f"{len(bands.seeds)} seeds"
     if bands.with_params:
         what += f" (+ {len(bands.seeds)} parameter draws)"
-    opt["title"] = charts.title(
-        f"{label}: {what}, your settings vs baseline",
-        bands.source if bands.with_params and bands.source else None,
-    )
+    sub = bands.source if bands.with_params and bands.source else None
+    opt["title"] = charts.title(f"{label}: {what}, your settings vs baseline", sub)
+    if sub:  # room for the subtitle above the axis name
+        opt["grid"]["top"] = opt["grid"].get("top", 52) + 16
     opt["yAxis"]["name"] = "¥ million" if unit == "¥" else unit
     return opt
