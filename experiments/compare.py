@@ -944,8 +944,10 @@ def format_uncertainty(result: Comparison) -> str:
             "Seed noise = the pooled spread across seeds within a draw; parameter uncertainty "
             "= the spread of the per-draw means across draws (docs/outputs.md)."
         )
+        lines.append(d.source_line())
         for note in d.notes:
-            lines.append(f"  note: {note}")
+            if note != d.source.note:
+                lines.append(f"  note: {note}")
         lines.append("")
         lines.append(f"Startups alive, {LEVEL:.0%} ranges by source")
         rows = []

@@ -28,9 +28,13 @@ def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0)
         g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)
     g.add_argument(
         "--posterior",
-        metavar="FILE",
-        help="Parquet of posterior samples, one column per spec parameter (optional weight); "
-        "parameters without a column are drawn from their prior",
+        metavar="preset|NAME|FILE",
+        help="draw the parameters from a calibrated posterior instead of their priors: 'preset' "
+        "= the one the scenario names (meta.posterior; else the --param-spec preset's: "
+        "hangzhou's), NAME = a shipped one (experiments/calibration/posteriors/NAME.parquet), "
+        "FILE = a Parquet of posterior samples, one column per spec parameter (optional "
+        "weight); parameters without a column come from their prior. Default: priors. "
+        "Hangzhou's posterior misses 5 of its targets: its check is in docs/calibration.md",
     )
     g.add_argument(
         "--param-spec",

@@ -20,6 +20,19 @@ documented range of the scenario; log-uniform over more than a decade: ``experim
 With ``--posterior FILE`` the parameters the file has columns for are drawn from it and the rest
 from their priors.
 
+**Which posterior** (:func:`resolve_posterior`). ``--posterior`` takes a ``.parquet`` file, the
+name of a shipped posterior (``hangzhou``: ``experiments/calibration/posteriors/hangzhou.parquet``)
+or ``preset``: the posterior the scenario names (``meta.posterior``, a name or a path); a scenario
+that names none (the national ``china``, the other cities today) takes the one named by the
+calibration spec's own preset (``--param-spec``, default hangzhou), since the draws are of that
+spec's parameters. A named posterior without a file is not an error: the draws then come from the
+priors and the output says "no posterior for CITY: parameters from their prior ranges". Without
+``--posterior`` the draws come from the priors (the default of ``aieco compare``, the README's main
+job, until a posterior passes its predictive check). :class:`DrawSource` is what the printed
+output and the manifests say about the draws' origin: the file, its SHA-256, its git revision
+and where to read its posterior predictive check (``docs/calibration.md``; Hangzhou's misses five
+of its targets).
+
 **Posterior format** (until the inference step ships its own loader): a Parquet file with one
 row per posterior sample, one float column per parameter named as in the spec
 (``nest_rho``, ``outside_option``, …), and optionally a ``weight`` column (importance weights,
@@ -35,6 +48,7 @@ same draw gives Hangzhou's parameters the same values in a national and a single
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -47,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError, strip_provenance
-from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
+from ecosystem.scenario.schema import POSTERIOR_NAME
+from experiments.calibrate import SPEC_DIR, Prior, ThetaSpec, _prior, load_spec
 from experiments.options import DEFAULT_SPEC
 from experiments.parameters import RunTask, replicate_seeds, run_id
 from experiments.spec import Experiment
@@ -66,6 +81,181 @@ POSTERIOR_META = frozenset(
     {"weight", "draw", "git_revision", "target_set", "spec_hash", "log_prob"}
 )
 _REGION = re.compile(r"^regions\.([^.]+)\.(.+)$")
+#: Where the shipped posteriors are: ``<name>.parquet`` (package data).
+POSTERIOR_DIR = SPEC_DIR / "posteriors"
+#: ``--posterior preset``: the posterior the scenario (or the spec's preset) names.
+PRESET = "preset"
+#: Where a posterior's predictive check is read (what it meets and misses).
+PPC_DOC = "docs/calibration.md"
+
+
+# --------------------------------------------------------------------------------------------
+# Where the draws come from: a posterior file, or the priors
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DrawSource:
+    """The origin of parameter draws, as printed and recorded: a posterior file (its name,
+    path, SHA-256 and the git revision it was inferred at) or the priors (with why, e.g. "no
+    posterior for chengdu")."""
+
+    kind: str  # "posterior" or "prior"
+    name: str | None = None
+    path: str | None = None
+    revision: str | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+    @property
+    def is_posterior(self) -> bool:
+        return self.kind == "posterior"
+
+    def short(self) -> str:
+        """``calibrated posterior (Hangzhou, revision 5b6ff81)`` or ``prior ranges``."""
+        if not self.is_posterior:
+            return "prior ranges"
+        who = (self.name or Path(self.path or "").stem).replace("_", " ").title()
+        rev = f", revision {self.revision}" if self.revision else ""
+        return f"calibrated posterior ({who}{rev})"
+
+    def text(self) -> str:
+        """One sentence for a terminal or a page: the source and where its check is."""
+        if not self.is_posterior:
+            return self.note or "the prior ranges (no posterior used)"
+        sha = f", sha256 {self.sha256[:12]}" if self.sha256 else ""
+        why = f" ({self.note})" if self.note else ""
+        return (
+            f"{self.short()} from {self.path}{sha}{why}: the best compromise of the model against "
+            f"its targets, not a proof that it meets them; its posterior predictive check (which "
+            f"targets it misses) is in {PPC_DOC}"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "path": self.path,
+            "git_revision": self.revision,
+            "sha256": self.sha256,
+            "note": self.note,
+            "check": PPC_DOC if self.is_posterior else None,
+            "label": self.short(),
+        }
+
+
+PRIORS = DrawSource("prior")
+
+
+def _short_revision(rev: str | None) -> str | None:
+    if not rev:
+        return None
+    head, dirty = (rev[:-6], "-dirty") if rev.endswith("-dirty") else (rev, "")
+    return head[:7] + dirty
+
+
+def posterior_source(path: str | Path, name: str | None = None) -> DrawSource:
+    """The :class:`DrawSource` of a posterior file (its record's name and git revision when
+    ``aieco calibrate --infer`` wrote it). ScenarioError if it is not a file."""
+    import pyarrow.parquet as pq
+
+    from experiments.inference import POSTERIOR_KEY
+
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError("--posterior", str(path), "file not found")
+    record: dict = {}
+    try:
+        meta = pq.read_schema(p).metadata or {}
+        if POSTERIOR_KEY in meta:
+            record = json.loads(meta[POSTERIOR_KEY])
+    except Exception:  # noqa: BLE001 - read_posterior says what is wrong with the file
+        record = {}
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    return DrawSource(
+        "posterior",
+        name=name or record.get("name") or p.stem,
+        path=str(path),
+        revision=_short_revision(record.get("git_revision")),
+        sha256=digest,
+    )
+
+
+def shipped_posterior(name: str) -> Path:
+    """The shipped file of posterior ``name`` (which may not exist)."""
+    return POSTERIOR_DIR / f"{name}.parquet"
+
+
+def shipped_posteriors() -> list[str]:
+    return sorted(p.stem for p in POSTERIOR_DIR.glob("*.parquet"))
+
+
+def named_posterior(value: str) -> DrawSource:
+    """A scenario's ``meta.posterior``: a name (its shipped file, or the priors with a note
+    when there is none) or a path (which must exist: the scenario asked for that file)."""
+    if POSTERIOR_NAME.fullmatch(value):
+        f = shipped_posterior(value)
+        if not f.is_file():
+            return DrawSource(
+                "prior",
+                name=value,
+                note=f"no posterior for {value}: parameters from their prior ranges",
+            )
+        return posterior_source(_display_path(f), value)
+    return posterior_source(value)
+
+
+def _display_path(f: Path) -> str:
+    """A shipped file as ``experiments/calibration/posteriors/X.parquet`` when run from a
+    checkout (relative to the working folder), else its absolute path."""
+    try:
+        return str(f.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(f)
+
+
+def scenario_posterior(doc: dict, key: str = "posterior") -> str | None:
+    """The ``meta.posterior`` a scenario document names (None if none; ``key="name"``: its
+    name)."""
+    plain, _ = strip_provenance(doc.get("meta") or {})
+    v = plain.get(key) if isinstance(plain, dict) else None
+    return str(v) if v else None
+
+
+def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -> DrawSource:
+    """Where the draws of scenario ``doc`` come from, given ``--posterior`` (None: priors; a
+    ``.parquet`` path; a shipped posterior's name; or ``preset``: the one ``doc`` names, else
+    the one the calibration spec's preset names). ScenarioError for an unknown name or a
+    missing file the user typed."""
+    if option is None:
+        return PRIORS
+    if option == PRESET:
+        own = scenario_posterior(doc)
+        if own is not None:
+            return named_posterior(own)
+        base = scenario_posterior(load_spec(spec).base_document)
+        label = scenario_posterior(doc, "name") or "the scenario"
+        if base is None:
+            return DrawSource(
+                "prior",
+                note=f"no posterior for {label} (its meta.posterior is not set, nor the "
+                f"calibration spec {spec}'s): parameters from their prior ranges",
+            )
+        src = named_posterior(base)
+        note = (
+            f"{label} names no posterior: the calibration spec {spec}'s ({base}) is used, since "
+            "the draws are of that spec's parameters"
+        )
+        return DrawSource(**{**src.__dict__, "note": (src.note or note)})
+    if POSTERIOR_NAME.fullmatch(option) and not Path(option).is_file():
+        if not shipped_posterior(option).is_file():
+            have = ", ".join(shipped_posteriors()) or "none"
+            raise ScenarioError(
+                "--posterior",
+                option,
+                f"no shipped posterior of that name (shipped: {have}); give a .parquet file "
+                f"or '{PRESET}'",
+            )
+        return named_posterior(option)
+    return posterior_source(option)
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,6 +274,7 @@ class DrawDesign:
     posterior_names: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _posterior_table: pd.DataFrame | None = field(default=None, repr=False)
+    source: DrawSource = PRIORS
 
     @property
     def names(self) -> list[str]:
@@ -122,6 +313,7 @@ class DrawDesign:
             "root_seed": self.root_seed,
             "spec": self.spec,
             "posterior": self.posterior,
+            "source": self.source.as_dict(),
             "posterior_parameters": list(self.posterior_names),
             "replicate": "draw * seeds_per_draw + seed index",
             "parameters": [p.as_dict() for p in self.priors],
@@ -130,11 +322,24 @@ class DrawDesign:
         }
 
     def label(self) -> str:
-        src = f"posterior {self.posterior}" if self.posterior else f"prior of spec {self.spec}"
+        if self.source.is_posterior:
+            k, n = len(self.posterior_names), len(self.priors)
+            src = (
+                f"all from the {self.source.short()}"
+                if k == n
+                else f"{k} from the {self.source.short()}, {n - k} from their prior ranges "
+                f"(spec {self.spec})"
+            )
+        else:
+            src = f"prior ranges of spec {self.spec}"
         return (
-            f"{self.draws} parameter draws ({len(self.priors)} parameters, {src}) × "
+            f"{self.draws} parameter draws ({len(self.priors)} parameters: {src}) × "
             f"{self.seeds_per_draw} seeds"
         )
+
+    def source_line(self) -> str:
+        """``Parameter draws from: ...`` (one line; what the commands print)."""
+        return f"Parameter draws from: {self.source.text()}."
 
 
 def _value(p: Prior, x) -> float | int:
@@ -202,16 +407,28 @@ def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame,
             "--posterior", str(path), f"is not a readable Parquet file ({exc})"
         ) from None
     by_name = {q.name: q for q in priors}
-    names = [c for c in df.columns if c in by_name]
+    by_path = {q.path: q for q in priors}
     paths = _posterior_paths(p)  # a file of aieco calibrate --infer: its record's paths
-    for c in names:
-        if c in paths and paths[c] != by_name[c].path:
+    # A recorded column goes to the prior of its path (chengdu's ``other_founding_per_year`` at
+    # regions.chengdu.… is ``other_founding_per_year_chengdu`` in a national run); a plain
+    # file's columns go by name.
+    rename: dict[str, str] = {}
+    for c in df.columns:
+        if c in POSTERIOR_META:
+            continue
+        if c in paths and paths[c] in by_path:
+            rename[c] = by_path[paths[c]].name
+        elif c in paths and c in by_name:
             raise ScenarioError(
                 f"--posterior column {c}",
                 paths[c],
                 f"is calibrated at another path than the draws' {by_name[c].path}; "
                 "use the --param-spec the posterior was calibrated with",
             )
+        elif c not in paths and c in by_name:
+            rename[c] = c
+    df = df[[*rename, *(["weight"] if "weight" in df.columns else [])]].rename(columns=rename)
+    names = list(rename.values())
     if not names:
         raise ScenarioError(
             "--posterior",
@@ -314,12 +531,17 @@ def make_design(
     if priors is None:
         priors, notes = scenario_priors(doc, spec)
     table, names = (None, [])
-    if posterior is not None:
-        table, names = read_posterior(posterior, priors)
+    source = resolve_posterior(posterior, doc, spec) if draws else PRIORS
+    if source.note:
+        notes.append(source.note)
+    if source.is_posterior:
+        table, names = read_posterior(source.path, priors)
         rest = [p.name for p in priors if p.name not in names]
         if rest:
             notes.append("from their priors (not in the posterior): " + ", ".join(rest))
-    return DrawDesign(priors, draws, seeds, root_seed, spec, posterior, names, notes, table)
+    return DrawDesign(
+        priors, draws, seeds, root_seed, spec, source.path, names, notes, table, source
+    )
 
 
 def check_draw_options(draws: int, seeds: int, posterior: str | None) -> None:
@@ -411,7 +633,8 @@ def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
     values["notes"] = [
         *exp.notes,
         f"{design.label()}: replicate = draw × {design.seeds_per_draw} + seed index",
-        *design.notes,
+        design.source_line(),
+        *(n for n in design.notes if n != design.source.note),
     ]
     new = DrawExperiment(**values)
     new.design = design

@@ -300,3 +300,85 @@ def test_a_posterior_of_aieco_calibrate_is_read_and_its_paths_checked(tmp_path):
     bad = write_posterior(tmp_path / "bad.parquet", draws, other)
     with pytest.raises(ScenarioError, match="another path"):
         unc.make_design(load_document(TINY), 2, 1, 3, posterior=str(bad), priors=[a])
+
+
+# --------------------------------------------------------------------------------------------
+# A preset's posterior (meta.posterior): resolved, named in the output, reproducible
+# --------------------------------------------------------------------------------------------
+def _rep(tmp_path, name: str, *extra: str) -> tuple[int, str, Path]:
+    import contextlib
+    import io
+
+    from experiments import cli
+
+    out = tmp_path / name
+    argv = ["run", TINY, "--years", "1", "--replicates", "1", "--param-draws", "3"]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = cli.main([*argv, "--workers", "1", "--quiet", "--out", str(out), *extra])
+    return rc, buf.getvalue(), out
+
+
+def test_the_presets_posterior_is_used_named_and_reproducible(tmp_path):
+    named = ["--set", "meta.posterior=hangzhou", "--posterior", "preset"]
+    rc, text, out = _rep(tmp_path, "a", *named)
+    assert rc == 0
+    assert "Parameter draws from: calibrated posterior (Hangzhou, revision " in text
+    assert "posteriors/hangzhou.parquet" in text and "docs/calibration.md" in text
+    rc2, text2, out2 = _rep(tmp_path, "b", *named)
+    a = pd.read_parquet(out / "comparison.parquet").drop(columns=["run_id"])
+    b = pd.read_parquet(out2 / "comparison.parquet").drop(columns=["run_id"])
+    pd.testing.assert_frame_equal(a, b)  # same seed + same posterior: the same numbers
+    manifest = __import__("json").loads((out / "manifest.json").read_text(encoding="utf-8"))
+    src = manifest["param_draws"][0]["source"]
+    assert src["kind"] == "posterior" and src["name"] == "hangzhou" and len(src["sha256"]) == 64
+    assert src["git_revision"] and src["check"] == "docs/calibration.md"
+    draws = pd.DataFrame(manifest["param_draws"][0]["table"])
+    post = pd.read_parquet(unc.shipped_posterior("hangzhou"))
+    for name in ("nest_rho", "fit_sigma"):  # every drawn value is a row of the posterior
+        assert set(draws[name]) <= set(post[name])
+    # the name typed on the command line gives the same draws as the preset's field
+    _, _, out3 = _rep(tmp_path, "c", "--posterior", "hangzhou")
+    c = pd.read_parquet(out3 / "comparison.parquet").drop(columns=["run_id"])
+    pd.testing.assert_frame_equal(a, c)
+    # the priors (the default) give other numbers, and say so
+    rc, text, out4 = _rep(tmp_path, "d")
+    assert rc == 0 and "calibrated posterior" not in text and "prior ranges" in text
+    d = pd.read_parquet(out4 / "comparison.parquet")
+    assert not np.allclose(a["startups_alive_y1_mean"], d["startups_alive_y1_mean"])
+
+
+def test_a_named_posterior_without_a_file_falls_back_to_the_priors_and_says_so(tmp_path):
+    rc, text, out = _rep(tmp_path, "a", "--set", "meta.posterior=atlantis", "--posterior", "preset")
+    assert rc == 0
+    assert "no posterior for atlantis: parameters from their prior ranges" in text
+    manifest = __import__("json").loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["param_draws"][0]["source"]["kind"] == "prior"
+
+
+def test_a_scenario_naming_no_posterior_takes_the_spec_presets_and_says_why():
+    doc = load_document(TINY)  # names none; the spec hangzhou's preset names hangzhou
+    src = unc.resolve_posterior("preset", doc)
+    assert src.is_posterior and src.name == "hangzhou"
+    assert "names no posterior" in src.note and "hangzhou" in src.note
+    assert unc.resolve_posterior(None, doc) == unc.PRIORS
+    with pytest.raises(ScenarioError, match="no shipped posterior of that name.*hangzhou"):
+        unc.resolve_posterior("atlantis", doc)
+
+
+def test_a_recorded_posterior_column_goes_to_the_prior_of_its_path(tmp_path):
+    """Another city's posterior (``other_founding_per_year`` at regions.chengdu.…) fills that
+    city's copy of the parameter in a national run, not Hangzhou's."""
+    from experiments.inference import write_posterior
+
+    hz = prior("other_founding_per_year", "regions.hangzhou.talent.other_founding_per_year", 0, 1)
+    cd = prior(
+        "other_founding_per_year_chengdu", "regions.chengdu.talent.other_founding_per_year", 0, 1
+    )
+    draws = pd.DataFrame({"sample": [0, 1], "other_founding_per_year": [0.25, 0.75]})
+    rec = {"parameters": [{"name": "other_founding_per_year", "path": cd.path}]}
+    f = write_posterior(tmp_path / "chengdu.parquet", draws, rec)
+    d = unc.make_design({}, 6, 1, 3, posterior=str(f), priors=[hz, cd])
+    assert d.posterior_names == ["other_founding_per_year_chengdu"]
+    assert set(d.table["other_founding_per_year_chengdu"]) <= {0.25, 0.75}
+    assert not set(d.table["other_founding_per_year"]) & {0.25, 0.75}

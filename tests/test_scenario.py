@@ -108,6 +108,9 @@ def test_overrides_by_dotted_path_mark_the_source():
             "boolean",
         ),
         ({"meta.years": -2}, "meta.years", ">= 1"),
+        ({"meta.posterior": "Hang Zhou"}, "meta.posterior", "name"),
+        ({"meta.posterior": "../x.csv"}, "meta.posterior", ".parquet"),
+        ({"meta.posterior": 3}, "meta.posterior", "string"),
         (
             {"regions.hangzhou.policy.no_such_lever": 1},
             "regions.hangzhou.policy.no_such_lever",
@@ -122,6 +125,14 @@ def test_bad_values_name_field_value_and_what_is_allowed(overrides, field, allow
     assert "\n" not in message
     assert message.startswith(field)
     assert allowed in message
+
+
+def test_a_scenario_names_its_posterior_as_a_name_or_a_parquet_path():
+    assert load_scenario("hangzhou").meta.posterior == "hangzhou"
+    assert load_scenario("chengdu", {"meta.posterior": "runs/p.parquet"}).meta.posterior == (
+        "runs/p.parquet"
+    )
+    assert load_scenario("hangzhou", {"meta.posterior": None}).meta.posterior is None
 
 
 def test_unknown_key_in_a_file_is_rejected(tmp_path):

@@ -48,13 +48,15 @@ def test_cancel_stops_the_runs():
 def test_parameter_draws_add_a_wider_band_labelled_apart():
     s = Session("hangzhou", seed=3)
     s.set_lever(VOUCHER, 0.6)
-    draws, names = unc.parameter_draws(s.base_doc, 2, s.seed, s.changes)
+    drawn = unc.parameter_draws(s.base_doc, 2, s.seed, s.changes)
+    draws, names = drawn.draws, drawn.names
     assert len(draws) == 2 and "cluster_elasticity" in names
     assert draws[0] != draws[1]
     assert VOUCHER not in draws[0]  # the user's own setting is never drawn over
-    job = unc.SeedJob(s.scenario, s.base_scenario, [3, 4], 4, draws=draws, parameters=names)
-    assert job.total == 8
+    job = unc.SeedJob(s.scenario, s.base_scenario, [3, 4], 4, draws=drawn)
+    assert job.total == 8 and job.parameters == names
     bands = job.run()
+    assert bands.source == drawn.label() and "calibrated posterior (Hangzhou" in bands.source
     assert bands.with_params and bands.current_params["startups_alive"].shape == (2, 4)
     # the draws change the runs (seed i is common to the seeds-only run i)
     assert not np.array_equal(
@@ -66,6 +68,45 @@ def test_parameter_draws_add_a_wider_band_labelled_apart():
     names_shown = {s_["name"] for s_ in opt["series"]}
     assert any("seeds and parameters" in n for n in names_shown)
     assert any("seeds only" in n for n in names_shown)
+    assert opt["title"]["subtext"] == bands.source  # the chart says where the draws came from
+
+
+def test_the_presets_posterior_gives_the_draws_and_they_are_the_clis():
+    """Hangzhou names its posterior: the app draws from it (the CLI's draws for the same root
+    seed: ``--posterior preset``), says so with the file's revision, keeps the user's settings
+    fixed, and falls back to the prior ranges, said so, when the posterior cannot be used."""
+    import pandas as pd
+
+    from experiments import uncertainty as exu
+
+    s = Session("hangzhou", seed=11)
+    s.set_lever("regions.hangzhou.talent.other_founding_per_year", 0.02)
+    d = unc.parameter_draws(s.base_doc, 4, s.seed, s.changes, s.scenario.meta.posterior)
+    assert d.source.is_posterior and d.source.name == "hangzhou" and d.source.revision
+    assert d.label().startswith("17 behavioural parameters drawn from the calibrated posterior ")
+    assert f"(Hangzhou, revision {d.source.revision})" in d.label()
+    assert "docs/calibration.md" in d.explain() and "misses" in d.explain()
+    path = "regions.hangzhou.talent.other_founding_per_year"
+    assert all(path not in row for row in d.draws)  # the user's value is kept
+    post = pd.read_parquet(exu.shipped_posterior("hangzhou"))
+    cli = exu.make_design(s.base_doc, 4, 1, s.seed, posterior="preset")
+    for p in cli.priors:
+        if p.path == path:
+            continue
+        mine = [row[p.path] for row in d.draws]
+        assert mine == list(cli.table[p.name])  # the CLI's draw m is the app's run m
+        if p.name in post:
+            assert set(mine) <= set(post[p.name])
+    # priors, said so: a missing named posterior, and a path (never read by the app)
+    miss = unc.parameter_draws(s.base_doc, 2, 0, (), "atlantis")
+    assert not miss.source.is_posterior and "no posterior for atlantis" in miss.explain()
+    assert miss.label().endswith("drawn from their prior ranges")
+    path_named = unc.parameter_draws(s.base_doc, 2, 0, (), "/etc/secret.parquet")
+    assert not path_named.source.is_posterior and "by name only" in path_named.explain()
+    # a city naming none takes the calibration spec's preset's posterior (Hangzhou's)
+    c = Session("chengdu", seed=1)
+    cd = unc.parameter_draws(c.base_doc, 2, 1, (), c.scenario.meta.posterior)
+    assert cd.source.is_posterior and "Hangzhou" in cd.label() and "prior ranges" in cd.label()
 
 
 def test_the_page_says_how_many_runs_reach_the_target_with_an_interval():

@@ -716,14 +716,16 @@ def UncertaintyView(session: Session, settings_version: int):
         if run_no.value == 0:
             return
         seeds = [session.seed + i for i in range(int(n_seeds.value))]
-        draws, names = ([], [])
+        draws = None
         if with_params.value:
-            draws, names = unc.parameter_draws(
-                session.base_doc, len(seeds), session.seed, session.changes
+            draws = unc.parameter_draws(
+                session.base_doc,
+                len(seeds),
+                session.seed,
+                session.changes,
+                session.scenario.meta.posterior,
             )
-        job = unc.SeedJob(
-            session.scenario, session.base_scenario, seeds, months, draws=draws, parameters=names
-        )
+        job = unc.SeedJob(session.scenario, session.base_scenario, seeds, months, draws=draws)
         job_ref.current = job
         progress.set((0, job.total))
         message.set("")
@@ -746,6 +748,12 @@ def UncertaintyView(session: Session, settings_version: int):
         return cancel
 
     solara.use_effect(on_unmount, [])
+    posterior = session.scenario.meta.posterior
+    # where the draws would come from: read from the posterior file's record (memoised)
+    source = solara.use_memo(
+        lambda: unc.ParameterDraws([], [], unc.draw_source(session.base_doc, posterior)),
+        [session.source, posterior],
+    )
     running = task.pending and run_no.value > 0
     done, total = progress.value
     with solara.Column(gap="6px", classes=["aieco-uncertainty"]):
@@ -753,8 +761,9 @@ def UncertaintyView(session: Session, settings_version: int):
             "Run the model with several seeds, for your settings and for the preset's "
             "(the baseline), each seed in both: the bands show where 8 in 10 runs fall. A "
             "difference smaller than the bands' spread may be chance. 'Include parameter "
-            "uncertainty' adds one run per seed with the behavioural parameters drawn from their "
-            "documented ranges, as a second, lighter band."
+            "uncertainty' adds one run per seed with the behavioural parameters drawn from the "
+            "preset's calibrated posterior where it has one (else from their documented prior "
+            "ranges), as a second, lighter band."
         )
         with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select(
@@ -764,12 +773,10 @@ def UncertaintyView(session: Session, settings_version: int):
                 style={"max-width": "90px"},
                 disabled=running,
             )
-            solara.Checkbox(
-                label="Include parameter uncertainty",
-                value=with_params,
-                disabled=running,
-                classes=["aieco-with-params"],
-            )
+            with solara.Div(classes=["aieco-with-params"]):  # Checkbox takes no classes
+                solara.Checkbox(
+                    label="Include parameter uncertainty", value=with_params, disabled=running
+                )
             solara.Button(
                 f"Run {n_seeds.value} seeds × {4 if with_params.value else 2} to month {months}",
                 icon_name="mdi-chart-bell-curve",
@@ -789,6 +796,8 @@ def UncertaintyView(session: Session, settings_version: int):
             solara.Select(
                 "Show", values=list(unc.METRICS), value=metric, style={"max-width": "260px"}
             )
+        if with_params.value:
+            solara.Text(source.explain(), classes=["aieco-help", "aieco-draw-source"])
         if running:
             with solara.Column(gap="2px", classes=["aieco-seed-progress"]):
                 solara.Text(
@@ -817,17 +826,16 @@ def UncertaintyView(session: Session, settings_version: int):
             if bands.with_params:
                 pm, plo, phi = bands.difference(metric.value, params=True)
                 solara.Text(
-                    f"With parameter uncertainty ({len(bands.parameters)} behavioural parameters "
-                    "drawn from their documented ranges, one draw per seed, the same draws in "
-                    f"both arms): {pm / scale:+,.1f} {shown} on average (8 in 10 runs between "
-                    f"{plo / scale:+,.1f} and {phi / scale:+,.1f}). The lighter bands are "
-                    "seeds and parameters; the darker ones seeds only.",
+                    f"With parameter uncertainty ({bands.source}, one draw per seed, the same "
+                    f"draws in both arms): {pm / scale:+,.1f} {shown} on average (8 in 10 runs "
+                    f"between {plo / scale:+,.1f} and {phi / scale:+,.1f}). The lighter bands "
+                    "are seeds and parameters; the darker ones seeds only.",
                     classes=["aieco-param-verdict"],
                 )
             else:
                 solara.Text(
                     "The bands show seed noise only; tick 'Include parameter uncertainty' to "
-                    "add runs with the behavioural parameters drawn from their documented ranges.",
+                    "add runs with the behavioural parameters drawn as well.",
                     classes=["aieco-help"],
                 )
             solara.Text(

@@ -7,8 +7,13 @@ difference between the arms is measured run by run, not as a difference of two n
 
 **Include parameter uncertainty** (the app's checkbox) adds, for both arms, one run per seed with
 a parameter draw: run *i* takes seed *i* and draw *i* of the calibration spec's behavioural
-parameters from their documented ranges (``experiments.uncertainty``: the same priors and draws
-as ``aieco compare --param-draws``; a parameter the user has changed keeps the user's value).
+parameters (``experiments.uncertainty``: the same draws as ``aieco compare --param-draws D
+--posterior preset``; a parameter the user has changed keeps the user's value). The draws come
+from the calibrated posterior the scenario names (``meta.posterior``; a scenario naming none takes
+the calibration spec's preset's, Hangzhou's) where its file is shipped, else from the documented
+prior ranges; the page says which ("calibrated posterior (Hangzhou, revision …)" or "prior
+ranges") and where the posterior's predictive check is. The app reads shipped posteriors by
+name only, never a path from a scenario (an uploaded file cannot make the server read a file).
 Those runs give a second, wider band labelled "seeds and parameters" beside the seeds-only band,
 and a second run-by-run difference: both arms share the seeds and the draws.
 """
@@ -52,22 +57,93 @@ def run_one(
     return {m: totals[m].astype(float).tolist() for m in METRICS}
 
 
+def draw_source(doc: dict, posterior: str | None = None):
+    """Where the app's parameter draws come from (an ``experiments.uncertainty.DrawSource``):
+    the posterior named by ``posterior`` (the current settings' ``meta.posterior``) or by
+    ``doc``, resolved as ``--posterior preset`` is, but by name only: a path is not read."""
+    from ecosystem.scenario.schema import POSTERIOR_NAME
+    from experiments.uncertainty import (
+        PRESET,
+        DrawSource,
+        named_posterior,
+        resolve_posterior,
+        scenario_posterior,
+    )
+
+    name = posterior or scenario_posterior(doc)
+    if name is None:
+        return resolve_posterior(PRESET, doc)
+    if not POSTERIOR_NAME.fullmatch(name):
+        return DrawSource(
+            "prior",
+            note="the app reads shipped posteriors by name only, not the file the scenario "
+            "names: parameters from their prior ranges",
+        )
+    return named_posterior(name)
+
+
+@dataclass
+class ParameterDraws:
+    """The app's parameter draws: one override dict (path → value) per seed."""
+
+    draws: list[dict]
+    names: list[str]  # every drawn parameter
+    source: object  # experiments.uncertainty.DrawSource
+    from_posterior: list[str] = field(default_factory=list)  # those the posterior gives
+
+    def label(self) -> str:
+        """``18 behavioural parameters from the calibrated posterior (Hangzhou, revision …)``."""
+        n, k = len(self.names), len(self.from_posterior)
+        if not self.source.is_posterior:
+            return f"{n} behavioural parameters drawn from their prior ranges"
+        if k == n:
+            return f"{n} behavioural parameters drawn from the {self.source.short()}"
+        return (
+            f"{n} behavioural parameters drawn, {k} from the {self.source.short()} and {n - k} "
+            "from their prior ranges"
+        )
+
+    def explain(self) -> str:
+        """One sentence for the page: the source and, for a posterior, where its check is."""
+        if not self.source.is_posterior:
+            why = f" ({self.source.note})" if self.source.note else ""
+            return (
+                f"Parameter draws: prior ranges{why}. These are the documented ranges, wider "
+                "than what the calibration targets allow."
+            )
+        return (
+            f"Parameter draws: {self.source.short()}, the calibration of the behavioural core "
+            "against its targets. It is the best compromise of the model, not a fit to every "
+            "target: its posterior predictive check in docs/calibration.md says which targets it "
+            "misses."
+        )
+
+
 def parameter_draws(
-    base_doc: dict, n: int, root_seed: int, fixed=()
-) -> tuple[list[dict], list[str]]:
-    """``n`` parameter draws as overrides (path → value) and the parameters' names: the
-    calibration spec's parameters from their documented ranges (``experiments.uncertainty``),
-    leaving out the paths in ``fixed`` (what the user set)."""
-    from experiments.uncertainty import draw_table, scenario_priors
+    base_doc: dict, n: int, root_seed: int, fixed=(), posterior: str | None = None
+) -> ParameterDraws:
+    """``n`` parameter draws of the calibration spec's parameters (``experiments.uncertainty``),
+    from the posterior :func:`draw_source` finds or from their documented ranges, leaving out
+    the paths in ``fixed`` (what the user set). Row m is the CLI's draw m for the same root
+    seed and posterior, whatever the user fixed."""
+    from ecosystem.scenario import ScenarioError
+    from experiments.uncertainty import PRIORS, draw_table, read_posterior, scenario_priors
 
     priors, _ = scenario_priors(base_doc)
     priors = [p for p in priors if p.path not in set(fixed)]
-    table = draw_table(priors, n, root_seed)
+    source = draw_source(base_doc, posterior)
+    table, names = None, []
+    if source.is_posterior:
+        try:
+            table, names = read_posterior(source.path, priors)
+        except ScenarioError:  # e.g. every parameter it has is fixed by the user
+            source = PRIORS
+    t = draw_table(priors, n, root_seed, table, names)
     draws = [
         {p.path: (int(v) if p.integer else float(v)) for p, v in zip(priors, row, strict=True)}
-        for row in table[[p.name for p in priors]].itertuples(index=False)
+        for row in t[[p.name for p in priors]].itertuples(index=False)
     ]
-    return draws, [p.name for p in priors]
+    return ParameterDraws(draws, [p.name for p in priors], source, names)
 
 
 @dataclass
@@ -80,6 +156,8 @@ class Bands:
     current_params: dict[str, np.ndarray] = field(default_factory=dict)
     baseline_params: dict[str, np.ndarray] = field(default_factory=dict)
     parameters: list[str] = field(default_factory=list)
+    #: where the draws came from (``ParameterDraws.label()``), for the page and the chart
+    source: str = ""
 
     @property
     def with_params(self) -> bool:
@@ -142,11 +220,14 @@ class SeedJob:
         seeds: list[int],
         months: int,
         workers: int = 2,
-        draws: list[dict] | None = None,
+        draws: list[dict] | ParameterDraws | None = None,
         parameters: list[str] | None = None,
     ):
         self.current, self.baseline = current, baseline
         self.seeds, self.months, self.workers = list(seeds), int(months), workers
+        self.source = ""
+        if isinstance(draws, ParameterDraws):
+            parameters, self.source, draws = draws.names, draws.label(), draws.draws
         self.draws = list(draws or [])
         if self.draws and len(self.draws) != len(self.seeds):
             raise ValueError("one parameter draw per seed")
@@ -183,7 +264,7 @@ class SeedJob:
             return None
         finally:
             self.stop()
-        bands = Bands(self.months, self.seeds, parameters=self.parameters)
+        bands = Bands(self.months, self.seeds, parameters=self.parameters, source=self.source)
         arms = ["current", "baseline"] + (
             ["current_params", "baseline_params"] if self.draws else []
         )
@@ -272,6 +353,9 @@ def figure(
     what = f"{len(bands.seeds)} seeds"
     if bands.with_params:
         what += f" (+ {len(bands.seeds)} parameter draws)"
-    opt["title"]["text"] = f"{label}: {what}, your settings vs baseline"
+    sub = bands.source if bands.with_params and bands.source else None
+    opt["title"] = charts.title(f"{label}: {what}, your settings vs baseline", sub)
+    if sub:  # room for the subtitle above the axis name
+        opt["grid"]["top"] = opt["grid"].get("top", 52) + 16
     opt["yAxis"]["name"] = "¥ million" if unit == "¥" else unit
     return opt

@@ -6,6 +6,7 @@ H100-equivalent GPU-hours, time in months unless a field's name says ``per_year`
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
@@ -821,6 +822,32 @@ class Meta(_Strict):
     start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
     years: Annotated[int, _num(ge=1, le=50)] = 10
     target_startups: Annotated[int, _num(ge=0, le=10_000_000)] = 5000
+    posterior: str | None = None
+    """The calibrated posterior the parameter draws of this scenario may come from: a name
+    (``hangzhou``: the file ``experiments/calibration/posteriors/hangzhou.parquet`` shipped with
+    aieco) or a path to a ``.parquet`` file. A plain label here: the model never reads it;
+    ``experiments.uncertainty`` and the app resolve it (a name without a file means "no
+    posterior for that city: parameters from their prior ranges")."""
+
+    @model_validator(mode="after")
+    def _posterior_is_a_name_or_a_parquet_path(self) -> Meta:
+        v = self.posterior
+        if v is None:
+            return self
+        if POSTERIOR_NAME.fullmatch(v) or (
+            v.endswith(".parquet") and len(v) <= 1000 and v.strip() == v and "\0" not in v
+        ):
+            return self
+        raise FieldRuleError(
+            "posterior",
+            v,
+            "must be a posterior's name (lower-case letters, digits, _; e.g. hangzhou) or a path "
+            "ending in .parquet",
+        )
+
+
+#: A posterior named by its city (``Meta.posterior``): resolved to the shipped file of that name.
+POSTERIOR_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class Scenario(_Strict):

@@ -551,3 +551,100 @@ def test_map_of_china_is_the_first_view(page, viz_url, artifacts):
     page.wait_for_timeout(600)
     page.screenshot(path=str(artifacts / "14-map-china.png"))
     assert not outside_requests(hosts), sorted(outside_requests(hosts))[:5]
+
+
+def _pool_workers(pid: int) -> list[psutil.Process]:
+    """The server's worker processes of the uncertainty panel (multiprocessing spawn children)."""
+    out = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out
+
+
+def _chart_value(page, key: str, expr: str, timeout: float = 30_000):
+    """``chart_option`` once the chart exists (it may be re-created while the panel renders the
+    texts above it): polls until ``expr`` evaluates."""
+    handle = page.wait_for_function(
+        f"() => {{ try {{ const o = document.querySelector('.aieco-chart-{key}')"
+        f".aiecoChart.getOption(); const v = {expr}; return v === undefined ? null : {{v}}; }}"
+        " catch (e) { return null; } }",
+        timeout=timeout,
+    )
+    return handle.json_value()["v"]
+
+
+def _open_uncertainty(page, viz_url, months: int = 6):
+    """Hangzhou at month ``months`` (the panel runs to the current month once it is >= 6), on
+    the Uncertainty tab with 4 seeds and parameter uncertainty ticked."""
+    open_app(page, viz_url)
+    page.locator(".aieco-months input").fill(str(months))
+    page.locator(".aieco-run-n").click()
+    wait_month(page, months, timeout=60_000)
+    page.get_by_role("tab", name="Uncertainty").click()
+    page.locator(".aieco-run-seeds").wait_for(timeout=30_000)
+    page.locator(".aieco-uncertainty .v-select").first.click()
+    page.get_by_role("option", name="4", exact=True).click()
+    page.locator(".aieco-with-params").get_by_text("Include parameter uncertainty").click()
+    page.locator(".aieco-draw-source").wait_for(timeout=30_000)
+
+
+def test_uncertainty_bands_with_posterior_draws_and_cancel(page, viz_url, server_pid, artifacts):
+    """The uncertainty panel on hangzhou with parameter uncertainty: the draws come from the
+    calibrated posterior the preset names, the page says so (with the file's revision and where
+    its predictive check is), and bands appear for both arms, seeds only and with parameters;
+    Cancel stops a batch and its worker processes mid-run."""
+    _open_uncertainty(page, viz_url)
+    source = page.locator(".aieco-draw-source").inner_text()
+    assert "calibrated posterior (Hangzhou, revision " in source, source
+    assert "docs/calibration.md" in source and "misses" in source
+    run = page.locator(".aieco-run-seeds")
+    assert "run 4 seeds × 4 to month 6" in run.inner_text().lower()
+    t0 = time.perf_counter()
+    run.click()
+    page.wait_for_function(  # the chart with both arms' bands, seeds only and with parameters
+        "document.querySelector('.aieco-chart-bands')?.aiecoChart?.getOption()?.series"
+        ".filter(s => s.id.endsWith('_band')).length === 4",
+        timeout=300_000,
+    )
+    print(f"\nuncertainty panel: 4 seeds x 4 runs of 6 months: {time.perf_counter() - t0:.1f} s")
+    verdict = page.locator(".aieco-param-verdict").inner_text()
+    assert "drawn from the calibrated posterior (Hangzhou, revision " in verdict, verdict
+    subtext = _chart_value(page, "bands", "o.title[0].subtext")
+    assert subtext.startswith("18 behavioural parameters drawn from the calibrated posterior")
+    lengths = _chart_value(
+        page,
+        "bands",
+        "Object.fromEntries(o.series.filter(s => s.id.endsWith('_band'))"
+        ".map(s => [s.id, s.data.length]))",
+    )
+    assert lengths == {
+        "current_band": 6,
+        "baseline_band": 6,
+        "current_params_band": 6,
+        "baseline_params_band": 6,
+    }, lengths
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(artifacts / "15-uncertainty-posterior.png"), full_page=True)
+    # Cancel mid-run: 16 seeds × 4 runs cannot finish before the click
+    page.locator(".aieco-uncertainty .v-select").first.click()
+    page.get_by_role("option", name="16", exact=True).click()
+    run.click()
+    page.locator(".aieco-seed-progress").wait_for(timeout=30_000)  # the batch has started
+    deadline = time.time() + 60
+    while not _pool_workers(server_pid) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _pool_workers(server_pid), "no worker process started"
+    page.locator(".aieco-cancel-seeds").click()
+    page.locator(".aieco-seed-message").get_by_text("Cancelled.").wait_for(timeout=30_000)
+    page.locator(".aieco-seed-progress").wait_for(state="detached", timeout=30_000)
+    deadline = time.time() + 20
+    while _pool_workers(server_pid) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _pool_workers(server_pid), "Cancel left worker processes running"
+    page.wait_for_function(
+        "!document.querySelector('.aieco-run-seeds').disabled", timeout=30_000
+    )  # the panel is ready for another batch
