@@ -550,9 +550,12 @@ class CalibrationSpec:
     def spec_hash(self) -> str:
         """Changes whenever a simulation would give other numbers (not with budget, targets)."""
         m = self.meta
+        # meta.posterior names where the scenario's draws come from: no simulation reads it
+        doc = {**self.base_document, "meta": dict(self.base_document.get("meta", {}))}
+        doc["meta"].pop("posterior", None)
         blob = json.dumps(
             {
-                "doc": self.base_document,
+                "doc": doc,
                 "priors": [(p.name, p.path, p.low, p.high, p.log, p.integer) for p in self.priors],
                 "statistics": self.statistics,
                 "statistics_version": STATISTICS_VERSION,

@@ -96,6 +96,20 @@ def test_a_range_wider_than_a_decade_is_log_uniform_and_sobol_draws_extend():
     assert a.spec_hash == b.spec_hash and a.target_set != b.target_set
 
 
+def test_the_posterior_a_scenario_names_is_not_in_the_spec_hash(tmp_path):
+    """meta.posterior says where a scenario's parameter draws come from; no run reads it, so
+    naming one (as the hangzhou preset does) leaves the spec hash, and the stores and
+    posteriors made under it, valid; a field a run reads changes the hash."""
+    a = cal.spec_from_dict(tiny_spec())
+    for name, meta in (("named", 'posterior = "hangzhou"'), ("longer", "years = 4")):
+        f = tmp_path / f"{name}.toml"
+        f.write_text(f'base = "{TINY_PRESET.as_posix()}"\n[meta]\n{meta}\n', encoding="utf-8")
+        raw = tiny_spec()
+        raw["calibration"]["scenario"] = str(f)
+        same = cal.spec_from_dict(raw).spec_hash == a.spec_hash
+        assert same == (name == "named"), name
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: one line naming field, value and what is allowed; exit 2; nothing written
 # --------------------------------------------------------------------------------------------
