@@ -770,7 +770,7 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
 # --------------------------------------------------------------------------------------------
 def _register_validation(subparsers) -> None:
     from ecosystem.cli import add_output_flags
-    from experiments.options import add_draw_arguments
+    from experiments import options as opt
 
     p = subparsers.add_parser(
         "validation",
@@ -788,24 +788,29 @@ def _register_validation(subparsers) -> None:
         "--seeds",
         dest="replicates",
         type=int,
-        default=2,
+        default=opt.VALIDATION_SEEDS_PER_DRAW,
         metavar="S",
-        help="seeds per parameter draw (default 2)",
+        help="seeds per parameter draw (default %(default)s)",
     )
-    add_draw_arguments(p, default_draws=8)
-    p.add_argument("--years", type=int, default=10, help="horizon in years, 1–50 (default 10)")
+    opt.add_draw_arguments(p, default_draws=opt.VALIDATION_DRAWS)
+    p.add_argument(
+        "--years",
+        type=int,
+        default=opt.VALIDATION_YEARS,
+        help="horizon in years, 1–50 (default %(default)s)",
+    )
     p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     p.add_argument(
         "--city",
         metavar="PRESET",
-        default="hangzhou",
-        help="the single-city scenario (preset or TOML file; default hangzhou)",
+        default=opt.VALIDATION_CITY,
+        help="the single-city scenario (preset or TOML file; default %(default)s)",
     )
     p.add_argument(
         "--national",
         metavar="PRESET",
-        default="china",
-        help="the national scenario of patterns 2 and 5-8 (default china)",
+        default=opt.VALIDATION_NATIONAL,
+        help="the national scenario of patterns 2 and 5-8 (default %(default)s)",
     )
     p.add_argument(
         "--workers",
@@ -816,15 +821,15 @@ def _register_validation(subparsers) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        default="results/validation",
-        help="output folder (default results/validation)",
+        default=opt.VALIDATION_OUT,
+        help="output folder (default %(default)s)",
     )
     p.add_argument(
         "--doc",
         metavar="FILE",
-        default="docs/validation.md",
+        default=opt.VALIDATION_DOC,
         help="the pre-registration page whose results section is replaced "
-        "(default docs/validation.md; 'none' writes no page)",
+        "(default %(default)s; 'none' writes no page)",
     )
     add_output_flags(p)
     p.set_defaults(func=cmd_validation)

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 DEFAULT_SPEC = "hangzhou"
 
+#: ``aieco validation``'s defaults: its parser (light) and ``experiments.validation`` (numpy,
+#: pandas) read them here, so the two cannot drift apart.
+VALIDATION_CITY, VALIDATION_NATIONAL = "hangzhou", "china"
+VALIDATION_DRAWS, VALIDATION_SEEDS_PER_DRAW, VALIDATION_YEARS = 8, 2, 10
+VALIDATION_OUT, VALIDATION_DOC = "results/validation", "docs/validation.md"
+
 
 def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0) -> None:
     """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when

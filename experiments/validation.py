@@ -46,13 +46,14 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import Scenario, ScenarioError, load_document, scenario_from_dict
+from experiments import options as opt
 
 #: Roles of the two scenarios every validation runs.
 CITY, NATIONAL = "city", "national"
-DEFAULT_CITY, DEFAULT_NATIONAL = "hangzhou", "china"
-DEFAULT_DRAWS, DEFAULT_SEEDS_PER_DRAW, DEFAULT_YEARS = 8, 2, 10
-DEFAULT_OUT = Path("results") / "validation"
-DEFAULT_DOC = Path("docs") / "validation.md"
+DEFAULT_CITY, DEFAULT_NATIONAL = opt.VALIDATION_CITY, opt.VALIDATION_NATIONAL
+DEFAULT_DRAWS, DEFAULT_SEEDS_PER_DRAW = opt.VALIDATION_DRAWS, opt.VALIDATION_SEEDS_PER_DRAW
+DEFAULT_YEARS = opt.VALIDATION_YEARS
+DEFAULT_OUT, DEFAULT_DOC = Path(opt.VALIDATION_OUT), Path(opt.VALIDATION_DOC)
 MEASURE = "experiments.validation:run_values"
 #: The heading of the generated part of ``docs/validation.md``; everything from the marker line
 #: above it to the end of the file is replaced on each run, the pre-registration above it never.
@@ -602,7 +603,17 @@ class Validation:
     failures: list[tuple[str, int, str]]
     wall_s: float
     reasons: dict = field(default_factory=dict)  # (key, role) -> static reason
-    posterior: str | None = None
+    posterior: str | None = None  # the --posterior option as given
+
+    @property
+    def source(self):
+        """Where the parameter draws came from (``uncertainty.DrawSource``; None without
+        draws): ``--posterior preset`` for a city without a posterior means the priors."""
+        return next((d.source for d in self.designs.values() if d is not None), None)
+
+    @property
+    def from_posterior(self) -> bool:
+        return self.source is not None and self.source.is_posterior
 
 
 def _document(name: str, years: int) -> tuple[dict, Scenario]:
@@ -830,8 +841,8 @@ def format_report(v: Validation, command: str, revision: str) -> str:
     s = v.summary
     counts = s["status"].value_counts()
     kind = (
-        f"**Posterior predictive** (draws from `{v.posterior}`)."
-        if v.posterior
+        f"**Posterior predictive.** {v.source.text()}."
+        if v.from_posterior
         else "**Prior predictive — no posterior yet.** The parameter draws come from the "
         "calibration spec's priors, not from a posterior: these are the patterns the "
         "*uncalibrated* model produces, a baseline for the posterior predictive check, "
@@ -1040,7 +1051,7 @@ def cmd_validation(args) -> int:
         return 130
     print(format_console(v))
     print(
-        f"\n{'posterior' if v.posterior else 'PRIOR'} predictive ({draws_label(v)}; "
+        f"\n{'posterior' if v.from_posterior else 'PRIOR'} predictive ({draws_label(v)}; "
         f"{v.years} years; {v.wall_s:.0f} s); wrote {out}/validation.parquet, runs.parquet"
         + (f" and the results section of {doc}" if doc is not None else "")
     )

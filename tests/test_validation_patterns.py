@@ -400,6 +400,22 @@ def test_end_to_end_on_the_tiny_preset(tmp_path, capsys):
     assert list(summary.columns) == documented("validation.parquet")
 
 
+def test_the_report_names_the_posterior_its_draws_came_from(tmp_path, capsys):
+    """With --posterior the page says 'Posterior predictive' and names the calibrated posterior
+    (its city, revision and where its own check is), not the option as typed."""
+    doc = tmp_path / "validation.md"
+    head = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8").split(val.MARKER, 1)[0]
+    doc.write_text(head, encoding="utf-8")
+    argv = ["validation", "--city", TINY, "--national", TINY, "--years", "1",
+            "--param-draws", "1", "--replicates", "1", "--workers", "1", "--posterior",
+            "hangzhou", "--out", str(tmp_path / "out"), "--doc", str(doc), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    written = doc.read_text(encoding="utf-8")
+    assert "**Posterior predictive.** calibrated posterior (Hangzhou" in written
+    assert "docs/calibration.md" in written and "`hangzhou`" not in written
+    assert "\nposterior predictive (" in capsys.readouterr().out
+
+
 def documented(name: str) -> list[str]:
     """Columns of ``### name`` in docs/outputs.md."""
     cols, inside = [], False
