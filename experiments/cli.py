@@ -8,9 +8,11 @@ The model's commands come from ``ecosystem.cli``; experiment commands from
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import shlex
 import sys
+import warnings
 
 from ecosystem import cli as model_cli
 from ecosystem.scenario import ScenarioError
@@ -93,6 +95,32 @@ def cmd_viz(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+@contextlib.contextmanager
+def scenario_warnings_once():
+    """Each distinct ScenarioWarning is printed once per command, as one line: a command that
+    loads a scenario for every run (compare, policy, sweeps in this process) would otherwise
+    print the same warning per run, because anything that touches the warning filters (many
+    libraries do) makes Python show it again. Other warnings are shown as usual."""
+    from ecosystem.scenario import ScenarioWarning
+
+    shown: set[str] = set()
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, ScenarioWarning):
+            return previous(message, category, filename, lineno, file, line)
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"aieco: warning: {text}", file=sys.stderr if file is None else file)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -102,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     # main, not sys.argv, which is the host program's when aieco runs in-process (tests, EMA).
     args.command_line = shlex.join(["aieco", *argv])
     try:
-        return int(args.func(args) or 0)
+        with scenario_warnings_once():
+            return int(args.func(args) or 0)
     except ScenarioError as exc:  # a command that let a user error through: still one line
         return model_cli.fail(str(exc))
     except KeyboardInterrupt:

@@ -13,11 +13,13 @@ import os
 import socket
 import time
 import traceback
+import warnings
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
+from ecosystem.scenario import ScenarioWarning
 from experiments.parameters import RunTask
 
 #: Firm-level tables a sweep can keep per run (``[outcomes] tables = [...]``).
@@ -114,7 +116,11 @@ def run_one(
     t0, c0 = time.perf_counter(), time.process_time()
     record = {"task": task, "pid": os.getpid(), "started": time.time(), **worker_identity()}
     try:
-        outcomes, kpis, extra = execute_run(task, base_document, kpi_columns, tables)
+        # The command showed the scenario's warnings once when it loaded the scenario; a run
+        # (often in a worker process) repeating them would print them once per run.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScenarioWarning)
+            outcomes, kpis, extra = execute_run(task, base_document, kpi_columns, tables)
         record.update(status="ok", error="", outcomes=outcomes, kpis=kpis, tables=extra)
     except Exception as exc:  # noqa: BLE001 - the run is recorded as failed, the sweep goes on
         tb = traceback.extract_tb(exc.__traceback__)

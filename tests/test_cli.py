@@ -102,3 +102,37 @@ def test_calibrate_check_compares_a_scenario_with_its_targets(tmp_path):
         assert r.returncode == 0, r.stderr
         assert "| target |" in r.stdout and "startups alive 1 year" in r.stdout
     assert len(pd.read_csv(csv)) == 1
+
+
+def test_a_scenario_warning_is_printed_once_per_command(tmp_path, capsys):
+    """Henan's graduates warn (ScenarioWarning); three replicates in this process, and a
+    parameter draw per replicate, still print it once, as one line."""
+    from experiments.cli import main as aieco
+
+    argv = ["run", "henan", "--years", "1", "--replicates", "3", "--param-draws", "1",
+            "--workers", "1", "--out", str(tmp_path / "r"), "--quiet"]  # fmt: skip
+    assert aieco(argv) == 0
+    err = capsys.readouterr().err
+    assert err.count("regions.henan:") == 1
+    assert "aieco: warning: regions.henan:" in err and "pydantic" not in err
+
+
+def test_scenario_warnings_once_shows_each_message_once(capsys, monkeypatch):
+    """Even when something resets the warning filters between two warnings (which makes Python
+    show a warning again), each distinct ScenarioWarning is printed once; others pass through."""
+    import warnings
+
+    from ecosystem.scenario import ScenarioWarning
+    from experiments.cli import scenario_warnings_once
+
+    passed = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *a, **k: passed.append(message))
+    with scenario_warnings_once():
+        for text in ("a", "a", "b", "a"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                warnings.warn(text, ScenarioWarning, stacklevel=1)
+                warnings.warn("other", UserWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert err.count("aieco: warning: a") == 1 and err.count("aieco: warning: b") == 1
+    assert [str(m) for m in passed] == ["other"] * 4
