@@ -1103,6 +1103,22 @@ def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
     return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
+def check_store_revision(out: Path, spec: CalibrationSpec) -> None:
+    """A store is extended only by the model revision that built it (the spec hash does not
+    cover the code): ScenarioError naming both otherwise."""
+    from ecosystem.run import git_revision
+
+    now, before = git_revision(), existing_revisions(out, spec)
+    if before - {now}:
+        raise ScenarioError(
+            "--out",
+            str(out),
+            f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
+            "a store must come from one model (the spec hash does not cover the code); "
+            "use another --out",
+        )
+
+
 def store_frame(out: Path, spec: CalibrationSpec, design_hash: str | None = None) -> pd.DataFrame:
     """One row per simulation of ``out`` (this spec's, or of the sweep ``design_hash``), from
     its run files, sorted by draw."""

@@ -28,8 +28,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecosystem.scenario import ScenarioError
 import experiments.calibrate as cal
+from ecosystem.scenario import ScenarioError
 from experiments.calibrate import CalibrationSpec, load_spec
 
 STAGE_A = "hangzhou"
@@ -166,17 +166,9 @@ class _Bar:
     """One progress bar over every simulation of the job."""
 
     def __init__(self, total: int, enabled: bool):
-        from tqdm.auto import tqdm
+        from experiments.runner import _progress
 
-        self.bar = tqdm(
-            total=total,
-            desc="calibrate all",
-            unit="sim",
-            disable=not enabled or total == 0,
-            file=sys.stderr,
-            dynamic_ncols=True,
-            smoothing=0.05,
-        )
+        self.bar = _progress(total, "calibrate all", enabled)
 
     def done_before(self, n: int) -> None:
         """Runs found done on --resume: work that is not left (off the total, not in the rate)."""
@@ -217,22 +209,14 @@ def _sweep(exp, out: Path, args, bar: _Bar) -> object:
 
 def _store(job: Job, out: Path, args, bar: _Bar):
     """Build (or complete) a job's store; returns (store rows, failed count)."""
-    from ecosystem.run import git_revision
-    from experiments.calibrate import existing_draws, existing_revisions, write_store
+    from experiments.calibrate import check_store_revision, existing_draws, write_store
 
     spec = job.spec
     store = out / "stores" / job.name
     draws = math.ceil(job.budget / spec.meta.seeds_per_draw)
     have = existing_draws(store, spec) if store.is_dir() else 0
     if have:
-        now, before = git_revision(), existing_revisions(store, spec)
-        if before - {now}:
-            raise ScenarioError(
-                "--out",
-                str(store),
-                f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: a "
-                "store must come from one model; use another --out",
-            )
+        check_store_revision(store, spec)
     exp = spec.experiment(max(draws, have))
     try:
         report = _sweep(exp, store, args, bar)
@@ -261,13 +245,8 @@ def _posterior_current(path: Path, spec: CalibrationSpec, n_rows: int | None) ->
 
 def _infer(job: Job, df, out: Path, args, bar: _Bar) -> Path:
     from ecosystem.outputs import write_text
-    from experiments.inference import (
-        MIN_SIMULATIONS,
-        format_posterior,
-        infer,
-        read_posterior,
-        write_posterior,
-    )
+    from experiments.commands import infer_store
+    from experiments.inference import format_posterior, read_posterior, write_posterior
 
     spec = job.spec
     path = out / "posteriors" / f"{job.name}.parquet"
@@ -275,25 +254,8 @@ def _infer(job: Job, df, out: Path, args, bar: _Bar) -> Path:
         draws, meta = read_posterior(path)
         bar.say(f"{job.name}: posterior already inferred from this store ({path})")
     else:
-        ok = int((df["status"] == "ok").sum())
-        if ok < MIN_SIMULATIONS:
-            raise ScenarioError(
-                "--budget",
-                ok,
-                f"{job.name}: too few successful simulations to learn a posterior (need "
-                f"{MIN_SIMULATIONS}); the store is kept: rerun with a larger --budget and --resume",
-            )
         bar.say(f"{job.name}: training {args.ensemble} NPEs on {len(df)} simulations ...")
-        core = spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None
-        draws, meta = infer(
-            df,
-            spec.describe(),
-            nan=args.nan,
-            ensemble=args.ensemble,
-            samples=args.samples,
-            store_path=str(out / "stores" / job.name / "store.parquet"),
-            core_draws=core,
-        )
+        draws, meta = infer_store(args, spec, df, out / "stores" / job.name, False)
         write_posterior(path, draws, meta)
     write_text(out / "ppc" / f"{job.name}_posterior.md", format_posterior(draws, meta) + "\n")
     return path

@@ -612,8 +612,8 @@ def _cmd_store(args) -> int:
     import math
 
     from experiments.calibrate import (
+        check_store_revision,
         existing_draws,
-        existing_revisions,
         format_predictive,
         load_spec,
         predictive,
@@ -683,17 +683,7 @@ def _cmd_store(args) -> int:
             file=sys.stderr,
         )
     if have:
-        from ecosystem.run import git_revision
-
-        now, before = git_revision(), existing_revisions(out, spec)
-        if before - {now}:
-            raise ScenarioError(
-                "--out",
-                str(out),
-                f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
-                "a store must come from one model (the spec hash does not cover the code); "
-                "use another --out",
-            )
+        check_store_revision(out, spec)
     exp = spec.experiment(max(draws, have))
     prepare_out_dir(exp, out, args.resume)
     if args.scheduler:
@@ -745,9 +735,11 @@ def _read_store_of(spec, out: Path):
     return df
 
 
-def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
-    """Train the NPE ensemble on the store, write the posterior, print its summary."""
-    from experiments.inference import MIN_SIMULATIONS, format_posterior, infer, write_posterior
+def infer_store(args, spec, df, out: Path, progress: bool):
+    """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
+    ``df``), conditioned on the spec's observed targets; a stage-B spec pairs the samples with
+    θ_core rows of stage A."""
+    from experiments.inference import MIN_SIMULATIONS, infer
 
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
@@ -758,16 +750,23 @@ def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
             f"least {MIN_SIMULATIONS}); the store is kept: extend it with a larger --budget "
             "and --resume",
         )
-    draws, meta = infer(
+    return infer(
         df,
         spec.describe(),
         nan=args.nan,
         ensemble=args.ensemble,
         samples=args.samples,
-        progress=not args.quiet,
+        progress=progress,
         store_path=str(out / "store.parquet"),
         core_draws=spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None,
     )
+
+
+def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
+    """Train the NPE ensemble on the store, write the posterior, print its summary."""
+    from experiments.inference import format_posterior, write_posterior
+
+    draws, meta = infer_store(args, spec, df, out, not args.quiet)
     write_posterior(posterior_path, draws, meta)
     print(format_posterior(draws, meta))
     print(f"\nposterior: {posterior_path} ({len(draws)} draws)")

@@ -410,10 +410,32 @@ def fit(
 # --------------------------------------------------------------------------------------------
 # The posterior file
 # --------------------------------------------------------------------------------------------
-def posterior_frame(samples_theta: np.ndarray, priors: Sequence[dict]) -> pd.DataFrame:
+def posterior_frame(
+    samples_theta: np.ndarray, priors: Sequence[dict], core_draws: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``sample``, one column per parameter and, for stage B, each sample's θ_core row."""
     df = pd.DataFrame(samples_theta, columns=[p["name"] for p in priors])
     df.insert(0, "sample", np.arange(len(df), dtype=np.int64))
+    if core_draws is not None:
+        for name in core_draws.columns:
+            df[name] = core_draws[name].to_numpy()
     return df
+
+
+def _record_head(info: dict, method: str) -> dict:
+    """What every posterior record starts with: the spec, targets, code and libraries."""
+    from ecosystem.run import git_revision
+
+    return {
+        "kind": "aieco posterior",
+        "method": method,
+        "name": info["name"],
+        "scenario": info["scenario"],
+        "spec_hash": info["spec_hash"],
+        "target_set": info["target_set"],
+        "git_revision": git_revision(),
+        "libraries": library_versions(),
+    }
 
 
 def write_posterior(path: str | Path, draws: pd.DataFrame, meta: dict) -> Path:
@@ -479,8 +501,6 @@ def infer(
     and draws each sample's φ given x_o and its own θ_core row: the cut posterior
     p_A(θ_core) · p(φ | θ_core, x_o). Mode ``marginal`` trains q(φ | x) (θ_core integrated over
     p_A) and pairs the samples with independent θ_core rows."""
-    from ecosystem.run import git_revision
-
     if samples < 1:
         raise ScenarioError("--samples", samples, "must be >= 1")
     seed = int(info.get("root_seed", 0)) if seed is None else seed
@@ -523,21 +543,11 @@ def infer(
     theta = from_unit(u, ts.priors)
     revisions = sorted({str(r) for r in df["git_revision"].dropna().unique()})
     by = {t["name"]: t for t in info["statistics"]}
-    frame = posterior_frame(theta, ts.priors)
-    if core:
-        for name in [*core_names, "core_row"]:
-            frame[name] = core_draws[name].to_numpy()
+    frame = posterior_frame(theta, ts.priors, core_draws if core else None)
     meta = {
-        "kind": "aieco posterior",
-        "method": "NPE (sbi), ensemble of neural spline flows on the unit prior box",
-        "name": info["name"],
-        "scenario": info["scenario"],
-        "spec_hash": info["spec_hash"],
-        "target_set": info["target_set"],
+        **_record_head(info, "NPE (sbi), ensemble of neural spline flows on the unit prior box"),
         "store": store_path,
         "store_git_revisions": revisions,
-        "git_revision": git_revision(),
-        "libraries": library_versions(),
         "seed": seed,
         "ensemble": ens.members,
         "samples": samples,
@@ -607,24 +617,12 @@ def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str
 def prior_posterior(info: dict, theta: np.ndarray, core_draws: pd.DataFrame | None) -> tuple:
     """The "posterior" of a spec with no observed quantity: its prior (φ draws ``theta``) with
     θ_core rows of stage A, recorded as not calibrated. (posterior draws, record)"""
-    from ecosystem.run import git_revision
-
     priors = list(info["parameters"])
-    frame = posterior_frame(np.asarray(theta, dtype=float), priors)
-    if core_draws is not None:
-        for name in core_draws.columns:
-            frame[name] = core_draws[name].to_numpy()
+    frame = posterior_frame(np.asarray(theta, dtype=float), priors, core_draws)
     meta = {
-        "kind": "aieco posterior",
-        "method": "prior (no observed quantity): φ from its prior, θ_core from stage A",
-        "name": info["name"],
-        "scenario": info["scenario"],
-        "spec_hash": info["spec_hash"],
-        "target_set": info["target_set"],
+        **_record_head(info, "prior (no observed quantity): φ from its prior, θ_core from stage A"),
         "store": "",
         "store_git_revisions": [],
-        "git_revision": git_revision(),
-        "libraries": library_versions(),
         "samples": len(frame),
         "parameters": priors,
         "targets": [],
