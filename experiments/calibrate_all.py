@@ -139,6 +139,9 @@ def _check_options(args) -> None:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     if args.workers is not None and args.scheduler:
         raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+    from experiments.commands import _check_inference_options
+
+    _check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():
         raise ScenarioError("--core-posterior", args.core_posterior, "no such posterior file")
 

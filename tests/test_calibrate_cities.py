@@ -296,6 +296,8 @@ def test_bad_options_of_all_are_one_line(tmp_path, capsys):
         (["--infer"], "--infer"),
         (["--workers", "2", "--scheduler", "tcp://x:1"], "--workers"),
         (["--core-posterior", str(tmp_path / "none.parquet")], "--core-posterior"),
+        (["--samples", "0"], "--samples"),
+        (["--ppc", "0"], "--ppc"),
     ):
         code = main(["calibrate", "all", "--out", str(tmp_path / "o"), *argv])
         err = capsys.readouterr().err.strip()
