@@ -330,3 +330,32 @@ def _toml(d: dict) -> str:
 
     table("", d)
     return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("mode", ["conditional", "marginal"])
+def test_one_city_in_either_mode_pairs_each_sample_with_a_stage_a_row(spec_dir, tmp_path, mode):
+    from experiments.inference import prior_posterior, write_posterior
+
+    # a stage-A file (here its prior: any posterior file with a record will do)
+    hz = cal.load_spec("hangzhou")
+    draws, meta = prior_posterior(hz.describe(), hz.draws(300), None)
+    (spec_dir / "posteriors").mkdir()
+    stage_a = write_posterior(spec_dir / "posteriors" / "hangzhou.parquet", draws, meta)
+    text = _city("alpha", 21, True).replace("[core]\n", f'[core]\nmode = "{mode}"\n')
+    (spec_dir / "alpha.toml").write_text(text, encoding="utf-8")
+    out = tmp_path / "alpha"
+    argv = ["calibrate", "alpha", "--budget", "20", "--out", str(out), "--workers", "1"]
+    assert main([*argv, "--ensemble", "1", "--samples", "50", "--quiet"]) == 0
+    post, rec = read_posterior(out / "posterior.parquet")
+    assert rec["core"]["mode"] == mode and rec["core"]["posterior"] == str(stage_a)
+    # conditional: θ_core is an input of the networks; marginal: it is not
+    assert bool(rec["context"]) == (mode == "conditional")
+    assert all(c.startswith("core__") for c in rec["context"])
+    a, _ = read_posterior(stage_a)
+    rows = post[cal.CORE_ROW].to_numpy()
+    assert len(set(rows)) > 25
+    np.testing.assert_array_equal(
+        post["founding_cash_yuan"], a["founding_cash_yuan"].to_numpy()[rows]
+    )
+    lo, hi = 1e8, 1.5e9  # vc_pool's documented range in the region file
+    assert post["vc_pool_yuan_per_year"].between(lo, hi).all()
