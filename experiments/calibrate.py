@@ -27,7 +27,7 @@ import json
 import math
 import tomllib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,6 +42,7 @@ from ecosystem.scenario import (
     format_validation_error,
     is_annotated,
     scenario_from_dict,
+    strip_provenance,
 )
 from ecosystem.seeds import MAX_SEED
 from experiments.parameters import NAME_RE, RESERVED_NAMES, Parameter, RunTask, Scalar, run_id
@@ -143,6 +144,12 @@ OWN_STATISTICS = {
             "acquired by the end (ages 5–7 in a 7-year run) [S37]",
         ),
         _stat(
+            "east_utilization_y1",
+            "share",
+            "city regions' GPU-hours sold / capacity over the first 12 months (Beijing's "
+            "voucher-supported compute > 85% utilised by Jan 2026 [S65])",
+        ),
+        _stat(
             "share_younger_than_5y",
             "share",
             "live startups at the end founded less than 60 months before [S36] (weak)",
@@ -232,6 +239,16 @@ def _reached(firms: pd.DataFrame, stage: int) -> float:
     return float((firms["stage"].to_numpy() >= stage).mean()) if len(firms) else math.nan
 
 
+def _city_utilization_first_year(result) -> float:
+    from ecosystem import outcomes
+
+    t = outcomes.RunData.from_result(result).monthly("city")
+    if t.empty or "dc_capacity_gpu_h" not in t.columns:
+        return math.nan
+    t = t.iloc[:12]
+    return float(outcomes.utilization(t["dc_sold_gpu_h"], t["dc_capacity_gpu_h"]))
+
+
 def own_statistics(result, names: set[str]) -> dict[str, float]:
     """The statistics of :data:`OWN_STATISTICS` asked for, from one run's tables."""
     from ecosystem.outcomes import survival
@@ -262,6 +279,8 @@ def own_statistics(result, names: set[str]) -> dict[str, float]:
         elif name == "acquired_share":
             vt = _venture(early)
             v = float((vt["exit_reason"] == "acquired").mean()) if len(vt) else math.nan
+        elif name == "east_utilization_y1":
+            v = _city_utilization_first_year(result)
         elif name == "share_younger_than_5y":
             alive = firms[firms["exit_reason"] == "alive"]
             young = alive["founded_month"] > months - 1 - 60
@@ -314,6 +333,10 @@ class CalibrationMeta(_Strict):
     root_seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     seeds_per_draw: Annotated[int, Field(ge=1, le=100)] = 1
     sampler: Literal["random", "sobol"] = "random"
+    #: Simulations ``aieco calibrate all`` gives this spec unless --budget says otherwise.
+    default_budget: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    #: Why no statistic is conditioned on (required then): the city is reported "not calibrated".
+    no_target_reason: str = ""
 
 
 class ThetaSpec(_Strict):
@@ -331,8 +354,23 @@ class StatisticSpec(_Strict):
     description: str = ""
 
 
+class CoreSpec(_Strict):
+    """Stage B of design §9.6: θ_core is drawn from stage A's posterior, not from a prior."""
+
+    #: the stage-A posterior file (relative to the spec), e.g. "posteriors/hangzhou.parquet"
+    posterior: Annotated[str, Field(min_length=1)]
+    #: the stage-A spec the posterior must have been inferred from (staleness check)
+    spec: Annotated[str, Field(min_length=1)] = "hangzhou"
+    #: "conditional": θ_core is an input of the NPE (q(φ | x, θ_core), the exact cut posterior);
+    #: "marginal": θ_core integrated out in training (q(φ | x)), paired afterwards
+    mode: Literal["conditional", "marginal"] = "conditional"
+    #: posterior parameters not taken as core (left at the scenario's value)
+    exclude: list[str] = Field(default_factory=list)
+
+
 class CalibrationFile(_Strict):
     calibration: CalibrationMeta
+    core: CoreSpec | None = None
     constants: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     parameters: dict[str, ThetaSpec]
     statistics: dict[str, StatisticSpec]
@@ -438,7 +476,13 @@ def _prior(name: str, ts: ThetaSpec, doc: dict, plain: dict) -> Prior:
     where = f"parameters.{name}"
     if not NAME_RE.match(name):
         raise ScenarioError(where, name, "a name must be a letter or _ then letters, digits or _")
-    if name in RESERVED_NAMES or name in ("draw", "spec_hash", "target_set", "git_revision"):
+    if name in RESERVED_NAMES or name in (
+        "draw",
+        "spec_hash",
+        "target_set",
+        "git_revision",
+        "core_row",
+    ):
         raise ScenarioError(where, name, "is a reserved column name")
     check_scenario_path(doc, ts.path, None, f"{where}.path")
     leaf = _annotated_leaf(doc, ts.path)
@@ -503,6 +547,165 @@ def _target(name: str, ss: StatisticSpec, stat: Statistic) -> TargetBand:
     return TargetBand(name, lo, hi, observed, ss.source, stat.unit, meaning)
 
 
+# --------------------------------------------------------------------------------------------
+# Stage B: θ_core drawn from stage A's posterior (design §9.6)
+# --------------------------------------------------------------------------------------------
+#: Column of the store and of a city posterior: the stage-A posterior row θ_core was taken from.
+CORE_ROW = "core_row"
+#: Spawn key of the θ_core rows a posterior's samples are paired with (the store's rows use
+#: ``experiments.uncertainty.draw_table`` on the root seed itself).
+CORE_SAMPLE_KEY = 5
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Core:
+    """θ_core of a stage-B spec: the stage-A posterior's parameters as applied to this scenario.
+
+    A parameter of stage A's city (``regions.hangzhou.talent.X``) is pooled (design §9.1): its
+    posterior value is applied to this scenario's city at ``regions.<city>.talent.X`` under the
+    name ``X_<city>`` (the naming of ``experiments.uncertainty``)."""
+
+    posterior: Path
+    sha256: str
+    record: dict  # the stage-A posterior's record (experiments.inference)
+    priors: list[Prior]  # as applied here (names and paths mapped); ranges of stage A
+    mapped: dict[str, str]  # name here -> (stage-A name, stage-A path)
+    table: pd.DataFrame  # posterior rows: one column per name here, and ``weight``
+    mode: str
+    spec: str
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.priors]
+
+    def draws(self, n: int, root_seed: int) -> pd.DataFrame:
+        """(n × θ_core) rows of the stage-A posterior, chosen ∝ weight; row m depends only on
+        ``root_seed`` and m (``experiments.uncertainty.draw_table``), so budgets extend. Columns:
+        the core names and ``core_row`` (the posterior row)."""
+        from experiments.uncertainty import draw_table
+
+        df = draw_table(self.priors, n, root_seed, self.table, self.names)
+        return df.drop(columns=["draw"]).rename(columns={"posterior_row": CORE_ROW})
+
+    def sample_rows(self, n: int, root_seed: int) -> pd.DataFrame:
+        """θ_core rows to pair with n posterior samples (another stream than the store's)."""
+        ss = np.random.SeedSequence(root_seed, spawn_key=(CORE_SAMPLE_KEY,))
+        return self.draws(n, int(ss.generate_state(1, dtype=np.uint32)[0]))
+
+    def describe(self) -> dict:
+        rec = self.record
+        return {
+            "posterior": str(self.posterior),
+            "sha256": self.sha256,
+            "stage_a_spec": self.spec,
+            "stage_a_spec_hash": rec.get("spec_hash"),
+            "stage_a_target_set": rec.get("target_set"),
+            "stage_a_git_revision": rec.get("git_revision"),
+            "stage_a_store_git_revisions": rec.get("store_git_revisions"),
+            "mode": self.mode,
+            "cut": "θ_core is drawn from stage A's posterior; this city's statistics do not "
+            "update it (a modular, cut posterior: design §9.6)",
+            "parameters": [
+                {
+                    **p.as_dict(),
+                    "stage_a_name": self.mapped[p.name][0],
+                    "stage_a_path": self.mapped[p.name][1],
+                }
+                for p in self.priors
+            ],
+            "excluded": list(self.excluded),
+        }
+
+
+def _posterior_prior(q: dict) -> Prior:
+    return Prior(
+        q["name"],
+        q["path"],
+        float(q["low"]),
+        float(q["high"]),
+        q["prior"] == "log_uniform",
+        bool(q.get("integer")),
+        "posterior",
+        q.get("symbol", ""),
+        q.get("description", ""),
+    )
+
+
+def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = None) -> Core:
+    """Read the stage-A posterior a spec names and map its parameters onto this scenario."""
+    import re
+
+    from experiments.inference import read_posterior as read_record
+    from experiments.uncertainty import read_posterior as read_rows
+
+    path = Path(override) if override is not None else Path(cs.posterior)
+    if not path.is_absolute() and override is None:
+        path = Path(base_dir) / path
+    if not path.is_file():
+        raise ScenarioError(
+            "core.posterior",
+            str(path),
+            "no such posterior file (run stage A: aieco calibrate "
+            f"{cs.spec} --budget N, or aieco calibrate all)",
+        )
+    try:
+        _, record = read_record(path)
+    except ScenarioError:
+        raise ScenarioError("core.posterior", str(path), "is damaged or not a posterior") from None
+    source = [_posterior_prior(q) for q in record.get("parameters", [])]
+    known = [q.name for q in source]
+    for name in cs.exclude:
+        if name not in known:
+            raise ScenarioError(
+                "core.exclude",
+                name,
+                "not a parameter of the posterior; allowed: " + ", ".join(known),
+            )
+    plain, _ = strip_provenance(doc)
+    cities = [
+        rid
+        for rid, r in (plain.get("regions") or {}).items()
+        if isinstance(r, dict) and r.get("kind", "city") == "city"
+    ]
+    region = re.compile(r"^regions\.([^.]+)\.(.+)$")
+    priors, mapped = [], {}
+    for q in source:
+        if q.name in cs.exclude:
+            continue
+        m = region.match(q.path)
+        name, path_here = q.name, q.path
+        if m is not None:
+            if len(cities) != 1:
+                raise ScenarioError(
+                    "core.posterior",
+                    q.path,
+                    f"a city parameter needs a single-city scenario; this one has {len(cities)} "
+                    "cities (list it in core.exclude)",
+                )
+            if m.group(1) != cities[0]:
+                name, path_here = f"{q.name}_{cities[0]}", f"regions.{cities[0]}.{m.group(2)}"
+        check_scenario_path(doc, path_here, None, f"core: {q.name} at {path_here}")
+        priors.append(replace(q, name=name, path=path_here))
+        mapped[name] = (q.name, q.path)
+    if not priors:
+        raise ScenarioError("core.exclude", cs.exclude, "leaves no parameter of the posterior")
+    rows, names = read_rows(path, source)
+    table = rows.rename(columns={src: here for here, (src, _) in mapped.items()})
+    table = table[[p.name for p in priors] + ["weight"]]
+    return Core(
+        path, file_sha256(path), record, priors, mapped, table, cs.mode, cs.spec, list(cs.exclude)
+    )
+
+
 def spec_names() -> list[str]:
     return sorted(p.stem for p in SPEC_DIR.glob("*.toml"))
 
@@ -533,6 +736,7 @@ class CalibrationSpec:
     base_document: dict
     priors: list[Prior]
     targets: list[TargetBand]
+    core: Core | None = None
 
     @property
     def name(self) -> str:
@@ -545,6 +749,23 @@ class CalibrationSpec:
     @property
     def statistics(self) -> list[str]:
         return [t.name for t in self.targets]
+
+    @property
+    def conditioned(self) -> list[str]:
+        """The statistics inference conditions on (those with an observed value)."""
+        return [t.name for t in self.targets if t.observed is not None]
+
+    @property
+    def calibrated(self) -> bool:
+        """False for a city with no observed quantity: its "posterior" is its prior."""
+        return bool(self.conditioned)
+
+    @property
+    def default_budget(self) -> int | None:
+        return self.meta.default_budget
+
+    def core_columns(self) -> list[str]:
+        return [*self.core.names, CORE_ROW] if self.core else []
 
     @cached_property
     def spec_hash(self) -> str:
@@ -563,6 +784,11 @@ class CalibrationSpec:
                 "root_seed": m.root_seed,
                 "seeds_per_draw": m.seeds_per_draw,
                 "sampler": m.sampler,
+                **(
+                    {"core": [self.core.sha256, [(p.name, p.path) for p in self.core.priors]]}
+                    if self.core
+                    else {}
+                ),
             },
             sort_keys=True,
             default=str,
@@ -591,6 +817,9 @@ class CalibrationSpec:
             "statistics_version": STATISTICS_VERSION,
             "parameters": [p.as_dict() for p in self.priors],
             "statistics": [t.as_dict() for t in self.targets],
+            "calibrated": self.calibrated,
+            "no_target_reason": self.meta.no_target_reason,
+            "core": self.core.describe() if self.core else None,
             "spec": self.spec.model_dump(mode="json"),
         }
 
@@ -626,17 +855,28 @@ class CalibrationSpec:
         ]
 
     def experiment(
-        self, draws: int, X: np.ndarray | None = None, tag: str = ""
+        self,
+        draws: int,
+        X: np.ndarray | None = None,
+        tag: str = "",
+        core: pd.DataFrame | None = None,
     ) -> CalibrationExperiment:
         """The sweep that simulates ``draws`` prior draws × ``seeds_per_draw`` seeds, or, given
         ``X`` (rows of θ, e.g. posterior draws) and a ``tag`` naming them, those points with
-        seeds of stream 2 and a design hash of (spec hash, tag)."""
+        seeds of stream 2 and a design hash of (spec hash, tag). A stage-B spec adds θ_core to
+        every point: the stage-A posterior rows of :meth:`Core.draws` for the prior draws, or
+        ``core`` (columns: core names and ``core_row``, aligned with ``X``)."""
         m = self.meta
         X = self.draws(draws) if X is None else np.asarray(X, dtype=float)
         draws = len(X)
+        if self.core is not None and core is None:
+            if tag:
+                raise ValueError("posterior points of a stage-B spec need their θ_core rows")
+            core = self.core.draws(draws, m.root_seed)
+        core_priors = self.core.priors if self.core is not None else []
         uncertainties = {
             p.name: ParameterSpec(path=p.path, range=[p.low, p.high], description=p.description)
-            for p in self.priors
+            for p in [*self.priors, *core_priors]
         }
         spec = ExperimentFile(
             experiment=ExperimentMeta(
@@ -660,6 +900,27 @@ class CalibrationSpec:
             }
             for row in X
         ]
+        if self.core is not None:
+            params += [p.as_parameter("θ_core from stage A's posterior") for p in core_priors]
+            params.append(
+                Parameter(
+                    CORE_ROW,
+                    "uncertainty",
+                    "",
+                    None,
+                    None,
+                    None,
+                    True,
+                    "int",
+                    "row of the stage-A posterior θ_core was taken from",
+                )
+            )
+            for i, point in enumerate(points):
+                row = core.iloc[i]
+                for p in core_priors:
+                    x = row[p.name]
+                    point[p.name] = int(round(float(x))) if p.integer else float(x)
+                point[CORE_ROW] = int(row[CORE_ROW])
         exp = CalibrationExperiment(
             spec=spec,
             source=self.source,
@@ -708,7 +969,7 @@ class CalibrationExperiment(Experiment):
         args = (tuple(cal.statistics),)
         out = []
         for i, point in enumerate(self.points):
-            overrides = {self.parameter(k).path: v for k, v in point.items()}
+            overrides = {self.parameter(k).path: v for k, v in point.items() if k != CORE_ROW}
             for r, seed in enumerate(cal.seeds(i, self.stream)):
                 rid = run_id(i, r, self.design_hash)
                 out.append(
@@ -728,8 +989,12 @@ class CalibrationExperiment(Experiment):
         return out
 
 
-def load_spec(target: str | Path) -> CalibrationSpec:
-    """Read and validate a calibration spec; ScenarioError (one line) on any problem."""
+def load_spec(
+    target: str | Path, core_posterior: str | Path | None = None, months: int | None = None
+) -> CalibrationSpec:
+    """Read and validate a calibration spec; ScenarioError (one line) on any problem.
+    ``core_posterior`` replaces a stage-B spec's ``core.posterior`` (e.g. a stage A just run);
+    ``months`` its horizon (quick runs and tests, never results)."""
     p = resolve_spec_path(str(target))
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -739,11 +1004,16 @@ def load_spec(target: str | Path) -> CalibrationSpec:
         raise ScenarioError("SPEC", str(p), "must be UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError("SPEC", str(p), f"cannot be read ({exc.strerror})") from None
-    return spec_from_dict(raw, str(p), p.parent)
+    if months is not None and isinstance(raw.get("calibration"), dict):
+        raw["calibration"]["months"] = months
+    return spec_from_dict(raw, str(p), p.parent, core_posterior)
 
 
 def spec_from_dict(
-    raw: dict, source: str = "<dict>", base_dir: str | Path = "."
+    raw: dict,
+    source: str = "<dict>",
+    base_dir: str | Path = ".",
+    core_posterior: str | Path | None = None,
 ) -> CalibrationSpec:
     try:
         spec = CalibrationFile.model_validate(raw)
@@ -787,7 +1057,34 @@ def spec_from_dict(
         if name in spec.parameters:
             raise ScenarioError(f"statistics.{name}", name, "is also a parameter name")
         targets.append(_target(name, ss, known[name]))
-    return CalibrationSpec(spec, source, plain, priors, targets)
+    if not any(t.observed is not None for t in targets) and not meta.no_target_reason.strip():
+        raise ScenarioError(
+            "calibration.no_target_reason",
+            "",
+            "no statistic has an observed value to condition on: give one (target = [low, "
+            "high] with its source) or say why the city has none",
+        )
+    core = None
+    if spec.core is not None:
+        core = build_core(
+            spec.core, Path(base_dir), doc, Path(core_posterior) if core_posterior else None
+        )
+        own = {p.name: p.path for p in priors}
+        for c in core.priors:
+            if c.name in own or c.name in spec.statistics or c.name == CORE_ROW:
+                raise ScenarioError(f"parameters.{c.name}", c.name, "is also a θ_core name")
+            if c.path in own.values():
+                raise ScenarioError(
+                    "core",
+                    c.path,
+                    "is drawn from the stage-A posterior and is also a parameter "
+                    "of this spec (list it in core.exclude)",
+                )
+            if c.path in spec.constants:
+                raise ScenarioError("core", c.path, "is also in [constants] (core.exclude it)")
+    elif core_posterior is not None:
+        raise ScenarioError("--core-posterior", str(core_posterior), "the spec has no [core]")
+    return CalibrationSpec(spec, source, plain, priors, targets, core)
 
 
 # --------------------------------------------------------------------------------------------
@@ -809,6 +1106,22 @@ def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
     return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
+def check_store_revision(out: Path, spec: CalibrationSpec) -> None:
+    """A store is extended only by the model revision that built it (the spec hash does not
+    cover the code): ScenarioError naming both otherwise."""
+    from ecosystem.run import git_revision
+
+    now, before = git_revision(), existing_revisions(out, spec)
+    if before - {now}:
+        raise ScenarioError(
+            "--out",
+            str(out),
+            f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
+            "a store must come from one model (the spec hash does not cover the code); "
+            "use another --out",
+        )
+
+
 def store_frame(out: Path, spec: CalibrationSpec, design_hash: str | None = None) -> pd.DataFrame:
     """One row per simulation of ``out`` (this spec's, or of the sweep ``design_hash``), from
     its run files, sorted by draw."""
@@ -827,8 +1140,8 @@ def store_frame(out: Path, spec: CalibrationSpec, design_hash: str | None = None
             "status": meta.get("status"),
             "error": None if ok else meta.get("error"),
         }
-        for p in spec.priors:
-            row[p.name] = params.get(p.name)
+        for name in [p.name for p in spec.priors] + spec.core_columns():
+            row[name] = params.get(name)
         for name in spec.statistics:
             v = stats.get(name)
             row[name] = math.nan if v is None else v
@@ -840,7 +1153,7 @@ def store_frame(out: Path, spec: CalibrationSpec, design_hash: str | None = None
         )
         rows.append(row)
     cols = ["run_id", "seed", "draw", "replicate", "status", "error"]
-    cols += [p.name for p in spec.priors] + spec.statistics
+    cols += [p.name for p in spec.priors] + spec.core_columns() + spec.statistics
     cols += ["elapsed_s", "cpu_s", "git_revision", "aieco"]
     df = pd.DataFrame(rows, columns=cols)
     if len(df):
@@ -870,11 +1183,14 @@ def store_table(df: pd.DataFrame, spec: CalibrationSpec):
         "status": text("status").dictionary_encode(),
         "error": text("error"),
     }
-    for p in spec.priors:
+    core = spec.core.priors if spec.core else []
+    for p in [*spec.priors, *core]:
         if p.integer:
             cols[p.name] = pa.array(pd.array(df[p.name], dtype="Int64"), pa.int64())
         else:
             cols[p.name] = num(p.name)
+    if spec.core:
+        cols[CORE_ROW] = pa.array(pd.array(df[CORE_ROW], dtype="Int64"), pa.int64())
     for name in spec.statistics:
         cols[name] = num(name)
     for name in ("elapsed_s", "cpu_s"):

@@ -466,12 +466,43 @@ def _register_calibrate(subparsers) -> None:
     )
     p.add_argument(
         "target",
-        metavar="CITY|SPEC.toml",
-        help="calibration spec (with --check: a scenario, preset name or TOML file)",
+        metavar="CITY|SPEC.toml|all",
+        help="calibration spec (experiments/calibration/CITY.toml or a file); 'all': stage A "
+        "(Hangzhou) if its posterior is missing or stale, then every other city (stage B); "
+        "with --check: a scenario, preset name or TOML file",
     )
-    p.add_argument("--budget", type=int, metavar="N", help="simulations the store should hold")
     p.add_argument(
-        "--out", metavar="DIR", help="the store's directory (default: results/calibrate_<name>)"
+        "--budget",
+        type=int,
+        metavar="N",
+        help="simulations the store should hold (all: per city; default each spec's "
+        "default_budget)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the store's directory (default: results/calibrate_<name>; all: results/"
+        "calibrate_all, with DIR/stores/<city>, DIR/posteriors/<city>.parquet, DIR/report.md)",
+    )
+    p.add_argument(
+        "--core-posterior",
+        metavar="FILE",
+        help="stage B: the stage-A posterior θ_core is drawn from (default: the spec's "
+        "core.posterior; all: a fresh DIR/posteriors/hangzhou.parquet, else the shipped one, "
+        "else stage A runs)",
+    )
+    p.add_argument(
+        "--stage-a-budget",
+        type=int,
+        metavar="N",
+        help="all: simulations of stage A when it must run (default hangzhou.toml's "
+        "default_budget)",
+    )
+    p.add_argument(
+        "--months",
+        type=int,
+        metavar="M",
+        help="override every spec's horizon (quick checks and tests; not for results)",
     )
     p.add_argument(
         "--workers",
@@ -555,13 +586,25 @@ def cmd_calibrate(args) -> int:
             ("--workers", args.workers is not None),
             ("--scheduler", args.scheduler is not None),
             ("--out", args.out is not None),
+            ("--core-posterior", args.core_posterior is not None),
+            ("--stage-a-budget", args.stage_a_budget is not None),
+            ("--months", args.months is not None),
         ):
             if given:
                 return _error(f"{flag}: not used by --check (it takes --seeds, --set, --csv)")
         args.scenario = args.target
         args.seeds = 20 if args.seeds is None else args.seeds
         return model_cli.cmd_calibrate(args)
+    if args.target == "all":
+        return _cmd_all(args)
     return _cmd_store(args)
+
+
+@_guard
+def _cmd_all(args) -> int:
+    from experiments.calibrate_all import calibrate_all
+
+    return calibrate_all(args)
 
 
 @_guard
@@ -569,8 +612,8 @@ def _cmd_store(args) -> int:
     import math
 
     from experiments.calibrate import (
+        check_store_revision,
         existing_draws,
-        existing_revisions,
         format_predictive,
         load_spec,
         predictive,
@@ -581,9 +624,16 @@ def _cmd_store(args) -> int:
     if args.overrides or args.csv:
         flag = "--set" if args.overrides else "--csv"
         raise ScenarioError(flag, args.overrides or args.csv, "is only for --check")
-    spec = load_spec(args.target)
+    if args.stage_a_budget is not None:
+        raise ScenarioError("--stage-a-budget", args.stage_a_budget, "is only for 'all'")
+    if args.months is not None and not 1 <= args.months <= 600:
+        raise ScenarioError("--months", args.months, "must be in 1..600")
+    spec = load_spec(args.target, args.core_posterior, args.months)
     out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
     posterior_path = Path(args.posterior) if args.posterior else out / "posterior.parquet"
+    if not spec.calibrated:
+        _check_inference_options(args)
+        return _write_prior_posterior(spec, posterior_path, args.samples)
     steps = [f for f, on in (("--infer", args.infer), ("--ppc", args.ppc is not None)) if on]
     if len(steps) > 1 or (steps and args.summary):
         raise ScenarioError(steps[0], None, "give one of --summary, --infer, --ppc at a time")
@@ -633,17 +683,7 @@ def _cmd_store(args) -> int:
             file=sys.stderr,
         )
     if have:
-        from ecosystem.run import git_revision
-
-        now, before = git_revision(), existing_revisions(out, spec)
-        if before - {now}:
-            raise ScenarioError(
-                "--out",
-                str(out),
-                f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
-                "a store must come from one model (the spec hash does not cover the code); "
-                "use another --out",
-            )
+        check_store_revision(out, spec)
     exp = spec.experiment(max(draws, have))
     prepare_out_dir(exp, out, args.resume)
     if args.scheduler:
@@ -695,9 +735,11 @@ def _read_store_of(spec, out: Path):
     return df
 
 
-def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
-    """Train the NPE ensemble on the store, write the posterior, print its summary."""
-    from experiments.inference import MIN_SIMULATIONS, format_posterior, infer, write_posterior
+def infer_store(args, spec, df, out: Path, progress: bool):
+    """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
+    ``df``), conditioned on the spec's observed targets; a stage-B spec pairs the samples with
+    θ_core rows of stage A."""
+    from experiments.inference import MIN_SIMULATIONS, infer
 
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
@@ -708,26 +750,64 @@ def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
             f"least {MIN_SIMULATIONS}); the store is kept: extend it with a larger --budget "
             "and --resume",
         )
-    draws, meta = infer(
+    return infer(
         df,
         spec.describe(),
         nan=args.nan,
         ensemble=args.ensemble,
         samples=args.samples,
-        progress=not args.quiet,
+        progress=progress,
         store_path=str(out / "store.parquet"),
+        core_draws=spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None,
     )
+
+
+def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
+    """Train the NPE ensemble on the store, write the posterior, print its summary."""
+    from experiments.inference import format_posterior, write_posterior
+
+    draws, meta = infer_store(args, spec, df, out, not args.quiet)
     write_posterior(posterior_path, draws, meta)
     print(format_posterior(draws, meta))
     print(f"\nposterior: {posterior_path} ({len(draws)} draws)")
     return EXIT_OK
 
 
+def _write_prior_posterior(spec, posterior_path: Path, samples: int) -> int:
+    """A city with no observed quantity: its posterior is its prior (φ) with θ_core of stage A."""
+    from experiments.inference import prior_posterior, write_posterior
+
+    core = spec.core.sample_rows(samples, spec.meta.root_seed) if spec.core else None
+    draws, meta = prior_posterior(spec.describe(), spec.draws(samples), core)
+    write_posterior(posterior_path, draws, meta)
+    print(f"{spec.name}: not calibrated: no observed quantity ({spec.meta.no_target_reason})")
+    print(f"posterior = prior: {posterior_path} ({len(draws)} draws)")
+    return EXIT_OK
+
+
+def ppc_points(spec, post, n: int):
+    """(φ rows, θ_core rows or None, tag) of the first n posterior draws."""
+    import hashlib
+
+    names = [p.name for p in spec.priors]
+    X = post[names].to_numpy(float)[:n]
+    core = None
+    h = hashlib.sha256(X.tobytes())
+    if spec.core is not None:
+        cols = spec.core_columns()
+        missing = [c for c in cols if c not in post.columns]
+        if missing:
+            raise ScenarioError(
+                "--posterior", missing[0], "a stage-B posterior needs θ_core columns"
+            )
+        core = post[cols].iloc[:n].reset_index(drop=True)
+        h.update(core.to_numpy(float).tobytes())
+    return X, core, h.hexdigest()[:12]
+
+
 def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
     """Re-simulate the first N posterior draws; per target: inside the 90% predictive
     interval? Written to DIR/ppc_<hash>/ppc.md and ppc.csv, printed as a table."""
-    import hashlib
-
     from ecosystem.outputs import write_csv, write_text
     from experiments.calibrate import format_predictive, predictive, store_frame
     from experiments.inference import read_posterior
@@ -742,12 +822,10 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
             str(posterior_path),
             f"was inferred for spec {meta.get('spec_hash')}, not {spec.spec_hash} ({spec.source})",
         )
-    names = [p.name for p in spec.priors]
     if len(post) < args.ppc:
         raise ScenarioError("--ppc", args.ppc, f"the posterior holds only {len(post)} draws")
-    X = post[names].to_numpy(float)[: args.ppc]
-    tag = hashlib.sha256(X.tobytes()).hexdigest()[:12]
-    exp = spec.experiment(len(X), X=X, tag=tag)
+    X, core, tag = ppc_points(spec, post, args.ppc)
+    exp = spec.experiment(len(X), X=X, tag=tag, core=core)
     ppc_dir = out / f"ppc_{tag}"
     prepare_out_dir(exp, ppc_dir, args.resume)
     if args.scheduler:

@@ -65,6 +65,8 @@ DEFAULT_SAMPLES = 4000
 MIN_SIMULATIONS = 20
 #: Suffix of the missing-value indicator columns (NaN policy ``indicator``).
 MISSING = "__missing"
+#: Prefix of stage B's θ_core input columns (mode ``conditional``).
+CONTEXT = "core__"
 INSTALL_HINT = (
     "needs the optional extra calibrate (torch + sbi, ~5.5 GB on Python 3.12): "
     "pip install -e '.[calibrate]'; --store-only builds the store without it"
@@ -202,8 +204,11 @@ def training_set(
     info: dict,
     statistics: Sequence[str] | None = None,
     nan: str = "indicator",
+    context: Sequence[str] = (),
 ) -> TrainingSet:
-    """Build (θ, x) from store rows under a NaN policy (see the module docstring)."""
+    """Build (θ, x) from store rows under a NaN policy (see the module docstring).
+    ``context`` names columns appended to the statistics as inputs of the network that are
+    known for every simulation, failed or not (stage B's θ_core, as prior quantiles)."""
     if nan not in NAN_POLICIES:
         raise ScenarioError("--nan", nan, "allowed: " + ", ".join(NAN_POLICIES))
     priors = list(info["parameters"])
@@ -219,8 +224,10 @@ def training_set(
     where = {}
     if failed:
         where = {n: float(np.median(U_all[~ok, j])) for j, n in enumerate(names)}
+    n_stats = len(stats)
+    stats = [*stats, *context]
     S = df[stats].apply(pd.to_numeric, errors="coerce").to_numpy(float, copy=True)
-    S[~ok] = np.nan  # a failed run defines no statistic
+    S[~ok, :n_stats] = np.nan  # a failed run defines no statistic (its θ_core is known)
     keep = np.ones(len(df), bool) if nan == "indicator" else ok
     dropped: dict[str, str] = {}
     columns, fill = [], {}
@@ -403,10 +410,32 @@ def fit(
 # --------------------------------------------------------------------------------------------
 # The posterior file
 # --------------------------------------------------------------------------------------------
-def posterior_frame(samples_theta: np.ndarray, priors: Sequence[dict]) -> pd.DataFrame:
+def posterior_frame(
+    samples_theta: np.ndarray, priors: Sequence[dict], core_draws: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``sample``, one column per parameter and, for stage B, each sample's θ_core row."""
     df = pd.DataFrame(samples_theta, columns=[p["name"] for p in priors])
     df.insert(0, "sample", np.arange(len(df), dtype=np.int64))
+    if core_draws is not None:
+        for name in core_draws.columns:
+            df[name] = core_draws[name].to_numpy()
     return df
+
+
+def _record_head(info: dict, method: str) -> dict:
+    """What every posterior record starts with: the spec, targets, code and libraries."""
+    from ecosystem.run import git_revision
+
+    return {
+        "kind": "aieco posterior",
+        "method": method,
+        "name": info["name"],
+        "scenario": info["scenario"],
+        "spec_hash": info["spec_hash"],
+        "target_set": info["target_set"],
+        "git_revision": git_revision(),
+        "libraries": library_versions(),
+    }
 
 
 def write_posterior(path: str | Path, draws: pd.DataFrame, meta: dict) -> Path:
@@ -462,17 +491,36 @@ def infer(
     seed: int | None = None,
     progress: bool = False,
     store_path: str = "",
+    core_draws: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Train on a store and condition on its observed targets: (posterior draws, record)."""
-    from ecosystem.run import git_revision
+    """Train on a store and condition on its observed targets: (posterior draws, record).
 
+    A stage-B store (``info['core']``) needs ``core_draws``: one stage-A posterior row per
+    sample (columns: the core names and ``core_row``), paired with the φ samples. Mode
+    ``conditional`` trains q(φ | x, θ_core) with θ_core (as prior quantiles) among the inputs
+    and draws each sample's φ given x_o and its own θ_core row: the cut posterior
+    p_A(θ_core) · p(φ | θ_core, x_o). Mode ``marginal`` trains q(φ | x) (θ_core integrated over
+    p_A) and pairs the samples with independent θ_core rows."""
     if samples < 1:
         raise ScenarioError("--samples", samples, "must be >= 1")
     seed = int(info.get("root_seed", 0)) if seed is None else seed
-    ts = training_set(df, info, statistics, nan)
-    stats = ts.encoding.statistics
+    core = info.get("core")
+    mode = core["mode"] if core else None
+    context: list[str] = []
+    if core:
+        if core_draws is None or len(core_draws) != samples:
+            raise ValueError("a stage-B store needs one θ_core row per posterior sample")
+        core_names = [q["name"] for q in core["parameters"]]
+        if mode == "conditional":
+            df = df.copy()
+            U = to_unit(df[core_names].to_numpy(float), core["parameters"])
+            for j, name in enumerate(core_names):
+                df[CONTEXT + name] = U[:, j]
+                context.append(CONTEXT + name)
+    ts = training_set(df, info, statistics, nan, context)
+    stats = [s for s in ts.encoding.statistics if s not in context]
     x_o_raw = observed_vector(info, stats)
-    x_o = ts.encoding.encode(x_o_raw)
+    x_o = ts.encoding.encode(x_o_raw) if not context else None
     warnings_ = []
     for name, why in ts.encoding.dropped.items():
         if why.startswith("constant") and not name.endswith(MISSING):
@@ -484,21 +532,22 @@ def infer(
                 )
     t0 = time.perf_counter()
     ens = fit(ts, ensemble=ensemble, seed=seed, progress=progress)
-    u = ens.sample_unit(x_o, samples)
+    if core is None:
+        u = ens.sample_unit(x_o, samples)
+    elif mode == "conditional":  # one φ per θ_core row: q(φ | x_o, θ_core), the cut posterior
+        ctx = to_unit(core_draws[core_names].to_numpy(float), core["parameters"])
+        raw = np.hstack([np.repeat(x_o_raw, len(ctx), axis=0), ctx])
+        u = ens.sample_unit_batched(ts.encoding.encode(raw), 1)[0]
+    else:  # marginal: q(φ | x_o) with θ_core integrated out in training, paired afterwards
+        u = ens.sample_unit(x_o, samples)
     theta = from_unit(u, ts.priors)
     revisions = sorted({str(r) for r in df["git_revision"].dropna().unique()})
     by = {t["name"]: t for t in info["statistics"]}
+    frame = posterior_frame(theta, ts.priors, core_draws if core else None)
     meta = {
-        "kind": "aieco posterior",
-        "method": "NPE (sbi), ensemble of neural spline flows on the unit prior box",
-        "name": info["name"],
-        "scenario": info["scenario"],
-        "spec_hash": info["spec_hash"],
-        "target_set": info["target_set"],
+        **_record_head(info, "NPE (sbi), ensemble of neural spline flows on the unit prior box"),
         "store": store_path,
         "store_git_revisions": revisions,
-        "git_revision": git_revision(),
-        "libraries": library_versions(),
         "seed": seed,
         "ensemble": ens.members,
         "samples": samples,
@@ -507,9 +556,12 @@ def infer(
         "targets": [by[s] for s in stats],
         "observed": {s: float(x_o_raw[0, i]) for i, s in enumerate(stats)},
         "warnings": warnings_,
+        "calibrated": True,
+        "core": core,
+        "context": context,
         **ts.describe(),
     }
-    return posterior_frame(theta, ts.priors), meta
+    return frame, meta
 
 
 def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str:
@@ -549,9 +601,38 @@ def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str
             f"\nFailed simulations: {meta['failed']} ({meta['failed_share']:.1%}); median prior "
             f"quantile among them: {where} (0.50 = no pattern)."
         )
+    core = meta.get("core")
+    if core:
+        lines.append(
+            f"\nθ_core: {len(core['parameters'])} parameters drawn from stage A's posterior "
+            f"{core['posterior']} (spec {core['stage_a_spec_hash']}, targets "
+            f"{core['stage_a_target_set']}), mode {core['mode']}; this city's statistics do not "
+            "update it (cut posterior)."
+        )
     for w in meta["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
+
+
+def prior_posterior(info: dict, theta: np.ndarray, core_draws: pd.DataFrame | None) -> tuple:
+    """The "posterior" of a spec with no observed quantity: its prior (φ draws ``theta``) with
+    θ_core rows of stage A, recorded as not calibrated. (posterior draws, record)"""
+    priors = list(info["parameters"])
+    frame = posterior_frame(np.asarray(theta, dtype=float), priors, core_draws)
+    meta = {
+        **_record_head(info, "prior (no observed quantity): φ from its prior, θ_core from stage A"),
+        "store": "",
+        "store_git_revisions": [],
+        "samples": len(frame),
+        "parameters": priors,
+        "targets": [],
+        "observed": {},
+        "warnings": [],
+        "calibrated": False,
+        "no_target_reason": info.get("no_target_reason", ""),
+        "core": info.get("core"),
+    }
+    return frame, meta
 
 
 # --------------------------------------------------------------------------------------------
