@@ -591,7 +591,7 @@ class Core:
         """(n × θ_core) rows of the stage-A posterior, chosen ∝ weight; row m depends only on
         ``root_seed`` and m (``experiments.uncertainty.draw_table``), so budgets extend. Columns:
         the core names and ``core_row`` (the posterior row)."""
-        from experiments.uncertainty import draw_table
+        from experiments.draws import draw_table
 
         df = draw_table(self.priors, n, root_seed, self.table, self.names)
         return df.drop(columns=["draw"]).rename(columns={"posterior_row": CORE_ROW})
@@ -644,8 +644,8 @@ def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = 
     """Read the stage-A posterior a spec names and map its parameters onto this scenario."""
     import re
 
+    from experiments.draws import read_posterior as read_rows
     from experiments.inference import read_posterior as read_record
-    from experiments.uncertainty import read_posterior as read_rows
 
     path = Path(override) if override is not None else Path(cs.posterior)
     if not path.is_absolute() and override is None:
@@ -1318,3 +1318,69 @@ def format_predictive(
             + " (a miss is reported, not tuned away).",
         ]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Inference steps shared by `aieco calibrate CITY` and `aieco calibrate all`
+# --------------------------------------------------------------------------------------------
+def check_inference_options(args) -> None:
+    """--samples, --ensemble, --ppc and --posterior of ``aieco calibrate`` (one city or all)."""
+    if args.samples < 1 or args.samples > 10_000_000:
+        raise ScenarioError("--samples", args.samples, "must be in 1..10,000,000")
+    if args.ensemble < 1 or args.ensemble > 100:
+        raise ScenarioError("--ensemble", args.ensemble, "must be in 1..100")
+    if args.ppc is not None and not 1 <= args.ppc <= 100_000:
+        raise ScenarioError("--ppc", args.ppc, "must be in 1..100,000 (posterior draws)")
+    if args.posterior is not None:
+        p = Path(args.posterior)
+        if p.suffix != ".parquet":
+            raise ScenarioError("--posterior", args.posterior, "must be a .parquet file")
+        if p.exists() and not p.is_file():
+            raise ScenarioError("--posterior", args.posterior, "exists and is not a file")
+
+
+def infer_store(args, spec, df, out: Path, progress: bool):
+    """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
+    ``df``), conditioned on the spec's observed targets; a stage-B spec pairs the samples with
+    θ_core rows of stage A."""
+    from experiments.inference import MIN_SIMULATIONS, infer
+
+    ok = int((df["status"] == "ok").sum())
+    if ok < MIN_SIMULATIONS:
+        raise ScenarioError(
+            "--budget",
+            ok,
+            f"successful simulations in {out} are too few to learn a posterior (need at "
+            f"least {MIN_SIMULATIONS}); the store is kept: extend it with a larger --budget "
+            "and --resume",
+        )
+    return infer(
+        df,
+        spec.describe(),
+        nan=args.nan,
+        ensemble=args.ensemble,
+        samples=args.samples,
+        progress=progress,
+        store_path=str(out / "store.parquet"),
+        core_draws=spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None,
+    )
+
+
+def ppc_points(spec, post, n: int):
+    """(φ rows, θ_core rows or None, tag) of the first n posterior draws."""
+    import hashlib
+
+    names = [p.name for p in spec.priors]
+    X = post[names].to_numpy(float)[:n]
+    core = None
+    h = hashlib.sha256(X.tobytes())
+    if spec.core is not None:
+        cols = spec.core_columns()
+        missing = [c for c in cols if c not in post.columns]
+        if missing:
+            raise ScenarioError(
+                "--posterior", missing[0], "a stage-B posterior needs θ_core columns"
+            )
+        core = post[cols].iloc[:n].reset_index(drop=True)
+        h.update(core.to_numpy(float).tobytes())
+    return X, core, h.hexdigest()[:12]

@@ -139,9 +139,9 @@ def _check_options(args) -> None:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     if args.workers is not None and args.scheduler:
         raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
-    from experiments.commands import _check_inference_options
+    from experiments.calibrate import check_inference_options
 
-    _check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
+    check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():
         raise ScenarioError("--core-posterior", args.core_posterior, "no such posterior file")
 
@@ -248,7 +248,7 @@ def _posterior_current(path: Path, spec: CalibrationSpec, n_rows: int | None) ->
 
 def _infer(job: Job, df, out: Path, args, bar: _Bar) -> Path:
     from ecosystem.outputs import write_text
-    from experiments.commands import infer_store
+    from experiments.calibrate import infer_store
     from experiments.inference import format_posterior, read_posterior, write_posterior
 
     spec = job.spec
@@ -267,8 +267,7 @@ def _infer(job: Job, df, out: Path, args, bar: _Bar) -> Path:
 def _ppc(job: Job, posterior: Path, out: Path, args, bar: _Bar) -> tuple[str, list[str], int]:
     """The job's posterior predictive check: (markdown, targets outside the 90% PPI, failed)."""
     from ecosystem.outputs import write_csv, write_text
-    from experiments.calibrate import format_predictive, predictive, store_frame
-    from experiments.commands import ppc_points
+    from experiments.calibrate import format_predictive, ppc_points, predictive, store_frame
     from experiments.inference import read_posterior
 
     spec = job.spec

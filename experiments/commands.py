@@ -612,6 +612,7 @@ def _cmd_store(args) -> int:
     import math
 
     from experiments.calibrate import (
+        check_inference_options,
         check_store_revision,
         existing_draws,
         format_predictive,
@@ -632,7 +633,7 @@ def _cmd_store(args) -> int:
     out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
     posterior_path = Path(args.posterior) if args.posterior else out / "posterior.parquet"
     if not spec.calibrated:
-        _check_inference_options(args)
+        check_inference_options(args)
         return _write_prior_posterior(spec, posterior_path, args.samples)
     steps = [f for f, on in (("--infer", args.infer), ("--ppc", args.ppc is not None)) if on]
     if len(steps) > 1 or (steps and args.summary):
@@ -643,7 +644,7 @@ def _cmd_store(args) -> int:
         )
     if args.store_only and args.budget is None:
         raise ScenarioError("--store-only", None, "goes with --budget N")
-    _check_inference_options(args)
+    check_inference_options(args)
     if args.ppc is not None:
         return _cmd_ppc(args, spec, out, posterior_path)
     if args.budget is None:
@@ -706,21 +707,6 @@ def _cmd_store(args) -> int:
     return max(code, _infer(args, spec, out, df, posterior_path))
 
 
-def _check_inference_options(args) -> None:
-    if args.samples < 1 or args.samples > 10_000_000:
-        raise ScenarioError("--samples", args.samples, "must be in 1..10,000,000")
-    if args.ensemble < 1 or args.ensemble > 100:
-        raise ScenarioError("--ensemble", args.ensemble, "must be in 1..100")
-    if args.ppc is not None and not 1 <= args.ppc <= 100_000:
-        raise ScenarioError("--ppc", args.ppc, "must be in 1..100,000 (posterior draws)")
-    if args.posterior is not None:
-        p = Path(args.posterior)
-        if p.suffix != ".parquet":
-            raise ScenarioError("--posterior", args.posterior, "must be a .parquet file")
-        if p.exists() and not p.is_file():
-            raise ScenarioError("--posterior", args.posterior, "exists and is not a file")
-
-
 def _read_store_of(spec, out: Path):
     from experiments.calibrate import read_store
 
@@ -735,35 +721,9 @@ def _read_store_of(spec, out: Path):
     return df
 
 
-def infer_store(args, spec, df, out: Path, progress: bool):
-    """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
-    ``df``), conditioned on the spec's observed targets; a stage-B spec pairs the samples with
-    θ_core rows of stage A."""
-    from experiments.inference import MIN_SIMULATIONS, infer
-
-    ok = int((df["status"] == "ok").sum())
-    if ok < MIN_SIMULATIONS:
-        raise ScenarioError(
-            "--budget",
-            ok,
-            f"successful simulations in {out} are too few to learn a posterior (need at "
-            f"least {MIN_SIMULATIONS}); the store is kept: extend it with a larger --budget "
-            "and --resume",
-        )
-    return infer(
-        df,
-        spec.describe(),
-        nan=args.nan,
-        ensemble=args.ensemble,
-        samples=args.samples,
-        progress=progress,
-        store_path=str(out / "store.parquet"),
-        core_draws=spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None,
-    )
-
-
 def _infer(args, spec, out: Path, df, posterior_path: Path) -> int:
     """Train the NPE ensemble on the store, write the posterior, print its summary."""
+    from experiments.calibrate import infer_store
     from experiments.inference import format_posterior, write_posterior
 
     draws, meta = infer_store(args, spec, df, out, not args.quiet)
@@ -785,31 +745,11 @@ def _write_prior_posterior(spec, posterior_path: Path, samples: int) -> int:
     return EXIT_OK
 
 
-def ppc_points(spec, post, n: int):
-    """(φ rows, θ_core rows or None, tag) of the first n posterior draws."""
-    import hashlib
-
-    names = [p.name for p in spec.priors]
-    X = post[names].to_numpy(float)[:n]
-    core = None
-    h = hashlib.sha256(X.tobytes())
-    if spec.core is not None:
-        cols = spec.core_columns()
-        missing = [c for c in cols if c not in post.columns]
-        if missing:
-            raise ScenarioError(
-                "--posterior", missing[0], "a stage-B posterior needs θ_core columns"
-            )
-        core = post[cols].iloc[:n].reset_index(drop=True)
-        h.update(core.to_numpy(float).tobytes())
-    return X, core, h.hexdigest()[:12]
-
-
 def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
     """Re-simulate the first N posterior draws; per target: inside the 90% predictive
     interval? Written to DIR/ppc_<hash>/ppc.md and ppc.csv, printed as a table."""
     from ecosystem.outputs import write_csv, write_text
-    from experiments.calibrate import format_predictive, predictive, store_frame
+    from experiments.calibrate import format_predictive, ppc_points, predictive, store_frame
     from experiments.inference import read_posterior
     from experiments.runner import prepare_out_dir
 

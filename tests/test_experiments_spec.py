@@ -293,14 +293,14 @@ MODULES = sorted(
 #: experiments' layers, lowest first: a module may import only from earlier layers
 LAYERS = [
     ["parameters", "options", "formatting"],
-    ["tasks", "probe"],
-    ["samplers"],
+    ["tasks", "probe", "inference"],
+    ["samplers", "draws"],
     ["spec"],
     ["runner", "dask_worker"],
-    ["sensitivity", "results", "ema", "calibrate", "inference"],
+    ["sensitivity", "results", "ema", "calibrate"],
     ["uncertainty", "global_sensitivity"],
     ["policy", "compare"],
-    ["report", "validation"],
+    ["report", "validation", "calibrate_all"],
     ["commands"],
     ["cli"],
 ]
