@@ -270,7 +270,14 @@ def test_spinoff_hazard_falls_with_employer_size(hangzhou):
     assert p_big[0] == pytest.approx(0.008 * alibaba.spec.spinoff_multiplier)
 
 
-def test_vouchers_buy_more_compute_and_cost_budget(hangzhou):
+def test_vouchers_pay_for_additional_compute_and_cost_budget(hangzhou):
+    """Vouchers spend budget and some of what they pay buys compute that would not have been
+    bought. Whether the city's own centers then sell more is not a property of the model: an
+    80% local voucher moved Hangzhou's sales by -2% to +3% across seeds 1-8 in year 1 (it pulls
+    training home from the west, whose purchases fall 4-14%, into centers near capacity), as
+    docs/policy-effects.md reports no significant voucher effect on compute bought. The bar
+    "vouchers raise subsidised firms' compute" is tested paired over 20 seeds in
+    tests/test_vouchers.py."""
     off = load_scenario(
         "hangzhou",
         {
@@ -291,7 +298,6 @@ def test_vouchers_buy_more_compute_and_cost_budget(hangzhou):
     assert a["voucher_spent_yuan"].sum() == 0
     assert b["voucher_spent_yuan"].sum() > 0
     assert b["voucher_additional_gpu_h"].sum() > 0
-    assert b["compute_sold_gpu_h"].sum() > a["compute_sold_gpu_h"].sum()
 
 
 def test_local_vouchers_lock_training_in_and_portability_releases_it():
