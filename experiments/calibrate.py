@@ -553,7 +553,7 @@ def _target(name: str, ss: StatisticSpec, stat: Statistic) -> TargetBand:
 #: Column of the store and of a city posterior: the stage-A posterior row θ_core was taken from.
 CORE_ROW = "core_row"
 #: Spawn key of the θ_core rows a posterior's samples are paired with (the store's rows use
-#: ``experiments.uncertainty.draw_table`` on the root seed itself).
+#: ``experiments.draws.draw_table`` on the root seed itself).
 CORE_SAMPLE_KEY = 5
 
 
@@ -589,7 +589,7 @@ class Core:
 
     def draws(self, n: int, root_seed: int) -> pd.DataFrame:
         """(n × θ_core) rows of the stage-A posterior, chosen ∝ weight; row m depends only on
-        ``root_seed`` and m (``experiments.uncertainty.draw_table``), so budgets extend. Columns:
+        ``root_seed`` and m (``experiments.draws.draw_table``), so budgets extend. Columns:
         the core names and ``core_row`` (the posterior row)."""
         from experiments.draws import draw_table
 
