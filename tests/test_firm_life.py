@@ -305,13 +305,19 @@ def test_ownership_in_unit_interval_and_rounds_priced(full_run):
     assert private + public == pytest.approx(k["vc_raised_yuan"].sum(), rel=1e-12)
 
 
-def test_closing_founders_become_job_seekers(tiny):
+def _year_old_firms(tiny, min_staff: int):
+    """A tiny run at month 12 and its live firms at least a year old with ≥ min_staff staff."""
     model = AIEcosystem(tiny, rng=7)
     model.run_for(12)
     st, s = model.state, model.startups
     alive = st.alive_startups()
-    old = alive[(model.month - s.founded_month[alive] >= 12) & (s.headcount[alive] > 0)]
+    old = alive[(model.month - s.founded_month[alive] >= 12) & (s.headcount[alive] >= min_staff)]
     assert old.size
+    return model, st, s, old
+
+
+def test_closing_founders_become_job_seekers(tiny):
+    model, st, s, old = _year_old_firms(tiny, 1)
     # Short of runway, no believable revenue, no round in prospect: founders close.
     s.revenue_target[old] = 0.0
     s.revenue[old] = 0.0
@@ -336,12 +342,7 @@ def test_a_firm_that_fails_is_not_closed_as_well(tiny):
     founding queue, a headcount: closure, decided later in the same month, must not count it a
     second time (the firm-count identity of docs/ODD.md 7.8 broke by one at month 77 of
     hangzhou seed 1 when it did)."""
-    model = AIEcosystem(tiny, rng=7)
-    model.run_for(12)
-    st, s = model.state, model.startups
-    alive = st.alive_startups()
-    old = alive[(model.month - s.founded_month[alive] >= 12) & (s.headcount[alive] > 1)]
-    assert old.size
+    model, st, s, old = _year_old_firms(tiny, 2)
     s.revenue_target[old] = 0.0  # nothing to believe in: closure candidates, were they alive
     s.revenue[old] = 0.0
     s.cash[old] = -1.0  # insolvent: they fail first
