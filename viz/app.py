@@ -36,6 +36,7 @@ from viz.components import (
     play_loop,
 )
 from viz.session import Session, release_memory
+from viz.tasks import use_task
 
 TABS = ("Map", "Charts", "Uncertainty", "Network", "Genealogy", "Guide")
 
@@ -92,12 +93,12 @@ def Page():
         guarded(action, error.set)
         refresh()
 
-    busy = solara.lab.use_task(run_job, dependencies=[job.value[0]], prefer_threaded=True)
+    busy = use_task(run_job, dependencies=[job.value[0]])
 
     def loop():
         play_loop(session, playing, target, speed, redraw, refresh, error.set)
 
-    solara.lab.use_task(loop, dependencies=[playing.value], prefer_threaded=True)
+    use_task(loop, dependencies=[playing.value])
 
     def restore_from_link():
         search = router.search

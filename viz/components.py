@@ -23,6 +23,7 @@ from viz import charts, graphs, netcharts
 from viz.levers import Lever
 from viz.livechart import LiveChart
 from viz.session import Session, parse_seed
+from viz.tasks import use_task
 
 log = logging.getLogger("aieco.viz")
 
@@ -738,7 +739,7 @@ def UncertaintyView(session: Session, settings_version: int):
             message.set("Cancelled.")
         job_ref.current = None
 
-    task = solara.lab.use_task(work, dependencies=[run_no.value], prefer_threaded=True)
+    task = use_task(work, dependencies=[run_no.value])
 
     def cancel():
         if job_ref.current is not None:

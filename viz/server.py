@@ -35,8 +35,17 @@ def command(host: str = "127.0.0.1", port: int = 8765, production: bool = True) 
     return cmd
 
 
-def environment() -> dict[str, str]:
-    """Environment for the server: the repository importable, no telemetry, no CDN."""
+#: How long the server keeps the session of a tab whose connection dropped without the tab closing
+#: (network loss, a laptop put to sleep) so that it can reconnect; a closed tab's session is freed
+#: at once (the browser says so as it closes).
+CULL_TIMEOUT = "120s"
+
+
+def environment(cull_timeout: str | None = None) -> dict[str, str]:
+    """Environment for the server: the repository importable, no telemetry, no CDN.
+
+    ``cull_timeout`` (e.g. ``"10s"``) replaces :data:`CULL_TIMEOUT` (tests); without it an
+    exported ``SOLARA_KERNEL_CULL_TIMEOUT`` is kept."""
     env = dict(os.environ)
     root = str(APP.parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -45,9 +54,10 @@ def environment() -> dict[str, str]:
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # the badge covered the charts
     env.setdefault("SOLARA_THEME_TITLE", "aieco")
-    # A tab that disconnects without closing (network loss) keeps its session this long; a
-    # closed tab frees its session at once.
-    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "120s")
+    # Solara's default keeps a disconnected tab's session (its models) for 24 hours.
+    if cull_timeout is not None:
+        env["SOLARA_KERNEL_CULL_TIMEOUT"] = cull_timeout
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
     return env
 
 
@@ -74,10 +84,14 @@ def check_host(host: str, allow_remote: bool) -> str | None:
 
 
 def start(
-    host: str = "127.0.0.1", port: int = 8765, production: bool = True, **popen
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    production: bool = True,
+    cull_timeout: str | None = None,
+    **popen,
 ) -> subprocess.Popen:
     """Start the server in the background (tests use this); the caller stops it."""
-    return subprocess.Popen(command(host, port, production), env=environment(), **popen)
+    return subprocess.Popen(command(host, port, production), env=environment(cull_timeout), **popen)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, production: bool = True) -> int:

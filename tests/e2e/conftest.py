@@ -80,39 +80,62 @@ def server_pid(viz_url) -> int:
     return viz_server_pid[0]
 
 
-@pytest.fixture(scope="package")
-def viz_url():
-    """``aieco viz`` (through ``viz.server``) on a free port for the browser tests (stopped after
-    the last of them, not at the end of the whole suite: an idle Solara server still costs CPU)."""
+def start_server(log, **options):
+    """``aieco viz`` (through ``viz.server``) on a free port, writing to ``log``; returns the
+    process and its address once it answers. ``options`` go to ``viz.server.start``."""
     from viz import server
 
     port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")  # noqa: SIM115
-    proc = server.start("127.0.0.1", port, stdout=log, stderr=log)
+    proc = server.start("127.0.0.1", port, stdout=log, stderr=log, **options)
     url = f"http://127.0.0.1:{port}/"
-    viz_server_pid[0] = proc.pid
     deadline = time.time() + 240
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"viz server exited with {proc.returncode}; see {ARTIFACTS / 'server.log'}"
-            )
+            raise RuntimeError(f"viz server exited with {proc.returncode}; see {log.name}")
         try:
             urllib.request.urlopen(url, timeout=2).read()
-            break
+            return proc, url
         except OSError:
             if time.time() > deadline:
                 proc.terminate()
                 raise RuntimeError("viz server did not start in 240 s") from None
             time.sleep(0.5)
-    yield url
+
+
+def stop_server(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except Exception:  # noqa: BLE001
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="package")
+def viz_url():
+    """``aieco viz`` on a free port for the browser tests (stopped after the last of them, not at
+    the end of the whole suite: an idle Solara server still costs CPU)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "server.log", "w") as log:
+        proc, url = start_server(log)
+        viz_server_pid[0] = proc.pid
+        yield url
+        stop_server(proc)
+
+
+#: Seconds a disconnected tab's session lives on the server of :func:`fresh_server` (120 s in use).
+FRESH_CULL_S = 20
+
+
+@pytest.fixture
+def fresh_server():
+    """(address, process id, cull seconds) of a server of its own for one test, so what it
+    measures does not depend on what earlier tests did; a disconnected tab's session lives
+    ``FRESH_CULL_S``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "server-fresh.log", "w") as log:
+        proc, url = start_server(log, cull_timeout=f"{FRESH_CULL_S}s")
+        yield url, proc.pid, FRESH_CULL_S
+        stop_server(proc)
 
 
 @pytest.fixture
