@@ -836,6 +836,13 @@ def _run_dask(
             )
             client = Client(cluster)
     startup = time.perf_counter() - t0
+    # A result lost with its worker is the wait loop's business (it waits for Dask to compute it
+    # again, or ends the sweep with one line): Dask's own warning about it ("Couldn't gather 1
+    # keys, rescheduling") is not for the user and broke the one-line error when every worker
+    # was killed mid-gather.
+    gather_log = logging.getLogger("distributed.client")
+    gather_level = gather_log.level
+    gather_log.setLevel(logging.ERROR)
     try:
         extra["workers_checked"] = check_workers(client, timeout=no_worker_timeout)
         by_key = {}
@@ -897,6 +904,7 @@ def _run_dask(
         levels = _quiet_dask()
         raise
     finally:
+        gather_log.setLevel(gather_level)
         with contextlib.suppress(Exception):
             client.close(timeout=5)
         if cluster is not None:
