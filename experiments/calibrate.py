@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 import warnings
 from dataclasses import dataclass, field, replace
@@ -557,6 +558,10 @@ CORE_ROW = "core_row"
 CORE_SAMPLE_KEY = 5
 
 
+#: A city's own parameter: ``regions.<city>.<rest>`` (group 1 the city, group 2 the rest).
+REGION_PATH = re.compile(r"^regions\.([^.]+)\.(.+)$")
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -642,8 +647,6 @@ def _posterior_prior(q: dict) -> Prior:
 
 def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = None) -> Core:
     """Read the stage-A posterior a spec names and map its parameters onto this scenario."""
-    import re
-
     from experiments.draws import read_posterior as read_rows
     from experiments.inference import read_posterior as read_record
 
@@ -676,12 +679,11 @@ def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = 
         for rid, r in (plain.get("regions") or {}).items()
         if isinstance(r, dict) and r.get("kind", "city") == "city"
     ]
-    region = re.compile(r"^regions\.([^.]+)\.(.+)$")
     priors, mapped = [], {}
     for q in source:
         if q.name in cs.exclude:
             continue
-        m = region.match(q.path)
+        m = REGION_PATH.match(q.path)
         name, path_here = q.name, q.path
         if m is not None:
             if len(cities) != 1:
@@ -1368,8 +1370,6 @@ def infer_store(args, spec, df, out: Path, progress: bool):
 
 def ppc_points(spec, post, n: int):
     """(φ rows, θ_core rows or None, tag) of the first n posterior draws."""
-    import hashlib
-
     names = [p.name for p in spec.priors]
     X = post[names].to_numpy(float)[:n]
     core = None

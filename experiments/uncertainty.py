@@ -51,7 +51,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -61,7 +60,15 @@ import pandas as pd
 
 from ecosystem.scenario import ScenarioError, strip_provenance
 from ecosystem.scenario.schema import POSTERIOR_NAME
-from experiments.calibrate import SPEC_DIR, Prior, ThetaSpec, _prior, load_spec
+from experiments.calibrate import (
+    REGION_PATH,
+    SPEC_DIR,
+    Prior,
+    ThetaSpec,
+    _prior,
+    file_sha256,
+    load_spec,
+)
 from experiments.draws import _value, draw_table, read_posterior
 from experiments.options import DEFAULT_SPEC
 from experiments.parameters import RunTask, replicate_seeds, run_id
@@ -74,7 +81,6 @@ LEVEL = 0.90
 #: Bootstrap replicates and level of the probability intervals.
 BOOTSTRAP = 1000
 P_LEVEL = 0.95
-_REGION = re.compile(r"^regions\.([^.]+)\.(.+)$")
 #: Where the shipped posteriors are: ``<name>.parquet`` (package data).
 POSTERIOR_DIR = SPEC_DIR / "posteriors"
 #: ``--posterior preset``: the posterior the scenario (or the spec's preset) names.
@@ -163,7 +169,7 @@ def posterior_source(path: str | Path, name: str | None = None) -> DrawSource:
             record = json.loads(meta[POSTERIOR_KEY])
     except Exception:  # noqa: BLE001 - read_posterior says what is wrong with the file
         record = {}
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    digest = file_sha256(p)
     return DrawSource(
         "posterior",
         name=name or record.get("name") or p.stem,
@@ -354,7 +360,7 @@ def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], l
     priors: list[Prior] = []
     notes: list[str] = []
     for p in cal.priors:
-        m = _REGION.match(p.path)
+        m = REGION_PATH.match(p.path)
         if m is None:
             _check_path(doc, p.path, f"{cal.source}: parameters.{p.name}.path")
             priors.append(p)
@@ -462,7 +468,6 @@ class DrawExperiment(Experiment):
 
     @cached_property
     def design_hash(self) -> str:
-        import hashlib
         import json
 
         blob = json.dumps(
