@@ -390,6 +390,10 @@ class Prior:
     range_from: str  # "spec" or "scenario"
     symbol: str = ""
     description: str = ""
+    #: a pooled city copy takes the value of the prior of this name (``experiments.uncertainty``)
+    same_as: str = ""
+    #: the stage-A path this pooled copy stands for (a posterior column at it fills this prior)
+    pooled_with: str = ""
 
     @property
     def kind(self) -> str:
@@ -431,6 +435,8 @@ class Prior:
             "range_from": self.range_from,
             "symbol": self.symbol,
             "description": self.description,
+            **({"same_as": self.same_as} if self.same_as else {}),
+            **({"pooled_with": self.pooled_with} if self.pooled_with else {}),
         }
 
 
@@ -560,6 +566,27 @@ CORE_SAMPLE_KEY = 5
 
 #: A city's own parameter: ``regions.<city>.<rest>`` (group 1 the city, group 2 the rest).
 REGION_PATH = re.compile(r"^regions\.([^.]+)\.(.+)$")
+
+
+def stage_b_inputs(stage_a: str = "hangzhou") -> list[tuple[str, str, ThetaSpec]]:
+    """(city, name, parameter) of the own inputs φ_c of every shipped stage-B spec (a spec whose
+    ``[core]`` is drawn from ``stage_a``): the city-specific inputs ``aieco compare`` draws for
+    every city of a scenario (``experiments.uncertainty.scenario_priors``), from the spec's
+    range or the city's documented one, or from the city's posterior."""
+    out = []
+    for path in sorted(SPEC_DIR.glob("*.toml")):
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            spec = CalibrationFile.model_validate(raw)
+        except (OSError, ValueError):  # a broken shipped spec: load_spec reports it properly
+            continue
+        if spec.core is None or spec.core.spec != stage_a:
+            continue
+        for name, ts in spec.parameters.items():
+            m = REGION_PATH.match(ts.path)
+            if m is not None:
+                out.append((m.group(1), name, ts))
+    return out
 
 
 def file_sha256(path: Path) -> str:

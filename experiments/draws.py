@@ -23,6 +23,8 @@ class Prior(Protocol):
     low: float
     high: float
     integer: bool
+    # Optional (read with getattr): ``same_as``, the name of the prior whose value a pooled copy
+    # takes; ``pooled_with``, the stage-A path a pooled copy stands for.
 
     def from_unit(self, u: np.ndarray) -> np.ndarray: ...
 
@@ -55,6 +57,10 @@ def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame,
         ) from None
     by_name = {q.name: q for q in priors}
     by_path = {q.path: q for q in priors}
+    for q in priors:  # a pooled copy is filled from its stage-A column when no prior has it
+        home = getattr(q, "pooled_with", "")
+        if home and not getattr(q, "same_as", ""):
+            by_path.setdefault(home, q)
     paths = _posterior_paths(p)  # a file of aieco calibrate --infer: its record's paths
     # A recorded column goes to the prior of its path (chengdu's ``other_founding_per_year`` at
     # regions.chengdu.… is ``other_founding_per_year_chengdu`` in a national run); a plain
@@ -64,7 +70,12 @@ def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame,
         if c in POSTERIOR_META:
             continue
         if c in paths and paths[c] in by_path:
-            rename[c] = by_path[paths[c]].name
+            q = by_path[paths[c]]
+            # a pooled copy's column is the pooled value: it goes to the prior copied
+            src = getattr(q, "same_as", "")
+            name = src if src in by_name else q.name
+            if name not in rename.values():  # one column per parameter: the first
+                rename[c] = name
         elif c in paths and c in by_name:
             raise ScenarioError(
                 f"--posterior column {c}",
@@ -133,7 +144,8 @@ def draw_table(
     posterior: pd.DataFrame | None = None,
     posterior_names: list[str] = (),
 ) -> pd.DataFrame:
-    """(n × parameters) draws; row m depends only on ``root_seed`` and m."""
+    """(n × parameters) draws; row m depends only on ``root_seed`` and m. A prior with
+    ``same_as`` (a pooled city copy) takes the value of the prior it names, if that is drawn."""
     cols: dict[str, list] = {p.name: [] for p in priors}
     rows = []
     cum = np.cumsum(posterior["weight"].to_numpy()) if posterior is not None else None
@@ -156,6 +168,10 @@ def draw_table(
             else:
                 x = float(p.from_unit(np.array([u[j]]))[0])
             cols[p.name].append(_value(p, x))
+        for p in priors:  # pooled copies: the value of the prior they copy
+            src = getattr(p, "same_as", "")
+            if src in cols:
+                cols[p.name][-1] = _value(p, cols[src][-1])
     df = pd.DataFrame(cols)
     if posterior is not None:
         df["posterior_row"] = rows

@@ -13,9 +13,15 @@ policy effects are paired twice: common random numbers and common parameter draw
 **Where draws come from.** The parameters are those of a calibration spec
 (``experiments/calibration/<city>.toml``, default ``hangzhou``: its 18 behavioural parameters).
 A parameter of one region (``regions.hangzhou.talent.…``) is drawn for the spec's city under its
-own name and, for every other city of the scenario with the same field and a documented range,
-as ``<name>_<city>`` from that city's documented range (city inputs are independent between
-cities). Without ``--posterior`` every θ is drawn from its prior (the spec's range, or the
+own name and copied to every other city of the scenario with the same field as
+``<name>_<city>``: in a stage-A spec (no ``[core]``) such a parameter is **pooled**, as stage B
+of the calibration applies it (``same_as``: every city's copy takes the spec city's value; with
+the spec city absent the copy is drawn from the city's documented range, or filled from the
+stage-A posterior's column: ``pooled_with``); in a stage-B spec it is that city's own input and
+each other city draws its own, independently. Then every city of the scenario with a stage-B
+spec draws that spec's own inputs φ_c (initial stock, market potential, VC pool:
+``calibrate.stage_b_inputs``) as ``<name>_<city>``, independently between cities; an input the
+experiment itself sets is left to it (a note says so). Without ``--posterior`` every θ is drawn from its prior (the spec's range, or the
 documented range of the scenario; log-uniform over more than a decade: ``experiments.calibrate``).
 With ``--posterior FILE`` the parameters the file has columns for are drawn from it and the rest
 from their priors.
@@ -51,7 +57,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -68,6 +74,7 @@ from experiments.calibrate import (
     _prior,
     file_sha256,
     load_spec,
+    stage_b_inputs,
 )
 from experiments.draws import _value, draw_table, read_posterior
 from experiments.options import DEFAULT_SPEC
@@ -323,7 +330,9 @@ class DrawDesign:
 
     def label(self) -> str:
         if self.source.is_posterior:
-            k, n = len(self.posterior_names), len(self.priors)
+            post = set(self.posterior_names)
+            k = sum(p.name in post or getattr(p, "same_as", "") in post for p in self.priors)
+            n = len(self.priors)
             src = (
                 f"all from the {self.source.short()}"
                 if k == n
@@ -344,7 +353,8 @@ class DrawDesign:
 
 def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], list[str]]:
     """The uncertain parameters of a scenario document (annotated) and notes on what was left
-    fixed: the calibration spec's parameters, region ones mapped onto every city of ``doc``."""
+    fixed: the calibration spec's parameters, region ones mapped onto every city of ``doc``,
+    then every city's own inputs φ_c of its stage-B spec (``calibrate.stage_b_inputs``)."""
     from ecosystem.scenario import scenario_from_dict
 
     cal = load_spec(spec)
@@ -357,8 +367,18 @@ def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], l
     }
     cities = [rid for rid, k in kinds.items() if k == "city"]
     ts_of = {name: ts for name, ts in cal.spec.parameters.items()}
+    # A stage-A spec's city parameters are pooled (stage B applies its value to every city:
+    # docs/calibration-method.md, "Stage B"); a stage-B spec's are that city's own inputs.
+    pooled = cal.spec.core is None
     priors: list[Prior] = []
     notes: list[str] = []
+
+    def add(name: str, path: str, ts: ThetaSpec, **tie) -> None:
+        try:
+            priors.append(replace(_prior(name, ts, doc, plain), **tie))
+        except (ScenarioError, KeyError, TypeError) as exc:
+            notes.append(f"{path} stays fixed: {exc}")
+
     for p in cal.priors:
         m = REGION_PATH.match(p.path)
         if m is None:
@@ -366,17 +386,19 @@ def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], l
             priors.append(p)
             continue
         home, rest = m.groups()
+        tie = {"pooled_with": p.path} if pooled else {}
+        if pooled and home in cities:
+            tie["same_as"] = p.name
         for city in cities:
             if city == home:
                 priors.append(p)
                 continue
             path = f"regions.{city}.{rest}"
-            name = f"{p.name}_{city}"
-            try:
-                ts = ThetaSpec(path=path, prior=ts_of[p.name].prior)
-                priors.append(_prior(name, ts, doc, plain))
-            except (ScenarioError, KeyError, TypeError) as exc:
-                notes.append(f"{path} stays fixed: {exc}")
+            add(f"{p.name}_{city}", path, ThetaSpec(path=path, prior=ts_of[p.name].prior), **tie)
+    taken = {p.path for p in priors}
+    for city, name, ts in stage_b_inputs(cal.spec.core.spec if cal.spec.core else cal.name):
+        if city in cities and ts.path not in taken:
+            add(f"{name}_{city}", ts.path, ts)
     if not priors:
         raise ScenarioError("--param-spec", spec, "gives no parameter this scenario has")
     return priors, notes
@@ -408,7 +430,11 @@ def make_design(
         notes.append(source.note)
     if source.is_posterior:
         table, names = read_posterior(source.path, priors)
-        rest = [p.name for p in priors if p.name not in names]
+        rest = [
+            p.name
+            for p in priors
+            if p.name not in names and getattr(p, "same_as", "") not in names
+        ]
         if rest:
             notes.append("from their priors (not in the posterior): " + ", ".join(rest))
     return DrawDesign(
@@ -488,6 +514,19 @@ def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
     (columns of summary.parquet). ScenarioError if a θ is also one of the design's parameters."""
     names = set(exp.param_names)
     paths = {p.path for p in exp.parameters} | set(exp.spec.constants)
+    # A city's own input (added for every city: stage_b_inputs) that the experiment sets is the
+    # experiment's to set: it is left out of the draws, with a note.
+    inputs = {ts.path for _, _, ts in stage_b_inputs()}
+    mine = [p for p in design.priors if p.path in paths and p.path in inputs]
+    if mine:
+        design = replace(
+            design,
+            priors=[p for p in design.priors if p not in mine],
+            notes=[
+                *design.notes,
+                "set by the experiment, not drawn: " + ", ".join(p.path for p in mine),
+            ],
+        )
     for p in design.priors:
         if p.name in names:
             raise ScenarioError("--param-draws", p.name, "is also a parameter of the experiment")

@@ -382,3 +382,75 @@ def test_a_recorded_posterior_column_goes_to_the_prior_of_its_path(tmp_path):
     assert d.posterior_names == ["other_founding_per_year_chengdu"]
     assert set(d.table["other_founding_per_year_chengdu"]) <= {0.25, 0.75}
     assert not set(d.table["other_founding_per_year"]) & {0.25, 0.75}
+
+
+# --------------------------------------------------------------------------------------------
+# Pooled core parameters and every city's own inputs
+# --------------------------------------------------------------------------------------------
+POOLED = ("other_founding_per_year", "startup_spinoff_multiplier")
+
+
+def test_pooled_city_parameters_take_hangzhous_value_in_every_city_of_a_national_run():
+    """Stage B applies stage A's founding rate and spinoff multiplier to every city (they are
+    pooled core parameters, docs/calibration-method.md "Stage B"), so the draws do the same:
+    each city's copy equals Hangzhou's in every draw, from the priors and from the posterior."""
+    doc = load_document("china")
+    for posterior in (None, "hangzhou"):
+        d = unc.make_design(doc, 6, 1, 5, posterior=posterior)
+        for name in POOLED:
+            copies = [c for c in d.table.columns if c.startswith(name + "_")]
+            assert len(copies) == 9  # every city but Hangzhou
+            for c in copies:
+                assert d.table[c].tolist() == d.table[name].tolist(), (posterior, c)
+        if posterior:  # the 18 core parameters and the 2 × 9 copies: from the posterior
+            assert "36 from the calibrated posterior" in d.label()
+
+
+def test_a_single_other_city_takes_the_stage_a_posteriors_pooled_values():
+    """tiny's only city is ningbo: the pooled copy is filled from Hangzhou's posterior column
+    (as stage B does), not from ningbo's prior range."""
+    from experiments.draws import read_posterior
+
+    doc = load_document(TINY)
+    d = unc.make_design(doc, 8, 1, 5, posterior="hangzhou")
+    post, _ = read_posterior(unc.shipped_posterior("hangzhou"), d.priors)
+    for name in POOLED:
+        assert f"{name}_ningbo" in d.posterior_names
+        assert set(d.table[f"{name}_ningbo"]) <= set(post[f"{name}_ningbo"])
+    # without the posterior they come from ningbo's documented range
+    d0 = unc.make_design(doc, 8, 1, 5)
+    assert d0.posterior_names == []
+
+
+def test_every_city_of_the_scenario_draws_its_own_stage_b_inputs():
+    """A city's own inputs φ_c (initial stock, market potential, VC pool: its stage-B spec) are
+    uncertain too: drawn for every city of the scenario, independently between cities."""
+    priors, _ = unc.scenario_priors(load_document("china"))
+    names = {p.name: p for p in priors}
+    for city in ("beijing", "shanghai", "chengdu", "henan", "ningbo"):
+        p = names[f"initial_startups_{city}"]
+        assert p.path == f"regions.{city}.initial_startups" and p.integer
+        assert not p.same_as
+    assert not any(n.startswith("initial_startups_hangzhou") for n in names)  # H8: a fact
+    d = unc.make_design(load_document("china"), 30, 1, 5)
+    b, s = d.table["initial_startups_beijing"], d.table["initial_startups_shanghai"]
+    assert b.between(1000, 2000).all() and abs(np.corrcoef(b, s)[0, 1]) < 0.6
+
+
+def test_a_city_posterior_column_at_a_pooled_copys_path_fills_the_pooled_value(tmp_path):
+    """A stage-B file stores the pooled value at its city's path; in a run with Hangzhou it is
+    the pooled value, so it fills Hangzhou's prior and every copy follows."""
+    from experiments.inference import write_posterior
+
+    hz = prior("other_founding_per_year", "regions.hangzhou.talent.other_founding_per_year", 0, 1)
+    cd = Prior(
+        "other_founding_per_year_chengdu", "regions.chengdu.talent.other_founding_per_year",
+        0, 1, False, False, "spec", same_as=hz.name, pooled_with=hz.path,
+    )
+    draws = pd.DataFrame({"sample": [0, 1], "other_founding_per_year": [0.25, 0.75]})
+    rec = {"parameters": [{"name": "other_founding_per_year", "path": cd.path}]}
+    f = write_posterior(tmp_path / "chengdu.parquet", draws, rec)
+    d = unc.make_design({}, 6, 1, 3, posterior=str(f), priors=[hz, cd])
+    assert d.posterior_names == ["other_founding_per_year"]
+    assert set(d.table["other_founding_per_year"]) <= {0.25, 0.75}
+    assert d.table["other_founding_per_year_chengdu"].tolist() == d.table[hz.name].tolist()
