@@ -629,7 +629,21 @@ class Core:
         return df.drop(columns=["draw"]).rename(columns={"posterior_row": CORE_ROW})
 
     def sample_rows(self, n: int, root_seed: int) -> pd.DataFrame:
-        """θ_core rows to pair with n posterior samples (another stream than the store's)."""
+        """θ_core rows to pair with n posterior samples. With equal weights (an NPE posterior:
+        iid samples) sample k takes row k mod N of the stage-A file, so sample k of EVERY
+        city's posterior shares θ_core row k and a national run can join the cities'
+        posteriors on ``core_row`` (``experiments.uncertainty``); with unequal weights rows are
+        drawn ∝ weight on a stream of their own (another than the store's)."""
+        from experiments.draws import _value
+
+        w = self.table["weight"].to_numpy(dtype=float)
+        if np.allclose(w, w[0]):
+            rows = np.arange(n) % len(self.table)
+            df = self.table.iloc[rows][self.names].reset_index(drop=True)
+            for p in self.priors:
+                df[p.name] = [_value(p, x) for x in df[p.name]]
+            df[CORE_ROW] = rows
+            return df
         ss = np.random.SeedSequence(root_seed, spawn_key=(CORE_SAMPLE_KEY,))
         return self.draws(n, int(ss.generate_state(1, dtype=np.uint32)[0]))
 

@@ -265,6 +265,63 @@ def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -
     return posterior_source(option)
 
 
+@dataclass(frozen=True)
+class CityJoin:
+    """A city's stage-B posterior joined to the stage-A posterior the draws come from: its own
+    inputs φ_c for each stage-A row (``core_row``), as the draws' parameter names."""
+
+    city: str
+    path: str
+    by_row: pd.DataFrame  # index: core_row; columns: the draws' names of φ_c
+
+
+def city_joins(source: DrawSource, priors: list[Prior]) -> list[CityJoin]:
+    """The shipped stage-B posteriors whose θ_core is ``source`` (same file, by SHA-256) and
+    whose inputs φ_c are among ``priors`` (by path). Sample k of a city's posterior is φ_c drawn
+    given stage-A row k (``calibrate.Core.sample_rows``), so a draw that takes stage-A row r
+    takes, in every such city, φ_c of its sample with ``core_row`` r: the cut posterior
+    p_A(θ_core) · Π_c p(φ_c | θ_core, x_c), as the cities were calibrated one by one."""
+    from experiments.inference import read_posterior as read_record
+
+    if not source.is_posterior or not source.sha256:
+        return []
+    by_path = {q.path: q.name for q in priors}
+    out = []
+    for f in sorted(POSTERIOR_DIR.glob("*.parquet")):
+        try:
+            df, record = read_record(f)
+        except ScenarioError:
+            continue
+        core = record.get("core") or {}
+        if core.get("sha256") != source.sha256 or "core_row" not in df.columns:
+            continue
+        cols = {
+            q["name"]: by_path[q["path"]]
+            for q in record.get("parameters", [])
+            if q.get("path") in by_path and q["name"] in df.columns
+        }
+        if cols:
+            first = df.drop_duplicates("core_row").set_index("core_row")
+            out.append(CityJoin(f.stem, _display_path(f), first[list(cols)].rename(columns=cols)))
+    return out
+
+
+def join_cities(table: pd.DataFrame, joins: list[CityJoin], priors: list[Prior]) -> pd.DataFrame:
+    """``table`` (a draw table with ``posterior_row``) with each joined city's φ_c taken from
+    its posterior sample of the same stage-A row (kept from the prior where it has none)."""
+    if not joins or "posterior_row" not in table.columns:
+        return table
+    table = table.copy()
+    kind = {p.name: p for p in priors}
+    for j in joins:
+        rows = table["posterior_row"].to_numpy()
+        hit = np.isin(rows, j.by_row.index.to_numpy())
+        for c in j.by_row.columns:
+            values = j.by_row[c].reindex(rows[hit]).to_numpy()
+            table.loc[hit, c] = [_value(kind[c], v) for v in values]
+    return table
+
+
 # --------------------------------------------------------------------------------------------
 # Which parameters, from which distribution
 # --------------------------------------------------------------------------------------------
@@ -282,6 +339,8 @@ class DrawDesign:
     notes: list[str] = field(default_factory=list)
     _posterior_table: pd.DataFrame | None = field(default=None, repr=False)
     source: DrawSource = PRIORS
+    #: the cities whose own inputs come from their stage-B posterior (:func:`city_joins`)
+    joins: list[CityJoin] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -295,9 +354,10 @@ class DrawDesign:
     @cached_property
     def table(self) -> pd.DataFrame:
         """(D × parameters) values, one row per draw (``draw`` = row number)."""
-        return draw_table(
+        table = draw_table(
             self.priors, self.draws, self.root_seed, self._posterior_table, self.posterior_names
         )
+        return join_cities(table, self.joins, self.priors)
 
     def overrides(self, m: int) -> dict:
         """Draw m as scenario overrides (path → value)."""
@@ -322,6 +382,7 @@ class DrawDesign:
             "posterior": self.posterior,
             "source": self.source.as_dict(),
             "posterior_parameters": list(self.posterior_names),
+            "joined_city_posteriors": {j.city: j.path for j in self.joins},
             "replicate": "draw * seeds_per_draw + seed index",
             "parameters": [p.as_dict() for p in self.priors],
             "table": self.table.to_dict(orient="list"),
@@ -330,7 +391,7 @@ class DrawDesign:
 
     def label(self) -> str:
         if self.source.is_posterior:
-            post = set(self.posterior_names)
+            post = set(self.posterior_names).union(*(j.by_row.columns for j in self.joins))
             k = sum(p.name in post or getattr(p, "same_as", "") in post for p in self.priors)
             n = len(self.priors)
             src = (
@@ -424,21 +485,29 @@ def make_design(
     notes: list[str] = []
     if priors is None:
         priors, notes = scenario_priors(doc, spec)
-    table, names = (None, [])
+    table, names, joins = (None, [], [])
     source = resolve_posterior(posterior, doc, spec) if draws else PRIORS
     if source.note:
         notes.append(source.note)
     if source.is_posterior:
         table, names = read_posterior(source.path, priors)
+        joins = city_joins(source, priors)
+        notes += [
+            f"{j.city}'s own inputs from its posterior {j.path} (joined on the stage-A row)"
+            for j in joins
+        ]
+        joined = set().union(*(j.by_row.columns for j in joins))
         rest = [
             p.name
             for p in priors
-            if p.name not in names and getattr(p, "same_as", "") not in names
+            if p.name not in names
+            and getattr(p, "same_as", "") not in names
+            and p.name not in joined
         ]
         if rest:
             notes.append("from their priors (not in the posterior): " + ", ".join(rest))
     return DrawDesign(
-        priors, draws, seeds, root_seed, spec, source.path, names, notes, table, source
+        priors, draws, seeds, root_seed, spec, source.path, names, notes, table, source, joins
     )
 
 

@@ -454,3 +454,56 @@ def test_a_city_posterior_column_at_a_pooled_copys_path_fills_the_pooled_value(t
     assert d.posterior_names == ["other_founding_per_year"]
     assert set(d.table["other_founding_per_year"]) <= {0.25, 0.75}
     assert d.table["other_founding_per_year_chengdu"].tolist() == d.table[hz.name].tolist()
+
+
+def test_a_citys_stage_b_posterior_is_joined_on_the_stage_a_row(tmp_path, monkeypatch):
+    """Sample k of a city's stage-B posterior was drawn given stage-A row k, so a draw that
+    takes stage-A row r takes the city's inputs from its sample with core_row r (the cut
+    posterior, city by city); a stage-B file of another stage A is not joined."""
+    from experiments.calibrate import file_sha256
+    from experiments.inference import write_posterior
+
+    monkeypatch.setattr(unc, "POSTERIOR_DIR", tmp_path)
+    n = 5
+    stage_a = write_posterior(
+        tmp_path / "hangzhou.parquet",
+        pd.DataFrame({"sample": range(n), "nest_rho": np.linspace(0.3, 0.7, n)}),
+        {"parameters": [{"name": "nest_rho", "path": "demand.nest_rho"}]},
+    )
+    stock = [30 + 10 * k for k in range(n)]  # ningbo's stock for stage-A row k
+
+    def city(name: str, sha: str) -> None:
+        write_posterior(
+            tmp_path / f"{name}.parquet",
+            pd.DataFrame({"sample": range(n), "initial_startups": stock, "core_row": range(n)}),
+            {
+                "core": {"sha256": sha},
+                "parameters": [
+                    {"name": "initial_startups", "path": "regions.ningbo.initial_startups"}
+                ],
+            },
+        )
+
+    city("ningbo", file_sha256(stage_a))
+    d = unc.make_design(load_document(TINY), 12, 1, 3, posterior=str(stage_a))
+    assert [j.city for j in d.joins] == ["ningbo"]
+    t = d.table
+    assert t["initial_startups_ningbo"].tolist() == [stock[r] for r in t["posterior_row"]]
+    assert any("ningbo's own inputs from its posterior" in x for x in d.notes)
+    city("ningbo", "0" * 64)  # calibrated against another stage A: not joined
+    d2 = unc.make_design(load_document(TINY), 12, 1, 3, posterior=str(stage_a))
+    assert d2.joins == [] and not set(d2.table["initial_startups_ningbo"]) <= set(stock)
+
+
+def test_stage_b_samples_take_the_stage_a_rows_in_order():
+    """Equal weights (an NPE posterior): sample k pairs with stage-A row k, the same in every
+    city, which is what lets a national run join the cities' posteriors."""
+    from experiments.calibrate import load_spec
+
+    core = load_spec("beijing").core
+    rows = core.sample_rows(7, 1)
+    assert rows["core_row"].tolist() == list(range(7))
+    other = load_spec("shenzhen").core.sample_rows(7, 99)  # names end _shenzhen: compare values
+    assert np.array_equal(rows.to_numpy(), other.to_numpy())
+    first = core.table.iloc[3]
+    assert all(math.isclose(rows.loc[3, c], first[c]) for c in core.names)

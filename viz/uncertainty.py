@@ -127,7 +127,14 @@ def parameter_draws(
     the paths in ``fixed`` (what the user set). Row m is the CLI's draw m for the same root
     seed and posterior, whatever the user fixed."""
     from ecosystem.scenario import ScenarioError
-    from experiments.uncertainty import PRIORS, draw_table, read_posterior, scenario_priors
+    from experiments.uncertainty import (
+        PRIORS,
+        city_joins,
+        draw_table,
+        join_cities,
+        read_posterior,
+        scenario_priors,
+    )
 
     priors, _ = scenario_priors(base_doc)
     priors = [p for p in priors if p.path not in set(fixed)]
@@ -139,6 +146,7 @@ def parameter_draws(
         except ScenarioError:  # e.g. every parameter it has is fixed by the user
             source = PRIORS
     t = draw_table(priors, n, root_seed, table, names)
+    t = join_cities(t, city_joins(source, priors), priors)  # as the CLI's DrawDesign.table
     draws = [
         {p.path: (int(v) if p.integer else float(v)) for p, v in zip(priors, row, strict=True)}
         for row in t[[p.name for p in priors]].itertuples(index=False)
