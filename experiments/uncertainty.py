@@ -21,10 +21,12 @@ stage-A posterior's column: ``pooled_with``); in a stage-B spec it is that city'
 each other city draws its own, independently. Then every city of the scenario with a stage-B
 spec draws that spec's own inputs φ_c (initial stock, market potential, VC pool:
 ``calibrate.stage_b_inputs``) as ``<name>_<city>``, independently between cities; an input the
-experiment itself sets is left to it (a note says so). Without ``--posterior`` every θ is drawn from its prior (the spec's range, or the
-documented range of the scenario; log-uniform over more than a decade: ``experiments.calibrate``).
-With ``--posterior FILE`` the parameters the file has columns for are drawn from it and the rest
-from their priors.
+experiment itself sets is left to it (a note says so). Without ``--posterior`` every θ is drawn
+from its prior (the spec's range, or the documented range of the scenario; log-uniform over
+more than a decade: ``experiments.calibrate``). With ``--posterior FILE`` the parameters the
+file has columns for are drawn from it and the rest from their priors; with the stage-A
+posterior, a city whose shipped stage-B posterior was calibrated on it takes its own inputs from
+that file, joined on the stage-A row (:func:`city_joins`).
 
 **Which posterior** (:func:`resolve_posterior`). ``--posterior`` takes a ``.parquet`` file, the
 name of a shipped posterior (``hangzhou``: ``experiments/calibration/posteriors/hangzhou.parquet``)
@@ -294,6 +296,8 @@ def city_joins(source: DrawSource, priors: list[Prior]) -> list[CityJoin]:
             continue
         core = record.get("core") or {}
         if core.get("sha256") != source.sha256 or "core_row" not in df.columns:
+            continue
+        if not record.get("calibrated", True):  # a city with no observed quantity: its prior
             continue
         cols = {
             q["name"]: by_path[q["path"]]

@@ -444,8 +444,15 @@ def test_a_city_posterior_column_at_a_pooled_copys_path_fills_the_pooled_value(t
 
     hz = prior("other_founding_per_year", "regions.hangzhou.talent.other_founding_per_year", 0, 1)
     cd = Prior(
-        "other_founding_per_year_chengdu", "regions.chengdu.talent.other_founding_per_year",
-        0, 1, False, False, "spec", same_as=hz.name, pooled_with=hz.path,
+        "other_founding_per_year_chengdu",
+        "regions.chengdu.talent.other_founding_per_year",
+        0,
+        1,
+        False,
+        False,
+        "spec",
+        same_as=hz.name,
+        pooled_with=hz.path,
     )
     draws = pd.DataFrame({"sample": [0, 1], "other_founding_per_year": [0.25, 0.75]})
     rec = {"parameters": [{"name": "other_founding_per_year", "path": cd.path}]}

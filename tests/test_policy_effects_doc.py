@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,4 +34,73 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     assert "2 replicates" in text and "(1 year)" in text
     # the voucher switch-off is a real, detected change in what the programme pays
     row = next(line for line in text.splitlines() if line.startswith("| `vouchers_off` |"))
-    assert "**-" in row
+    # (with 2 replicates it is a † lead, not a discovery at the table's false discovery rate)
+    assert re.search(r"\*\*-[\d,]+ \[|-[\d,]+ \[-[\d,]+, -[\d,]+\] †", row), row
+
+
+def test_bold_cells_are_discoveries_at_the_false_discovery_rate():
+    """Benjamini–Hochberg over the table: of many null effects and a few real ones, the real
+    ones stay bold and the nulls that exclude zero by chance become † leads; an outcome that is
+    the same in every pair prints as identical, not as floating-point noise."""
+    import numpy as np
+    import pandas as pd
+
+    mod = _module()
+    # the textbook example (Benjamini & Hochberg 1995, 15 p-values): 4 discoveries at q = 0.05
+    p = np.array(
+        [
+            0.0001,
+            0.0004,
+            0.0019,
+            0.0095,
+            0.0201,
+            0.0278,
+            0.0298,
+            0.0344,
+            0.0459,
+            0.3240,
+            0.4262,
+            0.5719,
+            0.6528,
+            0.7590,
+            1.0,
+        ]
+    )
+    assert mod.benjamini_hochberg(p).tolist() == [True] * 4 + [False] * 11
+    assert mod.benjamini_hochberg(np.array([np.nan, 0.2])).tolist() == [False, False]
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(60):  # 60 null effects and 3 strong ones, 10 paired replicates each
+        d = rng.normal(5.0 if k < 3 else 0.0, 1.0, 10)
+        m, half = d.mean(), 2.262 * d.std(ddof=1) / np.sqrt(10)
+        rows.append(
+            {
+                "variant": f"v{k}",
+                "outcome": "startups_alive_y10",
+                "effect": m,
+                "ci_low": m - half,
+                "ci_high": m + half,
+                "n": 10,
+                "baseline_mean": 1000.0,
+            }
+        )
+    rows.append(
+        {
+            "variant": "same",
+            "outcome": "west_utilization_end",
+            "effect": 1e-15,
+            "ci_low": -1e-15,
+            "ci_high": 3e-15,
+            "n": 10,
+            "baseline_mean": 1.0,
+        }
+    )
+    marked = mod.mark(pd.DataFrame(rows))
+    assert marked["discovery"].iloc[:3].all()
+    excludes = (marked["ci_low"] > 0) | (marked["ci_high"] < 0)
+    assert not marked["discovery"].iloc[3:].any() and excludes.iloc[3:60].any()
+    assert marked["identical"].iloc[-1] and not marked["identical"].iloc[:60].any()
+    assert mod._cell(marked.iloc[-1], 0.01) == "0 (identical)"
+    lead = marked.iloc[3:60][excludes.iloc[3:60]].iloc[0]
+    assert mod._cell(lead, 1.0).endswith(" †")
+    assert mod._cell(marked.iloc[0], 1.0).startswith("**")

@@ -103,14 +103,80 @@ def _num(x: float, sign: str = "+") -> str:
     return f"{x:{sign}.3g}" if abs(x) >= 0.001 or x == 0 else f"{x:{sign}.1e}"
 
 
+#: False discovery rate of the bold cells (Benjamini–Hochberg over every cell of the table).
+FDR = 0.05
+#: A paired difference this small against the baseline's size is floating-point noise.
+IDENTICAL = 1e-9
+
+
+def _p_values(effects: pd.DataFrame, confidence: float) -> np.ndarray:
+    """Two-sided paired-t p-value of each effect, from its mean, t interval and n."""
+    from scipy import stats
+
+    p = np.full(len(effects), np.nan)
+    for i, r in enumerate(effects.itertuples()):
+        n = getattr(r, "n", 0)
+        if not (n and n > 1 and np.isfinite(r.effect) and np.isfinite(r.ci_low)):
+            continue
+        half = (r.ci_high - r.ci_low) / 2
+        if _identical(r):
+            p[i] = 1.0
+        elif half <= 0:  # the same nonzero difference in every replicate
+            p[i] = 0.0
+        else:
+            se = half / stats.t.ppf(0.5 + confidence / 2, n - 1)
+            p[i] = 2 * stats.t.sf(abs(r.effect) / se, n - 1)
+    return p
+
+
+def _identical(r) -> bool:
+    scale = max(abs(getattr(r, "baseline_mean", 0.0) or 0.0), 1.0)
+    return max(abs(r.effect), abs(r.ci_low), abs(r.ci_high)) <= IDENTICAL * scale
+
+
+def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
+    """Which p-values are discoveries at false discovery rate q (NaN: never)."""
+    ok = np.isfinite(p)
+    out = np.zeros(p.size, dtype=bool)
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m = order.size
+    below = p[order] <= q * np.arange(1, m + 1) / m
+    if below.any():
+        out[order[: np.flatnonzero(below).max() + 1]] = True
+    return out
+
+
+def mark(effects: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """``effects`` with ``p_value``, ``discovery`` (Benjamini–Hochberg at :data:`FDR` over the
+    table's cells; the cost ratio is left out: it is a ratio of two effects already tested) and
+    ``identical`` (no change in any replicate)."""
+    effects = effects.reset_index(drop=True).copy()
+    tested = ~effects["outcome"].str.startswith("yuan_per")
+    p = _p_values(effects, confidence)
+    p[~tested.to_numpy()] = np.nan
+    effects["p_value"] = p
+    effects["discovery"] = benjamini_hochberg(p)
+    effects["identical"] = [
+        _identical(r) and tested.iloc[i] for i, r in enumerate(effects.itertuples())
+    ]
+    return effects
+
+
 def _cell(row: pd.Series, divisor: float) -> str:
     m, lo, hi = (row[k] / divisor for k in ("effect", "ci_low", "ci_high"))
     if not np.isfinite(m):
         return "n/a"
+    if row.get("identical", False):
+        return "0 (identical)"
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return _num(m)
     text = f"{_num(m)} [{_num(lo)}, {_num(hi)}]"
-    return f"**{text}**" if lo > 0 or hi < 0 else text
+    if row.get("discovery", False):
+        return f"**{text}**"
+    return f"{text} †" if lo > 0 or hi < 0 else text
 
 
 def _reading(rows: pd.DataFrame) -> str:
@@ -119,19 +185,29 @@ def _reading(rows: pd.DataFrame) -> str:
         if r["outcome"] not in SHOWN or r["outcome"].startswith("yuan_per"):
             continue
         name = SHOWN[r["outcome"]][0]
-        if r["ci_low"] > 0:
+        if not r.get("discovery", False):
+            continue
+        if r["effect"] > 0:
             ups.append(name)
-        elif r["ci_high"] < 0:
+        elif r["effect"] < 0:
             downs.append(name)
     parts = []
     if ups:
         parts.append("raises " + "; ".join(ups))
     if downs:
         parts.append("lowers " + "; ".join(downs))
-    return " — ".join(parts) if parts else "no effect distinguishable from seed noise"
+    return (
+        " — ".join(parts)
+        if parts
+        else f"no effect distinguishable from seed noise (at a false discovery rate of {FDR:.0%})"
+    )
 
 
 def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) -> str:
+    effects = marked = mark(effects, info.get("confidence", 0.95))
+    n_tested = int(np.isfinite(marked["p_value"]).sum())
+    excludes = (marked["ci_low"] > 0) | (marked["ci_high"] < 0)
+    n_dagger = int((excludes & ~marked["discovery"] & np.isfinite(marked["p_value"])).sum())
     variants = list(dict.fromkeys(effects["variant"]))
     years = info["years"]
     lines = [
@@ -143,18 +219,21 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
         f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {info['replicates']} "
         "replicates with common",
         "random numbers (every variant runs with the baseline's seeds). Each cell is the mean",
-        "paired difference variant − baseline with its 95% t interval across replicates; **bold**",
-        "when the interval excludes zero. Intervals cover seed noise only: parameter uncertainty",
-        "(issue 11) would widen them. Variants are defined in",
-        "`experiments/examples/policy_effects.toml`; how each lever enters the model is said below",
-        "and in `docs/ODD.md`. A lever with no distinguishable effect is reported as such.",
+        "paired difference variant − baseline with its 95% t interval across replicates.",
+        "Intervals cover seed noise only: parameter uncertainty (issue 11) would widen them.",
+        "Variants are defined in `experiments/examples/policy_effects.toml`; how each lever",
+        "enters the model is said below and in `docs/ODD.md`. A lever with no distinguishable",
+        "effect is reported as such.",
         "",
-        f"**Read the bold cells as leads, not findings.** The table holds {len(effects)} effects; "
-        f"at 95% about {len(effects) / 20:.0f} of them exclude zero by chance alone even if no "
-        "lever did anything (no correction for multiple comparisons is applied), and with "
-        f"{info['replicates']} replicates a small effect can be bold in one regeneration and not "
-        "in the next (the random streams change with the code). Confirm a bold cell with more "
-        "replicates (`--replicates`) before reporting it.",
+        f"**Multiple comparisons.** The table holds {n_tested} tested effects; at 95% about "
+        f"{n_tested / 20:.0f} would exclude zero by chance alone even if no lever did anything. "
+        f"So a cell is **bold** only when it is a discovery at a false discovery rate of {FDR:.0%} "
+        "over the whole table (Benjamini–Hochberg on the paired-t p-values: "
+        f"{int(marked['discovery'].sum())} cells); a cell whose own 95% interval excludes zero "
+        f"but that is not a discovery is marked † ({n_dagger} cells): a lead to confirm with more "
+        "replicates (`--replicates`), not a finding. `0 (identical)`: the outcome was the same in "
+        "every pair of runs. Yuan per additional startup is not tested (a ratio of two effects "
+        "above).",
         "",
         "Baseline (the preset) means: "
         + "; ".join(
@@ -237,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         "years": exp.horizon_months // 12,
         "replicates": exp.replicates,
         "runs": len(summary),
+        "confidence": pol.confidence,
     }
     write_text(Path(args.doc), render(effects, means, info))
     print(f"wrote {args.doc} ({len(effects)} effects, {len(summary)} runs)")
