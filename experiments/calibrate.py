@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecosystem.scenario import (
     ScenarioError,
+    ScenarioWarning,
     apply_overrides,
     format_validation_error,
     is_annotated,
@@ -524,7 +525,9 @@ def _prior(name: str, ts: ThetaSpec, doc: dict, plain: dict) -> Prior:
     for v in (lo, hi):
         shown = int(v) if integer else v
         try:
-            scenario_from_dict(apply_overrides(plain, {ts.path: shown}))
+            with warnings.catch_warnings():  # a range end's warnings are not the scenario's
+                warnings.simplefilter("ignore", ScenarioWarning)
+                scenario_from_dict(apply_overrides(plain, {ts.path: shown}))
         except ScenarioError as exc:
             raise ScenarioError(
                 label, rng, f"{v:g} is rejected: {exc.field} {exc.allowed}"

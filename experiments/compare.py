@@ -84,7 +84,7 @@ from ecosystem.scenario import (
 )
 from ecosystem.scenario.schema import Policy
 from ecosystem.seeds import seed_problem
-from experiments.options import add_draw_arguments
+from experiments.options import add_draw_arguments, posterior_choice
 from experiments.uncertainty import (
     LEVEL,
     P_LEVEL,
@@ -1320,7 +1320,12 @@ def _run_plan(args: argparse.Namespace, make_plan) -> tuple[Comparison, Path] | 
     try:
         plan, out = make_plan()
         designs = plan_designs(
-            plan, args.param_draws, args.replicates, args.seed, args.param_spec, args.posterior
+            plan,
+            args.param_draws,
+            args.replicates,
+            args.seed,
+            args.param_spec,
+            posterior_choice(args),
         )
         result = run_comparison(
             plan, args.replicates, args.seed, args.workers, not args.quiet, designs

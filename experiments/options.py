@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 DEFAULT_SPEC = "hangzhou"
+#: ``--posterior`` values: the posterior the scenario names (the default with draws), and none.
+PRESET, PRIOR = "preset", "prior"
 
 #: ``aieco validation``'s defaults: its parser (light) and ``experiments.validation`` (numpy,
 #: pandas) read them here, so the two cannot drift apart.
@@ -35,12 +37,14 @@ def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0)
     g.add_argument(
         "--posterior",
         metavar="preset|NAME|FILE",
-        help="draw the parameters from a calibrated posterior instead of their priors: 'preset' "
-        "= the one the scenario names (meta.posterior; else the --param-spec preset's: "
-        "hangzhou's), NAME = a shipped one (experiments/calibration/posteriors/NAME.parquet), "
-        "FILE = a Parquet of posterior samples, one column per spec parameter (optional "
-        "weight); parameters without a column come from their prior. Default: priors. "
-        "Hangzhou's posterior misses 5 of its targets: its check is in docs/calibration.md",
+        help="where parameter draws come from: 'preset' (the default) = the calibrated "
+        "posterior the scenario names (meta.posterior; else the --param-spec preset's: "
+        "hangzhou's; with it, every city whose own posterior was calibrated on it), NAME = a "
+        "shipped one (experiments/calibration/posteriors/NAME.parquet), FILE = a Parquet of "
+        "posterior samples, one column per spec parameter (optional weight), 'prior' = every "
+        "parameter from its prior range; parameters without a column come from their prior. "
+        "The posteriors' predictive checks (which targets they miss) are in "
+        "docs/calibration.md",
     )
     g.add_argument(
         "--param-spec",
@@ -49,3 +53,15 @@ def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0)
         help="calibration spec naming the uncertain parameters and their priors "
         "(default %(default)s)",
     )
+
+
+def posterior_choice(args) -> str | None:
+    """``--posterior`` as the draws use it: the posterior the scenario names (``preset``) when
+    parameters are drawn and nothing else was asked; None (the priors) for ``prior``, and when
+    no parameter is drawn (``--param-draws 0``: seeds only)."""
+    value = getattr(args, "posterior", None)
+    if value == PRIOR:
+        return None
+    if value is None:
+        return PRESET if getattr(args, "param_draws", 0) else None
+    return value

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from experiments.formatting import short_number
+from experiments.options import posterior_choice
 from experiments.spec import RATIO_OUTCOMES
 from experiments.uncertainty import LEVEL, spread
 
@@ -286,7 +287,7 @@ def apply_draws(exp, args):
 
     draws = int(getattr(args, "param_draws", 0) or 0)
     seeds = args.seeds if getattr(args, "seeds", None) is not None else exp.replicates
-    check_draw_options(draws, seeds, getattr(args, "posterior", None))
+    check_draw_options(draws, seeds, posterior_choice(args))
     if draws == 0:
         if seeds == exp.replicates:
             return exp
@@ -297,7 +298,5 @@ def apply_draws(exp, args):
     name = _resolve_scenario(meta.scenario, Path(exp.base_dir))
     doc = load_scenario_document(name, "experiment.scenario", meta.scenario)
     doc, _, _ = apply_constants(doc, exp.spec.constants)
-    design = make_design(
-        doc, draws, seeds, exp.root_seed, args.param_spec, getattr(args, "posterior", None)
-    )
+    design = make_design(doc, draws, seeds, exp.root_seed, args.param_spec, posterior_choice(args))
     return with_draws(exp, design)

@@ -21,7 +21,7 @@ stage-A posterior's column: ``pooled_with``); in a stage-B spec it is that city'
 each other city draws its own, independently. Then every city of the scenario with a stage-B
 spec draws that spec's own inputs φ_c (initial stock, market potential, VC pool:
 ``calibrate.stage_b_inputs``) as ``<name>_<city>``, independently between cities; an input the
-experiment itself sets is left to it (a note says so). Without ``--posterior`` every θ is drawn
+experiment itself sets is left to it (a note says so). With ``--posterior prior`` every θ is drawn
 from its prior (the spec's range, or the documented range of the scenario; log-uniform over
 more than a decade: ``experiments.calibrate``). With ``--posterior FILE`` the parameters the
 file has columns for are drawn from it and the rest from their priors; with the stage-A
@@ -34,9 +34,9 @@ or ``preset``: the posterior the scenario names (``meta.posterior``, a name or a
 that names none (the national ``china``, the other cities today) takes the one named by the
 calibration spec's own preset (``--param-spec``, default hangzhou), since the draws are of that
 spec's parameters. A named posterior without a file is not an error: the draws then come from the
-priors and the output says "no posterior for CITY: parameters from their prior ranges". Without
-``--posterior`` the draws come from the priors (the default of ``aieco compare``, the README's main
-job, until a posterior passes its predictive check). :class:`DrawSource` is what the printed
+priors and the output says "no posterior for CITY: parameters from their prior ranges". The
+commands' default is ``preset`` whenever parameters are drawn (``options.posterior_choice``);
+``prior`` draws every parameter from its prior. :class:`DrawSource` is what the printed
 output and the manifests say about the draws' origin: the file, its SHA-256, its git revision
 and where to read its posterior predictive check (``docs/calibration.md``; Hangzhou's misses five
 of its targets).
@@ -79,7 +79,7 @@ from experiments.calibrate import (
     stage_b_inputs,
 )
 from experiments.draws import _value, draw_table, read_posterior
-from experiments.options import DEFAULT_SPEC
+from experiments.options import DEFAULT_SPEC, PRESET, PRIOR
 from experiments.parameters import RunTask, replicate_seeds, run_id
 from experiments.spec import Experiment
 
@@ -92,8 +92,6 @@ BOOTSTRAP = 1000
 P_LEVEL = 0.95
 #: Where the shipped posteriors are: ``<name>.parquet`` (package data).
 POSTERIOR_DIR = SPEC_DIR / "posteriors"
-#: ``--posterior preset``: the posterior the scenario (or the spec's preset) names.
-PRESET = "preset"
 #: Where a posterior's predictive check is read (what it meets and misses).
 PPC_DOC = "docs/calibration.md"
 
@@ -230,11 +228,12 @@ def scenario_posterior(doc: dict, key: str = "posterior") -> str | None:
 
 
 def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -> DrawSource:
-    """Where the draws of scenario ``doc`` come from, given ``--posterior`` (None: priors; a
+    """Where the draws of scenario ``doc`` come from, given ``--posterior`` (None or ``prior``:
+    priors; a
     ``.parquet`` path; a shipped posterior's name; or ``preset``: the one ``doc`` names, else
     the one the calibration spec's preset names). ScenarioError for an unknown name or a
     missing file the user typed."""
-    if option is None:
+    if option is None or option == PRIOR:
         return PRIORS
     if option == PRESET:
         own = scenario_posterior(doc)

@@ -1031,7 +1031,7 @@ def cmd_validation(args) -> int:
             args.seed,
             args.workers,
             args.param_spec,
-            args.posterior,
+            opt.posterior_choice(args),
             progress=not args.quiet,
             before_runs=lambda: check_out_dir(out, overwrite=args.overwrite),
         )

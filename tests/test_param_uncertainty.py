@@ -341,8 +341,13 @@ def test_the_presets_posterior_is_used_named_and_reproducible(tmp_path):
     _, _, out3 = _rep(tmp_path, "c", "--posterior", "hangzhou")
     c = pd.read_parquet(out3 / "comparison.parquet").drop(columns=["run_id"])
     pd.testing.assert_frame_equal(a, c)
-    # the priors (the default) give other numbers, and say so
-    rc, text, out4 = _rep(tmp_path, "d")
+    # the default is the preset's posterior (tiny names none: the spec hangzhou's preset's)
+    rc, text, out5 = _rep(tmp_path, "e")
+    assert rc == 0 and "calibrated posterior (Hangzhou" in text
+    e = pd.read_parquet(out5 / "comparison.parquet").drop(columns=["run_id"])
+    pd.testing.assert_frame_equal(a, e)
+    # --posterior prior: every parameter from its prior range; other numbers, and it says so
+    rc, text, out4 = _rep(tmp_path, "d", "--posterior", "prior")
     assert rc == 0 and "calibrated posterior" not in text and "prior ranges" in text
     d = pd.read_parquet(out4 / "comparison.parquet")
     assert not np.allclose(a["startups_alive_y1_mean"], d["startups_alive_y1_mean"])
