@@ -229,10 +229,9 @@ def scenario_posterior(doc: dict, key: str = "posterior") -> str | None:
 
 def resolve_posterior(option: str | None, doc: dict, spec: str = DEFAULT_SPEC) -> DrawSource:
     """Where the draws of scenario ``doc`` come from, given ``--posterior`` (None or ``prior``:
-    priors; a
-    ``.parquet`` path; a shipped posterior's name; or ``preset``: the one ``doc`` names, else
-    the one the calibration spec's preset names). ScenarioError for an unknown name or a
-    missing file the user typed."""
+    the priors; a ``.parquet`` path; a shipped posterior's name; or ``preset``: the one ``doc``
+    names, else the one the calibration spec's preset names). ScenarioError for an unknown name
+    or a missing file the user typed."""
     if option is None or option == PRIOR:
         return PRIORS
     if option == PRESET:

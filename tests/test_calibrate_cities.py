@@ -63,6 +63,25 @@ def test_the_shipped_stage_a_posterior_is_fresh_for_the_shipped_spec():
     assert not fresh and "spec" in why
 
 
+@pytest.mark.parametrize("city", sorted(CALIBRATED))
+def test_every_calibrated_city_ships_a_fresh_posterior_its_preset_names(city):
+    """Each calibrated city's posterior (aieco calibrate all) is shipped, inferred from its spec
+    as it is now, on the shipped stage A (same SHA-256), with sample k on stage-A row k (what
+    lets a national run join the cities: experiments.uncertainty.city_joins); the city's preset
+    names it, so `--posterior preset` and the app draw from it."""
+    from ecosystem.scenario import load_document
+    from experiments.uncertainty import resolve_posterior
+
+    spec = cal.load_spec(city)
+    path = cal.SPEC_DIR / "posteriors" / f"{city}.parquet"
+    assert call._posterior_current(path, spec, None), f"{path} is missing or stale"
+    post, rec = read_posterior(path)
+    assert rec["calibrated"] and rec["core"]["sha256"] == cal.file_sha256(SHIPPED_A)
+    assert post["core_row"].tolist() == list(range(len(post)))
+    src = resolve_posterior("preset", load_document(city))
+    assert src.is_posterior and Path(src.path).resolve() == path.resolve()
+
+
 def test_core_rows_really_come_from_the_posterior_file(tmp_path):
     spec = cal.load_spec("beijing")
     post, _ = read_posterior(SHIPPED_A)
