@@ -407,8 +407,9 @@ def test_pooled_city_parameters_take_hangzhous_value_in_every_city_of_a_national
             assert len(copies) == 9  # every city but Hangzhou
             for c in copies:
                 assert d.table[c].tolist() == d.table[name].tolist(), (posterior, c)
-        if posterior:  # the 18 core parameters and the 2 × 9 copies: from the posterior
-            assert "36 from the calibrated posterior" in d.label()
+        if posterior:  # the 18 core parameters, the 2 × 9 copies and the joined cities' inputs
+            k = 36 + sum(len(j.by_row.columns) for j in d.joins)
+            assert f"{k} from the calibrated posterior" in d.label()
 
 
 def test_a_single_other_city_takes_the_stage_a_posteriors_pooled_values():
