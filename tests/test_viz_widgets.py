@@ -151,3 +151,34 @@ def test_two_pages_have_separate_models():
     finally:
         rc1.close()
         rc2.close()
+
+
+def test_a_step_sends_the_charts_only_the_new_month(app):
+    """The figures go to the browser as plain JSON once; a Step changes only each chart's tail,
+    which carries one new point per line."""
+    import traitlets
+
+    from viz.livechart import LiveChartWidget
+
+    tabs = app.find(v.Tabs).widget
+    tabs.v_model = 1  # Charts
+    step = one(app, "aieco-step", v.Btn)
+    for _ in range(2):
+        step.click()
+    charts = [w for root in app.find().widgets for w in _walk(root) if isinstance(w, LiveChartWidget)]
+    assert len(charts) == 5
+    for w in charts:
+        state = w.get_state()
+        assert isinstance(state["option"], dict) and state["option"]["series"]
+        assert isinstance(state["tail"], dict)
+    changed = []
+    for w in charts:
+        w.observe(lambda change, w=w: changed.append((w.css_class, change["name"])), traitlets.All)
+    step.click()
+    assert {name for _, name in changed} == {"tail"}
+    assert len(changed) == 5
+    for w in charts:
+        tail = w.get_state()["tail"]
+        assert tail["series"], w.css_class
+        for s in tail["series"]:
+            assert s["from"] == 2 and len(s["data"]) == 1, (w.css_class, s["id"])
