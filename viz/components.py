@@ -131,7 +131,7 @@ def fmt_number(x: float, digits: int = 0) -> str:
 @solara.component
 def RunControls(
     session: Session,
-    version: int,
+    shown: tuple,
     playing: solara.Reactive[bool],
     target: solara.Reactive[int | None],
     speed: solara.Reactive[str],
