@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/viz_browser.py [--max-step 0.15] [--min-play 10]
 
 Runs the browser tests that measure (``test_offline_step_latency...``: Step click to updated page
-with month, cards and five charts, at ``hangzhou`` scale; ``test_play_rate...``: months per second
-while playing at "10 months/s") with the bars set through ``AIECO_VIZ_MAX_STEP_S`` and
+with month, cards and five charts painted, at ``hangzhou`` scale, timed inside the page from the
+click event to the frame after the update, with the test driver's own figure printed beside it;
+``test_play_rate...``: months per second while playing at "10 months/s") with the bars set
+through ``AIECO_VIZ_MAX_STEP_S`` and
 ``AIECO_VIZ_MIN_PLAY``, so the tests fail when a figure misses its bar, and prints the figures.
 Measure on an idle machine: on a shared one the figures mostly measure the other work.
 """

@@ -10,13 +10,19 @@ updated page in Chromium.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
-import ipyvuetify as v
-import solara
+from viz import server
 
-from viz.app import Page
+# the renderer the server runs with (viz.server.environment), set before reacton renders
+os.environ.setdefault("REACTON_FAST", server.environment()["REACTON_FAST"])
+
+import ipyvuetify as v  # noqa: E402
+import solara  # noqa: E402
+
+from viz.app import Page  # noqa: E402
 
 
 def main() -> None:
@@ -40,6 +46,7 @@ def main() -> None:
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
     mode = "counterfactual" if args.counterfactual else "single run"
+    mode += f", REACTON_FAST={os.environ['REACTON_FAST']}"
     print(
         f"{mode}, after {args.months} months: step click median CPU "
         f"{statistics.median(cpu):.3f} s, "

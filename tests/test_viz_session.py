@@ -241,3 +241,29 @@ def test_money_fields_reject_absurd_amounts(session):
 def test_help_text_is_plain_words(session):
     for lev in session.levers:
         assert "`" not in lev.help and "[S" not in lev.help and "**" not in lev.help, lev.path
+
+
+def test_summary_utilisation_is_the_registry_outcome():
+    """The cards' utilisation figures are the registry's outcomes of the whole KPI table (the
+    summary hands the registry only the columns they read)."""
+    import math
+
+    from ecosystem import outcomes
+
+    s = Session("hangzhou")
+    s.step(15)
+    m = s.model
+    regions = m.config.regions
+    data = outcomes.RunData(
+        kpis=m.kpis(),
+        cities=[k for k, r in regions.items() if r.kind == "city"],
+        hubs=[k for k, r in regions.items() if r.kind == "hub"],
+        target_startups=m.config.meta.target_startups,
+        months=m.month,
+    )
+    names = ["east_utilization_end", "west_utilization_end"]
+    expected = outcomes.compute(data, names)
+    got = s.summary()
+    for name in names:
+        assert not math.isnan(expected[name])
+        assert got[name] == pytest.approx(expected[name], rel=1e-12), name

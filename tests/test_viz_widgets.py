@@ -34,6 +34,16 @@ def text_of(rc, cls) -> str:
     return "".join(str(c) for c in one(rc, cls).children)
 
 
+def card(rc, css: str) -> dict:
+    """The headline card ``css`` (month, alive, ...): its label, text and difference from the
+    baseline, as the one cards widget holds them."""
+    rows = [w for root in rc.find().widgets for w in _walk(root) if hasattr(w, "cards")]
+    assert len(rows) == 1, f"{len(rows)} card rows"
+    found = [c for c in rows[0].cards if c["css"] == css]
+    assert len(found) == 1, css
+    return found[0]
+
+
 def lever_field(rc, field, region="hangzhou"):
     if not with_class(rc, f"aieco-lever-regions-{region}-policy-{field}"):
         group = one(rc, f"aieco-group-{region}")
@@ -69,7 +79,7 @@ def app():
 
 
 def test_page_renders_controls_and_month_zero(app):
-    assert text_of(app, "aieco-value-month").startswith("0 /")
+    assert card(app, "month")["text"].startswith("0 /")
     for cls in ("aieco-step", "aieco-play", "aieco-run-n", "aieco-reset", "aieco-restart"):
         assert with_class(app, cls, v.Btn), cls
     labels = {w.label for w in app.find(v.Select).widgets}
@@ -82,9 +92,9 @@ def test_page_renders_controls_and_month_zero(app):
 
 def test_step_advances_one_month(app):
     one(app, "aieco-step", v.Btn).click()
-    assert text_of(app, "aieco-value-month").startswith("1 /")
+    assert card(app, "month")["text"].startswith("1 /")
     one(app, "aieco-step", v.Btn).click()
-    assert text_of(app, "aieco-value-month").startswith("2 /")
+    assert card(app, "month")["text"].startswith("2 /")
 
 
 def test_bad_lever_value_gives_message_not_crash(app):
@@ -100,7 +110,7 @@ def test_bad_lever_value_gives_message_not_crash(app):
     assert "at most 100" in " ".join(field.messages or [])
     # the page still works and the lever kept its value
     one(app, "aieco-step", v.Btn).click()
-    assert text_of(app, "aieco-value-month").startswith("1 /")
+    assert card(app, "month")["text"].startswith("1 /")
     assert lever_field(app, "voucher_rate").v_model in (before, "250")
 
 
@@ -136,8 +146,7 @@ def test_counterfactual_switch_shows_differences(app):
     field.fire_event("focusout", None)
     for _ in range(3):
         one(app, "aieco-step", v.Btn).click()
-    assert with_class(app, "aieco-delta-alive")
-    assert "vs baseline" in text_of(app, "aieco-delta-alive")
+    assert "vs baseline" in card(app, "alive")["delta"]
 
 
 def test_two_pages_have_separate_models():
@@ -146,8 +155,39 @@ def test_two_pages_have_separate_models():
     try:
         one(rc1, "aieco-step", v.Btn).click()
         one(rc1, "aieco-step", v.Btn).click()
-        assert text_of(rc1, "aieco-value-month").startswith("2 /")
-        assert text_of(rc2, "aieco-value-month").startswith("0 /")
+        assert card(rc1, "month")["text"].startswith("2 /")
+        assert card(rc2, "month")["text"].startswith("0 /")
     finally:
         rc1.close()
         rc2.close()
+
+
+def test_a_step_sends_the_charts_only_the_new_month(app):
+    """The figures go to the browser as plain JSON once; a Step changes only each chart's tail,
+    which carries one new point per line."""
+    import traitlets
+
+    from viz.livechart import LiveChartWidget
+
+    tabs = app.find(v.Tabs).widget
+    tabs.v_model = 1  # Charts
+    step = one(app, "aieco-step", v.Btn)
+    for _ in range(2):
+        step.click()
+    charts = [w for root in app.find().widgets for w in _walk(root) if isinstance(w, LiveChartWidget)]
+    assert len(charts) == 5
+    for w in charts:
+        state = w.get_state()
+        assert isinstance(state["option"], dict) and state["option"]["series"]
+        assert isinstance(state["tail"], dict)
+    changed = []
+    for w in charts:
+        w.observe(lambda change, w=w: changed.append((w.css_class, change["name"])), traitlets.All)
+    step.click()
+    assert {name for _, name in changed} == {"tail"}
+    assert len(changed) == 5
+    for w in charts:
+        tail = w.get_state()["tail"]
+        assert tail["series"], w.css_class
+        for s in tail["series"]:
+            assert s["from"] == 2 and len(s["data"]) == 1, (w.css_class, s["id"])

@@ -171,7 +171,12 @@ def Controls(session, version, playing, target, speed, redraw, refresh, error, s
     def on_counterfactual(on: bool):
         submit("Running the baseline to this month", lambda: session.set_counterfactual(on))
 
-    RunControls(session, version.value, playing, target, speed, redraw, refresh, error.set, submit)
+    # Reading the version re-renders this on each Step (cheap); the run controls get only what
+    # they show, which changes with a preset, seed or the end of the run, not with the month, so
+    # a Step does not render them again.
+    _ = version.value
+    shown = (session.preset, session.seed, session.finished)
+    RunControls(session, shown, playing, target, speed, redraw, refresh, error.set, submit)
     solara.Switch(
         label="Compare with baseline (same seed)",
         value=session.counterfactual,

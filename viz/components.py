@@ -131,7 +131,7 @@ def fmt_number(x: float, digits: int = 0) -> str:
 @solara.component
 def RunControls(
     session: Session,
-    version: int,
+    shown: tuple,
     playing: solara.Reactive[bool],
     target: solara.Reactive[int | None],
     speed: solara.Reactive[str],
@@ -492,15 +492,15 @@ def Exports(session: Session, version: int):
 # ----------------------------------------------------------------------------------------------
 # Views
 # ----------------------------------------------------------------------------------------------
-@solara.component
-def SummaryCards(session: Session, version: int):
+def summary_cards(session: Session) -> list[dict]:
+    """The headline cards: label, text, css key, and the difference from the baseline where there
+    is one (plain data, for :func:`SummaryCards`)."""
     s = session.summary()
     base = None
     if session.counterfactual and session.baseline is not None:
         from viz.session import summary_numbers
 
         base = summary_numbers(session.frames("baseline"), session.baseline)
-    date = session.model.date(max(session.month - 1, 0)) if session.month else None
     items = [
         ("Month", f"{session.month} / {session.horizon}", None, "month"),
         ("Startups alive", fmt_number(s["startups_alive"]), "startups_alive", "alive"),
@@ -532,41 +532,28 @@ def SummaryCards(session: Session, version: int):
             "voucher-hubs",
         ),
     ]
-    with solara.Row(gap="8px", style={"flex-wrap": "wrap"}, classes=["aieco-summary"]):
-        for label, text, key, css in items:
-            with solara.Div(
-                classes=["aieco-card", f"aieco-card-{css}"],
-                style={
-                    "border": "1px solid #e0e0e0",
-                    "border-radius": "6px",
-                    "padding": "4px 10px",
-                    "min-width": "110px",
-                },
-            ):
-                solara.Text(
-                    label, style={"font-size": "11px", "color": "#616161", "display": "block"}
-                )
-                solara.Text(
-                    text,
-                    style={"font-size": "18px", "font-weight": "600", "display": "block"},
-                    classes=[f"aieco-value-{css}"],
-                )
-                if key == "month" and date is not None:
-                    solara.Text(
-                        date.strftime("%b %Y"), style={"font-size": "11px", "display": "block"}
-                    )
-                if base is not None and key is not None and not math.isnan(base.get(key, math.nan)):
-                    d = s[key] - base[key]
-                    scale, unit = (1e6, "m") if key.endswith("yuan") else (1, "")
-                    solara.Text(
-                        f"{d / scale:+,.0f}{unit} vs baseline",
-                        style={
-                            "font-size": "11px",
-                            "color": "#1565c0" if d >= 0 else "#c62828",
-                            "display": "block",
-                        },
-                        classes=[f"aieco-delta-{css}"],
-                    )
+    cards = []
+    for label, text, key, css in items:
+        card = {"label": label, "text": text, "css": css}
+        if base is not None and key is not None and not math.isnan(base.get(key, math.nan)):
+            d = s[key] - base[key]
+            scale, unit = (1e6, "m") if key.endswith("yuan") else (1, "")
+            card["delta"] = f"{d / scale:+,.0f}{unit} vs baseline"
+            card["delta_color"] = "#1565c0" if d >= 0 else "#c62828"
+        cards.append(card)
+    return cards
+
+
+@solara.component_vue("cards.vue")
+def CardRow(cards: list):
+    pass
+
+
+@solara.component
+def SummaryCards(session: Session, version: int):
+    # One widget for the eight cards: a Step sends one message, not one per card (each message
+    # is a blocking hand-over to the server's event loop and a Vue update in the browser).
+    CardRow(cards=summary_cards(session))
 
 
 def chart_context(session: Session, detail: bool = False) -> dict:

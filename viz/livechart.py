@@ -18,12 +18,31 @@ import solara
 import traitlets
 
 
+class Json:
+    """A figure, tail or map geometry handed to the widget as one value.
+
+    Reacton walks every dict and list in an element's arguments, key by key, looking for child
+    elements, in the render and again in the reconciliation, and compares them item by item: a
+    chart's option (axes, legends, series) made that walk a large part of each Step. Wrapped,
+    it is one opaque value, equal only to itself (the components keep the same object while the
+    figure is the same, with ``use_memo``), and the widget sends the data inside as JSON."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict):
+        self.data = data
+
+
+def _json(value, widget) -> object:  # noqa: ARG001 (ipywidgets' serializer signature)
+    return value.data if isinstance(value, Json) else value
+
+
 class LiveChartWidget(ipyvuetify.VuetifyTemplate):
     template_file = (__file__, "livechart.vue")
 
-    option = traitlets.Any({}).tag(sync=True)
-    tail = traitlets.Any({}).tag(sync=True)
-    maps = traitlets.Any({}).tag(sync=True)
+    option = traitlets.Any({}).tag(sync=True, to_json=_json)
+    tail = traitlets.Any({}).tag(sync=True, to_json=_json)
+    maps = traitlets.Any({}).tag(sync=True, to_json=_json)
     height = traitlets.Unicode("320px").tag(sync=True)
     css_class = traitlets.Unicode("").tag(sync=True)
     click_enabled = traitlets.Bool(False).tag(sync=True)
@@ -43,12 +62,16 @@ def LiveChart(
     maps: dict | None = None,
     on_click: Callable[[dict], Any] | None = None,
 ):
+    # the same wrapper while the data is the same: nothing is sent again
+    option_json = solara.use_memo(lambda: Json(option), [option])
+    tail_json = solara.use_memo(lambda: Json(tail or {}), [tail])
+    maps_json = solara.use_memo(lambda: Json(maps or {}), [maps])
     return LiveChartWidget.element(
-        option=option,
-        tail=tail or {},
+        option=option_json,
+        tail=tail_json,
         height=height,
         css_class=css_class,
-        maps=maps or {},
+        maps=maps_json,
         on_click=on_click,
         click_enabled=on_click is not None,
     )
