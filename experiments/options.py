@@ -36,7 +36,7 @@ def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0)
         g.add_argument("--seeds", type=int, metavar="S", help=seeds_help)
     g.add_argument(
         "--posterior",
-        metavar="preset|NAME|FILE",
+        metavar="preset|prior|NAME|FILE",
         help="where parameter draws come from: 'preset' (the default) = the calibrated "
         "posterior the scenario names (meta.posterior; else the --param-spec preset's: "
         "hangzhou's; with it, every city whose own posterior was calibrated on it), NAME = a "
