@@ -380,11 +380,11 @@ def test_end_to_end_on_the_tiny_preset(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["validation", "--city", TINY, "--national", TINY, "--years", "1",
             "--param-draws", "1", "--replicates", "1", "--workers", "1", "--out", str(out),
-            "--doc", str(doc), "--quiet"]  # fmt: skip
+            "--doc", str(doc), "--quiet", "--posterior", "prior"]  # fmt: skip
     assert main(argv) == 0
     written = doc.read_text(encoding="utf-8")
     assert written.startswith(head) and written.count(val.MARKER) == 1
-    assert "Prior predictive — no posterior yet" in written
+    assert "Prior predictive — no posterior yet" in written  # --posterior prior (not the default)
     summary = pd.read_parquet(out / "validation.parquet")
     runs = pd.read_parquet(out / "runs.parquet")
     assert list(summary.columns[:2]) == ["run_id", "seed"]

@@ -83,7 +83,7 @@ def test_the_presets_posterior_gives_the_draws_and_they_are_the_clis():
     s.set_lever("regions.hangzhou.talent.other_founding_per_year", 0.02)
     d = unc.parameter_draws(s.base_doc, 4, s.seed, s.changes, s.scenario.meta.posterior)
     assert d.source.is_posterior and d.source.name == "hangzhou" and d.source.revision
-    assert d.label().startswith("17 behavioural parameters drawn from the calibrated posterior ")
+    assert d.label().startswith("17 parameters drawn from the calibrated posterior ")
     assert f"(Hangzhou, revision {d.source.revision})" in d.label()
     assert "docs/calibration.md" in d.explain() and "misses" in d.explain()
     path = "regions.hangzhou.talent.other_founding_per_year"

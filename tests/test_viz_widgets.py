@@ -174,7 +174,9 @@ def test_a_step_sends_the_charts_only_the_new_month(app):
     step = one(app, "aieco-step", v.Btn)
     for _ in range(2):
         step.click()
-    charts = [w for root in app.find().widgets for w in _walk(root) if isinstance(w, LiveChartWidget)]
+    charts = [
+        w for root in app.find().widgets for w in _walk(root) if isinstance(w, LiveChartWidget)
+    ]
     assert len(charts) == 5
     for w in charts:
         state = w.get_state()

@@ -12,7 +12,6 @@ the capacity-weighted mean as a line); the per-center lines are a detail the use
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from dataclasses import dataclass
 

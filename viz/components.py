@@ -749,9 +749,9 @@ def UncertaintyView(session: Session, settings_version: int):
             "Run the model with several seeds, for your settings and for the preset's "
             "(the baseline), each seed in both: the bands show where 8 in 10 runs fall. A "
             "difference smaller than the bands' spread may be chance. 'Include parameter "
-            "uncertainty' adds one run per seed with the behavioural parameters drawn from the "
-            "preset's calibrated posterior where it has one (else from their documented prior "
-            "ranges), as a second, lighter band."
+            "uncertainty' adds one run per seed with the uncertain parameters (behaviour, and "
+            "the cities' own inputs) drawn from the preset's calibrated posterior where it has "
+            "one (else from their documented prior ranges), as a second, lighter band."
         )
         with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select(
@@ -823,7 +823,7 @@ def UncertaintyView(session: Session, settings_version: int):
             else:
                 solara.Text(
                     "The bands show seed noise only; tick 'Include parameter uncertainty' to "
-                    "add runs with the behavioural parameters drawn as well.",
+                    "add runs with the uncertain parameters drawn as well.",
                     classes=["aieco-help"],
                 )
             solara.Text(

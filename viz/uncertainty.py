@@ -92,14 +92,14 @@ class ParameterDraws:
     from_posterior: list[str] = field(default_factory=list)  # those the posterior gives
 
     def label(self) -> str:
-        """``18 behavioural parameters from the calibrated posterior (Hangzhou, revision …)``."""
+        """``18 parameters drawn from the calibrated posterior (Hangzhou, revision …)``."""
         n, k = len(self.names), len(self.from_posterior)
         if not self.source.is_posterior:
-            return f"{n} behavioural parameters drawn from their prior ranges"
+            return f"{n} parameters drawn from their prior ranges"
         if k == n:
-            return f"{n} behavioural parameters drawn from the {self.source.short()}"
+            return f"{n} parameters drawn from the {self.source.short()}"
         return (
-            f"{n} behavioural parameters drawn, {k} from the {self.source.short()} and {n - k} "
+            f"{n} parameters drawn, {k} from the {self.source.short()} and {n - k} "
             "from their prior ranges"
         )
 
@@ -146,7 +146,11 @@ def parameter_draws(
         except ScenarioError:  # e.g. every parameter it has is fixed by the user
             source = PRIORS
     t = draw_table(priors, n, root_seed, table, names)
-    t = join_cities(t, city_joins(source, priors), priors)  # as the CLI's DrawDesign.table
+    joins = city_joins(source, priors)
+    t = join_cities(t, joins, priors)  # as the CLI's DrawDesign.table
+    # from a posterior: its columns, the pooled copies of them and the joined cities' inputs
+    given = set(names).union(*(j.by_row.columns for j in joins))
+    names = [p.name for p in priors if p.name in given or p.same_as in given]
     draws = [
         {p.path: (int(v) if p.integer else float(v)) for p, v in zip(priors, row, strict=True)}
         for row in t[[p.name for p in priors]].itertuples(index=False)

@@ -670,7 +670,7 @@ def test_uncertainty_bands_with_posterior_draws_and_cancel(page, viz_url, server
     verdict = page.locator(".aieco-param-verdict").inner_text()
     assert "drawn from the calibrated posterior (Hangzhou, revision " in verdict, verdict
     subtext = _chart_value(page, "bands", "o.title[0].subtext")
-    assert subtext.startswith("18 behavioural parameters drawn from the calibrated posterior")
+    assert subtext.startswith("18 parameters drawn from the calibrated posterior")
     lengths = _chart_value(
         page,
         "bands",
