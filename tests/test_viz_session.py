@@ -267,3 +267,16 @@ def test_summary_utilisation_is_the_registry_outcome():
     for name in names:
         assert not math.isnan(expected[name])
         assert got[name] == pytest.approx(expected[name], rel=1e-12), name
+
+
+def test_the_month_card_names_the_calendar_month_simulated():
+    """'12 / 120' and, below it, the month the model has just simulated (months count from the
+    preset's start year: month 12 of a 2025 start is Dec 2025); none before the first step."""
+    from viz.components import summary_cards
+
+    s = Session("hangzhou", seed=2)
+    assert "sub" not in summary_cards(s)[0]
+    s.step(12)
+    card = summary_cards(s)[0]
+    assert card["css"] == "month" and card["text"] == f"12 / {s.horizon}"
+    assert card["sub"] == "Dec 2025"

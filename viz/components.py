@@ -535,6 +535,8 @@ def summary_cards(session: Session) -> list[dict]:
     cards = []
     for label, text, key, css in items:
         card = {"label": label, "text": text, "css": css}
+        if css == "month" and session.month:  # the calendar month just simulated
+            card["sub"] = session.model.date(session.month - 1).strftime("%b %Y")
         if base is not None and key is not None and not math.isnan(base.get(key, math.nan)):
             d = s[key] - base[key]
             scale, unit = (1e6, "m") if key.endswith("yuan") else (1, "")
