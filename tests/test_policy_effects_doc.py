@@ -25,17 +25,33 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     names = [p["name"] for p in spec["design"]["points"]]
     baseline = spec["policy"]["baseline"]
     assert set(mod.CHANNELS) == set(names) - {baseline}
+    variants = set(names) - {baseline}
+    # the page's default: parameter draws from the preset's posterior, paired with the seeds
     doc = tmp_path / "pe.md"
-    rc = mod.main(["--replicates", "2", "--years", "1", "--workers", "1", "--doc", str(doc)])
-    assert rc == 0
+    args = ["--years", "1", "--workers", "1", "--doc", str(doc)]
+    assert mod.main(["--param-draws", "2", "--seeds", "2", *args]) == 0
     text = doc.read_text(encoding="utf-8")
-    for name in set(names) - {baseline}:
+    assert "2 parameter draws × 2 seeds" in text and "(1 year)" in text
+    assert "calibrated posterior (Hangzhou" in text and "seed noise only" not in text
+    ranges = text.split("## Where the uncertainty comes from")[1].split("\n## ")[0]
+    for name in variants:
         assert f"| `{name}` |" in text and f"- **`{name}`**:" in text
-    assert "2 replicates" in text and "(1 year)" in text
-    # the voucher switch-off is a real, detected change in what the programme pays
+        assert f"| `{name}` |" in ranges
+    assert re.search(r"seed \[[^]]+\]; parameters \[[^]]+\] \(\d+%\)", ranges)
+    _voucher_money_falls(text)
+    # seeds only (--param-draws 0): the intervals say they cover seed noise only
+    assert mod.main(["--param-draws", "0", "--replicates", "2", *args]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert "2 replicates" in text and "Intervals cover seed noise only" in text
+    assert "## Where the uncertainty comes from" not in text
+    _voucher_money_falls(text)
+
+
+def _voucher_money_falls(text: str) -> None:
+    """The voucher switch-off is a real, detected change in what the programme pays (with 2
+    replicates or draws a † lead, not a discovery at the table's false discovery rate)."""
     row = next(line for line in text.splitlines() if line.startswith("| `vouchers_off` |"))
-    # (with 2 replicates it is a † lead, not a discovery at the table's false discovery rate)
-    assert re.search(r"\*\*-[\d,]+ \[|-[\d,]+ \[-[\d,]+, -[\d,]+\] †", row), row
+    assert re.search(r"\*\*-[\d,.]+ \[|-[\d,.]+ \[-[\d,.]+, -[\d,.]+\] †", row), row
 
 
 def test_bold_cells_are_discoveries_at_the_false_discovery_rate():
