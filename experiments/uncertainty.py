@@ -361,6 +361,14 @@ class DrawDesign:
         )
         return join_cities(table, self.joins, self.priors)
 
+    @cached_property
+    def from_posterior(self) -> list[str]:
+        """Names of the parameters the posterior gives: its own columns, the pooled copies of
+        them (``Prior.same_as``) and the joined cities' inputs; the rest come from priors."""
+        given = set(self.posterior_names).union(*(j.by_row.columns for j in self.joins))
+        pooled = {p.name: getattr(p, "same_as", "") for p in self.priors}
+        return [p.name for p in self.priors if p.name in given or pooled[p.name] in given]
+
     def overrides(self, m: int) -> dict:
         """Draw m as scenario overrides (path → value)."""
         row = self.table.iloc[m]
@@ -393,9 +401,7 @@ class DrawDesign:
 
     def label(self) -> str:
         if self.source.is_posterior:
-            post = set(self.posterior_names).union(*(j.by_row.columns for j in self.joins))
-            k = sum(p.name in post or getattr(p, "same_as", "") in post for p in self.priors)
-            n = len(self.priors)
+            k, n = len(self.from_posterior), len(self.priors)
             src = (
                 f"all from the {self.source.short()}"
                 if k == n
@@ -487,29 +493,49 @@ def make_design(
     notes: list[str] = []
     if priors is None:
         priors, notes = scenario_priors(doc, spec)
-    table, names, joins = (None, [], [])
     source = resolve_posterior(posterior, doc, spec) if draws else PRIORS
     if source.note:
         notes.append(source.note)
+    design = design_from_source(priors, draws, seeds, root_seed, source, spec, notes)
+    if source.is_posterior:
+        notes += [
+            f"{j.city}'s own inputs from its posterior {j.path} (joined on the stage-A row)"
+            for j in design.joins
+        ]
+        rest = [p.name for p in priors if p.name not in set(design.from_posterior)]
+        if rest:
+            notes.append("from their priors (not in the posterior): " + ", ".join(rest))
+    return design
+
+
+def design_from_source(
+    priors: list[Prior],
+    draws: int,
+    seeds: int,
+    root_seed: int,
+    source: DrawSource,
+    spec: str = DEFAULT_SPEC,
+    notes: list[str] | None = None,
+) -> DrawDesign:
+    """The draws of ``priors`` from ``source`` (a posterior file, with every calibrated city
+    joined on its stage-A row, or the priors): what the CLI runs and the app shows, row m the
+    same for the same root seed. ScenarioError when the posterior cannot be used."""
+    table, names, joins = None, [], []
     if source.is_posterior:
         table, names = read_posterior(source.path, priors)
         joins = city_joins(source, priors)
-        notes += [
-            f"{j.city}'s own inputs from its posterior {j.path} (joined on the stage-A row)"
-            for j in joins
-        ]
-        joined = set().union(*(j.by_row.columns for j in joins))
-        rest = [
-            p.name
-            for p in priors
-            if p.name not in names
-            and getattr(p, "same_as", "") not in names
-            and p.name not in joined
-        ]
-        if rest:
-            notes.append("from their priors (not in the posterior): " + ", ".join(rest))
     return DrawDesign(
-        priors, draws, seeds, root_seed, spec, source.path, names, notes, table, source, joins
+        priors,
+        draws,
+        seeds,
+        root_seed,
+        spec,
+        source.path,
+        names,
+        [] if notes is None else notes,
+        table,
+        source,
+        joins,
     )
 
 

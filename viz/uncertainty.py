@@ -127,35 +127,16 @@ def parameter_draws(
     the paths in ``fixed`` (what the user set). Row m is the CLI's draw m for the same root
     seed and posterior, whatever the user fixed."""
     from ecosystem.scenario import ScenarioError
-    from experiments.uncertainty import (
-        PRIORS,
-        city_joins,
-        draw_table,
-        join_cities,
-        read_posterior,
-        scenario_priors,
-    )
+    from experiments.uncertainty import PRIORS, design_from_source, scenario_priors
 
     priors, _ = scenario_priors(base_doc)
     priors = [p for p in priors if p.path not in set(fixed)]
-    source = draw_source(base_doc, posterior)
-    table, names = None, []
-    if source.is_posterior:
-        try:
-            table, names = read_posterior(source.path, priors)
-        except ScenarioError:  # e.g. every parameter it has is fixed by the user
-            source = PRIORS
-    t = draw_table(priors, n, root_seed, table, names)
-    joins = city_joins(source, priors)
-    t = join_cities(t, joins, priors)  # as the CLI's DrawDesign.table
-    # from a posterior: its columns, the pooled copies of them and the joined cities' inputs
-    given = set(names).union(*(j.by_row.columns for j in joins))
-    names = [p.name for p in priors if p.name in given or p.same_as in given]
-    draws = [
-        {p.path: (int(v) if p.integer else float(v)) for p, v in zip(priors, row, strict=True)}
-        for row in t[[p.name for p in priors]].itertuples(index=False)
-    ]
-    return ParameterDraws(draws, [p.name for p in priors], source, names)
+    try:
+        design = design_from_source(priors, n, 1, root_seed, draw_source(base_doc, posterior))
+    except ScenarioError:  # e.g. every parameter the posterior has is fixed by the user
+        design = design_from_source(priors, n, 1, root_seed, PRIORS)
+    draws = [design.overrides(m) for m in range(n)]
+    return ParameterDraws(draws, design.names, design.source, design.from_posterior)
 
 
 @dataclass
