@@ -72,7 +72,8 @@ CHANNELS = {
     "voucher_cap_half": "each firm can claim at most ¥4m a year instead of ¥8m: the budget is "
     "spread over more firms.",
     "voucher_budget_1bn": "the yearly budget rises from ¥250m to ¥1bn: the programme pays for "
-    "more of the year before it runs out.",
+    "more of the year before it runs out — if it runs out: when the firms' claims stay below "
+    "¥250m a year, a larger budget pays nothing more.",
     "vouchers_portable": "vouchers may be spent at the western hubs too: a lower effective price "
     "there for Hangzhou's firms in the logit split, pulling part of their demand west.",
     "voucher_sme_one_year": "the SME rate (50%) lasts only 12 months from a firm's first award, "
@@ -199,6 +200,12 @@ def _cell(row: pd.Series, divisor: float) -> str:
 
 
 def _reading(rows: pd.DataFrame, noise: str) -> str:
+    tested = rows[rows["outcome"].isin(SHOWN) & ~rows["outcome"].str.startswith("yuan_per")]
+    if len(tested) and tested.get("identical", pd.Series(False)).astype(bool).all():
+        return (
+            "no change at all: every outcome was the same in every pair of runs, so the lever "
+            "never binds in these runs"
+        )
     ups, downs = [], []
     for _, r in rows.iterrows():
         if r["outcome"] not in SHOWN or r["outcome"].startswith("yuan_per"):
@@ -352,6 +359,18 @@ def _ranges_table(effects: pd.DataFrame, variants: list[str]) -> list[str]:
     return lines
 
 
+def _ran(folder: Path, default: str) -> tuple[float | None, str]:
+    """(minutes the sweep took, its git revision) from the manifest of kept runs."""
+    import json
+
+    try:
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        took = dt.datetime.fromisoformat(m["updated"]) - dt.datetime.fromisoformat(m["started"])
+        return took.total_seconds() / 60, m.get("git_revision") or default
+    except (OSError, KeyError, ValueError):
+        return None, default
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -383,12 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     from experiments.runner import prepare_out_dir, run_experiment
     from experiments.spec import load_experiment
 
-    minutes = None
+    minutes, revision = None, git_revision()
     with tempfile.TemporaryDirectory() as tmp:
         exp = apply_draws(load_experiment(_spec_copy(args.replicates, args.years, Path(tmp))), args)
         if args.from_runs:
             summary = pd.read_parquet(Path(args.from_runs) / "summary.parquet")
             failed = int((summary["status"].astype(str) != "ok").sum())
+            minutes, revision = _ran(Path(args.from_runs), revision)
         else:
             out = Path(args.out) if args.out else Path(tmp) / "runs"
             prepare_out_dir(exp, out, resume=False)
@@ -409,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     info = {
         "command": command,
         "date": dt.date.today().isoformat(),
-        "git": git_revision()[:12],
+        "git": revision[:12],
         "years": exp.horizon_months // 12,
         "replicates": exp.replicates,
         "runs": len(summary),
