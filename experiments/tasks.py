@@ -157,6 +157,11 @@ def run_on_dask(
     the scheduler's own bound (``distributed.scheduler.allowed-failures``, default 3) is set
     by whoever started it and also counts tasks merely queued on a dying worker; this bound is
     the sweep's own, the same on a local cluster and a hand-started one.
+
+    A start counts only until the run returns: a run that finished on a worker that then died
+    before its result was gathered is computed again by Dask, and that is not a crash of its own
+    (on a loaded machine a run finished just before its neighbour killed the worker was
+    otherwise recorded as failed after losing its result three times).
     """
     from distributed import get_client, get_worker
 
@@ -166,4 +171,6 @@ def run_on_dask(
     if started > allowed_failures:
         return failed_record(task, lost_worker_error(started, allowed_failures))
     client.set_metadata(key, started + 1)
-    return run_one(task, base_document, kpi_columns, tables)
+    record = run_one(task, base_document, kpi_columns, tables)
+    client.set_metadata(key, started)  # it returned: this start did not kill its worker
+    return record
