@@ -1144,17 +1144,19 @@ def existing_draws(out: Path, spec: CalibrationSpec) -> int:
     return 1 + max((int(m.get("point", -1)) for m in runs.values()), default=-1)
 
 
-def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
-    """The model revisions (git) that simulated this spec's runs in ``out``."""
+def existing_revisions(out: Path, spec: CalibrationSpec | str) -> set[str]:
+    """The model revisions (git) that simulated this spec's runs in ``out`` (or the runs of
+    the sweep whose design hash is ``spec``)."""
     from experiments.runner import existing_runs
 
-    runs = existing_runs(out, spec.spec_hash).values()
+    runs = existing_runs(out, spec if isinstance(spec, str) else spec.spec_hash).values()
     return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
-def check_store_revision(out: Path, spec: CalibrationSpec) -> None:
+def check_store_revision(out: Path, spec: CalibrationSpec | str) -> None:
     """A store is extended only by the model revision that built it (the spec hash does not
-    cover the code): ScenarioError naming both otherwise."""
+    cover the code): ScenarioError naming both otherwise. ``spec`` may be a sweep's design
+    hash (stage C's joint draws)."""
     from ecosystem.run import git_revision
 
     now, before = git_revision(), existing_revisions(out, spec)
