@@ -238,3 +238,12 @@ def test_the_stage_a_posterior_is_required(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(unc, "POSTERIOR_DIR", Path(tmp_path))  # no shipped posteriors
     assert main(["calibrate", "national", "--out", str(tmp_path / "o"), "--budget", "1"]) == 2
     assert "stage-A posterior" in capsys.readouterr().err
+
+
+def test_every_national_statistic_is_defined_in_the_method_page():
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "calibration-method.md").read_text(encoding="utf-8")
+    section = page.split("## Stage C")[1].split("\n## ")[0]
+    for name in nat.STATISTIC_NAMES:
+        assert f"`{name}`" in section, name
+    assert f"h = {nat.BANDWIDTH}" in section and "0.43" in section
