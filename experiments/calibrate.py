@@ -949,17 +949,7 @@ class CalibrationSpec:
         if self.core is not None:
             params += [p.as_parameter("θ_core from stage A's posterior") for p in core_priors]
             params.append(
-                Parameter(
-                    CORE_ROW,
-                    "uncertainty",
-                    "",
-                    None,
-                    None,
-                    None,
-                    True,
-                    "int",
-                    "row of the stage-A posterior θ_core was taken from",
-                )
+                row_parameter(CORE_ROW, "row of the stage-A posterior θ_core was taken from")
             )
             for i, point in enumerate(points):
                 row = core.iloc[i]
@@ -1371,6 +1361,22 @@ def format_predictive(
 # --------------------------------------------------------------------------------------------
 # Inference steps shared by `aieco calibrate CITY` and `aieco calibrate all`
 # --------------------------------------------------------------------------------------------
+def check_engine_options(args) -> None:
+    """``--months``, ``--workers`` and ``--scheduler`` of ``aieco calibrate all`` and
+    ``national``: ScenarioError (one line) when out of range or both engines are given."""
+    if args.months is not None and not 1 <= args.months <= 600:
+        raise ScenarioError("--months", args.months, "must be in 1..600")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("--workers", args.workers, "must be >= 1")
+    if args.workers is not None and args.scheduler:
+        raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+
+
+def row_parameter(name: str, description: str) -> Parameter:
+    """The integer parameter recording which posterior row a draw's values came from."""
+    return Parameter(name, "uncertainty", "", None, None, None, True, "int", description)
+
+
 def check_inference_options(args) -> None:
     """--samples, --ensemble, --ppc and --posterior of ``aieco calibrate`` (one city or all)."""
     if args.samples < 1 or args.samples > 10_000_000:

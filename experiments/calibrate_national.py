@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
-from experiments.calibrate import file_sha256
+from experiments.calibrate import check_engine_options, file_sha256, row_parameter
 from experiments.parameters import RunTask, run_id
 from experiments.spec import Experiment
 
@@ -375,22 +375,14 @@ def national_experiment(draws: int, months: int, root_seed: int = ROOT_SEED):
     """The sweep: draw m runs ``china`` with the joint draw m's overrides, its own seed, for
     ``months``; its outcomes are the national statistics."""
     from ecosystem.scenario import strip_provenance
-    from experiments.parameters import Parameter
     from experiments.spec import DesignSpec, ExperimentFile, ExperimentMeta, OutcomeSpec
 
     doc, design = joint_design(draws, root_seed)
     plain, _ = strip_provenance(doc)
     params = [p.as_parameter(f"joint draw ({p.kind} prior)") for p in design.priors]
     params.append(
-        Parameter(
+        row_parameter(
             POSTERIOR_ROW,
-            "uncertainty",
-            "",
-            None,
-            None,
-            None,
-            True,
-            "int",
             "row of the stage-A posterior θ_core (and the joined cities' φ_c) came from",
         )
     )
@@ -546,26 +538,33 @@ def _interval(x, w, name: str) -> str:
     return f"{_fmt(med, name)} [{_fmt(lo, name)}–{_fmt(hi, name)}]"
 
 
+def _before_after(x: np.ndarray, ok: np.ndarray, weight: np.ndarray) -> dict[str, float]:
+    """Median and central interval of ``x`` over the ok runs (before) and under the weights."""
+    q = [(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]
+    b = weighted_quantile(x[ok], q)
+    a = weighted_quantile(x, q, weight)
+    return {
+        "before_median": b[1],
+        "before_low": b[0],
+        "before_high": b[2],
+        "after_median": a[1],
+        "after_low": a[0],
+        "after_high": a[2],
+    }
+
+
 def report_tables(df: pd.DataFrame, rw: Reweighting, design) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(statistics before / after, Ningbo's and Wenzhou's inputs prior / before / after)."""
     ok = (df["status"] == "ok").to_numpy()
-    q = [(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2]
     rows = []
     for s in STATISTICS:
         x = df[s.name].to_numpy(float)
-        b = weighted_quantile(x[ok], q)
-        a = weighted_quantile(x, q, rw.weight)
         rows.append(
             {
                 "statistic": s.name,
                 "role": s.role,
                 "n": int(np.isfinite(x[ok]).sum()),
-                "before_median": b[1],
-                "before_low": b[0],
-                "before_high": b[2],
-                "after_median": a[1],
-                "after_low": a[0],
-                "after_high": a[2],
+                **_before_after(x, ok, rw.weight),
                 "target": s.target,
                 "source": s.source,
             }
@@ -578,20 +577,14 @@ def report_tables(df: pd.DataFrame, rw: Reweighting, design) -> tuple[pd.DataFra
                 continue
             if getattr(p, "same_as", ""):
                 continue  # a pooled copy of a θ_core parameter, not the city's own input
-            x = df[p.name].to_numpy(float)
-            b = weighted_quantile(x[ok], q)
-            a = weighted_quantile(x, q, rw.weight)
+            ba = _before_after(df[p.name].to_numpy(float), ok, rw.weight)
+            shift = (ba["after_median"] - ba["before_median"]) / (p.high - p.low)
             rows.append(
                 {
                     "parameter": p.name,
                     "prior": f"{p.kind} [{p.low:.4g}, {p.high:.4g}]",
-                    "before_median": b[1],
-                    "before_low": b[0],
-                    "before_high": b[2],
-                    "after_median": a[1],
-                    "after_low": a[0],
-                    "after_high": a[2],
-                    "shift_in_prior_widths": (a[1] - b[1]) / (p.high - p.low),
+                    **ba,
+                    "shift_in_prior_widths": shift,
                 }
             )
     return stats, pd.DataFrame(rows)
@@ -693,18 +686,14 @@ def check_options(args) -> None:
             )
     if args.budget is not None and not 1 <= args.budget <= 100_000:
         raise ScenarioError("--budget", args.budget, "must be in 1..100,000 (joint draws)")
-    if args.months is not None and not 1 <= args.months <= 600:
-        raise ScenarioError("--months", args.months, "must be in 1..600")
-    if args.workers is not None and args.workers < 1:
-        raise ScenarioError("--workers", args.workers, "must be >= 1")
-    if args.workers is not None and args.scheduler:
-        raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+    check_engine_options(args)  # --months, --workers, --scheduler
 
 
 def calibrate_national(args) -> int:
     """``aieco calibrate national``: run (or complete) the joint draws, reweight, report."""
     from ecosystem.outputs import mark, write_csv, write_text
-    from experiments.runner import prepare_out_dir, run_experiment
+    from experiments.commands import _run
+    from experiments.runner import prepare_out_dir
 
     check_options(args)
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
@@ -728,15 +717,7 @@ def calibrate_national(args) -> int:
     t0 = time.perf_counter()
     report = None
     try:
-        report = run_experiment(
-            exp,
-            out,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            progress=not args.quiet,
-            command=getattr(args, "command_line", None),
-        )
+        report = _run(exp, out, args)  # the sweep, its summary line and failures
     finally:
         if out.is_dir():  # also after Ctrl-C: the table and report match runs/ (partial)
             wall = time.perf_counter() - t0
@@ -751,6 +732,4 @@ def calibrate_national(args) -> int:
             mark(out, "sweep", FILES)
     print(text)
     print(f"\nstage C posterior: {out / 'national.parquet'}; report: {out / 'report.md'}")
-    for rid, err in report.failures[:5]:
-        print(f"  failed {rid}: {err}", file=sys.stderr)
     return 1 if report.failed else 0
