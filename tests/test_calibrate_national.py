@@ -247,3 +247,29 @@ def test_every_national_statistic_is_defined_in_the_method_page():
     for name in nat.STATISTIC_NAMES:
         assert f"`{name}`" in section, name
     assert f"h = {nat.BANDWIDTH}" in section and "0.43" in section
+
+
+def test_an_interrupted_stage_c_writes_a_partial_result_and_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "c"
+    real_run_one, ran = runner.run_one, []
+
+    def interrupt_second(task, *a, **k):
+        ran.append(task.point)
+        if len(ran) == 2:
+            raise KeyboardInterrupt
+        return real_run_one(task, *a, **k)
+
+    monkeypatch.setattr(runner, "run_one", interrupt_second)
+    assert main([*NAT, "--budget", "2", "--out", str(out)]) == 130
+    assert "--resume" in capsys.readouterr().err
+    df, rec = read_posterior(out / "national.parquet")  # written on the way out
+    assert list(df["status"]) == ["ok", "pending"] and rec["pending"] == 1
+    assert "partial result" in (out / "report.md").read_text(encoding="utf-8")
+    ran.clear()
+    monkeypatch.setattr(
+        runner, "run_one", lambda t, *a, **k: ran.append(t.point) or real_run_one(t, *a, **k)
+    )
+    assert main([*NAT, "--budget", "2", "--out", str(out), "--resume"]) == 0
+    assert ran == [1]
+    df, rec = read_posterior(out / "national.parquet")
+    assert list(df["status"]) == ["ok", "ok"] and rec["pending"] == 0
