@@ -455,7 +455,21 @@ def draw_frame(exp, out: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def posterior_record(exp, df: pd.DataFrame, rw: Reweighting, wall_s: float | None) -> dict:
+def sweep_times(out: Path, design_hash: str) -> dict | None:
+    """When the sweep started (``manifest.json``, kept across --resume), when its last run was
+    written (the run files): the wall time of the whole stage C."""
+    from experiments.runner import existing_runs, inspect_manifest
+
+    manifest, _ = inspect_manifest(out)
+    written = [m["written"] for m in existing_runs(out, design_hash).values() if m.get("written")]
+    if not manifest or not written:
+        return None
+    return {"started": manifest.get("started"), "updated": max(written)}
+
+
+def posterior_record(
+    exp, df: pd.DataFrame, rw: Reweighting, wall_s: float | None, out: Path | None = None
+) -> dict:
     from ecosystem.run import git_revision
 
     d = exp.design
@@ -501,6 +515,7 @@ def posterior_record(exp, df: pd.DataFrame, rw: Reweighting, wall_s: float | Non
         "min_ess": MIN_ESS,
         "ess_adequate": rw.adequate,
         "wall_s": wall_s,
+        "sweep": sweep_times(out, exp.design_hash) if out is not None else None,
         "calibrated": True,
         "source": d.source.as_dict(),
         "joined_city_posteriors": {j.city: j.path for j in d.joins},
@@ -604,7 +619,8 @@ def format_report(
         f"{record['months']} months, one seed each (root seed {record['root_seed']}); "
         f"{n_ok} ran, {record['failed']} failed"
         + (f", **{record['pending']} not run yet: a partial result**" if partial else "")
-        + f"; model revision {record['git_revision']}; design {record['design_hash']}.",
+        + f"; runs by model revision {', '.join(record['store_git_revisions']) or '–'} "
+        f"(report written at {record['git_revision']}); design {record['design_hash']}.",
         "",
         f"Draws: {design.label()}. θ_core from {design.source.path}"
         + (
@@ -655,8 +671,16 @@ def format_report(
         lines.append(
             f"| {r.parameter} | {r.prior} | {before} | {after} | {r.shift_in_prior_widths:+.1%} |"
         )
+    cpu = pd.to_numeric(df.loc[df["status"] == "ok", "cpu_s"], errors="coerce")
+    cost = f"Cost: {cpu.sum():,.0f} CPU-s in the runs (median {cpu.median():.1f} a run)"
+    if record.get("sweep"):
+        sw = record["sweep"]
+        cost += (
+            f"; sweep started {sw['started']}, last run written {sw['updated']} ({sw['engine']})"
+        )
     if record["wall_s"] is not None:
-        lines += ["", f"Wall time of this invocation: {record['wall_s']:.0f} s."]
+        cost += f"; this invocation {record['wall_s']:.0f} s wall"
+    lines += ["", cost + "."]
     if command:
         lines += ["", f"Command: `{command}`"]
     return "\n".join(lines)
@@ -723,7 +747,7 @@ def calibrate_national(args) -> int:
             wall = time.perf_counter() - t0
             df = draw_frame(exp, out)
             rw = reweight(df)
-            record = posterior_record(exp, df, rw, wall)
+            record = posterior_record(exp, df, rw, wall, out)
             write_posterior_table(out / "national.parquet", df, rw, record)
             text = format_report(df, rw, exp.design, record, getattr(args, "command_line", None))
             write_text(out / "report.md", text + "\n")
