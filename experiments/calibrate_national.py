@@ -675,9 +675,7 @@ def format_report(
     cost = f"Cost: {cpu.sum():,.0f} CPU-s in the runs (median {cpu.median():.1f} a run)"
     if record.get("sweep"):
         sw = record["sweep"]
-        cost += (
-            f"; sweep started {sw['started']}, last run written {sw['updated']} ({sw['engine']})"
-        )
+        cost += f"; sweep started {sw['started']}, last run written {sw['updated']}"
     if record["wall_s"] is not None:
         cost += f"; this invocation {record['wall_s']:.0f} s wall"
     lines += ["", cost + "."]
