@@ -949,17 +949,7 @@ class CalibrationSpec:
         if self.core is not None:
             params += [p.as_parameter("θ_core from stage A's posterior") for p in core_priors]
             params.append(
-                Parameter(
-                    CORE_ROW,
-                    "uncertainty",
-                    "",
-                    None,
-                    None,
-                    None,
-                    True,
-                    "int",
-                    "row of the stage-A posterior θ_core was taken from",
-                )
+                row_parameter(CORE_ROW, "row of the stage-A posterior θ_core was taken from")
             )
             for i, point in enumerate(points):
                 row = core.iloc[i]
@@ -1144,17 +1134,19 @@ def existing_draws(out: Path, spec: CalibrationSpec) -> int:
     return 1 + max((int(m.get("point", -1)) for m in runs.values()), default=-1)
 
 
-def existing_revisions(out: Path, spec: CalibrationSpec) -> set[str]:
-    """The model revisions (git) that simulated this spec's runs in ``out``."""
+def existing_revisions(out: Path, spec: CalibrationSpec | str) -> set[str]:
+    """The model revisions (git) that simulated this spec's runs in ``out`` (or the runs of
+    the sweep whose design hash is ``spec``)."""
     from experiments.runner import existing_runs
 
-    runs = existing_runs(out, spec.spec_hash).values()
+    runs = existing_runs(out, spec if isinstance(spec, str) else spec.spec_hash).values()
     return {str(r) for m in runs if (r := m.get("git_revision"))}
 
 
-def check_store_revision(out: Path, spec: CalibrationSpec) -> None:
+def check_store_revision(out: Path, spec: CalibrationSpec | str) -> None:
     """A store is extended only by the model revision that built it (the spec hash does not
-    cover the code): ScenarioError naming both otherwise."""
+    cover the code): ScenarioError naming both otherwise. ``spec`` may be a sweep's design
+    hash (stage C's joint draws)."""
     from ecosystem.run import git_revision
 
     now, before = git_revision(), existing_revisions(out, spec)
@@ -1369,6 +1361,22 @@ def format_predictive(
 # --------------------------------------------------------------------------------------------
 # Inference steps shared by `aieco calibrate CITY` and `aieco calibrate all`
 # --------------------------------------------------------------------------------------------
+def check_engine_options(args) -> None:
+    """``--months``, ``--workers`` and ``--scheduler`` of ``aieco calibrate all`` and
+    ``national``: ScenarioError (one line) when out of range or both engines are given."""
+    if args.months is not None and not 1 <= args.months <= 600:
+        raise ScenarioError("--months", args.months, "must be in 1..600")
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("--workers", args.workers, "must be >= 1")
+    if args.workers is not None and args.scheduler:
+        raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
+
+
+def row_parameter(name: str, description: str) -> Parameter:
+    """The integer parameter recording which posterior row a draw's values came from."""
+    return Parameter(name, "uncertainty", "", None, None, None, True, "int", description)
+
+
 def check_inference_options(args) -> None:
     """--samples, --ensemble, --ppc and --posterior of ``aieco calibrate`` (one city or all)."""
     if args.samples < 1 or args.samples > 10_000_000:

@@ -133,13 +133,9 @@ def _check_options(args) -> None:
         )
     if args.ppc is not None and not 1 <= args.ppc <= 100_000:
         raise ScenarioError("--ppc", args.ppc, "must be in 1..100,000 (posterior draws per city)")
-    if args.months is not None and not 1 <= args.months <= 600:
-        raise ScenarioError("--months", args.months, "must be in 1..600")
-    if args.workers is not None and args.workers < 1:
-        raise ScenarioError("--workers", args.workers, "must be >= 1")
-    if args.workers is not None and args.scheduler:
-        raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
-    from experiments.calibrate import check_inference_options
+    from experiments.calibrate import check_engine_options, check_inference_options
+
+    check_engine_options(args)  # --months, --workers, --scheduler
 
     check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():

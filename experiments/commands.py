@@ -466,9 +466,12 @@ def _register_calibrate(subparsers) -> None:
     )
     p.add_argument(
         "target",
-        metavar="CITY|SPEC.toml|all",
+        metavar="CITY|SPEC.toml|all|national",
         help="calibration spec (experiments/calibration/CITY.toml or a file); 'all': stage A "
         "(Hangzhou) if its posterior is missing or stale, then every other city (stage B); "
+        "'national': stage C, --budget joint draws (default 200) of the china preset from the "
+        "shipped posteriors, reweighted by the national statistics not held out "
+        "(DIR/national.parquet, DIR/report.md); "
         "with --check: a scenario, preset name or TOML file",
     )
     p.add_argument(
@@ -476,7 +479,7 @@ def _register_calibrate(subparsers) -> None:
         type=int,
         metavar="N",
         help="simulations the store should hold (all: per city; default each spec's "
-        "default_budget)",
+        "default_budget; national: joint draws, default 200)",
     )
     p.add_argument(
         "--out",
@@ -597,6 +600,8 @@ def cmd_calibrate(args) -> int:
         return model_cli.cmd_calibrate(args)
     if args.target == "all":
         return _cmd_all(args)
+    if args.target == "national":
+        return _cmd_national(args)
     return _cmd_store(args)
 
 
@@ -605,6 +610,13 @@ def _cmd_all(args) -> int:
     from experiments.calibrate_all import calibrate_all
 
     return calibrate_all(args)
+
+
+@_guard
+def _cmd_national(args) -> int:
+    from experiments.calibrate_national import calibrate_national
+
+    return calibrate_national(args)
 
 
 @_guard
