@@ -301,6 +301,7 @@ LAYERS = [
     ["uncertainty", "global_sensitivity"],
     ["policy", "compare"],
     ["report", "validation", "calibrate_all"],
+    ["calibrate_national"],
     ["commands"],
     ["cli"],
 ]
