@@ -711,10 +711,12 @@ def check_options(args) -> None:
     check_engine_options(args)  # --months, --workers, --scheduler
 
 
-def calibrate_national(args) -> int:
-    """``aieco calibrate national``: run (or complete) the joint draws, reweight, report."""
+def calibrate_national(args, run, check_scheduler) -> int:
+    """``aieco calibrate national``: run (or complete) the joint draws, reweight, report.
+    ``run(exp, out, args)`` runs the sweep and prints its summary line and failures, and
+    ``check_scheduler(address)`` checks ``--scheduler``: the command layer's own (passed in, so
+    this module stays below it)."""
     from ecosystem.outputs import mark, write_csv, write_text
-    from experiments.commands import _run
     from experiments.runner import prepare_out_dir
 
     check_options(args)
@@ -731,15 +733,13 @@ def calibrate_national(args) -> int:
 
         check_store_revision(out, exp.design_hash)
     if args.scheduler:
-        from experiments.commands import _check_scheduler
-
-        _check_scheduler(args.scheduler)
+        check_scheduler(args.scheduler)
     for note in exp.notes:
         print(f"note: {note}", file=sys.stderr)
     t0 = time.perf_counter()
     report = None
     try:
-        report = _run(exp, out, args)  # the sweep, its summary line and failures
+        report = run(exp, out, args)  # the sweep, its summary line and failures
     finally:
         if out.is_dir():  # also after Ctrl-C: the table and report match runs/ (partial)
             wall = time.perf_counter() - t0

@@ -616,7 +616,7 @@ def _cmd_all(args) -> int:
 def _cmd_national(args) -> int:
     from experiments.calibrate_national import calibrate_national
 
-    return calibrate_national(args)
+    return calibrate_national(args, _run, _check_scheduler)
 
 
 @_guard
