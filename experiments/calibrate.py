@@ -1361,6 +1361,20 @@ def format_predictive(
 # --------------------------------------------------------------------------------------------
 # Inference steps shared by `aieco calibrate CITY` and `aieco calibrate all`
 # --------------------------------------------------------------------------------------------
+#: ``aieco calibrate`` flags whose value lives under another name on ``args``.
+_FLAG_DEST = {"--set": "overrides"}
+
+
+def given_flag(args, flags: tuple[str, ...]) -> str | None:
+    """The first of ``flags`` the command line gave (a value, a switch on, a non-empty list):
+    how each ``aieco calibrate`` mode names the option it does not use."""
+    for flag in flags:
+        value = getattr(args, _FLAG_DEST.get(flag, flag.lstrip("-").replace("-", "_")), None)
+        if value is not None and value is not False and value != []:
+            return flag
+    return None
+
+
 def check_engine_options(args) -> None:
     """``--months``, ``--workers`` and ``--scheduler`` of ``aieco calibrate all`` and
     ``national``: ScenarioError (one line) when out of range or both engines are given."""

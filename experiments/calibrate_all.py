@@ -30,7 +30,7 @@ from pathlib import Path
 
 import experiments.calibrate as cal
 from ecosystem.scenario import ScenarioError
-from experiments.calibrate import CalibrationSpec, load_spec
+from experiments.calibrate import CalibrationSpec, given_flag, load_spec
 
 STAGE_A = "hangzhou"
 ALL_KIND = "calibrate_all"
@@ -111,16 +111,9 @@ def stage_a_freshness(path: Path, spec: CalibrationSpec) -> tuple[bool, str]:
 
 
 def _check_options(args) -> None:
-    for flag, given in (
-        ("--infer", args.infer),
-        ("--summary", args.summary),
-        ("--store-only", args.store_only),
-        ("--posterior", args.posterior is not None),
-        ("--set", bool(args.overrides)),
-        ("--csv", args.csv is not None),
-    ):
-        if given:
-            raise ScenarioError(flag, None, "is for one city; 'all' builds, infers and checks")
+    unused = ("--infer", "--summary", "--store-only", "--posterior", "--set", "--csv")
+    if flag := given_flag(args, unused):
+        raise ScenarioError(flag, None, "is for one city; 'all' builds, infers and checks")
     from experiments.inference import MIN_SIMULATIONS
 
     if args.budget is not None and not MIN_SIMULATIONS <= args.budget <= 1_000_000:

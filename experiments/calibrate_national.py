@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
-from experiments.calibrate import check_engine_options, file_sha256, row_parameter
+from experiments.calibrate import check_engine_options, file_sha256, given_flag, row_parameter
 from experiments.parameters import RunTask, run_id
 from experiments.spec import Experiment
 
@@ -688,24 +688,17 @@ def format_report(
 # The command
 # --------------------------------------------------------------------------------------------
 def check_options(args) -> None:
-    for flag, given in (
-        ("--infer", args.infer),
-        ("--summary", args.summary),
-        ("--store-only", args.store_only),
-        ("--posterior", args.posterior is not None),
-        ("--ppc", args.ppc is not None),
-        ("--core-posterior", args.core_posterior is not None),
-        ("--stage-a-budget", args.stage_a_budget is not None),
-        ("--set", bool(args.overrides)),
-        ("--csv", args.csv is not None),
-    ):
-        if given:
-            raise ScenarioError(
-                flag,
-                None,
-                "is not used by 'national' (it takes --budget, --months, --out, "
-                "--workers or --scheduler, --resume, --quiet)",
-            )
+    unused = (
+        "--infer", "--summary", "--store-only", "--posterior", "--ppc", "--core-posterior",
+        "--stage-a-budget", "--set", "--csv",
+    )  # fmt: skip
+    if flag := given_flag(args, unused):
+        raise ScenarioError(
+            flag,
+            None,
+            "is not used by 'national' (it takes --budget, --months, --out, "
+            "--workers or --scheduler, --resume, --quiet)",
+        )
     if args.budget is not None and not 1 <= args.budget <= 100_000:
         raise ScenarioError("--budget", args.budget, "must be in 1..100,000 (joint draws)")
     check_engine_options(args)  # --months, --workers, --scheduler

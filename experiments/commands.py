@@ -577,24 +577,15 @@ def _register_calibrate(subparsers) -> None:
 def cmd_calibrate(args) -> int:
     if args.check or args.seeds is not None:
         from ecosystem import cli as model_cli
+        from experiments.calibrate import given_flag
 
-        for flag, given in (
-            ("--budget", args.budget is not None),
-            ("--infer", args.infer),
-            ("--ppc", args.ppc is not None),
-            ("--store-only", args.store_only),
-            ("--posterior", args.posterior is not None),
-            ("--summary", args.summary),
-            ("--resume", args.resume),
-            ("--workers", args.workers is not None),
-            ("--scheduler", args.scheduler is not None),
-            ("--out", args.out is not None),
-            ("--core-posterior", args.core_posterior is not None),
-            ("--stage-a-budget", args.stage_a_budget is not None),
-            ("--months", args.months is not None),
-        ):
-            if given:
-                return _error(f"{flag}: not used by --check (it takes --seeds, --set, --csv)")
+        unused = (
+            "--budget", "--infer", "--ppc", "--store-only", "--posterior", "--summary",
+            "--resume", "--workers", "--scheduler", "--out", "--core-posterior",
+            "--stage-a-budget", "--months",
+        )  # fmt: skip
+        if flag := given_flag(args, unused):
+            return _error(f"{flag}: not used by --check (it takes --seeds, --set, --csv)")
         args.scenario = args.target
         args.seeds = 20 if args.seeds is None else args.seeds
         return model_cli.cmd_calibrate(args)
