@@ -40,7 +40,9 @@ hub background:
 with M(t) the national mobile pool's money for the year and D_c'(t) what the startups of city
 c' drew from it in month t, fitted the same way into ``national.vc_mobile_pool_yuan_per_year`` and
 ``vc_mobile_pool_growth_per_year`` (where a yearly mean from the anchor year on is zero the
-trend is undefined: the level is the mean over those years and the growth 0). In the
+trend is undefined: the level is the mean over those years and the growth 0; with
+``vc_home_bias`` = 1 there is no mobile pool and the fields are not written, so a lone city
+keeps its own money whatever h a sweep draws). In the
 single-city run that pool funds only the city's justified rounds its own pool (h × its VC)
 leaves unfunded, so it meets the mobile money as it did in the national run: what the others
 take is gone, the rest is open to it by value for money. Its expected draw is then its
@@ -290,6 +292,16 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
         f'mobile_founder_rival_growth_per_year = {{ value = {gw[0]:.4f}, source = "{prov}: '
         f'log-linear trend of the same weight from year {a} to {demand.years}" }}',
     ]
+    if not np.any(demand.vc_mobile_pool > 0):
+        # h = 1: no national mobile pool. Writing a derived pool of 0 would take the 1 − h share
+        # of the city's own money away in a single-city run with a drawn h < 1; without the
+        # fields a lone city's mobile pool is (1 − h) of its own money, so it keeps all of it.
+        lines += [
+            "# No national mobile VC pool in the national run (national.vc_home_bias = 1): the",
+            "# city keeps all of its own VC money (no vc_mobile_pool_* fields).",
+            BLOCK_END,
+        ]
+        return "\n".join(lines) + "\n"
     d, gd = level_and_growth_or_flat(demand.vc_left(city))
     lines += [
         "# The national mobile VC pool the other cities leave this city (ecosystem/firm_life.py,",

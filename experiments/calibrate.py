@@ -124,6 +124,29 @@ OWN_STATISTICS = {
             "venture money raised in the city regions per year (mean over the run) [S39][S107]",
         ),
         _stat(
+            "vc_deals_y1",
+            "rounds",
+            "venture rounds closed in the city regions in the run's first 12 months (2025: the "
+            "nearest year to the sources' 2024 counts, before the pools' growth) [S39][S107]",
+        ),
+        _stat(
+            "vc_money_yuan_y1",
+            "yuan",
+            "venture money raised in the city regions in the run's first 12 months [S39][S107]",
+        ),
+        _stat(
+            "venture_b_given_a",
+            "share",
+            "among venture-track startups founded in the first two years of the run that reached "
+            "Series A, the share that reached Series B by the end (Carta: 14.8% / 36.4% [S37]; "
+            "Series A given seed is held-out pattern 10b, never a statistic)",
+        ),
+        _stat(
+            "venture_c_given_b",
+            "share",
+            "as venture_b_given_a, Series C among those that reached Series B [S37]",
+        ),
+        _stat(
             "venture_reached_seed",
             "share",
             "among venture-track startups (ever sought a round) founded in the first two years "
@@ -241,6 +264,17 @@ def _reached(firms: pd.DataFrame, stage: int) -> float:
     return float((firms["stage"].to_numpy() >= stage).mean()) if len(firms) else math.nan
 
 
+def _reached_given(firms: pd.DataFrame, stage: int) -> float:
+    """Share of the firms that reached ``stage - 1`` that went on to reach ``stage``."""
+    stages = firms["stage"].to_numpy()
+    before = stages >= stage - 1
+    return float((stages[before] >= stage).mean()) if before.any() else math.nan
+
+
+def _first_year_sum(t: pd.DataFrame, col: str) -> float:
+    return float(t[col].iloc[:12].sum()) if col in t and len(t) >= 12 else math.nan
+
+
 def _city_utilization_first_year(result) -> float:
     from ecosystem import outcomes
 
@@ -272,6 +306,14 @@ def own_statistics(result, names: set[str]) -> dict[str, float]:
             v = float(t["rounds_closed"].sum() / years) if "rounds_closed" in t else math.nan
         elif name == "vc_money_yuan_per_year":
             v = float(t["vc_raised_yuan"].sum() / years) if "vc_raised_yuan" in t else math.nan
+        elif name == "vc_deals_y1":
+            v = _first_year_sum(t, "rounds_closed")
+        elif name == "vc_money_yuan_y1":
+            v = _first_year_sum(t, "vc_raised_yuan")
+        elif name == "venture_b_given_a":
+            v = _reached_given(_venture(early), Stage.SERIES_B)
+        elif name == "venture_c_given_b":
+            v = _reached_given(_venture(early), Stage.SERIES_C)
         elif name == "venture_reached_seed":
             v = _reached(_venture(early), Stage.SEED)
         elif name == "venture_reached_a":

@@ -251,3 +251,31 @@ def test_derived_block_writes_the_mobile_pool_the_others_leave():
     assert left[1] == 0.0
     assert doc["vc_mobile_pool_yuan_per_year"]["value"] == pytest.approx(left.mean(), rel=1e-5)
     assert doc["vc_mobile_pool_growth_per_year"]["value"] == 0.0
+
+
+def test_no_mobile_pool_derives_no_mobile_pool_fields():
+    """With ``vc_home_bias`` = 1 the national run has no mobile pool: the block writes no
+    ``vc_mobile_pool_*`` fields, so a single-city run keeps (1 − h) of its own money as its
+    mobile pool whatever h a sweep draws, instead of losing it to a derived pool of 0."""
+    months = 12 * 3
+    demand = background.HubDemand(
+        centers=[("qingyang", "qingyang_cluster")],
+        cities=["hangzhou", "wenzhou"],
+        background=np.ones((months, 1)),
+        by_city=np.ones((months, 2, 1)),
+        weights=np.ones((months, 2)),
+        vc_mobile=np.zeros((months, 2)),
+        vc_mobile_pool=np.zeros(months),
+        seeds=[1],
+        years=3,
+    )
+    doc = tomllib.loads(background.block("hangzhou", demand, "abc1234"))["national"]
+    assert "mobile_founder_rival_weight" in doc
+    assert not any(k.startswith("vc_mobile_pool") for k in doc)
+    # The shipped single-city presets (derived at h = 1): a drawn h < 1 keeps the city's money.
+    cfg = load_scenario("hangzhou", ["national.vc_home_bias=0.8"])
+    assert cfg.national.vc_mobile_pool_yuan_per_year is None
+    model = AIEcosystem(cfg, rng=1)
+    local = sum(p.annual for p in model.state.vc_pools)
+    assert local > 0
+    assert model.state.vc_mobile.annual == pytest.approx(local / 0.8 * 0.2, rel=1e-12)
