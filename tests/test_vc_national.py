@@ -218,6 +218,23 @@ def test_bad_vc_settings_are_one_line_errors(tmp_path, setting, needle):
     assert not out.exists()
 
 
+def two_city_demand(draws: np.ndarray, pool: np.ndarray, seeds: list[int]):
+    """A national derivation of two cities and one hub center: what the others drew from the
+    mobile pool (``draws``, months × cities) and the pool itself; the rest is flat."""
+    months = len(pool)
+    return background.HubDemand(
+        centers=[("qingyang", "qingyang_cluster")],
+        cities=["hangzhou", "wenzhou"],
+        background=np.ones((months, 1)),
+        by_city=np.ones((months, 2, 1)),
+        weights=np.ones((months, 2)),
+        vc_mobile=draws,
+        vc_mobile_pool=pool,
+        seeds=seeds,
+        years=months // 12,
+    )
+
+
 def test_derived_block_writes_the_mobile_pool_the_others_leave():
     """``aieco derive-background`` writes a single city's mobile VC pool: the national mobile
     pool less 12 × what the other cities drew from it a month (level on the anchor year,
@@ -226,17 +243,7 @@ def test_derived_block_writes_the_mobile_pool_the_others_leave():
     t = np.arange(months) / 12.0
     pool = 10e6 * 1.1**t
     draws = np.stack([np.zeros(months), 2e5 * 1.1**t], axis=1)  # (months, cities)
-    demand = background.HubDemand(
-        centers=[("qingyang", "qingyang_cluster")],
-        cities=["hangzhou", "wenzhou"],
-        background=np.ones((months, 1)),
-        by_city=np.ones((months, 2, 1)),
-        weights=np.ones((months, 2)),
-        vc_mobile=draws,
-        vc_mobile_pool=pool,
-        seeds=[1, 2],
-        years=4,
-    )
+    demand = two_city_demand(draws, pool, seeds=[1, 2])
     for city, level, growth in [("hangzhou", 10e6 - 12 * 2e5, 0.1), ("wenzhou", 10e6, 0.1)]:
         doc = tomllib.loads(background.block(city, demand, "abc1234"))["national"]
         got = doc["vc_mobile_pool_yuan_per_year"]
@@ -258,17 +265,7 @@ def test_no_mobile_pool_derives_no_mobile_pool_fields():
     ``vc_mobile_pool_*`` fields, so a single-city run keeps (1 − h) of its own money as its
     mobile pool whatever h a sweep draws, instead of losing it to a derived pool of 0."""
     months = 12 * 3
-    demand = background.HubDemand(
-        centers=[("qingyang", "qingyang_cluster")],
-        cities=["hangzhou", "wenzhou"],
-        background=np.ones((months, 1)),
-        by_city=np.ones((months, 2, 1)),
-        weights=np.ones((months, 2)),
-        vc_mobile=np.zeros((months, 2)),
-        vc_mobile_pool=np.zeros(months),
-        seeds=[1],
-        years=3,
-    )
+    demand = two_city_demand(np.zeros((months, 2)), np.zeros(months), seeds=[1])
     doc = tomllib.loads(background.block("hangzhou", demand, "abc1234"))["national"]
     assert "mobile_founder_rival_weight" in doc
     assert not any(k.startswith("vc_mobile_pool") for k in doc)
