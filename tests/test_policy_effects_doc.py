@@ -38,7 +38,10 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
         assert f"| `{name}` |" in text and f"- **`{name}`**:" in text
         assert f"| `{name}` |" in ranges
     assert re.search(r"seed \[[^]]+\]; parameters \[[^]]+\] \(\d+%\)", ranges)
-    _voucher_money_falls(text)
+    # Two parameter draws give a t interval on 1 degree of freedom: since the recalibration on
+    # money that rations (32cad67) the two draws pay very different voucher sums, so only the
+    # sign is asked here; the seeds-only page below asks for the detected fall.
+    _voucher_money_falls(text, detected=False)
     # seeds only (--param-draws 0): the intervals say they cover seed noise only
     assert mod.main(["--param-draws", "0", "--replicates", "2", *args]) == 0
     text = doc.read_text(encoding="utf-8")
@@ -47,11 +50,21 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     _voucher_money_falls(text)
 
 
-def _voucher_money_falls(text: str) -> None:
-    """The voucher switch-off is a real, detected change in what the programme pays (with 2
-    replicates or draws a † lead, not a discovery at the table's false discovery rate)."""
-    row = next(line for line in text.splitlines() if line.startswith("| `vouchers_off` |"))
-    assert re.search(r"\*\*-[\d,.]+ \[|-[\d,.]+ \[-[\d,.]+, -[\d,.]+\] †", row), row
+def _voucher_money_falls(text: str, detected: bool = True) -> None:
+    """The voucher switch-off lowers what the programme pays: a real, detected change (with 2
+    replicates a † lead, not a discovery at the table's false discovery rate), or with
+    ``detected=False`` a negative estimate."""
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("| `vouchers_off` |"))
+    if detected:
+        assert re.search(r"\*\*-[\d,.]+ \[|-[\d,.]+ \[-[\d,.]+, -[\d,.]+\] †", row), row
+        return
+    header = next(line for line in lines if "voucher money paid" in line and line.startswith("|"))
+    col = [c.strip() for c in header.split("|")].index(
+        next(c.strip() for c in header.split("|") if "voucher money paid" in c)
+    )
+    cell = [c.strip() for c in row.split("|")][col]
+    assert re.match(r"\**-[\d,.]+ \[", cell), (cell, row)
 
 
 def test_bold_cells_are_discoveries_at_the_false_discovery_rate():
