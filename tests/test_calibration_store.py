@@ -5,6 +5,7 @@ work. Asserts structure and reproducibility, never the model's numbers (the mode
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -338,6 +339,51 @@ def test_own_statistics_on_hand_built_tables():
     # the talent ratio is the outcome registry's (one definition for the check and the store)
     assert "talent_outflow_to_inflow" in cal.registry_statistics()
     assert "talent_outflow_to_inflow" not in cal.OWN_STATISTICS
+
+
+def test_conditional_funnel_and_first_year_venture_statistics():
+    """B | A and C | B among the early venture cohort; deals and money summed over the first
+    12 months of the city regions only (NaN for a run shorter than a year)."""
+    from types import SimpleNamespace
+
+    from ecosystem.tables import Stage
+
+    firms = pd.DataFrame(
+        {
+            "founded_month": [0, 1, 2, 3, 5, 30],
+            "venture_track": [True, True, True, True, False, True],
+            "stage": [Stage.SERIES_B, Stage.SERIES_A, Stage.SEED, 0, Stage.SERIES_C, 2],
+            "exit_reason": ["alive"] * 6,
+        }
+    )
+    months = 14
+    city = pd.DataFrame(
+        {
+            "month": range(months),
+            "region": "c",
+            "people": 100,
+            "rounds_closed": [1] * 12 + [50, 50],
+            "vc_raised_yuan": [1e6] * 12 + [9e9, 9e9],
+        }
+    )
+    hub = city.assign(region="h", rounds_closed=1000, vc_raised_yuan=1e12)
+    regions = {"c": SimpleNamespace(kind="city"), "h": SimpleNamespace(kind="hub")}
+    result = SimpleNamespace(
+        firms=firms,
+        kpis=pd.concat([city, hub]),
+        months=months,
+        scenario=SimpleNamespace(regions=regions),
+    )
+    names = {"venture_b_given_a", "venture_c_given_b", "vc_deals_y1", "vc_money_yuan_y1"}
+    got = cal.own_statistics(result, names)
+    # rows 0–3 are the early venture cohort: A or later rows 0, 1; of them B: row 0; C: none
+    assert got["venture_b_given_a"] == pytest.approx(1 / 2)
+    assert got["venture_c_given_b"] == 0.0
+    assert got["vc_deals_y1"] == 12.0 and got["vc_money_yuan_y1"] == pytest.approx(12e6)
+    short = SimpleNamespace(**{**vars(result), "kpis": city.iloc[:6], "months": 6})
+    assert math.isnan(cal.own_statistics(short, {"vc_deals_y1"})["vc_deals_y1"])
+    # A given seed is held-out pattern 10b: no statistic of that name exists
+    assert not any("given_seed" in n for n in cal.all_statistics())
 
 
 def test_a_store_of_another_model_revision_is_not_extended(tmp_path, uninterrupted, monkeypatch,
