@@ -168,7 +168,8 @@ def RunControls(
         target.set(None)
         if playing.value:
             # Wait for the month in progress, then stop: with the lock held no month starts, so
-            # once the status no longer says "playing" the month shown is where Play stopped.
+            # the render that drops "playing" from the status shows the month where Play stopped
+            # (the browser may receive its widgets one message at a time).
             with session.lock:
                 playing.set(False)
                 refresh()
