@@ -133,3 +133,16 @@ def test_bold_cells_are_discoveries_at_the_false_discovery_rate():
     lead = marked.iloc[3:60][excludes.iloc[3:60]].iloc[0]
     assert mod._cell(lead, 1.0).endswith(" †")
     assert mod._cell(marked.iloc[0], 1.0).startswith("**")
+
+
+def test_the_page_says_when_the_western_hubs_are_full():
+    """The caveat appears exactly when the baseline's western hubs are full, and is absent when
+    they are not or the outcome is missing."""
+    import math
+
+    mod = _module()
+    full = mod._saturation_caveat({"west_utilization_end": 1.0})
+    assert full and "western hubs are full" in full[0] and "docs/validation.md" in full[0]
+    assert mod._saturation_caveat({"west_utilization_end": 0.6}) == []
+    assert mod._saturation_caveat({"west_utilization_end": math.nan}) == []
+    assert mod._saturation_caveat({}) == []

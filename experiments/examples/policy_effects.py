@@ -127,6 +127,28 @@ FDR = 0.05
 IDENTICAL = 1e-9
 
 
+#: Western utilisation at or above this in the baseline's last 12 months: the hubs are full.
+SATURATED = 0.99
+
+
+def _saturation_caveat(baseline_means: dict) -> list[str]:
+    """A paragraph when the baseline's western hubs are full: a lever that works through western
+    compute cannot move their utilisation, whatever it does (docs/validation.md, patterns 8a
+    and 11)."""
+    west = baseline_means.get("west_utilization_end", np.nan)
+    if not (np.isfinite(west) and west >= SATURATED):
+        return []
+    return [
+        f"**The western hubs are full in the baseline** ({west:.0%} in the last 12 months). "
+        "Startups' compute demand grows faster than any center can expand, and the hubs' outside "
+        "users take capacity before the startups. So no variant can raise western utilisation, "
+        "and a lever that works through western compute (portable vouchers, the unified "
+        "network) finds nothing to buy there. This is the imbalance that `docs/validation.md` "
+        'measures under "Why patterns 8a and 11 fail", not a finding about the levers.',
+        "",
+    ]
+
+
 def _p_values(effects: pd.DataFrame, confidence: float) -> np.ndarray:
     """Two-sided paired-t p-value of each effect, from its mean, t interval and n."""
     from scipy import stats
@@ -290,6 +312,7 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
         + ".",
         "",
     ]
+    lines += _saturation_caveat(baseline_means)
     shown = [o for o in SHOWN if o in set(effects["outcome"])]
     head = [
         "variant",
