@@ -8,8 +8,8 @@ Each month (docs/ODD.md §7.4; design docs/design/causal-core.md §2):
    sector intensity (log-normal spread) and a productivity ``z`` (log-normal, mean 1). Sorted
    by z, each project's value is the first-order gain in target revenue from the capability it
    adds (``economics.capability_gain`` on the cumulated productive compute, so returns diminish
-   across projects), over the months the gain lasts. Inference (revenue × sector intensity) is
-   bought whatever the price.
+   across projects), over the months the gain lasts. Inference (revenue × sector intensity,
+   falling with the efficiency trend) is bought whatever the price.
 3. Vouchers are entitlements: a firm without one applies to the programme that would pay it most
    when the expected subsidy over the validity exceeds its application cost (take-up emerges);
    programmes award first come, first served from their yearly budget (``Budget.grant``).
@@ -17,8 +17,9 @@ Each month (docs/ODD.md §7.4; design docs/design/causal-core.md §2):
    (price × (1 − rate) for compute, less the data voucher on their data) within its liquidity.
    The same arrays with every rate at 0 give what it would have bought without vouchers:
    projects bought only with them are **additional**, the rest (and all inference) **deadweight**.
-5. Background demand takes capacity first; startups' requests are split over the centers by a
-   logit on the effective price and rationed proportionally (``split_and_ration``).
+5. Startups' requests are split over the centers by a logit on the effective price; background
+   users ask their own center; a center asked for more than it has rations every buyer in
+   proportion (``split_and_ration``).
 6. Programmes pay rate × cost at the centers where they are valid, up to the entitlement left
    (data vouchers: rate × data cost, first come, first served from their budget).
 
@@ -269,16 +270,22 @@ def logit_shares(eff_price: np.ndarray, sensitivity: float) -> np.ndarray:
 
 
 def split_and_ration(
-    demand: np.ndarray, eff_price: np.ndarray, capacity: np.ndarray, sensitivity: float
+    demand: np.ndarray,
+    eff_price: np.ndarray,
+    capacity: np.ndarray,
+    sensitivity: float,
+    allowed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Requests (rows) split over centers (columns) by a logit on effective prices, rationed.
 
     Each round, every unserved request is split over the centers with capacity left in shares
-    ``exp(−λ·p̃_ij) / Σ_k exp(−λ·p̃_ik)``. A center asked for more than it has left sells all of it
-    in proportion to the requests (proportional rationing) and closes; the unserved rest is split
-    again over the centers still open. Each round closes a center or serves everything, so at most
-    as many rounds as centers. Returns GPU-h bought, (requests, centers); never more than
-    ``capacity`` per center (up to rounding), never more than ``demand`` per row.
+    ``exp(−λ·p̃_ij) / Σ_k exp(−λ·p̃_ik)`` (over the centers ``allowed[i]`` may buy at, if given:
+    a request with no allowed center left goes unserved). A center asked for more than it has
+    left sells all of it in proportion to the requests (proportional rationing) and closes; the
+    unserved rest is split again over the centers still open. Each round closes a center or
+    serves everything, so at most as many rounds as centers. Returns GPU-h bought, (requests,
+    centers); never more than ``capacity`` per center (up to rounding), never more than
+    ``demand`` per row.
     """
     n, m = eff_price.shape
     bought = np.zeros((n, m))
@@ -287,14 +294,16 @@ def split_and_ration(
         return bought
     wanted = demand[rows].astype(np.float64)
     price = eff_price[rows]
+    ok = np.ones((rows.size, m), dtype=bool) if allowed is None else allowed[rows]
     # Requests facing the same effective prices get the same shares and the same rationing, so
     # the market is solved once per distinct price row (home region × voucher rates × kind) and
     # each request gets its group's fractions. Rows are grouped by a fixed linear key and the
     # grouping is checked exactly; if two different rows ever shared a key, rows are kept apart.
-    key = price @ np.linspace(1.0, 2.0, m) ** np.pi
+    key = price @ np.linspace(1.0, 2.0, m) ** np.pi + ok @ np.linspace(3.0, 4.0, m) ** np.e
     _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    if np.array_equal(price[first][group], price):
-        price, pending = price[first], np.bincount(group, weights=wanted)
+    same = np.array_equal(price[first][group], price) and np.array_equal(ok[first][group], ok)
+    if same:
+        price, ok, pending = price[first], ok[first], np.bincount(group, weights=wanted)
     else:
         group, pending = np.arange(rows.size), wanted.copy()
     total = pending.copy()
@@ -304,9 +313,11 @@ def split_and_ration(
         open_ = np.flatnonzero(avail > 0)
         if open_.size == 0:
             break
-        z = -sensitivity * price[:, open_]
-        w = np.exp(z - z.max(axis=1, keepdims=True))
-        request = pending[:, None] * (w / w.sum(axis=1, keepdims=True))
+        z = np.where(ok[:, open_], -sensitivity * price[:, open_], -np.inf)
+        top = z.max(axis=1, keepdims=True)
+        w = np.exp(z - np.where(np.isfinite(top), top, 0.0))  # 0 where not allowed
+        total_w = w.sum(axis=1, keepdims=True)
+        request = pending[:, None] * np.divide(w, total_w, out=np.zeros_like(w), where=total_w > 0)
         asked = request.sum(axis=0)
         short = asked > avail[open_]
         fill = np.where(short, avail[open_] / np.where(short, asked, 1.0), 1.0)
@@ -321,6 +332,31 @@ def split_and_ration(
             break
     bought[rows] = wanted[:, None] * (got_rows / total[:, None])[group]
     return bought
+
+
+def split_with_background(
+    demand: np.ndarray,
+    eff_price: np.ndarray,
+    background: np.ndarray,
+    price: np.ndarray,
+    capacity: np.ndarray,
+    sensitivity: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Startups' requests (rows of ``demand`` at ``eff_price``, split over every center) and the
+    background users of each center (``background[j]``, buying at center j only, at its price)
+    meet the capacity together: a center asked for more than it has rations every buyer in
+    proportion (``split_and_ration``). Returns (GPU-h bought by each request at each center,
+    GPU-h sold to each center's background users)."""
+    m = price.size
+    allowed = np.vstack([np.ones((demand.size, m), dtype=bool), np.eye(m, dtype=bool)])
+    both = split_and_ration(
+        np.concatenate([demand, background]),
+        np.vstack([eff_price, np.broadcast_to(price, (m, m))]),
+        capacity,
+        sensitivity,
+        allowed=allowed,
+    )
+    return both[: demand.size], both[demand.size :].sum(axis=1)
 
 
 def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.ndarray:
@@ -356,7 +392,7 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     s.view("training_effective_gpu_h")[:] = 0.0
     capacity = np.array([dc.capacity for dc in dcs])
     price = np.array([dc.price for dc in dcs])
-    # Background users take capacity first.
+    # Background users' demand at each center (rationed with the startups' requests below).
     wanted = background_demand(
         np.array([dc.background_base for dc in dcs]),
         np.array([dc.spec.background_growth_per_year for dc in dcs]),
@@ -365,10 +401,9 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
         np.array([dc.spec.price_yuan_per_gpu_h for dc in dcs]),
         cm.background_price_elasticity,
     )
-    background = np.minimum(wanted, capacity)
-    capacity -= background
     state.sales_by_region = np.zeros((params.n_regions, m))
     if alive.size == 0 or m == 0:
+        background = np.minimum(wanted, capacity)  # the only buyers: served up to capacity
         for j, dc in enumerate(dcs):
             dc.record_sales(background[j], 0.0, 0.0)
         return
@@ -388,7 +423,9 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     unit_train = (s_train * p_train).sum(axis=1)  # yuan per GPU-h, by home region
     unit_infer = (s_infer * p_infer).sum(axis=1)
     # Inference is bought whatever the price; the rest of the firm's money may buy projects.
-    infer = s.revenue[firms] * params.sector_inference[sector]
+    # GPU-h per yuan served fall with the efficiency trend (pass-through φ).
+    serving = economics.efficiency(params, state.month) ** -cm.inference_efficiency_pass_through
+    infer = s.revenue[firms] * params.sector_inference[sector] * serving
     infer_cost = infer * unit_infer[region]
     wages = s.headcount[firms] * state.wage[region] * (1.0 + st.other_opex_share)
     liquid = (
@@ -433,9 +470,11 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     rate_ij = rate[:, None] * valid
     base = price[None, :] * (1.0 - rate_ij) + outside[region] * friction
     latency = outside[region] * cm.inference_latency_penalty_yuan
-    both = split_and_ration(
+    both, background = split_with_background(
         np.concatenate([infer, train]),
         np.vstack([base + latency, base]),
+        wanted,
+        price,
         capacity,
         cm.center_choice_sensitivity,
     )

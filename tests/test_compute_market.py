@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +81,48 @@ def test_rationing_never_sells_more_than_capacity_and_ignores_arrival_order():
         np.testing.assert_allclose(again, bought[order], rtol=1e-9, atol=1e-9)
 
 
+def test_a_request_buys_only_where_it_is_allowed():
+    """Rows restricted to some centers never buy elsewhere, and a row whose allowed centers are
+    sold out goes unserved while the others buy what is left; unrestricted rows behave as
+    without the mask."""
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        n, m = rng.integers(1, 40), rng.integers(1, 6)
+        price = rng.uniform(1.0, 30.0, size=(n, m))
+        demand = rng.exponential(100.0, size=n)
+        capacity = rng.exponential(50.0 * n / m, size=m)
+        allowed = rng.random((n, m)) < 0.5
+        lam = rng.uniform(0.0, 3.0)
+        bought = compute_market.split_and_ration(demand, price, capacity, lam, allowed=allowed)
+        assert (bought[~allowed] == 0).all()
+        assert (bought.sum(axis=0) <= capacity * (1 + 1e-9) + 1e-9).all()
+        assert (bought.sum(axis=1) <= demand * (1 + 1e-9) + 1e-9).all()
+        # a center with capacity left was asked by no row allowed there that still wanted more
+        left = capacity - bought.sum(axis=0) > 1e-6 * (1 + capacity)
+        unmet = demand - bought.sum(axis=1) > 1e-6 * (1 + demand)
+        assert not (allowed[unmet][:, left]).any()
+        free = compute_market.split_and_ration(demand, price, capacity, lam, allowed=None)
+        everywhere = compute_market.split_and_ration(
+            demand, price, capacity, lam, allowed=np.ones((n, m), dtype=bool)
+        )
+        np.testing.assert_allclose(everywhere, free, rtol=1e-12, atol=1e-9)
+
+
+def test_background_users_are_rationed_with_the_startups_not_before_them():
+    """At a center asked for twice what it has, its background users and the startups each get
+    half of what they asked there; background users never buy at another center."""
+    price = np.array([10.0, 8.0])
+    capacity = np.array([100.0, 1e6])
+    # one startup request that (λ = 0) splits evenly: 100 GPU-h asked at each center
+    bought, bg = compute_market.split_with_background(
+        np.array([200.0]), price[None, :], np.array([100.0, 50.0]), price, capacity, 0.0
+    )
+    # center 0: asked 100 (startup) + 100 (background) for 100: each gets half; the startup's
+    # unserved 50 moves to center 1, the background's does not
+    assert bg == pytest.approx([50.0, 50.0])
+    assert bought[0] == pytest.approx([50.0, 150.0])
+
+
 # --------------------------------------------------------------------------------------------
 # Price dynamics with frozen demand (the market phase and the price phase, iterated)
 # --------------------------------------------------------------------------------------------
@@ -109,10 +152,10 @@ class FrozenMarket:
             bg = compute_market.background_demand(
                 self.bg_base, np.zeros_like(self.p0), 0.0, price, self.p0, self.eps
             )
-            bg = np.minimum(bg, self.capacity)
-            bought = compute_market.split_and_ration(
-                self.demand * scale(t), price[None, :] + self.extra, self.capacity - bg, self.lam
-            )
+            bought, bg = compute_market.split_with_background(
+                self.demand * scale(t), price[None, :] + self.extra, bg, price, self.capacity,
+                self.lam,
+            )  # fmt: skip
             u = (bg + bought.sum(axis=0)) / self.capacity
             price = compute_market.adjust_prices(
                 price, u, self.floor, DEFAULTS.price_cap_yuan_per_gpu_h, self.k,
@@ -298,3 +341,29 @@ def test_utilisation_moves_smoothly_without_supply_or_voucher_shocks(preset):
     both = quiet[1:] & quiet[:-1]
     undone = (d[1:] * d[:-1] < 0) & (np.minimum(abs(d[1:]), abs(d[:-1])) > 0.03)
     assert not undone[both].any()
+
+
+@pytest.mark.parametrize("phi", [0.0, 1.0])
+def test_inference_per_yuan_of_revenue_falls_with_the_efficiency_trend(phi):
+    """A firm's inference is its revenue × the sector's GPU-h per yuan × E(t)^(−φ): with φ = 1
+    serving a yuan of revenue takes fewer GPU-hours as the efficiency trend advances; with φ = 0
+    as many as at the start (docs/ODD.md §7.4). Capacity is made abundant so none is rationed."""
+    from ecosystem import economics
+
+    tiny = str(Path(__file__).parent / "presets" / "tiny.toml")
+    scenario = load_scenario(tiny, [f"compute.inference_efficiency_pass_through={phi}"])
+    model = AIEcosystem(scenario, rng=1)
+    for _ in range(13):
+        model.step()
+    state, params = model.state, model.params
+    for dc in state.data_centers:
+        dc.capacity = 1e15
+    compute_market.clear_market(state, params, np.random.default_rng(0))
+    s = state.startups
+    alive = state.alive_startups()
+    alive = alive[s.revenue[alive] > 0]
+    assert alive.size > 5
+    trend = economics.efficiency(params, state.month)
+    assert trend > 1.2  # a year in: the trend has moved
+    expected = s.revenue[alive] * params.sector_inference[s.sector[alive]] * trend**-phi
+    np.testing.assert_allclose(s.inference_gpu_h[alive], expected, rtol=1e-9)

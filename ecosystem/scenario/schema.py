@@ -189,6 +189,9 @@ class ComputeMarket(_Strict):
     """Lever (V10): share of the cross-region friction removed by a unified national network."""
     inference_latency_penalty_yuan: Annotated[float, _num(ge=0.0, le=1e4)] = 6.0
     """Extra cost per GPU-hour of serving inference from a distant hub."""
+    inference_efficiency_pass_through: Share = 1.0
+    """φ: inference GPU-hours per yuan of revenue fall as E(t)^(−φ), E the efficiency trend
+    (docs/ODD.md §7.4): 1 = serving gains from the trend as training does, 0 = not at all."""
     background_price_elasticity: Elasticity = 0.5
     """Elasticity of non-startup demand at a data center to its price. At most 10 (see
     MAX_ELASTICITY)."""
