@@ -3,8 +3,8 @@
 
 Why it exists: validation patterns 8a (prices fall 50-60% in a year [S86][S87]) and 11 (western
 hubs stay at 20-30% load [S92]) fail, and this table shows the mechanism behind both (see
-docs/validation.md, "Why patterns 8a and 11 fail"). Startups' compute demand is what they ask
-for before rationing (``compute_demand_gpu_h``); the share they get is ``served``.
+docs/validation.md, "Patterns 8a and 11: the compute balance"). Startups' compute demand is what
+they ask for before rationing (``compute_demand_gpu_h``); the share they get is ``served``.
 
     .venv/bin/python experiments/examples/compute_balance.py [--preset china] [--years 10]
         [--seed 1] [--set PATH=VALUE ...]

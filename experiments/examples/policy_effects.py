@@ -139,12 +139,12 @@ def _saturation_caveat(baseline_means: dict) -> list[str]:
     if not (np.isfinite(west) and west >= SATURATED):
         return []
     return [
-        f"**The western hubs are full in the baseline** ({west:.0%} in the last 12 months). "
-        "Startups' compute demand grows faster than any center can expand, and the hubs' outside "
-        "users take capacity before the startups. So no variant can raise western utilisation, "
-        "and a lever that works through western compute (portable vouchers, the unified "
-        "network) finds nothing to buy there. This is the imbalance that `docs/validation.md` "
-        'measures under "Why patterns 8a and 11 fail", not a finding about the levers.',
+        f"**The western hubs are full in the baseline** ({west:.0%} in the last 12 months): "
+        "startups' and outside users' demand for them grows faster than they expand. So no "
+        "variant can raise western utilisation, and a lever that works through western compute "
+        "(portable vouchers, the unified network) finds little to buy there. Read its western "
+        'effects as this imbalance, measured in `docs/validation.md` ("Patterns 8a and 11: the '
+        'compute balance"), not as a finding about the lever.',
         "",
     ]
 
