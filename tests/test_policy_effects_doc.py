@@ -142,7 +142,8 @@ def test_the_page_says_when_the_western_hubs_are_full():
 
     mod = _module()
     full = mod._saturation_caveat({"west_utilization_end": 1.0})
-    assert full and "western hubs are full" in full[0] and "docs/validation.md" in full[0]
+    assert full and "western hubs are nearly full" in full[0] and "docs/validation.md" in full[0]
+    assert mod._saturation_caveat({"west_utilization_end": 0.966})  # the page's baseline
     assert mod._saturation_caveat({"west_utilization_end": 0.6}) == []
     assert mod._saturation_caveat({"west_utilization_end": math.nan}) == []
     assert mod._saturation_caveat({}) == []

@@ -127,24 +127,25 @@ FDR = 0.05
 IDENTICAL = 1e-9
 
 
-#: Western utilisation at or above this in the baseline's last 12 months: the hubs are full.
-SATURATED = 0.99
+#: Western utilisation at or above this in the baseline's last 12 months: the hubs are (nearly)
+#: full, within 5 points of capacity, well above the load at which operators expand (0.85).
+SATURATED = 0.95
 
 
 def _saturation_caveat(baseline_means: dict) -> list[str]:
-    """A paragraph when the baseline's western hubs are full: a lever that works through western
-    compute cannot move their utilisation, whatever it does (docs/validation.md, patterns 8a
-    and 11)."""
+    """A paragraph when the baseline's western hubs are (nearly) full: a lever that works through
+    western compute can barely move their utilisation, whatever it does (docs/validation.md,
+    patterns 8a and 11)."""
     west = baseline_means.get("west_utilization_end", np.nan)
     if not (np.isfinite(west) and west >= SATURATED):
         return []
     return [
-        f"**The western hubs are full in the baseline** ({west:.0%} in the last 12 months): "
-        "startups' and outside users' demand for them grows faster than they expand. So no "
-        "variant can raise western utilisation, and a lever that works through western compute "
-        "(portable vouchers, the unified network) finds little to buy there. Read its western "
-        'effects as this imbalance, measured in `docs/validation.md` ("Patterns 8a and 11: the '
-        'compute balance"), not as a finding about the lever.',
+        f"**The western hubs are nearly full in the baseline** ({west:.0%} in the last 12 "
+        "months): startups' and outside users' demand for them grows faster than they expand. "
+        "So no variant can raise western utilisation much, and a lever that works through "
+        "western compute (portable vouchers, the unified network) finds little to buy there. "
+        "Read its western effects as this imbalance, measured in `docs/validation.md` "
+        '("Patterns 8a and 11: the compute balance"), not as a finding about the lever.',
         "",
     ]
 
