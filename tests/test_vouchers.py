@@ -161,10 +161,10 @@ def test_vouchers_raise_subsidised_firms_compute():
 
     So is local capacity (10 times Ningbo's): the voucher is valid only at Ningbo's own center,
     which is sold out in the first year. Since background users are rationed with the startups
-    (3d35d39), holders get less of a sold-out center than they ask, the voucher pays only for what
-    they get there, and the effect falls to +0.3% (1.7% sd, p = 0.2; measured 3 December 2026).
-    A voucher valid only at a full center is worth less: a finding, which the policy page
-    measures on the presets; this test is of the channel."""
+    (3d35d39) the effect there falls to +0.3% (1.7% sd, p = 0.2; with background served first it
+    was +0.9%; measured 3 December 2026). A likely reading, not yet traced: holders get less of
+    a sold-out center than they ask, and the voucher pays only for what they get there. This
+    test is of the channel; the policy page measures vouchers on the presets."""
     base, changed = [], []
     seeds = range(1, 21)
     programme = {
