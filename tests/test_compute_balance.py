@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paired import TINY
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ROOT / "tests" / "presets" / "tiny.toml"
 
 
 def _module():

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from paired import TINY
 
 from ecosystem import AIEcosystem, compute_market, load_scenario
 from ecosystem.scenario import ScenarioError
@@ -350,8 +350,7 @@ def test_inference_per_yuan_of_revenue_falls_with_the_efficiency_trend(phi):
     as many as at the start (docs/ODD.md §7.4). Capacity is made abundant so none is rationed."""
     from ecosystem import economics
 
-    tiny = str(Path(__file__).parent / "presets" / "tiny.toml")
-    scenario = load_scenario(tiny, [f"compute.inference_efficiency_pass_through={phi}"])
+    scenario = load_scenario(str(TINY), [f"compute.inference_efficiency_pass_through={phi}"])
     model = AIEcosystem(scenario, rng=1)
     for _ in range(13):
         model.step()
