@@ -181,7 +181,9 @@ class Survival:
     ``at_risk[a]`` firms observed at age ``a`` months and ``failures[a]`` of them failing in that
     month, over every firm seen in a run (the 2025 stock enters at its drawn age: left
     truncation); ``cohorts[year] = [founded, observed 1y, survived 1y, observed 2y, survived 2y,
-    observed 5y, survived 5y]`` for the firms founded during the run.
+    observed 5y, survived 5y, failed in year 1, closed in year 1, acquired in year 1]`` for the
+    firms founded during the run. A horizon counts only once the cohort's last founders (its
+    December) are observed that long: a cell of the first founders alone would be biased.
     """
 
     at_risk: np.ndarray
@@ -214,15 +216,22 @@ class Survival:
         self.exits += int(failed.sum())
         self.exits_before_5y += int((exit_age < 60).sum())
         new = founded >= 0
+        reason = firms["exit_reason"].to_numpy()
         for m0 in np.unique(founded[new] // 12 * 12):
             cohort = new & (founded // 12 * 12 == m0)
-            row = self.cohorts.setdefault(start_year + int(m0) // 12, np.zeros(7, np.int64))
+            row = self.cohorts.setdefault(start_year + int(m0) // 12, np.zeros(10, np.int64))
             row[0] += int(cohort.sum())
             for k, years in enumerate((1, 2, 5)):
+                if m0 + 11 + 12 * years > months:  # its December founders not yet seen so long
+                    continue
                 seen = cohort & (founded + 12 * years <= months)
                 alive = seen & ~(failed & (exit_m < founded + 12 * years))
                 row[1 + 2 * k] += int(seen.sum())
                 row[2 + 2 * k] += int(alive.sum())
+                if years == 1:
+                    within = seen & exited & (exit_m < founded + 12)
+                    for j, kind in enumerate(("failed", "closed", "acquired")):
+                        row[7 + j] += int((within & (reason == kind)).sum())
 
     def hazard(self) -> pd.DataFrame:
         """Per year of age: firm-months at risk, failures, the annual hazard
@@ -312,14 +321,18 @@ def survival_report(survival: Survival, runs: int) -> str:
         "all firms 2000–12: 59.1% of exits [S36]; a 10-year run truncates older exits).",
         "",
         "Survival by cohort (firms founded during the runs, pooled; a cell is empty until the "
-        "cohort is old enough):",
+        "cohort's last founders are old enough; exits within the first year by kind: failed = "
+        "cash below zero, closed = shut by the founders below the viability line, acquired "
+        "counts as surviving):",
         "",
-        "| cohort | founded | survive 1 year | survive 2 years | survive 5 years |",
-        "|---|---|---|---|---|",
+        "| cohort | founded | survive 1 year | survive 2 years | survive 5 years | "
+        "failed in year 1 | closed in year 1 | acquired in year 1 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for year in sorted(survival.cohorts or {}):
         c = survival.cohorts[year]
         cells = [pct(c[2 + 2 * k] / c[1 + 2 * k]) if c[1 + 2 * k] else "–" for k in range(3)]
+        cells += [pct(c[7 + j] / c[1]) if c[1] else "–" for j in range(3)]
         lines.append(f"| {year} | {c[0]:,} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -81,7 +81,14 @@ def test_life_table_counts_left_truncated_firms_and_censors_acquisitions():
     assert sv.exits == 2 and sv.exits_before_5y == 1
     c = sv.cohorts[2025]  # founded in 2025: months 0, 0, 10
     assert list(c[:3]) == [3, 3, 2]  # all seen for a year; the failed one did not survive it
+    assert list(c[7:]) == [1, 0, 1]  # exits within a year: one failed, one acquired (survives)
     assert sv.cohorts[2026][0] == 1 and sv.cohorts[2026][1] == 1
+    assert sv.cohorts[2026][3] == 0  # 2026's December founders are not two years old at 36
+    # At 30 months the firm founded in month 13 is a year old, but 2026's December founders
+    # would not be: the cohort's one-year cell stays empty rather than count its early founders.
+    partial = Survival.empty(years=5)
+    partial.add(firms, months=30, start_year=2025)
+    assert partial.cohorts[2026][0] == 1 and partial.cohorts[2026][1] == 0
 
 
 def test_calibrate_reports_hazard_by_age_and_survival_by_cohort():
