@@ -64,7 +64,8 @@ def test_cohort_shares_add_up_and_a_change_that_is_none_pairs_to_zero():
     assert region == "ningbo" and list(table.index) == [2025, 2026]
     first = table.loc[2025]
     assert first["survive_1y"] + first["failed_1y"] + first["closed_1y"] == pytest.approx(1.0)
-    assert np.isnan(table.loc[2026, "survive_1y"])  # its December founders are not a year old
+    # its December founders are not a year old: neither its survival nor its probe is shown
+    assert np.isnan(table.loc[2026, "survive_1y"]) and np.isnan(table.loc[2026, "line"])
     diffs = mod.paired(runs, runs)
     assert (diffs["difference"] == 0).all() and (diffs["seeds_lower"] == 0).all()
     assert diffs.loc["startups_founded", "base"] > 0

@@ -77,10 +77,14 @@ class Probe:
         return pd.concat(self.rows, ignore_index=True) if self.rows else pd.DataFrame(columns=cols)
 
 
-def cohort_table(survival: Survival, probes: pd.DataFrame, start_year: int) -> pd.DataFrame:
+def cohort_table(
+    survival: Survival, probes: pd.DataFrame, start_year: int, months: int
+) -> pd.DataFrame:
     """Per founding cohort: the pooled survival shares and first-year exits by kind of
     ``Survival`` (the cohort table of ``aieco calibrate --check``), and the medians of the firms
-    probed at the end of their first year."""
+    probed at the end of their first year (only for cohorts whose December founders were
+    probed too, as ``Survival`` leaves a cohort's cell empty until then)."""
+    probes = probes[12 * probes["cohort"] + 11 + PROBE_AGE <= months]
     c = pd.DataFrame.from_dict(survival.cohorts, orient="index").sort_index()
     t = pd.DataFrame({"founded": c[0]}, index=c.index.rename("cohort"))
     for k, years in enumerate((1, 2, 5)):
@@ -114,7 +118,8 @@ def simulate(preset: str, overrides: list[str], seeds: list[int], region: str | 
         runs.append(row)
         survival.add(result.firms[result.firms["region"] == region], result.months, start)
         probes.append(probe.table())
-    return runs, cohort_table(survival, pd.concat(probes, ignore_index=True), start), region
+    probed = pd.concat(probes, ignore_index=True)
+    return runs, cohort_table(survival, probed, start, scenario.months), region
 
 
 def paired(a: list[dict], b: list[dict]) -> pd.DataFrame:
@@ -157,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.1%}")
     for c in ("wage", "line", "expected_R"):
         shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:,.0f}")
-    print(shown.to_string(float_format=lambda x: f"{x:.3f}"))
+    ratio = shown["capability_vs_incumbents"]
+    shown["capability_vs_incumbents"] = ratio.map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
+    print(shown.to_string())
     if args.against:
         other, _, _ = simulate(args.preset, [*base, *args.against], seeds, region)
         print(f"\npaired over the same seeds: base vs {' '.join(args.against)} (sums over the run)")
