@@ -4,32 +4,22 @@ should, and its columns agree with the run's own tables."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from paired import TINY
+from scripts import load_script
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = "experiments/examples/cohort_drift.py"
 MONTHS = 30
-
-
-def _module():
-    path = ROOT / "experiments" / "examples" / "cohort_drift.py"
-    spec = importlib.util.spec_from_file_location("cohort_drift", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
 def probed():
-    mod = _module()
+    mod = load_script(SCRIPT)
     sc = load_scenario(str(TINY))
     probe = mod.Probe(list(sc.regions).index("ningbo"))
     return mod, sc, run_scenario(sc, seed=2, months=MONTHS, on_month=probe), probe.table()
@@ -59,7 +49,7 @@ def test_viability_line_is_the_minimal_team_at_the_month_wage(probed):
 
 
 def test_cohort_shares_add_up_and_a_change_that_is_none_pairs_to_zero():
-    mod = _module()
+    mod = load_script(SCRIPT)
     runs, table, region = mod.simulate(str(TINY), ["meta.years=2"], [1, 2], None)
     assert region == "ningbo" and list(table.index) == [2025, 2026]
     first = table.loc[2025]

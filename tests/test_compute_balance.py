@@ -3,25 +3,15 @@ quotes for patterns 8a and 11: its figures are the run's own, read back from the
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from paired import TINY
+from scripts import load_script
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _module():
-    path = ROOT / "experiments" / "examples" / "compute_balance.py"
-    spec = importlib.util.spec_from_file_location("compute_balance", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+SCRIPT = "experiments/examples/compute_balance.py"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +20,7 @@ def run():
 
 
 def test_balance_adds_up_to_the_run_tables(run):
-    table = _module().balance(run)
+    table = load_script(SCRIPT).balance(run)
     assert list(table.index) == [0, 1]
     d = run.dc_kpis
     west = d[d["hub"]]
@@ -49,6 +39,6 @@ def test_balance_adds_up_to_the_run_tables(run):
 
 
 def test_the_script_prints_the_table_and_the_growth_line(capsys):
-    assert _module().main(["--preset", str(TINY), "--years", "2", "--seed", "3"]) == 0
+    assert load_script(SCRIPT).main(["--preset", str(TINY), "--years", "2", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "west_util" in out and "startups' demand x" in out

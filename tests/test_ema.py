@@ -222,13 +222,9 @@ def test_prim_scenario_discovery_example_runs(tmp_path, capsys):
     spec["experiment"]["replicates"] = 1
     f = tmp_path / "prim.toml"
     f.write_text(tomli_w.dumps(spec))
-    import importlib.util
+    from scripts import load_script
 
-    loader = importlib.util.spec_from_file_location(
-        "prim_example", ROOT / "experiments/examples/prim_scenario_discovery.py"
-    )
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
+    module = load_script("experiments/examples/prim_scenario_discovery.py")
     out = tmp_path / "experiments.parquet"
     args = [str(f), "--scenarios", "12", "--target-quantile", "0.5", "--out", str(out)]
     code = module.main(args)

@@ -7,17 +7,11 @@ commit them on their own, saying why.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from scripts import load_script
 
-_spec = importlib.util.spec_from_file_location(
-    "golden_regenerate", Path(__file__).parent / "golden" / "regenerate.py"
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
+golden = load_script("tests/golden/regenerate.py")
 
 
 @pytest.mark.slow

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "experiments" / "examples" / "policy_effects.py"
+from scripts import load_script
 
-
-def _module():
-    spec = importlib.util.spec_from_file_location("policy_effects_page", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+SCRIPT = "experiments/examples/policy_effects.py"
 
 
 def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     import tomllib
 
-    mod = _module()
+    mod = load_script(SCRIPT)
     spec = tomllib.loads(mod.SPEC.read_text(encoding="utf-8"))
     names = [p["name"] for p in spec["design"]["points"]]
     baseline = spec["policy"]["baseline"]
@@ -74,7 +66,7 @@ def test_bold_cells_are_discoveries_at_the_false_discovery_rate():
     import numpy as np
     import pandas as pd
 
-    mod = _module()
+    mod = load_script(SCRIPT)
     # the textbook example (Benjamini & Hochberg 1995, 15 p-values): 4 discoveries at q = 0.05
     p = np.array(
         [
@@ -140,7 +132,7 @@ def test_the_page_says_when_the_western_hubs_are_full():
     they are not or the outcome is missing."""
     import math
 
-    mod = _module()
+    mod = load_script(SCRIPT)
     full = mod._saturation_caveat({"west_utilization_end": 1.0})
     assert full and "western hubs are nearly full" in full[0] and "docs/validation.md" in full[0]
     assert mod._saturation_caveat({"west_utilization_end": 0.966})  # the page's baseline
