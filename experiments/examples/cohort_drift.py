@@ -4,7 +4,7 @@ Why it exists: later cohorts survive less (one-year survival 84.5% for Hangzhou'
 69.7% for 2033; docs/calibration.md), and the compute-balance change (3d35d39) lowered the
 preset's end count. This script shows which exit grows (failed: cash below zero; closed: the
 founders shut a firm whose expected revenue R̂* is below the viability line, docs/ODD.md 7.8;
-acquired) and the two sides of the closure test for a firm aged 11 months: the line (it moves
+acquired) and the two sides of the closure test for a firm twelve months old: the line (it moves
 with the city's wage) and R̂*, with the firm's capability against the incumbents' (firms aged
 3 years or more). ``--against PATH=VALUE`` runs the same seeds again with that change and prints
 the paired differences of the end count, births by founder origin and exits by kind.
