@@ -653,12 +653,25 @@ def analyse_stage(
 
 
 def top_factors(gsa: GSASpec, morris: pd.DataFrame, k: int) -> list[Factor]:
-    """The ``k`` factors (seed aside) with the largest μ* relative to each outcome's largest μ*,
-    maximised over outcomes; then the seed."""
+    """The ``k`` factors (seed aside) that lead the most outcomes; then the seed.
+
+    A factor's weight in an outcome is its μ* relative to that outcome's largest, and it counts
+    only where it is told apart from seed noise (its μ* interval above the seed's μ*, the rule
+    of the page's headline): an outcome no factor moves beyond noise chooses nothing. Factors
+    rank by their best weight over outcomes, ties (each outcome's leader has weight 1) by the
+    sum of their weights; factors above noise nowhere fill any places left, by best weight.
+    (Until 3 December 2026 every outcome counted, noise included, and ties fell in alphabetical
+    order: the leader of the startup counts was left out of a 4-factor Sobol' stage.)
+    """
     t = morris[morris["kind"] != "seed"].copy()
+    floor = morris[morris["kind"] == "seed"].set_index("outcome")["mu_star"]
     t["rel"] = t["mu_star"] / t.groupby("outcome")["mu_star"].transform("max")
-    score = t.groupby("parameter")["rel"].max().sort_values(ascending=False, kind="stable")
-    chosen = list(score.index[:k])
+    above = t[t["mu_star"] - t["mu_star_conf"] > t["outcome"].map(floor)]
+    g = above.groupby("parameter")["rel"]
+    score = pd.DataFrame({"best": g.max(), "total": g.sum()})
+    ranked = list(score.sort_values(["best", "total"], ascending=False, kind="stable").index)
+    rest = t.groupby("parameter")["rel"].max().sort_values(ascending=False, kind="stable")
+    chosen = (ranked + [n for n in rest.index if n not in ranked])[:k]
     return [gsa.factor(n) for n in chosen] + [gsa.factor(SEED_FACTOR)]
 
 
@@ -848,27 +861,36 @@ def _spec_facts(record: dict) -> dict:
 
 
 def _headline(outcome: str, mt: pd.DataFrame | None, so: pd.DataFrame | None) -> str:
-    """One line: the leading factors of an outcome by Sobol' ST (else Morris μ*)."""
-    parts = []
-    if so is not None and (so["outcome"] == outcome).any():
-        g = so[(so["outcome"] == outcome) & (so["kind"] != "seed")].head(3)
-        seed = so[(so["outcome"] == outcome) & (so["kind"] == "seed")]
-        for _, r in g.iterrows():
-            parts.append(f"`{r['parameter']}` ST {r['ST']:.2f} ± {r['ST_conf']:.2f}")
-        if len(seed):
-            parts.append(f"seed ST {seed['ST'].iloc[0]:.2f} ± {seed['ST_conf'].iloc[0]:.2f}")
-        return "Sobol': " + "; ".join(parts)
+    """One line: the leading factors of an outcome by Morris μ* over every factor (those above
+    the seed's noise floor), then by Sobol' ST among the Sobol' stage's factors only."""
+    parts, leaders = [], []
     if mt is not None and (mt["outcome"] == outcome).any():
         g = mt[mt["outcome"] == outcome]
         seed_mu = float(g.loc[g["kind"] == "seed", "mu_star"].iloc[0])
         above = g[(g["kind"] != "seed") & (g["mu_star"] - g["mu_star_conf"] > seed_mu)]
-        for _, r in above.head(3).iterrows():
-            parts.append(f"`{r['parameter']}` μ* {_num(r['mu_star'])} ± {_num(r['mu_star_conf'])}")
+        leaders = list(above["parameter"].head(3))
+        lead = [
+            f"`{r['parameter']}` μ* {_num(r['mu_star'])} ± {_num(r['mu_star_conf'])}"
+            for _, r in above.head(3).iterrows()
+        ]
         floor = f"seed μ* {_num(seed_mu)}"
-        if not parts:
-            return f"Morris: no factor above the seed's noise floor ({floor})"
-        return "Morris: " + "; ".join(parts) + f" ({floor})"
-    return "not analysed (see the notes)"
+        parts.append(
+            "Morris (every factor): "
+            + ("; ".join(lead) + f" ({floor})" if lead else f"none above the noise ({floor})")
+        )
+    if so is not None and (so["outcome"] == outcome).any():
+        g = so[(so["outcome"] == outcome) & (so["kind"] != "seed")]
+        seed = so[(so["outcome"] == outcome) & (so["kind"] == "seed")]
+        lead = [
+            f"`{r['parameter']}` ST {r['ST']:.2f} ± {r['ST_conf']:.2f}"
+            for _, r in g.head(3).iterrows()
+        ]
+        if len(seed):
+            lead.append(f"seed ST {seed['ST'].iloc[0]:.2f} ± {seed['ST_conf'].iloc[0]:.2f}")
+        absent = [f"`{f}`" for f in leaders if f not in set(g["parameter"])]
+        where = f"; Morris leaders not among them: {', '.join(absent)}" if absent else ""
+        parts.append(f"Sobol' (its factors only{where}): " + "; ".join(lead))
+    return ". ".join(parts) if parts else "not analysed (see the notes)"
 
 
 def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
@@ -923,9 +945,11 @@ def write_doc(out: Path, doc: Path, top: int = 10) -> Path:
     add("## Headline")
     add("")
     add(
-        "The leading factors of each outcome (Sobol' ST with its 95% interval where the outcome "
-        "reached the Sobol' stage, else Morris μ* above the seed's noise floor), and the seed's "
-        "share:"
+        "The leading factors of each outcome: by Morris μ* over every factor (those whose 95% "
+        "interval lies above the seed's noise floor), then, where the outcome reached the Sobol' "
+        "stage, by Sobol' ST with its 95% interval **among the Sobol' factors only** (every other "
+        "input held at its value, so a share of variance there is a share of what those factors "
+        "move, not of the whole), with the seed's share:"
     )
     add("")
     for outcome in OUTCOMES:

@@ -320,3 +320,33 @@ def test_files_are_documented_in_outputs_md(analysis):
             assert got == want, doc_name
         t = pq.read_table(path)
         assert t.column_names[:2] == ["run_id", "seed"]
+
+
+def test_sobol_factors_lead_outcomes_beyond_seed_noise():
+    """The Sobol' stage takes the factors that lead outcomes, counted only where they stand
+    above the seed's noise: an outcome nothing moves beyond noise chooses no factor, and of two
+    outcome leaders the one that also weighs in elsewhere comes first (not the alphabet)."""
+
+    def rows(outcome, seed_mu, **factors):
+        out = [{"outcome": outcome, "parameter": "seed", "kind": "seed", "mu_star": seed_mu,
+                "mu_star_conf": 0.0}]  # fmt: skip
+        for name, (mu, conf) in factors.items():
+            out.append({"outcome": outcome, "parameter": name, "kind": "parameter",
+                        "mu_star": mu, "mu_star_conf": conf})  # fmt: skip
+        return out
+
+    morris = pd.DataFrame(
+        rows("startups", 10.0, zeta=(100.0, 20.0), beta=(60.0, 10.0), alpha=(5.0, 1.0))
+        + rows("compute", 10.0, beta=(50.0, 5.0), zeta=(40.0, 5.0), alpha=(4.0, 1.0))
+        # nothing beyond noise here: its nominal leader `aardvark` must not be chosen
+        + rows("noisy", 1.0, aardvark=(3.0, 2.5), zeta=(1.0, 1.0))
+    )
+
+    class Spec:
+        def factor(self, name):
+            return name
+
+    # zeta and beta each lead one outcome (weight 1); zeta weighs 0.8 in the other, beta 0.6
+    assert gs.top_factors(Spec(), morris, 2) == ["zeta", "beta", "seed"]
+    # places beyond the factors above noise are filled by best weight, noise included
+    assert gs.top_factors(Spec(), morris, 3) == ["zeta", "beta", "aardvark", "seed"]
