@@ -652,6 +652,14 @@ def analyse_stage(
     return table, notes
 
 
+def above_noise(morris: pd.DataFrame) -> pd.DataFrame:
+    """The Morris rows (seed aside, in their order) of factors told apart from seed noise: the
+    lower end of their μ* interval above their outcome's seed μ*."""
+    floor = morris[morris["kind"] == "seed"].set_index("outcome")["mu_star"]
+    t = morris[morris["kind"] != "seed"]
+    return t[t["mu_star"] - t["mu_star_conf"] > t["outcome"].map(floor)]
+
+
 def top_factors(gsa: GSASpec, morris: pd.DataFrame, k: int) -> list[Factor]:
     """The ``k`` factors (seed aside) that lead the most outcomes; then the seed.
 
@@ -664,10 +672,8 @@ def top_factors(gsa: GSASpec, morris: pd.DataFrame, k: int) -> list[Factor]:
     order: the leader of the startup counts was left out of a 4-factor Sobol' stage.)
     """
     t = morris[morris["kind"] != "seed"].copy()
-    floor = morris[morris["kind"] == "seed"].set_index("outcome")["mu_star"]
     t["rel"] = t["mu_star"] / t.groupby("outcome")["mu_star"].transform("max")
-    above = t[t["mu_star"] - t["mu_star_conf"] > t["outcome"].map(floor)]
-    g = above.groupby("parameter")["rel"]
+    g = t.loc[above_noise(morris).index].groupby("parameter")["rel"]
     score = pd.DataFrame({"best": g.max(), "total": g.sum()})
     ranked = list(score.sort_values(["best", "total"], ascending=False, kind="stable").index)
     rest = t.groupby("parameter")["rel"].max().sort_values(ascending=False, kind="stable")
@@ -866,8 +872,8 @@ def _headline(outcome: str, mt: pd.DataFrame | None, so: pd.DataFrame | None) ->
     parts, leaders = [], []
     if mt is not None and (mt["outcome"] == outcome).any():
         g = mt[mt["outcome"] == outcome]
-        seed_mu = float(g.loc[g["kind"] == "seed", "mu_star"].iloc[0])
-        above = g[(g["kind"] != "seed") & (g["mu_star"] - g["mu_star_conf"] > seed_mu)]
+        seed_mu = _seed_mu(g)
+        above = above_noise(g)
         leaders = list(above["parameter"].head(3))
         lead = [
             f"`{r['parameter']}` μ* {_num(r['mu_star'])} ± {_num(r['mu_star_conf'])}"
