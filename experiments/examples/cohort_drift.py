@@ -29,11 +29,14 @@ from ecosystem import economics, load_scenario
 from ecosystem.calibration import Survival
 from ecosystem.run import run_scenario
 from ecosystem.tables import Status
+from experiments.policy import mean_ci
 
 #: Age (months completed) at which a firm is probed: the end of its first year.
 PROBE_AGE = 12
 #: Firms at least this old (months) are the incumbents a probed firm is compared with.
 INCUMBENT_AGE = 36
+#: What the probe records of each firm it reads.
+PROBE_COLUMNS = ["cohort", "wage", "line", "expected", "capability_vs_incumbents"]
 #: KPI counters compared by ``paired``: births by founder origin, then exits by kind.
 COUNTERS = (
     "startups_founded", "founders_big_firm", "founders_university", "founders_startup",
@@ -68,13 +71,14 @@ class Probe:
                     "line": economics.viability_line(state, params, firms),
                     "expected": economics.expected_revenue(state, firms),
                     "capability_vs_incumbents": s.capability[firms] / incumbent,
-                }
+                },
+                columns=PROBE_COLUMNS,
             )
         )
 
     def table(self) -> pd.DataFrame:
-        cols = ["cohort", "wage", "line", "expected", "capability_vs_incumbents"]
-        return pd.concat(self.rows, ignore_index=True) if self.rows else pd.DataFrame(columns=cols)
+        rows = self.rows or [pd.DataFrame(columns=PROBE_COLUMNS)]
+        return pd.concat(rows, ignore_index=True)
 
 
 def cohort_table(
@@ -91,11 +95,12 @@ def cohort_table(
         t[f"survive_{years}y"] = c[2 + 2 * k] / c[1 + 2 * k].where(c[1 + 2 * k] > 0)
     for j, kind in enumerate(("failed", "closed", "acquired")):
         t[f"{kind}_1y"] = c[7 + j] / c[1].where(c[1] > 0)
-    g = probes.groupby(start_year + probes["cohort"])
+    key = start_year + probes["cohort"]
+    g = probes.groupby(key)
     t["wage"] = g["wage"].mean()
     t["line"] = g["line"].median()
     t["expected_R"] = g["expected"].median()
-    t["below_line"] = g.apply(lambda x: (x["expected"] < x["line"]).mean(), include_groups=False)
+    t["below_line"] = (probes["expected"] < probes["line"]).groupby(key).mean()
     t["capability_vs_incumbents"] = g["capability_vs_incumbents"].median()
     return t
 
@@ -124,16 +129,17 @@ def simulate(preset: str, overrides: list[str], seeds: list[int], region: str | 
 
 def paired(a: list[dict], b: list[dict]) -> pd.DataFrame:
     """Mean of each headline over the seeds in both arms, and the mean paired difference
-    (b − a) with its standard error."""
+    (b − a) with its 95% t interval (``experiments.policy.mean_ci``, as ``aieco policy``)."""
     da, db = pd.DataFrame(a).set_index("seed"), pd.DataFrame(b).set_index("seed")
     diff = db - da
-    n = len(diff)
+    ci = pd.DataFrame([mean_ci(diff[c]) for c in diff.columns], index=diff.columns)
     return pd.DataFrame(
         {
             "base": da.mean(),
             "against": db.mean(),
-            "difference": diff.mean(),
-            "se": diff.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+            "difference": ci[0],
+            "low_95": ci[1],
+            "high_95": ci[2],
             "seeds_lower": (diff < 0).sum(),
         }
     )
