@@ -362,7 +362,9 @@ def split_with_background(
 def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.ndarray:
     """η · R̂*/K · horizon: the yuan a unit of capability earns a firm over the months it lasts
     (R̂* its nested-logit target revenue at its believed fit, what its capability would earn;
-    horizon 1 / (δ + g_F/12 + d): depreciation, the moving frontier and discounting)."""
+    horizon 1 / (δ + g_F/12 + d): depreciation, the moving frontier and discounting), times
+    the share of its gains a firm near the quality ceiling keeps (``economics.catchup_factor``;
+    the firm knows its own production)."""
     s, st, cm = state.startups, params.config.startups, params.config.compute
     dem = params.config.demand
     alive, now = economics.targets_now(state, params, economics.sector_spending(state, params))
@@ -377,7 +379,10 @@ def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.n
         + dem.frontier_growth_per_year / 12.0
         + cm.discount_per_month
     )
-    return dem.quality_elasticity * per_k * horizon
+    worth = dem.quality_elasticity * per_k * horizon
+    if st.catchup_ceiling > 0:
+        worth = worth * economics.catchup_factor(params, state.month, k)
+    return worth
 
 
 def clear_market(state: State, params: Params, rng: np.random.Generator) -> None:

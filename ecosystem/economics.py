@@ -98,6 +98,18 @@ def capability_gain(
     )
 
 
+def catchup_factor(params: Params, month: float, capability: np.ndarray) -> np.ndarray | float:
+    """max(0, 1 − K / (κ · F(t) · σ_K/δ)): the share of its capability gains a firm keeps as it
+    nears the ceiling κ times a unit firm's steady state at the frontier (1 without a ceiling,
+    κ = ``catchup_ceiling`` = 0)."""
+    st = params.config.startups
+    if st.catchup_ceiling <= 0:
+        return 1.0
+    unit = st.capability_scale / st.capability_depreciation_per_month
+    ceiling = st.catchup_ceiling * frontier(params, month) * unit
+    return np.maximum(0.0, 1.0 - np.asarray(capability, dtype=np.float64) / ceiling)
+
+
 def compute_to_hold_quality(
     params: Params, month: float, quality: float, talent: float = 1.0, data: float = 1.0
 ) -> float:

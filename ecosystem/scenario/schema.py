@@ -570,6 +570,11 @@ class Startups(_Strict):
     capability_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 0.05
     """σ_K: monthly capability gain of a firm with one unit of skill-weighted staff buying
     ``capability_compute_unit_gpu_h`` in 2025; at most 100."""
+    catchup_ceiling: Annotated[float, _num(ge=0.0, le=1000.0)] = 0.0
+    """κ: the ceiling of a firm's quality, as a multiple of a unit firm's steady state at the
+    frontier (κ × F(t) × capability_scale / capability_depreciation_per_month): capability gains
+    and spillovers shrink by max(0, 1 − K / ceiling) (distance to the frontier, docs/ODD.md
+    7.5). 0 = no ceiling."""
     capability_compute_unit_gpu_h: Annotated[float, _num(gt=0.0, le=MAX_GPU_H)] = 100.0
     """Training GPU-h a month at which capability production is normalised: with
     compute_elasticity 0 (compute irrelevant) every firm produces as if it bought this much."""
