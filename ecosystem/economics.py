@@ -113,7 +113,8 @@ def catchup_factor(params: Params, month: float, capability: np.ndarray) -> np.n
 def compute_to_hold_quality(
     params: Params, month: float, quality: float, talent: float = 1.0, data: float = 1.0
 ) -> float:
-    """Training GPU-h a month at which a firm's steady-state quality K/F is ``quality``.
+    """Training GPU-h a month at which a firm's steady-state quality K/F is ``quality`` (without
+    the quality ceiling, ``catchup_ceiling`` = 0).
 
     Steady state of K ← K(1 − δ) + gain: K* = gain / δ, so c = c₀ · (q·F·δ / (σ·E·T^β·D))^(1/α).
     It falls as the efficiency trend E rises and grows with the frontier F.

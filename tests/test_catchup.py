@@ -63,3 +63,16 @@ def test_a_firm_at_its_ceiling_values_no_more_capability():
     st.startups.capability[firms[0]] = ceiling
     worth = compute_market.yuan_per_capability(st, par, firms)
     assert worth[0] == 0.0 and (worth[1:] > 0).all()
+
+
+def test_steady_state_under_the_ceiling_matches_the_closed_form():
+    """K ← K(1 − δ) + g · factor(K) at a fixed gain g tends to g C / (δ C + g) (docs/ODD.md 7.5)."""
+    par = Params.from_scenario(load_scenario(TINY, {"startups.catchup_ceiling": 3.0}))
+    c = par.config.startups
+    delta, month = c.capability_depreciation_per_month, 0
+    ceiling = 3.0 * economics.frontier(par, month) * c.capability_scale / delta
+    for g in (0.1 * ceiling * delta, ceiling * delta, 10 * ceiling * delta):
+        k = 0.0
+        for _ in range(20000):
+            k = k * (1 - delta) + g * float(economics.catchup_factor(par, month, np.array([k]))[0])
+        assert k == pytest.approx(g * ceiling / (delta * ceiling + g), rel=1e-6)
