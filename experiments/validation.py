@@ -378,6 +378,21 @@ def venture_tails(firms: pd.DataFrame, months: int) -> dict[str, float]:
     return out
 
 
+#: Pattern 12: the run's years (from, to) of the early and the late founding cohorts.
+COHORT_YEARS = ((0, 2), (6, 8))
+
+
+def cohort_drift(firms: pd.DataFrame, months: int) -> float:
+    """Pattern 12: one-year survival (Kaplan–Meier, shutdowns as in pattern 1) of the firms
+    founded in the run's years 7–8 minus that of the firms founded in its years 1–2."""
+    s = []
+    for a, b in COHORT_YEARS:
+        founded = firms["founded_month"]
+        cohort = firms[(founded >= 12 * a) & (founded < 12 * b)]
+        s.append(km_survival(cohort, months, [12], cohorts_only=True)[12])
+    return s[1] - s[0]
+
+
 def west_utilization_year(kpis: pd.DataFrame, hubs: list[str], year: int) -> float:
     """Pattern 11: the western hubs' GPU-hours sold / capacity over year ``year`` (a ratio of
     sums, as ``ecosystem.outcomes.utilization``)."""
@@ -493,6 +508,9 @@ CHECKS: list[Check] = [
           "16 of 541 = 3.0% [S49]", missing="no Alibaba-alumni startup founded"),
     Check("11", 11, "western utilisation in year 5 (no national levers)", (0.15, 0.40),
           "20–30% [S92] V9", missing="no western capacity"),
+    Check("12", 12, "one-year survival, cohorts of run years 7–8 minus years 1–2",
+          (-0.05, 0.05), "≈ 79–80% for every cohort [S32][S33][S34]",
+          missing="a cohort founded no firm"),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -524,6 +542,8 @@ def static_reason(check: Check, sc: Scenario, years: int) -> str | None:
             return f"Beijing has no compute-voucher programme in {name}"
     if check.key == "8a" and years < 2:
         return "needs a horizon of at least 2 years"
+    if check.key == "12" and years < 9:
+        return "needs a horizon of at least 9 years (the cohorts of years 7–8, followed a year)"
     if check.key in ("10a", "10b") and years < 6:
         return "needs a horizon of at least 6 years (cohorts with 5 years of follow-up)"
     if check.key == "11":
@@ -580,6 +600,7 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     vt = venture_tails(f, m)
     v["10a"], v["10b"], v["10c"] = vt["ipo"], vt["second_round"], vt["alumni_exits"]
     v["11"] = west_utilization_year(t.kpis, t.hubs, 5) if t.hubs else NAN
+    v["12"] = cohort_drift(f, m)
     return {c.key: float(v[c.key]) for c in CHECKS if role in c.roles}
 
 

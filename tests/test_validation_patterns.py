@@ -239,6 +239,25 @@ def test_west_utilization_in_year_five():
     assert not val.BY_KEY["11"].inside(0.9)
 
 
+def test_cohort_drift_compares_late_with_early_one_year_survival():
+    # 10 firms founded in run years 1-2, 2 of them shut within a year (S(1) = 0.8); 10 founded in
+    # years 7-8, 5 shut within a year (S(1) = 0.5); one founded in year 4 and shut is in neither
+    early = [{"founded_month": 5}] * 8 + [
+        {"founded_month": 5, "exit_month": 10, "status": "failed"}
+    ] * 2
+    late = [{"founded_month": 80}] * 5 + [
+        {"founded_month": 80, "exit_month": 85, "status": "closed"}
+    ] * 5
+    other = [{"founded_month": 40, "exit_month": 41, "status": "failed"}]
+    drift = val.cohort_drift(firms(early + late + other), 120)
+    assert drift == pytest.approx(0.5 - 0.8)
+    assert not val.BY_KEY["12"].inside(drift) and val.BY_KEY["12"].inside(0.0)
+    # a firm acquired within its first year survives it; no late cohort: no value
+    acquired = [{"founded_month": 80, "exit_month": 85, "status": "acquired"}] * 5
+    assert val.cohort_drift(firms(early + acquired), 120) == pytest.approx(1.0 - 0.8)
+    assert np.isnan(val.cohort_drift(firms(early), 120))
+
+
 # --- Patterns 6, 9, 10: firms and vouchers -------------------------------------------------------
 def test_founder_orders():
     f = firms(
