@@ -379,10 +379,8 @@ def yuan_per_capability(state: State, params: Params, firms: np.ndarray) -> np.n
         + dem.frontier_growth_per_year / 12.0
         + cm.discount_per_month
     )
-    worth = dem.quality_elasticity * per_k * horizon
-    if st.catchup_ceiling > 0:
-        worth = worth * economics.catchup_factor(params, state.month, k)
-    return worth
+    keep = economics.catchup_factor(params, state.month, k)
+    return dem.quality_elasticity * per_k * horizon * keep
 
 
 def clear_market(state: State, params: Params, rng: np.random.Generator) -> None:

@@ -98,15 +98,23 @@ def capability_gain(
     )
 
 
-def catchup_factor(params: Params, month: float, capability: np.ndarray) -> np.ndarray | float:
-    """max(0, 1 − K / (κ · F(t) · σ_K/δ)): the share of its capability gains a firm keeps as it
-    nears the ceiling κ times a unit firm's steady state at the frontier (1 without a ceiling,
-    κ = ``catchup_ceiling`` = 0)."""
+def quality_ceiling(params: Params, month: float) -> float:
+    """C = κ · F(t) · σ_K/δ: the capability no firm grows past, κ times a unit firm's steady
+    state at the frontier (infinite without a ceiling, κ = ``catchup_ceiling`` = 0)."""
     st = params.config.startups
     if st.catchup_ceiling <= 0:
-        return 1.0
+        return np.inf
     unit = st.capability_scale / st.capability_depreciation_per_month
-    ceiling = st.catchup_ceiling * frontier(params, month) * unit
+    return st.catchup_ceiling * frontier(params, month) * unit
+
+
+def catchup_factor(params: Params, month: float, capability: np.ndarray) -> np.ndarray | float:
+    """max(0, 1 − K / C) (:func:`quality_ceiling`): the share of its capability gains a firm
+    keeps as it nears the ceiling; exactly 1.0 without one, so multiplying by it changes
+    nothing."""
+    ceiling = quality_ceiling(params, month)
+    if not np.isfinite(ceiling):
+        return 1.0
     return np.maximum(0.0, 1.0 - np.asarray(capability, dtype=np.float64) / ceiling)
 
 

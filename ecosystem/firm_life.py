@@ -34,10 +34,10 @@ def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
     )
     k = s.capability[alive]
     spill = state.networks.spillover(alive, s.capability, s.n) * st.partnership_spillover
-    if st.catchup_ceiling > 0:  # gains shrink near the ceiling (distance to the frontier)
-        keep = economics.catchup_factor(params, state.month, k)
-        growth, spill = growth * keep, spill * keep
-    s.capability[alive] = k * (1 - st.capability_depreciation_per_month) + growth + spill
+    keep = economics.catchup_factor(params, state.month, k)  # gains shrink near the ceiling
+    s.capability[alive] = (
+        k * (1 - st.capability_depreciation_per_month) + growth * keep + spill * keep
+    )
 
 
 def adopt(state: State, params: Params, rng: np.random.Generator) -> None:

@@ -385,9 +385,8 @@ COHORT_YEARS = ((0, 2), (6, 8))
 def cohort_drift(firms: pd.DataFrame, months: int) -> float:
     """Pattern 12: one-year survival (Kaplan–Meier, shutdowns as in pattern 1) of the firms
     founded in the run's years 7–8 minus that of the firms founded in its years 1–2."""
-    s = []
+    s, founded = [], firms["founded_month"]
     for a, b in COHORT_YEARS:
-        founded = firms["founded_month"]
         cohort = firms[(founded >= 12 * a) & (founded < 12 * b)]
         s.append(km_survival(cohort, months, [12], cohorts_only=True)[12])
     return s[1] - s[0]

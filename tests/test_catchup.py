@@ -18,7 +18,7 @@ def quality(model: AIEcosystem) -> tuple[np.ndarray, np.ndarray]:
     """Live firms' quality in units of a unit firm's steady state at the frontier, and age."""
     st, par = model.state, model.params
     c = par.config.startups
-    unit = c.capability_scale / c.capability_depreciation_per_month
+    unit = c.capability_scale / c.capability_depreciation_per_month  # κ = 1's ceiling at t = 0
     alive = st.alive_startups()
     q = st.startups.capability[alive] / (unit * economics.frontier(par, st.month))
     return q, st.month - st.startups.founded_month[alive]
@@ -34,10 +34,13 @@ def run(kappa: float, seed: int) -> AIEcosystem:
 def test_the_factor_is_one_without_a_ceiling_and_falls_to_zero_at_it():
     par = Params.from_scenario(load_scenario(TINY))
     assert economics.catchup_factor(par, 24, np.array([0.0, 1e6])) == 1.0
+    assert economics.quality_ceiling(par, 24) == np.inf
     par = Params.from_scenario(load_scenario(TINY, {"startups.catchup_ceiling": 4.0}))
     c = par.config.startups
-    ceiling = 4.0 * economics.frontier(par, 24) * c.capability_scale
-    ceiling /= c.capability_depreciation_per_month
+    ceiling = economics.quality_ceiling(par, 24)
+    assert ceiling == pytest.approx(
+        4.0 * economics.frontier(par, 24) * c.capability_scale / c.capability_depreciation_per_month
+    )
     k = np.array([0.0, 0.5 * ceiling, ceiling, 2 * ceiling])
     assert economics.catchup_factor(par, 24, k) == pytest.approx([1.0, 0.5, 0.0, 0.0])
 
@@ -57,10 +60,7 @@ def test_a_firm_at_its_ceiling_values_no_more_capability():
     firms = st.alive_startups()
     firms = firms[st.startups.revenue[firms] > 0][:5]
     assert firms.size == 5
-    c = par.config.startups
-    ceiling = 2.0 * economics.frontier(par, st.month) * c.capability_scale
-    ceiling /= c.capability_depreciation_per_month
-    st.startups.capability[firms[0]] = ceiling
+    st.startups.capability[firms[0]] = economics.quality_ceiling(par, st.month)
     worth = compute_market.yuan_per_capability(st, par, firms)
     assert worth[0] == 0.0 and (worth[1:] > 0).all()
 
@@ -68,9 +68,8 @@ def test_a_firm_at_its_ceiling_values_no_more_capability():
 def test_steady_state_under_the_ceiling_matches_the_closed_form():
     """K ← K(1 − δ) + g · factor(K) at a fixed gain g tends to g C / (δ C + g) (docs/ODD.md 7.5)."""
     par = Params.from_scenario(load_scenario(TINY, {"startups.catchup_ceiling": 3.0}))
-    c = par.config.startups
-    delta, month = c.capability_depreciation_per_month, 0
-    ceiling = 3.0 * economics.frontier(par, month) * c.capability_scale / delta
+    delta, month = par.config.startups.capability_depreciation_per_month, 0
+    ceiling = economics.quality_ceiling(par, month)
     for g in (0.1 * ceiling * delta, ceiling * delta, 10 * ceiling * delta):
         k = 0.0
         for _ in range(20000):
