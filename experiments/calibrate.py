@@ -1343,6 +1343,105 @@ def predictive(df: pd.DataFrame, info: dict, level: float = 0.9) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+#: Share of the store nearest the observed targets that ``joint_reach`` summarises: rejection
+#: ABC's acceptance rate, a reference to read the neural posterior against.
+NEAREST_SHARE = 0.05
+
+
+def band_distance(ok: pd.DataFrame, targets: list[dict]) -> np.ndarray:
+    """Per simulation, Σ ((x − observed) / half-width of the band)² over the conditioned
+    ``targets`` (``describe()["statistics"]`` entries with a band); a missing statistic puts the
+    simulation infinitely far. The distance of ``joint_reach``'s nearest simulations."""
+    x = np.column_stack([pd.to_numeric(ok[t["name"]], errors="coerce") for t in targets])
+    low, high, observed = (
+        np.array([float(t[k]) for t in targets]) for k in ("low", "high", "observed")
+    )
+    half = np.maximum((high - low) / 2, 1e-12 * np.maximum(np.abs(observed), 1.0))
+    z2 = ((x.astype(float) - observed) / half) ** 2
+    return np.where(np.isnan(z2), np.inf, z2).sum(axis=1)
+
+
+def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) -> dict | None:
+    """Which targets the simulations meet *together*, not one at a time as in ``predictive``.
+
+    Returns ``met``: how many ok simulations meet exactly k of the conditioned targets (k = 0..K;
+    a missing statistic meets nothing), and the ``nearest`` share of simulations closest to the
+    observed values in the distance Σ ((x − observed) / half-width of the band)² (a missing
+    statistic: infinitely far), with each statistic's median over them (``nearest_median``) and
+    the share of them inside each band (``nearest_in_band``). That subset is a rejection-ABC
+    posterior predictive with every target weighted by its band: where the neural posterior's
+    predictive lies far from it, the posterior weighs the targets otherwise (by how noisily the
+    model simulates them), which matters when no simulation meets all the targets at once.
+    None when no simulation is ok or nothing is conditioned on."""
+    ok = df[df["status"] == "ok"]
+    targets = [t for t in info["statistics"] if t["low"] is not None]
+    if not len(ok) or not targets:
+        return None
+
+    def column(name: str) -> np.ndarray:
+        return pd.to_numeric(ok[name], errors="coerce").to_numpy(float)
+
+    x = np.column_stack([column(t["name"]) for t in targets])
+    low, high = (np.array([float(t[k]) for t in targets]) for k in ("low", "high"))
+    with np.errstate(invalid="ignore"):
+        inside = (x >= low) & (x <= high)  # NaN compares False: a missing statistic meets nothing
+    met = np.bincount(inside.sum(axis=1), minlength=len(targets) + 1)
+    distance = band_distance(ok, targets)
+    k = max(1, round(nearest * len(ok)))
+    chosen = np.argsort(distance, kind="stable")[:k]
+    medians = {}
+    for t in info["statistics"]:
+        values = column(t["name"])[chosen]
+        medians[t["name"]] = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+    return {
+        "simulations": len(ok),
+        "targets": [t["name"] for t in targets],
+        "met": met,
+        "nearest": k,
+        "nearest_share": nearest,
+        "nearest_median": medians,
+        "nearest_in_band": {
+            t["name"]: float(v) for t, v in zip(targets, inside[chosen].mean(axis=0), strict=True)
+        },
+    }
+
+
+def format_joint_reach(reach: dict | None, info: dict) -> str:
+    """The lines ``aieco calibrate … --summary`` prints under the prior predictive table."""
+    if reach is None:
+        return ""
+    K, met = len(reach["targets"]), reach["met"]
+    most = int(np.flatnonzero(met)[-1])
+    counts = ", ".join(f"{k}: {int(c)}" for k, c in enumerate(met) if c)
+    units = {t["name"]: t for t in info["statistics"]}
+    lines = [
+        "",
+        f"Targets met together (of {K}), simulations by count: {counts}. The most any simulation "
+        f"meets: {most} of {K} ({int(met[most])} simulation{'s' if met[most] > 1 else ''})."
+        + (
+            " No simulation meets every target: the model (or its prior) is misspecified for "
+            "this target set, the posterior is a compromise between the targets and the neural "
+            "posterior extrapolates; read its predictive against the nearest simulations below."
+            if most < K
+            else ""
+        ),
+        "",
+        f"The {reach['nearest']} simulations ({reach['nearest_share']:.0%}) nearest the observed "
+        "targets, each statistic's distance in units of its band's half-width (a rejection-ABC "
+        "reference for the posterior predictive):",
+        "",
+        "| statistic | observed | median of the nearest | nearest inside the band |",
+        "|---|---|---|---|",
+    ]
+    for name, med in reach["nearest_median"].items():
+        t = units[name]
+        share = reach["nearest_in_band"].get(name)
+        observed = "(reported)" if t["low"] is None else _fmt(t["observed"], t["unit"])
+        inside = "–" if share is None else f"{share:.0%}"
+        lines.append(f"| {name} | {observed} | {_fmt(med, t['unit'])} | {inside} |")
+    return "\n".join(lines)
+
+
 def _fmt(v: Any, unit: str) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
@@ -1389,6 +1488,9 @@ def format_predictive(
             "A target outside the prior predictive interval means the prior (or the model) cannot "
             "reach it: widen a range or report the miss before running inference.",
         ]
+        joint = format_joint_reach(joint_reach(df, info), info)
+        if joint:
+            lines.append(joint)
     else:
         misses = [r.statistic for r in table.itertuples() if r.covers is False]
         lines += [

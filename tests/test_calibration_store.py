@@ -399,3 +399,73 @@ def test_a_store_of_another_model_revision_is_not_extended(tmp_path, uninterrupt
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--out" in err[0] and "another-model" in err[0]
     assert len(cal.read_store(folder)[0]) == 6  # nothing was added
+
+
+def test_joint_reach_counts_targets_met_together_and_summarises_the_nearest_simulations():
+    """Targets met together, not one at a time: two statistics each met by half the simulations
+    but never by the same one, so none meets both; the nearest simulations in band-scaled
+    distance, a missing statistic infinitely far."""
+    info = {
+        "statistics": [
+            {"name": "a", "unit": "share", "low": 0.4, "high": 0.6, "observed": 0.5, "source": "x"},
+            {
+                "name": "b",
+                "unit": "count",
+                "low": 90.0,
+                "high": 110.0,
+                "observed": 100.0,
+                "source": "y",
+            },
+            {
+                "name": "c",
+                "unit": "share",
+                "low": None,
+                "high": None,
+                "observed": None,
+                "source": "reported",
+            },
+        ]
+    }
+    a = [0.5, 0.5, 0.9, 0.9, 0.55, np.nan]
+    b = [300.0, 250.0, 100.0, 100.0, 120.0, 100.0]
+    c = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    df = pd.DataFrame({"a": a, "b": b, "c": c, "status": ["ok"] * 6})
+    df.loc[len(df)] = {"a": 0.5, "b": 100.0, "c": 0.0, "status": "failed"}  # not counted
+    reach = cal.joint_reach(df, info, nearest=0.34)
+    assert reach["simulations"] == 6 and reach["targets"] == ["a", "b"]
+    # every row meets exactly one target (a or b, never both; the NaN row meets b alone)
+    assert list(reach["met"]) == [0, 6, 0]
+    # band-scaled distances 400, 225, 16, 16, 4.25, inf: the nearest two are rows 4 and 2
+    assert reach["nearest"] == 2
+    assert reach["nearest_median"]["a"] == pytest.approx(np.median([0.55, 0.9]))
+    assert reach["nearest_median"]["c"] == pytest.approx(np.median([0.5, 0.3]))
+    assert reach["nearest_in_band"]["a"] == pytest.approx(0.5)
+    text = cal.format_joint_reach(reach, info)
+    assert "The most any simulation meets: 1 of 2 (6 simulations)" in text
+    assert "No simulation meets every target" in text and "| c | (reported) |" in text
+    assert cal.joint_reach(df.assign(status="failed"), info) is None
+
+
+def test_nearest_validation_reruns_the_stores_nearest_parameter_sets(uninterrupted):
+    """experiments/examples/nearest_validation.py: the K simulations nearest the targets in
+    band-scaled distance, each re-run at its own θ, one row per (θ, seed) with the city-role
+    pattern values."""
+    from scripts import load_script
+
+    mod = load_script("experiments/examples/nearest_validation.py")
+    spec = cal.load_spec(TINY_SPEC)
+    df, _ = cal.read_store(uninterrupted)
+    targets = [t for t in spec.describe()["statistics"] if t["low"] is not None]
+    expected = df["draw"].to_numpy()[np.argsort(cal.band_distance(df, targets), kind="stable")]
+    rows, paths, document = mod.nearest(uninterrupted, str(TINY_SPEC), 2)
+    assert list(rows["draw"]) == list(expected[:2])
+    assert set(paths) == {p.name for p in spec.priors}
+    theta = {paths[n]: float(rows.iloc[0][n]) for n in paths}
+    scenario = mod.scenario_at(document, theta)
+    assert scenario.startups.founding_cash_yuan == theta["startups.founding_cash_yuan"]
+    assert scenario.labour.cluster_elasticity == theta["labour.cluster_elasticity"]
+    table = mod.measure(uninterrupted, str(TINY_SPEC), 2, [1], years=1)
+    assert len(table) == 2 and list(table["draw"]) == list(expected[:2])
+    assert "12" in table.columns and "1c" in table.columns
+    summary = mod.summary(table)
+    assert {"pattern", "band", "runs", "mean", "in_band"} <= set(summary.columns)
