@@ -652,12 +652,17 @@ def analyse_stage(
     return table, notes
 
 
+def told_apart(mu_star, mu_star_conf, seed_mu_star):
+    """Whether a factor is told apart from seed noise: the lower end of its μ* interval above the
+    seed's μ* in the same outcome (scalars or aligned Series; a NaN never is)."""
+    return mu_star - mu_star_conf > seed_mu_star
+
+
 def above_noise(morris: pd.DataFrame) -> pd.DataFrame:
-    """The Morris rows (seed aside, in their order) of factors told apart from seed noise: the
-    lower end of their μ* interval above their outcome's seed μ*."""
+    """The Morris rows (seed aside, in their order) of factors ``told_apart`` from seed noise."""
     floor = morris[morris["kind"] == "seed"].set_index("outcome")["mu_star"]
     t = morris[morris["kind"] != "seed"]
-    return t[t["mu_star"] - t["mu_star_conf"] > t["outcome"].map(floor)]
+    return t[told_apart(t["mu_star"], t["mu_star_conf"], t["outcome"].map(floor))]
 
 
 def top_factors(gsa: GSASpec, morris: pd.DataFrame, k: int) -> list[Factor]:
@@ -1264,7 +1269,7 @@ def _top_and_seed(g: pd.DataFrame, top: int) -> pd.DataFrame:
 
 
 def _morris_cells(r: pd.Series, g: pd.DataFrame) -> list[str]:
-    noise = r["kind"] != "seed" and r["mu_star"] - r["mu_star_conf"] <= _seed_mu(g)
+    noise = r["kind"] != "seed" and not told_apart(r["mu_star"], r["mu_star_conf"], _seed_mu(g))
     return [
         f"{r['rank']}",
         f"`{r['parameter']}`",

@@ -350,3 +350,10 @@ def test_sobol_factors_lead_outcomes_beyond_seed_noise():
     assert gs.top_factors(Spec(), morris, 2) == ["zeta", "beta", "seed"]
     # places beyond the factors above noise are filled by best weight, noise included
     assert gs.top_factors(Spec(), morris, 3) == ["zeta", "beta", "aardvark", "seed"]
+    # the page's *noise* mark is the same rule, row by row: exactly the factors not above noise
+    above = set(gs.above_noise(morris).index)
+    for outcome, g in morris.groupby("outcome"):
+        for i, r in g.iterrows():
+            row = pd.concat([r, pd.Series({"rank": 1, "members": 1, "mu": 0.0, "sigma": 0.0})])
+            marked = gs._morris_cells(row, g)[-1]
+            assert (marked == "*noise*") == (r["kind"] != "seed" and i not in above), (outcome, i)
