@@ -1406,6 +1406,22 @@ def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) ->
     }
 
 
+def add_store_reference(table: pd.DataFrame, store: Path, info: dict) -> pd.DataFrame:
+    """``table`` (a posterior ``predictive``) with ``store_nearest_median``: each statistic's
+    median over the simulations of the prior ``store`` directory nearest the observed targets
+    (``joint_reach``), so the check shows where the neural posterior's predictive parts from
+    them. Unchanged when there is no store (a city that is not calibrated, a posterior given
+    without its store) or nothing in it is ok."""
+    has_store = (Path(store) / "store.parquet").is_file()
+    reach = joint_reach(read_store(store)[0], info) if has_store else None
+    if reach is None:
+        return table
+    out = table.copy()
+    out["store_nearest_median"] = out["statistic"].map(reach["nearest_median"])
+    out.attrs["store_nearest"] = (reach["nearest"], reach["simulations"])
+    return out
+
+
 def format_joint_reach(reach: dict | None, info: dict) -> str:
     """The lines ``aieco calibrate … --summary`` prints under the prior predictive table."""
     if reach is None:
@@ -1459,14 +1475,16 @@ def format_predictive(
     ok = int((df["status"] == "ok").sum())
     failed = len(df) - ok
     pct = f"{level:.0%}"
+    ref = "store_nearest_median" in table
     lines = [
         f"{what} predictive of `{info['name']}` ({info['scenario']}, {info['months']} months): "
         f"{ok} simulations ok, {failed} failed; spec {info['spec_hash']}, targets "
         f"{info['target_set']}.",
         "",
         f"| statistic | median | {pct} interval | target band | source | simulations in band | "
-        f"target inside the {pct} interval |",
-        "|---|---|---|---|---|---|---|",
+        f"target inside the {pct} interval |"
+        + (" nearest simulations of the store |" if ref else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" if ref else ""),
     ]
     for r in table.itertuples():
         u = r.unit
@@ -1481,6 +1499,7 @@ def format_predictive(
         lines.append(
             f"| {r.statistic} | {_fmt(r.median, u)} | {_fmt(r.low, u)}–{_fmt(r.high, u)} | "
             f"{band} | {r.source or '–'} | {inside} | {meets} |"
+            + (f" {_fmt(r.store_nearest_median, u)} |" if ref else "")
         )
     if what == "Prior":
         lines += [
@@ -1499,6 +1518,14 @@ def format_predictive(
             + (", ".join(misses) if misses else "none")
             + " (a miss is reported, not tuned away).",
         ]
+        if ref:
+            k, n = table.attrs["store_nearest"]
+            lines.append(
+                f"Last column: the median over the {k} of the store's {n} prior simulations "
+                "nearest the observed targets (band-scaled distance, as `--summary`): where the "
+                "posterior's median parts from it, the posterior weighs the targets otherwise "
+                "than their bands (docs/calibration-method.md, 'Targets met together')."
+            )
     return "\n".join(lines)
 
 

@@ -152,8 +152,16 @@ def test_posterior_predictive_check_writes_and_prints_a_table(calibrated, capsys
     table = pd.read_csv(ppc / "ppc.csv")
     assert set(table["statistic"]) >= {"survival_1y", "founders_big_or_famous"}
     assert (table["n"] <= 4).all() and (ppc / "ppc.md").is_file()
+    # beside each posterior median, the median of the store's prior simulations nearest the
+    # targets (the rejection-ABC reference of --summary), from the store the posterior came from
+    from experiments.calibrate import joint_reach, load_spec, read_store
+
+    assert "nearest simulations of the store |" in out and "Last column: the median over" in out
+    reach = joint_reach(read_store(calibrated)[0], load_spec(SBC_SPEC).describe())
+    got = table.set_index("statistic")["store_nearest_median"]
+    np.testing.assert_allclose(got, [reach["nearest_median"][k] for k in got.index])
     # the check re-simulates posterior draws: its θ are the posterior's first rows
-    from experiments.calibrate import load_spec, store_frame
+    from experiments.calibrate import store_frame
 
     spec = load_spec(SBC_SPEC)
     post = inf.load_posterior(calibrated / "posterior.parquet")
