@@ -1370,8 +1370,8 @@ def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) ->
     statistic: infinitely far), with each statistic's median over them (``nearest_median``) and
     the share of them inside each band (``nearest_in_band``). That subset is a rejection-ABC
     posterior predictive with every target weighted by its band: where the neural posterior's
-    predictive lies far from it, the posterior weighs the targets otherwise (by how noisily the
-    model simulates them), which matters when no simulation meets all the targets at once.
+    predictive lies far from it, the posterior weighs the targets otherwise, which matters when
+    no simulation meets all the targets at once (the posterior then extrapolates).
     None when no simulation is ok or nothing is conditioned on."""
     ok = df[df["status"] == "ok"]
     targets = [t for t in info["statistics"] if t["low"] is not None]
