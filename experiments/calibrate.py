@@ -1348,17 +1348,27 @@ def predictive(df: pd.DataFrame, info: dict, level: float = 0.9) -> pd.DataFrame
 NEAREST_SHARE = 0.05
 
 
-def band_distance(ok: pd.DataFrame, targets: list[dict]) -> np.ndarray:
-    """Per simulation, Σ ((x − observed) / half-width of the band)² over the conditioned
-    ``targets`` (``describe()["statistics"]`` entries with a band); a missing statistic puts the
-    simulation infinitely far. The distance of ``joint_reach``'s nearest simulations."""
+def _against_bands(ok: pd.DataFrame, targets: list[dict]) -> tuple[np.ndarray, ...]:
+    """(x, low, high, observed): the ok simulations' values of the conditioned ``targets`` as a
+    float matrix (a missing statistic NaN) and the targets' bands and observed values."""
     x = np.column_stack([pd.to_numeric(ok[t["name"]], errors="coerce") for t in targets])
     low, high, observed = (
         np.array([float(t[k]) for t in targets]) for k in ("low", "high", "observed")
     )
+    return x.astype(float), low, high, observed
+
+
+def _distance(x: np.ndarray, low: np.ndarray, high: np.ndarray, observed: np.ndarray):
     half = np.maximum((high - low) / 2, 1e-12 * np.maximum(np.abs(observed), 1.0))
-    z2 = ((x.astype(float) - observed) / half) ** 2
+    z2 = ((x - observed) / half) ** 2
     return np.where(np.isnan(z2), np.inf, z2).sum(axis=1)
+
+
+def band_distance(ok: pd.DataFrame, targets: list[dict]) -> np.ndarray:
+    """Per simulation, Σ ((x − observed) / half-width of the band)² over the conditioned
+    ``targets`` (``describe()["statistics"]`` entries with a band); a missing statistic puts the
+    simulation infinitely far. The distance of ``joint_reach``'s nearest simulations."""
+    return _distance(*_against_bands(ok, targets))
 
 
 def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) -> dict | None:
@@ -1378,20 +1388,16 @@ def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) ->
     if not len(ok) or not targets:
         return None
 
-    def column(name: str) -> np.ndarray:
-        return pd.to_numeric(ok[name], errors="coerce").to_numpy(float)
-
-    x = np.column_stack([column(t["name"]) for t in targets])
-    low, high = (np.array([float(t[k]) for t in targets]) for k in ("low", "high"))
+    x, low, high, observed = _against_bands(ok, targets)
     with np.errstate(invalid="ignore"):
         inside = (x >= low) & (x <= high)  # NaN compares False: a missing statistic meets nothing
     met = np.bincount(inside.sum(axis=1), minlength=len(targets) + 1)
-    distance = band_distance(ok, targets)
     k = max(1, round(nearest * len(ok)))
-    chosen = np.argsort(distance, kind="stable")[:k]
+    chosen = np.argsort(_distance(x, low, high, observed), kind="stable")[:k]
+    near = ok.iloc[chosen]
     medians = {}
     for t in info["statistics"]:
-        values = column(t["name"])[chosen]
+        values = pd.to_numeric(near[t["name"]], errors="coerce").to_numpy(float)
         medians[t["name"]] = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
     return {
         "simulations": len(ok),
@@ -1420,6 +1426,16 @@ def add_store_reference(table: pd.DataFrame, store: Path, info: dict) -> pd.Data
     out["store_nearest_median"] = out["statistic"].map(reach["nearest_median"])
     out.attrs["store_nearest"] = (reach["nearest"], reach["simulations"])
     return out
+
+
+def posterior_check(
+    df: pd.DataFrame, info: dict, store: Path, what: str = "Posterior"
+) -> tuple[pd.DataFrame, str]:
+    """(table, markdown) of a posterior predictive check: ``predictive`` over the re-simulated
+    posterior draws ``df``, with the prior ``store``'s nearest simulations beside it
+    (``add_store_reference``)."""
+    table = add_store_reference(predictive(df, info), store, info)
+    return table, format_predictive(table, info, df, what=what)
 
 
 def format_joint_reach(reach: dict | None, info: dict) -> str:

@@ -256,13 +256,7 @@ def _infer(job: Job, df, out: Path, args, bar: _Bar) -> Path:
 def _ppc(job: Job, posterior: Path, out: Path, args, bar: _Bar) -> tuple[str, list[str], int]:
     """The job's posterior predictive check: (markdown, targets outside the 90% PPI, failed)."""
     from ecosystem.outputs import write_csv, write_text
-    from experiments.calibrate import (
-        add_store_reference,
-        format_predictive,
-        ppc_points,
-        predictive,
-        store_frame,
-    )
+    from experiments.calibrate import posterior_check, ppc_points, store_frame
     from experiments.inference import read_posterior
 
     spec = job.spec
@@ -274,9 +268,8 @@ def _ppc(job: Job, posterior: Path, out: Path, args, bar: _Bar) -> tuple[str, li
     report = _sweep(exp, ppc_dir, args, bar)
     df = store_frame(ppc_dir, spec, exp.design_hash)
     info = spec.describe()
-    table = add_store_reference(predictive(df, info), out / "stores" / job.name, info)
     what = "Posterior" if meta.get("calibrated", True) else "Prior (not calibrated)"
-    text = format_predictive(table, info, df, what=what)
+    table, text = posterior_check(df, info, out / "stores" / job.name, what)
     text += f"\n\nPosterior: {posterior} (targets {meta.get('target_set')}); draws {ppc_dir}."
     write_text(out / "ppc" / f"{job.name}.md", text + "\n")
     write_csv(table, out / "ppc" / f"{job.name}.csv")

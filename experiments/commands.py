@@ -752,13 +752,7 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
     """Re-simulate the first N posterior draws; per target: inside the 90% predictive
     interval? Written to DIR/ppc_<hash>/ppc.md and ppc.csv, printed as a table."""
     from ecosystem.outputs import write_csv, write_text
-    from experiments.calibrate import (
-        add_store_reference,
-        format_predictive,
-        ppc_points,
-        predictive,
-        store_frame,
-    )
+    from experiments.calibrate import posterior_check, ppc_points, store_frame
     from experiments.inference import read_posterior
     from experiments.runner import prepare_out_dir
 
@@ -782,8 +776,7 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
     report = _run(exp, ppc_dir, args)
     df = store_frame(ppc_dir, spec, exp.design_hash)
     info = spec.describe()
-    table = add_store_reference(predictive(df, info), out, info)
-    text = format_predictive(table, info, df, what="Posterior")
+    table, text = posterior_check(df, info, out)
     text += f"\n\nPosterior: {posterior_path} (targets {meta.get('target_set')})."
     write_text(ppc_dir / "ppc.md", text + "\n")
     write_csv(table, ppc_dir / "ppc.csv")
