@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# First, before anything imports numpy: the same numpy code paths on every x86-64 machine.
+from ecosystem import reproducible as _reproducible  # noqa: F401
+
 if TYPE_CHECKING:
     from ecosystem.model import AIEcosystem
     from ecosystem.scenario import Scenario, ScenarioError, load_scenario, preset_names

@@ -24,6 +24,7 @@ from ecosystem import (
     labour,
     partnerships,
     recording,
+    reproducible,
 )
 from ecosystem.networks import Networks
 from ecosystem.people import recount_headcount
@@ -44,6 +45,7 @@ class AIEcosystem(mesa.Model):
 
     def __init__(self, config: Scenario, rng: int | np.random.Generator | None = None):
         super().__init__(rng=rng)
+        reproducible.check()  # warns once if numpy runs machine-specific (AVX-512) paths
         seed = rng if isinstance(rng, (int, np.integer)) else self.rng.integers(2**63)
         self.streams = RandomStreams(int(seed))
         self.config = config

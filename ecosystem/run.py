@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecosystem import outcomes, outputs
+from ecosystem import outcomes, outputs, reproducible
 from ecosystem import output_tables as ot
 from ecosystem.model import AIEcosystem
 from ecosystem.scenario import Scenario, ScenarioError, scenario_from_dict, to_document
@@ -131,6 +131,8 @@ class RunResult:
             "git_revision": git_revision(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            # numpy's AVX-512 paths in use ([] = the machine-independent ones; reproducible.py)
+            "numpy_avx512_paths": reproducible.avx512_paths_active(),
         }
 
     def write(
