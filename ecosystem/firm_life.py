@@ -103,14 +103,15 @@ def growth_limited(state: State, params: Params, rows: np.ndarray) -> np.ndarray
 
 
 def round_applicants(state: State, params: Params, limited=None) -> np.ndarray:
-    """The firms that apply for a round this month (docs/ODD.md 7.7): live, unlisted, their
-    next-raise month come, and either short of runway or limited in growth by their cash
+    """The firms that apply for a round this month (docs/ODD.md 7.7): live, unlisted, of the
+    venture type (``venture_share``), their next-raise month come, and either short of runway
+    or limited in growth by their cash
     (``limited``: a function (state, params, rows) -> mask, default :func:`growth_limited`).
     Firms whose cash covers their plan are left out by :func:`raise_funding`, not here."""
     s, st = state.startups, params.config.startups
     limited = growth_limited if limited is None else limited
     alive = state.alive_startups()
-    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive]]
+    due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive] & s.venture[alive]]
     if due.size == 0:
         return due
     burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)

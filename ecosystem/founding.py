@@ -130,6 +130,10 @@ def create_startups(
         app_cost=params.config.compute.application_cost_yuan
         * rng.lognormal(0.0, params.config.compute.application_cost_sigma, n),
     )
+    if st.venture_share < 1.0 and n:
+        # Its own stream, keyed by the first new row: the other phases' numbers do not move.
+        u = state.streams.get("venture_type", int(rows[0])).random(n)
+        s.venture[rows] = u < st.venture_share
     p = state.people
     if not initial:
         old_kind = p.employer_kind[founders].copy()
@@ -182,6 +186,7 @@ def create_initial_stock(
     sizes = np.concatenate([[0.0], np.cumsum(st.round_size_yuan)])
     raised = stage > 0
     s.sought_round[rows] = raised
+    s.venture[rows[raised]] = True  # firms that have raised rounds are of the venture type
     s.vc_share[rows] = 1.0 - (1.0 - d) ** stage
     s.vc_invested[rows] = sizes[stage]
     s.post_money[rows[raised]] = np.asarray(st.round_size_yuan)[stage[raised] - 1] / d

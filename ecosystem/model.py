@@ -50,7 +50,7 @@ class AIEcosystem(mesa.Model):
         self.streams = RandomStreams(int(seed))
         self.config = config
         self.params = Params.from_scenario(config)
-        self.state = State(n_regions=self.params.n_regions)
+        self.state = State(n_regions=self.params.n_regions, streams=self.streams)
         self.state.networks = Networks(self.state, self.params, self.firms)
         self.state.chips_left = self.params.chip_supply_per_year
         self.state.national_vouchers = Budget(config.national.voucher_budget_yuan)

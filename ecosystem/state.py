@@ -23,6 +23,7 @@ from ecosystem.tables import Employer, People, Startups, Status
 
 if TYPE_CHECKING:
     from agents import BigFirm, DataCenter, Government, University
+    from ecosystem.streams import RandomStreams
 
 #: Monthly counters kept per region and reported as KPIs (see ``recording.kpis``).
 COUNTERS = (
@@ -176,6 +177,8 @@ class State:
     people: People = field(default_factory=lambda: People(capacity=1 << 18))
     flows: FlowLog = field(default_factory=FlowLog)
     networks: Networks | None = None
+    #: The run's random streams (``ecosystem.streams``), for draws keyed by what they concern.
+    streams: RandomStreams | None = None
     #: Month in progress (0 = the first); set by the model from Mesa's clock.
     month: int = 0
     universities: list[University] = field(default_factory=list)

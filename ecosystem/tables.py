@@ -143,6 +143,7 @@ class Startups(ColumnTable):
         "revenue_target": (np.float64, 0.0),  # R*: nested-logit target revenue this month
         # Rounds and ownership (docs/ODD.md 7.7).
         "sought_round": (np.bool_, False),  # ever applied for a priced round (venture-track)
+        "venture": (np.bool_, True),  # of the venture type: may apply for rounds (venture_share)
         "post_money": (np.float64, 0.0),  # post-money valuation of the last round, yuan
         "vc_share": (np.float64, 0.0),  # investors' cumulative ownership
         "vc_invested": (np.float64, 0.0),  # investor money put in (VC pools + guidance fund)

@@ -469,3 +469,26 @@ def test_nearest_validation_reruns_the_stores_nearest_parameter_sets(uninterrupt
     assert "12" in table.columns and "1c" in table.columns
     summary = mod.summary(table)
     assert {"pattern", "band", "runs", "mean", "in_band"} <= set(summary.columns)
+
+
+def test_venture_share_example_runs_the_spec_at_each_share():
+    """experiments/examples/venture_share.py (docs/calibration-method.md quotes its table): one
+    row per (v, seed) with the spec's statistics, and a markdown table against the bands."""
+    from scripts import load_script
+
+    mod = load_script("experiments/examples/venture_share.py")
+    df = mod.measure(str(TINY_SPEC), [1.0, 0.0], 1)
+    spec = cal.load_spec(TINY_SPEC)
+    assert list(df["venture_share"]) == [1.0, 0.0]
+    assert set(spec.statistics) - set(mod.LEFT_OUT) <= set(df.columns)
+    text = mod.table(df, str(TINY_SPEC))
+    assert "v = 1" in text and "v = 0" in text and "targets met" in text
+    # with no venture type nobody raises a round: no firm stopped at seed
+    from ecosystem.tables import Status
+
+    fates = [f"seed_only_{st.name.lower()}" for st in Status]
+    assert df.loc[df["venture_share"] == 0.0, fates].to_numpy().sum() == 0
+    assert "alive months past due" in text and "alive plan over funded" in text
+    # --set applies to every arm: another founding cash, another run
+    poor = mod.measure(str(TINY_SPEC), [1.0], 1, ["startups.founding_cash_yuan=500000"])
+    assert not poor.drop(columns="venture_share").equals(df.iloc[:1].drop(columns="venture_share"))

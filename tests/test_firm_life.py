@@ -161,6 +161,41 @@ def test_no_round_without_a_justified_valuation(tiny):
     assert st.counters["rounds_closed"].sum() == alive.size
 
 
+@pytest.mark.parametrize("share", [0.0, 0.4])
+def test_only_firms_of_the_venture_type_seek_rounds(share):
+    """``startups.venture_share`` v (docs/ODD.md 7.7): each new firm is of the venture type with
+    probability v; only those ever apply for a round; the stock's funded firms are of it."""
+    sc = load_scenario(TINY, {"startups.venture_share": share})
+    model = AIEcosystem(sc, rng=3)
+    model.run_for(36)
+    s = model.startups
+    new = np.flatnonzero(s.view("founded_month") >= 0)
+    stock = np.flatnonzero(s.view("founded_month") < 0)
+    assert new.size > 200
+    venture = s.venture[new]
+    # Binomial(n, v): within 4 standard deviations (and exactly none at v = 0)
+    sd = np.sqrt(new.size * share * (1 - share))
+    assert abs(venture.sum() - share * new.size) <= 4 * sd
+    assert not (s.sought_round[new] & ~venture).any()  # nobody else applied
+    assert s.venture[stock[s.stage[stock] > 0]].all()
+    if share > 0:  # the type does apply (the test can fail)
+        assert s.sought_round[new].any()
+
+
+def test_the_venture_type_leaves_every_other_phase_s_numbers_alone():
+    """Its draws come from a stream of their own: with v = 1 no number is drawn, and a run with
+    v < 1 founds its first month's firms from the same numbers (common random numbers)."""
+    a = AIEcosystem(load_scenario(TINY), rng=4)
+    b = AIEcosystem(load_scenario(TINY, {"startups.venture_share": 0.5}), rng=4)
+    for m in (a, b):
+        m.run_for(1)
+    assert a.startups.n == b.startups.n
+    for col in ("capability", "cash", "log_fit", "sector", "app_cost"):
+        assert np.array_equal(a.startups.view(col), b.startups.view(col)), col
+    assert a.startups.venture[: a.startups.n].all()
+    assert not b.startups.venture[: b.startups.n].all()
+
+
 def test_a_round_buys_the_target_ownership_of_the_vcs_valuation(tiny):
     """A round's post-money is V̂ = m_VC × 12 × R̂* × G × g and its size buys the VC's target
     ownership d* of it, the firm's need being a floor: size = max(need, d* V̂), the share sold

@@ -610,6 +610,11 @@ class Startups(_Strict):
     """Spread (log-normal sigma) of founding cash around ``founding_cash_yuan``."""
     first_raise_after_months: Months = 3
     """Months after founding before a startup first seeks a round."""
+    venture_share: Share = 1.0
+    """v: share of founding teams of the venture type, drawn once at founding (docs/ODD.md 7.7):
+    only they ever apply for a priced round; the others live on founding cash, grants and
+    revenue (they lay off, close or fail as any firm does). 1 = every firm may apply, the model
+    until 3 December 2026. The 2025 stock's firms that have raised rounds are of the type."""
     months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
     """Months after a closed round before the next can be sought."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
