@@ -14,6 +14,9 @@ import os
 import sys
 import time
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 
 from ecosystem import AIEcosystem, load_scenario

@@ -23,6 +23,9 @@ import sys
 import time
 import tracemalloc
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 from mesa.examples import BoltzmannWealth
 from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
 

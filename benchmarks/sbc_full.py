@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent

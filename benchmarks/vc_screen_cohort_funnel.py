@@ -10,6 +10,9 @@ first four years (>= 6 years observed) from applicants_seed{N}.parquet
 
 import sys
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import pandas as pd
 
 d, seeds = sys.argv[1], [int(x) for x in sys.argv[2:]]

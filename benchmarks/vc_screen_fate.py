@@ -7,6 +7,9 @@ Series A ended, under today's rule (base) or the prototype M1 (P4); seeds 0 and 
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import pandas as pd
 import vc_screen_probe as probe
 import vc_screen_prototype as P

@@ -6,6 +6,9 @@ nice -n 10 .venv/bin/python benchmarks/vc_screen_growth.py 0
 
 import sys
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 

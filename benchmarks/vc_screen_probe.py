@@ -18,6 +18,9 @@ import argparse
 import time
 from pathlib import Path
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 

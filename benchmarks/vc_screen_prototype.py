@@ -26,6 +26,9 @@ import argparse
 import sys
 import time
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 

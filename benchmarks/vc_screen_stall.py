@@ -7,6 +7,9 @@ months after their seed round, under today's rule (base) or the prototype M1 (P4
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 import vc_screen_prototype as P

@@ -68,3 +68,45 @@ def test_a_runs_manifest_says_which_numpy_paths_it_ran():
     tiny = load_scenario(str(Path(__file__).parent / "presets" / "tiny.toml"))
     manifest = run_scenario(tiny, seed=1, months=1).manifest()
     assert manifest["numpy_avx512_paths"] == []  # the pinned, machine-independent ones
+
+
+OURS = {"ecosystem", "experiments", "viz", "agents"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _scripts() -> list[Path]:
+    """The files people run as ``python FILE`` (benchmarks, examples, the golden regenerator, the
+    app's data maker): outside a package's ``__init__``, nothing pins numpy for them."""
+    found = [*ROOT.glob("benchmarks/*.py"), *ROOT.glob("experiments/examples/*.py")]
+    return sorted([*found, ROOT / "tests/golden/regenerate.py"])
+
+
+def _first_outside_import(path: Path) -> str | None:
+    """The top-level package of the script's first import that is neither the standard library
+    nor the script's own folder's helpers, in the order Python runs them."""
+    import ast
+
+    local = {p.stem for p in path.parent.glob("*.py")}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in local and top != "__future__":
+                return top
+    return None
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_script_imports_aieco_before_numpy(script):
+    """A script whose first import is numpy (or pandas, mesa, ... which load it) runs numpy's
+    AVX-512 paths on machines that have them, and its figures differ from other machines'."""
+    first = _first_outside_import(script)
+    assert first is None or first in OURS - {"agents"}, (
+        f"{script.relative_to(ROOT)} imports {first} first: put `import ecosystem.reproducible` "
+        "(or any ecosystem/experiments/viz import) above it"
+    )

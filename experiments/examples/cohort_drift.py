@@ -22,6 +22,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import pandas as pd
 
 from ecosystem import load_scenario

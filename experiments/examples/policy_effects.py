@@ -27,6 +27,9 @@ import time
 import tomllib
 from pathlib import Path
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 import tomli_w

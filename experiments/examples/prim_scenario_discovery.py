@@ -19,6 +19,9 @@ import sys
 import warnings
 from pathlib import Path
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 
 HERE = Path(__file__).resolve().parent

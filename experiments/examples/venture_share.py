@@ -23,6 +23,9 @@ import argparse
 import copy
 import sys
 
+import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
+
+# isort: split
 import numpy as np
 import pandas as pd
 
