@@ -489,6 +489,13 @@ def test_venture_share_example_runs_the_spec_at_each_share():
     fates = [f"seed_only_{st.name.lower()}" for st in Status]
     assert df.loc[df["venture_share"] == 0.0, fates].to_numpy().sum() == 0
     assert "alive months past due" in text and "alive plan over funded" in text
+    assert "alive staff over funded" in text and "losing runway months" in text
     # --set applies to every arm: another founding cash, another run
     poor = mod.measure(str(TINY_SPEC), [1.0], 1, ["startups.founding_cash_yuan=500000"])
     assert not poor.drop(columns="venture_share").equals(df.iloc[:1].drop(columns="venture_share"))
+    # --path varies another parameter: its values are the first column and the table's heading
+    other = mod.measure(str(TINY_SPEC), [0.2, 0.8], 1, path="labour.matching_efficiency")
+    assert list(other.columns[:2]) == ["matching_efficiency", "seed"]
+    assert list(other["matching_efficiency"]) == [0.2, 0.8]
+    assert not other.iloc[0, 2:].equals(other.iloc[1, 2:])  # another efficiency, another run
+    assert "matching_efficiency = 0.8" in mod.table(other, str(TINY_SPEC))

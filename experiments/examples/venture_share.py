@@ -9,9 +9,11 @@ target statistic's mean over seeds (seed noise only: no parameter is drawn) besi
 how many of the targets the mean meets; then what became of the firms of the first two years
 that raised a seed round and no other (``stopped_at_seed``). It measures whether the type can
 reconcile the targets; it sets nothing (v is not in the presets and not calibrated).
+``--path`` varies another parameter the same way (``--path labour.matching_efficiency --shares
+0.2,0.5,0.8``: whether funded firms find the staff to spend their rounds on).
 
     .venv/bin/python experiments/examples/venture_share.py [--spec hangzhou] [--shares 1,0.5,0.3]
-        [--seeds 4] [--set PATH=VALUE ...] [--csv FILE]
+        [--path PATH] [--seeds 4] [--set PATH=VALUE ...] [--csv FILE]
 
 Seeds are 1..N; the runs are the spec's length (7 years for Hangzhou). The western utilisation
 without vouchers (a second run) is left out: v does not act before a firm's first round.
@@ -41,23 +43,33 @@ PATH = "startups.venture_share"
 
 
 def measure(
-    spec_name: str, shares: list[float], seeds: int, overrides: list[str] | None = None
+    spec_name: str,
+    shares: list[float],
+    seeds: int,
+    overrides: list[str] | None = None,
+    path: str = PATH,
 ) -> pd.DataFrame:
-    """One row per (v, seed): the spec's statistics of the preset run at that v (with
-    ``overrides``, ``PATH=VALUE`` strings as ``--set`` takes them, in every arm)."""
+    """One row per (value, seed): the spec's statistics of the preset run with ``path`` (default
+    v) at that value (with ``overrides``, ``PATH=VALUE`` strings as ``--set`` takes them, in
+    every arm). The first column, named by the path's last part, holds the value."""
     spec = load_spec(resolve_spec_path(spec_name))
     names = tuple(n for n in spec.statistics if n not in LEFT_OUT)
     rows = []
     for v in shares:
         document = apply_overrides(copy.deepcopy(spec.base_document), overrides or [])
-        document = apply_overrides(document, {PATH: v})
+        document = apply_overrides(document, {path: v})
         scenario = scenario_from_dict(document)
         for seed in range(1, seeds + 1):
             result = run_scenario(scenario, seed=seed, months=spec.meta.months)
             stats = run_statistics(result, scenario, names)
             extra = {**rounds(result), **stopped_at_seed(result)}
-            rows.append({"venture_share": v, "seed": seed, **stats, **extra})
+            rows.append({label(path): v, "seed": seed, **stats, **extra})
     return pd.DataFrame(rows)
+
+
+def label(path: str) -> str:
+    """The column, and the table's heading, of the varied parameter: its path's last part."""
+    return path.rsplit(".", 1)[-1]
 
 
 def first_city(result) -> tuple[int, str]:
@@ -103,6 +115,14 @@ def stopped_at_seed(result, cohort_months: int = 24) -> dict[str, float]:
     funded = np.maximum(economics.desired_headcount(state, params, alive), 1)
     cost = economics.monthly_costs(state, params, alive)
     out["seed_only_alive_plan_over_funded"] = float(np.median(plan / funded)) if alive.size else nan
+    # ... whether they hold the staff their cash funds (a firm below it did not find the people:
+    # its cash is not spent, so its runway stays long) and the runway of those losing money (a
+    # round is also sought below ``raise_below_runway_months``).
+    held = s.headcount[alive] / funded
+    out["seed_only_alive_staff_over_funded"] = float(np.median(held)) if alive.size else nan
+    losing = s.revenue[alive] < cost
+    runway = s.cash[alive][losing] / (cost[losing] - s.revenue[alive][losing])
+    out["seed_only_losing_runway_months"] = float(np.median(runway)) if runway.size else nan
     out["seed_only_alive_profitable_share"] = (
         float((s.revenue[alive] >= cost).mean()) if alive.size else nan
     )
@@ -115,8 +135,10 @@ def stopped_at_seed(result, cohort_months: int = 24) -> dict[str, float]:
 def table(df: pd.DataFrame, spec_name: str) -> str:
     spec = load_spec(resolve_spec_path(spec_name))
     bands = {t.name: (t.low, t.high) for t in spec.targets if t.has_target and t.name in df.columns}
-    means = df.drop(columns="seed").groupby("venture_share", sort=False).mean()
-    head = "| statistic | band | " + " | ".join(f"v = {v:g}" for v in means.index) + " |"
+    name = df.columns[0]  # the varied parameter (measure's first column)
+    means = df.drop(columns="seed").groupby(name, sort=False).mean()
+    short = "v" if name == label(PATH) else name
+    head = "| statistic | band | " + " | ".join(f"{short} = {v:g}" for v in means.index) + " |"
     lines = [head, "|---|---|" + "---|" * len(means.index)]
     for name, (lo, hi) in bands.items():
         cells = []
@@ -129,7 +151,7 @@ def table(df: pd.DataFrame, spec_name: str) -> str:
     lines.append(f"| targets met (of {len(bands)}) | | " + " | ".join(map(str, met)) + " |")
     lines += ["", "Rounds over the run; firms of the first two years that stopped at seed:", ""]
     fates = [c for c in means.columns if c.startswith(("rounds_", "seed_only_"))]
-    lines.append("| | " + " | ".join(f"v = {v:g}" for v in means.index) + " |")
+    lines.append("| | " + " | ".join(f"{short} = {v:g}" for v in means.index) + " |")
     lines.append("|---|" + "---|" * len(means.index))
     for c in fates:
         cells = " | ".join(f"{means.loc[v, c]:.4g}" for v in means.index)
@@ -140,13 +162,14 @@ def table(df: pd.DataFrame, spec_name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="hangzhou")
-    ap.add_argument("--shares", default="1,0.5,0.3")
+    ap.add_argument("--shares", default="1,0.5,0.3", help="the values of --path to run")
+    ap.add_argument("--path", default=PATH, help=f"the parameter to vary (default {PATH})")
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     ap.add_argument("--csv", help="also write every run's statistics here")
     args = ap.parse_args(argv)
     shares = [float(x) for x in args.shares.split(",")]
-    df = measure(args.spec, shares, args.seeds, args.set)
+    df = measure(args.spec, shares, args.seeds, args.set, args.path)
     print(table(df, args.spec))
     if args.csv:
         write_csv(df, args.csv)
