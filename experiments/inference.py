@@ -311,6 +311,13 @@ class _NoTracker:
         pass
 
 
+#: Rejection rounds (of doubling size) before :meth:`Ensemble.sample_unit_batched` gives up on an
+#: observation whose posterior puts almost no mass inside the prior's box.
+MAX_SAMPLING_ROUNDS = 40
+#: Draws a rejection round takes at most, over all observations still short (memory bound).
+SAMPLING_ROUND_DRAWS = 200_000
+
+
 @dataclass
 class Ensemble:
     """An ensemble of NPEs over the unit box, with its training record."""
@@ -330,12 +337,58 @@ class Ensemble:
         return s.numpy().astype(float)
 
     def sample_unit_batched(self, X_enc: np.ndarray, n: int, seed: int | None = None) -> np.ndarray:
-        """(n × batch × d) posterior samples for many encoded observations at once."""
+        """(n × batch × d) posterior samples for many encoded observations at once.
+
+        Each sample's ensemble member is drawn on its own (by the ensemble's weights), and a
+        sample counts only inside the unit box, the prior's support: the ensemble's mixture
+        truncated to the box, by rejection. Only the observations still short of n are drawn
+        again, in rounds of doubling size. sbi's own ``EnsemblePosterior.sample_batched`` did
+        neither: it draws the members once for the whole batch (with n = 1, as stage B's
+        conditional posterior asks, every observation's sample came from the same network), and
+        its rejection loop draws for every observation until the one with the least mass inside
+        the box has its n (measured on the SBC test's 200 truths: 150 CPU-s against ~10 here,
+        one truth at 1.6% acceptance, the median 93%).
+        """
         with _one_thread() as torch:
             torch.manual_seed(self.seed if seed is None else seed)
             x = torch.as_tensor(np.atleast_2d(X_enc), dtype=torch.float32)
-            s = self.posterior.sample_batched((n,), x=x, show_progress_bars=False)
-        return s.numpy().astype(float)
+            members, weights = self.posterior.posteriors, self.posterior.weights
+            batch, d = x.shape[0], len(self.priors)
+            out = np.full((n, batch, d), np.nan)
+            have = np.zeros(batch, dtype=np.int64)
+            pending = np.arange(batch)
+            for r in range(MAX_SAMPLING_ROUNDS):
+                # n draws an observation at first, doubling, at most ~200,000 draws a round
+                m = max(n, min(n << r, SAMPLING_ROUND_DRAWS // pending.size))
+                pick = torch.multinomial(weights, m * pending.size, replacement=True)
+                pick = pick.numpy().reshape(m, pending.size)
+                raw = np.empty((m, pending.size, d))
+                for k in np.unique(pick):
+                    mine = pick == k  # member k's draws, its j-th in each column from its j-th
+                    rank = np.cumsum(mine, axis=0) - 1
+                    got = members[k].sample_batched(
+                        (int(rank[-1].max()) + 1,),
+                        x=x[pending],
+                        show_progress_bars=False,
+                        reject_outside_prior=False,
+                    )
+                    rows, cols = np.nonzero(mine)
+                    raw[rows, cols] = got.detach().numpy()[rank[rows, cols], cols]
+                inside = ((raw >= 0.0) & (raw <= 1.0)).all(axis=2)
+                for col, b in enumerate(pending):
+                    take = raw[inside[:, col], col][: n - have[b]]
+                    out[have[b] : have[b] + len(take), b] = take
+                    have[b] += len(take)
+                pending = pending[have[pending] < n]
+                if pending.size == 0:
+                    return out
+        raise ScenarioError(
+            "posterior",
+            f"{pending.size} observation(s)",
+            f"have under {n} of their samples inside the prior's box after "
+            f"{MAX_SAMPLING_ROUNDS} rounds of rejection: the posterior puts almost none of its "
+            "mass where the prior allows (an observation far outside the simulations)",
+        )
 
 
 def fit(

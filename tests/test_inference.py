@@ -204,3 +204,77 @@ def test_without_the_extra_budget_refuses_before_simulating(tmp_path, capsys, mo
     assert (
         len(err.splitlines()) == 1 and "too few" in err and out.joinpath("store.parquet").is_file()
     )
+
+
+class _Member:
+    """A stand-in for one NPE of the ensemble: sample_batched gives ``value`` (a constant per
+    member, or a callable of the generator), as sbi's DirectPosterior returns: (n, batch, d)."""
+
+    def __init__(self, value):
+        self.value = value
+        self.calls = 0
+
+    def sample_batched(self, shape, x, show_progress_bars, reject_outside_prior):
+        import torch
+
+        assert reject_outside_prior is False  # the rejection is sample_unit_batched's own
+        self.calls += 1
+        n, batch = shape[0], x.shape[0]
+        if callable(self.value):
+            return torch.as_tensor(self.value(n, x.numpy()))
+        return torch.full((n, batch, 2), float(self.value), requires_grad=True)
+
+
+def _ensemble(members, weights=None):
+    from types import SimpleNamespace
+
+    import torch
+
+    w = torch.tensor(weights or [1.0 / len(members)] * len(members))
+    mixture = SimpleNamespace(posteriors=members, weights=w)  # what is read of sbi's ensemble
+    return inf.Ensemble(mixture, [], 0, None, [{"name": "a"}, {"name": "b"}])
+
+
+def test_batched_samples_draw_each_samples_member_on_its_own():
+    """With n = 1 (stage B's conditional posterior: one sample per θ_core row) each row's
+    member is drawn on its own; sbi's ensemble drew one member for the whole batch."""
+    pytest.importorskip("torch")
+    ens = _ensemble([_Member(0.1), _Member(0.5), _Member(0.9)], [0.2, 0.3, 0.5])
+    s = ens.sample_unit_batched(np.zeros((3000, 4)), 1)
+    assert s.shape == (1, 3000, 2)
+    values, counts = np.unique(s[0, :, 0].round(6), return_counts=True)
+    assert values.tolist() == pytest.approx([0.1, 0.5, 0.9])
+    assert counts / 3000 == pytest.approx([0.2, 0.3, 0.5], abs=0.03)  # the ensemble's weights
+    assert (s[0, :, 0] == s[0, :, 1]).all()  # a sample's coordinates come from one member
+    again = ens.sample_unit_batched(np.zeros((3000, 4)), 1)
+    assert np.array_equal(s, again)  # seeded
+
+
+def test_batched_samples_keep_only_the_prior_box_and_redraw_only_the_short():
+    """Rejection to the unit box, per observation: an observation whose posterior has little
+    mass inside gets its n samples by further rounds, without the others being drawn again."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    drawn = []
+
+    def leaky(n, x):  # observation 0 (x = 0) puts 2% of its mass inside the box, the rest 90%
+        drawn.append(x[:, 0].tolist())
+        inside = np.where(x[:, 0] == 0, 0.02, 0.9)
+        u = rng.random((n, len(x), 1))
+        ok = rng.random((n, len(x))) < inside
+        return np.concatenate([np.where(ok[..., None], u, u + 1.5)] * 2, axis=2)
+
+    ens = _ensemble([_Member(leaky)])
+    s = ens.sample_unit_batched(np.arange(5.0)[:, None] * np.ones((5, 3)), 200)
+    assert s.shape == (200, 5, 2) and not np.isnan(s).any()
+    assert ((s >= 0) & (s <= 1)).all()
+    assert drawn[0] == [0, 1, 2, 3, 4] and drawn[-1] == [0]  # at last only the leaky one
+    assert len(drawn) <= 6  # rounds of doubling size: 200 / 0.02 = 10,000 draws by round 6
+
+
+def test_batched_samples_say_so_when_the_posterior_misses_the_prior_box():
+    pytest.importorskip("torch")
+    from ecosystem.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="inside the prior's box"):
+        _ensemble([_Member(2.0)]).sample_unit_batched(np.zeros((2, 3)), 10)
