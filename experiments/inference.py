@@ -356,7 +356,9 @@ class Ensemble:
             batch, d = x.shape[0], len(self.priors)
             out = np.full((n, batch, d), np.nan)
             have = np.zeros(batch, dtype=np.int64)
-            pending = np.arange(batch)
+            pending = np.arange(batch) if n > 0 else np.arange(0)
+            if pending.size == 0:
+                return out
             for r in range(MAX_SAMPLING_ROUNDS):
                 # n draws an observation at first, doubling, at most ~200,000 draws a round
                 m = max(n, min(n << r, SAMPLING_ROUND_DRAWS // pending.size))

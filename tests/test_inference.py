@@ -248,6 +248,7 @@ def test_batched_samples_draw_each_samples_member_on_its_own():
     assert (s[0, :, 0] == s[0, :, 1]).all()  # a sample's coordinates come from one member
     again = ens.sample_unit_batched(np.zeros((3000, 4)), 1)
     assert np.array_equal(s, again)  # seeded
+    assert ens.sample_unit_batched(np.zeros((0, 4)), 5).shape == (5, 0, 2)  # no observation
 
 
 def test_batched_samples_keep_only_the_prior_box_and_redraw_only_the_short():
