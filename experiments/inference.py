@@ -346,7 +346,7 @@ class Ensemble:
         neither: it draws the members once for the whole batch (with n = 1, as stage B's
         conditional posterior asks, every observation's sample came from the same network), and
         its rejection loop draws for every observation until the one with the least mass inside
-        the box has its n (measured on the SBC test's 200 truths: 150 CPU-s against ~10 here,
+        the box has its n (measured on the SBC test's 200 truths: 150 CPU-s against 6 here,
         one truth at 1.6% acceptance, the median 93%).
         """
         with _one_thread() as torch:
