@@ -376,11 +376,12 @@ class Ensemble:
                     )
                     rows, cols = np.nonzero(mine)
                     raw[rows, cols] = got.detach().numpy()[rank[rows, cols], cols]
+                # each observation keeps its first draws inside the box, up to what it lacks
                 inside = ((raw >= 0.0) & (raw <= 1.0)).all(axis=2)
-                for col, b in enumerate(pending):
-                    take = raw[inside[:, col], col][: n - have[b]]
-                    out[have[b] : have[b] + len(take), b] = take
-                    have[b] += len(take)
+                slot = have[pending] + np.cumsum(inside, axis=0) - 1  # where each would go
+                rows, cols = np.nonzero(inside & (slot < n))
+                out[slot[rows, cols], pending[cols]] = raw[rows, cols]
+                have[pending] += np.bincount(cols, minlength=pending.size)
                 pending = pending[have[pending] < n]
                 if pending.size == 0:
                     return out

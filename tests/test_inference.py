@@ -207,18 +207,16 @@ def test_without_the_extra_budget_refuses_before_simulating(tmp_path, capsys, mo
 
 
 class _Member:
-    """A stand-in for one NPE of the ensemble: sample_batched gives ``value`` (a constant per
-    member, or a callable of the generator), as sbi's DirectPosterior returns: (n, batch, d)."""
+    """A stand-in for one NPE of the ensemble: sample_batched gives ``value`` (a constant, or a
+    function of (n, x)) in the shape sbi's DirectPosterior returns: (n, batch, d)."""
 
     def __init__(self, value):
         self.value = value
-        self.calls = 0
 
     def sample_batched(self, shape, x, show_progress_bars, reject_outside_prior):
         import torch
 
         assert reject_outside_prior is False  # the rejection is sample_unit_batched's own
-        self.calls += 1
         n, batch = shape[0], x.shape[0]
         if callable(self.value):
             return torch.as_tensor(self.value(n, x.numpy()))

@@ -104,9 +104,11 @@ def stopped_at_seed(result, cohort_months: int = 24) -> dict[str, float]:
     status = s.status[rows]
     out = {f"seed_only_{st.name.lower()}": float((status == st).sum()) for st in Status}
     alive = rows[status == Status.ALIVE]
-    nan = np.nan
-    waited = result.months - s.next_raise_month[alive]
-    out["seed_only_alive_months_past_due"] = float(np.median(waited)) if alive.size else nan
+
+    def median(x: np.ndarray) -> float:
+        return float(np.median(x)) if x.size else np.nan
+
+    out["seed_only_alive_months_past_due"] = median(result.months - s.next_raise_month[alive])
     # Why they do not apply again: the live ones' plan against the staff their cash funds (a
     # round is sought at plan >= (1 + γ) × funded), whether revenue pays their costs, and the
     # size of their seed round.
@@ -114,21 +116,17 @@ def stopped_at_seed(result, cohort_months: int = 24) -> dict[str, float]:
     plan = economics.planned_headcount(state, params, alive)
     funded = np.maximum(economics.desired_headcount(state, params, alive), 1)
     cost = economics.monthly_costs(state, params, alive)
-    out["seed_only_alive_plan_over_funded"] = float(np.median(plan / funded)) if alive.size else nan
+    out["seed_only_alive_plan_over_funded"] = median(plan / funded)
     # ... whether they hold the staff their cash funds (a firm below it did not find the people:
     # its cash is not spent, so its runway stays long) and the runway of those losing money (a
     # round is also sought below ``raise_below_runway_months``).
-    held = s.headcount[alive] / funded
-    out["seed_only_alive_staff_over_funded"] = float(np.median(held)) if alive.size else nan
+    out["seed_only_alive_staff_over_funded"] = median(s.headcount[alive] / funded)
     losing = s.revenue[alive] < cost
     runway = s.cash[alive][losing] / (cost[losing] - s.revenue[alive][losing])
-    out["seed_only_losing_runway_months"] = float(np.median(runway)) if runway.size else nan
-    out["seed_only_alive_profitable_share"] = (
-        float((s.revenue[alive] >= cost).mean()) if alive.size else nan
-    )
-    out["seed_only_alive_seed_round_myuan"] = (
-        float(np.median(s.vc_invested[alive])) / 1e6 if alive.size else nan
-    )
+    out["seed_only_losing_runway_months"] = median(runway)
+    profitable = s.revenue[alive] >= cost
+    out["seed_only_alive_profitable_share"] = float(profitable.mean()) if alive.size else np.nan
+    out["seed_only_alive_seed_round_myuan"] = median(s.vc_invested[alive]) / 1e6
     return out
 
 
