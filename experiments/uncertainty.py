@@ -11,7 +11,7 @@ of a comparison (policy variant, transplant, baseline) runs the same (θ_m, seed
 policy effects are paired twice: common random numbers and common parameter draws.
 
 **Where draws come from.** The parameters are those of a calibration spec
-(``experiments/calibration/<city>.toml``, default ``hangzhou``: its 18 behavioural parameters).
+(``experiments/calibration/<city>.toml``, default ``hangzhou``: its behavioural parameters).
 A parameter of one region (``regions.hangzhou.talent.…``) is drawn for the spec's city under its
 own name and copied to every other city of the scenario with the same field as
 ``<name>_<city>``: in a stage-A spec (no ``[core]``) such a parameter is **pooled**, as stage B
