@@ -176,20 +176,31 @@ def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
     )
 
 
-def startup_staff(state: State) -> np.ndarray:
-    """Rows of the people employed by startups, increasing.
+def _startup_scan(state: State) -> tuple[np.ndarray, np.ndarray]:
+    """Rows employed by startups at the last scan of the whole table, increasing, and the
+    startup each worked for then; kept until someone joins a startup (or rows are added).
 
-    Found from a scan of the whole table kept until someone joins a startup (or rows are
-    added): until then people only leave startups, so that scan holds everyone employed by one
-    and checking its rows' current employer is enough. Phases that release or move startup
-    staff several times a month (exits, layoffs, acquisitions) share one scan this way."""
+    Until then people only leave startups: the scan holds everyone employed by one, and a row
+    of it still employed by a startup still works for the one it did at the scan. Phases that
+    release or move startup staff several times a month (exits, layoffs, acquisitions) share
+    one scan this way."""
     p = state.people
-    superset = _remembered(
+    stamp = (p.startup_joins, p.n)
+    rows = _remembered(
         state,
         "startup_staff_superset",
-        (p.startup_joins, p.n),
+        stamp,
         lambda: np.flatnonzero(p.view("employer_kind") == Employer.STARTUP),
     )
+    firm = _remembered(state, "startup_staff_superset_firm", stamp, lambda: p.employer_id[rows])
+    return rows, firm
+
+
+def startup_staff(state: State) -> np.ndarray:
+    """Rows of the people employed by startups, increasing (from ``_startup_scan``: the rows
+    of the scan whose current employer is still a startup)."""
+    p = state.people
+    superset, _ = _startup_scan(state)
     return _remembered(
         state,
         ("kind", int(Employer.STARTUP)),
@@ -199,12 +210,14 @@ def startup_staff(state: State) -> np.ndarray:
 
 
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
-    """People rows employed by the given startups, increasing."""
+    """People rows employed by the given startups, increasing: the rows of ``_startup_scan``
+    that worked for one of them then and are still employed by a startup."""
     p = state.people
     mark = np.zeros(state.startups.n, dtype=bool)
     mark[firms] = True
-    idx = startup_staff(state)
-    return idx[mark[p.employer_id[idx]]]
+    superset, firm = _startup_scan(state)
+    rows = superset[mark[firm]]
+    return rows[p.employer_kind[rows] == Employer.STARTUP]
 
 
 def job_seekers(state: State) -> np.ndarray:

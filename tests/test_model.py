@@ -121,9 +121,10 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
 
 
 def test_startup_staff_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
-    """``people.startup_staff`` keeps one scan while people only leave startups; every time a
-    phase asks (exits, layoffs, acquisitions, capability), for two years, it must equal a fresh
-    scan of the table, and ``staff_of`` a fresh scan for the firms asked about."""
+    """``people.startup_staff`` and ``staff_of`` keep one scan while people only leave
+    startups; every time a phase asks (capability; exits, layoffs, acquisitions), for two years,
+    the first must equal a fresh scan of the table and the second a fresh scan for the firms
+    asked about."""
     from ecosystem import firm_life, people
 
     asked = {"staff": 0, "staff_of": 0}
@@ -150,7 +151,7 @@ def test_startup_staff_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeyp
     monkeypatch.setattr(firm_life, "staff_of", checked_staff_of)
     model = AIEcosystem(hangzhou, rng=4)
     model.run_for(24)
-    assert asked["staff"] > 48 and asked["staff_of"] > 24
+    assert asked["staff"] >= 24 and asked["staff_of"] > 24
 
 
 def test_kpis_one_row_per_month_and_region(full_run):
