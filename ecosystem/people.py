@@ -77,15 +77,21 @@ def set_hazards(state: State, params: Params, rows: np.ndarray) -> None:
     """Each person's monthly chance of leaving the region, and of leaving region or employer."""
     p = state.people
     kind = p.employer_kind[rows]
-    region = p.region[rows]
-    sep = params.separation[region, kind]
+    code = _code(p.region[rows], kind)
+    sep = params.separation.ravel()[code]
     bf = kind == Employer.BIG_FIRM
     sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
-    p.out_hazard[rows] = out = params.outflow[region, kind]
+    p.out_hazard[rows] = out = params.outflow.ravel()[code]
     p.move_hazard[rows] = out + sep
     if rows.size:
         p.out_hazard_max = max(p.out_hazard_max, float(p.out_hazard[rows].max()))
         p.move_hazard_max = max(p.move_hazard_max, float(p.move_hazard[rows].max()))
+
+
+def _code(region, kind: np.ndarray) -> np.ndarray:
+    """Flat index of each (region, employer kind) pair into a (regions × kinds) array such as
+    ``State.people_by_kind`` (``region`` may be a scalar)."""
+    return np.asarray(region, dtype=np.int64) * len(Employer) + kind
 
 
 def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> None:
@@ -95,14 +101,14 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
         return
     month = state.month
     learning = np.float32(params.config.population.learning_per_month)
-    old = p.employer_kind[rows]
-    headcount_delta(state, old, p.employer_id[rows], -1, p.region[rows])
+    old, old_id, region = p.employer_kind[rows], p.employer_id[rows], p.region[rows]
+    headcount_delta(state, old, old_id, -1, region)
     employed = (old != Employer.NONE) & (old != Employer.GONE)
     worked = np.where(employed, month - p.since[rows], 0)
     p.experience[rows] += worked
     p.skill[rows] = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
     bf = old == Employer.BIG_FIRM
-    p.alumni_of[rows[bf]] = p.employer_id[rows[bf]]
+    p.alumni_of[rows[bf]] = old_id[bf]
     p.alumni_since[rows[bf]] = month
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
@@ -110,7 +116,7 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     if np.any(np.asarray(kind) == Employer.STARTUP):
         p.startup_joins += 1
     p.since[rows] = month
-    headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, p.region[rows])
+    headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, region)
     set_hazards(state, params, rows)
 
 
@@ -125,18 +131,18 @@ def remove_people(state: State, params: Params, rows: np.ndarray, status: Person
 def headcount_delta(state: State, kind: np.ndarray, ident: np.ndarray, sign: int, region) -> None:
     """Add (sign 1) or remove (-1) people from the headcounts of their employers and regions."""
     by_kind = state.people_by_kind
-    code = np.asarray(region, dtype=np.int64) * len(Employer) + kind  # region may be a scalar
-    by_kind += sign * np.bincount(
-        np.broadcast_to(code, np.shape(kind)), minlength=by_kind.size
-    ).reshape(by_kind.shape)
+    delta = np.bincount(_code(region, kind), minlength=by_kind.size).reshape(by_kind.shape)
+    by_kind += sign * delta
+    present = delta.any(axis=0)  # the employer kinds among these people
     for k, counts in (
         (Employer.STARTUP, state.startups.view("headcount")),
         (Employer.BIG_FIRM, state.bf_headcount),
         (Employer.UNIVERSITY, state.uni_headcount),
     ):
-        m = kind == k
-        if m.any():
-            counts += sign * np.bincount(ident[m], minlength=counts.size).astype(counts.dtype)
+        if present[k]:
+            counts += sign * np.bincount(ident[kind == k], minlength=counts.size).astype(
+                counts.dtype
+            )
 
 
 def current_skill(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
