@@ -145,16 +145,6 @@ def headcount_delta(state: State, kind: np.ndarray, ident: np.ndarray, sign: int
             )
 
 
-def current_skill(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
-    """Skill including what was learnt in the current job so far."""
-    p = state.people
-    learning = np.float32(params.config.population.learning_per_month)
-    kind = p.employer_kind[rows]
-    employed = (kind != Employer.NONE) & (kind != Employer.GONE)
-    months = np.where(employed, state.month - p.since[rows], 0)
-    return np.minimum(p.skill[rows] + learning * months, 1.0)
-
-
 def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray:
     """A read-only array derived from the people table, computed again only when ``stamp``
     (which includes the table's change count) differs from the last time: phases ask for the
@@ -254,7 +244,11 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
 
     def talent() -> np.ndarray:
         staff = startup_staff(state)
-        skill = current_skill(state, params, staff) if staff.size else np.zeros(0)
+        # Skill now: what was learnt in the current job so far added (in place: 175k rows).
+        skill = (state.month - p.since[staff]).astype(np.float64)
+        skill *= np.float32(params.config.population.learning_per_month)
+        skill += p.skill[staff]
+        np.minimum(skill, 1.0, out=skill)
         return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.
