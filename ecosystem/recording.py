@@ -75,27 +75,26 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
     state.new_counters()
 
 
-def firm_year_snapshot(state: State, params: Params) -> pd.DataFrame:
-    """Startups alive now or exited this calendar year, with their yearly totals."""
+def firm_year_snapshot(state: State, params: Params) -> dict[str, np.ndarray]:
+    """Startups alive now or exited this calendar year, with their yearly totals (the columns
+    of ``firm_years``, which makes one table of every year's)."""
     s = state.startups
     month = state.month
     year = params.config.meta.start_year + month // 12
     exit_m = s.view("exit_month")
     rows = np.flatnonzero((s.view("status") == Status.ALIVE) | (exit_m >= month - 11))
-    return pd.DataFrame(
-        {
-            "firm_id": rows,
-            "year": year,
-            "region": np.array(params.region_keys)[s.region[rows]],
-            "headcount": s.headcount[rows],
-            "revenue_yuan": s.revenue_year[rows],
-            "compute_gpu_h": s.compute_year[rows],
-            "capability": s.capability[rows],
-            "cash_yuan": s.cash[rows],
-            "stage": s.stage[rows],
-            "alive": s.status[rows] == Status.ALIVE,
-        }
-    )
+    return {
+        "firm_id": rows,
+        "year": np.full(rows.size, year, dtype=np.int64),
+        "region": np.array(params.region_keys)[s.region[rows]],
+        "headcount": s.headcount[rows],
+        "revenue_yuan": s.revenue_year[rows],
+        "compute_gpu_h": s.compute_year[rows],
+        "capability": s.capability[rows],
+        "cash_yuan": s.cash[rows],
+        "stage": s.stage[rows],
+        "alive": s.status[rows] == Status.ALIVE,
+    }
 
 
 def _missing_where(values: np.ndarray, missing: np.ndarray) -> pd.arrays.FloatingArray:
@@ -317,4 +316,6 @@ def firm_years(state: State) -> pd.DataFrame:
     """Annual panel of startups (December snapshots)."""
     if not state.year_rows:
         return pd.DataFrame(columns=FIRM_YEAR_COLUMNS)
-    return pd.concat(state.year_rows, ignore_index=True)
+    return pd.DataFrame(
+        {c: np.concatenate([year[c] for year in state.year_rows]) for c in FIRM_YEAR_COLUMNS}
+    )
