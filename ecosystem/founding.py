@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecosystem import economics
-from ecosystem.people import add_people, even_if_zero, reassign
+from ecosystem.people import add_people, employed_by_kind, even_if_zero, reassign
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, PersonOrigin, Stage
@@ -298,8 +298,8 @@ def found_from_employer(
     state: State, rng: np.random.Generator, kind: Employer, index: int, n: int
 ) -> int:
     """n staff of an organisation leave to found startups (researcher spinoffs)."""
-    p = state.people
-    staff = np.flatnonzero((p.view("employer_kind") == kind) & (p.view("employer_id") == index))
+    staff = employed_by_kind(state, kind)  # kept while nobody moves: shared by the month's calls
+    staff = staff[state.people.employer_id[staff] == index]
     if staff.size == 0:
         return 0
     chosen = rng.choice(staff, size=min(n, staff.size), replace=False)
