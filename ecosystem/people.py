@@ -73,19 +73,22 @@ def even_if_zero(w: np.ndarray) -> np.ndarray:
     return w / total if total > 0 else np.full(w.size, 1.0 / w.size)
 
 
-def set_hazards(state: State, params: Params, rows: np.ndarray) -> None:
-    """Each person's monthly chance of leaving the region, and of leaving region or employer."""
+def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, region=None) -> None:
+    """Each person's monthly chance of leaving the region, and of leaving region or employer.
+
+    ``kind`` and ``region``: the rows' employer kind and region, where the caller has them (the
+    table is read otherwise)."""
     p = state.people
-    kind = p.employer_kind[rows]
-    code = _code(p.region[rows], kind)
+    kind = p.employer_kind[rows] if kind is None else kind
+    code = _code(p.region[rows] if region is None else region, kind)
     sep = params.separation.ravel()[code]
     bf = kind == Employer.BIG_FIRM
     sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
     p.out_hazard[rows] = out = params.outflow.ravel()[code]
-    p.move_hazard[rows] = out + sep
-    if rows.size:
-        p.out_hazard_max = max(p.out_hazard_max, float(p.out_hazard[rows].max()))
-        p.move_hazard_max = max(p.move_hazard_max, float(p.move_hazard[rows].max()))
+    p.move_hazard[rows] = move = out + sep
+    if rows.size:  # rounding to the stored float32 keeps the order: the maxima are the stored
+        p.out_hazard_max = max(p.out_hazard_max, float(np.float32(out.max())))
+        p.move_hazard_max = max(p.move_hazard_max, float(np.float32(move.max())))
 
 
 def _code(region, kind: np.ndarray) -> np.ndarray:
@@ -116,8 +119,9 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     if np.any(np.asarray(kind) == Employer.STARTUP):
         p.startup_joins += 1
     p.since[rows] = month
-    headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, region)
-    set_hazards(state, params, rows)
+    kind, ident = np.broadcast_to(kind, rows.shape), np.broadcast_to(ident, rows.shape)
+    headcount_delta(state, kind, ident, 1, region)
+    set_hazards(state, params, rows, kind, region)
 
 
 def remove_people(state: State, params: Params, rows: np.ndarray, status: PersonStatus) -> None:
