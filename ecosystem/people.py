@@ -183,15 +183,16 @@ def _startup_scan(state: State) -> tuple[np.ndarray, np.ndarray]:
     Until then people only leave startups: the scan holds everyone employed by one, and a row
     of it still employed by a startup still works for the one it did at the scan. Phases that
     release or move startup staff several times a month (exits, layoffs, acquisitions) share
-    one scan this way."""
+    one scan this way. A new scan is also the staff (``startup_staff``) until the next move."""
     p = state.people
     stamp = (p.startup_joins, p.n)
-    rows = _remembered(
-        state,
-        "startup_staff_superset",
-        stamp,
-        lambda: np.flatnonzero(p.view("employer_kind") == Employer.STARTUP),
-    )
+
+    def scan() -> np.ndarray:
+        rows = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+        p.cache[("kind", int(Employer.STARTUP))] = (p.changes, rows)
+        return rows
+
+    rows = _remembered(state, "startup_staff_superset", stamp, scan)
     firm = _remembered(state, "startup_staff_superset_firm", stamp, lambda: p.employer_id[rows])
     return rows, firm
 
