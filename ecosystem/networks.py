@@ -38,39 +38,33 @@ class FlowLog:
     """Monthly counts of people moving between organisations, aggregated per (month, from, to)."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        #: This month's moves so far, as (from, to) pair codes; aggregated by ``close_month``.
+        self._pending: list[np.ndarray] = []
         self._months: list[tuple[int, np.ndarray, np.ndarray]] = []  # (month, pair codes, counts)
 
     @staticmethod
-    def _code(kind, ident, n: int) -> np.ndarray:
-        kind = np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,))
-        ident = np.broadcast_to(np.asarray(ident, dtype=np.int64), (n,))
-        return kind * _SHIFT + ident
+    def _pairs(src_kind, src_id, dst_kind, dst_id) -> np.ndarray:
+        """(from, to) pair code of each move (scalars broadcast against arrays), one dimension."""
+        src = np.asarray(src_kind, dtype=np.int64) * _SHIFT + np.asarray(src_id, dtype=np.int64)
+        dst = np.asarray(dst_kind, dtype=np.int64) * _SHIFT + np.asarray(dst_id, dtype=np.int64)
+        return ((src << np.int64(_BITS)) | dst).reshape(-1)
 
     def add(self, month: int, src_kind, src_id, dst_kind, dst_id) -> None:
         """Log one move per element (scalars broadcast against arrays)."""
-        sizes = [np.size(a) for a in (src_kind, src_id, dst_kind, dst_id) if np.ndim(a) > 0]
-        if not sizes:
-            sizes = [1]
-        if min(sizes) == 0:
-            return
-        n = max(sizes)
-        self._pending.append((self._code(src_kind, src_id, n), self._code(dst_kind, dst_id, n)))
+        pairs = self._pairs(src_kind, src_id, dst_kind, dst_id)
+        if pairs.size:
+            self._pending.append(pairs)
 
     def add_counts(self, src_kind, src_id, dst_kind, dst_id, count: int) -> None:
         """Log ``count`` identical moves."""
         if count > 0:
-            code_s = self._code(src_kind, src_id, 1)
-            code_d = self._code(dst_kind, dst_id, 1)
-            self._pending.append((np.repeat(code_s, count), np.repeat(code_d, count)))
+            self._pending.append(np.repeat(self._pairs(src_kind, src_id, dst_kind, dst_id), count))
 
     def close_month(self, month: int) -> None:
         if not self._pending:
             return
-        src = np.concatenate([p[0] for p in self._pending])
-        dst = np.concatenate([p[1] for p in self._pending])
+        pairs, counts = np.unique(np.concatenate(self._pending), return_counts=True)
         self._pending.clear()
-        pairs, counts = np.unique((src << np.int64(_BITS)) | dst, return_counts=True)
         self._months.append((month, pairs, counts))
 
     def table(self) -> pd.DataFrame:
