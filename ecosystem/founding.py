@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ecosystem import economics
-from ecosystem.people import add_people, employed_by_kind, even_if_zero, reassign
+from ecosystem.people import add_people, employed_by_kind, even_if_zero, job_seekers, reassign
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, PersonOrigin, Stage
@@ -288,7 +288,7 @@ def found_from_job_seekers(state: State, params: Params, rng: np.random.Generato
         for r in range(params.n_regions)
     ]
     rate = np.array(base) / 12 * cluster_pull(state, params)
-    idx = np.flatnonzero(p.view("employer_kind") == Employer.NONE)
+    idx = job_seekers(state)
     chosen = idx[rng.random(idx.size) < rate[p.region[idx]]]
     if chosen.size:
         spawn(state, chosen, Employer.NONE, -1)

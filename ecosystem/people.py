@@ -116,10 +116,9 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
     p.changes += 1
-    if np.any(np.asarray(kind) == Employer.STARTUP):
-        p.startup_joins += 1
     p.since[rows] = month
     kind, ident = np.broadcast_to(kind, rows.shape), np.broadcast_to(ident, rows.shape)
+    p.joins += np.bincount(kind, minlength=len(Employer)) > 0
     headcount_delta(state, kind, ident, 1, region)
     set_hazards(state, params, rows, kind, region)
 
@@ -163,60 +162,59 @@ def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray
     return value
 
 
-def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
-    """Rows of the people whose employer is of ``kind`` (read-only)."""
-    if kind == Employer.STARTUP:
-        return startup_staff(state)
+def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
+    """Rows employed by an employer of ``kind`` at the last scan of the whole table, increasing,
+    and the employer each worked for then; kept until someone joins an employer of that kind.
+
+    Until then people only leave such employers: the scan holds everyone employed by one, and
+    a row of it still employed by one still works for the one it did at the scan. Rows added
+    to the table since are scanned on their own and appended. Phases that release or move
+    staff several times a month (exits, layoffs, acquisitions) share one scan this way, and so
+    do the job-seeker founding and hiring. A new scan is also ``employed_by_kind`` until the
+    next move."""
     p = state.people
+    key, stamp = ("scan", int(kind)), int(p.joins[kind])
+    kept = p.cache.get(key)
+    if kept is not None and kept[0] == stamp:
+        _, scanned, rows, ids = kept
+        if scanned == p.n:
+            return rows, ids
+        new = scanned + np.flatnonzero(p.employer_kind[scanned : p.n] == kind)
+        rows, ids = np.concatenate([rows, new]), np.concatenate([ids, p.employer_id[new]])
+    else:
+        rows = np.flatnonzero(p.view("employer_kind") == kind)
+        ids = p.employer_id[rows]
+        p.cache[("kind", int(kind))] = (p.changes, rows)
+    rows.flags.writeable = ids.flags.writeable = False
+    p.cache[key] = (stamp, p.n, rows, ids)
+    return rows, ids
+
+
+def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
+    """Rows of the people whose employer is of ``kind``, increasing (read-only): the rows of
+    ``_kind_scan`` whose current employer is still of that kind."""
+    p = state.people
+    superset, _ = _kind_scan(state, kind)
     return _remembered(
         state,
         ("kind", int(kind)),
         p.changes,
-        lambda: np.flatnonzero(p.view("employer_kind") == kind),
+        lambda: superset[p.employer_kind[superset] == kind],
     )
-
-
-def _startup_scan(state: State) -> tuple[np.ndarray, np.ndarray]:
-    """Rows employed by startups at the last scan of the whole table, increasing, and the
-    startup each worked for then; kept until someone joins a startup (or rows are added).
-
-    Until then people only leave startups: the scan holds everyone employed by one, and a row
-    of it still employed by a startup still works for the one it did at the scan. Phases that
-    release or move startup staff several times a month (exits, layoffs, acquisitions) share
-    one scan this way. A new scan is also the staff (``startup_staff``) until the next move."""
-    p = state.people
-    stamp = (p.startup_joins, p.n)
-
-    def scan() -> np.ndarray:
-        rows = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
-        p.cache[("kind", int(Employer.STARTUP))] = (p.changes, rows)
-        return rows
-
-    rows = _remembered(state, "startup_staff_superset", stamp, scan)
-    firm = _remembered(state, "startup_staff_superset_firm", stamp, lambda: p.employer_id[rows])
-    return rows, firm
 
 
 def startup_staff(state: State) -> np.ndarray:
-    """Rows of the people employed by startups, increasing (from ``_startup_scan``: the rows
-    of the scan whose current employer is still a startup)."""
-    p = state.people
-    superset, _ = _startup_scan(state)
-    return _remembered(
-        state,
-        ("kind", int(Employer.STARTUP)),
-        p.changes,
-        lambda: superset[p.employer_kind[superset] == Employer.STARTUP],
-    )
+    """Rows of the people employed by startups, increasing (read-only)."""
+    return employed_by_kind(state, Employer.STARTUP)
 
 
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
-    """People rows employed by the given startups, increasing: the rows of ``_startup_scan``
+    """People rows employed by the given startups, increasing: the rows of ``_kind_scan``
     that worked for one of them then and are still employed by a startup."""
     p = state.people
     mark = np.zeros(state.startups.n, dtype=bool)
     mark[firms] = True
-    superset, firm = _startup_scan(state)
+    superset, firm = _kind_scan(state, Employer.STARTUP)
     rows = superset[mark[firm]]
     return rows[p.employer_kind[rows] == Employer.STARTUP]
 

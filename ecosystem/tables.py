@@ -175,9 +175,10 @@ class People(ColumnTable):
         #: candidates at the bound instead of one number per row.
         self.move_hazard_max = 0.0
         self.out_hazard_max = 0.0
-        #: Bumped whenever people join a startup (``people.reassign``): ``people.startup_staff``
-        #: keeps one scan of the table for as long as people only leave startups.
-        self.startup_joins = 0
+        #: By employer kind, bumped whenever people join an employer of that kind
+        #: (``people.reassign``): ``people.employed_by_kind`` keeps one scan of the table for
+        #: as long as people only leave employers of the kind.
+        self.joins = np.zeros(len(Employer), dtype=np.int64)
 
     COLUMNS = {
         "region": (np.int16, -1),

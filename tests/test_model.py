@@ -120,21 +120,22 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
     assert (p.view("status")[gone] != PersonStatus.ACTIVE).all()
 
 
-def test_startup_staff_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
-    """``people.startup_staff`` and ``staff_of`` keep one scan while people only leave
-    startups; every time a phase asks (capability; exits, layoffs, acquisitions), for two years,
-    the first must equal a fresh scan of the table and the second a fresh scan for the firms
-    asked about."""
-    from ecosystem import firm_life, people
+def test_people_by_employer_kind_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
+    """``people.employed_by_kind`` and ``staff_of`` keep one scan per employer kind while
+    people only leave employers of that kind (rows added since are scanned on their own); every
+    time a phase asks (job seekers founding and hired, researcher spinoffs, capability; exits,
+    layoffs, acquisitions), for two years, the first must equal a fresh scan of the table and
+    the second a fresh scan for the firms asked about."""
+    from ecosystem import firm_life, founding, people
 
-    asked = {"staff": 0, "staff_of": 0}
-    fresh = people.startup_staff
+    asked = {"kind": set(), "staff_of": 0}
+    fresh = people.employed_by_kind
     kinds = lambda st: st.people.view("employer_kind")  # noqa: E731
 
-    def checked_staff(state):
-        got = fresh(state)
-        assert np.array_equal(got, np.flatnonzero(kinds(state) == Employer.STARTUP))
-        asked["staff"] += 1
+    def checked_employed(state, kind):
+        got = fresh(state, kind)
+        assert np.array_equal(got, np.flatnonzero(kinds(state) == kind))
+        asked["kind"].add((int(kind), state.month))
         return got
 
     def checked_staff_of(state, firms):
@@ -147,11 +148,15 @@ def test_startup_staff_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeyp
         asked["staff_of"] += 1
         return got
 
-    monkeypatch.setattr(people, "startup_staff", checked_staff)
+    monkeypatch.setattr(people, "employed_by_kind", checked_employed)
+    monkeypatch.setattr(founding, "employed_by_kind", checked_employed)
     monkeypatch.setattr(firm_life, "staff_of", checked_staff_of)
     model = AIEcosystem(hangzhou, rng=4)
     model.run_for(24)
-    assert asked["staff"] >= 24 and asked["staff_of"] > 24
+    for kind in (Employer.NONE, Employer.STARTUP):
+        assert sum(k == kind for k, _ in asked["kind"]) == 24  # every month
+    assert any(k == Employer.UNIVERSITY for k, _ in asked["kind"])
+    assert asked["staff_of"] > 24
 
 
 def test_kpis_one_row_per_month_and_region(full_run):
