@@ -164,7 +164,8 @@ def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray
 
 def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
     """Rows employed by an employer of ``kind`` at the last scan of the whole table, increasing,
-    and the employer each worked for then; kept until someone joins an employer of that kind.
+    and the employer each worked for then (as index integers: ready to index per-employer
+    arrays); kept until someone joins an employer of that kind.
 
     Until then people only leave such employers: the scan holds everyone employed by one, and
     a row of it still employed by one still works for the one it did at the scan. Rows added
@@ -180,10 +181,11 @@ def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
         if scanned == p.n:
             return rows, ids
         new = scanned + np.flatnonzero(p.employer_kind[scanned : p.n] == kind)
-        rows, ids = np.concatenate([rows, new]), np.concatenate([ids, p.employer_id[new]])
+        ids = np.concatenate([ids, p.employer_id[new].astype(np.intp)])
+        rows = np.concatenate([rows, new])
     else:
         rows = np.flatnonzero(p.view("employer_kind") == kind)
-        ids = p.employer_id[rows]
+        ids = p.employer_id[rows].astype(np.intp)
         p.cache[("kind", int(kind))] = (p.changes, rows)
     rows.flags.writeable = ids.flags.writeable = False
     p.cache[key] = (stamp, p.n, rows, ids)
@@ -247,12 +249,14 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
 
     def talent() -> np.ndarray:
         staff = startup_staff(state)
+        scan, ids = _kind_scan(state, Employer.STARTUP)
+        firm = ids if staff is scan else p.employer_id[staff]  # a fresh scan is the staff
         # Skill now: what was learnt in the current job so far added (in place: 175k rows).
         skill = (state.month - p.since[staff]).astype(np.float64)
         skill *= np.float32(params.config.population.learning_per_month)
         skill += p.skill[staff]
         np.minimum(skill, 1.0, out=skill)
-        return np.bincount(p.employer_id[staff], weights=skill, minlength=s.n)
+        return np.bincount(firm, weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.
     return _remembered(state, "talent", (p.changes, state.month, s.n), talent)
