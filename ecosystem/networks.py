@@ -130,7 +130,9 @@ class Networks:
         """Partnerships end when either partner exits."""
         if self._a.size == 0 or firms.size == 0:
             return
-        hit = (self._end < 0) & (np.isin(self._a, firms) | np.isin(self._b, firms))
+        exits = np.zeros(self.state.startups.n, dtype=bool)
+        exits[firms] = True
+        hit = (self._end < 0) & (exits[self._a] | exits[self._b])
         self._end[hit] = month
 
     def spillover(self, alive: np.ndarray, capability: np.ndarray, n: int) -> np.ndarray:
