@@ -677,7 +677,7 @@ def test_uncertainty_bands_with_posterior_draws_and_cancel(page, viz_url, server
     verdict = page.locator(".aieco-param-verdict").inner_text()
     assert "drawn from the calibrated posterior (Hangzhou, revision " in verdict, verdict
     subtext = _chart_value(page, "bands", "o.title[0].subtext")
-    n_core = len(load_spec("hangzhou").parameters)  # stage A's behavioural core
+    n_core = len(load_spec("hangzhou").priors)  # stage A's behavioural core
     assert subtext.startswith(f"{n_core} parameters drawn from the calibrated posterior")
     lengths = _chart_value(
         page,
