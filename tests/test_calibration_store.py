@@ -499,3 +499,31 @@ def test_venture_share_example_runs_the_spec_at_each_share():
     assert list(other["matching_efficiency"]) == [0.2, 0.8]
     assert not other.iloc[0, 2:].equals(other.iloc[1, 2:])  # another efficiency, another run
     assert "matching_efficiency = 0.8" in mod.table(other, str(TINY_SPEC))
+
+
+def test_venture_share_example_counts_exits_as_the_firms_table_records_them():
+    """venture_share.py's exits (docs/calibration-method.md quotes them): the shares of the first
+    two years' firms that ended within five years by status are the firms table's exit reasons,
+    and the costs failed firms left unpaid are the KPI's."""
+    from scripts import load_script
+
+    from ecosystem.run import run_scenario
+
+    mod = load_script("experiments/examples/venture_share.py")
+    spec = cal.load_spec(TINY_SPEC)
+    scenario = cal.scenario_from_dict(spec.base_document)
+    result = run_scenario(scenario, seed=2, months=72)
+    out = mod.exits(result, cohort_months=24, within_months=60)
+    firms = result.firms
+    _, city = mod.first_city(result)
+    founded = firms["founded_month"]
+    cohort = firms[(founded >= 0) & (founded < 24) & (firms["region"] == city)]
+    age_at_exit = cohort["exit_month"] - cohort["founded_month"]
+    ended = cohort[(cohort["exit_month"] >= 0) & (age_at_exit < 60)]
+    assert len(ended) > 0  # a run that ends nobody checks nothing
+    for reason in ("failed", "closed", "acquired"):
+        expect = (ended["exit_reason"] == reason).sum() / len(cohort)
+        assert out[f"exit5y_{reason}"] == pytest.approx(expect), reason
+    assert "exit5y_alive" not in out
+    k = result.kpis[result.kpis["region"] == city]
+    assert out["exit5y_unpaid_costs_yuan_run"] == pytest.approx(k["unpaid_costs_yuan"].sum())

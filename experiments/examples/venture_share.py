@@ -62,7 +62,7 @@ def measure(
         for seed in range(1, seeds + 1):
             result = run_scenario(scenario, seed=seed, months=spec.meta.months)
             stats = run_statistics(result, scenario, names)
-            extra = {**rounds(result), **stopped_at_seed(result)}
+            extra = {**rounds(result), **stopped_at_seed(result), **exits(result)}
             rows.append({label(path): v, "seed": seed, **stats, **extra})
     return pd.DataFrame(rows)
 
@@ -83,6 +83,27 @@ def rounds(result) -> dict[str, float]:
     spent (the pool binds) and that the screen turned down, over the whole run."""
     k = result.kpis[result.kpis["region"] == first_city(result)[1]]
     return {c: float(k[c].sum()) for c in ("rounds_passed_unfunded", "rounds_screened_out")}
+
+
+def exits(result, cohort_months: int = 24, within_months: int = 60) -> dict[str, float]:
+    """How the firms founded in the first ``cohort_months`` (first city) that ended within
+    ``within_months`` of their founding ended, as shares of the cohort: failed (insolvent: cash
+    below zero, or no staff left: founders leave by turnover like anyone, docs/ODD.md 7.2),
+    closed by their founders, acquired; and the run's costs left unpaid by failed firms (zero
+    means no firm failed for want of cash: every failure was a firm whose staff all left)."""
+    s = result.model.startups
+    city, name = first_city(result)
+    founded = s.view("founded_month")
+    cohort = (founded >= 0) & (founded < cohort_months) & (s.view("region") == city)
+    ended = cohort & (s.view("exit_month") >= 0)
+    ended &= s.view("exit_month") - founded < within_months
+    status = s.view("status")
+    n = max(int(cohort.sum()), 1)
+    out = {f"exit5y_{st.name.lower()}": float((ended & (status == st)).sum()) / n for st in Status}
+    del out["exit5y_alive"]
+    k = result.kpis[result.kpis["region"] == name]
+    out["exit5y_unpaid_costs_yuan_run"] = float(k["unpaid_costs_yuan"].sum())
+    return out
 
 
 def stopped_at_seed(result, cohort_months: int = 24) -> dict[str, float]:
@@ -147,8 +168,13 @@ def table(df: pd.DataFrame, spec_name: str) -> str:
         lines.append(f"| {name} | [{lo:g}, {hi:g}] | " + " | ".join(cells) + " |")
     met = [sum(lo <= means.loc[v, n] <= hi for n, (lo, hi) in bands.items()) for v in means.index]
     lines.append(f"| targets met (of {len(bands)}) | | " + " | ".join(map(str, met)) + " |")
-    lines += ["", "Rounds over the run; firms of the first two years that stopped at seed:", ""]
-    fates = [c for c in means.columns if c.startswith(("rounds_", "seed_only_"))]
+    lines += [
+        "",
+        "Rounds over the run; firms of the first two years that stopped at seed; exits within"
+        " five years of the firms of the first two years (shares of them):",
+        "",
+    ]
+    fates = [c for c in means.columns if c.startswith(("rounds_", "seed_only_", "exit5y_"))]
     lines.append("| | " + " | ".join(f"{short} = {v:g}" for v in means.index) + " |")
     lines.append("|---|" + "---|" * len(means.index))
     for c in fates:
