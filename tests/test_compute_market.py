@@ -25,6 +25,32 @@ DEFAULTS = ComputeMarket()  # k, u*, λ, p_cap and ε_bg of every preset unless 
 
 
 # --------------------------------------------------------------------------------------------
+# Row arithmetic: numpy's results, bit for bit
+# --------------------------------------------------------------------------------------------
+def test_row_arithmetic_gives_numpys_bits():
+    rng = np.random.default_rng(5)
+    for trial in range(400):
+        n, m = int(rng.integers(1, 500)), int(rng.integers(1, 10))
+        x = rng.standard_normal((n, m)) * 10.0 ** rng.integers(-6, 12, (n, m))
+        x[rng.random((n, m)) < 0.2] = 0.0
+        x[rng.random((n, m)) < 0.2] = -0.0
+        x[rng.random((n, m)) < 0.02] = -np.inf
+        if trial % 3 == 1:
+            x = x.astype(np.float32)
+        if trial % 3 == 2:
+            x = np.asfortranarray(x)
+        for ours, numpys in (
+            (compute_market.row_sums(x), x.sum(axis=1)),
+            (compute_market.row_cumsums(x), np.cumsum(x, axis=1)),
+        ):
+            assert ours.dtype == numpys.dtype and ours.tobytes() == numpys.tobytes()
+        ok = x > 0
+        assert np.array_equal(
+            compute_market.row_prefix_all(ok), np.cumprod(ok, axis=1).astype(bool)
+        )
+
+
+# --------------------------------------------------------------------------------------------
 # The split and the rationing
 # --------------------------------------------------------------------------------------------
 def _softmax(z: np.ndarray) -> np.ndarray:
