@@ -257,7 +257,7 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
         scan, ids = _kind_scan(state, Employer.STARTUP)
         firm = ids if staff is scan else p.employer_id[staff]  # a fresh scan is the staff
         # Skill now: what was learnt in the current job so far added (in place: 175k rows).
-        skill = (state.month - p.since[staff]).astype(np.float64)
+        skill = np.subtract(state.month, p.since[staff], dtype=np.float64)  # exact: whole months
         skill *= np.float32(params.config.population.learning_per_month)
         skill += p.skill[staff]
         np.minimum(skill, 1.0, out=skill)
