@@ -279,6 +279,7 @@ def end_firms(
         return
     s = state.startups
     s.status[rows] = status
+    s.changes += 1  # the live startups change (State.alive_startups)
     s.exit_month[rows] = state.month
     region = s.region[rows].astype(np.int64)
     state.count(counter, region)
@@ -330,6 +331,7 @@ def acquire(state: State, params: Params, firm, rows: np.ndarray, price: np.ndar
     if rows.size == 0:
         return 0
     s.status[rows] = Status.ACQUIRED
+    s.changes += 1  # the live startups change (State.alive_startups)
     s.exit_month[rows] = state.month
     s.acquirer[rows] = firm.index
     s.exit_value[rows] = price

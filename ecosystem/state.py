@@ -251,7 +251,17 @@ class State:
             self.counters[key] += np.bincount(region, weights=weights, minlength=self.n_regions)
 
     def alive_startups(self) -> np.ndarray:
-        return np.flatnonzero(self.startups.view("status") == Status.ALIVE)
+        """Rows of the live startups, increasing (read-only): kept until the startup table
+        changes (a firm is added, or exits: ``firm_life`` bumps ``changes`` with the status), as
+        the phases ask for them about 19 times a month."""
+        s = self.startups
+        kept = s.cache.get("alive")
+        if kept is not None and kept[0] == s.changes:
+            return kept[1]
+        rows = np.flatnonzero(s.view("status") == int(Status.ALIVE))  # int: no int64 copy
+        rows.flags.writeable = False
+        s.cache["alive"] = (s.changes, rows)
+        return rows
 
     def count_alive(self) -> np.ndarray:
         """Live startups per region."""

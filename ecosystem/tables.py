@@ -21,7 +21,8 @@ class ColumnTable:
     def __init__(self, capacity: int = 1024):
         self.n = 0
         #: Bumped by every change of rows that derived indexes depend on (appends here; the
-        #: people table's employer moves in ``people.reassign``); ``cache`` holds such indexes.
+        #: people table's employer moves in ``people.reassign``, startups' exits in
+        #: ``firm_life``); ``cache`` holds such indexes.
         self.changes = 0
         self.cache: dict[object, tuple[object, np.ndarray]] = {}
         self._cap = max(int(capacity), 16)
