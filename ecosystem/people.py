@@ -148,20 +148,6 @@ def headcount_delta(state: State, kind: np.ndarray, ident: np.ndarray, sign: int
             )
 
 
-def _remembered(state: State, key: object, stamp: object, compute) -> np.ndarray:
-    """A read-only array derived from the people table, computed again only when ``stamp``
-    (which includes the table's change count) differs from the last time: phases ask for the
-    startup staff several times a month, and each scan reads every row ever added."""
-    cache = state.people.cache
-    hit = cache.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    value = compute()
-    value.flags.writeable = False
-    cache[key] = (stamp, value)
-    return value
-
-
 def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
     """Rows employed by an employer of ``kind`` at the last scan of the whole table, increasing,
     and the employer each worked for then (as index integers: ready to index per-employer
@@ -187,7 +173,7 @@ def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
     else:
         rows = np.flatnonzero(p.view("employer_kind") == kind)
         ids = p.employer_id[rows].astype(np.intp)
-        p.cache[("kind", kind)] = (p.changes, rows)
+        p.remember(("kind", kind), p.changes, rows)
     rows.flags.writeable = ids.flags.writeable = False
     p.cache[key] = (stamp, p.n, rows, ids)
     return rows, ids
@@ -202,11 +188,8 @@ def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
     p = state.people
     kind = int(kind)
     superset, _ = _kind_scan(state, kind)
-    return _remembered(
-        state,
-        ("kind", kind),
-        p.changes,
-        lambda: superset[p.employer_kind[superset] == kind],
+    return p.remembered(
+        ("kind", kind), p.changes, lambda: superset[p.employer_kind[superset] == kind]
     )
 
 
@@ -264,4 +247,4 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
         return np.bincount(firm, weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.
-    return _remembered(state, "talent", (p.changes, state.month, s.n), talent)
+    return p.remembered("talent", (p.changes, state.month, s.n), talent)

@@ -255,13 +255,10 @@ class State:
         changes (a firm is added, or exits: ``firm_life`` bumps ``changes`` with the status), as
         the phases ask for them about 19 times a month."""
         s = self.startups
-        kept = s.cache.get("alive")
-        if kept is not None and kept[0] == s.changes:
-            return kept[1]
-        rows = np.flatnonzero(s.view("status") == int(Status.ALIVE))  # int: no int64 copy
-        rows.flags.writeable = False
-        s.cache["alive"] = (s.changes, rows)
-        return rows
+        # the status compared as an int: with the IntEnum member numpy copies it to int64 first
+        return s.remembered(
+            "alive", s.changes, lambda: np.flatnonzero(s.view("status") == int(Status.ALIVE))
+        )
 
     def count_alive(self) -> np.ndarray:
         """Live startups per region."""

@@ -32,6 +32,22 @@ class ColumnTable:
     def __len__(self) -> int:
         return self.n
 
+    def remember(self, key: object, stamp: object, value: np.ndarray) -> np.ndarray:
+        """Keep ``value`` (made read-only), derived from this table, under ``key`` while its
+        ``stamp`` (which includes ``changes``) holds."""
+        value.flags.writeable = False
+        self.cache[key] = (stamp, value)
+        return value
+
+    def remembered(self, key: object, stamp: object, compute) -> np.ndarray:
+        """The array kept under ``key`` if its stamp is ``stamp``, else ``compute()`` kept: the
+        phases ask for the same derived rows several times a month, and each scan reads every
+        row ever added."""
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        return self.remember(key, stamp, compute())
+
     def _grow(self, needed: int) -> None:
         if needed <= self._cap:
             return
