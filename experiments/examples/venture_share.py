@@ -88,7 +88,7 @@ def rounds(result) -> dict[str, float]:
 def exits(result, cohort_months: int = 24, within_months: int = 60) -> dict[str, float]:
     """How the firms founded in the first ``cohort_months`` (first city) that ended within
     ``within_months`` of their founding ended, as shares of the cohort: failed (insolvent: cash
-    below zero, or no staff left: founders leave by turnover like anyone, docs/ODD.md 7.2),
+    below zero, or no staff left: founders leave by turnover like anyone, docs/ODD.md 7.1 and 7.8),
     closed by their founders, acquired; and the run's costs left unpaid by failed firms (zero
     means no firm failed for want of cash: every failure was a firm whose staff all left)."""
     s = result.model.startups
