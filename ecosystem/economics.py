@@ -45,10 +45,29 @@ def cost_per_head(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
 
 
 def monthly_costs(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
-    """Wages with overheads, plus this month's own compute spending."""
+    """Wages with overheads, plus this month's own compute spending, plus the plan's spending
+    beyond staff (:func:`plan_spending`; 0 unless the round's plan is on)."""
     s, st = state.startups, params.config.startups
     wages = s.headcount[rows] * state.wage[s.region[rows]] * (1 + st.other_opex_share)
-    return wages + s.compute_spend[rows]
+    base = wages + s.compute_spend[rows]
+    return base + plan_spending(state, params, rows, base + s.data_spend[rows])
+
+
+def planning(state: State, rows: np.ndarray) -> np.ndarray:
+    """Firms whose last round's plan is running (its deadline not yet come)."""
+    return state.startups.plan_until[rows] > state.month
+
+
+def plan_spending(state: State, params: Params, rows: np.ndarray, spent: np.ndarray) -> np.ndarray:
+    """The plan's spending beyond staff, compute and data (docs/ODD.md §7.8): φ × (b −
+    ``spent``)⁺ for a firm whose plan is running (b its plan burn, φ =
+    ``plan_unstaffed_spend_share``): burn ahead of revenue that does not wait for the labour
+    market, and buys nothing the model represents."""
+    st = params.config.startups
+    if st.plan_unstaffed_spend_share <= 0 or st.round_plan_months <= 0:
+        return np.zeros(rows.size)
+    gap = np.maximum(state.startups.plan_burn[rows] - spent, 0.0)
+    return np.where(planning(state, rows), st.plan_unstaffed_spend_share * gap, 0.0)
 
 
 def desired_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
@@ -65,6 +84,10 @@ def desired_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndar
     team = np.clip(
         np.floor(cash / (st.founding_team_runway_months * per_head)), 1, st.founding_team
     )
+    # The round's plan (§7.7): while it runs, the firm hires ahead of revenue toward the
+    # burn its last round bought (b = cash at the round / P, ``round_plan_months``).
+    plan = np.where(planning(state, rows), s.plan_burn[rows], 0.0)
+    budget = np.maximum(budget, np.minimum(plan, cash))
     return np.maximum(np.floor(budget / per_head), team).astype(np.int64)
 
 

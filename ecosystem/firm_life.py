@@ -139,6 +139,9 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     want, size, post = want[order], size[order], post[order]
     s.sought_round[want] = True
     passes = justified(size, post, params)
+    if st.min_step_up > 0:  # the growth the last round priced must show (no down round)
+        follow_on = s.stage[want] >= Stage.SEED
+        passes &= ~follow_on | (post >= st.min_step_up * s.post_money[want])
     closes = np.zeros(want.size, dtype=bool)
     region = s.region[want].astype(np.int64)
 
@@ -160,6 +163,7 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     # nationally by the same value for money (design §6.2).
     rest = best_first(np.flatnonzero(passes & ~closes))
     closes[rest] = fund_from_mobile_pool(state, want[rest], size[rest], post[rest])
+    start_plan(state, params, want[closes])
     state.count("rounds_closed", region[closes])
     state.count("rounds_failed", region[~closes])
     state.count("rounds_screened_out", region[~passes])
@@ -232,6 +236,20 @@ def close_rounds(
     return amount > 0
 
 
+def start_plan(state: State, params: Params, firms: np.ndarray) -> None:
+    """The round's plan (docs/ODD.md §7.7): a firm that just closed a round plans to spend the
+    cash it holds over ``round_plan_months`` P (burn b = cash / P): by then it must have raised
+    again (its deadline). The plan runs until the next round replaces it or the layoff point
+    abandons it (:func:`pay_costs_and_exit`), not to a fixed month: a firm that spent less than
+    planned keeps spending at b. Nothing when P = 0."""
+    P = params.config.startups.round_plan_months
+    if P <= 0 or firms.size == 0:
+        return
+    s = state.startups
+    s.plan_burn[firms] = np.maximum(s.cash[firms], 0.0) / P
+    s.plan_until[firms] = np.iinfo(np.int32).max  # until replaced or abandoned
+
+
 def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -> None:
     """Pay wages and compute; cut staff when runway is short; close when the business founders
     believe in cannot pay a minimal team and no round is in prospect; fail when cash runs out."""
@@ -250,8 +268,17 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
         rows = alive[short]
         per_head = economics.cost_per_head(state, params, rows)
         keep = np.floor(s.revenue[rows] * (1 - st.target_margin) / per_head)
+        # The round's deadline (§7.8): a venture-backed firm whose revenue pays for less
+        # than ψ of its staff is default dead; with no round it is wound down, not shrunk.
+        psi = st.wind_down_below_staff_share
+        dead = (s.stage[rows] >= Stage.SEED) & ~s.listed[rows] & (keep < psi * s.headcount[rows])
+        end_firms(state, params, rng, rows[dead], Status.CLOSED, "startups_closed")
+        state.count("startups_wound_down", s.region[rows[dead]].astype(np.int64))
+        rows, keep = rows[~dead], keep[~dead]
+        s.plan_until[rows] = np.minimum(s.plan_until[rows], state.month)  # the plan is abandoned
         lay_off(state, params, rng, rows, np.maximum(keep, 1).astype(np.int64))
-    failed = alive[(s.cash[alive] < 0) | (s.headcount[alive] <= 0)]
+    going = s.status[alive] == Status.ALIVE  # not wound down above
+    failed = alive[going & ((s.cash[alive] < 0) | (s.headcount[alive] <= 0))]
     end_firms(state, params, rng, failed, Status.FAILED, "startups_failed")
     # Closure: the opportunity-cost exit (design docs/design/causal-core.md §3.2).
     # (a firm that failed above is no candidate: liquidation left it cash 0 and, while staff it

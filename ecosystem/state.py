@@ -77,6 +77,7 @@ COUNTERS = (
     "liquidation_to_investors_yuan",
     "unpaid_costs_yuan",
     "vc_mobile_yuan",
+    "startups_wound_down",
 )
 
 

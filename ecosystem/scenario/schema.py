@@ -675,6 +675,24 @@ class Startups(_Strict):
     raise_for_growth_gap: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
     """γ: a firm also seeks a round when the staff its expected revenue justifies exceed what
     its cash and revenue pay by this share (capital limits its growth)."""
+    # The round's plan (docs/ODD.md §7.7, §7.8): a round buys burn and a deadline, not runway.
+    # Every default is "off" (the model before 4 December 2026); stage A's posterior turns it on.
+    round_plan_months: Annotated[float, _num(ge=0.0, le=600.0)] = 0.0
+    """P: after closing a round a firm plans to spend the cash it then holds over P months (its
+    plan burn b = cash / P until the plan's deadline, P months on) and hires ahead of revenue
+    toward it (desired headcount at least ⌊b / cost per head⌋). 0 = no plan."""
+    plan_unstaffed_spend_share: Share = 0.0
+    """φ: the share of the plan burn not spent on staff, compute and data that a firm with a
+    plan spends anyway (contractors, sales, offices, recruiting: burn that does not wait for
+    the labour market). 0 = burn follows the staff found."""
+    wind_down_below_staff_share: Share = 0.0
+    """ψ: a firm that raised a priced round and reaches the layoff point (runway below
+    ``layoff_below_runway_months``, losing money) is wound down (closed) instead of shrinking
+    when its revenue pays for less than ψ of its staff: default dead, no round. 0 = it always
+    shrinks to what revenue pays."""
+    min_step_up: Annotated[float, _num(ge=0.0, le=100.0)] = 0.0
+    """s: a follow-on round is justified only if the VC's value V̂ is at least s × the last
+    post-money (s = 1: no down rounds; the growth the last round priced must show). 0 = off."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
