@@ -17,7 +17,7 @@ import pytest
 from ecosystem.scenario import ScenarioError, load_document
 from experiments import compare as cmp
 from experiments import uncertainty as unc
-from experiments.calibrate import Prior
+from experiments.calibrate import Prior, load_spec
 
 TINY = str(Path(__file__).parent / "presets" / "tiny.toml")
 
@@ -407,8 +407,9 @@ def test_pooled_city_parameters_take_hangzhous_value_in_every_city_of_a_national
             assert len(copies) == 9  # every city but Hangzhou
             for c in copies:
                 assert d.table[c].tolist() == d.table[name].tolist(), (posterior, c)
-        if posterior:  # the 18 core parameters, the 2 × 9 copies and the joined cities' inputs
-            k = 36 + sum(len(j.by_row.columns) for j in d.joins)
+        if posterior:  # the core parameters, the 2 × 9 copies and the joined cities' inputs
+            core = len(load_spec("hangzhou").priors)
+            k = core + 2 * 9 + sum(len(j.by_row.columns) for j in d.joins)
             assert f"{k} from the calibrated posterior" in d.label()
 
 
