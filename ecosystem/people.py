@@ -19,7 +19,10 @@ _NEVER = np.iinfo(np.int32).max
 ALUMNI_ELSEWHERE = -2
 #: Employer kinds as plain ints, to compare with the int8 column: numpy compares an int8 array
 #: with an ``Employer`` member only after converting every entry to int64.
-_NONE, _BIG_FIRM, _GONE = int(Employer.NONE), int(Employer.BIG_FIRM), int(Employer.GONE)
+_NONE, _STARTUP, _BIG_FIRM = int(Employer.NONE), int(Employer.STARTUP), int(Employer.BIG_FIRM)
+_GONE = int(Employer.GONE)
+#: Up to this many firms, ``staff_of`` compares the staff's employers with each firm in turn.
+_FEW_FIRMS = 3
 
 
 def add_people(
@@ -237,14 +240,33 @@ def startup_staff(state: State) -> np.ndarray:
 
 
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
-    """People rows employed by the given startups, increasing: the rows of ``_kind_scan``
-    that worked for one of them then and are still employed by a startup."""
-    p = state.people
-    mark = np.zeros(state.startups.n, dtype=bool)
-    mark[firms] = True
+    """People rows employed by the given startups, increasing.
+
+    The firms asked about are mostly small: a firm that fails or closes has often no staff left
+    or only its founder. When every firm's headcount is its founder alone, still working for
+    it, or nobody, the founders are the answer (``headcount_delta`` keeps the headcounts equal
+    to the table's counts), without reading the staff of every startup. Otherwise the answer is
+    the rows of ``_kind_scan`` that worked for one of the firms then and are still employed by
+    a startup; for up to ``_FEW_FIRMS`` firms those are found by comparing the scan's employers
+    with each firm, cheaper than looking every employer up in a table of the firms asked."""
+    p, s = state.people, state.startups
+    firms = np.asarray(firms, dtype=np.intp)
+    founder = s.founder[firms]
+    alone = (founder >= 0) & (p.employer_id[founder] == firms)
+    alone &= p.employer_kind[founder] == _STARTUP
+    if np.array_equal(s.headcount[firms], alone):
+        return np.unique(founder[alone])
     superset, firm = _kind_scan(state, Employer.STARTUP)
-    rows = superset[mark[firm]]
-    return rows[p.employer_kind[rows] == int(Employer.STARTUP)]  # int: see employed_by_kind
+    if firms.size <= _FEW_FIRMS:
+        mine = firm == firms[0]
+        for f in firms[1:]:
+            mine |= firm == f
+    else:
+        mark = np.zeros(s.n, dtype=bool)
+        mark[firms] = True
+        mine = mark[firm]
+    rows = superset[np.flatnonzero(mine)]  # few of many: indices beat a boolean mask here
+    return rows[p.employer_kind[rows] == _STARTUP]
 
 
 def job_seekers(state: State) -> np.ndarray:
