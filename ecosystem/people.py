@@ -103,8 +103,11 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
         bf = kind == _BIG_FIRM
         sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
         out = params.outflow.ravel()[code]
-    p.out_hazard[rows] = out
-    p.move_hazard[rows] = move = out + sep
+    move = out + sep
+    # Rounded to the columns' float32 before the scatter (the same rounding): numpy's scatter
+    # with a cast takes its slow general path.
+    p.out_hazard[rows] = out.astype(np.float32)
+    p.move_hazard[rows] = move.astype(np.float32)
     if rows.size:  # rounding to the stored float32 keeps the order: the maxima are the stored
         p.out_hazard_max = max(p.out_hazard_max, float(np.float32(out.max())))
         p.move_hazard_max = max(p.move_hazard_max, float(np.float32(move.max())))
@@ -132,7 +135,8 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     employed = (old != _NONE) & (old != _GONE)
     worked = np.where(employed, month - p.since[rows], 0)
     p.experience[rows] += worked
-    p.skill[rows] = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
+    skill = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))  # float64
+    p.skill[rows] = skill.astype(np.float32)  # rounded before the scatter: see set_hazards
     bf = old == _BIG_FIRM
     p.alumni_of[rows[bf]] = old_id[bf]
     p.alumni_since[rows[bf]] = month
