@@ -17,6 +17,12 @@ from ecosystem.tables import Employer, PersonOrigin, PersonStatus
 _NEVER = np.iinfo(np.int32).max
 #: ``alumni_of`` value of people who worked at a big firm in another region.
 ALUMNI_ELSEWHERE = -2
+#: Employer kinds as plain ints, to compare with the int8 column: numpy compares an int8 array
+#: with an ``Employer`` member only after converting every entry to int64.
+_NONE, _STARTUP, _BIG_FIRM = int(Employer.NONE), int(Employer.STARTUP), int(Employer.BIG_FIRM)
+_GONE = int(Employer.GONE)
+#: Up to this many firms, ``staff_of`` compares the staff's employers with each firm in turn.
+_FEW_FIRMS = 3
 
 
 def add_people(
@@ -76,16 +82,32 @@ def even_if_zero(w: np.ndarray) -> np.ndarray:
 def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, region=None) -> None:
     """Each person's monthly chance of leaving the region, and of leaving region or employer.
 
-    ``kind`` and ``region``: the rows' employer kind and region, where the caller has them (the
-    table is read otherwise)."""
+    ``kind`` and ``region``: the rows' employer kind (an array, or one kind for all the rows)
+    and region, where the caller has them (the table is read otherwise). With one kind the
+    hazards are looked up by region alone: most moves (releases, exits, departures,
+    acquisitions) send everyone to one kind of employer, and the lookups by (region, kind) code
+    and the big-firm mask cost more than the rest of a small move."""
     p = state.people
-    kind = p.employer_kind[rows] if kind is None else kind
-    code = _code(p.region[rows] if region is None else region, kind)
-    sep = params.separation.ravel()[code]
-    bf = kind == Employer.BIG_FIRM
-    sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
-    p.out_hazard[rows] = out = params.outflow.ravel()[code]
-    p.move_hazard[rows] = move = out + sep
+    region = p.region[rows] if region is None else region
+    if kind is not None and np.ndim(kind) == 0:
+        k = int(kind)
+        out = params.outflow[:, k][region]
+        if k == Employer.BIG_FIRM:  # the firm's own attrition, as below
+            sep = params.bf_attrition[p.employer_id[rows]]
+        else:
+            sep = params.separation[:, k][region]
+    else:
+        kind = p.employer_kind[rows] if kind is None else kind
+        code = _code(region, kind)
+        sep = params.separation.ravel()[code]
+        bf = kind == _BIG_FIRM
+        sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
+        out = params.outflow.ravel()[code]
+    move = out + sep
+    # Rounded to the columns' float32 before the scatter (the same rounding): numpy's scatter
+    # with a cast takes its slow general path.
+    p.out_hazard[rows] = out.astype(np.float32)
+    p.move_hazard[rows] = move.astype(np.float32)
     if rows.size:  # rounding to the stored float32 keeps the order: the maxima are the stored
         p.out_hazard_max = max(p.out_hazard_max, float(np.float32(out.max())))
         p.move_hazard_max = max(p.move_hazard_max, float(np.float32(move.max())))
@@ -98,7 +120,11 @@ def _code(region, kind: np.ndarray) -> np.ndarray:
 
 
 def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> None:
-    """Move people to a new employer (kind, id), keeping headcounts, skills and hazards in step."""
+    """Move people to a new employer (kind, id), keeping headcounts, skills and hazards in step.
+
+    ``kind`` and ``ident`` are arrays (one per row) or single values for all the rows; single
+    values stay so down to ``headcount_delta`` and ``set_hazards``, which count and look them
+    up once instead of once per row."""
     p = state.people
     if rows.size == 0:
         return
@@ -106,19 +132,22 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     learning = np.float32(params.config.population.learning_per_month)
     old, old_id, region = p.employer_kind[rows], p.employer_id[rows], p.region[rows]
     headcount_delta(state, old, old_id, -1, region)
-    employed = (old != Employer.NONE) & (old != Employer.GONE)
+    employed = (old != _NONE) & (old != _GONE)
     worked = np.where(employed, month - p.since[rows], 0)
     p.experience[rows] += worked
-    p.skill[rows] = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
-    bf = old == Employer.BIG_FIRM
+    skill = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))  # float64
+    p.skill[rows] = skill.astype(np.float32)  # rounded before the scatter: see set_hazards
+    bf = old == _BIG_FIRM
     p.alumni_of[rows[bf]] = old_id[bf]
     p.alumni_since[rows[bf]] = month
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
     p.changes += 1
     p.since[rows] = month
-    kind, ident = np.broadcast_to(kind, rows.shape), np.broadcast_to(ident, rows.shape)
-    p.joins += np.bincount(kind, minlength=len(Employer)) > 0
+    if np.ndim(kind) == 0:
+        p.joins[int(kind)] += 1
+    else:
+        p.joins += np.bincount(kind, minlength=len(Employer)) > 0
     headcount_delta(state, kind, ident, 1, region)
     set_hazards(state, params, rows, kind, region)
 
@@ -131,19 +160,35 @@ def remove_people(state: State, params: Params, rows: np.ndarray, status: Person
     p.retire_at[rows] = _NEVER
 
 
-def headcount_delta(state: State, kind: np.ndarray, ident: np.ndarray, sign: int, region) -> None:
-    """Add (sign 1) or remove (-1) people from the headcounts of their employers and regions."""
+def headcount_delta(state: State, kind, ident, sign: int, region) -> None:
+    """Add (sign 1) or remove (-1) people from the headcounts of their employers and regions.
+
+    ``kind`` and ``ident`` are arrays, one per person, or single values for everyone (then
+    ``region`` must be an array, one per person): one kind is counted by region alone and one
+    employer by the number of people, without a count over every (region, kind) code and every
+    employer of each kind."""
     by_kind = state.people_by_kind
-    delta = np.bincount(_code(region, kind), minlength=by_kind.size).reshape(by_kind.shape)
-    by_kind += sign * delta
-    present = delta.any(axis=0)  # the employer kinds among these people
+    if np.ndim(kind) == 0:
+        k = int(kind)
+        by_kind[:, k] += sign * np.bincount(region, minlength=by_kind.shape[0])
+        present = np.zeros(len(Employer), dtype=bool)
+        present[k] = True
+        if np.ndim(ident) == 0:
+            kind, ident = np.full(1, k), np.full(1, int(ident))
+            sign *= len(region)  # everyone joins or leaves the one employer
+        else:
+            kind = np.full(len(ident), k)
+    else:
+        delta = np.bincount(_code(region, kind), minlength=by_kind.size).reshape(by_kind.shape)
+        by_kind += sign * delta
+        present = delta.any(axis=0)  # the employer kinds among these people
     for k, counts in (
         (Employer.STARTUP, state.startups.view("headcount")),
         (Employer.BIG_FIRM, state.bf_headcount),
         (Employer.UNIVERSITY, state.uni_headcount),
     ):
         if present[k]:
-            counts += sign * np.bincount(ident[kind == k], minlength=counts.size).astype(
+            counts += sign * np.bincount(ident[kind == int(k)], minlength=counts.size).astype(
                 counts.dtype
             )
 
@@ -199,14 +244,33 @@ def startup_staff(state: State) -> np.ndarray:
 
 
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
-    """People rows employed by the given startups, increasing: the rows of ``_kind_scan``
-    that worked for one of them then and are still employed by a startup."""
-    p = state.people
-    mark = np.zeros(state.startups.n, dtype=bool)
-    mark[firms] = True
+    """People rows employed by the given startups, increasing.
+
+    The firms asked about are mostly small: a firm that fails or closes has often no staff left
+    or only its founder. When every firm's headcount is its founder alone, still working for
+    it, or nobody, the founders are the answer (``headcount_delta`` keeps the headcounts equal
+    to the table's counts), without reading the staff of every startup. Otherwise the answer is
+    the rows of ``_kind_scan`` that worked for one of the firms then and are still employed by
+    a startup; for up to ``_FEW_FIRMS`` firms those are found by comparing the scan's employers
+    with each firm, cheaper than looking every employer up in a table of the firms asked."""
+    p, s = state.people, state.startups
+    firms = np.asarray(firms, dtype=np.intp)
+    founder = s.founder[firms]
+    alone = (founder >= 0) & (p.employer_id[founder] == firms)
+    alone &= p.employer_kind[founder] == _STARTUP
+    if np.array_equal(s.headcount[firms], alone):
+        return np.unique(founder[alone])
     superset, firm = _kind_scan(state, Employer.STARTUP)
-    rows = superset[mark[firm]]
-    return rows[p.employer_kind[rows] == int(Employer.STARTUP)]  # int: see employed_by_kind
+    if firms.size <= _FEW_FIRMS:
+        mine = firm == firms[0]
+        for f in firms[1:]:
+            mine |= firm == f
+    else:
+        mark = np.zeros(s.n, dtype=bool)
+        mark[firms] = True
+        mine = mark[firm]
+    rows = superset[np.flatnonzero(mine)]  # few of many: indices beat a boolean mask here
+    return rows[p.employer_kind[rows] == _STARTUP]
 
 
 def job_seekers(state: State) -> np.ndarray:
