@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from experiments.calibrate import load_spec
 from viz import uncertainty as unc
 from viz.session import Session
 
@@ -83,7 +84,8 @@ def test_the_presets_posterior_gives_the_draws_and_they_are_the_clis():
     s.set_lever("regions.hangzhou.talent.other_founding_per_year", 0.02)
     d = unc.parameter_draws(s.base_doc, 4, s.seed, s.changes, s.scenario.meta.posterior)
     assert d.source.is_posterior and d.source.name == "hangzhou" and d.source.revision
-    assert d.label().startswith("17 parameters drawn from the calibrated posterior ")
+    n = len(load_spec("hangzhou").priors) - 1  # all of stage A's but the lever the user set
+    assert d.label().startswith(f"{n} parameters drawn from the calibrated posterior ")
     assert f"(Hangzhou, revision {d.source.revision})" in d.label()
     assert "docs/calibration.md" in d.explain() and "misses" in d.explain()
     path = "regions.hangzhou.talent.other_founding_per_year"
