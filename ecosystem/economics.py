@@ -54,8 +54,8 @@ def monthly_costs(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
 
 
 def planning(state: State, rows: np.ndarray) -> np.ndarray:
-    """Firms whose last round's plan is running (its deadline not yet come)."""
-    return state.startups.plan_until[rows] > state.month
+    """Firms whose last round's plan is running: a plan burn the layoff point has not reset."""
+    return state.startups.plan_burn[rows] > 0.0
 
 
 def plan_spending(state: State, params: Params, rows: np.ndarray, spent: np.ndarray) -> np.ndarray:

@@ -246,8 +246,7 @@ def start_plan(state: State, params: Params, firms: np.ndarray) -> None:
     if P <= 0 or firms.size == 0:
         return
     s = state.startups
-    s.plan_burn[firms] = np.maximum(s.cash[firms], 0.0) / P
-    s.plan_until[firms] = np.iinfo(np.int32).max  # until replaced or abandoned
+    s.plan_burn[firms] = np.maximum(s.cash[firms], 0.0) / P  # running while > 0
 
 
 def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -> None:
@@ -275,9 +274,9 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
         end_firms(state, params, rng, rows[dead], Status.CLOSED, "startups_closed")
         state.count("startups_wound_down", s.region[rows[dead]].astype(np.int64))
         rows, keep = rows[~dead], keep[~dead]
-        s.plan_until[rows] = np.minimum(s.plan_until[rows], state.month)  # the plan is abandoned
+        s.plan_burn[rows] = 0.0  # the plan is abandoned
         lay_off(state, params, rng, rows, np.maximum(keep, 1).astype(np.int64))
-    going = s.status[alive] == Status.ALIVE  # not wound down above
+    going = s.status[alive] == int(Status.ALIVE)  # not wound down above
     failed = alive[going & ((s.cash[alive] < 0) | (s.headcount[alive] <= 0))]
     end_firms(state, params, rng, failed, Status.FAILED, "startups_failed")
     # Closure: the opportunity-cost exit (design docs/design/causal-core.md §3.2).

@@ -179,11 +179,9 @@ class Startups(ColumnTable):
         "listed": (np.bool_, False),  # listed (IPO): alive and employing, no longer a startup
         "listed_month": (np.int32, -1),
         "revenue_avg12": (np.float64, 0.0),  # 12-month moving average of monthly revenue
-        # The round's plan (docs/ODD.md §7.7): the
-        # monthly burn the last round bought, yuan, and the month its plan ended (-1: no plan;
-        # int32 max: running, until the next round replaces it or the layoff point abandons it).
+        # The round's plan (docs/ODD.md §7.7): the monthly burn the last round bought, yuan; 0
+        # when the firm has no plan (never raised, or abandoned at the layoff point).
         "plan_burn": (np.float64, 0.0),
-        "plan_until": (np.int32, -1),
     }
 
 
