@@ -103,6 +103,14 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
         bf = kind == _BIG_FIRM
         sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
         out = params.outflow.ravel()[code]
+    ratio = params.config.labour.founder_attrition_ratio
+    if ratio != 1.0:  # lead founders at their own firm leave ρ_f times as often (docs/ODD.md 7.2)
+        own = founders_at_their_firm(state, rows, kind)
+        if own.any():
+            out = np.array(np.broadcast_to(out, rows.shape), dtype=np.float64)
+            sep = np.array(np.broadcast_to(sep, rows.shape), dtype=np.float64)
+            out[own] *= ratio
+            sep[own] *= ratio
     move = out + sep
     # Rounded to the columns' float32 before the scatter (the same rounding): numpy's scatter
     # with a cast takes its slow general path.
@@ -111,6 +119,19 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
     if rows.size:  # rounding to the stored float32 keeps the order: the maxima are the stored
         p.out_hazard_max = max(p.out_hazard_max, float(np.float32(out.max())))
         p.move_hazard_max = max(p.move_hazard_max, float(np.float32(move.max())))
+
+
+def founders_at_their_firm(state: State, rows: np.ndarray, kind=None) -> np.ndarray:
+    """Which ``rows`` are the lead founder of the startup they work for (``kind``: the rows'
+    employer kind, an array or one kind for all; read from the table when None)."""
+    p = state.people
+    kind = p.employer_kind[rows] if kind is None else kind
+    own = np.zeros(rows.size, dtype=bool)
+    at_startup = np.broadcast_to(np.asarray(kind) == _STARTUP, rows.shape)
+    if at_startup.any():
+        r = rows[at_startup]
+        own[at_startup] = state.startups.founder[p.employer_id[r]] == r
+    return own
 
 
 def _code(region, kind: np.ndarray) -> np.ndarray:

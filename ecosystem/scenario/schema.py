@@ -796,6 +796,12 @@ class LabourRules(_Strict):
     """ε_L: big firms' target headcount × (wage / initial wage) ** −ε_L."""
     migration_tightness_elasticity: Elasticity = 0.3
     """ε_T: attraction × clip(tightness / tight*, tightness_min, tightness_max) ** ε_T."""
+    founder_attrition_ratio: Annotated[float, _num(ge=0.0, le=3.0)] = 1.0
+    """ρ_f: a startup's lead founder leaves the firm, and the region, ρ_f times as often as the
+    firm's employees (``talent.startup_attrition_per_year``, ``talent.outflow_per_year``); a
+    firm left with nobody fails. 1 = founders leave like employees (the model before the
+    parameter); 0 = founders leave only when their firm ends or they retire. No source gives
+    founders' own departure rate: to be calibrated (docs/ODD.md 7.2)."""
     expected_stay_years: Annotated[float, _num(ge=0.1, le=50.0)] = 3.0
     """T_stay: a one-off talent subsidy counts as subsidy / (12 × T_stay) yuan a month of wage."""
     national_reference_wage_yuan_per_month: Annotated[float, _num(ge=100.0, le=1e7)] = 30_000.0
