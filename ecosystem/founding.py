@@ -263,7 +263,9 @@ def cluster_index(state: State, params: Params) -> np.ndarray:
             vc / lab.cluster_ref_vc_yuan_per_year,
         ]
     ).astype(float)
-    with np.errstate(divide="ignore"):
+    # log 0 = -inf where a region has no people or money (hubs); a zero weight times it is NaN,
+    # discarded by the where (GSA designs set weights to 0): neither is worth a warning
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_x = np.where(w[:, None] > 0, w[:, None] * np.log(size), 0.0).sum(axis=0)
     people = state.people_by_kind[:, : Employer.GONE].sum(axis=1) > 0
     return np.where(people, np.exp(log_x), 0.0)
