@@ -4,6 +4,8 @@ partnerships."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from paired import TINY, paired_effect
@@ -36,6 +38,18 @@ def test_the_index_is_the_same_function_of_the_state_in_every_city():
     st.alive_by_region[b] += 100
     assert cluster_index(st, model.params)[b] > x[a]
     assert all(x[keys.index(h)] == 0 for h in ("qingyang", "gui_an", "zhongwei", "hohhot"))
+
+
+def test_a_zero_weight_drops_its_component_quietly():
+    """A zero weight leaves its component out, even where that component is 0 (the hubs have no
+    people): no NaN, no RuntimeWarning (sensitivity designs set weights to 0)."""
+    sc = load_scenario(TINY).model_copy(deep=True)
+    sc.labour.cluster_weight_workforce = 0.0
+    model = AIEcosystem(sc, rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        x = cluster_index(model.state, model.params)
+    assert np.isfinite(x).all() and (x > 0).sum() == 1  # the city; hubs 0
 
 
 def test_a_year_without_rounds_leaves_a_small_index_not_zero():
