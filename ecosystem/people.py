@@ -104,7 +104,7 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
         sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
         out = params.outflow.ravel()[code]
     ratio = params.config.labour.founder_attrition_ratio
-    if ratio != 1.0:  # lead founders at their own firm leave ρ_f times as often (docs/ODD.md 7.2)
+    if ratio != 1.0:  # lead founders at their own firm leave ρ_f times as often (ODD 7.1)
         own = founders_at_their_firm(state, rows, kind)
         if own.any():
             out = np.array(np.broadcast_to(out, rows.shape), dtype=np.float64)

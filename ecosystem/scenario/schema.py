@@ -801,7 +801,7 @@ class LabourRules(_Strict):
     firm's employees (``talent.startup_attrition_per_year``, ``talent.outflow_per_year``); a
     firm left with nobody fails. 1 = founders leave like employees (the model before the
     parameter); 0 = founders leave only when their firm ends or they retire. No source gives
-    founders' own departure rate: to be calibrated (docs/ODD.md 7.2)."""
+    founders' own departure rate: to be calibrated (docs/ODD.md 7.1, "Turnover")."""
     expected_stay_years: Annotated[float, _num(ge=0.1, le=50.0)] = 3.0
     """T_stay: a one-off talent subsidy counts as subsidy / (12 × T_stay) yuan a month of wage."""
     national_reference_wage_yuan_per_month: Annotated[float, _num(ge=100.0, le=1e7)] = 30_000.0
