@@ -1179,24 +1179,36 @@ def existing_draws(out: Path, spec: CalibrationSpec) -> int:
 def existing_revisions(out: Path, spec: CalibrationSpec | str) -> set[str]:
     """The model revisions (git) that simulated this spec's runs in ``out`` (or the runs of
     the sweep whose design hash is ``spec``)."""
+    return {r for r, _ in _existing_models(out, spec) if r}
+
+
+def _existing_models(out: Path, spec: CalibrationSpec | str) -> set[tuple[str, str | None]]:
+    """(git revision, code fingerprint or None) of every run of the spec in ``out``."""
     from experiments.runner import existing_runs
 
     runs = existing_runs(out, spec if isinstance(spec, str) else spec.spec_hash).values()
-    return {str(r) for m in runs if (r := m.get("git_revision"))}
+    return {(str(m.get("git_revision") or ""), m.get("code")) for m in runs}
 
 
 def check_store_revision(out: Path, spec: CalibrationSpec | str) -> None:
-    """A store is extended only by the model revision that built it (the spec hash does not
-    cover the code): ScenarioError naming both otherwise. ``spec`` may be a sweep's design
-    hash (stage C's joint draws)."""
+    """A store is extended only by the model that built it (the spec hash does not cover the
+    code): ScenarioError naming both otherwise. ``spec`` may be a sweep's design hash (stage
+    C's joint draws). The code fingerprints decide (``tasks.code_fingerprint``: a commit of
+    documents between two sessions leaves a store open, a change to the code closes it); runs
+    recorded without one (before 4 December 2026) are compared by git revision."""
     from ecosystem.run import git_revision
+    from experiments.tasks import code_fingerprint
 
-    now, before = git_revision(), existing_revisions(out, spec)
-    if before - {now}:
+    now, code = git_revision(), code_fingerprint()
+    before = _existing_models(out, spec)
+    other = sorted(
+        f"{rev} (code {c})" if c else rev for rev, c in before if (c != code if c else rev != now)
+    )
+    if other:
         raise ScenarioError(
             "--out",
             str(out),
-            f"holds simulations of model revision {', '.join(sorted(before))}, not {now}: "
+            f"holds simulations of model revision {', '.join(other)}, not {now} (code {code}): "
             "a store must come from one model (the spec hash does not cover the code); "
             "use another --out",
         )

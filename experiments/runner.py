@@ -204,6 +204,7 @@ def write_run(out: Path, record: dict, params, design_hash: str = "") -> Path:
         "host": record.get("host"),
         "pid": record.get("pid"),
         "aieco": record.get("aieco"),
+        "code": record.get("code"),
         "git_revision": record.get("git_revision"),
         "tables": sorted(record.get("tables") or {}),
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -440,6 +441,7 @@ def _manifest(
         "started": started,
         "updated": datetime.now(UTC).isoformat(timespec="seconds"),
         "aieco": worker_identity()["aieco"],
+        "code": worker_identity()["code"],
         "git_revision": git_revision(),
         "python": platform.python_version(),
         "versions": installed_versions(),
@@ -588,10 +590,17 @@ class SweepReport:
 
 
 def _same_code(identity: dict, reference: dict) -> str | None:
-    """Why a worker's code differs from the client's, or None."""
+    """Why a worker's code differs from the client's, or None. The code fingerprints decide
+    (``tasks.code_fingerprint``: a commit of documents does not stop a sweep, an uncommitted
+    edit does); the git revisions only where one side has no fingerprint (an older aieco)."""
     if identity.get("aieco") != reference.get("aieco"):
         return f"has aieco {identity.get('aieco')}, the client {reference.get('aieco')}"
     a, b = identity.get("git_revision"), reference.get("git_revision")
+    code_a, code_b = identity.get("code"), reference.get("code")
+    if code_a and code_b:
+        if code_a != code_b:
+            return f"runs other code (fingerprint {code_a} at git {a}, the client {code_b} at {b})"
+        return None
     if a != b and "unknown" not in (a, b):
         return f"runs git revision {a}, the client {b}"
     return None
@@ -657,7 +666,7 @@ def run_experiment(
                 record.update(status="failed", error=f"worker {host} {differs}", tables={})
         key = f"{record.get('host')}:{record.get('pid')}"
         if record.get("aieco") is not None:
-            extra["workers"][key] = {k: record.get(k) for k in ("aieco", "git_revision")}
+            extra["workers"][key] = {k: record.get(k) for k in ("aieco", "code", "git_revision")}
         write_run(out, record, exp.parameters, exp.design_hash)
         report.ran += 1
         report.run_seconds += float(record.get("elapsed_s") or 0.0)
@@ -746,7 +755,10 @@ def check_workers(
         else:
             good[addr] = answer
     if bad:
-        need = f"aieco {reference['aieco']} (git {reference['git_revision']})"
+        need = (
+            f"aieco {reference['aieco']} (code {reference.get('code')}, "
+            f"git {reference['git_revision']})"
+        )
         raise SweepError("; ".join(bad) + f"; every worker needs {need}")
     return good
 

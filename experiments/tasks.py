@@ -35,16 +35,49 @@ RUN_TABLES = (
 RESULT_ATTRIBUTE = {"data_centers": "dc_kpis"}
 
 
+#: The packages whose source a run executes (their ``.py`` files make :func:`code_fingerprint`).
+CODE_PACKAGES = ("ecosystem", "agents", "experiments")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 (16 hex digits) of the source every run executes: the ``.py`` files of
+    :data:`CODE_PACKAGES`, by path relative to the package and content.
+
+    What decides whether two processes compute the same numbers, which a git revision does not:
+    a commit of documents changes the revision but not one number, and an edit not yet
+    committed changes numbers under the same revision ("-dirty" says only that something
+    changed). Scenario documents are not part of it: the client sends them with every task.
+    """
+    import hashlib
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in CODE_PACKAGES:
+        root = Path(importlib.import_module(name).__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
 @functools.cache
 def worker_identity() -> dict:
-    """aieco's version and git revision on this process (cached: git runs once per process)."""
+    """aieco's version, code fingerprint and git revision on this process (cached: computed
+    once per process)."""
     from ecosystem.run import git_revision
 
     try:
         version = metadata.version("aieco")
     except metadata.PackageNotFoundError:
         version = "not installed"
-    return {"aieco": version, "git_revision": git_revision(), "host": socket.gethostname()}
+    return {
+        "aieco": version,
+        "code": code_fingerprint(),
+        "git_revision": git_revision(),
+        "host": socket.gethostname(),
+    }
 
 
 def execute_run(

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import experiments.calibrate as cal
@@ -386,19 +388,55 @@ def test_conditional_funnel_and_first_year_venture_statistics():
     assert not any("given_seed" in n for n in cal.all_statistics())
 
 
-def test_a_store_of_another_model_revision_is_not_extended(tmp_path, uninterrupted, monkeypatch,
-                                                           capsys):  # fmt: skip
+def test_a_store_of_other_model_code_is_not_extended(tmp_path, uninterrupted, monkeypatch,
+                                                     capsys):  # fmt: skip
+    import shutil
+
+    import experiments.tasks
+
+    folder = tmp_path / "old"
+    shutil.copytree(uninterrupted, folder)
+    monkeypatch.setattr(experiments.tasks, "code_fingerprint", lambda: "another-code")
+    assert build(folder, 8, "--resume") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "another-code" in err[0]
+    assert len(cal.read_store(folder)[0]) == 6  # nothing was added
+
+
+def test_a_commit_that_leaves_the_code_alone_leaves_the_store_open(tmp_path, uninterrupted,
+                                                                   monkeypatch):  # fmt: skip
+    """Documents committed between two sessions change the git revision, not the code: the
+    store is extended (it was refused before 4 December 2026, and a long run with it)."""
     import shutil
 
     import ecosystem.run
 
     folder = tmp_path / "old"
     shutil.copytree(uninterrupted, folder)
-    monkeypatch.setattr(ecosystem.run, "git_revision", lambda: "another-model")
-    assert build(folder, 8, "--resume") == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--out" in err[0] and "another-model" in err[0]
-    assert len(cal.read_store(folder)[0]) == 6  # nothing was added
+    monkeypatch.setattr(ecosystem.run, "git_revision", lambda: "a-docs-commit-later")
+    assert build(folder, 8, "--resume") == 0
+    assert len(cal.read_store(folder)[0]) == 8
+
+
+def test_runs_recorded_without_a_fingerprint_are_compared_by_git_revision(tmp_path):
+    """Stores written before fingerprints existed: only the git revision can tell."""
+    import json
+
+    import ecosystem.run
+    from ecosystem.scenario import ScenarioError
+    from experiments.runner import META_KEY
+
+    runs = tmp_path / "store" / "runs"
+    runs.mkdir(parents=True)
+    meta = {"run_id": "r0", "design_hash": "d", "git_revision": "old-rev"}
+    table = pa.table({"x": [1]}).replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, runs / "r0.parquet")
+    with pytest.raises(ScenarioError, match="old-rev"):
+        cal.check_store_revision(tmp_path / "store", "d")
+    meta["git_revision"] = ecosystem.run.git_revision()
+    table = table.replace_schema_metadata({META_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, runs / "r0.parquet")
+    cal.check_store_revision(tmp_path / "store", "d")  # the same revision: open
 
 
 def test_joint_reach_counts_targets_met_together_and_summarises_the_nearest_simulations():

@@ -360,3 +360,35 @@ def test_the_sweep_checks_its_folder_with_the_shared_output_check(
             assert err.count("\n") == 1 and why in err, (out, err)
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     assert read_marker(run_out)["kind"] == "run"
+
+
+def test_the_code_fingerprint_not_the_git_revision_decides_whether_a_worker_matches():
+    ref = {"aieco": "1", "code": "abc", "git_revision": "r1"}
+    assert runner._same_code({**ref, "git_revision": "r2"}, ref) is None  # a docs commit
+    assert "other code" in runner._same_code({**ref, "code": "xyz"}, ref)
+    assert "has aieco 2" in runner._same_code({**ref, "aieco": "2"}, ref)
+    older = {"aieco": "1", "git_revision": "r2"}  # a worker from before fingerprints
+    assert "git revision r2" in runner._same_code(older, ref)
+
+
+def test_the_code_fingerprint_follows_the_source_and_nothing_else(tmp_path, monkeypatch):
+    pkg = tmp_path / "fingerprinted"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("X = 1\n")
+    (pkg / "notes.md").write_text("a document\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(tasks, "CODE_PACKAGES", ("fingerprinted",))
+
+    def fingerprint():
+        tasks.code_fingerprint.cache_clear()
+        return tasks.code_fingerprint()
+
+    try:
+        first = fingerprint()
+        (pkg / "notes.md").write_text("another document\n")
+        assert fingerprint() == first
+        (pkg / "__init__.py").write_text("X = 2\n")
+        assert fingerprint() != first
+    finally:
+        tasks.code_fingerprint.cache_clear()
+    assert len(first) == 16
