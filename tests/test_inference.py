@@ -128,7 +128,7 @@ def test_budget_builds_the_store_and_writes_the_posterior(calibrated, capsys):
     assert meta["nan_policy"] == "indicator" and meta["libraries"]["sbi"] != "absent"
     assert meta["git_revision"] and meta["store_git_revisions"]
     assert len(meta["ensemble"]) == 2 and meta["simulations"] == 40
-    assert set(meta["observed"]) == {"survival_1y", "survival_2y", "founders_big_or_famous"}
+    assert set(meta["observed"]) == {"survival_1y", "founders_big_or_famous"}
     assert draws.attrs["paths"]["cluster_elasticity"] == "labour.cluster_elasticity"
 
 

@@ -1,8 +1,8 @@
 """Simulation-based calibration (issue 11, point 2; design docs/design/causal-core.md §8.2): does
 the inference of ``aieco calibrate`` return honest credible intervals on this model?
 
-The reduced problem ``tests/calibration/sbc.toml`` (the tiny preset, 3 parameters, 7 statistics,
-3-year runs) is simulated by the same store builder as a city's calibration
+The reduced problem ``tests/calibration/sbc.toml`` (the tiny preset, 3 parameters, 6 statistics,
+2-year runs) is simulated by the same store builder as a city's calibration
 (``aieco calibrate SPEC --budget N --store-only``): draws 0..N_TRAIN-1 train the production
 ensemble of NPEs (``experiments.inference.fit``, the NaN policy ``indicator``), and the next
 N_TRUTHS draws of the same spec are synthetic truths: parameters drawn from the prior, simulated
@@ -33,6 +33,14 @@ training simulations, a larger ensemble), not to widen the band.
 Since 4 December 2026 the samples come from ``Ensemble.sample_unit_batched``'s own rejection to
 the prior's box (sbi's ensemble sampler spent 150 CPU-s here, drawing for every truth until the
 worst had its samples; now 6 CPU-s); counts at N_TRAIN 600 on that day's model: 181 / 177 / 180.
+
+Since 4 December 2026 (later) the runs last 2 years, not 3, and two-year survival is no longer a
+statistic: the store's simulations cost a third less (tiny, 10 runs: 0.20–0.25 CPU-s against
+0.32–0.33), and the store is most of the test's time in CI. Measured on a store of 1,400 draws
+of the new problem (model at 52b0c1a), counts for N_TRAIN 400 / 600 / 800 / 1,200: 186/164/171
+(400 fails: too few simulations, over-confident, as the check should say), 181/181/175,
+190/171/179, 175/180/177; at 600 the broken posteriors gave 121/93/81 (halved spread) and
+65/157/147 (shifted): both fail.
 
 Everything is seeded (the store's draws and seeds, torch seeds, one thread), so the counts are
 the same on every run on a given machine: the test cannot flake. It must run in CI: torch and sbi
