@@ -103,7 +103,7 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
         bf = kind == _BIG_FIRM
         sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
         out = params.outflow.ravel()[code]
-    ratio = params.config.labour.founder_attrition_ratio
+    ratio = params.config.startups.founder_attrition_ratio
     if ratio != 1.0:  # lead founders at their own firm leave ρ_f times as often (ODD 7.1)
         own = founders_at_their_firm(state, rows, kind)
         if own.any():

@@ -1,4 +1,4 @@
-"""Founders' own departure rate ρ_f (``labour.founder_attrition_ratio``, docs/ODD.md 7.1
+"""Founders' own departure rate ρ_f (``startups.founder_attrition_ratio``, docs/ODD.md 7.1
 "Turnover"): a startup's lead founder, while at the firm, carries ρ_f times its employees'
 hazards of leaving the firm and the region. Mechanisms, not sizes."""
 
@@ -20,7 +20,7 @@ def tiny():
 
 def _with(scenario, ratio):
     sc = scenario.model_copy(deep=True)
-    sc.labour.founder_attrition_ratio = ratio
+    sc.startups.founder_attrition_ratio = ratio
     return sc
 
 
@@ -31,7 +31,7 @@ def _run(scenario, ratio, months=24, seed=3):
 
 
 def test_founders_leave_like_employees_by_default(tiny):
-    assert tiny.labour.founder_attrition_ratio == 1.0
+    assert tiny.startups.founder_attrition_ratio == 1.0
 
 
 @pytest.mark.parametrize("ratio", [0.25, 2.0])

@@ -615,6 +615,12 @@ class Startups(_Strict):
     only they ever apply for a priced round; the others live on founding cash, grants and
     revenue (they lay off, close or fail as any firm does). 1 = every firm may apply, the model
     until 3 December 2026. The 2025 stock's firms that have raised rounds are of the type."""
+    founder_attrition_ratio: Annotated[float, _num(ge=0.0, le=3.0)] = 1.0
+    """ρ_f: a startup's lead founder leaves the firm, and the region, ρ_f times as often as the
+    firm's employees (``talent.startup_attrition_per_year``, ``talent.outflow_per_year``); a
+    firm left with nobody fails. 1 = founders leave like employees (the model before the
+    parameter); 0 = founders leave only when their firm ends or they retire. No source gives
+    founders' own departure rate: to be calibrated (docs/ODD.md 7.1, "Turnover")."""
     months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
     """Months after a closed round before the next can be sought."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
@@ -796,12 +802,6 @@ class LabourRules(_Strict):
     """ε_L: big firms' target headcount × (wage / initial wage) ** −ε_L."""
     migration_tightness_elasticity: Elasticity = 0.3
     """ε_T: attraction × clip(tightness / tight*, tightness_min, tightness_max) ** ε_T."""
-    founder_attrition_ratio: Annotated[float, _num(ge=0.0, le=3.0)] = 1.0
-    """ρ_f: a startup's lead founder leaves the firm, and the region, ρ_f times as often as the
-    firm's employees (``talent.startup_attrition_per_year``, ``talent.outflow_per_year``); a
-    firm left with nobody fails. 1 = founders leave like employees (the model before the
-    parameter); 0 = founders leave only when their firm ends or they retire. No source gives
-    founders' own departure rate: to be calibrated (docs/ODD.md 7.1, "Turnover")."""
     expected_stay_years: Annotated[float, _num(ge=0.1, le=50.0)] = 3.0
     """T_stay: a one-off talent subsidy counts as subsidy / (12 × T_stay) yuan a month of wage."""
     national_reference_wage_yuan_per_month: Annotated[float, _num(ge=100.0, le=1e7)] = 30_000.0
