@@ -1176,14 +1176,9 @@ def existing_draws(out: Path, spec: CalibrationSpec) -> int:
     return 1 + max((int(m.get("point", -1)) for m in runs.values()), default=-1)
 
 
-def existing_revisions(out: Path, spec: CalibrationSpec | str) -> set[str]:
-    """The model revisions (git) that simulated this spec's runs in ``out`` (or the runs of
-    the sweep whose design hash is ``spec``)."""
-    return {r for r, _ in _existing_models(out, spec) if r}
-
-
 def _existing_models(out: Path, spec: CalibrationSpec | str) -> set[tuple[str, str | None]]:
-    """(git revision, code fingerprint or None) of every run of the spec in ``out``."""
+    """(git revision, code fingerprint or None) of the runs of this spec in ``out`` (or of the
+    sweep whose design hash is ``spec``)."""
     from experiments.runner import existing_runs
 
     runs = existing_runs(out, spec if isinstance(spec, str) else spec.spec_hash).values()
