@@ -18,8 +18,8 @@ def _cash(doc: dict) -> float:
 
 
 def test_the_change_is_applied_on_top_of_every_draw_and_nothing_else_differs():
-    todo, region = mod.tasks("hangzhou", ["preset"], 3, 2, 0, 1, AGAINST)
-    assert region == "hangzhou" and len(todo) == 3 * 2 * 2
+    todo = mod.tasks("hangzhou", ["preset"], 3, 2, 0, 1, AGAINST)
+    assert len(todo) == 3 * 2 * 2 and all(t[4]["meta"]["years"]["value"] == 1 for t in todo)
     for drawn, against in zip(todo[::2], todo[1::2], strict=True):
         assert (drawn[3], against[3]) == ("drawn", "against")
         assert drawn[1:3] == against[1:3]  # same draw, same seed
@@ -35,11 +35,12 @@ def test_the_change_is_applied_on_top_of_every_draw_and_nothing_else_differs():
 def test_paired_differences_whatever_the_worker_count(monkeypatch):
     # worker processes find the script's functions by module name (pickled by reference)
     monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    df1, _ = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=1)
-    df2, _ = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=2)
+    df1 = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=1)
+    df2 = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=2)
     assert df1.equals(df2)
-    table = mod.summary(df1, 1)
-    wide = df1.pivot_table(index="draw", columns="arm", values="alive_y1")
+    table = mod.summary(df1)  # a one-year run: the end count only (year 5 is NaN)
+    assert list(table["outcome"]) == ["startups_alive_end"]
+    wide = df1.pivot_table(index="draw", columns="arm", values="startups_alive_end")
     assert np.isclose(table["difference"].iloc[0], (wide["against"] - wide["drawn"]).mean())
     # ¥100k of founding cash instead of ~¥1m: firms run out within the first year
     assert (wide["against"] < wide["drawn"]).all()

@@ -10,12 +10,12 @@ are common). It sets nothing.
 
     .venv/bin/python experiments/examples/posterior_ablation.py [--preset hangzhou]
         [--posterior preset|NAME|FILE ...] [--draws 32] [--seeds 2] [--root-seed 0]
-        [--years 10] [--region CITY] --against PATH=VALUE [...] [--workers 2]
+        [--years 10] --against PATH=VALUE [...] [--workers 2]
 
-For each posterior: the region's mean startup count at the end of year 5 and of the last year,
-as drawn and with the change, and their paired difference with a 95% t-interval over the
-per-draw means (the seeds of a draw are averaged first: draws, not seeds, are the independent
-units). The numbers do not depend on ``--workers``.
+For each posterior: the mean startup count (the outcome registry's, in the city regions) at the
+end of year 5 and of the run, as drawn and with the change, and their paired difference with a
+95% t-interval over the per-draw means (the seeds of a draw are averaged first: draws, not
+seeds, are the independent units). The numbers do not depend on ``--workers``.
 """
 
 from __future__ import annotations
@@ -29,73 +29,66 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 # isort: split
 import pandas as pd
 
+from ecosystem import outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import apply_overrides, scenario_from_dict
 from experiments.policy import mean_ci
 from experiments.spec import load_scenario_document
 from experiments.uncertainty import make_design
 
+#: What is compared (the outcome registry's definitions, as ``aieco run`` and ``compare`` report
+#: them: startups alive in the city regions); year 5 is NaN in shorter runs and left out.
+OUTCOMES = ("startups_alive_y5", "startups_alive_end")
 
-def reported(years: int) -> list[int]:
-    """The years the summary reports: year 5 (when the run is longer) and the last year."""
-    return sorted({min(5, years), years})
 
-
-def _run(task: tuple) -> tuple:
-    """(label, draw, seed, arm, the region's startups alive at the end of every year)."""
-    label, m, seed, arm, doc, region = task
+def _run(task: tuple) -> dict:
+    """One run: its labels and :data:`OUTCOMES`."""
+    label, m, seed, arm, doc = task
     result = run_scenario(scenario_from_dict(doc), seed=seed)
-    kpis = result.kpis
-    # the month-m row is the state after m + 1 steps: year y ends on row 12 y - 1
-    alive = kpis.loc[kpis["region"] == region].set_index("month")["startups_alive"]
-    years = result.months // 12
-    return (label, m, seed, arm, *(float(alive[12 * y - 1]) for y in range(1, years + 1)))
+    values = outcomes.compute(outcomes.RunData.from_result(result), OUTCOMES)
+    return {"posterior": label, "draw": m, "seed": seed, "arm": arm, **values}
 
 
-def tasks(preset, posteriors, draws, seeds, root_seed, years, against, region=None):
-    """Every (posterior, draw, seed, arm) run, with its scenario document; and the region."""
+def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[tuple]:
+    """Every (posterior, draw, seed, arm) run, with its scenario document."""
     doc = load_scenario_document(preset, "--preset", preset)
     doc = apply_overrides(doc, [f"meta.years={years}"])
-    regions = scenario_from_dict(doc).regions
-    region = region or next(k for k, r in regions.items() if r.kind == "city")
-    if region not in regions:
-        raise SystemExit(f"--region {region}: not a region of {preset} (has {', '.join(regions)})")
     out = []
     for label in posteriors:
         design = make_design(doc, draws, seeds, root_seed, preset, label)
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):
-                out.append((label, m, seed, arm, d, region))
-    return out, region
+                out.append((label, m, seed, arm, d))
+    return out
 
 
-def measure(preset, posteriors, draws, seeds, root_seed, years, against, region=None, workers=2):
-    """One row per (posterior, draw, seed, arm): ``alive_y1`` ... ``alive_y{years}``."""
-    todo, region = tasks(preset, posteriors, draws, seeds, root_seed, years, against, region)
+def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2):
+    """One row per (posterior, draw, seed, arm) with :data:`OUTCOMES`."""
+    todo = tasks(preset, posteriors, draws, seeds, root_seed, years, against)
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(_run, todo))
     else:
         rows = [_run(t) for t in todo]
-    cols = ["posterior", "draw", "seed", "arm", *(f"alive_y{y}" for y in range(1, years + 1))]
-    return pd.DataFrame(rows, columns=cols), region
+    return pd.DataFrame(rows)
 
 
-def summary(df: pd.DataFrame, years: int) -> pd.DataFrame:
-    """Per posterior and reported year: means as drawn and with the change, the paired difference
-    and its 95% t-interval over per-draw means."""
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per posterior and outcome: means as drawn and with the change, the paired difference and
+    its 95% t-interval over per-draw means."""
     rows = []
+    names = [o for o in OUTCOMES if df[o].notna().any()]
     for label, g in df.groupby("posterior", sort=False):
-        per_draw = g.groupby(["draw", "arm"])[[f"alive_y{y}" for y in reported(years)]].mean()
-        for y in reported(years):
-            wide = per_draw[f"alive_y{y}"].unstack("arm")
+        per_draw = g.groupby(["draw", "arm"])[names].mean()
+        for name in names:
+            wide = per_draw[name].unstack("arm")
             d = (wide["against"] - wide["drawn"]).to_numpy()
             mean, lo, hi, n = mean_ci(d)
             rows.append(
                 {
                     "posterior": label,
-                    "year": y,
+                    "outcome": name,
                     "drawn": wide["drawn"].mean(),
                     "against": wide["against"].mean(),
                     "difference": mean,
@@ -116,12 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--root-seed", type=int, default=0)
     ap.add_argument("--years", type=int, default=10)
-    ap.add_argument("--region", default=None, help="default: the preset's first city")
     ap.add_argument("--against", action="append", required=True, metavar="PATH=VALUE")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     posteriors = args.posterior or ["preset"]
-    df, region = measure(
+    df = measure(
         args.preset,
         posteriors,
         args.draws,
@@ -129,15 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         args.root_seed,
         args.years,
         args.against,
-        args.region,
         args.workers,
     )
     print(
-        f"{args.preset}, {region}: {args.draws} draws x {args.seeds} seeds, root seed "
+        f"{args.preset}: {args.draws} draws x {args.seeds} seeds, root seed "
         f"{args.root_seed}, {args.years} years; startups alive as drawn vs with "
         f"{' '.join(args.against)} (paired; 95% t-interval over per-draw means)"
     )
-    table = summary(df, args.years)
+    table = summary(df)
     print(table.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
     return 0
 
