@@ -43,6 +43,7 @@ from ecosystem.scenario import (
     apply_overrides,
     format_validation_error,
     is_annotated,
+    run_values,
     scenario_from_dict,
     strip_provenance,
 )
@@ -860,8 +861,8 @@ class CalibrationSpec:
         """Changes whenever a simulation would give other numbers (not with budget, targets)."""
         m = self.meta
         # meta.posterior names where the scenario's draws come from: no simulation reads it
-        doc = {**self.base_document, "meta": dict(self.base_document.get("meta", {}))}
-        doc["meta"].pop("posterior", None)
+        doc = run_values(self.base_document)
+        doc.get("meta", {}).pop("posterior", None)
         blob = json.dumps(
             {
                 "doc": doc,

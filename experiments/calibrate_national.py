@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecosystem.scenario import ScenarioError
+from ecosystem.scenario import ScenarioError, run_values
 from experiments.calibrate import check_engine_options, file_sha256, given_flag, row_parameter
 from experiments.parameters import RunTask, run_id
 from experiments.spec import Experiment
@@ -355,7 +355,7 @@ class NationalExperiment(Experiment):
         d = self.design
         blob = json.dumps(
             {
-                "doc": self.base_document,
+                "doc": run_values(self.base_document),
                 "priors": [p.as_dict() for p in d.priors],
                 "posterior": d.source.sha256,
                 "joins": {j.city: file_sha256(Path(j.path)) for j in d.joins},

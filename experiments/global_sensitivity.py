@@ -73,6 +73,7 @@ from ecosystem.scenario import (
     apply_overrides,
     format_validation_error,
     is_annotated,
+    run_values,
     scenario_from_dict,
 )
 from ecosystem.seeds import MAX_SEED
@@ -464,7 +465,7 @@ class GSAExperiment(Experiment):
     def design_hash(self) -> str:
         blob = json.dumps(
             {
-                "doc": self.base_document,
+                "doc": run_values(self.base_document),
                 "stage": self.stage,
                 "points": self.points,
                 "seeds": self.point_seeds,

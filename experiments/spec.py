@@ -60,6 +60,7 @@ from ecosystem.scenario import (
     get_path,
     is_annotated,
     load_document,
+    run_values,
     scenario_from_dict,
     strip_provenance,
 )
@@ -235,7 +236,7 @@ class Experiment:
         horizon, kept outcomes)."""
         blob = json.dumps(
             {
-                "doc": self.base_document,
+                "doc": run_values(self.base_document),
                 "points": self.points,
                 "names": self.point_names,
                 "seeds": self.seeds,

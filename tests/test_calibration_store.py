@@ -99,18 +99,30 @@ def test_a_range_wider_than_a_decade_is_log_uniform_and_sobol_draws_extend():
     assert a.spec_hash == b.spec_hash and a.target_set != b.target_set
 
 
-def test_the_posterior_a_scenario_names_is_not_in_the_spec_hash(tmp_path):
+def test_the_spec_hash_covers_what_a_run_reads_and_nothing_else(tmp_path):
     """meta.posterior says where a scenario's parameter draws come from; no run reads it, so
     naming one (as the hangzhou preset does) leaves the spec hash, and the stores and
-    posteriors made under it, valid; a field a run reads changes the hash."""
+    posteriors made under it, valid. So does writing a field at its schema default (annotating
+    a parameter in a preset so a spec may calibrate it) or rewording a source; a field a run
+    reads, set to another value, changes the hash."""
     a = cal.spec_from_dict(tiny_spec())
-    for name, meta in (("named", 'posterior = "hangzhou"'), ("longer", "years = 4")):
+    cases = {
+        "named": ('[meta]\nposterior = "hangzhou"', True),
+        "default": ("[startups]\nfounder_attrition_ratio = 1.0", True),
+        "annotated": (
+            '[startups]\nfounder_attrition_ratio = { value = 1.0, assumption = "x", '
+            "range = [0.0, 1.5] }",
+            True,
+        ),
+        "changed": ("[startups]\nfounder_attrition_ratio = 0.5", False),
+        "longer": ("[meta]\nyears = 4", False),
+    }
+    for name, (text, same) in cases.items():
         f = tmp_path / f"{name}.toml"
-        f.write_text(f'base = "{TINY_PRESET.as_posix()}"\n[meta]\n{meta}\n', encoding="utf-8")
+        f.write_text(f'base = "{TINY_PRESET.as_posix()}"\n{text}\n', encoding="utf-8")
         raw = tiny_spec()
         raw["calibration"]["scenario"] = str(f)
-        same = cal.spec_from_dict(raw).spec_hash == a.spec_hash
-        assert same == (name == "named"), name
+        assert (cal.spec_from_dict(raw).spec_hash == a.spec_hash) == same, name
 
 
 # --------------------------------------------------------------------------------------------

@@ -396,6 +396,14 @@ def load_scenario_text(
     return scenario_from_dict(load_document_text(text, name, overrides, restricted=restricted))
 
 
+def run_values(doc: dict) -> dict:
+    """What of a scenario document a run depends on, for hashing designs and stores: its
+    validated values with every field at its schema default left out. Adding a key at its
+    default (annotating a parameter in a preset, say) or rewording a source therefore keeps
+    every hash built on it, while any value that changes a run changes them."""
+    return scenario_from_dict(doc).model_dump(mode="json", exclude_defaults=True)
+
+
 def scenario_from_dict(doc: dict) -> Scenario:
     """Validate an in-memory document (annotated or plain)."""
     if not isinstance(doc, dict):
