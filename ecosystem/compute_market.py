@@ -48,6 +48,7 @@ LEDGER = (
     "awarded_yuan",
     "additional_yuan",
     "deadweight_yuan",
+    "inference_yuan",  # the part of deadweight_yuan that paid for inference
     "unused_yuan",
     "additional_gpu_h",
     "eligible_firms",
@@ -548,16 +549,19 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     claim_t = row_sums(bought_t * price[None, :] * rate_ij)
     paid_t = np.divide(paid * claim_t, claim, out=np.zeros(n), where=claim > 0)
     add_yuan = paid_t * add_share
+    infer_paid = np.maximum(paid - paid_t, 0.0)  # what the entitlement paid for inference
     payer = s.ent_payer[firms].astype(np.int64)
     year = s.ent_year[firms].astype(np.int64)
     has = paid > 0
     ledger_add(state, "compute", payer[has], year[has], "additional_yuan", add_yuan[has])
     ledger_add(state, "compute", payer[has], year[has], "deadweight_yuan", (paid - add_yuan)[has])
+    ledger_add(state, "compute", payer[has], year[has], "inference_yuan", infer_paid[has])
     add_bought = add_gpu * fill * (add_yuan > 0)
     ledger_add(state, "compute", payer[has], year[has], "additional_gpu_h", add_bought[has])
     where = np.where(payer == NATIONAL, region, payer)
     state.count("voucher_additional_yuan", where[has], add_yuan[has])
     state.count("voucher_deadweight_yuan", where[has], (paid - add_yuan)[has])
+    state.count("voucher_inference_yuan", where[has], infer_paid[has])
     national = has & (payer == NATIONAL)
     local = has & (payer >= 0)
     state.count("voucher_spent_yuan", payer[local], paid[local])

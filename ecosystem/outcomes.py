@@ -203,7 +203,7 @@ def _voucher_share(part: str):
 
     def f(d: RunData) -> float:
         t = d.monthly("all")
-        if t.empty or any(c not in t.columns for c in _VOUCHER_PARTS):
+        if t.empty or any(c not in t.columns for c in (*_VOUCHER_PARTS, part)):
             return NAN
         resolved = float(t[list(_VOUCHER_PARTS)].to_numpy().sum())
         return float(t[part].sum()) / resolved if resolved > 0 else NAN
@@ -431,6 +431,11 @@ OUTCOMES: dict[str, Outcome] = {
             for part, meaning in (
                 ("additional", "paid for projects firms bought only with the voucher"),
                 ("deadweight", "paid for what firms would have bought anyway (incl. inference)"),
+                (
+                    "inference",
+                    "the part of the deadweight that paid for inference (bought whatever its "
+                    "price)",
+                ),
                 ("unused", "awarded and never redeemed (entitlements that lapsed)"),
             )
         ),

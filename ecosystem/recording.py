@@ -248,8 +248,8 @@ def firms(state: State, params: Params) -> pd.DataFrame:
 #: Columns of the voucher-programme table (also those of its empty table).
 VOUCHER_PROGRAMME_COLUMNS = [
     "programme", "payer", "award_year", "awarded_yuan", "additional_yuan", "deadweight_yuan",
-    "unused_yuan", "outstanding_yuan", "additional_share", "deadweight_share", "unused_share",
-    "additional_gpu_h", "yuan_per_additional_gpu_h", "eligible_firms", "applicants", "awards",
+    "inference_yuan", "unused_yuan", "outstanding_yuan", "additional_share", "deadweight_share",
+    "inference_share", "unused_share", "additional_gpu_h", "yuan_per_additional_gpu_h", "eligible_firms", "applicants", "awards",
     "take_up",
 ]  # fmt: skip
 
@@ -280,7 +280,7 @@ def voucher_programmes(state: State, params: Params) -> pd.DataFrame:
         paid = f["additional_yuan"] + f["deadweight_yuan"]
         share = {
             k: f[f"{k}_yuan"] / awarded if awarded > 0 else np.nan
-            for k in ("additional", "deadweight", "unused")
+            for k in ("additional", "deadweight", "inference", "unused")
         }
         rows.append(
             {
@@ -290,10 +290,12 @@ def voucher_programmes(state: State, params: Params) -> pd.DataFrame:
                 "awarded_yuan": awarded,
                 "additional_yuan": f["additional_yuan"],
                 "deadweight_yuan": f["deadweight_yuan"],
+                "inference_yuan": f["inference_yuan"],
                 "unused_yuan": f["unused_yuan"],
                 "outstanding_yuan": out,
                 "additional_share": share["additional"],
                 "deadweight_share": share["deadweight"],
+                "inference_share": share["inference"],
                 "unused_share": share["unused"],
                 "additional_gpu_h": f["additional_gpu_h"],
                 "yuan_per_additional_gpu_h": (

@@ -54,6 +54,7 @@ COUNTERS = (
     "voucher_awarded_yuan",
     "voucher_additional_yuan",
     "voucher_deadweight_yuan",
+    "voucher_inference_yuan",
     "voucher_unused_yuan",
     "data_voucher_spent_yuan",
     "talent_subsidy_spent_yuan",

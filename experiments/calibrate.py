@@ -215,6 +215,7 @@ HELD_OUT = {
     "micro_firms_alive_end": _COUNT,
     "voucher_additional_share": "pattern 9 (voucher additionality: reported, never tuned)",
     "voucher_deadweight_share": "pattern 9 (voucher additionality: reported, never tuned)",
+    "voucher_inference_share": "pattern 9 (voucher additionality: reported, never tuned)",
     "voucher_unused_share": "pattern 9 (voucher additionality: reported, never tuned)",
 }
 

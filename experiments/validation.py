@@ -340,13 +340,17 @@ def voucher_cut(
     return float(k["voucher_spent_yuan"].sum()) / total if total > 0 else NAN
 
 
+VOUCHER_PARTS = ("additional", "deadweight", "unused", "inference")  # checks 9a, 9b, 9c, 9d
+
+
 def voucher_shares(t: RunTables) -> dict[str, float]:
-    """Pattern 9: additional, deadweight and unused shares of the compute-voucher money resolved
-    in the run (the outcome registry's ``voucher_*_share``: every programme, every region)."""
+    """Pattern 9: additional, deadweight (and of it, inference) and unused shares of the
+    compute-voucher money resolved in the run (the outcome registry's ``voucher_*_share``: every
+    programme, every region)."""
     from ecosystem import outcomes
 
     data = outcomes.RunData(t.kpis, t.cities, t.hubs, 0, t.months)
-    names = [f"voucher_{p}_share" for p in ("additional", "deadweight", "unused")]
+    names = [f"voucher_{p}_share" for p in VOUCHER_PARTS]
     return outcomes.compute(data, names)
 
 
@@ -498,6 +502,9 @@ CHECKS: list[Check] = [
           missing="no compute-voucher money was redeemed or lapsed"),
     Check("9c", 9, "unused share of compute-voucher money resolved", None, "~10% [S54]",
           missing="no compute-voucher money was redeemed or lapsed"),
+    Check("9d", 9, "of 9b, paid for inference (bought whatever its price: never additional)",
+          None, "no source (explains 9a)",
+          missing="no compute-voucher money was redeemed or lapsed"),
     Check("10a", 10, "IPO share of venture-track startups (run cohorts with ≥ 5 years)",
           (None, 0.01), "0.34% [S37]", missing="no venture-track startup in those cohorts"),
     Check("10b", 10, "second round among those that raised a priced round", (0.3, 0.55),
@@ -593,9 +600,7 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     bj = "beijing" in cities
     v["8b"] = voucher_cut(t.kpis, t.data_centers, "beijing", t.cities, t.hubs) if bj else NAN
     sh = voucher_shares(t)
-    v["9a"], v["9b"], v["9c"] = (
-        sh[f"voucher_{p}_share"] for p in ("additional", "deadweight", "unused")
-    )
+    v["9a"], v["9b"], v["9c"], v["9d"] = (sh[f"voucher_{p}_share"] for p in VOUCHER_PARTS)
     vt = venture_tails(f, m)
     v["10a"], v["10b"], v["10c"] = vt["ipo"], vt["second_round"], vt["alumni_exits"]
     v["11"] = west_utilization_year(t.kpis, t.hubs, 5) if t.hubs else NAN

@@ -283,6 +283,7 @@ def test_voucher_shares_come_from_the_outcome_registry():
             "ningbo": {
                 "voucher_additional_yuan": 1.0,
                 "voucher_deadweight_yuan": 7.0,
+                "voucher_inference_yuan": 5.0,
                 "voucher_unused_yuan": 2.0,
             }
         }
@@ -292,6 +293,8 @@ def test_voucher_shares_come_from_the_outcome_registry():
     s = val.voucher_shares(t)
     assert s["voucher_additional_share"] == pytest.approx(0.1)
     assert s["voucher_unused_share"] == pytest.approx(0.2)
+    # inference is a part of the deadweight, not a fourth share of the money
+    assert s["voucher_inference_share"] == pytest.approx(0.5)
     assert not val.BY_KEY["9a"].inside(0.1)
 
 

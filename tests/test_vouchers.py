@@ -98,12 +98,19 @@ def test_awarded_is_additional_plus_deadweight_plus_unused(tiny_run):
     assert not expired.empty and (expired["outstanding_yuan"] == 0).all()
     shares = expired[["additional_share", "deadweight_share", "unused_share"]].sum(axis=1)
     assert np.allclose(shares, 1.0)
+    # inference is a part of the deadweight, and the model's firms do buy inference with vouchers
+    assert (vp["inference_yuan"] <= vp["deadweight_yuan"] * (1 + 1e-9) + 1e-6).all()
+    assert (vp["inference_yuan"] >= 0).all() and vp["inference_yuan"].sum() > 0
+    assert (vp.loc[vp["programme"] == "data", "inference_yuan"] == 0).all()
     assert ((vp["take_up"].dropna() >= 0) & (vp["take_up"].dropna() <= 1)).all()
     # the KPI counters add up to the same money
     k = tiny_run.kpis
     assert k["voucher_awarded_yuan"].sum() == pytest.approx(
         vp.loc[vp["programme"] == "compute", "awarded_yuan"].sum()
     )
+    compute = vp["programme"] == "compute"
+    for part in ("additional", "deadweight", "inference"):
+        assert k[f"voucher_{part}_yuan"].sum() == pytest.approx(vp.loc[compute, f"{part}_yuan"].sum())
 
 
 def test_budget_is_first_come_first_served_and_never_over_committed():
