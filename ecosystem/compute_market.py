@@ -169,6 +169,7 @@ class Programme:
     sme_max_headcount: int
     cap: float
     validity: int
+    pays_inference: bool
     budget: Budget
     #: (home region × center): where the programme pays for a firm of that home region.
     valid: np.ndarray
@@ -221,6 +222,7 @@ def programmes(state: State, params: Params) -> list[Programme]:
                 pol.voucher_sme_max_headcount,
                 pol.voucher_cap_per_firm_yuan,
                 pol.voucher_validity_months,
+                pol.voucher_pays_inference,
                 g.voucher_budget,
                 valid,
                 eligible,
@@ -239,6 +241,7 @@ def programmes(state: State, params: Params) -> list[Programme]:
                 0,
                 nat.voucher_cap_per_firm_yuan,
                 nat.voucher_validity_months,
+                nat.voucher_pays_inference,
                 state.national_vouchers,
                 np.ones((n, dc_region.size), dtype=bool),
                 np.ones(n, dtype=bool),
@@ -503,14 +506,15 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     # Vouchers: applications, awards (FCFS), then the rate each firm's entitlement pays.
     progs = programmes(state, params)
     spend_now = row_sums(buy0 * price_full) + infer_cost
-    apply_for_vouchers(state, params, firms, progs, s_train, p_train, spend_now)
-    rate, valid = entitlement_rates(state, params, firms, progs, s_train, p_train)
+    apply_for_vouchers(state, params, firms, progs, s_train, p_train, spend_now, infer_cost)
+    rate, valid, pays_inf = entitlement_rates(state, params, firms, progs, s_train, p_train)
     ent = s.ent_remaining[firms]
-    # The entitlement pays first for inference at valid centers (what the firm buys anyway).
+    # The entitlement pays first for inference at valid centers (what the firm buys anyway),
+    # unless its programme pays for training only.
     # Each firm's row of the (home region × center) arrays, copied with np.take: fancy indexing
     # is 2-3 times slower for these (firms × centers) arrays.
     home_i, home_t = np.take(s_infer, region, axis=0), np.take(s_train, region, axis=0)
-    infer_valid = row_sums(home_i * price[None, :] * valid) * infer
+    infer_valid = np.where(pays_inf, row_sums(home_i * price[None, :] * valid) * infer, 0.0)
     ent_projects = np.maximum(ent - rate * infer_valid, 0.0)
     train_valid = row_sums(home_t * price[None, :] * valid) / unit_train[region]
     data_rate = data_voucher_rates(state, firms)
@@ -527,9 +531,10 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     away = np.take(outside, region, axis=0)  # centers outside each firm's home region
     base = price[None, :] * (1.0 - rate_ij) + away * friction
     latency = away * cm.inference_latency_penalty_yuan
+    base_i = np.where(pays_inf[:, None], base, price[None, :] + away * friction)
     both, background = split_with_background(
         np.concatenate([infer, train]),
-        np.vstack([base + latency, base]),
+        np.vstack([base_i + latency, base]),
         wanted,
         price,
         capacity,
@@ -539,17 +544,18 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     bought = bought_i + bought_t
     cost = bought * price[None, :]
     total_cost = row_sums(cost)
-    # Redemption: the entitlement pays rate × cost at valid centers, up to what is left.
-    claim = row_sums(cost * rate_ij)
+    # Redemption: the entitlement pays rate × cost at valid centers (of training only, if its
+    # programme does not pay for inference), up to what is left.
+    claim_t = row_sums(bought_t * price[None, :] * rate_ij)
+    claim = np.where(pays_inf, row_sums(cost * rate_ij), claim_t)
     paid = np.minimum(claim, ent)
     s.ent_remaining[firms] = ent - paid
     bought_t_f, bought_f = row_sums(bought_t), row_sums(bought)  # GPU-h each firm got
     fill = np.divide(bought_t_f, train, out=np.zeros(n), where=train > 0)
     add_share = np.divide(add_gpu, train, out=np.zeros(n), where=train > 0)
-    claim_t = row_sums(bought_t * price[None, :] * rate_ij)
     paid_t = np.divide(paid * claim_t, claim, out=np.zeros(n), where=claim > 0)
     add_yuan = paid_t * add_share
-    infer_paid = np.maximum(paid - paid_t, 0.0)  # what the entitlement paid for inference
+    infer_paid = np.where(pays_inf, np.maximum(paid - paid_t, 0.0), 0.0)  # paid for inference
     payer = s.ent_payer[firms].astype(np.int64)
     year = s.ent_year[firms].astype(np.int64)
     has = paid > 0
@@ -598,10 +604,13 @@ def apply_for_vouchers(
     s_train: np.ndarray,
     p_train: np.ndarray,
     spend_now: np.ndarray,
+    infer_now: np.ndarray,
 ) -> None:
     """Firms without an entitlement apply to the programme that would pay them most, if its
     expected subsidy over the validity exceeds their application cost; awards are first come,
-    first served (``firms`` is in arrival order) from each programme's yearly budget."""
+    first served (``firms`` is in arrival order) from each programme's yearly budget. A
+    programme that does not pay for inference expects the firm's bill less this month's
+    inference (``infer_now``)."""
     s, cm = state.startups, params.config.compute
     if not progs:
         return
@@ -613,18 +622,20 @@ def apply_for_vouchers(
     price = np.array([dc.price for dc in state.data_centers])
     unit = (s_train * p_train).sum(axis=1)
     yearly = 12.0 * np.maximum(s.spend_avg[rows], spend_now[free])
+    training = np.maximum(yearly - 12.0 * infer_now[free], 0.0)
     best = np.zeros(rows.size)
     choice = np.full(rows.size, -1)
-    rate_best = np.zeros(rows.size)
+    ask_best = np.zeros(rows.size)  # the yearly subsidy the chosen programme would pay
     for k, prog in enumerate(progs):
         valid_share = (s_train * price[None, :] * prog.valid).sum(axis=1) / unit
         r = prog.rates(state, rows)
-        expected = r * valid_share[region] * yearly * prog.validity / 12.0
+        ask = r * valid_share[region] * (yearly if prog.pays_inference else training)
+        expected = ask * prog.validity / 12.0
         open_ = prog.budget.available > 0
         better = open_ & (expected > best)
         best = np.where(better, expected, best)
         choice = np.where(better, k, choice)
-        rate_best = np.where(better, r * valid_share[region], rate_best)
+        ask_best = np.where(better, ask, ask_best)
     year = params.config.meta.start_year + state.month // 12
     eligible = choice >= 0
     applies = eligible & (best > s.app_cost[rows])
@@ -639,9 +650,7 @@ def apply_for_vouchers(
         new_app = app & (s.app_key[rows] != key)
         s.app_key[rows[new_app]] = key
         idx = np.flatnonzero(app)
-        request = np.minimum(
-            prog.cap, rate_best[idx] * yearly[idx] * (1.0 + cm.award_planning_margin)
-        )
+        request = np.minimum(prog.cap, ask_best[idx] * (1.0 + cm.award_planning_margin))
         granted = prog.budget.grant(request)
         got = idx[granted > 0]
         f = rows[got]
@@ -672,13 +681,15 @@ def entitlement_rates(
     progs: list[Programme],
     s_train: np.ndarray,
     p_train: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The rate each firm's entitlement pays now and where it is valid, (firms × centers); 0
-    and nowhere for firms without an entitlement (or whose programme stopped paying)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rate each firm's entitlement pays now, where it is valid, (firms × centers), and
+    whether it pays for inference; 0 and nowhere for firms without an entitlement (or whose
+    programme stopped paying)."""
     s = state.startups
     n, m = firms.size, len(state.data_centers)
     rate = np.zeros(n)
     valid = np.zeros((n, m), dtype=bool)
+    inference = np.ones(n, dtype=bool)
     payer = s.ent_payer[firms]
     holds = s.ent_remaining[firms] > 0
     region = s.region[firms].astype(np.int64)
@@ -688,7 +699,8 @@ def entitlement_rates(
             continue
         rate[mine] = prog.rates(state, firms[mine])
         valid[mine] = np.take(prog.valid, region[mine], axis=0)
-    return rate, valid
+        inference[mine] = prog.pays_inference
+    return rate, valid, inference
 
 
 def data_voucher_rates(state: State, firms: np.ndarray) -> np.ndarray:

@@ -113,6 +113,27 @@ def test_awarded_is_additional_plus_deadweight_plus_unused(tiny_run):
         assert k[f"voucher_{part}_yuan"].sum() == pytest.approx(vp.loc[compute, f"{part}_yuan"].sum())
 
 
+def test_a_training_only_programme_pays_nothing_for_inference(tiny_run):
+    """voucher_pays_inference = false: the entitlement pays only for training projects, so none
+    of its money is inference; it still pays (the firms train), and the default programme of the
+    same run does pay for inference (test above)."""
+    only = run_scenario(
+        load_scenario(TINY, {**PROGRAMME, "regions.ningbo.policy.voucher_pays_inference": False}),
+        seed=3,
+    )
+    vp = only.voucher_programmes
+    compute = vp[vp["programme"] == "compute"]
+    assert (compute["inference_yuan"] == 0).all() and only.kpis["voucher_inference_yuan"].sum() == 0
+    paid = compute["additional_yuan"] + compute["deadweight_yuan"]
+    assert paid.sum() > 0
+    parts = compute[["additional_yuan", "deadweight_yuan", "unused_yuan", "outstanding_yuan"]]
+    assert np.allclose(parts.sum(axis=1), compute["awarded_yuan"], rtol=1e-9, atol=1e-3)
+    # firms expect less from it (their bill less inference), so they ask for less
+    base = tiny_run.voucher_programmes
+    base = base[base["programme"] == "compute"]
+    assert compute["awarded_yuan"].sum() < base["awarded_yuan"].sum()
+
+
 def test_budget_is_first_come_first_served_and_never_over_committed():
     small = {**PROGRAMME, "regions.ningbo.policy.voucher_budget_yuan": 5e5}
     run = run_scenario(load_scenario(TINY, small), seed=4, months=24)

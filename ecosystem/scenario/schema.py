@@ -135,6 +135,8 @@ class National(_Strict):
     voucher_start_year: Annotated[int, _num(ge=2000, le=2100)] = 2025
     voucher_validity_months: Annotated[int, _num(ge=1, le=120)] = 12
     """Months a national voucher entitlement stays valid."""
+    voucher_pays_inference: bool = True
+    """As ``policy.voucher_pays_inference``, for the national programme."""
     hours_per_month: Annotated[float, _num(ge=1.0, le=744.0)] = 730.0
     gpu_capex_yuan: PositiveYuan = 250_000.0
     """Installed cost of one H100-equivalent accelerator with its share of the building."""
@@ -344,6 +346,11 @@ class Policy(_Strict):
     voucher_claimants: Literal["local_firms", "any_buyer"] = "local_firms"
     """Who may claim: the region's own firms (city programmes) or any firm buying compute at the
     region's data centers (hub programmes such as Qingyang's)."""
+    voucher_pays_inference: bool = True
+    """If true (every documented programme: a share of the compute rent or contract, with no
+    restriction to training, [S62][S66][S67][S76]) the entitlement pays for the firm's inference
+    as well as its training; false is a counterfactual programme for training only. Inference is
+    bought whatever its price, so what a voucher pays for it is never additional."""
     voucher_validity_months: Annotated[int, _num(ge=1, le=120)] = 12
     """Months an awarded voucher entitlement stays valid; what is left then is unused."""
     voucher_sme_months: Months = 0
