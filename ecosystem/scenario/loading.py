@@ -18,6 +18,7 @@ the packaged presets.
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,18 @@ MAX_INCLUDES = 64
 _is_annotated = is_annotated  # the name toml_io and older callers use
 
 
+def _toml_value(v: Any) -> str:
+    """A range as TOML writes it (``[false, true]``, not Python's ``[False, True]``), so that
+    ``aieco scenario show`` output reads back with its ranges."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
 def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = None):
     """Return (plain_node, provenance) with ``{value=..., source=...}`` leaves collapsed."""
     if out is None:
@@ -51,7 +64,8 @@ def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = Non
             out[path] = str(node["source"])
         elif "assumption" in node:
             rng = node.get("range")
-            out[path] = f"assumption: {node['assumption']}" + (f"; range {rng}" if rng else "")
+            shown = f"; range {_toml_value(rng)}" if rng else ""
+            out[path] = f"assumption: {node['assumption']}{shown}"
         return node["value"], out
     if isinstance(node, dict):
         plain = {}

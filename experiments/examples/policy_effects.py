@@ -1,7 +1,7 @@
 """Regenerate ``docs/policy-effects.md``: every lever's effect on Hangzhou, paired over
 parameter draws and seeds.
 
-    python experiments/examples/policy_effects.py            # 12 draws x 2 seeds, 384 runs
+    python experiments/examples/policy_effects.py            # 12 draws x 2 seeds, 408 runs
     python experiments/examples/policy_effects.py --param-draws 0 --replicates 10  # seeds only
     python experiments/examples/policy_effects.py --param-draws 2 --seeds 2 --years 1 \
         --doc /tmp/pe.md                                     # smoke
@@ -79,6 +79,10 @@ CHANNELS = {
     "¥250m a year, a larger budget pays nothing more.",
     "vouchers_portable": "vouchers may be spent at the western hubs too: a lower effective price "
     "there for Hangzhou's firms in the logit split, pulling part of their demand west.",
+    "vouchers_training_only": "the voucher pays only for training projects, not for inference "
+    "(every documented programme pays a share of the whole rent or contract): the entitlement "
+    "is no longer spent first on inference the firm buys whatever its price, so more of it can "
+    "make projects worth buying; firms expect and ask for less (§7.4).",
     "voucher_sme_one_year": "the SME rate (50%) lasts only 12 months from a firm's first award, "
     "as Shanghai's [S66]; afterwards small firms get the standard 25%: fewer projects pass.",
     "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of the data each training "
