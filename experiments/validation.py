@@ -923,7 +923,10 @@ def format_report(v: Validation, command: str, revision: str) -> str:
         "",
         'Pattern 9 is evaluated: the caveat above ("not built yet") predates issue 10 point 2, '
         "and the model now reports the additional, deadweight and unused voucher money "
-        "(`voucher_*_share`, `voucher_programmes.parquet`). Pattern 11 is read from runs without "
+        "(`voucher_*_share`, `voucher_programmes.parquet`). Check 9d is the part of the "
+        "deadweight that paid for inference, which firms buy whatever its price (docs/ODD.md "
+        "§7.4), so it can never be additional: it reads 9a (a training-only voucher is the lever "
+        "`voucher_pays_inference = false`, docs/policy-effects.md). Pattern 11 is read from runs without "
         "national levers (national vouchers and the unified network off, as in the presets; a "
         "scenario with them on makes it not evaluable).",
         "",
