@@ -249,8 +249,8 @@ def firms(state: State, params: Params) -> pd.DataFrame:
 VOUCHER_PROGRAMME_COLUMNS = [
     "programme", "payer", "award_year", "awarded_yuan", "additional_yuan", "deadweight_yuan",
     "inference_yuan", "unused_yuan", "outstanding_yuan", "additional_share", "deadweight_share",
-    "inference_share", "unused_share", "additional_gpu_h", "yuan_per_additional_gpu_h", "eligible_firms", "applicants", "awards",
-    "take_up",
+    "inference_share", "unused_share", "additional_gpu_h", "yuan_per_additional_gpu_h",
+    "eligible_firms", "applicants", "awards", "take_up",
 ]  # fmt: skip
 
 

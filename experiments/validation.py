@@ -926,9 +926,9 @@ def format_report(v: Validation, command: str, revision: str) -> str:
         "(`voucher_*_share`, `voucher_programmes.parquet`). Check 9d is the part of the "
         "deadweight that paid for inference, which firms buy whatever its price (docs/ODD.md "
         "§7.4), so it can never be additional: it reads 9a (a training-only voucher is the lever "
-        "`voucher_pays_inference = false`, docs/policy-effects.md). Pattern 11 is read from runs without "
-        "national levers (national vouchers and the unified network off, as in the presets; a "
-        "scenario with them on makes it not evaluable).",
+        "`voucher_pays_inference = false`, docs/policy-effects.md). Pattern 11 is read from runs "
+        "without national levers (national vouchers and the unified network off, as in the "
+        "presets; a scenario with them on makes it not evaluable).",
         "",
         "How each value is computed: `experiments/validation.py` (one function per pattern, "
         "tested on small synthetic tables in `tests/test_validation_patterns.py`). A failing "

@@ -110,7 +110,9 @@ def test_awarded_is_additional_plus_deadweight_plus_unused(tiny_run):
     )
     compute = vp["programme"] == "compute"
     for part in ("additional", "deadweight", "inference"):
-        assert k[f"voucher_{part}_yuan"].sum() == pytest.approx(vp.loc[compute, f"{part}_yuan"].sum())
+        assert k[f"voucher_{part}_yuan"].sum() == pytest.approx(
+            vp.loc[compute, f"{part}_yuan"].sum()
+        )
 
 
 def test_a_training_only_programme_pays_nothing_for_inference(tiny_run):

@@ -1,0 +1,46 @@
+"""experiments/examples/project_values.py (docs/validation.md, pattern 9, quotes it): what the
+project choice sees, recorded by wrapping the pure ``compute_market.choose``; recording must
+change nothing in the run."""
+
+from __future__ import annotations
+
+import pandas as pd
+from paired import TINY
+from scripts import load_script
+
+from ecosystem import compute_market
+from ecosystem.run import run_scenario
+from ecosystem.scenario import load_scenario
+
+mod = load_script("experiments/examples/project_values.py")
+VOUCHER = {
+    "regions.ningbo.policy.voucher_rate": 0.3,
+    "regions.ningbo.policy.voucher_budget_yuan": 3e7,
+}
+
+
+def test_recording_changes_nothing_and_reads_shares():
+    scenario = load_scenario(TINY, VOUCHER)
+    plain = run_scenario(scenario, 5, months=12)
+    rec = mod.Recorder()
+    compute_market.choose = rec
+    try:
+        watched = run_scenario(scenario, 5, months=12)
+    finally:
+        compute_market.choose = rec.inner
+    assert compute_market.choose is rec.inner
+    pd.testing.assert_frame_equal(plain.kpis, watched.kpis)
+    # one no-voucher call a month was kept, out of two calls a month
+    assert rec.calls == 24 and len(rec.rows) == 12
+    df = pd.DataFrame(rec.rows)
+    shares = df[["worth_price", "worth_half_to_full", "bought", "liquidity_blocked"]]
+    assert ((shares >= 0) & (shares <= 1)).all().all()
+    # a firm buys only projects worth their price, and only those liquidity does not block
+    assert (df["bought"] + df["liquidity_blocked"] <= df["worth_price"] + 1e-12).all()
+    assert (df["ratio_q10"] <= df["ratio_q50"]).all() and (df["ratio_q50"] <= df["ratio_q90"]).all()
+
+
+def test_the_script_prints_the_table_and_the_money(capsys):
+    assert mod.main(["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "worth_price" in out and "voucher money resolved" in out
