@@ -627,7 +627,8 @@ class Startups(_Strict):
     firm's employees (``talent.startup_attrition_per_year``, ``talent.outflow_per_year``); a
     firm left with nobody fails. 1 = founders leave like employees (the model before the
     parameter); 0 = founders leave only when their firm ends or they retire. No source gives
-    founders' own departure rate: to be calibrated (docs/ODD.md 7.1, "Turnover")."""
+    founders' own departure rate: stage A calibrates it (prior [0, 1.5]; docs/ODD.md 7.1,
+    "Turnover"; docs/calibration.md)."""
     months_between_rounds: Annotated[int, _num(ge=1, le=600)] = 12
     """Months after a closed round before the next can be sought."""
     layoff_below_runway_months: Annotated[float, _num(ge=0.0, le=600.0)] = 3.0
