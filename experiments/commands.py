@@ -547,6 +547,13 @@ def _register_calibrate(subparsers) -> None:
         "--ensemble", type=int, default=5, metavar="K", help="NPEs in the ensemble (default 5)"
     )
     inf.add_argument(
+        "--npe-seed",
+        type=int,
+        metavar="S",
+        help="training seed of the NPEs (default: the spec's root seed); another seed refits "
+        "the same store, which measures the posterior's own fitting noise",
+    )
+    inf.add_argument(
         "--nan",
         choices=["indicator", "drop"],
         default="indicator",
