@@ -1594,9 +1594,8 @@ def check_inference_options(args) -> None:
         raise ScenarioError("--samples", args.samples, "must be in 1..10,000,000")
     if args.ensemble < 1 or args.ensemble > 100:
         raise ScenarioError("--ensemble", args.ensemble, "must be in 1..100")
-    npe_seed = getattr(args, "npe_seed", None)
-    if npe_seed is not None and not 0 <= npe_seed <= MAX_SEED:
-        raise ScenarioError("--npe-seed", npe_seed, f"must be in 0..{MAX_SEED}")
+    if args.npe_seed is not None and not 0 <= args.npe_seed <= MAX_SEED:
+        raise ScenarioError("--npe-seed", args.npe_seed, f"must be in 0..{MAX_SEED}")
     if args.ppc is not None and not 1 <= args.ppc <= 100_000:
         raise ScenarioError("--ppc", args.ppc, "must be in 1..100,000 (posterior draws)")
     if args.posterior is not None:
@@ -1628,7 +1627,7 @@ def infer_store(args, spec, df, out: Path, progress: bool):
         nan=args.nan,
         ensemble=args.ensemble,
         samples=args.samples,
-        seed=getattr(args, "npe_seed", None),
+        seed=args.npe_seed,
         progress=progress,
         store_path=str(out / "store.parquet"),
         core_draws=spec.core.sample_rows(args.samples, spec.meta.root_seed) if spec.core else None,

@@ -18,7 +18,6 @@ the packaged presets.
 from __future__ import annotations
 
 import copy
-import json
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -29,6 +28,7 @@ from pydantic import ValidationError
 from ecosystem.scenario.errors import ScenarioError, format_validation_error
 from ecosystem.scenario.paths import PathError, is_annotated, mark_partly_set, set_path
 from ecosystem.scenario.schema import Scenario
+from ecosystem.scenario.toml_io import _inline as toml_inline
 
 PRESET_PACKAGE = "ecosystem.presets"
 #: Deepest nesting of tables and arrays a scenario file may have (the schema needs 6).
@@ -43,18 +43,6 @@ MAX_INCLUDES = 64
 _is_annotated = is_annotated  # the name toml_io and older callers use
 
 
-def _toml_value(v: Any) -> str:
-    """A range as TOML writes it (``[false, true]``, not Python's ``[False, True]``), so that
-    ``aieco scenario show`` output reads back with its ranges."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
-
-
 def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = None):
     """Return (plain_node, provenance) with ``{value=..., source=...}`` leaves collapsed."""
     if out is None:
@@ -64,7 +52,9 @@ def strip_provenance(node: Any, path: str = "", out: dict[str, str] | None = Non
             out[path] = str(node["source"])
         elif "assumption" in node:
             rng = node.get("range")
-            shown = f"; range {_toml_value(rng)}" if rng else ""
+            # written as TOML ([false, true], not Python's [False, True]) so that `aieco show`
+            # output reads back with its ranges (toml_io._prov_fields parses it)
+            shown = f"; range {toml_inline(rng)}" if rng else ""
             out[path] = f"assumption: {node['assumption']}{shown}"
         return node["value"], out
     if isinstance(node, dict):

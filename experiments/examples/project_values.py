@@ -21,32 +21,25 @@ additional, deadweight on projects, deadweight on inference, and unused (the out
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
 
 # isort: split
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from ecosystem import compute_market, outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-POSTERIORS = ROOT / "experiments" / "calibration" / "posteriors"
+from experiments.inference import load_posterior
+from experiments.uncertainty import shipped_posterior
 
 
 def posterior_medians(name: str) -> dict[str, float]:
     """Overrides setting every parameter of a shipped posterior to its median."""
-    path = POSTERIORS / f"{name}.parquet"
-    meta = json.loads(pq.read_metadata(path).metadata[b"aieco.posterior"])
-    paths = {p["name"]: p["path"] for p in meta["parameters"]}
-    med = pd.read_parquet(path, columns=list(paths)).median()
-    return {paths[k]: float(v) for k, v in med.items()}
+    draws = load_posterior(shipped_posterior(name))
+    return {draws.attrs["paths"][k]: float(v) for k, v in draws.median().items()}
 
 
 class Recorder:
@@ -57,28 +50,30 @@ class Recorder:
         self.calls = 0
         self.inner = compute_market.choose
 
+    @staticmethod
+    def describe(value, price, bought) -> dict:
+        """Value / price of the candidates with a price, and the shares described above."""
+        ok = price > 0
+        if not ok.any():
+            return {"candidates": 0}
+        ratio = value[ok] / price[ok]
+        worth = compute_market.row_prefix_all(value > price)
+        q10, q50, q90 = np.quantile(ratio, [0.1, 0.5, 0.9])
+        return {
+            "candidates": int(ok.sum()),
+            "worth_price": float((ratio >= 1).mean()),
+            "worth_half_to_full": float(((ratio >= 0.5) & (ratio < 1)).mean()),
+            "ratio_q10": float(q10),
+            "ratio_q50": float(q50),
+            "ratio_q90": float(q90),
+            "bought": float(bought[ok].mean()),
+            "liquidity_blocked": float((worth & ~bought)[ok].mean()),
+        }
+
     def __call__(self, value, price, liquid, *args, **kwargs):
         out = self.inner(value, price, liquid, *args, **kwargs)
         if self.calls % 2 == 0:  # clear_market calls choose without, then with vouchers
-            ok = price > 0
-            ratio = value[ok] / price[ok]
-            worth = compute_market.row_prefix_all(value > price)
-            self.rows.append(
-                {
-                    "candidates": int(ok.sum()),
-                    "worth_price": float((ratio >= 1).mean()) if ratio.size else np.nan,
-                    "worth_half_to_full": float(((ratio >= 0.5) & (ratio < 1)).mean())
-                    if ratio.size
-                    else np.nan,
-                    "ratio_q10": float(np.quantile(ratio, 0.1)) if ratio.size else np.nan,
-                    "ratio_q50": float(np.quantile(ratio, 0.5)) if ratio.size else np.nan,
-                    "ratio_q90": float(np.quantile(ratio, 0.9)) if ratio.size else np.nan,
-                    "bought": float(out[0][ok].mean()) if ratio.size else np.nan,
-                    "liquidity_blocked": float((worth & ~out[0])[ok].mean())
-                    if ratio.size
-                    else np.nan,
-                }
-            )
+            self.rows.append(self.describe(value, price, out[0]))
         self.calls += 1
         return out
 
