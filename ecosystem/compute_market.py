@@ -484,13 +484,13 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     infer = s.revenue[firms] * params.sector_inference[sector] * serving
     infer_cost = infer * unit_infer[region]
     wages = s.headcount[firms] * state.wage[region] * (1.0 + st.other_opex_share)
-    liquid = (
+    free_cash = (
         cm.compute_liquidity_share * np.maximum(s.cash[firms], 0.0) / st.runway_target_months
         + (1.0 - st.target_margin) * s.revenue[firms]
         - wages
         - infer_cost
     )
-    liquid = np.maximum(liquid, 0.0)
+    liquid = np.maximum(free_cash, 0.0)
     # Candidate projects, sorted by productivity (= value per yuan, best first).
     j = cm.projects_per_month
     mean_size = params.sector_training[sector] * s.headcount[firms] * cm.candidate_scale / j
@@ -515,11 +515,15 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     # is 2-3 times slower for these (firms × centers) arrays.
     home_i, home_t = np.take(s_infer, region, axis=0), np.take(s_train, region, axis=0)
     infer_valid = np.where(pays_inf, row_sums(home_i * price[None, :] * valid) * infer, 0.0)
-    ent_projects = np.maximum(ent - rate * infer_valid, 0.0)
+    infer_saved = np.minimum(rate * infer_valid, np.maximum(ent, 0.0))
+    ent_projects = ent - infer_saved
+    # What the entitlement pays for inference is cash the firm keeps: it loosens the budget
+    # its projects must fit (the no-voucher choice above keeps the full inference bill).
+    liquid_v = np.maximum(free_cash + infer_saved, 0.0)
     train_valid = row_sums(home_t * price[None, :] * valid) / unit_train[region]
     data_rate = data_voucher_rates(state, firms)
     buy, _ = choose(
-        value, price_full, liquid,
+        value, price_full, liquid_v,
         rate=rate * train_valid / (1.0 + data_share), entitlement=ent_projects,
         free_rate=data_rate * data_share / (1.0 + data_share),
     )  # fmt: skip

@@ -265,3 +265,30 @@ def test_price_elasticity_of_project_demand_keeps_prices_stable(monkeypatch):
     slope = c.center_choice_sensitivity * c.price_cap_yuan_per_gpu_h
     assert 2 * c.price_adjust_per_month * (slope + c.background_price_elasticity + eps_p) < 1
     print(f"ε_P = {eps_p:.3f}")
+
+
+@pytest.mark.parametrize("pays_inference", [True, False])
+def test_voucher_paid_inference_frees_project_liquidity(monkeypatch, pays_inference):
+    """What the entitlement pays for a firm's inference is cash the firm keeps, so the choice
+    with vouchers sees a budget L^v >= the no-voucher budget L, larger for firms whose voucher
+    pays inference; a training-only programme leaves the budget as it is (docs/ODD.md §7.4,
+    step 5)."""
+    import ecosystem.compute_market as cm
+
+    plain, voucher = [], []
+    original = cm.choose
+
+    def spy(value, price, liquid, *args, **kw):
+        (voucher if kw else plain).append(np.array(liquid, copy=True))
+        return original(value, price, liquid, *args, **kw)
+
+    monkeypatch.setattr(cm, "choose", spy)
+    change = {**PROGRAMME, "regions.ningbo.policy.voucher_pays_inference": pays_inference}
+    run_scenario(load_scenario(TINY, change), seed=3, months=36)
+    assert len(plain) == len(voucher) > 0
+    freed = np.concatenate([v - p for p, v in zip(plain, voucher, strict=True)])
+    assert (freed >= 0).all()
+    if pays_inference:
+        assert (freed > 0).sum() > 0
+    else:
+        assert (freed == 0).all()
