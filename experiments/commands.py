@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ecosystem.scenario import ScenarioError
+from experiments.inference import DEFAULT_ENSEMBLE
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SA_METHODS = ["morris", "sobol", "fast", "delta", "pawn"]
@@ -544,7 +545,11 @@ def _register_calibrate(subparsers) -> None:
         "--samples", type=int, default=4000, metavar="N", help="posterior draws (default 4000)"
     )
     inf.add_argument(
-        "--ensemble", type=int, default=5, metavar="K", help="NPEs in the ensemble (default 5)"
+        "--ensemble",
+        type=int,
+        default=DEFAULT_ENSEMBLE,
+        metavar="K",
+        help=f"NPEs in the ensemble, each its own training seed (default {DEFAULT_ENSEMBLE})",
     )
     inf.add_argument(
         "--npe-seed",

@@ -59,7 +59,10 @@ from ecosystem.scenario import ScenarioError
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"
 NAN_POLICIES = ("indicator", "drop")
-DEFAULT_ENSEMBLE = 5
+#: 15 members (5 until 4 December 2026): three refits of one store with 5 members each put
+#: Hangzhou's 2034 count at 1,018 / 1,113 / 1,176, so 5 members left the posterior's own
+#: fitting noise as large as a recalibration's shift; 15 equal-weight members pool those fits.
+DEFAULT_ENSEMBLE = 15
 DEFAULT_SAMPLES = 4000
 #: Fewer successful simulations than this cannot train (and validate) a density estimator.
 MIN_SIMULATIONS = 20
