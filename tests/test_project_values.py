@@ -38,6 +38,20 @@ def test_recording_changes_nothing_and_reads_shares():
     # a firm buys only projects worth their price, and only those liquidity does not block
     assert (df["bought"] + df["liquidity_blocked"] <= df["worth_price"] + 1e-12).all()
     assert (df["ratio_q10"] <= df["ratio_q50"]).all() and (df["ratio_q50"] <= df["ratio_q90"]).all()
+    # the voucher call's columns: a share of firms, and a rate on training no higher than the
+    # programme's own (30%), once any firm holds an entitlement
+    paid = df[df["with_voucher"] > 0]
+    assert not paid.empty and (df["with_voucher"] <= 1).all()
+    assert ((paid["training_rate"] > 0) & (paid["training_rate"] <= 0.3)).all()
+    assert ((paid["left_after_inference"] >= 0) & (paid["left_after_inference"] <= 1)).all()
+
+
+def test_set_overrides_a_scenario_value(capsys):
+    argv = ["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]
+    assert mod.main([*argv, "--set", "compute.candidate_scale=20"]) == 0
+    big = capsys.readouterr().out
+    assert mod.main(argv) == 0
+    assert capsys.readouterr().out != big  # more candidates, a different table
 
 
 def test_the_script_prints_the_table_and_the_money(capsys):

@@ -32,6 +32,7 @@ import pandas as pd
 from ecosystem import compute_market, outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
+from ecosystem.scenario.loading import parse_override
 from experiments.inference import load_posterior
 from experiments.uncertainty import shipped_posterior
 
@@ -70,10 +71,31 @@ class Recorder:
             "liquidity_blocked": float((worth & ~bought)[ok].mean()),
         }
 
+    @staticmethod
+    def describe_vouchers(price, rate, entitlement) -> dict:
+        """Of the firms an entitlement pays for (rate > 0): their share of all firms, the rate it
+        pays on their training bill (their programme's rate × the share of that bill at centers
+        where it is valid, the compute part of a project's price), and the share of them with
+        entitlement left after their inference."""
+        rate = np.broadcast_to(np.asarray(rate, dtype=np.float64), (price.shape[0],))
+        ent = np.broadcast_to(np.asarray(entitlement, dtype=np.float64), (price.shape[0],))
+        has = rate > 0
+        if not has.any():
+            return {"with_voucher": 0.0, "training_rate": np.nan, "left_after_inference": np.nan}
+        return {
+            "with_voucher": float(has.mean()),
+            "training_rate": float(rate[has].mean()),
+            "left_after_inference": float((ent[has] > 0).mean()),
+        }
+
     def __call__(self, value, price, liquid, *args, **kwargs):
         out = self.inner(value, price, liquid, *args, **kwargs)
         if self.calls % 2 == 0:  # clear_market calls choose without, then with vouchers
             self.rows.append(self.describe(value, price, out[0]))
+        else:
+            self.rows[-1].update(
+                self.describe_vouchers(price, kwargs["rate"], kwargs["entitlement"])
+            )
         self.calls += 1
         return out
 
@@ -87,8 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prior", action="store_true", help="the preset's own values (no posterior)")
     ap.add_argument("--years", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a scenario value on top of the medians, e.g. compute.candidate_scale=20",
+    )
     args = ap.parse_args(argv)
     overrides = {} if args.prior else posterior_medians(args.posterior)
+    for item in args.overrides:
+        path, value = parse_override(item)
+        overrides[".".join(path)] = value
     scenario = load_scenario(args.scenario, overrides)
     per_seed, money = [], []
     for seed in range(1, args.seeds + 1):
