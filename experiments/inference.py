@@ -59,9 +59,10 @@ from ecosystem.scenario import ScenarioError
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"
 NAN_POLICIES = ("indicator", "drop")
-#: 15 members (5 until 4 December 2026): three refits of one store with 5 members each put
-#: Hangzhou's 2034 count at 1,018 / 1,113 / 1,176, so 5 members left the posterior's own
-#: fitting noise as large as a recalibration's shift; 15 equal-weight members pool those fits.
+#: 15 members (5 until 4 December 2026, when three 5-member refits of one store put Hangzhou's
+#: 2034 count at 1,018 / 1,113 / 1,176, a spread close to what 128 draws alone give): an
+#: equal-weight mixture of 15 differently seeded networks pools three such fits for ~10 CPU-s a
+#: member; three 15-member refits differ by no more than their draws explain (docs/calibration.md).
 DEFAULT_ENSEMBLE = 15
 DEFAULT_SAMPLES = 4000
 #: Fewer successful simulations than this cannot train (and validate) a density estimator.
