@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ecosystem.scenario import ScenarioError
-from experiments.inference import DEFAULT_ENSEMBLE
+from experiments.options import DEFAULT_ENSEMBLE
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SA_METHODS = ["morris", "sobol", "fast", "delta", "pawn"]

@@ -55,15 +55,11 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
+from experiments.options import DEFAULT_ENSEMBLE
 
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"
 NAN_POLICIES = ("indicator", "drop")
-#: 15 members (5 until 4 December 2026, when three 5-member refits of one store put Hangzhou's
-#: 2034 count at 1,018 / 1,113 / 1,176, a spread close to what 128 draws alone give): an
-#: equal-weight mixture of 15 differently seeded networks pools three such fits for ~10 CPU-s a
-#: member; three 15-member refits differ by no more than their draws explain (docs/calibration.md).
-DEFAULT_ENSEMBLE = 15
 DEFAULT_SAMPLES = 4000
 #: Fewer successful simulations than this cannot train (and validate) a density estimator.
 MIN_SIMULATIONS = 20

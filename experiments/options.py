@@ -65,3 +65,12 @@ def posterior_choice(args) -> str | None:
     if value is None:
         return PRESET if getattr(args, "param_draws", 0) else None
     return value
+
+
+#: ``aieco calibrate --ensemble``'s default, read by its parser (light) and
+#: ``experiments.inference`` (torch): NPEs in the ensemble, each its own training seed. 15
+#: (5 until 4 December 2026, when three 5-member refits of one store put Hangzhou's 2034
+#: count at 1,018 / 1,113 / 1,176, a spread near what 128 draws alone give): an equal-weight
+#: mixture of 15 pools three such fits for ~10 CPU-s a member; three 15-member refits differ by
+#: no more than their draws explain (docs/calibration.md).
+DEFAULT_ENSEMBLE = 15
