@@ -35,9 +35,12 @@ def innovate(state: State, params: Params, rng: np.random.Generator) -> None:
     k = s.capability[alive]
     spill = state.networks.spillover(alive, s.capability, s.n) * st.partnership_spillover
     keep = economics.catchup_factor(params, state.month, k)  # gains shrink near the ceiling
-    s.capability[alive] = (
-        k * (1 - st.capability_depreciation_per_month) + growth * keep + spill * keep
-    )
+    kept = k * (1 - st.capability_depreciation_per_month)
+    new = kept + growth * keep + spill * keep
+    ceiling = economics.quality_ceiling(params, state.month)
+    if np.isfinite(ceiling):  # a month's gain larger than the room left stops at the ceiling
+        new = np.minimum(new, np.maximum(ceiling, kept))
+    s.capability[alive] = new
 
 
 def adopt(state: State, params: Params, rng: np.random.Generator) -> None:
