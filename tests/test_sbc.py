@@ -42,10 +42,11 @@ of the new problem (model at 52b0c1a), counts for N_TRAIN 400 / 600 / 800 / 1,20
 190/171/179, 175/180/177; at 600 the broken posteriors gave 121/93/81 (halved spread) and
 65/157/147 (shifted): both fail.
 
-Since 4 December 2026 (latest) the production ensemble has 15 members, not 5 (the fitting noise
-of 5 members moved a city's count as much as a recalibration): counts at N_TRAIN 600 on that
-day's model (81d50f0's voucher liquidity), 181 / 178 / 175; the broken posteriors 111 / 97 / 82
-(halved spread) and 65 / 157 / 147 (shifted): both fail. Training 15 networks adds ~40 CPU-s.
+Since 4 December 2026 (latest) the production ensemble has 15 members, not 5 (pooling three
+5-member fits, whose levels differed by about what their draws explain): counts at N_TRAIN 600
+on that day's model (81d50f0's voucher liquidity), 181 / 178 / 175; the broken posteriors 111 /
+97 / 82 (halved spread) and 65 / 157 / 147 (shifted): both fail. Training 15 networks adds
+~40 CPU-s.
 
 Everything is seeded (the store's draws and seeds, torch seeds, one thread), so the counts are
 the same on every run on a given machine: the test cannot flake. It must run in CI: torch and sbi

@@ -39,6 +39,22 @@ def _random_choice_inputs(rng: np.random.Generator, n: int = 50, j: int = 4):
     return value, price, liquid
 
 
+def _record_choices(monkeypatch) -> tuple[list, list]:
+    """Spy on ``compute_market.choose`` for a run: (value, price, liquid) of each month's
+    choice without vouchers (called with no rates) and with them, in call order."""
+    import ecosystem.compute_market as cm
+
+    plain, voucher = [], []
+
+    def spy(value, price, liquid, *args, **kw):
+        seen = (np.array(value), np.array(price), np.array(liquid, copy=True))
+        (voucher if args or kw else plain).append(seen)
+        return choose(value, price, liquid, *args, **kw)
+
+    monkeypatch.setattr(cm, "choose", spy)
+    return plain, voucher
+
+
 def test_higher_rate_buys_a_superset():
     """Property over random arrays (seeded loop; hypothesis is not installed): with an
     entitlement that does not bind, buy(r₂) ⊇ buy(r₁) for r₂ > r₁, and buy(0) ⊆ buy(r)."""
@@ -241,24 +257,14 @@ def test_price_elasticity_of_project_demand_keeps_prices_stable(monkeypatch):
     """Training demand now falls with the price level (project choice): its elasticity ε_P,
     measured by finite differences on the project arrays of a Hangzhou month, must keep the
     no-cobweb condition 2·k·(λ·p_cap + ε_bg + ε_P) < 1 (docs/ODD.md §7.4)."""
-    import ecosystem.compute_market as cm
-
-    seen = []
-    original = cm.choose
-
-    def spy(value, price, liquid, *args, **kw):
-        if not args and not kw:
-            seen.append((value, price, liquid))
-        return original(value, price, liquid, *args, **kw)
-
-    monkeypatch.setattr(cm, "choose", spy)
+    plain, _ = _record_choices(monkeypatch)
     sc = load_scenario("hangzhou")
     run_scenario(sc, seed=1, months=13)
-    value, price, liquid = seen[-1]
+    value, price, liquid = plain[-1]
     size = price  # GPU-h are proportional to the price within a firm's month
     h = 0.01
-    base = (original(value, price, liquid)[0] * size).sum()
-    dear = (original(value, price * (1 + h), liquid)[0] * size).sum()
+    base = (choose(value, price, liquid)[0] * size).sum()
+    dear = (choose(value, price * (1 + h), liquid)[0] * size).sum()
     eps_p = -np.log(dear / base) / np.log1p(h)
     c = sc.compute
     assert eps_p >= 0
@@ -273,20 +279,11 @@ def test_voucher_paid_inference_frees_project_liquidity(monkeypatch, pays_infere
     with vouchers sees a budget L^v >= the no-voucher budget L, larger for firms whose voucher
     pays inference; a training-only programme leaves the budget as it is (docs/ODD.md §7.4,
     step 5)."""
-    import ecosystem.compute_market as cm
-
-    plain, voucher = [], []
-    original = cm.choose
-
-    def spy(value, price, liquid, *args, **kw):
-        (voucher if kw else plain).append(np.array(liquid, copy=True))
-        return original(value, price, liquid, *args, **kw)
-
-    monkeypatch.setattr(cm, "choose", spy)
+    plain, voucher = _record_choices(monkeypatch)
     change = {**PROGRAMME, "regions.ningbo.policy.voucher_pays_inference": pays_inference}
     run_scenario(load_scenario(TINY, change), seed=3, months=36)
     assert len(plain) == len(voucher) > 0
-    freed = np.concatenate([v - p for p, v in zip(plain, voucher, strict=True)])
+    freed = np.concatenate([v[2] - p[2] for p, v in zip(plain, voucher, strict=True)])
     assert (freed >= 0).all()
     if pays_inference:
         assert (freed > 0).sum() > 0
