@@ -17,6 +17,9 @@ Each month (docs/ODD.md §7.4; design docs/design/causal-core.md §2):
    (price × (1 − rate) for compute, less the data voucher on their data) within its liquidity.
    The same arrays with every rate at 0 give what it would have bought without vouchers:
    projects bought only with them are **additional**, the rest (and all inference) **deadweight**.
+   With ``compute.choice_rule = "marginal"`` steps 2 and 4 are the limit of many small projects
+   (``marginal_compute``): one productivity draw a month, GPU-hours bought until the last one is
+   worth its price; the additional GPU-hours are those above the no-voucher choice.
 5. Startups' requests are split over the centers by a logit on the effective price; background
    users ask their own center; a center asked for more than it has rations every buyer in
    proportion (``split_and_ration``).
@@ -129,6 +132,56 @@ def choose(
     ok = (value > pay) & (row_cumsums(pay) <= np.asarray(liquid)[..., None])
     buy = row_prefix_all(ok)
     return buy, np.where(buy, sub, 0.0)
+
+
+def marginal_compute(
+    scale: np.ndarray,
+    alpha: float,
+    price: np.ndarray,
+    liquid: np.ndarray,
+    rate: np.ndarray | float = 0.0,
+    entitlement: np.ndarray | float = 0.0,
+    free_rate: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """GPU-hours of training each firm buys when it buys until the last one is worth its price.
+
+    The value of c GPU-hours is ``scale`` × c^α / α (0 < α < 1), so the last GPU-hour is worth
+    scale × c^(α−1) and c*(u) = (scale / u)^(1/(1−α)) at a price u per GPU-hour. The entitlement
+    pays ``rate`` × ``price`` per GPU-hour until ``entitlement`` is used up, ``free_rate`` ×
+    ``price`` is paid without a limit: the firm pays u₁ = price (1 − rate − free_rate) up to the
+    kink c_k = entitlement / (rate · price) and u₂ = price (1 − free_rate) beyond it, so it buys
+    c*(u₁) if that is below the kink, else the larger of c_k and c*(u₂) (a subsidy that ends
+    below the firm's own choice changes nothing at the margin). Spending stops at ``liquid``.
+    With α ≤ 0 compute adds nothing and nothing is bought; demand stays bounded at a 100% rate
+    (the kink, or the liquidity, binds).
+    """
+    price = np.asarray(price, dtype=np.float64)
+    n = price.shape[0]
+    if alpha <= 0.0:
+        return np.zeros(n)
+    scale = np.asarray(scale, dtype=np.float64)
+    rate = np.broadcast_to(np.asarray(rate, dtype=np.float64), (n,))
+    ent = np.broadcast_to(np.asarray(entitlement, dtype=np.float64), (n,))
+    free = np.broadcast_to(np.asarray(free_rate, dtype=np.float64), (n,))
+    u1 = price * np.maximum(1.0 - rate - free, 0.0)
+    u2 = price * np.maximum(1.0 - free, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+
+        def best(u: np.ndarray) -> np.ndarray:
+            c = np.where(u > 0, (scale / u) ** (1.0 / (1.0 - alpha)), np.inf)
+            return np.where(scale > 0, c, 0.0)
+
+        paid = rate * price
+        kink = np.where(paid > 0, np.maximum(ent, 0.0) / paid, np.inf)
+        c1 = best(u1)
+        c = np.where(c1 <= kink, c1, np.maximum(kink, best(u2)))
+        # What the budget buys: at u₁ up to the kink, at u₂ beyond it.
+        liquid = np.maximum(np.asarray(liquid, dtype=np.float64), 0.0)
+        at_kink = np.where(np.isfinite(kink), u1 * kink, np.inf)
+        below = np.where(u1 > 0, liquid / u1, np.inf)
+        beyond = kink + np.where(u2 > 0, (liquid - at_kink) / u2, np.inf)
+        afford = np.where(liquid <= at_kink, below, beyond)
+    return np.minimum(c, afford)
 
 
 def project_values(
@@ -491,21 +544,38 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
         - infer_cost
     )
     liquid = np.maximum(free_cash, 0.0)
-    # Candidate projects, sorted by productivity (= value per yuan, best first).
-    j = cm.projects_per_month
-    mean_size = params.sector_training[sector] * s.headcount[firms] * cm.candidate_scale / j
-    size = mean_size[:, None] * rng.lognormal(0.0, cm.project_size_sigma, (n, j))
-    sz = cm.project_return_sigma
-    z = -np.sort(-rng.lognormal(-0.5 * sz * sz, sz, (n, j)), axis=1)
     talent = startup_talent(state, params)[firms]
     worth = yuan_per_capability(state, params, firms)
-    value = project_values(params, state.month, size, z, talent, s.data_multiplier[firms], worth)
     data_share = st.data_spend_share
-    price_full = size * unit_train[region][:, None] * (1.0 + data_share)
-    buy0, _ = choose(value, price_full, liquid)
+    unit = unit_train[region] * (1.0 + data_share)  # yuan per GPU-h of training with its data
+    sz = cm.project_return_sigma
+    marginal = cm.choice_rule == "marginal"
+    if marginal:
+        # One productivity draw a month; the firm buys GPU-hours until the last one is worth
+        # its price: value of c is W · G(z c) with G ∝ c^α, so scale = α W G(z c₀) / c₀^α.
+        alpha = st.compute_elasticity
+        z = rng.lognormal(-0.5 * sz * sz, sz, n)
+        c0 = st.capability_compute_unit_gpu_h
+        unit_gain = economics.capability_gain(
+            params, state.month, c0, talent, s.data_multiplier[firms]
+        )
+        scale = alpha * worth * unit_gain * z**alpha / c0**alpha
+        train0 = marginal_compute(scale, alpha, unit, liquid)
+        spend_now = train0 * unit + infer_cost
+    else:
+        # Candidate projects, sorted by productivity (= value per yuan, best first).
+        j = cm.projects_per_month
+        mean_size = params.sector_training[sector] * s.headcount[firms] * cm.candidate_scale / j
+        size = mean_size[:, None] * rng.lognormal(0.0, cm.project_size_sigma, (n, j))
+        z = -np.sort(-rng.lognormal(-0.5 * sz * sz, sz, (n, j)), axis=1)
+        value = project_values(
+            params, state.month, size, z, talent, s.data_multiplier[firms], worth
+        )
+        price_full = size * unit_train[region][:, None] * (1.0 + data_share)
+        buy0, _ = choose(value, price_full, liquid)
+        spend_now = row_sums(buy0 * price_full) + infer_cost
     # Vouchers: applications, awards (FCFS), then the rate each firm's entitlement pays.
     progs = programmes(state, params)
-    spend_now = row_sums(buy0 * price_full) + infer_cost
     apply_for_vouchers(state, params, firms, progs, s_train, p_train, spend_now, infer_cost)
     rate, valid, pays_inf = entitlement_rates(state, params, firms, progs, s_train, p_train)
     ent = s.ent_remaining[firms]
@@ -523,14 +593,19 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     liquid_v = np.maximum(free_cash + infer_saved, 0.0)
     train_valid = row_sums(home_t * price[None, :] * valid) / unit_train[region]
     data_rate = data_voucher_rates(state, firms)
-    buy, _ = choose(
-        value, price_full, liquid_v,
-        rate=rate * train_valid / (1.0 + data_share), entitlement=ent_projects,
-        free_rate=data_rate * data_share / (1.0 + data_share),
-    )  # fmt: skip
-    additional = buy & ~buy0
-    train = row_sums(buy * size)
-    add_gpu = row_sums(additional * size)
+    rho = rate * train_valid / (1.0 + data_share)
+    free = data_rate * data_share / (1.0 + data_share)
+    if marginal:
+        train = marginal_compute(scale, alpha, unit, liquid_v, rho, ent_projects, free)
+        add_gpu = np.maximum(train - train0, 0.0)
+        productive = z * train
+    else:
+        buy, _ = choose(
+            value, price_full, liquid_v, rate=rho, entitlement=ent_projects, free_rate=free
+        )
+        train = row_sums(buy * size)
+        add_gpu = row_sums((buy & ~buy0) * size)
+        productive = row_sums(buy * size * z)
     # Effective prices: each firm's voucher rate at the centers where its entitlement is valid.
     rate_ij = rate[:, None] * valid
     away = np.take(outside, region, axis=0)  # centers outside each firm's home region
@@ -583,7 +658,7 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     data_cost = data_share * row_sums(bought_t * price[None, :])
     data_paid = pay_data_vouchers(state, params, firms, data_rate * data_cost, add_share)
     s.training_gpu_h[firms] = bought_t_f
-    s.training_effective_gpu_h[firms] = fill * row_sums(buy * size * z)
+    s.training_effective_gpu_h[firms] = fill * productive
     s.inference_gpu_h[firms] = row_sums(bought_i)
     s.compute_spend[firms] = total_cost - paid
     s.data_spend[firms] = data_cost - data_paid

@@ -536,6 +536,13 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
     return out
 
 
+def posterior_medians(path: str | Path) -> dict[str, float]:
+    """Scenario overrides setting every parameter of a posterior to its median (the examples'
+    "one typical parameter set")."""
+    draws = load_posterior(path)
+    return {draws.attrs["paths"][k]: float(v) for k, v in draws.median().items()}
+
+
 def infer(
     df: pd.DataFrame,
     info: dict,

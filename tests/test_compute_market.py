@@ -297,7 +297,10 @@ YEARS = {"hangzhou": 5, "china": 3}
 
 
 def _run(preset: str, vouchers: bool, seed: int = 1):
-    sc = load_scenario(preset, overrides=[f"meta.years={YEARS[preset]}"])
+    """``preset`` may name a choice rule after a colon: "hangzhou:marginal"."""
+    preset, _, rule = preset.partition(":")
+    rules = [f"compute.choice_rule={rule}"] if rule else []
+    sc = load_scenario(preset, overrides=[f"meta.years={YEARS[preset]}", *rules])
     if not vouchers:  # no programme pays: no voucher-year demand surges (a 10.4 matter)
         for region in sc.regions.values():
             region.policy.voucher_budget_yuan = 0.0
@@ -316,7 +319,7 @@ def _run(preset: str, vouchers: bool, seed: int = 1):
     return model, model.dc_kpis(), np.array(paid), np.array(spent)
 
 
-@pytest.fixture(scope="module", params=["hangzhou", "china"])
+@pytest.fixture(scope="module", params=["hangzhou", "china", "hangzhou:marginal"])
 def preset_run(request):
     return request.param, *_run(request.param, vouchers=True)
 

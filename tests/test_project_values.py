@@ -14,6 +14,7 @@ from ecosystem.scenario import load_scenario
 
 mod = load_script("experiments/examples/project_values.py")
 VOUCHER = {
+    "compute.choice_rule": "projects",  # the rule whose candidates the script records
     "regions.ningbo.policy.voucher_rate": 0.3,
     "regions.ningbo.policy.voucher_budget_yuan": 3e7,
 }
@@ -48,6 +49,7 @@ def test_recording_changes_nothing_and_reads_shares():
 
 def test_set_overrides_a_scenario_value(capsys):
     argv = ["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]
+    argv += ["--set", "compute.choice_rule=projects"]
     assert mod.main([*argv, "--set", "compute.candidate_scale=20"]) == 0
     big = capsys.readouterr().out
     assert mod.main(argv) == 0
@@ -55,6 +57,15 @@ def test_set_overrides_a_scenario_value(capsys):
 
 
 def test_the_script_prints_the_table_and_the_money(capsys):
-    assert mod.main(["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]) == 0
+    argv = ["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]
+    assert mod.main([*argv, "--set", "compute.choice_rule=projects"]) == 0
     out = capsys.readouterr().out
     assert "worth_price" in out and "voucher money resolved" in out
+
+
+def test_under_the_marginal_rule_it_prints_the_money_without_a_project_table(capsys):
+    argv = ["--scenario", str(TINY), "--prior", "--years", "1", "--seeds", "1"]
+    assert mod.main([*argv, "--set", "compute.choice_rule=marginal"]) == 0
+    out = capsys.readouterr().out
+    assert "marginal choice, no projects" in out and "worth_price" not in out
+    assert "voucher money resolved" in out

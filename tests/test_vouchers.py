@@ -28,6 +28,9 @@ PROGRAMME = {
     "regions.gui_an.policy.voucher_budget_yuan": 0.0,
 }
 
+#: The same programme under the projects rule, for the tests that spy on its choice.
+PROJECTS = {**PROGRAMME, "compute.choice_rule": "projects"}
+
 
 def _random_choice_inputs(rng: np.random.Generator, n: int = 50, j: int = 4):
     price = rng.lognormal(8.0, 1.0, (n, j))
@@ -146,10 +149,15 @@ def test_a_training_only_programme_pays_nothing_for_inference(tiny_run):
     assert paid.sum() > 0
     parts = compute[["additional_yuan", "deadweight_yuan", "unused_yuan", "outstanding_yuan"]]
     assert np.allclose(parts.sum(axis=1), compute["awarded_yuan"], rtol=1e-9, atol=1e-3)
-    # firms expect less from it (their bill less inference), so they ask for less
-    base = tiny_run.voucher_programmes
-    base = base[base["programme"] == "compute"]
-    assert compute["awarded_yuan"].sum() < base["awarded_yuan"].sum()
+    # firms expect less from it (their bill less inference), so they ask for less: seen where
+    # the budget does not run out (the tiny run's ¥30m a year does under the marginal rule)
+    ample = {**PROGRAMME, "regions.ningbo.policy.voucher_budget_yuan": 3e9}
+    asked = {}
+    for pays in (True, False):
+        change = {**ample, "regions.ningbo.policy.voucher_pays_inference": pays}
+        vp = run_scenario(load_scenario(TINY, change), seed=3, months=12).voucher_programmes
+        asked[pays] = vp.loc[vp["programme"] == "compute", "awarded_yuan"].sum()
+    assert 0 < asked[False] < asked[True] < 3e9
 
 
 def test_budget_is_first_come_first_served_and_never_over_committed():
@@ -256,9 +264,11 @@ def test_bad_project_and_voucher_values_are_one_line_errors(path, value, capsys,
 def test_price_elasticity_of_project_demand_keeps_prices_stable(monkeypatch):
     """Training demand now falls with the price level (project choice): its elasticity ε_P,
     measured by finite differences on the project arrays of a Hangzhou month, must keep the
-    no-cobweb condition 2·k·(λ·p_cap + ε_bg + ε_P) < 1 (docs/ODD.md §7.4)."""
+    no-cobweb condition 2·k·(λ·p_cap + ε_bg + ε_P) < 1 (docs/ODD.md §7.4). Under the projects
+    rule; the marginal rule's ε_P is at most 1/(1 − α), which scenario validation adds to the
+    condition (tests/test_marginal_choice.py)."""
     plain, _ = _record_choices(monkeypatch)
-    sc = load_scenario("hangzhou")
+    sc = load_scenario("hangzhou", {"compute.choice_rule": "projects"})
     run_scenario(sc, seed=1, months=13)
     value, price, liquid = plain[-1]
     size = price  # GPU-h are proportional to the price within a firm's month
@@ -280,7 +290,7 @@ def test_voucher_paid_inference_frees_project_liquidity(monkeypatch, pays_infere
     pays inference; a training-only programme leaves the budget as it is (docs/ODD.md §7.4,
     step 5)."""
     plain, voucher = _record_choices(monkeypatch)
-    change = {**PROGRAMME, "regions.ningbo.policy.voucher_pays_inference": pays_inference}
+    change = {**PROJECTS, "regions.ningbo.policy.voucher_pays_inference": pays_inference}
     run_scenario(load_scenario(TINY, change), seed=3, months=36)
     assert len(plain) == len(voucher) > 0
     freed = np.concatenate([v[2] - p[2] for p, v in zip(plain, voucher, strict=True)])

@@ -197,6 +197,14 @@ class ComputeMarket(_Strict):
     background_price_elasticity: Elasticity = 0.5
     """Elasticity of non-startup demand at a data center to its price. At most 10 (see
     MAX_ELASTICITY)."""
+    choice_rule: Literal["marginal", "projects"] = "projects"
+    """How a startup chooses its training compute (docs/ODD.md §7.4 step 5): ``marginal``,
+    GPU-hours bought until the last one's value equals the price it pays (the limit of many
+    small projects; docs/design/causal-core.md §2.8); ``projects``, the prefix of J discrete
+    candidate projects worth their price (every preset's rule). Should the presets change rule,
+    keep this default: hashes of scenarios leave fields at their default out
+    (``loading.run_values``), so changing it would silently give a store or posterior of the
+    old rule the hash of the new one."""
     projects_per_month: Annotated[int, _num(ge=1, le=12)] = 4
     """J: candidate training projects each live startup weighs each month (docs/ODD.md §7.4)."""
     candidate_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 2.0
@@ -947,6 +955,7 @@ class Scenario(_Strict):
                         f"regions.{rid}.data_centers.{did}.owner {dc.owner!r} is not a big firm "
                         f"of region {rid}"
                     )
+        self._marginal_choice_is_stable()
         people = sum(
             r.projected_people(self.meta.years, self.startups.founding_team)
             for r in self.regions.values()
@@ -960,6 +969,32 @@ class Scenario(_Strict):
         for message in implausible_graduates(self):
             warnings.warn(message, ScenarioWarning, stacklevel=2)
         return self
+
+    def _marginal_choice_is_stable(self) -> None:
+        """With ``choice_rule = "marginal"`` startups' training demand has price elasticity up
+        to 1/(1 − α) (c* ∝ u^(−1/(1−α)); 1 where liquidity binds), which adds to the slope of
+        the stability condition of ``ComputeMarket._stable_prices``: 2·k·(λ·p_cap + ε_bg +
+        1/(1 − α)) < 1, and α < 1 (at α = 1 demand has no finite optimum)."""
+        c, alpha = self.compute, self.startups.compute_elasticity
+        if c.choice_rule != "marginal":
+            return
+        if alpha >= 1.0:
+            raise FieldRuleError(
+                "startups.compute_elasticity",
+                alpha,
+                'must be < 1 with compute.choice_rule "marginal" (returns must diminish)',
+            )
+        slope = c.center_choice_sensitivity * c.price_cap_yuan_per_gpu_h
+        slope += c.background_price_elasticity + 1.0 / (1.0 - alpha)
+        if 2.0 * c.price_adjust_per_month * slope >= 1.0:
+            raise FieldRuleError(
+                "compute.price_adjust_per_month",
+                c.price_adjust_per_month,
+                f'must be < {1.0 / (2.0 * slope):.4g} with compute.choice_rule "marginal" '
+                f"and startups.compute_elasticity {alpha:g}: training demand's price "
+                f"elasticity 1/(1 − α) = {1.0 / (1.0 - alpha):.3g} joins the stability "
+                "condition 2·k·(λ·p_cap + ε_bg + 1/(1 − α)) < 1, else prices oscillate",
+            )
 
     @property
     def months(self) -> int:

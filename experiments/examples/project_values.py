@@ -4,10 +4,12 @@ Voucher additionality (docs/validation.md, pattern 9) depends on how many candid
 near their price: a voucher at rate r makes additional only the projects worth between (1 − r)
 and 1 of their price, or those its money frees from the firm's liquidity. Design §2.3 of
 docs/design/causal-core.md assumed candidates "twice what a firm buys, so ~half pass at market
-price". This script measures that premise on the model as it runs:
+price". This script measures that premise on the model as it runs, under the projects rule
+(``compute.choice_rule = "projects"``; the presets' marginal rule has no candidates, and the
+script then prints only the money; design §2.8):
 
-    .venv/bin/python experiments/examples/project_values.py            # Hangzhou, posterior medians
-    .venv/bin/python experiments/examples/project_values.py --prior    # the preset's own values
+    python experiments/examples/project_values.py --set compute.choice_rule=projects
+    python experiments/examples/project_values.py --set compute.choice_rule=projects --prior
 
 For every month it records the (firm × project) arrays that ``compute_market.choose`` receives
 when the firm chooses without vouchers (the first of its two calls; the function is pure, so
@@ -33,14 +35,8 @@ from ecosystem import compute_market, outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
 from ecosystem.scenario.loading import parse_override
-from experiments.inference import load_posterior
+from experiments.inference import posterior_medians
 from experiments.uncertainty import shipped_posterior
-
-
-def posterior_medians(name: str) -> dict[str, float]:
-    """Overrides setting every parameter of a shipped posterior to its median."""
-    draws = load_posterior(shipped_posterior(name))
-    return {draws.attrs["paths"][k]: float(v) for k, v in draws.median().items()}
 
 
 class Recorder:
@@ -118,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a scenario value on top of the medians, e.g. compute.candidate_scale=20",
     )
     args = ap.parse_args(argv)
-    overrides = {} if args.prior else posterior_medians(args.posterior)
+    overrides = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))
     for item in args.overrides:
         path, value = parse_override(item)
         overrides[".".join(path)] = value
@@ -137,11 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         data = outcomes.RunData.from_result(result)
         names = [f"voucher_{p}_share" for p in ("additional", "deadweight", "inference", "unused")]
         money.append(outcomes.compute(data, names))
-    table = pd.concat(per_seed).groupby(level=0).mean().drop(columns="candidates")
     pd.set_option("display.width", 160)
     label = "the preset's values" if args.prior else f"posterior medians of {args.posterior}"
-    print(f"{args.scenario}, {label}, {args.seeds} seed(s): candidate projects by year")
-    print(table.round(3).to_string())
+    if scenario.compute.choice_rule == "projects":
+        table = pd.concat(per_seed).groupby(level=0).mean().drop(columns="candidates")
+        print(f"{args.scenario}, {label}, {args.seeds} seed(s): candidate projects by year")
+        print(table.round(3).to_string())
+    else:  # no candidate projects: the firm buys up to the margin (docs/ODD.md §7.4 step 5)
+        print(f"{args.scenario}, {label}, {args.seeds} seed(s): marginal choice, no projects")
     m = pd.DataFrame(money).mean()
     print(
         "\nvoucher money resolved: additional {:.1%}, deadweight {:.1%} "
