@@ -6,7 +6,9 @@ A single-city preset models one city and the four western hubs. Left alone, the 
 outside users would be the "users outside the model" of the hub files, and the one modelled
 city would own all the capacity the other nine cities buy in the national run (Beijing's
 startups alone bought ~40% of the hubs, issue 10). Here the national ``china`` preset is run at
-its default parameters over a few seeds; at every hub data center the demand that is *not* the
+its default parameters, or at ``--set`` overrides the block lists (``block_overrides``; design
+§2.8: where demand comes from value, a posterior's medians), over a few seeds; at every hub data
+center the demand that is *not* the
 city's own is
 
     Q_c,j(t) = background sold at j (users outside the model) + Σ_{c' ≠ c} bought by c' at j
@@ -53,7 +55,9 @@ mean, paced monthly, can never fit.)
 ``aieco derive-background`` writes these fields with their provenance into each single-city
 preset (a marked block at the end of the file, replaced on each run; the block holds a
 ``[national]`` table, so a single-city preset must not have its own). The national run does not
-depend on the single-city presets, so one pass suffices (no fixed point).
+depend on the single-city presets, so one pass suffices (no fixed point) — unless the overrides
+come from a posterior calibrated on a single-city preset, whose background they then shape:
+calibrate, derive, calibrate again until the posterior stops moving (design §2.8).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ import os
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -75,9 +79,11 @@ BLOCK_END = "# --- end of the derived hub background ---"
 GROWTH_MIN, GROWTH_MAX = -0.5, 2.0
 _PROVENANCE = re.compile(
     r"derived from the national run at commit (?P<commit>\S+) by `aieco derive-background` "
-    r"\(preset (?P<preset>\w+), default parameters, seeds (?P<seeds>[\d, ]+), "
-    r"(?P<years>\d+) years\)"
+    r"\(preset (?P<preset>\w+), default parameters(?: with the (?P<n>\d+) overrides listed in "
+    r"the block)?, seeds (?P<seeds>[\d, ]+), (?P<years>\d+) years\)"
 )
+#: How the block lists the parameters the national run was derived at (one per line).
+OVERRIDE_LINE = "# derived with --set "
 
 
 @dataclass
@@ -93,6 +99,8 @@ class HubDemand:
     vc_mobile_pool: np.ndarray  # (months,): the national mobile pool's money for the year
     seeds: list[int]
     years: int
+    #: Scenario overrides (dotted path -> value) the national runs were made with.
+    overrides: dict = field(default_factory=dict)
 
     def others(self, city: str) -> np.ndarray:
         """(months, centers): what is not ``city``'s own demand at each hub center, at p₀."""
@@ -158,6 +166,7 @@ def national_hub_demand(seeds: list[int], years: int, overrides=None) -> HubDema
         vc_mobile_pool=np.mean(pool_runs, axis=0),
         seeds=list(seeds),
         years=years,
+        overrides=dict(overrides or {}),
     )
 
 
@@ -244,23 +253,48 @@ def commit_id(where: Path) -> str:
 
 def provenance(commit: str, demand: HubDemand) -> str:
     seeds = ", ".join(str(s) for s in demand.seeds)
+    n = len(demand.overrides)
+    at = (
+        f"default parameters with the {n} overrides listed in the block"
+        if n
+        else "default parameters"
+    )
     return (
         f"derived from the national run at commit {commit} by `aieco derive-background` "
-        f"(preset {NATIONAL_PRESET}, default parameters, seeds {seeds}, {demand.years} years)"
+        f"(preset {NATIONAL_PRESET}, {at}, seeds {seeds}, {demand.years} years)"
     )
 
 
 def parse_provenance(source: str) -> dict | None:
-    """commit, preset, seeds and years of a derived field's source (None if not derived)."""
+    """commit, preset, seeds, years and the number of overrides of a derived field's source
+    (None if not derived)."""
     m = _PROVENANCE.search(source)
     if m is None:
         return None
     seeds = [int(s) for s in m["seeds"].split(",")]
-    return {"commit": m["commit"], "preset": m["preset"], "seeds": seeds, "years": int(m["years"])}
+    return {
+        "commit": m["commit"],
+        "preset": m["preset"],
+        "seeds": seeds,
+        "years": int(m["years"]),
+        "overrides": int(m["n"] or 0),
+    }
+
+
+def block_overrides(text: str) -> list[str]:
+    """The ``KEY=VALUE`` overrides a preset's derived block was made with (empty if none, or if
+    the preset has no block): pass them to ``national_hub_demand`` to derive it again."""
+    start, end = text.find(BLOCK_START), text.find(BLOCK_END)
+    if start < 0 or end < start:
+        return []
+    lines = text[start:end].splitlines()
+    return [line[len(OVERRIDE_LINE) :].strip() for line in lines if line.startswith(OVERRIDE_LINE)]
 
 
 def block(city: str, demand: HubDemand, commit: str) -> str:
     """The TOML block of a single-city preset: each hub center's derived background."""
+    from ecosystem.scenario.toml_io import _inline as toml_inline
+
     level, growth = level_and_growth(demand.others(city))
     prov = provenance(commit, demand)
     n_other = len(demand.cities) - 1
@@ -268,6 +302,7 @@ def block(city: str, demand: HubDemand, commit: str) -> str:
         BLOCK_START,
         "# What the rest of China buys at each hub in the national run (ecosystem/background.py):",
         "# users outside the model plus the other cities' purchases; the city's own are modelled.",
+        *(f"{OVERRIDE_LINE}{k}={toml_inline(v)}" for k, v in demand.overrides.items()),
     ]
     a = anchor_year(demand.years)
     nth = {1: "first", 2: "second"}[a]
@@ -343,14 +378,21 @@ def preset_folder() -> Path:
 
 
 def derive_background(
-    seeds: list[int], years: int, write: bool = True, folder: Path | None = None
+    seeds: list[int],
+    years: int,
+    write: bool = True,
+    folder: Path | None = None,
+    overrides: dict | None = None,
 ) -> dict[str, str]:
     """Derive every single-city preset's hub background; write it (atomically, all presets
-    prepared before any is written) unless ``write`` is False. Returns preset -> block."""
+    prepared before any is written) unless ``write`` is False. Returns preset -> block.
+    ``overrides`` (dotted path -> value) set parameters of the national runs (say, a
+    posterior's medians: where demand comes from value, design §2.8, the defaults are not a
+    neutral choice); the block lists them and its provenance counts them."""
     folder = folder or preset_folder()
     commit = commit_id(folder)  # the code that runs (before the long runs: edits may follow)
     targets = single_city_presets()
-    demand = national_hub_demand(seeds, years)
+    demand = national_hub_demand(seeds, years, overrides)
     blocks = {name: block(city, demand, commit) for name, city in targets.items()}
     texts = {
         name: replace_block((folder / f"{name}.toml").read_text(encoding="utf-8"), b)

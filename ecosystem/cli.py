@@ -20,6 +20,7 @@ from ecosystem.scenario import (
     dump_toml,
     load_document,
     load_scenario,
+    parse_override,
     preset_names,
     strip_provenance,
 )
@@ -107,6 +108,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     derive.add_argument(
         "--dry-run", action="store_true", help="print the blocks instead of writing the presets"
     )
+    derive.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of the national runs (repeat; e.g. a posterior's medians); the block "
+        "lists them",
+    )
     derive.set_defaults(func=cmd_derive_background)
 
 
@@ -153,14 +163,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_derive_background(args: argparse.Namespace) -> int:
     """``aieco derive-background``: the single-city presets' hub background from the national
-    run at default parameters (``ecosystem.background``)."""
-    from ecosystem.background import derive_background
+    run at default parameters, or at the ``--set`` overrides (``ecosystem.background``)."""
+    from ecosystem.background import NATIONAL_PRESET, derive_background
 
     if not 1 <= args.seeds <= 100:
         return fail(f"--seeds = {args.seeds}: must be between 1 and 100")
     if not 1 <= args.years <= 50:
         return fail(f"--years = {args.years}: must be between 1 and 50")
-    blocks = derive_background(list(range(1, args.seeds + 1)), args.years, write=not args.dry_run)
+    try:
+        overrides = {".".join(k): v for k, v in map(parse_override, args.overrides)}
+        load_scenario(NATIONAL_PRESET, overrides)  # bad paths or values fail before the runs
+    except ScenarioError as exc:
+        return fail(str(exc))
+    seeds = list(range(1, args.seeds + 1))
+    blocks = derive_background(seeds, args.years, write=not args.dry_run, overrides=overrides)
     for name, block in blocks.items():
         if args.dry_run:
             print(f"## {name}\n{block}")

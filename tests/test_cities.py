@@ -8,13 +8,20 @@ import pytest
 
 from ecosystem import background
 from ecosystem.model import AIEcosystem
-from ecosystem.scenario import load_scenario
+from ecosystem.scenario import load_scenario, parse_override
+from experiments.cli import main
 
 
 @pytest.fixture(scope="module")
 def national() -> background.HubDemand:
-    """Two years of the national run (seed 1): the derivation anchors its level on year 2."""
-    return background.national_hub_demand([1], background.ANCHOR_YEAR)
+    """Two years of the national run (seed 1): the derivation anchors its level on year 2. At
+    the parameters the shipped blocks were derived at (the overrides they list; one derivation
+    writes every single-city preset's block)."""
+    text = (background.preset_folder() / "hangzhou.toml").read_text(encoding="utf-8")
+    overrides = dict(
+        (".".join(k), v) for k, v in map(parse_override, background.block_overrides(text))
+    )
+    return background.national_hub_demand([1], background.ANCHOR_YEAR, overrides)
 
 
 def hub_share(model: AIEcosystem, city: str, months: int) -> float:
@@ -109,3 +116,32 @@ def test_level_and_growth_recovers_a_trend():
     level, growth = background.level_and_growth(monthly)
     assert growth[0] == pytest.approx(0.2, rel=0.01)
     assert level[0] == pytest.approx(100.0, rel=0.02)
+
+
+def test_a_block_derived_at_overrides_lists_them_and_they_read_back():
+    """``aieco derive-background --set``: the national runs use the overrides (a posterior's
+    medians, say: design §2.8), the block lists them as ``--set`` lines that parse back to the
+    same values, and every derived field's provenance counts them."""
+    import tomllib
+
+    overrides = {"demand.outside_option": 18.5, "compute.choice_rule": "marginal"}
+    demand = background.national_hub_demand([1], 1, overrides)
+    text = background.block("hangzhou", demand, "abc1234")
+    listed = background.block_overrides(text)
+    assert listed == ["demand.outside_option=18.5", 'compute.choice_rule="marginal"']
+    assert {".".join(k): v for k, v in map(parse_override, listed)} == overrides
+    doc = tomllib.loads(text)
+    source = next(iter(doc["regions"].values()))["data_centers"]
+    assert "background_demand_gpu_h" in next(iter(source.values()))
+    info = background.parse_provenance(background.provenance("abc1234", demand))
+    assert info is not None and info["overrides"] == 2 and info["years"] == 1
+    # at other parameters the national run buys otherwise (the overrides are used)
+    plain = background.national_hub_demand([1], 1)
+    assert not np.allclose(plain.others("hangzhou"), demand.others("hangzhou"))
+    assert background.block_overrides(background.block("hangzhou", plain, "abc1234")) == []
+
+
+def test_derive_background_rejects_a_bad_override_before_any_run(capsys):
+    assert main(["derive-background", "--dry-run", "--set", "demand.no_such=1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "demand.no_such" in err[0]
