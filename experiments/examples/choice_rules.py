@@ -25,9 +25,7 @@ import pandas as pd
 from ecosystem import outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
-from ecosystem.scenario.loading import parse_override
-from experiments.inference import posterior_medians
-from experiments.uncertainty import shipped_posterior
+from experiments.inference import add_median_arguments, median_overrides
 
 RULES = ("marginal", "projects")
 OUTCOMES = (
@@ -58,26 +56,9 @@ def per_head_by_sector(result) -> pd.Series:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenario", default="hangzhou")
-    ap.add_argument(
-        "--posterior", default="hangzhou", help="shipped posterior whose medians set the parameters"
-    )
-    ap.add_argument("--prior", action="store_true", help="the preset's own values (no posterior)")
-    ap.add_argument("--years", type=int, default=5)
-    ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a scenario value on top of the medians for both rules",
-    )
+    add_median_arguments(ap, "a scenario value on top of the medians for both rules")
     args = ap.parse_args(argv)
-    base = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))
-    for item in args.overrides:
-        path, value = parse_override(item)
-        base[".".join(path)] = value
+    base = median_overrides(args)
     rows, sectors = {}, {}
     for rule in RULES:
         scenario = load_scenario(args.scenario, {**base, "compute.choice_rule": rule})

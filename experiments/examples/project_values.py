@@ -34,9 +34,7 @@ import pandas as pd
 from ecosystem import compute_market, outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
-from ecosystem.scenario.loading import parse_override
-from experiments.inference import posterior_medians
-from experiments.uncertainty import shipped_posterior
+from experiments.inference import add_median_arguments, median_overrides
 
 
 class Recorder:
@@ -98,26 +96,11 @@ class Recorder:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenario", default="hangzhou")
-    ap.add_argument(
-        "--posterior", default="hangzhou", help="shipped posterior whose medians set the parameters"
-    )
-    ap.add_argument("--prior", action="store_true", help="the preset's own values (no posterior)")
-    ap.add_argument("--years", type=int, default=5)
-    ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a scenario value on top of the medians, e.g. compute.candidate_scale=20",
+    add_median_arguments(
+        ap, "a scenario value on top of the medians, e.g. compute.candidate_scale=20"
     )
     args = ap.parse_args(argv)
-    overrides = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))
-    for item in args.overrides:
-        path, value = parse_override(item)
-        overrides[".".join(path)] = value
+    overrides = median_overrides(args)
     scenario = load_scenario(args.scenario, overrides)
     per_seed, money = [], []
     for seed in range(1, args.seeds + 1):
