@@ -250,7 +250,8 @@ def test_derived_block_writes_the_mobile_pool_the_others_leave():
         assert got["value"] == pytest.approx(level, rel=0.01), city  # yearly means of a curve
         assert doc["vc_mobile_pool_growth_per_year"]["value"] == pytest.approx(growth, abs=1e-3)
         info = background.parse_provenance(got["source"])
-        assert info == {"commit": "abc1234", "preset": "china", "seeds": [1, 2], "years": 4}
+        expected = {"commit": "abc1234", "preset": "china", "seeds": [1, 2], "years": 4}
+        assert info == {**expected, "overrides": 0}
     # The others drew everything in year 3: no trend, the mean of years 2–4 left.
     demand.vc_mobile = np.stack([np.where((t >= 2) & (t < 3), pool / 6, 0.0), draws[:, 1]], 1)
     left = background.yearly_means(demand.vc_left("wenzhou"))[1:, 0]
