@@ -191,6 +191,35 @@ def shipped_posterior(name: str) -> Path:
     return POSTERIOR_DIR / f"{name}.parquet"
 
 
+def add_median_arguments(ap, set_help: str) -> None:
+    """The options of the example scripts that run a scenario at a shipped posterior's medians:
+    --scenario, --posterior, --prior, --years, --seeds and --set (read by
+    :func:`median_overrides`)."""
+    ap.add_argument("--scenario", default="hangzhou")
+    ap.add_argument(
+        "--posterior", default="hangzhou", help="shipped posterior whose medians set the parameters"
+    )
+    ap.add_argument("--prior", action="store_true", help="the preset's own values (no posterior)")
+    ap.add_argument("--years", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=set_help
+    )
+
+
+def median_overrides(args) -> dict:
+    """The scenario overrides :func:`add_median_arguments`'s options ask for: the posterior's
+    medians (none with --prior), then each --set."""
+    from ecosystem.scenario.loading import parse_override
+    from experiments.inference import posterior_medians
+
+    out = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))
+    for item in args.overrides:
+        path, value = parse_override(item)
+        out[".".join(path)] = value
+    return out
+
+
 def shipped_posteriors() -> list[str]:
     return sorted(p.stem for p in POSTERIOR_DIR.glob("*.parquet"))
 

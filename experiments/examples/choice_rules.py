@@ -25,7 +25,7 @@ import pandas as pd
 from ecosystem import outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
-from experiments.inference import add_median_arguments, median_overrides
+from experiments.uncertainty import add_median_arguments, median_overrides
 
 RULES = ("marginal", "projects")
 OUTCOMES = (
