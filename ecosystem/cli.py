@@ -20,7 +20,7 @@ from ecosystem.scenario import (
     dump_toml,
     load_document,
     load_scenario,
-    parse_override,
+    parse_overrides,
     preset_names,
     strip_provenance,
 )
@@ -171,7 +171,7 @@ def cmd_derive_background(args: argparse.Namespace) -> int:
     if not 1 <= args.years <= 50:
         return fail(f"--years = {args.years}: must be between 1 and 50")
     try:
-        overrides = {".".join(k): v for k, v in map(parse_override, args.overrides)}
+        overrides = parse_overrides(args.overrides)
         load_scenario(NATIONAL_PRESET, overrides)  # bad paths or values fail before the runs
     except ScenarioError as exc:
         return fail(str(exc))

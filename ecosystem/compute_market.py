@@ -547,10 +547,10 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     talent = startup_talent(state, params)[firms]
     worth = yuan_per_capability(state, params, firms)
     data_share = st.data_spend_share
-    unit = unit_train[region] * (1.0 + data_share)  # yuan per GPU-h of training with its data
     sz = cm.project_return_sigma
     marginal = cm.choice_rule == "marginal"
     if marginal:
+        unit = unit_train[region] * (1.0 + data_share)  # yuan per GPU-h of training with data
         # One productivity draw a month; the firm buys GPU-hours until the last one is worth
         # its price: value of c is W · G(z c) with G ∝ c^α, so scale = α W G(z c₀) / c₀^α.
         alpha = st.compute_elasticity

@@ -210,14 +210,11 @@ def add_median_arguments(ap, set_help: str) -> None:
 def median_overrides(args) -> dict:
     """The scenario overrides :func:`add_median_arguments`'s options ask for: the posterior's
     medians (none with --prior), then each --set."""
-    from ecosystem.scenario.loading import parse_override
+    from ecosystem.scenario.loading import parse_overrides
     from experiments.inference import posterior_medians
 
     out = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))
-    for item in args.overrides:
-        path, value = parse_override(item)
-        out[".".join(path)] = value
-    return out
+    return {**out, **parse_overrides(args.overrides)}
 
 
 def shipped_posteriors() -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from ecosystem import background
 from ecosystem.model import AIEcosystem
-from ecosystem.scenario import load_scenario, parse_override
+from ecosystem.scenario import load_scenario, parse_overrides
 from experiments.cli import main
 
 
@@ -18,9 +18,7 @@ def national() -> background.HubDemand:
     the parameters the shipped blocks were derived at (the overrides they list; one derivation
     writes every single-city preset's block)."""
     text = (background.preset_folder() / "hangzhou.toml").read_text(encoding="utf-8")
-    overrides = dict(
-        (".".join(k), v) for k, v in map(parse_override, background.block_overrides(text))
-    )
+    overrides = parse_overrides(background.block_overrides(text))
     return background.national_hub_demand([1], background.ANCHOR_YEAR, overrides)
 
 
@@ -129,7 +127,7 @@ def test_a_block_derived_at_overrides_lists_them_and_they_read_back():
     text = background.block("hangzhou", demand, "abc1234")
     listed = background.block_overrides(text)
     assert listed == ["demand.outside_option=18.5", 'compute.choice_rule="marginal"']
-    assert {".".join(k): v for k, v in map(parse_override, listed)} == overrides
+    assert parse_overrides(listed) == overrides
     doc = tomllib.loads(text)
     source = next(iter(doc["regions"].values()))["data_centers"]
     assert "background_demand_gpu_h" in next(iter(source.values()))

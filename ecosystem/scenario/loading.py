@@ -285,6 +285,11 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``--set`` strings as a dict of dotted path -> value (:func:`parse_override` each)."""
+    return {".".join(parts): value for parts, value in map(parse_override, items)}
+
+
 def apply_overrides(doc: dict, overrides: dict[str, Any] | list[str] | None) -> dict:
     """Return doc with dotted-path overrides applied (from ``--set`` strings or a dict).
 
