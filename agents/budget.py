@@ -59,10 +59,17 @@ class Budget:
         before = np.cumsum(requests) - requests
         paid = np.clip(available - before, 0.0, requests)
         total = float(paid.sum())
-        # Floating-point sums can exceed the remainder by an ulp; trim the last payment.
-        if total > available:
-            last = np.flatnonzero(paid)[-1]
-            paid[last] -= total - available
+        # Floating-point sums can exceed the remainder by a few ulps; trim the last payments,
+        # latest first, none below zero (a last payment smaller than the excess would go
+        # negative if it alone were trimmed).
+        excess = total - available
+        if excess > 0.0:
+            for i in np.flatnonzero(paid)[::-1]:
+                cut = min(paid[i], excess)
+                paid[i] -= cut
+                excess -= cut
+                if excess <= 0.0:
+                    break
             total = available
         self.remaining = max(self.remaining - total, 0.0)
         self.spent_total += total

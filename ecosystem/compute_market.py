@@ -585,8 +585,9 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     # is 2-3 times slower for these (firms × centers) arrays.
     home_i, home_t = np.take(s_infer, region, axis=0), np.take(s_train, region, axis=0)
     infer_valid = np.where(pays_inf, row_sums(home_i * price[None, :] * valid) * infer, 0.0)
-    # (the floor is not redundant: without it test_ema's budget run moves by a rounding error)
-    infer_saved = np.minimum(rate * infer_valid, np.maximum(ent, 0.0))
+    # ent >= 0: awards are positive and redemption takes at most what is left (the model's
+    # invariant test checks it every month).
+    infer_saved = np.minimum(rate * infer_valid, ent)
     ent_projects = ent - infer_saved
     # What the entitlement pays for inference is cash the firm keeps: it loosens the budget
     # its projects must fit (the no-voucher choice above keeps the full inference bill).

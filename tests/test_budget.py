@@ -27,6 +27,20 @@ def test_random_requests_never_overspend(seed):
     assert total <= b.annual + 1e-6
 
 
+def test_rounding_trim_never_makes_a_payment_negative():
+    """96 requests of 1/3 and a last one, with two ulps more money than the 96 sum to in order:
+    the last request gets that sliver, and the payments' (pairwise) sum exceeds the money by
+    more than the sliver, so trimming the last payment alone turned it into -3.6e-14."""
+    req = np.append(np.full(96, 1 / 3), 1.0)
+    available = float(np.cumsum(req[:-1])[-1])
+    available += 2 * np.spacing(available)
+    b = Budget(available)
+    paid = b.grant(req)
+    assert (paid >= 0.0).all()
+    assert paid.sum() <= available * (1 + 1e-15)
+    assert b.remaining == 0.0
+
+
 def test_paced_money_releases_an_even_share_each_month():
     b = Budget(1200.0)
     b.pace(12)

@@ -154,7 +154,7 @@ def test_undeclared_parameters_are_rejected_naming_them_and_paths_are_mapped(exp
     model.constants = [Constant("regions.hangzhou.policy.voucher_budget_yuan", 1e6)]
     with SequentialEvaluator(model) as ev:
         _, out = ev.perform_experiments(scenarios=1, policies=1)
-    assert out["voucher_spent_yuan_total"][0] <= 1e6
+    assert out["voucher_spent_yuan_total"][0] <= 1e6 * (1 + 1e-12)  # rounding, as above
 
 
 def test_a_list_design_runs_its_points_as_policies():

@@ -98,6 +98,8 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         assert s.view("vc_invested").sum() == pytest.approx(invested + raised, rel=1e-9)
         share = s.view("vc_share")
         assert ((share >= 0) & (share <= 1)).all()
+        # Voucher entitlements: never negative (nor -0.0), whatever the rounding of payments.
+        assert not np.signbit(s.view("ent_remaining")).any()
         # Headcounts: never negative for alive firms; incremental counts equal a recount.
         s = model.startups
         alive = s.view("status") == Status.ALIVE
