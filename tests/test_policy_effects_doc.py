@@ -42,6 +42,31 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     _voucher_money_falls(text)
 
 
+def test_set_changes_every_arm_and_the_page_says_so(tmp_path):
+    """--set joins the spec's [constants]: the baseline runs with it too (the structural
+    alternative buys several times the GPU-hours in a year), and the page names it; an
+    unknown path is refused before any run."""
+    import pytest
+
+    from ecosystem.scenario import ScenarioError
+
+    mod = load_script(SCRIPT)
+    args = ["--years", "1", "--workers", "1", "--param-draws", "0", "--replicates", "1"]
+    bought = {}
+    for rule in ("projects", "marginal"):
+        doc = tmp_path / f"{rule}.md"
+        assert mod.main([*args, "--doc", str(doc), "--set", f"compute.choice_rule={rule}"]) == 0
+        text = doc.read_text(encoding="utf-8")
+        assert f"`compute.choice_rule = '{rule}'`" in text
+        bought[rule] = float(
+            re.search(r"compute bought ([\d,.]+) m GPU-h", text)[1].replace(",", "")
+        )
+    assert bought["marginal"] > 2 * bought["projects"]
+    with pytest.raises(ScenarioError, match="compute.no_such_setting"):
+        mod.main([*args, "--doc", str(tmp_path / "x.md"), "--set", "compute.no_such_setting=1"])
+    assert not (tmp_path / "x.md").exists()
+
+
 def _voucher_money_falls(text: str, detected: bool = True) -> None:
     """The voucher switch-off lowers what the programme pays: a real, detected change (with 2
     replicates a † lead, not a discovery at the table's false discovery rate), or with

@@ -5,6 +5,9 @@ parameter draws and seeds.
     python experiments/examples/policy_effects.py --param-draws 0 --replicates 10  # seeds only
     python experiments/examples/policy_effects.py --param-draws 2 --seeds 2 --years 1 \
         --doc /tmp/pe.md                                     # smoke
+    python experiments/examples/policy_effects.py --set compute.choice_rule=marginal \
+        --doc docs/policy-effects-marginal.md                # every arm under the structural
+                                                             # alternative (design §2.8)
 
 Runs ``policy_effects.toml`` (next to this file) through the same code as ``aieco policy``
 (``experiments.policy.apply_draws``, ``experiments.runner.run_experiment`` and
@@ -110,12 +113,18 @@ CHANNELS = {
 }
 
 
-def _spec_copy(replicates: int | None, years: int | None, tmp: Path) -> Path:
+def _spec_copy(
+    replicates: int | None, years: int | None, tmp: Path, constants: dict | None = None
+) -> Path:
+    """The spec with the command line's changes; ``constants`` (from ``--set``) join its
+    ``[constants]``: every arm, baseline and variants, runs with them."""
     doc = tomllib.loads(SPEC.read_text(encoding="utf-8"))
     if replicates is not None:
         doc["experiment"]["replicates"] = replicates
     if years is not None:
         doc["experiment"]["months"] = 12 * years
+    if constants:
+        doc["constants"] = {**doc.get("constants", {}), **constants}
     path = tmp / SPEC.name
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
     return path
@@ -294,6 +303,15 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
             "baseline with its 95% t interval across replicates. **Intervals cover seed noise "
             "only** (`--param-draws 0`): parameter uncertainty is not included.",
         ]
+    if info.get("constants"):
+        settings = ", ".join(f"`{k} = {v!r}`" for k, v in info["constants"].items())
+        lines += [
+            "",
+            f"**Every arm, baseline and variants, runs with these settings changed from the "
+            f"preset:** {settings}. The effects below are those of the levers *given* these "
+            "settings; the preset's own page is docs/policy-effects.md.",
+            "",
+        ]
     lines += [
         "Variants are defined in `experiments/examples/policy_effects.toml`; how each lever",
         "enters the model is said below and in `docs/ODD.md`. A lever with no distinguishable",
@@ -424,18 +442,30 @@ def main(argv: list[str] | None = None) -> int:
         seeds_help=f"seeds per parameter draw (default {SEEDS_PER_DRAW} with draws)",
         default_draws=DRAWS,
     )
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a scenario setting in every arm (baseline and variants), e.g. the "
+        "structural alternative --set compute.choice_rule=marginal; repeatable",
+    )
     args = ap.parse_args(argv)
     if args.param_draws and args.seeds is None:
         args.seeds = SEEDS_PER_DRAW
     from ecosystem.outputs import write_text
     from ecosystem.run import git_revision
+    from ecosystem.scenario.loading import parse_overrides
     from experiments.policy import apply_draws, policy_effects
     from experiments.runner import prepare_out_dir, run_experiment
     from experiments.spec import load_experiment
 
+    constants = parse_overrides(args.overrides)
     minutes, revision = None, git_revision()
     with tempfile.TemporaryDirectory() as tmp:
-        exp = apply_draws(load_experiment(_spec_copy(args.replicates, args.years, Path(tmp))), args)
+        spec = _spec_copy(args.replicates, args.years, Path(tmp), constants)
+        exp = apply_draws(load_experiment(spec), args)
         if args.from_runs:
             summary = pd.read_parquet(Path(args.from_runs) / "summary.parquet")
             failed = int((summary["status"].astype(str) != "ok").sum())
@@ -469,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         "draws": design.draws if design is not None else 0,
         "seeds_per_draw": per_draw,
         "source": design.source_line() if design is not None else "",
+        "constants": constants,
     }
     write_text(Path(args.doc), render(effects, means, info))
     print(f"wrote {args.doc} ({len(effects)} effects, {len(summary)} runs)")
