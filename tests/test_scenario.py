@@ -154,3 +154,16 @@ def test_sector_shares_must_add_up():
     doc["regions"]["hangzhou"]["sector_shares"]["robotics"] += 0.5
     with pytest.raises(ScenarioError, match="add up to 1"):
         scenario_from_dict(doc)
+
+
+def test_scenario_errors_survive_pickling():
+    """Errors raised in worker processes cross to the parent pickled: they arrive whole (before,
+    unpickling called __init__ with the message alone and broke the process pool)."""
+    import pickle
+
+    from ecosystem.outputs import OutputError
+
+    for err in (ScenarioError("a.b", 3, "must be < 2"), OutputError("--out", "x", "exists")):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err)
+        assert (back.field, back.value, back.allowed) == (err.field, err.value, err.allowed)

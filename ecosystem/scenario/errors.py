@@ -20,6 +20,11 @@ class ScenarioError(ValueError):
         self.field, self.value, self.allowed = field, value, allowed
         super().__init__(f"{field} = {value!r}: {allowed}")
 
+    def __reduce__(self):
+        # Rebuilt from its three parts (the default pickles the message alone, which __init__
+        # cannot take): an error raised in a worker process reaches the parent as itself.
+        return type(self), (self.field, self.value, self.allowed)
+
 
 class _Shown(str):
     """A value shown as written (a table is shown as ``{ ... }``, not its contents)."""
