@@ -94,6 +94,8 @@ P_LEVEL = 0.95
 POSTERIOR_DIR = SPEC_DIR / "posteriors"
 #: Where a posterior's predictive check is read (what it meets and misses).
 PPC_DOC = "docs/calibration.md"
+#: The page that measures the assumptions the parameter draws hold at their values.
+SENSITIVITY_DOC = "docs/sensitivity.md"
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,8 +444,14 @@ class DrawDesign:
         )
 
     def source_line(self) -> str:
-        """``Parameter draws from: ...`` (one line; what the commands print)."""
-        return f"Parameter draws from: {self.source.text()}."
+        """``Parameter draws from: ...`` (one line; what the commands print), and what the
+        draws leave out: every other documented assumption stays at its value."""
+        return (
+            f"Parameter draws from: {self.source.text()}. Every other documented assumption "
+            f"(a range but no data, outside the calibration spec) stays at its value: how much "
+            f"those move the outcomes is measured apart in {SENSITIVITY_DOC}, not in these "
+            f"intervals."
+        )
 
 
 def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], list[str]]:

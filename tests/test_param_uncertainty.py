@@ -325,6 +325,8 @@ def test_the_presets_posterior_is_used_named_and_reproducible(tmp_path):
     assert rc == 0
     assert "Parameter draws from: calibrated posterior (Hangzhou, revision " in text
     assert "posteriors/hangzhou.parquet" in text and "docs/calibration.md" in text
+    # what the draws leave out is said where the interval is printed
+    assert "Every other documented assumption" in text and "docs/sensitivity.md" in text
     rc2, text2, out2 = _rep(tmp_path, "b", *named)
     a = pd.read_parquet(out / "comparison.parquet").drop(columns=["run_id"])
     b = pd.read_parquet(out2 / "comparison.parquet").drop(columns=["run_id"])
