@@ -96,6 +96,12 @@ POSTERIOR_DIR = SPEC_DIR / "posteriors"
 PPC_DOC = "docs/calibration.md"
 #: The page that measures the assumptions the parameter draws hold at their values.
 SENSITIVITY_DOC = "docs/sensitivity.md"
+#: What every interval's parameter draws leave out (said wherever one is shown).
+LEFT_OUT = (
+    "Every other documented assumption (a range but no data, outside the calibration spec) "
+    f"stays at its value: how much those move the outcomes is measured apart in "
+    f"{SENSITIVITY_DOC}, not in these intervals."
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,12 +452,7 @@ class DrawDesign:
     def source_line(self) -> str:
         """``Parameter draws from: ...`` (one line; what the commands print), and what the
         draws leave out: every other documented assumption stays at its value."""
-        return (
-            f"Parameter draws from: {self.source.text()}. Every other documented assumption "
-            f"(a range but no data, outside the calibration spec) stays at its value: how much "
-            f"those move the outcomes is measured apart in {SENSITIVITY_DOC}, not in these "
-            f"intervals."
-        )
+        return f"Parameter draws from: {self.source.text()}. {LEFT_OUT}"
 
 
 def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], list[str]]:

@@ -88,6 +88,7 @@ def test_the_presets_posterior_gives_the_draws_and_they_are_the_clis():
     assert d.label().startswith(f"{n} parameters drawn from the calibrated posterior ")
     assert f"(Hangzhou, revision {d.source.revision})" in d.label()
     assert "docs/calibration.md" in d.explain() and "misses" in d.explain()
+    assert "docs/sensitivity.md" in d.explain()  # what the draws leave out, as the CLI says
     path = "regions.hangzhou.talent.other_founding_per_year"
     assert all(path not in row for row in d.draws)  # the user's value is kept
     post = pd.read_parquet(exu.shipped_posterior("hangzhou"))

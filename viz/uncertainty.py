@@ -104,18 +104,21 @@ class ParameterDraws:
         )
 
     def explain(self) -> str:
-        """One sentence for the page: the source and, for a posterior, where its check is."""
+        """For the page: the source, for a posterior where its check is, and what the draws
+        leave out (``experiments.uncertainty.LEFT_OUT``, as every command says it)."""
+        from experiments.uncertainty import LEFT_OUT
+
         if not self.source.is_posterior:
             why = f" ({self.source.note})" if self.source.note else ""
             return (
                 f"Parameter draws: prior ranges{why}. These are the documented ranges, wider "
-                "than what the calibration targets allow."
+                f"than what the calibration targets allow. {LEFT_OUT}"
             )
         return (
             f"Parameter draws: {self.source.short()}, the calibration of the behavioural core "
             "against its targets. It is the best compromise of the model, not a fit to every "
             "target: its posterior predictive check in docs/calibration.md says which targets it "
-            "misses."
+            f"misses. {LEFT_OUT}"
         )
 
 
