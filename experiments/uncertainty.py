@@ -218,7 +218,7 @@ def add_median_arguments(ap, set_help: str) -> None:
 def median_overrides(args) -> dict:
     """The scenario overrides :func:`add_median_arguments`'s options ask for: the posterior's
     medians (none with --prior), then each --set."""
-    from ecosystem.scenario.loading import parse_overrides
+    from ecosystem.scenario import parse_overrides
     from experiments.inference import posterior_medians
 
     out = {} if args.prior else posterior_medians(shipped_posterior(args.posterior))

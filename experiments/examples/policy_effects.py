@@ -418,14 +418,6 @@ def _ranges_table(effects: pd.DataFrame, variants: list[str]) -> list[str]:
     return lines
 
 
-def _relative(path: Path) -> str:
-    """``path`` as written from the checkout's root if it lies inside it."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
 def _ran(folder: Path, default: str) -> tuple[float | None, str]:
     """(minutes the sweep took, its git revision) from the manifest of kept runs."""
     import json
@@ -474,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds = SEEDS_PER_DRAW
     from ecosystem.outputs import write_text
     from ecosystem.run import git_revision
-    from ecosystem.scenario.loading import parse_overrides
+    from ecosystem.scenario import parse_overrides
     from experiments.policy import apply_draws, policy_effects
     from experiments.runner import prepare_out_dir, run_experiment
     from experiments.spec import load_experiment
@@ -518,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         "seeds_per_draw": per_draw,
         "source": design.source_line() if design is not None else "",
         "constants": constants,
-        "doc": _relative(Path(args.doc)),
+        "doc": args.doc,  # as typed, like the command line above it
     }
     write_text(Path(args.doc), render(effects, means, info))
     print(f"wrote {args.doc} ({len(effects)} effects, {len(summary)} runs)")
