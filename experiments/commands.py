@@ -824,7 +824,8 @@ def _register_validation(subparsers) -> None:
         metavar="S",
         help="seeds per parameter draw (default %(default)s)",
     )
-    opt.add_draw_arguments(p, default_draws=opt.VALIDATION_DRAWS)
+    # the validation measures the posterior against held-out patterns: no assumption draws
+    opt.add_draw_arguments(p, default_draws=opt.VALIDATION_DRAWS, assumptions=False)
     p.add_argument(
         "--years",
         type=int,

@@ -579,14 +579,16 @@ def plan_designs(
     root_seed: int,
     spec: str = "hangzhou",
     posterior: str | None = None,
+    assumptions: str | None = None,
 ) -> list[DrawDesign] | None:
     """One parameter-draw design per variant (None when ``draws`` is 0): the same draws (by
     parameter name) and seeds in every variant, so every row pairs with every other."""
-    if draws == 0:
-        make_design({}, 0, seeds, root_seed, spec, posterior, priors=[])  # checks the options
+    if draws == 0:  # checks the options
+        make_design({}, 0, seeds, root_seed, spec, posterior, [], assumptions)
         return None
     return [
-        make_design(v.document, draws, seeds, root_seed, spec, posterior) for v in plan.variants
+        make_design(v.document, draws, seeds, root_seed, spec, posterior, None, assumptions)
+        for v in plan.variants
     ]
 
 
@@ -1202,14 +1204,16 @@ def compare(
     param_draws: int = 0,
     param_spec: str = "hangzhou",
     posterior: str | None = None,
+    assumptions: str | None = None,
 ) -> Comparison:
     """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input
     (an unusable ``out`` included, before any run). ``presets`` are city ids of the national
     scenario (or single-city presets with ``national=None``). ``param_draws`` D > 0 runs every
-    row over D parameter draws × ``replicates`` seeds (:mod:`experiments.uncertainty`)."""
+    row over D parameter draws × ``replicates`` seeds (:mod:`experiments.uncertainty`), with the
+    documented assumptions ``assumptions`` names (``all`` or path prefixes) among them."""
     check_options(replicates, years, seed, workers, out, overwrite)
     plan = build_plan(presets, policy_from, years, national, scale)
-    designs = plan_designs(plan, param_draws, replicates, seed, param_spec, posterior)
+    designs = plan_designs(plan, param_draws, replicates, seed, param_spec, posterior, assumptions)
     result = run_comparison(plan, replicates, seed, workers, progress, designs)
     if out is not None:
         write_outputs(result, Path(out), overwrite)
@@ -1326,6 +1330,7 @@ def _run_plan(args: argparse.Namespace, make_plan) -> tuple[Comparison, Path] | 
             args.seed,
             args.param_spec,
             posterior_choice(args),
+            args.assumptions,
         )
         result = run_comparison(
             plan, args.replicates, args.seed, args.workers, not args.quiet, designs

@@ -53,7 +53,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import time
 import tomllib
@@ -61,7 +60,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
@@ -72,11 +71,17 @@ from ecosystem.scenario import (
     ScenarioError,
     apply_overrides,
     format_validation_error,
-    is_annotated,
     run_values,
     scenario_from_dict,
 )
 from ecosystem.seeds import MAX_SEED
+from experiments.assumptions import (
+    column_name,
+    documented_ranges,
+    provenance,
+    range_prior,
+    shape_reason,
+)
 from experiments.calibrate import Prior, ThetaSpec, _prior, load_spec
 from experiments.formatting import short_number
 from experiments.parameters import NAME_RE, RunTask, Scalar, replicate_seeds, run_id
@@ -254,31 +259,6 @@ class GSASpec:
         return pd.DataFrame(rows)
 
 
-def _leaves(doc: dict, path: str = ""):
-    """(path, annotated leaf) of every annotated leaf with a documented range."""
-    if is_annotated(doc):
-        if "range" in doc:
-            yield path, doc
-        return
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _leaves(v, f"{path}.{k}" if path else k)
-
-
-def _provenance(leaf: dict) -> str:
-    if "source" in leaf:
-        return str(leaf["source"])
-    return f"assumption: {leaf.get('assumption', '')}"
-
-
-def _scalar_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _column_name(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", path)
-
-
 def load_gsa(path: str | Path) -> GSASpec:
     """Read and validate a sensitivity spec; ScenarioError (one line) on any problem."""
     p = Path(path)
@@ -318,7 +298,7 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
     except ScenarioError as exc:
         raise ScenarioError(f"counterfactual.set.{exc.field}", exc.value, exc.allowed) from None
 
-    leaves = dict(_leaves(doc))
+    leaves = dict(documented_ranges(doc))
     taken: dict[str, str] = {}  # path -> factor
     factors: list[Factor] = []
     names: set[str] = {SEED_FACTOR}
@@ -330,7 +310,7 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
             raise ScenarioError(where, prior.name, "factor name already used")
         names.add(prior.name)
         taken[prior.path] = prior.name
-        prov = _provenance(leaf) if leaf is not None else "range of the calibration spec"
+        prov = provenance(leaf) if leaf is not None else "range of the calibration spec"
         factors.append(Factor(prior.name, "parameter", (prior,), (prov,)))
 
     if meta.calibration:
@@ -350,7 +330,7 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
         check_scenario_path(doc, path, None, where)
         name = path.rsplit(".", 1)[-1]
         if name in names or not NAME_RE.match(name):
-            name = _column_name(path)
+            name = column_name(path)
         add_single(_prior(name, ThetaSpec(path=path), doc, plain), leaves.get(path), where)
 
     for g in spec.factors.groups:
@@ -362,7 +342,6 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
     for path, leaf in leaves.items():
         if path in taken:
             continue
-        value, rng = leaf["value"], leaf["range"]
         # the longest matching prefix decides, among [factors.groups] and [factors.fixed]
         best, group, reason = -1, None, None
         for g, pres in spec.factors.groups.items():
@@ -372,14 +351,7 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
         for x, r in spec.factors.fixed.items():
             if path.startswith(x) and len(x) > best:
                 best, group, reason = len(x), None, r
-        if reason is None and not _scalar_number(value):
-            reason = f"not a scalar number ({type(value).__name__})"
-        if reason is None and not (
-            isinstance(rng, list) and len(rng) == 2 and all(map(_scalar_number, rng))
-        ):
-            reason = f"range {rng!r} is not [low, high]"
-        if reason is None and rng[0] == rng[1]:
-            reason = f"range is a point ({rng[0]:g}): a constant"
+        reason = reason or shape_reason(leaf)
         if reason is None and path in cf:
             reason = "set by [counterfactual]"
         if reason is not None:
@@ -391,14 +363,11 @@ def gsa_from_dict(raw: dict, source: str = "<dict>", base_dir: str | Path = ".")
                 path,
                 "matches no prefix of [factors.groups] or [factors.fixed]; add it to one",
             )
-        try:
-            prior = _prior(_column_name(path), ThetaSpec(path=path), doc, plain)
-        except ScenarioError as exc:
-            # a documented range the schema rejects at the other inputs' values (a joint
-            # constraint such as the price stability bound): fixed, with the schema's reason
-            fixed.append((path, f"documented range not admissible: {exc.allowed}"))
+        prior = range_prior(path, doc, plain)
+        if isinstance(prior, str):  # a joint constraint rejects an end: fixed, with the reason
+            fixed.append((path, prior))
             continue
-        members[group].append((prior, _provenance(leaf)))
+        members[group].append((prior, provenance(leaf)))
     for g, ms in members.items():
         if not ms:
             raise ScenarioError(f"factors.groups.{g}", spec.factors.groups[g], "matches no input")

@@ -14,9 +14,12 @@ VALIDATION_DRAWS, VALIDATION_SEEDS_PER_DRAW, VALIDATION_YEARS = 8, 2, 10
 VALIDATION_OUT, VALIDATION_DOC = "results/validation", "docs/validation.md"
 
 
-def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0) -> None:
+def add_draw_arguments(
+    p, seeds_help: str | None = None, default_draws: int = 0, assumptions: bool = True
+) -> None:
     """``--param-draws D --posterior FILE --param-spec SPEC`` (and ``--seeds S`` when
-    ``seeds_help`` is given) on an argparse parser; ``default_draws`` is D's default."""
+    ``seeds_help`` is given, ``--assumptions`` unless ``assumptions`` is False) on an argparse
+    parser; ``default_draws`` is D's default."""
     g = p.add_argument_group(
         "parameter uncertainty (docs/outputs.md, 'Parameter uncertainty')",
         "D parameter draws × S seeds, every arm on the same (draw, seed) pairs",
@@ -53,6 +56,16 @@ def add_draw_arguments(p, seeds_help: str | None = None, default_draws: int = 0)
         help="calibration spec naming the uncertain parameters and their priors "
         "(default %(default)s)",
     )
+    if assumptions:
+        g.add_argument(
+            "--assumptions",
+            metavar="all|PREFIX[,PREFIX]",
+            help="also draw the documented assumptions (inputs with a range but no data, "
+            "outside the spec: aieco show SCENARIO) whose path starts with a PREFIX (labour., "
+            "regions.hangzhou.talent.), or all of them, each independently over its range; "
+            "policy settings are never drawn (default: none, they stay at their values; "
+            "docs/sensitivity.md measures them)",
+        )
 
 
 def posterior_choice(args) -> str | None:

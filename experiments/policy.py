@@ -277,6 +277,7 @@ def apply_draws(exp, args):
     ``--seeds`` as its replicates). ScenarioError on bad options."""
     from pathlib import Path
 
+    from experiments.assumptions import parse_selection
     from experiments.spec import (
         _resolve_scenario,
         apply_constants,
@@ -287,7 +288,8 @@ def apply_draws(exp, args):
 
     draws = int(getattr(args, "param_draws", 0) or 0)
     seeds = args.seeds if getattr(args, "seeds", None) is not None else exp.replicates
-    check_draw_options(draws, seeds, posterior_choice(args))
+    assumptions = parse_selection(getattr(args, "assumptions", None))
+    check_draw_options(draws, seeds, posterior_choice(args), assumptions)
     if draws == 0:
         if seeds == exp.replicates:
             return exp
@@ -298,5 +300,7 @@ def apply_draws(exp, args):
     name = _resolve_scenario(meta.scenario, Path(exp.base_dir))
     doc = load_scenario_document(name, "experiment.scenario", meta.scenario)
     doc, _, _ = apply_constants(doc, exp.spec.constants)
-    design = make_design(doc, draws, seeds, exp.root_seed, args.param_spec, posterior_choice(args))
+    design = make_design(
+        doc, draws, seeds, exp.root_seed, args.param_spec, posterior_choice(args), None, assumptions
+    )
     return with_draws(exp, design)

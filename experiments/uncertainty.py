@@ -21,12 +21,15 @@ stage-A posterior's column: ``pooled_with``); in a stage-B spec it is that city'
 each other city draws its own, independently. Then every city of the scenario with a stage-B
 spec draws that spec's own inputs φ_c (initial stock, market potential, VC pool:
 ``calibrate.stage_b_inputs``) as ``<name>_<city>``, independently between cities; an input the
-experiment itself sets is left to it (a note says so). With ``--posterior prior`` every θ is drawn
-from its prior (the spec's range, or the documented range of the scenario; log-uniform over
-more than a decade: ``experiments.calibrate``). With ``--posterior FILE`` the parameters the
-file has columns for are drawn from it and the rest from their priors; with the stage-A
-posterior, a city whose shipped stage-B posterior was calibrated on it takes its own inputs from
-that file, joined on the stage-A row (:func:`city_joins`).
+experiment itself sets is left to it (a note says so). With ``--assumptions all`` (or path
+prefixes) every documented assumption of the scenario it names is drawn too, independently
+from its documented range (``experiments.assumptions``; never a policy setting): otherwise they
+stay at their values and every source line says so (:data:`LEFT_OUT`). With ``--posterior
+prior`` every θ is drawn from its prior (the spec's range, or the documented range of the
+scenario; log-uniform over more than a decade: ``experiments.calibrate``). With ``--posterior
+FILE`` the parameters the file has columns for are drawn from it and the rest from their
+priors; with the stage-A posterior, a city whose shipped stage-B posterior was calibrated on it
+takes its own inputs from that file, joined on the stage-A row (:func:`city_joins`).
 
 **Which posterior** (:func:`resolve_posterior`). ``--posterior`` takes a ``.parquet`` file, the
 name of a shipped posterior (``hangzhou``: ``experiments/calibration/posteriors/hangzhou.parquet``)
@@ -68,6 +71,7 @@ import pandas as pd
 
 from ecosystem.scenario import ScenarioError, strip_provenance
 from ecosystem.scenario.schema import POSTERIOR_NAME
+from experiments.assumptions import ALL, assumption_priors, is_assumption, parse_selection
 from experiments.calibrate import (
     REGION_PATH,
     SPEC_DIR,
@@ -101,6 +105,14 @@ LEFT_OUT = (
     "Every other documented assumption (a range but no data, outside the calibration spec) "
     f"stays at its value: how much those move the outcomes is measured apart in "
     f"{SENSITIVITY_DOC}, not in these intervals."
+)
+#: What the commands add: the option that draws them too.
+ASSUMPTIONS_HINT = "(--assumptions all draws them from their ranges too.)"
+#: What drawing them means (said wherever such an interval is printed).
+ASSUMPTIONS_CAVEAT = (
+    "each independently over its documented range (uniform; log-uniform over more than a "
+    "decade): no data ties them to the calibration targets, so corners the calibration would "
+    f"reject are drawn as often as any other ({SENSITIVITY_DOC} traces one, a migration boom)"
 )
 
 
@@ -377,6 +389,13 @@ class DrawDesign:
     source: DrawSource = PRIORS
     #: the cities whose own inputs come from their stage-B posterior (:func:`city_joins`)
     joins: list[CityJoin] = field(default_factory=list)
+    #: ``--assumptions`` as given (``("all",)`` or path prefixes; () = none)
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def assumption_names(self) -> list[str]:
+        """The documented assumptions among the priors (``experiments.assumptions``)."""
+        return [p.name for p in self.priors if is_assumption(p)]
 
     @property
     def names(self) -> list[str]:
@@ -427,6 +446,8 @@ class DrawDesign:
             "source": self.source.as_dict(),
             "posterior_parameters": list(self.posterior_names),
             "joined_city_posteriors": {j.city: j.path for j in self.joins},
+            "assumptions": list(self.assumptions),
+            "assumption_parameters": list(self.assumption_names),
             "replicate": "draw * seeds_per_draw + seed index",
             "parameters": [p.as_dict() for p in self.priors],
             "table": self.table.to_dict(orient="list"),
@@ -434,8 +455,10 @@ class DrawDesign:
         }
 
     def label(self) -> str:
+        a = len(self.assumption_names)
+        n = len(self.priors) - a
         if self.source.is_posterior:
-            k, n = len(self.from_posterior), len(self.priors)
+            k = len(self.from_posterior)
             src = (
                 f"all from the {self.source.short()}"
                 if k == n
@@ -444,21 +467,38 @@ class DrawDesign:
             )
         else:
             src = f"prior ranges of spec {self.spec}"
-        return (
-            f"{self.draws} parameter draws ({len(self.priors)} parameters: {src}) × "
-            f"{self.seeds_per_draw} seeds"
-        )
+        what = f"{n} parameters: {src}"
+        if a:
+            what = f"{n} spec parameters: {src}; {a} documented assumptions from their ranges"
+        return f"{self.draws} parameter draws ({what}) × {self.seeds_per_draw} seeds"
 
     def source_line(self) -> str:
         """``Parameter draws from: ...`` (one line; what the commands print), and what the
-        draws leave out: every other documented assumption stays at its value."""
-        return f"Parameter draws from: {self.source.text()}. {LEFT_OUT}"
+        draws leave out: the documented assumptions ``--assumptions`` did not name stay at
+        their values; those it named are drawn from their ranges, independently."""
+        text = f"Parameter draws from: {self.source.text()}."
+        a = len(self.assumption_names)
+        if not a:
+            return f"{text} {LEFT_OUT} {ASSUMPTIONS_HINT}"
+        which = (
+            f"all {a}"
+            if self.assumptions == (ALL,)
+            else f"{a}, under " + ", ".join(self.assumptions)
+        )
+        text += f" Documented assumptions drawn too ({which}), {ASSUMPTIONS_CAVEAT}."
+        if self.assumptions != (ALL,):
+            text += " The other documented assumptions stay at their values."
+        return text
 
 
-def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], list[str]]:
+def scenario_priors(
+    doc: dict, spec: str = DEFAULT_SPEC, assumptions: tuple[str, ...] = ()
+) -> tuple[list[Prior], list[str]]:
     """The uncertain parameters of a scenario document (annotated) and notes on what was left
     fixed: the calibration spec's parameters, region ones mapped onto every city of ``doc``,
-    then every city's own inputs φ_c of its stage-B spec (``calibrate.stage_b_inputs``)."""
+    then every city's own inputs φ_c of its stage-B spec (``calibrate.stage_b_inputs``), then
+    the documented assumptions ``assumptions`` names (``experiments.assumptions``: ``("all",)``
+    or path prefixes), each over its documented range."""
     from ecosystem.scenario import scenario_from_dict
 
     cal = load_spec(spec)
@@ -505,7 +545,8 @@ def scenario_priors(doc: dict, spec: str = DEFAULT_SPEC) -> tuple[list[Prior], l
             add(f"{name}_{city}", ts.path, ts)
     if not priors:
         raise ScenarioError("--param-spec", spec, "gives no parameter this scenario has")
-    return priors, notes
+    more, why = assumption_priors(doc, plain, assumptions, {p.path for p in priors})
+    return priors + more, notes + why
 
 
 def _check_path(doc: dict, path: str, where: str) -> None:
@@ -522,22 +563,31 @@ def make_design(
     spec: str = DEFAULT_SPEC,
     posterior: str | None = None,
     priors: list[Prior] | None = None,
+    assumptions: str | tuple[str, ...] | None = None,
 ) -> DrawDesign:
-    """Validate the options and build the design (ScenarioError on bad input)."""
-    check_draw_options(draws, seeds, posterior)
+    """Validate the options and build the design (ScenarioError on bad input). ``assumptions``
+    (``--assumptions``: ``all``, comma-separated path prefixes, or none) adds the documented
+    assumptions it names, each drawn from its range."""
+    selection = assumptions if isinstance(assumptions, tuple) else parse_selection(assumptions)
+    check_draw_options(draws, seeds, posterior, selection)
     notes: list[str] = []
     if priors is None:
-        priors, notes = scenario_priors(doc, spec)
+        priors, notes = scenario_priors(doc, spec, selection)
     source = resolve_posterior(posterior, doc, spec) if draws else PRIORS
     if source.note:
         notes.append(source.note)
     design = design_from_source(priors, draws, seeds, root_seed, source, spec, notes)
+    design.assumptions = selection
     if source.is_posterior:
         notes += [
             f"{j.city}'s own inputs from its posterior {j.path} (joined on the stage-A row)"
             for j in design.joins
         ]
-        rest = [p.name for p in priors if p.name not in set(design.from_posterior)]
+        rest = [
+            p.name
+            for p in priors
+            if p.name not in set(design.from_posterior) and not is_assumption(p)
+        ]
         if rest:
             notes.append("from their priors (not in the posterior): " + ", ".join(rest))
     return design
@@ -574,13 +624,17 @@ def design_from_source(
     )
 
 
-def check_draw_options(draws: int, seeds: int, posterior: str | None) -> None:
+def check_draw_options(
+    draws: int, seeds: int, posterior: str | None, assumptions: tuple[str, ...] = ()
+) -> None:
     if not 0 <= draws <= MAX_DRAWS:
         raise ScenarioError("--param-draws", draws, f"must be between 0 and {MAX_DRAWS:,}")
     if seeds < 1:
         raise ScenarioError("--seeds", seeds, "must be >= 1")
     if posterior is not None and draws == 0:
         raise ScenarioError("--posterior", posterior, "needs --param-draws D >= 1")
+    if assumptions and draws == 0:
+        raise ScenarioError("--assumptions", ",".join(assumptions), "needs --param-draws D >= 1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,9 +700,10 @@ def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
     (columns of summary.parquet). ScenarioError if a θ is also one of the design's parameters."""
     names = set(exp.param_names)
     paths = {p.path for p in exp.parameters} | set(exp.spec.constants)
-    # A city's own input (added for every city: stage_b_inputs) that the experiment sets is the
-    # experiment's to set: it is left out of the draws, with a note.
+    # A city's own input (added for every city: stage_b_inputs) or a documented assumption that
+    # the experiment sets is the experiment's to set: it is left out of the draws, with a note.
     inputs = {ts.path for _, _, ts in stage_b_inputs()}
+    inputs |= {p.path for p in design.priors if is_assumption(p)}
     mine = [p for p in design.priors if p.path in paths and p.path in inputs]
     if mine:
         design = replace(

@@ -1,0 +1,181 @@
+"""Documented assumptions drawn beside the calibrated parameters (issue 11 point 4: "or, for
+inputs with no data, from their documented ranges"; ``--assumptions``).
+
+What the option claims: it adds exactly the drawable documented inputs it names, each inside
+its range; it never takes a policy setting, the run's own settings or a calibrated parameter
+twice; a value depends on the root seed, the draw and the path only (so the spec's draws do not
+move when assumptions are added, and a path draws the same value whatever else is selected);
+an experiment that sets an assumption keeps its value; what is drawn and what is not is said
+on every interval; a typo exits 2 with one line before any run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecosystem.scenario import ScenarioError, load_document
+from experiments import uncertainty as unc
+from experiments.assumptions import (
+    documented_ranges,
+    is_assumption,
+    parse_selection,
+    range_prior,
+    shape_reason,
+)
+
+TINY = str(Path(__file__).parent / "presets" / "tiny.toml")
+
+
+@pytest.fixture(scope="module")
+def hangzhou():
+    return load_document("hangzhou")
+
+
+def _drawable(doc: dict, prefix: str) -> set[str]:
+    from ecosystem.scenario import strip_provenance
+
+    plain, _ = strip_provenance(doc)
+    return {
+        path
+        for path, leaf in documented_ranges(doc)
+        if path.startswith(prefix)
+        and ".policy." not in path
+        and shape_reason(leaf) is None
+        and not isinstance(range_prior(path, doc, plain), str)
+    }
+
+
+def test_a_prefix_adds_exactly_its_drawable_documented_inputs_inside_their_ranges(hangzhou):
+    base = unc.make_design(hangzhou, 8, 1, 5)
+    design = unc.make_design(hangzhou, 8, 1, 5, assumptions="labour.")
+    added = [p for p in design.priors if is_assumption(p)]
+    spec_paths = {p.path for p in base.priors}
+    expected = _drawable(hangzhou, "labour.") - spec_paths - {"labour.graduate_inflow_warn_share"}
+    assert {p.path for p in added} == expected and len(expected) > 10
+    assert design.assumption_names == [p.name for p in added]
+    for p in added:
+        values = design.table[p.name]
+        assert values.between(p.low, p.high).all(), p.path
+        assert values.nunique() > 1, p.path  # drawn, not held
+    # the spec's own parameters keep their draws: adding assumptions moves nothing else
+    pd.testing.assert_frame_equal(design.table[base.names], base.table[base.names])
+
+
+def test_all_never_takes_a_policy_setting_the_runs_settings_or_a_spec_parameter_twice(hangzhou):
+    design = unc.make_design(hangzhou, 2, 1, 5, assumptions="all")
+    paths = [p.path for p in design.priors]
+    assert len(paths) == len(set(paths))
+    assert not [p for p in paths if ".policy." in p or p.startswith("meta.")]
+    assert len(design.assumption_names) > 150
+    notes = " ".join(design.notes)
+    assert "a policy setting" in notes and "range is a point" in notes
+
+
+def test_a_paths_value_depends_on_the_seed_the_draw_and_the_path_only(hangzhou):
+    narrow = unc.make_design(hangzhou, 6, 1, 11, assumptions="labour.,startups.founding_team")
+    wide = unc.make_design(hangzhou, 6, 1, 11, assumptions="all")
+    pd.testing.assert_frame_equal(wide.table[narrow.names], narrow.table[narrow.names])
+    other = unc.make_design(hangzhou, 6, 1, 12, assumptions="labour.")
+    assert not other.table["labour_normal_tightness"].equals(
+        narrow.table["labour_normal_tightness"]
+    )
+
+
+def test_every_interval_says_what_is_drawn_and_what_is_not(hangzhou):
+    none = unc.make_design(hangzhou, 2, 1, 5)
+    assert unc.LEFT_OUT in none.source_line() and "--assumptions all" in none.source_line()
+    some = unc.make_design(hangzhou, 2, 1, 5, assumptions="labour.")
+    line = some.source_line()
+    assert f"({len(some.assumption_names)}, under labour.)" in line
+    assert "independently" in line and "stay at their values" in line
+    assert f"{len(some.assumption_names)} documented assumptions" in some.label()
+    every = unc.make_design(hangzhou, 2, 1, 5, assumptions="all").source_line()
+    assert "all " in every and "stay at their values" not in every
+    assert some.describe()["assumption_parameters"] == some.assumption_names
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("labr.", "matches no documented assumption"),
+        ("regions.hangzhou.policy.", "matches no documented assumption"),
+        ("all,labour.", "not both"),
+        ("labour. x", "path prefixes"),
+    ],
+)
+def test_a_bad_selection_is_refused_naming_the_option(hangzhou, value, message):
+    with pytest.raises(ScenarioError, match=message) as err:
+        unc.make_design(hangzhou, 2, 1, 5, assumptions=value)
+    assert err.value.field == "--assumptions"
+
+
+def test_a_region_the_scenario_lacks_is_a_note_not_an_error(hangzhou):
+    design = unc.make_design(hangzhou, 2, 1, 5, assumptions="regions.beijing.")
+    assert not design.assumption_names
+    assert any("no such region" in n for n in design.notes)
+    assert parse_selection("none") == () and parse_selection(None) == ()
+
+
+def test_an_assumption_the_experiment_sets_keeps_the_experiments_value(tmp_path):
+    from experiments.spec import load_experiment
+
+    exp_file = tmp_path / "e.toml"
+    exp_file.write_text(
+        f"""[experiment]
+name = "e"
+scenario = "{TINY}"
+replicates = 1
+months = 6
+
+[constants]
+"labour.normal_tightness" = 0.5
+
+[levers.stock]
+path = "regions.ningbo.initial_startups"
+
+[design]
+method = "list"
+
+[[design.points]]
+name = "base"
+stock = 60
+""",
+        encoding="utf-8",
+    )
+    exp = load_experiment(exp_file)
+    doc = load_document(TINY)
+    design = unc.make_design(doc, 2, 1, 3, assumptions="labour.")
+    assert "labour_normal_tightness" in design.assumption_names
+    drawn = unc.with_draws(exp, design)
+    assert "labour_normal_tightness" not in drawn.design.names
+    assert any("labour.normal_tightness" in n for n in drawn.notes)
+    for task in drawn.tasks:
+        assert "labour.normal_tightness" not in task.overrides
+
+
+def test_assumptions_without_draws_and_a_typo_exit_2_with_one_line(tmp_path, capsys):
+    from experiments import cli
+
+    base = ["run", TINY, "--replicates", "1", "--out", str(tmp_path / "o"), "--quiet"]
+    for extra, message in (
+        (["--assumptions", "all"], "needs --param-draws"),
+        (["--param-draws", "2", "--assumptions", "labr."], "--assumptions"),
+    ):
+        assert cli.main([*base, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and message in err and "\n" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_runs_with_every_assumption_drawn_complete_and_record_the_draws(tmp_path, capsys):
+    from experiments import cli
+
+    out = tmp_path / "rep"
+    argv = ["run", TINY, "--years", "1", "--replicates", "1", "--out", str(out), "--quiet"]
+    assert cli.main([*argv, "--workers", "1", "--param-draws", "3", "--assumptions", "all"]) == 0
+    text = capsys.readouterr().out
+    assert "documented assumptions from their ranges" in text and "drawn too (all " in text
+    table = pd.read_parquet(out / "comparison.parquet")
+    assert int(table["param_draws"].max()) == 3
