@@ -112,6 +112,27 @@ def test_the_presets_posterior_gives_the_draws_and_they_are_the_clis():
     assert cd.source.is_posterior and "Hangzhou" in cd.label() and "prior ranges" in cd.label()
 
 
+def test_the_documented_assumptions_are_the_clis_and_the_page_says_what_they_mean():
+    """'… and the documented assumptions': the app's run m is the CLI's draw m of
+    ``--assumptions all`` (the user's own setting kept, no policy setting drawn), the label
+    counts them and the page gives the caveat instead of what the draws leave out."""
+    from experiments import uncertainty as exu
+
+    s = Session("hangzhou", seed=5)
+    s.set_lever("labour.normal_tightness", 0.9)
+    d = unc.parameter_draws(s.base_doc, 3, s.seed, s.changes, s.scenario.meta.posterior, True)
+    assert len(d.assumptions) > 150 and "labour_normal_tightness" not in d.names
+    assert d.label().endswith(f"; {len(d.assumptions)} documented assumptions from their ranges")
+    assert "drawn too" in d.explain() and exu.LEFT_OUT not in d.explain()
+    cli = exu.make_design(s.base_doc, 3, 1, s.seed, posterior="preset", assumptions="all")
+    for m in range(3):
+        mine = d.draws[m]
+        assert not [p for p in mine if ".policy." in p]
+        assert mine == {k: v for k, v in cli.overrides(m).items() if k != "labour.normal_tightness"}
+    plain = unc.parameter_draws(s.base_doc, 3, s.seed, s.changes, s.scenario.meta.posterior)
+    assert not plain.assumptions and exu.LEFT_OUT in plain.explain()
+
+
 def test_the_page_says_how_many_runs_reach_the_target_with_an_interval():
     """The 5,000 question in the browser (issue 11 point 6): runs reaching the scenario's target
     by the bands' month, per arm, seeds and parameters apart, with the probability's interval."""

@@ -695,6 +695,7 @@ def UncertaintyView(session: Session, settings_version: int):
 
     n_seeds = solara.use_reactive("8")
     with_params = solara.use_reactive(False)
+    with_assumptions = solara.use_reactive(False)
     metric = solara.use_reactive("startups_alive")
     progress = solara.use_reactive((0, 0))
     result = solara.use_reactive(None)  # (settings_version, month, Bands)
@@ -715,6 +716,7 @@ def UncertaintyView(session: Session, settings_version: int):
                 session.seed,
                 session.changes,
                 session.scenario.meta.posterior,
+                with_assumptions.value,
             )
         job = unc.SeedJob(session.scenario, session.base_scenario, seeds, months, draws=draws)
         job_ref.current = job
@@ -742,8 +744,10 @@ def UncertaintyView(session: Session, settings_version: int):
     posterior = session.scenario.meta.posterior
     # where the draws would come from: read from the posterior file's record (memoised)
     source = solara.use_memo(
-        lambda: unc.ParameterDraws([], [], unc.draw_source(session.base_doc, posterior)),
-        [session.source, posterior],
+        lambda: unc.parameter_draws(
+            session.base_doc, 0, session.seed, session.changes, posterior, with_assumptions.value
+        ),
+        [session.source, posterior, with_assumptions.value, tuple(session.changes)],
     )
     running = task.pending and run_no.value > 0
     done, total = progress.value
@@ -754,7 +758,8 @@ def UncertaintyView(session: Session, settings_version: int):
             "difference smaller than the bands' spread may be chance. 'Include parameter "
             "uncertainty' adds one run per seed with the uncertain parameters (behaviour, and "
             "the cities' own inputs) drawn from the preset's calibrated posterior where it has "
-            "one (else from their documented prior ranges), as a second, lighter band."
+            "one (else from their documented prior ranges), as a second, lighter band; '… and "
+            "the documented assumptions' draws the inputs that have a range but no data too."
         )
         with solara.Row(gap="8px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Select(
@@ -767,6 +772,12 @@ def UncertaintyView(session: Session, settings_version: int):
             with solara.Div(classes=["aieco-with-params"]):  # Checkbox takes no classes
                 solara.Checkbox(
                     label="Include parameter uncertainty", value=with_params, disabled=running
+                )
+            with solara.Div(classes=["aieco-with-assumptions"]):
+                solara.Checkbox(
+                    label="… and the documented assumptions",
+                    value=with_assumptions,
+                    disabled=running or not with_params.value,
                 )
             solara.Button(
                 f"Run {n_seeds.value} seeds × {4 if with_params.value else 2} to month {months}",

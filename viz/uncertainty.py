@@ -15,7 +15,10 @@ prior ranges; the page says which ("calibrated posterior (Hangzhou, revision …
 ranges") and where the posterior's predictive check is. The app reads shipped posteriors by
 name only, never a path from a scenario (an uploaded file cannot make the server read a file).
 Those runs give a second, wider band labelled "seeds and parameters" beside the seeds-only band,
-and a second run-by-run difference: both arms share the seeds and the draws.
+and a second run-by-run difference: both arms share the seeds and the draws. **…and the
+documented assumptions** (a second checkbox) draws every documented assumption too, each
+independently from its range, as ``--assumptions all`` does (never a policy setting, never what
+the user changed); the page then says what that means instead of what the draws leave out.
 """
 
 from __future__ import annotations
@@ -90,56 +93,78 @@ class ParameterDraws:
     names: list[str]  # every drawn parameter
     source: object  # experiments.uncertainty.DrawSource
     from_posterior: list[str] = field(default_factory=list)  # those the posterior gives
+    #: the documented assumptions among ``names`` (drawn from their ranges; empty: none)
+    assumptions: list[str] = field(default_factory=list)
 
     def label(self) -> str:
-        """``18 parameters drawn from the calibrated posterior (Hangzhou, revision …)``."""
-        n, k = len(self.names), len(self.from_posterior)
+        """``18 parameters drawn from the calibrated posterior (Hangzhou, revision …)``, and
+        ``; 204 documented assumptions from their ranges`` when those are drawn too."""
+        n, k = len(self.names) - len(self.assumptions), len(self.from_posterior)
         if not self.source.is_posterior:
-            return f"{n} parameters drawn from their prior ranges"
-        if k == n:
-            return f"{n} parameters drawn from the {self.source.short()}"
-        return (
-            f"{n} parameters drawn, {k} from the {self.source.short()} and {n - k} "
-            "from their prior ranges"
-        )
+            text = f"{n} parameters drawn from their prior ranges"
+        elif k == n:
+            text = f"{n} parameters drawn from the {self.source.short()}"
+        else:
+            text = (
+                f"{n} parameters drawn, {k} from the {self.source.short()} and {n - k} "
+                "from their prior ranges"
+            )
+        if self.assumptions:
+            text += f"; {len(self.assumptions)} documented assumptions from their ranges"
+        return text
 
     def explain(self) -> str:
         """For the page: the source, for a posterior where its check is, and what the draws
-        leave out (``experiments.uncertainty.LEFT_OUT``, as every command says it)."""
-        from experiments.uncertainty import LEFT_OUT
+        leave out (``experiments.uncertainty.LEFT_OUT``, as every command says it) or, with
+        the assumptions drawn, what drawing them means (``ASSUMPTIONS_CAVEAT``)."""
+        from experiments.uncertainty import ASSUMPTIONS_CAVEAT, LEFT_OUT
 
+        tail = LEFT_OUT
+        if self.assumptions:
+            tail = (
+                f"The {len(self.assumptions)} documented assumptions are drawn too, "
+                f"{ASSUMPTIONS_CAVEAT}."
+            )
         if not self.source.is_posterior:
             why = f" ({self.source.note})" if self.source.note else ""
             return (
                 f"Parameter draws: prior ranges{why}. These are the documented ranges, wider "
-                f"than what the calibration targets allow. {LEFT_OUT}"
+                f"than what the calibration targets allow. {tail}"
             )
         return (
             f"Parameter draws: {self.source.short()}, the calibration of the behavioural core "
             "against its targets. It is the best compromise of the model, not a fit to every "
             "target: its posterior predictive check in docs/calibration.md says which targets it "
-            f"misses. {LEFT_OUT}"
+            f"misses. {tail}"
         )
 
 
 def parameter_draws(
-    base_doc: dict, n: int, root_seed: int, fixed=(), posterior: str | None = None
+    base_doc: dict,
+    n: int,
+    root_seed: int,
+    fixed=(),
+    posterior: str | None = None,
+    assumptions: bool = False,
 ) -> ParameterDraws:
     """``n`` parameter draws of the calibration spec's parameters (``experiments.uncertainty``),
     from the posterior :func:`draw_source` finds or from their documented ranges, leaving out
-    the paths in ``fixed`` (what the user set). Row m is the CLI's draw m for the same root
-    seed and posterior, whatever the user fixed."""
+    the paths in ``fixed`` (what the user set); with ``assumptions`` every documented
+    assumption too (``--assumptions all``). Row m is the CLI's draw m for the same root seed,
+    posterior and assumptions, whatever the user fixed."""
     from ecosystem.scenario import ScenarioError
+    from experiments.assumptions import ALL, is_assumption
     from experiments.uncertainty import PRIORS, design_from_source, scenario_priors
 
-    priors, _ = scenario_priors(base_doc)
+    priors, _ = scenario_priors(base_doc, assumptions=(ALL,) if assumptions else ())
     priors = [p for p in priors if p.path not in set(fixed)]
     try:
         design = design_from_source(priors, n, 1, root_seed, draw_source(base_doc, posterior))
     except ScenarioError:  # e.g. every parameter the posterior has is fixed by the user
         design = design_from_source(priors, n, 1, root_seed, PRIORS)
     draws = [design.overrides(m) for m in range(n)]
-    return ParameterDraws(draws, design.names, design.source, design.from_posterior)
+    drawn = [p.name for p in priors if is_assumption(p)]
+    return ParameterDraws(draws, design.names, design.source, design.from_posterior, drawn)
 
 
 @dataclass

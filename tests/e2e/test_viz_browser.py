@@ -685,6 +685,22 @@ def test_uncertainty_bands_with_posterior_draws_and_cancel(page, viz_url, server
     source = page.locator(".aieco-draw-source").inner_text()
     assert "calibrated posterior (Hangzhou, revision " in source, source
     assert "docs/calibration.md" in source and "misses" in source
+    assert "stays at its value" in source  # what the draws leave out, said as the CLI says it
+    # '… and the documented assumptions': the page says they are drawn, and what that means
+    ticks = page.locator(".aieco-with-assumptions")
+    ticks.get_by_text("and the documented assumptions").click()
+    page.wait_for_function(
+        "document.querySelector('.aieco-draw-source')?.innerText.includes('drawn too')",
+        timeout=30_000,
+    )
+    assert (
+        "independently over its documented range" in page.locator(".aieco-draw-source").inner_text()
+    )
+    ticks.get_by_text("and the documented assumptions").click()  # back to the posterior only
+    page.wait_for_function(
+        "!document.querySelector('.aieco-draw-source')?.innerText.includes('drawn too')",
+        timeout=30_000,
+    )
     run = page.locator(".aieco-run-seeds")
     assert "run 4 seeds × 4 to month 6" in run.inner_text().lower()
     t0 = time.perf_counter()
