@@ -67,6 +67,20 @@ def test_set_changes_every_arm_and_the_page_says_so(tmp_path):
     assert not (tmp_path / "x.md").exists()
 
 
+def test_assumptions_are_drawn_in_every_arm_and_the_page_says_so(tmp_path):
+    """--assumptions draws the documented assumptions it names beside the posterior, the same
+    in every arm (paired), and the page says so in its title, its source line and its
+    regenerate command."""
+    mod = load_script(SCRIPT)
+    doc = tmp_path / "a.md"
+    argv = ["--years", "1", "--workers", "1", "--param-draws", "2", "--seeds", "1"]
+    assert mod.main([*argv, "--assumptions", "labour.", "--doc", str(doc)]) == 0
+    text = doc.read_text(encoding="utf-8")
+    assert text.splitlines()[0].endswith(", documented assumptions drawn (labour.)")
+    assert "Documented assumptions drawn too (" in text and "under labour.)" in text
+    assert f"--assumptions labour. --doc {doc}" in text
+
+
 def _voucher_money_falls(text: str, detected: bool = True) -> None:
     """The voucher switch-off lowers what the programme pays: a real, detected change (with 2
     replicates a † lead, not a discovery at the table's false discovery rate), or with
