@@ -60,7 +60,6 @@ import copy
 import datetime as dt
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -85,6 +84,7 @@ from ecosystem.scenario import (
 from ecosystem.scenario.schema import Policy
 from ecosystem.seeds import seed_problem
 from experiments.options import add_draw_arguments, posterior_choice
+from experiments.runner import execute_tasks
 from experiments.uncertainty import (
     LEVEL,
     P_LEVEL,
@@ -580,16 +580,29 @@ def plan_designs(
     spec: str = "hangzhou",
     posterior: str | None = None,
     assumptions: str | None = None,
+    screen: bool = False,
+    workers: int | None = 1,
+    progress: bool = False,
 ) -> list[DrawDesign] | None:
     """One parameter-draw design per variant (None when ``draws`` is 0): the same draws (by
-    parameter name) and seeds in every variant, so every row pairs with every other."""
+    parameter name) and seeds in every variant, so every row pairs with every other; with
+    ``screen`` only the draws :func:`experiments.screen.screen_draws` keeps, the same in
+    every variant."""
+    if screen and not assumptions:
+        raise ScenarioError("--screen", "on", "needs --assumptions (documented assumptions drawn)")
     if draws == 0:  # checks the options
         make_design({}, 0, seeds, root_seed, spec, posterior, [], assumptions)
         return None
-    return [
+    designs = [
         make_design(v.document, draws, seeds, root_seed, spec, posterior, None, assumptions)
         for v in plan.variants
     ]
+    if screen:
+        from experiments.screen import screen_draws
+
+        if not screen_draws(designs, workers, progress).kept:
+            raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
+    return designs
 
 
 def _runs(seeds: list[int], design: DrawDesign | None) -> list[tuple[int, int, int, int]]:
@@ -726,51 +739,6 @@ def run_comparison(
         designs,
         reach,
     )
-
-
-def execute_tasks(
-    tasks: list, documents: list[dict], kpis: list[str], workers: int | None, bar
-) -> dict[tuple[int, int], dict]:
-    """Run ``tasks`` (``task.point`` indexes ``documents``) through ``experiments.runner.run_one``
-    in this process (``workers`` 1) or on local spawned processes; records keyed by (point,
-    replicate), so results do not depend on the number of workers. ``bar`` (a tqdm) is
-    advanced per run and closed. A worker that dies leaves a failed record, never an exception."""
-    from experiments.runner import run_one
-
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    records: dict[tuple[int, int], dict] = {}
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            for t in tasks:
-                bar.set_postfix_str(t.variant, refresh=False)
-                records[(t.point, t.replicate)] = run_one(t, documents[t.point], kpis)
-                bar.update(1)
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
-                futures = {pool.submit(run_one, t, documents[t.point], kpis): t for t in tasks}
-                try:
-                    for fut in as_completed(futures):
-                        t = futures[fut]
-                        try:
-                            records[(t.point, t.replicate)] = fut.result()
-                        except Exception as exc:  # noqa: BLE001 - a worker died; record the run as failed
-                            records[(t.point, t.replicate)] = {
-                                "status": "failed",
-                                "kpis": None,
-                                "error": f"{type(exc).__name__}: {exc}",
-                            }
-                        bar.update(1)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-    finally:
-        bar.close()
-    return records
 
 
 REACH_COLUMNS = (
@@ -1205,6 +1173,7 @@ def compare(
     param_spec: str = "hangzhou",
     posterior: str | None = None,
     assumptions: str | None = None,
+    screen: bool = False,
 ) -> Comparison:
     """Validate, run and (with ``out``) write a comparison. Raises ScenarioError on bad input
     (an unusable ``out`` included, before any run). ``presets`` are city ids of the national
@@ -1213,7 +1182,18 @@ def compare(
     documented assumptions ``assumptions`` names (``all`` or path prefixes) among them."""
     check_options(replicates, years, seed, workers, out, overwrite)
     plan = build_plan(presets, policy_from, years, national, scale)
-    designs = plan_designs(plan, param_draws, replicates, seed, param_spec, posterior, assumptions)
+    designs = plan_designs(
+        plan,
+        param_draws,
+        replicates,
+        seed,
+        param_spec,
+        posterior,
+        assumptions,
+        screen,
+        workers,
+        progress,
+    )
     result = run_comparison(plan, replicates, seed, workers, progress, designs)
     if out is not None:
         write_outputs(result, Path(out), overwrite)
@@ -1331,6 +1311,9 @@ def _run_plan(args: argparse.Namespace, make_plan) -> tuple[Comparison, Path] | 
             args.param_spec,
             posterior_choice(args),
             args.assumptions,
+            args.screen,
+            args.workers,
+            not args.quiet,
         )
         result = run_comparison(
             plan, args.replicates, args.seed, args.workers, not args.quiet, designs

@@ -66,6 +66,13 @@ def add_draw_arguments(
             "policy settings are never drawn (default: none, they stay at their values; "
             "docs/sensitivity.md measures them)",
         )
+        g.add_argument(
+            "--screen",
+            action="store_true",
+            help="with --assumptions: keep only the draws that fit the calibration targets of "
+            "--param-spec at least as well as 9 in 10 posterior draws with the assumptions at "
+            "their values (two extra runs per draw; experiments/screen.py)",
+        )
 
 
 def posterior_choice(args) -> str | None:

@@ -303,4 +303,15 @@ def apply_draws(exp, args):
     design = make_design(
         doc, draws, seeds, exp.root_seed, args.param_spec, posterior_choice(args), None, assumptions
     )
+    if getattr(args, "screen", False):
+        from ecosystem.scenario import ScenarioError
+        from experiments.screen import screen_draws
+
+        if not assumptions:
+            raise ScenarioError(
+                "--screen", "on", "needs --assumptions (documented assumptions drawn)"
+            )
+        quiet = getattr(args, "quiet", False)
+        if not screen_draws([design], getattr(args, "workers", 1), not quiet).kept:
+            raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
     return with_draws(exp, design)

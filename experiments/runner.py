@@ -411,6 +411,9 @@ def _manifest(
         "replicates": exp.replicates,
         "seeds": exp.seeds,
         "horizon_months": exp.horizon_months,
+        # a sweep over parameter draws (``aieco policy --param-draws``): where they came from,
+        # every drawn value and, with --screen, the screen's verdict
+        "param_draws": design.describe() if (design := getattr(exp, "design", None)) else None,
         "parameters": exp.param_names,
         "parameter_info": [
             {
@@ -704,6 +707,49 @@ def run_experiment(
         write_manifest(status, counts)
         report.summary = summary
     return report
+
+
+def execute_tasks(
+    tasks: list, documents: list[dict], kpis: list[str], workers: int | None, bar
+) -> dict[tuple[int, int], dict]:
+    """Run ``tasks`` (``task.point`` indexes ``documents``) through ``experiments.runner.run_one``
+    in this process (``workers`` 1) or on local spawned processes; records keyed by (point,
+    replicate), so results do not depend on the number of workers. ``bar`` (a tqdm) is
+    advanced per run and closed. A worker that dies leaves a failed record, never an exception."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    records: dict[tuple[int, int], dict] = {}
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                bar.set_postfix_str(t.variant, refresh=False)
+                records[(t.point, t.replicate)] = run_one(t, documents[t.point], kpis)
+                bar.update(1)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+                futures = {pool.submit(run_one, t, documents[t.point], kpis): t for t in tasks}
+                try:
+                    for fut in as_completed(futures):
+                        t = futures[fut]
+                        try:
+                            records[(t.point, t.replicate)] = fut.result()
+                        except Exception as exc:  # noqa: BLE001 - a worker died; record the run as failed
+                            records[(t.point, t.replicate)] = {
+                                "status": "failed",
+                                "kpis": None,
+                                "error": f"{type(exc).__name__}: {exc}",
+                            }
+                        bar.update(1)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+    finally:
+        bar.close()
+    return records
 
 
 def _progress(total: int, name: str, enabled: bool):

@@ -24,12 +24,14 @@ spec draws that spec's own inputs φ_c (initial stock, market potential, VC pool
 experiment itself sets is left to it (a note says so). With ``--assumptions all`` (or path
 prefixes) every documented assumption of the scenario it names is drawn too, independently
 from its documented range (``experiments.assumptions``; never a policy setting): otherwise they
-stay at their values and every source line says so (:data:`LEFT_OUT`). With ``--posterior
-prior`` every θ is drawn from its prior (the spec's range, or the documented range of the
-scenario; log-uniform over more than a decade: ``experiments.calibrate``). With ``--posterior
-FILE`` the parameters the file has columns for are drawn from it and the rest from their
-priors; with the stage-A posterior, a city whose shipped stage-B posterior was calibrated on it
-takes its own inputs from that file, joined on the stage-A row (:func:`city_joins`).
+stay at their values and every source line says so (:data:`LEFT_OUT`); ``--screen`` keeps only
+the draws that fit the calibration targets as well as the posterior does
+(``experiments.screen``). With ``--posterior prior`` every θ is drawn from its prior (the
+spec's range, or the documented range of the scenario; log-uniform over more than a decade:
+``experiments.calibrate``). With ``--posterior FILE`` the parameters the file has columns for
+are drawn from it and the rest from their priors; with the stage-A posterior, a city whose
+shipped stage-B posterior was calibrated on it takes its own inputs from that file, joined on
+the stage-A row (:func:`city_joins`).
 
 **Which posterior** (:func:`resolve_posterior`). ``--posterior`` takes a ``.parquet`` file, the
 name of a shipped posterior (``hangzhou``: ``experiments/calibration/posteriors/hangzhou.parquet``)
@@ -391,6 +393,13 @@ class DrawDesign:
     joins: list[CityJoin] = field(default_factory=list)
     #: ``--assumptions`` as given (``("all",)`` or path prefixes; () = none)
     assumptions: tuple[str, ...] = ()
+    #: ``--screen``'s verdict (``experiments.screen.Screen``): only its kept draws run
+    screen: object | None = None
+
+    @property
+    def kept(self) -> list[int]:
+        """The draws that run: all, or those the screen kept."""
+        return list(range(self.draws)) if self.screen is None else self.screen.kept
 
     @property
     def assumption_names(self) -> list[str]:
@@ -433,7 +442,7 @@ class DrawDesign:
 
     def pairs(self) -> list[tuple[int, int, int]]:
         """(draw, seed index, seed) of every run, draw-major; replicate = draw · S + seed index."""
-        return [(m, r, s) for m in range(self.draws) for r, s in enumerate(self.seeds)]
+        return [(m, r, s) for m in self.kept for r, s in enumerate(self.seeds)]
 
     def describe(self) -> dict:
         """What manifests record."""
@@ -448,6 +457,7 @@ class DrawDesign:
             "joined_city_posteriors": {j.city: j.path for j in self.joins},
             "assumptions": list(self.assumptions),
             "assumption_parameters": list(self.assumption_names),
+            "screen": self.screen.as_dict() if self.screen is not None else None,
             "replicate": "draw * seeds_per_draw + seed index",
             "parameters": [p.as_dict() for p in self.priors],
             "table": self.table.to_dict(orient="list"),
@@ -470,7 +480,10 @@ class DrawDesign:
         what = f"{n} parameters: {src}"
         if a:
             what = f"{n} spec parameters: {src}; {a} documented assumptions from their ranges"
-        return f"{self.draws} parameter draws ({what}) × {self.seeds_per_draw} seeds"
+        drawn = f"{self.draws} parameter draws"
+        if self.screen is not None:
+            drawn = f"{len(self.kept)} parameter draws kept by the screen of {self.draws}"
+        return f"{drawn} ({what}) × {self.seeds_per_draw} seeds"
 
     def source_line(self) -> str:
         """``Parameter draws from: ...`` (one line; what the commands print), and what the
@@ -485,7 +498,10 @@ class DrawDesign:
             if self.assumptions == (ALL,)
             else f"{a}, under " + ", ".join(self.assumptions)
         )
-        text += f" Documented assumptions drawn too ({which}), {ASSUMPTIONS_CAVEAT}."
+        if self.screen is None:
+            text += f" Documented assumptions drawn too ({which}), {ASSUMPTIONS_CAVEAT}."
+        else:
+            text += f" Documented assumptions drawn too ({which}). {self.screen.line()}"
         if self.assumptions != (ALL,):
             text += " The other documented assumptions stay at their values."
         return text

@@ -679,8 +679,9 @@ def validate(
     """Check the options, run both scenarios over the same draws × seeds, summarise. Raises
     ScenarioError on bad input before any run (``before_runs`` is called after the checks: the
     caller's own, e.g. of the output folder)."""
-    from experiments.compare import _progress, _runs, execute_tasks
+    from experiments.compare import _progress, _runs
     from experiments.parameters import RunTask, replicate_seeds
+    from experiments.runner import execute_tasks
     from experiments.uncertainty import make_design
 
     check_options(draws, seeds, years, workers, seed)

@@ -179,3 +179,124 @@ def test_runs_with_every_assumption_drawn_complete_and_record_the_draws(tmp_path
     assert "documented assumptions from their ranges" in text and "drawn too (all " in text
     table = pd.read_parquet(out / "comparison.parquet")
     assert int(table["param_draws"].max()) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# --screen: keep the draws that fit the calibration targets as well as the posterior does
+# --------------------------------------------------------------------------------------------
+def _fake_runs(monkeypatch, distance_of):
+    """Screen runs that return, instead of running, statistics at a known distance: every
+    conditioned target at observed + half-band × sqrt(d / n) (so band_distance = d)."""
+    from experiments import runner
+    from experiments.calibrate import load_spec
+
+    targets = [t for t in load_spec("hangzhou").targets if t.observed is not None]
+    seen = []
+
+    def fake(tasks, documents, kpis, workers, bar):
+        bar.close()
+        out = {}
+        for t in tasks:
+            seen.append(t)
+            d = distance_of(t.point, t.replicate)
+            if d is None:
+                out[(t.point, t.replicate)] = {"status": "failed", "error": "boom", "kpis": None}
+                continue
+            z = (d / len(targets)) ** 0.5
+            stats = {s.name: s.observed + z * (s.high - s.low) / 2 for s in targets}
+            out[(t.point, t.replicate)] = {"status": "ok", "outcomes": stats}
+        return out
+
+    monkeypatch.setattr(runner, "execute_tasks", fake)
+    return seen
+
+
+def test_the_screen_keeps_the_draws_no_farther_than_the_posteriors_quantile(hangzhou, monkeypatch):
+    from experiments.screen import screen_draws
+
+    ref = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    full = [0.5, 50.0, 9.0, 9.5, None, 2.0, 100.0, 3.0, 9.1, 9.9]  # None: the run failed
+    seen = _fake_runs(monkeypatch, lambda arm, m: full[m] if arm == 0 else ref[m])
+    a = unc.make_design(hangzhou, 10, 2, 5, assumptions="labour.")
+    b = unc.make_design(hangzhou, 10, 2, 5, assumptions="labour.")  # another variant
+    screen = screen_draws([a, b])
+    assert screen.threshold == pytest.approx(9.1)  # the 90% quantile of 1..10
+    assert screen.kept == [0, 2, 5, 7, 8] == a.kept == b.kept  # both variants: the same draws
+    assert screen.errors == {4: "boom"}
+    assert {m for m, _, _ in a.pairs()} == set(screen.kept) and len(a.pairs()) == 10
+    # the reference arm is the same draw without the assumptions, on the same seed
+    labour = {p.path for p in a.priors if is_assumption(p)}
+    arms = {(t.point, t.replicate): t for t in seen}
+    assert labour <= set(arms[(0, 3)].overrides) and not labour & set(arms[(1, 3)].overrides)
+    assert {k: v for k, v in arms[(0, 3)].overrides.items() if k not in labour} == dict(
+        arms[(1, 3)].overrides
+    )
+    assert len({t.seed for t in seen}) == 1 and seen[0].months == 84
+    assert "5 parameter draws kept by the screen of 10" in a.label()
+    assert "5 of 10 draws kept" in a.source_line() and "independently" not in a.source_line()
+    assert a.describe()["screen"]["kept"] == screen.kept
+
+
+def test_screen_without_assumptions_exits_2_and_a_real_screen_runs(tmp_path, capsys):
+    from experiments import cli
+
+    base = ["run", TINY, "--years", "1", "--replicates", "1", "--quiet", "--workers", "1"]
+    assert cli.main([*base, "--out", str(tmp_path / "o"), "--param-draws", "2", "--screen"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--screen" in err and "needs --assumptions" in err and "\n" not in err
+    out = tmp_path / "s"
+    own = "labour.,regions.ningbo.talent."
+    argv = [*base, "--out", str(out), "--param-draws", "2", "--assumptions", own]
+    assert cli.main([*argv, "--screen"]) == 0
+    text = capsys.readouterr().out
+    assert "Screened against the calibration targets of spec hangzhou" in text
+    assert "drawn assumptions are not in the spec's scenario" in text  # ningbo's own are not
+
+
+def test_a_screened_policy_keeps_its_arms_paired_on_the_kept_draws(tmp_path, capsys):
+    import json
+
+    from experiments import cli
+
+    exp = tmp_path / "p.toml"
+    exp.write_text(
+        f"""[experiment]
+name = "p"
+scenario = "{TINY}"
+replicates = 1
+months = 6
+
+[levers.stock]
+path = "regions.ningbo.initial_startups"
+
+[design]
+method = "list"
+
+[[design.points]]
+name = "base"
+stock = 60
+
+[[design.points]]
+name = "more"
+stock = 80
+
+[policy]
+baseline = "base"
+
+[outcomes]
+summary = ["startups_alive_end"]
+kpis = ["startups_alive"]
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    argv = ["policy", str(exp), "--out", str(out), "--workers", "1", "--quiet"]
+    draws = ["--param-draws", "3", "--seeds", "1", "--assumptions", "labour.", "--screen"]
+    assert cli.main([*argv, *draws]) == 0
+    said = capsys.readouterr()
+    assert "Screened against the calibration targets" in said.out + said.err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    kept = manifest["param_draws"]["screen"]["kept"]
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert sorted(set(summary["replicate"])) == kept  # S = 1: replicate = draw
+    assert summary.groupby("variant")["replicate"].apply(sorted).map(tuple).nunique() == 1

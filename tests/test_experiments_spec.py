@@ -298,6 +298,8 @@ LAYERS = [
     ["spec"],
     ["runner", "dask_worker"],
     ["sensitivity", "results", "ema", "calibrate"],
+    ["assumptions"],
+    ["screen"],
     ["uncertainty", "global_sensitivity"],
     ["policy", "compare"],
     ["report", "validation", "calibrate_all"],
