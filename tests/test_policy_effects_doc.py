@@ -79,6 +79,13 @@ def test_assumptions_are_drawn_in_every_arm_and_the_page_says_so(tmp_path):
     assert text.splitlines()[0].endswith(", documented assumptions drawn (labour.)")
     assert "Documented assumptions drawn too (" in text and "under labour.)" in text
     assert f"--assumptions labour. --doc {doc}" in text
+    # screened: the page counts the draws that ran and regenerates with the same options
+    doc2 = tmp_path / "s.md"
+    argv = ["--years", "1", "--workers", "1", "--param-draws", "3", "--seeds", "1"]
+    assert mod.main([*argv, "--assumptions", "labour.", "--screen", "--doc", str(doc2)]) == 0
+    text = doc2.read_text(encoding="utf-8")
+    assert "kept by the screen of 3) × 1 seeds" in text and "Screened against" in text
+    assert f"--param-draws 3 --assumptions labour. --screen --doc {doc2}" in text
 
 
 def _voucher_money_falls(text: str, detected: bool = True) -> None:

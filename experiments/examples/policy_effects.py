@@ -269,14 +269,17 @@ def _reading(rows: pd.DataFrame, noise: str) -> str:
 
 
 def _set_flags(info: dict) -> str:
-    """The ``--set`` and ``--assumptions`` options that regenerate a page made with them (and
-    its ``--doc``)."""
+    """The options that regenerate a page made with other than the defaults (``--param-draws``,
+    ``--set``, ``--assumptions``, ``--screen``), and its ``--doc``."""
     constants = info.get("constants") or {}
     assumptions = info.get("assumptions")
-    if not constants and not assumptions:
-        return ""
-    flags = "".join(f" --set {k}={v}" for k, v in constants.items())
+    drawn = info.get("drawn", info.get("draws"))  # D asked for (the screen may keep fewer)
+    flags = f" --param-draws {drawn}" if drawn not in (None, DRAWS) else ""
+    flags += "".join(f" --set {k}={v}" for k, v in constants.items())
     flags += f" --assumptions {assumptions}" if assumptions else ""
+    flags += " --screen" if info.get("screen") else ""
+    if not flags:
+        return ""
     return f"{flags} --doc {info['doc']}" if info.get("doc") else flags
 
 
@@ -305,7 +308,13 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
     ]
     if draws:
         lines += [
-            f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {draws} parameter draws × "
+            f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {draws} parameter draws"
+            + (
+                f" (kept by the screen of {info['drawn']})"
+                if info.get("screen")
+                else ""
+            )
+            + " × "
             f"{info['seeds_per_draw']} seeds: every variant runs on the baseline's draws and "
             "seeds (common parameter draws and common random numbers). "
             f"{info['source']} Each cell is the mean paired difference variant − baseline, "
@@ -514,11 +523,13 @@ def main(argv: list[str] | None = None) -> int:
         "runs": len(summary),
         "confidence": pol.confidence,
         "minutes": minutes,
-        "draws": design.draws if design is not None else 0,
+        "draws": len(design.kept) if design is not None else 0,  # the draws that ran
+        "drawn": design.draws if design is not None else 0,
         "seeds_per_draw": per_draw,
         "source": design.source_line() if design is not None else "",
         "constants": constants,
         "assumptions": args.assumptions if design is not None and design.assumptions else None,
+        "screen": design is not None and design.screen is not None,
         "doc": args.doc,  # as typed, like the command line above it
     }
     write_text(Path(args.doc), render(effects, means, info))
