@@ -16,7 +16,9 @@ is the calibration's own (``experiments.calibrate.band_distance``: Σ ((x − ob
 half-band)² over the conditioned targets). Draw m is **kept** when its distance is at most the
 ``level`` quantile (default 0.9) of the reference distances: it fits the sourced targets at
 least as well as nine in ten posterior draws do with the assumptions at their values. A failed
-run is rejected, with its error in the notes.
+run is rejected, with its error recorded; so is a run that cannot produce a statistic (no firm
+of the early cohort reached series A: B-given-A undefined), infinitely far as in the
+calibration's own distance.
 
 **What it can see.** Only the assumptions the spec's scenario has: with Hangzhou's spec, the
 national, market and behavioural ones and Hangzhou's own; another city's regional assumptions
