@@ -163,3 +163,44 @@ def paired_effects(
         )
         for k, o in enumerate(outcomes_)
     ]
+
+
+def stock_policy_experiment(
+    path: Path, months: int, summary: str, constants: Mapping[str, Any] | None = None
+) -> Path:
+    """Write a two-arm ``aieco policy`` experiment on TINY to ``path``: Ningbo with 60 initial
+    startups (the baseline) against 80, one summary outcome and the startups-alive KPI;
+    ``constants`` join its ``[constants]`` (every arm). Returns ``path``."""
+    rows = "".join(f'"{k}" = {v!r}\n' for k, v in (constants or {}).items())
+    section = f"[constants]\n{rows}" if rows else ""
+    path.write_text(
+        f"""[experiment]
+name = "p"
+scenario = "{TINY}"
+replicates = 1
+months = {months}
+{section}
+[levers.stock]
+path = "regions.ningbo.initial_startups"
+
+[design]
+method = "list"
+
+[[design.points]]
+name = "base"
+stock = 60
+
+[[design.points]]
+name = "more"
+stock = 80
+
+[policy]
+baseline = "base"
+
+[outcomes]
+summary = ["{summary}"]
+kpis = ["startups_alive"]
+""",
+        encoding="utf-8",
+    )
+    return path

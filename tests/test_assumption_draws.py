@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from paired import stock_policy_experiment
 
 from ecosystem.scenario import ScenarioError, load_document
 from experiments import uncertainty as unc
@@ -121,28 +122,8 @@ def test_a_region_the_scenario_lacks_is_a_note_not_an_error(hangzhou):
 def test_an_assumption_the_experiment_sets_keeps_the_experiments_value(tmp_path):
     from experiments.spec import load_experiment
 
-    exp_file = tmp_path / "e.toml"
-    exp_file.write_text(
-        f"""[experiment]
-name = "e"
-scenario = "{TINY}"
-replicates = 1
-months = 6
-
-[constants]
-"labour.normal_tightness" = 0.5
-
-[levers.stock]
-path = "regions.ningbo.initial_startups"
-
-[design]
-method = "list"
-
-[[design.points]]
-name = "base"
-stock = 60
-""",
-        encoding="utf-8",
+    exp_file = stock_policy_experiment(
+        tmp_path / "e.toml", 6, "startups_alive_end", {"labour.normal_tightness": 0.5}
     )
     exp = load_experiment(exp_file)
     doc = load_document(TINY)
@@ -258,37 +239,7 @@ def test_a_screened_policy_keeps_its_arms_paired_on_the_kept_draws(tmp_path, cap
 
     from experiments import cli
 
-    exp = tmp_path / "p.toml"
-    exp.write_text(
-        f"""[experiment]
-name = "p"
-scenario = "{TINY}"
-replicates = 1
-months = 6
-
-[levers.stock]
-path = "regions.ningbo.initial_startups"
-
-[design]
-method = "list"
-
-[[design.points]]
-name = "base"
-stock = 60
-
-[[design.points]]
-name = "more"
-stock = 80
-
-[policy]
-baseline = "base"
-
-[outcomes]
-summary = ["startups_alive_end"]
-kpis = ["startups_alive"]
-""",
-        encoding="utf-8",
-    )
+    exp = stock_policy_experiment(tmp_path / "p.toml", 6, "startups_alive_end")
     out = tmp_path / "out"
     argv = ["policy", str(exp), "--out", str(out), "--workers", "1", "--quiet"]
     draws = ["--param-draws", "3", "--seeds", "1", "--assumptions", "labour.", "--screen"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from paired import stock_policy_experiment
 
 from ecosystem.scenario import ScenarioError, load_document
 from experiments import compare as cmp
@@ -236,37 +237,7 @@ def test_run_replicates_prints_both_intervals_and_the_target_probabilities(tmp_p
 def test_policy_command_and_report_show_both_sources(tmp_path, capsys):
     from experiments import cli
 
-    exp = tmp_path / "p.toml"
-    exp.write_text(
-        f"""[experiment]
-name = "p"
-scenario = "{TINY}"
-replicates = 1
-months = 12
-
-[levers.stock]
-path = "regions.ningbo.initial_startups"
-
-[design]
-method = "list"
-
-[[design.points]]
-name = "base"
-stock = 60
-
-[[design.points]]
-name = "more"
-stock = 80
-
-[policy]
-baseline = "base"
-
-[outcomes]
-summary = ["startups_alive_y1"]
-kpis = ["startups_alive"]
-""",
-        encoding="utf-8",
-    )
+    exp = stock_policy_experiment(tmp_path / "p.toml", 12, "startups_alive_y1")
     out = tmp_path / "out"
     argv = ["policy", str(exp), "--out", str(out), "--workers", "1", "--quiet"]
     assert cli.main([*argv, "--param-draws", "2", "--seeds", "2"]) == 0
