@@ -47,6 +47,7 @@ import pandas as pd
 
 from ecosystem.scenario import Scenario, ScenarioError, load_document, scenario_from_dict
 from experiments import options as opt
+from experiments.uncertainty import LEFT_OUT
 
 #: Roles of the two scenarios every validation runs.
 CITY, NATIONAL = "city", "national"
@@ -874,6 +875,7 @@ def format_report(v: Validation, command: str, revision: str) -> str:
         "*uncalibrated* model produces, a baseline for the posterior predictive check, "
         "not the check itself."
     )
+    kind += f" {LEFT_OUT}"  # what every interval of the page leaves out
     lines = [
         MARKER,
         "",

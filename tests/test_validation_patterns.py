@@ -435,6 +435,7 @@ def test_the_report_names_the_posterior_its_draws_came_from(tmp_path, capsys):
     written = doc.read_text(encoding="utf-8")
     assert "**Posterior predictive.** calibrated posterior (Hangzhou" in written
     assert "docs/calibration.md" in written and "`hangzhou`" not in written
+    assert "stays at its value" in written and "docs/sensitivity.md" in written  # left out
     assert "\nposterior predictive (" in capsys.readouterr().out
 
 
