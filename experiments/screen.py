@@ -63,7 +63,8 @@ class Screen:
 
     @property
     def kept(self) -> list[int]:
-        return [int(m) for m in np.flatnonzero(self.distance <= self.threshold)]
+        ok = np.isfinite(self.distance) & (self.distance <= self.threshold)
+        return [int(m) for m in np.flatnonzero(ok)]  # a failed run is never kept
 
     def line(self) -> str:
         """One sentence for every printed interval."""

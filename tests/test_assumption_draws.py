@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from paired import stock_policy_experiment
@@ -251,3 +252,11 @@ def test_a_screened_policy_keeps_its_arms_paired_on_the_kept_draws(tmp_path, cap
     summary = pd.read_parquet(out / "summary.parquet")
     assert sorted(set(summary["replicate"])) == kept  # S = 1: replicate = draw
     assert summary.groupby("variant")["replicate"].apply(sorted).map(tuple).nunique() == 1
+
+
+def test_a_failed_screen_run_is_never_kept_even_when_no_reference_fits():
+    from experiments.screen import Screen
+
+    inf = float("inf")
+    s = Screen("hangzhou", 0.9, 1, 84, np.array([1.0, inf, 3.0]), np.array([inf, inf, inf]))
+    assert s.threshold == inf and s.kept == [0, 2]
