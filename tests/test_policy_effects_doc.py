@@ -85,6 +85,7 @@ def test_assumptions_are_drawn_in_every_arm_and_the_page_says_so(tmp_path):
     assert mod.main([*argv, "--assumptions", "labour.", "--screen", "--doc", str(doc2)]) == 0
     text = doc2.read_text(encoding="utf-8")
     assert "kept by the screen of 3) × 1 seeds" in text and "Screened against" in text
+    assert text.splitlines()[0].endswith("screened against the calibration targets")
     assert f"--param-draws 3 --assumptions labour. --screen --doc {doc2}" in text
 
 

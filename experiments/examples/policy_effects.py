@@ -298,6 +298,7 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
         + "".join(f", {k} = {v!r}" for k, v in (info.get("constants") or {}).items())
         + (
             f", documented assumptions drawn ({info['assumptions']})"
+            + (", screened against the calibration targets" if info.get("screen") else "")
             if info.get("assumptions")
             else ""
         ),
@@ -309,11 +310,7 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
     if draws:
         lines += [
             f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {draws} parameter draws"
-            + (
-                f" (kept by the screen of {info['drawn']})"
-                if info.get("screen")
-                else ""
-            )
+            + (f" (kept by the screen of {info['drawn']})" if info.get("screen") else "")
             + " × "
             f"{info['seeds_per_draw']} seeds: every variant runs on the baseline's draws and "
             "seeds (common parameter draws and common random numbers). "
