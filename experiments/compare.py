@@ -588,8 +588,9 @@ def plan_designs(
     parameter name) and seeds in every variant, so every row pairs with every other; with
     ``screen`` only the draws :func:`experiments.screen.screen_draws` keeps, the same in
     every variant."""
-    if screen and not assumptions:
-        raise ScenarioError("--screen", "on", "needs --assumptions (documented assumptions drawn)")
+    from experiments.screen import check_screen_options, screen_draws
+
+    check_screen_options(screen, assumptions)
     if draws == 0:  # checks the options
         make_design({}, 0, seeds, root_seed, spec, posterior, [], assumptions)
         return None
@@ -598,10 +599,7 @@ def plan_designs(
         for v in plan.variants
     ]
     if screen:
-        from experiments.screen import screen_draws
-
-        if not screen_draws(designs, workers, progress).kept:
-            raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
+        screen_draws(designs, workers, progress)
     return designs
 
 

@@ -278,6 +278,7 @@ def apply_draws(exp, args):
     from pathlib import Path
 
     from experiments.assumptions import parse_selection
+    from experiments.screen import check_screen_options, screen_draws
     from experiments.spec import (
         _resolve_scenario,
         apply_constants,
@@ -290,6 +291,8 @@ def apply_draws(exp, args):
     seeds = args.seeds if getattr(args, "seeds", None) is not None else exp.replicates
     assumptions = parse_selection(getattr(args, "assumptions", None))
     check_draw_options(draws, seeds, posterior_choice(args), assumptions)
+    screen = bool(getattr(args, "screen", False))
+    check_screen_options(screen, assumptions)
     if draws == 0:
         if seeds == exp.replicates:
             return exp
@@ -303,15 +306,6 @@ def apply_draws(exp, args):
     design = make_design(
         doc, draws, seeds, exp.root_seed, args.param_spec, posterior_choice(args), None, assumptions
     )
-    if getattr(args, "screen", False):
-        from ecosystem.scenario import ScenarioError
-        from experiments.screen import screen_draws
-
-        if not assumptions:
-            raise ScenarioError(
-                "--screen", "on", "needs --assumptions (documented assumptions drawn)"
-            )
-        quiet = getattr(args, "quiet", False)
-        if not screen_draws([design], getattr(args, "workers", 1), not quiet).kept:
-            raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
+    if screen:
+        screen_draws([design], getattr(args, "workers", 1), not getattr(args, "quiet", False))
     return with_draws(exp, design)

@@ -22,9 +22,9 @@ calibration's own distance.
 
 **What it can see.** Only the assumptions the spec's scenario has: with Hangzhou's spec, the
 national, market and behavioural ones and Hangzhou's own; another city's regional assumptions
-(in a national comparison) are drawn but not judged, and the notes say how many. Screen runs
-are the same for every variant of a comparison (the same draw gives the same values by name),
-so they run once per distinct draw.
+(in a national comparison) are drawn but not judged, and the source line says how many. One
+screen serves every variant of a comparison (judged on the union of their draws: the same
+name has the same value in every variant), so every variant keeps the same draws.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from ecosystem.scenario import ScenarioError
 #: Default quantile of the reference distances a kept draw must not exceed.
 LEVEL = 0.9
 MEASURE = "experiments.calibrate:run_statistics"
+NEEDS_ASSUMPTIONS = "needs --assumptions (documented assumptions drawn)"
 
 
 @dataclass
@@ -109,6 +110,12 @@ def _has_path(plain: dict, path: str) -> bool:
     return True
 
 
+def check_screen_options(screen: bool, assumptions) -> None:
+    """``--screen`` without ``--assumptions``: ScenarioError (before any run)."""
+    if screen and not assumptions:
+        raise ScenarioError("--screen", "on", NEEDS_ASSUMPTIONS)
+
+
 def check_level(level: float) -> None:
     if not 0.0 < level <= 1.0:
         raise ScenarioError("--screen-level", level, "must be in (0, 1]")
@@ -121,7 +128,7 @@ def screen_draws(
     assumptions, one per variant of a comparison, on the same root seed and spec): one
     :class:`Screen` for all, judged on the union of their draws (the same name has the same
     value in every design), so every variant keeps the same draws and stays paired. Sets it on
-    every design. ScenarioError when no design draws an assumption."""
+    every design. ScenarioError when no design draws an assumption, or no draw is kept."""
     from experiments.assumptions import is_assumption
     from experiments.calibrate import band_distance, load_spec
     from experiments.parameters import RunTask
@@ -131,7 +138,7 @@ def screen_draws(
     design = designs[0]
     assumed = {p.path for d in designs for p in d.priors if is_assumption(p)}
     if not assumed:
-        raise ScenarioError("--screen", "on", "needs --assumptions (documented assumptions drawn)")
+        raise ScenarioError("--screen", "on", NEEDS_ASSUMPTIONS)
     cal = load_spec(design.spec)
     base = cal.base_document
     judged = sorted(p for p in assumed if _has_path(base, p))
@@ -170,6 +177,8 @@ def screen_draws(
         row = pd.DataFrame([rec["outcomes"]])
         dist[arm, m] = float(band_distance(row, targets)[0])
     screen = Screen(design.spec, level, seed, months, dist[0], dist[1], judged, unjudged, errors)
+    if not screen.kept:
+        raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
     for d in designs:
         d.screen = screen
     return screen

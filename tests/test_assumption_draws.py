@@ -243,6 +243,8 @@ def test_a_screened_policy_keeps_its_arms_paired_on_the_kept_draws(tmp_path, cap
     exp = stock_policy_experiment(tmp_path / "p.toml", 6, "startups_alive_end")
     out = tmp_path / "out"
     argv = ["policy", str(exp), "--out", str(out), "--workers", "1", "--quiet"]
+    assert cli.main([*argv, "--screen"]) == 2  # without assumptions (and draws): refused
+    assert "needs --assumptions" in capsys.readouterr().err and not out.exists()
     draws = ["--param-draws", "3", "--seeds", "1", "--assumptions", "labour.", "--screen"]
     assert cli.main([*argv, *draws]) == 0
     said = capsys.readouterr()
