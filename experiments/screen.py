@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
+from ecosystem.scenario.paths import PathError, get_path
 
 #: Default quantile of the reference distances a kept draw must not exceed.
 LEVEL = 0.9
@@ -100,13 +101,12 @@ class Screen:
         }
 
 
-def _has_path(plain: dict, path: str) -> bool:
-    """Whether the plain scenario document has a value at ``path``."""
-    node = plain
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
+def _has_path(doc: dict, path: str) -> bool:
+    """Whether the scenario document has a value at ``path``."""
+    try:
+        get_path(doc, path)
+    except PathError:
+        return False
     return True
 
 
@@ -116,14 +116,7 @@ def check_screen_options(screen: bool, assumptions) -> None:
         raise ScenarioError("--screen", "on", NEEDS_ASSUMPTIONS)
 
 
-def check_level(level: float) -> None:
-    if not 0.0 < level <= 1.0:
-        raise ScenarioError("--screen-level", level, "must be in (0, 1]")
-
-
-def screen_draws(
-    designs: list, workers: int | None = 1, progress: bool = False, level: float = LEVEL
-) -> Screen:
+def screen_draws(designs: list, workers: int | None = 1, progress: bool = False) -> Screen:
     """Run the screen for ``designs`` (``experiments.uncertainty.DrawDesign`` with documented
     assumptions, one per variant of a comparison, on the same root seed and spec): one
     :class:`Screen` for all, judged on the union of their draws (the same name has the same
@@ -134,7 +127,6 @@ def screen_draws(
     from experiments.parameters import RunTask
     from experiments.runner import _progress, execute_tasks
 
-    check_level(level)
     design = designs[0]
     assumed = {p.path for d in designs for p in d.priors if is_assumption(p)}
     if not assumed:
@@ -167,16 +159,15 @@ def screen_draws(
             )
     bar = _progress(len(tasks), "screen", progress)
     records = execute_tasks(tasks, [base, base], [], workers, bar)
-    targets = [t.as_dict() for t in cal.targets if t.observed is not None and t.has_target]
+    # every target with a band has an observed value (its middle by default): all conditioned
+    targets = [t.as_dict() for t in cal.targets if t.has_target]
+    ok = {k: r["outcomes"] for k, r in records.items() if r.get("status") == "ok"}
+    errors = {key[1]: r.get("error") or "failed" for key, r in records.items() if key not in ok}
     dist = np.full((2, design.draws), np.inf)
-    errors: dict[int, str] = {}
-    for (arm, m), rec in records.items():
-        if rec.get("status") != "ok":
-            errors.setdefault(m, rec.get("error") or "failed")
-            continue
-        row = pd.DataFrame([rec["outcomes"]])
-        dist[arm, m] = float(band_distance(row, targets)[0])
-    screen = Screen(design.spec, level, seed, months, dist[0], dist[1], judged, unjudged, errors)
+    if ok:
+        arm, m = (np.array(ix) for ix in zip(*ok, strict=True))
+        dist[arm, m] = band_distance(pd.DataFrame(list(ok.values())), targets)
+    screen = Screen(design.spec, LEVEL, seed, months, dist[0], dist[1], judged, unjudged, errors)
     if not screen.kept:
         raise ScenarioError("--screen", "on", "kept no draw: every draw misses the targets")
     for d in designs:

@@ -86,7 +86,7 @@ def test_assumptions_are_drawn_in_every_arm_and_the_page_says_so(tmp_path):
     text = doc2.read_text(encoding="utf-8")
     assert "kept by the screen of 3) × 1 seeds" in text and "Screened against" in text
     assert text.splitlines()[0].endswith("screened against the calibration targets")
-    assert f"--param-draws 3 --assumptions labour. --screen --doc {doc2}" in text
+    assert f"--param-draws 3 --seeds 1 --assumptions labour. --screen --doc {doc2}" in text
 
 
 def _voucher_money_falls(text: str, detected: bool = True) -> None:
