@@ -378,8 +378,9 @@ def recount_headcount(state: State) -> dict[str, np.ndarray]:
 
 def startup_talent(state: State, params: Params) -> np.ndarray:
     """Skill-weighted staff of every startup row (T of ``economics.capability_gain``), from
-    the run's talent ledger (``ecosystem.talent``; kept from the first call on), or from the
-    table where the ledger cannot give it exactly: the same numbers bit for bit."""
+    the run's talent ledger (``ecosystem.talent``; kept from the first call on), or summed
+    from the table if a scenario's skills are not whole ledger units: the same numbers, bit for
+    bit for every startup of fewer than 8,192 staff."""
     p, s = state.people, state.startups
 
     def talent() -> np.ndarray:
