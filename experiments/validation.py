@@ -201,6 +201,32 @@ def live_startup_sizes(firms: pd.DataFrame, min_team: int) -> np.ndarray:
     return firms.loc[alive, "headcount"].to_numpy(dtype=float)
 
 
+#: Pattern 13's size line: the largest Chinese AI startups stay below it (SenseTime peaked at
+#: 6,113 staff; iFlytek, listed since 2008, reports over 10,000).
+LARGEST_STARTUP_LINE = 10_000
+
+
+def largest_startups(firms: pd.DataFrame, cities: list[str]) -> dict[str, float]:
+    """Pattern 13: each city's largest startup at the end of the run (alive and not listed:
+    the KPIs' startups; any team size), in people; 0 for a city with none."""
+    alive = firms[firms["status"].astype(str) == "alive"]
+    top = alive.groupby(alive["region"].astype(str), observed=True)["headcount"].max()
+    return {c: float(top.get(c, 0.0)) for c in cities}
+
+
+def largest_share(firms: pd.DataFrame, cities: list[str]) -> float:
+    """Pattern 13c: the share of its city's startup staff that the largest startup of all
+    the cities employs (NaN without startup staff)."""
+    alive = firms[
+        (firms["status"].astype(str) == "alive") & firms["region"].astype(str).isin(cities)
+    ]
+    if alive.empty or alive["headcount"].sum() <= 0:
+        return NAN
+    top = alive.loc[alive["headcount"].idxmax()]
+    city = alive[alive["region"].astype(str) == str(top["region"])]
+    return float(top["headcount"] / city["headcount"].sum())
+
+
 def growth_stats(firm_years: pd.DataFrame, firms: pd.DataFrame, start_year: int) -> dict:
     """Pattern 4: yearly log headcount growth of firms alive with staff in two consecutive
     December snapshots: its kurtosis (Pearson's, 3 for a normal, 6 for a Laplace) and its
@@ -518,6 +544,14 @@ CHECKS: list[Check] = [
     Check("12", 12, "one-year survival, cohorts of run years 7–8 minus years 1–2",
           (-0.05, 0.05), "≈ 79–80% for every cohort [S32][S33][S34]",
           missing="a cohort founded no firm"),
+    Check("13a", 13, "the city's largest startup at the end (people)", (None, 10_000),
+          "SenseTime's peak 6,113; iFlytek (listed) > 10,000 (caveats)", roles=(CITY,),
+          unit="number"),
+    Check("13b", 13, "cities whose largest startup at the end exceeds 10,000 people",
+          (None, 1), "one such firm in a country-decade at most (caveats)",
+          roles=(NATIONAL,), unit="number"),
+    Check("13c", 13, "the largest startup's share of its city's startup staff (largest city)",
+          None, "no source (explains 13a)", unit="share", missing="no startup staff"),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -606,6 +640,10 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     v["10a"], v["10b"], v["10c"] = vt["ipo"], vt["second_round"], vt["alumni_exits"]
     v["11"] = west_utilization_year(t.kpis, t.hubs, 5) if t.hubs else NAN
     v["12"] = cohort_drift(f, m)
+    largest = largest_startups(f, t.cities)
+    v["13a"] = max(largest.values(), default=0.0)
+    v["13b"] = float(sum(size > LARGEST_STARTUP_LINE for size in largest.values()))
+    v["13c"] = largest_share(f, t.cities)
     return {c.key: float(v[c.key]) for c in CHECKS if role in c.roles}
 
 

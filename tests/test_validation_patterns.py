@@ -131,6 +131,22 @@ def _firm_years(growth: np.ndarray, size0: np.ndarray, founded: np.ndarray):
     return fy, f
 
 
+def test_largest_startups_by_city_count_only_live_unlisted_firms():
+    """Pattern 13: each city's largest startup (alive, not listed: a listed or acquired firm is
+    no longer a startup), the cities over the line, and the leader's share of its city's staff."""
+    f = firms(
+        [{"headcount": 12_000}, {"headcount": 3_000}, {"headcount": 90_000, "status": "listed"},
+         {"headcount": 50_000, "status": "acquired"}, {"region": "beijing", "headcount": 800},
+         {"region": "beijing", "headcount": 200}]
+    )  # fmt: skip
+    got = val.largest_startups(f, ["hangzhou", "beijing", "henan"])
+    assert got == {"hangzhou": 12_000.0, "beijing": 800.0, "henan": 0.0}
+    assert val.largest_share(f, ["hangzhou", "beijing"]) == pytest.approx(12 / 15)
+    assert np.isnan(val.largest_share(f, ["henan"]))
+    assert not val.BY_KEY["13a"].inside(12_000) and val.BY_KEY["13a"].inside(6_113)
+    assert val.BY_KEY["13b"].inside(1) and not val.BY_KEY["13b"].inside(2)
+
+
 def test_growth_stats_laplace_tails_falling_with_size_and_age():
     rng = np.random.default_rng(2)
     n = 4000
@@ -470,3 +486,28 @@ def test_values_from_a_written_run_folder_equal_those_of_the_run(tmp_path):
     assert a.keys() == b.keys()
     assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a), (a, b)
     assert sum(np.isfinite(list(a.values()))) >= 8
+
+
+def test_largest_startups_example_reports_each_citys_largest_unlisted_startup(capsys):
+    """experiments/examples/largest_startups.py (docs/design/superstar-firms.md quotes it): the
+    leader it reports is the largest live, unlisted startup of its city, as pattern 13 counts."""
+    from scripts import load_script
+
+    mod = load_script("experiments/examples/largest_startups.py")
+    assert mod.main([TINY, "--seeds", "1", "--years", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0: g = " in out and "year 1: largest startup median" in out
+    from ecosystem import AIEcosystem, load_scenario
+
+    model = AIEcosystem(load_scenario(TINY), rng=0)
+    model.run_for(12)
+    got = mod.leaders(model)
+    s = model.state.startups
+    alive = model.state.alive_startups()
+    alive = alive[~s.listed[alive]]
+    for r, key in enumerate(model.params.region_keys):
+        rows = alive[s.region[alive] == r]
+        if rows.size:
+            assert got[key][0] == s.headcount[rows].max()
+            assert 0 < got[key][1] <= 1 and 0 <= got[key][2] <= 1
+    assert mod.loop_gain(load_scenario(TINY)) > 0
