@@ -123,6 +123,18 @@ class TalentLedger:
             pick = reach == when
             self.due.setdefault(int(when), []).append((rows[pick], since[pick]))
 
+    def _count(self, firms: np.ndarray, units: np.ndarray, since: np.ndarray, sign: int):
+        """Add (``sign`` 1) or take away (−1) people's terms at ``firms``: to the capped count
+        those whose skill has reached 1 by the last counted month, to the learning sums the
+        others. Returns which are learning."""
+        learning = ~self._reached(units, since, self.through)
+        if not learning.all():
+            np.add.at(self.capped, firms[~learning], sign)
+            firms, units, since = firms[learning], units[learning], since[learning]
+        np.add.at(self.base, firms, sign * (units - self.step * since))
+        np.add.at(self.learning, firms, sign)
+        return learning
+
     def join(self, rows: np.ndarray, firms, skill: np.ndarray, month: int) -> None:
         """``rows`` join startups ``firms`` (one or one each) in ``month`` with ``skill``
         (float32)."""
@@ -132,29 +144,13 @@ class TalentLedger:
         if np.ndim(firms) == 0:
             firms = np.full(rows.size, firms, dtype=np.intp)
         self._fit(int(firms.max()) + 1)
-        if month <= self.through:  # a month already counted: those at 1 count as such
-            done = units >= UNIT
-            if done.any():
-                np.add.at(self.capped, firms[done], 1)
-                go = ~done
-                rows, firms, units = rows[go], firms[go], units[go]
-        np.add.at(self.base, firms, units - self.step * month)
-        np.add.at(self.learning, firms, 1)
-        self._schedule(rows, month, units)
+        learning = self._count(firms, units, np.full(rows.size, month, dtype=np.int64), 1)
+        self._schedule(rows[learning], month, units[learning])
 
     def leave(self, firms: np.ndarray, skill: np.ndarray, since: np.ndarray) -> None:
         """People leave startups ``firms``: their skill and month of joining as stored then."""
-        if not (self.started and self.exact) or firms.size == 0:
-            return
-        units = self._units(skill)
-        since = since.astype(np.int64)
-        done = self._reached(units, since, self.through)
-        if done.any():
-            np.subtract.at(self.capped, firms[done], 1)
-            go = ~done
-            firms, units, since = firms[go], units[go], since[go]
-        np.subtract.at(self.base, firms, units - self.step * since)
-        np.subtract.at(self.learning, firms, 1)
+        if self.started and self.exact and firms.size:
+            self._count(firms, self._units(skill), since.astype(np.int64), -1)
 
     def _start(self, month: int, people, rows: np.ndarray) -> None:
         """Sum the current startup staff (``rows``) from the table: the ledger is kept from
@@ -162,15 +158,9 @@ class TalentLedger:
         self.started = True
         self.through = self.window_end = month - 1
         self.usable(people.view("skill"))  # anyone may join a startup later
-        units = self._units(people.skill[rows])
         firms = people.employer_id[rows].astype(np.intp)
-        since = people.since[rows].astype(np.int64)
         self._fit(int(firms.max()) + 1 if firms.size else 0)
-        done = self._reached(units, since, self.through)
-        self.capped += np.bincount(firms[done], minlength=self.capped.size)
-        go = ~done
-        np.add.at(self.base, firms[go], units[go] - self.step * since[go])
-        self.learning += np.bincount(firms[go], minlength=self.learning.size)
+        self._count(firms, self._units(people.skill[rows]), people.since[rows].astype(np.int64), 1)
 
     def _count_reached(self, month: int, people, staff) -> None:
         """Move the staff whose skill reaches 1 by ``month`` and who are still where they
