@@ -448,7 +448,7 @@ class Check:
     roles: tuple[str, ...] = (CITY, NATIONAL)
     #: "median": the median over runs is tested; "share": the mean of a 0/1 value (share of runs)
     stat: str = "median"
-    unit: str = "share"  # "share" (printed as %) or "number"
+    unit: str = "share"  # "share" (printed as %), "number" or "count" (whole, 1,234)
     #: why a value can be missing in a run (said when no run gives one)
     missing: str = ""
     #: a one-sided band registered with a strict inequality ("kurtosis > 3")
@@ -546,10 +546,10 @@ CHECKS: list[Check] = [
           missing="a cohort founded no firm"),
     Check("13a", 13, "the city's largest startup at the end (people)", (None, 10_000),
           "SenseTime's peak 6,113; iFlytek (listed) > 10,000 (caveats)", roles=(CITY,),
-          unit="number"),
+          unit="count"),
     Check("13b", 13, "cities whose largest startup at the end exceeds 10,000 people",
           (None, 1), "one such firm in a country-decade at most (caveats)",
-          roles=(NATIONAL,), unit="number"),
+          roles=(NATIONAL,), unit="count"),
     Check("13c", 13, "the largest startup's share of its city's startup staff (largest city)",
           None, "no source (explains 13a)", unit="share", missing="no startup staff"),
 ]  # fmt: skip
@@ -881,6 +881,8 @@ def summarise(runs: pd.DataFrame, scenarios: dict, reasons: dict) -> pd.DataFram
 def _fmt_unit(unit: str):
     if unit == "share":
         return lambda v: f"{v:.1%}" if abs(v) < 0.1 and v != 0 else f"{v:.0%}"
+    if unit == "count":  # people, cities: whole numbers with thousands separators
+        return lambda v: f"{v:,.0f}"
     return lambda v: f"{v:.2f}"
 
 
