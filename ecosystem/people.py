@@ -384,8 +384,9 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
     p, s = state.people, state.startups
 
     def talent() -> np.ndarray:
-        if state.talent is None:
-            state.talent = TalentLedger(np.float32(params.config.population.learning_per_month))
+        rate = np.float32(params.config.population.learning_per_month)
+        if state.talent is None or state.talent.rate != rate:  # (a new one sums the table)
+            state.talent = TalentLedger(rate)
         kept = state.talent.talent(state.month, p, s.n, lambda: startup_staff(state))
         return talent_from_table(state, params) if kept is None else kept
 

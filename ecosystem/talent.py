@@ -54,7 +54,9 @@ class TalentLedger:
     """
 
     def __init__(self, learning: np.float32, window: int = 12):
-        step = float(np.float32(learning)) * _UNIT_F
+        #: λ as the people table's skills use it (a different λ needs a new ledger).
+        self.rate = np.float32(learning)
+        step = float(self.rate) * _UNIT_F
         self.exact = step == int(step)
         #: Λ: skill learnt per month, in ledger units.
         self.step = int(step) if self.exact else 0

@@ -128,3 +128,22 @@ def test_a_skill_below_the_smallest_whole_unit_stops_the_ledger():
     ledger.usable(np.float32([1e-7]))
     assert not ledger.exact
     assert not TalentLedger(np.float32(1e-7)).exact
+
+
+def test_a_changed_learning_rate_starts_a_new_ledger_from_the_table(hangzhou):
+    """Parameters are fixed for a run, but a caller that swaps them mid-run (λ included) must not
+    get talent from a ledger kept at the old λ: a new one starts from the table."""
+    import dataclasses
+
+    model = AIEcosystem(hangzhou, rng=2)
+    model.run_for(3)
+    old = model.state.talent
+    cfg = model.params.config
+    population = cfg.population.model_copy(update={"learning_per_month": 0.004})
+    model.params = dataclasses.replace(
+        model.params, config=cfg.model_copy(update={"population": population})
+    )
+    model.state.people.cache.pop("talent", None)
+    got = people.startup_talent(model.state, model.params)
+    assert model.state.talent is not old and model.state.talent.rate == np.float32(0.004)
+    np.testing.assert_array_equal(got, people.talent_from_table(model.state, model.params))
