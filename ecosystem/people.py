@@ -179,14 +179,8 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     p.since[rows] = month
     if np.ndim(kind) == 0:
         p.joins[int(kind)] += 1
-        if ("scan", int(kind)) in p.cache:  # the rows that joined since the kind's last scan
-            p.joined[int(kind)].append(rows)
     else:
-        present = np.bincount(kind, minlength=len(Employer)) > 0
-        p.joins += present
-        for k in np.flatnonzero(present):
-            if ("scan", int(k)) in p.cache:
-                p.joined[int(k)].append(rows[kind == k])
+        p.joins += np.bincount(kind, minlength=len(Employer)) > 0
     headcount_delta(state, kind, ident, 1, region)
     set_hazards(state, params, rows, kind, region)
     if ledger is not None and ledger.started:
@@ -253,52 +247,22 @@ def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
     next move."""
     p = state.people
     kind = int(kind)  # see employed_by_kind
-    kept = p.cache.get(("scan", kind))
-    if kept is not None and kept[0] == int(p.joins[kind]):
-        return _with_new_rows(p, kind, kept)
-    rows = np.flatnonzero(p.view("employer_kind") == kind)
-    ids = p.employer_id[rows].astype(np.intp)
-    p.remember(("kind", kind), p.changes, rows)
-    p.joined[kind] = []  # the log of joiners starts with the scan
-    return _keep_scan(p, kind, int(p.joins[kind]), rows, ids)
-
-
-def _keep_scan(p, kind: int, stamp: int, rows: np.ndarray, ids: np.ndarray):
+    key, stamp = ("scan", kind), int(p.joins[kind])
+    kept = p.cache.get(key)
+    if kept is not None and kept[0] == stamp:
+        _, scanned, rows, ids = kept
+        if scanned == p.n:
+            return rows, ids
+        new = scanned + np.flatnonzero(p.employer_kind[scanned : p.n] == kind)
+        ids = np.concatenate([ids, p.employer_id[new].astype(np.intp)])
+        rows = np.concatenate([rows, new])
+    else:
+        rows = np.flatnonzero(p.view("employer_kind") == kind)
+        ids = p.employer_id[rows].astype(np.intp)
+        p.remember(("kind", kind), p.changes, rows)
     rows.flags.writeable = ids.flags.writeable = False
-    p.cache[("scan", kind)] = (stamp, p.n, rows, ids)
+    p.cache[key] = (stamp, p.n, rows, ids)
     return rows, ids
-
-
-def _with_new_rows(p, kind: int, kept: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """A kept scan with the rows added to the table since appended (those of ``kind`` now)."""
-    stamp, scanned, rows, ids = kept
-    if scanned == p.n:
-        return rows, ids
-    new = scanned + np.flatnonzero(p.employer_kind[scanned : p.n] == kind)
-    ids = np.concatenate([ids, p.employer_id[new].astype(np.intp)])
-    return _keep_scan(p, kind, stamp, np.concatenate([rows, new]), ids)
-
-
-#: ``staff_of`` reads a startup-staff scan made before people joined startups, plus the rows
-#: that joined since, until these are more than this share of the scan (then it scans anew).
-_STALE_SHARE = 0.25
-
-
-def _startup_candidates(state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, employer then) of the last startup-staff scan, with the rows added since, and
-    the rows that joined a startup since it (``People.joined``): between them, everyone
-    employed by a startup now, and more. A new scan only when the joiners have grown to
-    ``_STALE_SHARE`` of it: people join startups every month (hires, founders), and a scan
-    reads every row ever added."""
-    p = state.people
-    kept = p.cache.get(("scan", _STARTUP))
-    if kept is not None and kept[0] != int(p.joins[_STARTUP]):
-        joined = p.joined[_STARTUP]
-        if len(joined) > 1:
-            joined[:] = [np.concatenate(joined)]
-        if joined and joined[0].size <= _STALE_SHARE * kept[2].size:
-            return (*_with_new_rows(p, _STARTUP, kept), joined[0])
-    return (*_kind_scan(state, Employer.STARTUP), np.zeros(0, dtype=np.intp))
 
 
 def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
@@ -327,10 +291,9 @@ def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
     or only its founder. When every firm's headcount is its founder alone, still working for
     it, or nobody, the founders are the answer (``headcount_delta`` keeps the headcounts equal
     to the table's counts), without reading the staff of every startup. Otherwise the answer is
-    among the rows of the last startup-staff scan that worked for one of the firms then and the
-    rows that joined one since (``_startup_candidates``): those still employed by one of them.
-    For up to ``_FEW_FIRMS`` firms the scan's employers are compared with each firm, cheaper
-    than looking every employer up in a table of the firms asked."""
+    the rows of ``_kind_scan`` that worked for one of the firms then and are still employed by
+    a startup; for up to ``_FEW_FIRMS`` firms those are found by comparing the scan's employers
+    with each firm, cheaper than looking every employer up in a table of the firms asked."""
     p, s = state.people, state.startups
     firms = np.asarray(firms, dtype=np.intp)
     founder = s.founder[firms]
@@ -338,20 +301,17 @@ def staff_of(state: State, firms: np.ndarray) -> np.ndarray:
     alone &= p.employer_kind[founder] == _STARTUP
     if np.array_equal(s.headcount[firms], alone):
         return np.unique(founder[alone])
-    superset, firm, joined = _startup_candidates(state)
-    mark = np.zeros(s.n, dtype=bool)
-    mark[firms] = True
+    superset, firm = _kind_scan(state, Employer.STARTUP)
     if firms.size <= _FEW_FIRMS:
         mine = firm == firms[0]
         for f in firms[1:]:
             mine |= firm == f
     else:
+        mark = np.zeros(s.n, dtype=bool)
+        mark[firms] = True
         mine = mark[firm]
     rows = superset[np.flatnonzero(mine)]  # few of many: indices beat a boolean mask here
-    if joined.size == 0:  # nobody joined a startup since the scan: nobody moved between them
-        return rows[p.employer_kind[rows] == _STARTUP]
-    rows = np.union1d(rows, joined[mark[p.employer_id[joined]]])
-    return rows[(p.employer_kind[rows] == _STARTUP) & mark[p.employer_id[rows]]]
+    return rows[p.employer_kind[rows] == _STARTUP]
 
 
 def job_seekers(state: State) -> np.ndarray:

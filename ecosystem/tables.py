@@ -199,9 +199,6 @@ class People(ColumnTable):
         #: (``people.reassign``): ``people.employed_by_kind`` keeps one scan of the table for
         #: as long as people only leave employers of the kind.
         self.joins = np.zeros(len(Employer), dtype=np.int64)
-        #: By employer kind, the rows that joined an employer of that kind since the kind's
-        #: last scan of the table (``people._kind_scan``; logged only once there is one).
-        self.joined: dict[int, list[np.ndarray]] = {int(k): [] for k in Employer}
 
     COLUMNS = {
         "region": (np.int16, -1),
