@@ -13,7 +13,6 @@ import numpy as np
 
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, PersonOrigin, PersonStatus
-from ecosystem.talent import TalentLedger
 
 _NEVER = np.iinfo(np.int32).max
 #: ``alumni_of`` value of people who worked at a big firm in another region.
@@ -71,10 +70,6 @@ def add_people(
     p = state.people
     headcount_delta(state, p.employer_kind[rows], p.employer_id[rows], 1, region)
     set_hazards(state, params, rows)
-    if state.talent is not None:
-        state.talent.usable(p.skill[rows])
-        if kind == Employer.STARTUP and state.talent.started:
-            state.talent.join(rows, employer, p.skill[rows], month)
     return rows
 
 
@@ -157,19 +152,12 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     month = state.month
     learning = np.float32(params.config.population.learning_per_month)
     old, old_id, region = p.employer_kind[rows], p.employer_id[rows], p.region[rows]
-    since, skill = p.since[rows], p.skill[rows]
     headcount_delta(state, old, old_id, -1, region)
-    ledger = state.talent
-    if ledger is not None and ledger.started:
-        left = old == _STARTUP
-        if left.any():
-            ledger.leave(old_id[left], skill[left], since[left])
     employed = (old != _NONE) & (old != _GONE)
-    worked = np.where(employed, month - since, 0)
+    worked = np.where(employed, month - p.since[rows], 0)
     p.experience[rows] += worked
-    # float64, rounded to the column's float32 before the scatter (see set_hazards)
-    skill = np.minimum(skill + learning * worked, np.float32(1.0)).astype(np.float32)
-    p.skill[rows] = skill
+    skill = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))  # float64
+    p.skill[rows] = skill.astype(np.float32)  # rounded before the scatter: see set_hazards
     bf = old == _BIG_FIRM
     p.alumni_of[rows[bf]] = old_id[bf]
     p.alumni_since[rows[bf]] = month
@@ -183,14 +171,6 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
         p.joins += np.bincount(kind, minlength=len(Employer)) > 0
     headcount_delta(state, kind, ident, 1, region)
     set_hazards(state, params, rows, kind, region)
-    if ledger is not None and ledger.started:
-        if np.ndim(kind) == 0:
-            if int(kind) == _STARTUP:
-                ledger.join(rows, ident, skill, month)
-        else:
-            joined = kind == _STARTUP
-            if joined.any():
-                ledger.join(rows[joined], ident[joined], skill[joined], month)
 
 
 def remove_people(state: State, params: Params, rows: np.ndarray, status: PersonStatus) -> None:
@@ -337,34 +317,19 @@ def recount_headcount(state: State) -> dict[str, np.ndarray]:
 
 
 def startup_talent(state: State, params: Params) -> np.ndarray:
-    """Skill-weighted staff of every startup row (T of ``economics.capability_gain``), from
-    the run's talent ledger (``ecosystem.talent``; kept from the first call on), or summed
-    from the table if a scenario's skills are not whole ledger units: the same numbers, bit for
-    bit for every startup of fewer than 8,192 staff."""
+    """Skill-weighted staff of every startup row (T of ``economics.capability_gain``)."""
     p, s = state.people, state.startups
 
     def talent() -> np.ndarray:
-        rate = np.float32(params.config.population.learning_per_month)
-        if state.talent is None or state.talent.rate != rate:  # (a new one sums the table)
-            state.talent = TalentLedger(rate)
-        kept = state.talent.talent(state.month, p, s.n, lambda: startup_staff(state))
-        return talent_from_table(state, params) if kept is None else kept
+        staff = startup_staff(state)
+        scan, ids = _kind_scan(state, Employer.STARTUP)
+        firm = ids if staff is scan else p.employer_id[staff]  # a fresh scan is the staff
+        # Skill now: what was learnt in the current job so far added (in place: 175k rows).
+        skill = np.subtract(state.month, p.since[staff], dtype=np.float64)  # exact: whole months
+        skill *= np.float32(params.config.population.learning_per_month)
+        skill += p.skill[staff]
+        np.minimum(skill, 1.0, out=skill)
+        return np.bincount(firm, weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.
     return p.remembered("talent", (p.changes, state.month, s.n), talent)
-
-
-def talent_from_table(state: State, params: Params) -> np.ndarray:
-    """``startup_talent`` summed from the people table: a pass over every startup employee,
-    in float64 (the same as the ledger's exact sums below 8,192 a startup; see
-    ``ecosystem.talent``)."""
-    p, s = state.people, state.startups
-    staff = startup_staff(state)
-    scan, ids = _kind_scan(state, Employer.STARTUP)
-    firm = ids if staff is scan else p.employer_id[staff]  # a fresh scan is the staff
-    # Skill now: what was learnt in the current job so far added (in place: 175k rows).
-    skill = np.subtract(state.month, p.since[staff], dtype=np.float64)  # exact: whole months
-    skill *= np.float32(params.config.population.learning_per_month)
-    skill += p.skill[staff]
-    np.minimum(skill, 1.0, out=skill)
-    return np.bincount(firm, weights=skill, minlength=s.n)

@@ -24,7 +24,6 @@ from ecosystem.tables import Employer, People, Startups, Status
 if TYPE_CHECKING:
     from agents import BigFirm, DataCenter, Government, University
     from ecosystem.streams import RandomStreams
-    from ecosystem.talent import TalentLedger
 
 #: Monthly counters kept per region and reported as KPIs (see ``recording.kpis``).
 COUNTERS = (
@@ -180,9 +179,6 @@ class State:
     people: People = field(default_factory=lambda: People(capacity=1 << 18))
     flows: FlowLog = field(default_factory=FlowLog)
     networks: Networks | None = None
-    #: Every startup's skill-weighted staff, kept in step with the people table
-    #: (``ecosystem.talent``; created by the first ``people.startup_talent``).
-    talent: TalentLedger | None = None
     #: The run's random streams (``ecosystem.streams``), for draws keyed by what they concern.
     streams: RandomStreams | None = None
     #: Month in progress (0 = the first); set by the model from Mesa's clock.
