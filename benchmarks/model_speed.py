@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(cpu_ratios):.2f} CPU  (goal <= 0.5; load average "
         f"{os.getloadavg()[0]:.1f}: read the CPU ratio when the machine is shared)"
     )
+    # The machine's speed drifts by ±10% within minutes (both models alike, not always in step):
+    # the spread over repeats says how far one median can be trusted.
+    print(
+        f"CPU ratio over the {len(cpu_ratios)} repeats: {min(cpu_ratios):.2f}–"
+        f"{max(cpu_ratios):.2f} (seeds 0–{len(cpu_ratios) - 1}; each seed's run differs too)"
+    )
     mem = peak_memory(args.preset)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
