@@ -99,6 +99,14 @@ class Outcome:
 # --------------------------------------------------------------------------------------------
 # Definitions
 # --------------------------------------------------------------------------------------------
+def _largest_startup_end(d: RunData) -> float:
+    k = d.kpis
+    if "largest_startup_staff" not in k.columns or k.empty:
+        return NAN
+    last = k[(k["month"] == k["month"].max()) & k["region"].isin(d.cities)]
+    return float(last["largest_startup_staff"].max()) if len(last) else NAN
+
+
 def _alive_at(month_index: Callable[[RunData], int | None]):
     def f(d: RunData) -> float:
         alive = d.monthly("city").get("startups_alive")
@@ -401,6 +409,13 @@ OUTCOMES: dict[str, Outcome] = {
                 if "micro_firms_alive" in d.monthly("city").columns and len(d.monthly("city"))
                 else NAN
             ),
+        ),
+        Outcome(
+            "largest_startup_staff_end",
+            "people",
+            "staff of the largest startup of any city region in the run's last month (held-out "
+            "pattern 13: a startup of a big firm's size; docs/design/superstar-firms.md)",
+            _largest_startup_end,
         ),
         Outcome(
             "month_target_reached",

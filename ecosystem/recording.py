@@ -48,6 +48,8 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
     min_team, listed = params.config.startups.startup_min_team, s.listed[alive]
     team = startup_mask(s.status[alive], s.headcount[alive], min_team, listed)
     micro = micro_firm_mask(s.status[alive], s.headcount[alive], min_team, listed)
+    largest = np.zeros(n, dtype=np.int64)  # each region's largest startup (pattern 13)
+    np.maximum.at(largest, region[team], s.headcount[alive[team]])
     dcs = state.data_centers
     dc = [[d.capacity, d.sold, d.sold_startups, d.sold_background, d.price] for d in dcs]
     state.history.append(
@@ -56,6 +58,7 @@ def record(state: State, params: Params, rng: np.random.Generator | None = None)
             "alive": np.bincount(region[team], minlength=n),
             "micro": np.bincount(region[micro], minlength=n),
             "listed": np.bincount(region[listed], minlength=n),
+            "largest": largest,
             "people_by_kind": state.people_by_kind.copy(),
             "capability_sum": np.bincount(
                 region[team], weights=s.capability[alive[team]], minlength=n
@@ -140,6 +143,7 @@ def kpis(state: State, params: Params) -> pd.DataFrame:
         "startups_alive": alive,
         "micro_firms_alive": np.concatenate([x["micro"] for x in h]),
         "listed_firms_alive": np.concatenate([x["listed"] for x in h]),
+        "largest_startup_staff": np.concatenate([x["largest"] for x in h]),
         "employment_startups": by_kind[:, Employer.STARTUP],
         "employment_big_firms": by_kind[:, Employer.BIG_FIRM],
         "employment_universities": by_kind[:, Employer.UNIVERSITY],

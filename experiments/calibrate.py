@@ -213,6 +213,7 @@ HELD_OUT = {
     "startups_alive_y10": _COUNT,
     "startups_founded_total": _COUNT,
     "micro_firms_alive_end": _COUNT,
+    "largest_startup_staff_end": "pattern 13 (no startup grows to a big firm's size)",
     "voucher_additional_share": "pattern 9 (voucher additionality: reported, never tuned)",
     "voucher_deadweight_share": "pattern 9 (voucher additionality: reported, never tuned)",
     "voucher_inference_share": "pattern 9 (voucher additionality: reported, never tuned)",

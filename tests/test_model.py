@@ -468,3 +468,26 @@ def test_public_data_center_investment_is_counted():
     assert spent > 0
     total = sum(g.budgets["dc_investment"].spent_total for g in model.governments)
     assert spent == pytest.approx(total)
+
+
+def test_largest_startup_staff_is_the_largest_startup_of_each_region(full_run):
+    """KPI ``largest_startup_staff`` (held-out pattern 13): at the end, each region's largest
+    firm among its startups (alive, independent, not listed, at least the minimum team), and
+    the outcome ``largest_startup_staff_end`` the largest over the city regions."""
+    from ecosystem import outcomes
+    from ecosystem.outcomes import startup_mask
+
+    s = full_run.model.startups
+    n = s.n
+    team = startup_mask(
+        s.status[:n], s.headcount[:n], full_run.scenario.startups.startup_min_team, s.listed[:n]
+    )
+    k = full_run.kpis
+    last = k[k["month"] == k["month"].max()].set_index("region")["largest_startup_staff"]
+    for r, key in enumerate(full_run.model.params.region_keys):
+        rows = np.flatnonzero(team & (s.region[:n] == r))
+        assert last[key] == (s.headcount[rows].max() if rows.size else 0), key
+    assert last["hangzhou"] > 0
+    end = outcomes.compute(outcomes.RunData.from_result(full_run), ["largest_startup_staff_end"])
+    end = end["largest_startup_staff_end"]
+    assert end == last["hangzhou"]
