@@ -206,25 +206,13 @@ def live_startup_sizes(firms: pd.DataFrame, min_team: int) -> np.ndarray:
 LARGEST_STARTUP_LINE = 10_000
 
 
-def largest_startups(firms: pd.DataFrame, cities: list[str]) -> dict[str, float]:
-    """Pattern 13: each city's largest startup at the end of the run (alive and not listed:
-    the KPIs' startups; any team size), in people; 0 for a city with none."""
-    alive = firms[firms["status"].astype(str) == "alive"]
-    top = alive.groupby(alive["region"].astype(str), observed=True)["headcount"].max()
-    return {c: float(top.get(c, 0.0)) for c in cities}
-
-
-def largest_share(firms: pd.DataFrame, cities: list[str]) -> float:
-    """Pattern 13c: the share of its city's startup staff that the largest startup of all
-    the cities employs (NaN without startup staff)."""
-    alive = firms[
-        (firms["status"].astype(str) == "alive") & firms["region"].astype(str).isin(cities)
-    ]
-    if alive.empty or alive["headcount"].sum() <= 0:
-        return NAN
-    top = alive.loc[alive["headcount"].idxmax()]
-    city = alive[alive["region"].astype(str) == str(top["region"])]
-    return float(top["headcount"] / city["headcount"].sum())
+def largest_startups(kpis: pd.DataFrame, cities: list[str]) -> pd.DataFrame:
+    """Pattern 13: each city's largest startup in the run's last month (KPI
+    ``largest_startup_staff``: the one startup definition) and its city's startup staff."""
+    last = kpis[(kpis["month"] == kpis["month"].max()) & kpis["region"].astype(str).isin(cities)]
+    return last.set_index(last["region"].astype(str))[
+        ["largest_startup_staff", "employment_startups"]
+    ].astype(float)
 
 
 def growth_stats(firm_years: pd.DataFrame, firms: pd.DataFrame, start_year: int) -> dict:
@@ -550,7 +538,7 @@ CHECKS: list[Check] = [
     Check("13b", 13, "cities whose largest startup at the end exceeds 10,000 people",
           (None, 1), "one such firm in a country-decade at most (caveats)",
           roles=(NATIONAL,), unit="count"),
-    Check("13c", 13, "the largest startup's share of its city's startup staff (largest city)",
+    Check("13c", 13, "the largest startup's share of its city's startup employment",
           None, "no source (explains 13a)", unit="share", missing="no startup staff"),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
@@ -640,10 +628,13 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     v["10a"], v["10b"], v["10c"] = vt["ipo"], vt["second_round"], vt["alumni_exits"]
     v["11"] = west_utilization_year(t.kpis, t.hubs, 5) if t.hubs else NAN
     v["12"] = cohort_drift(f, m)
-    largest = largest_startups(f, t.cities)
-    v["13a"] = max(largest.values(), default=0.0)
-    v["13b"] = float(sum(size > LARGEST_STARTUP_LINE for size in largest.values()))
-    v["13c"] = largest_share(f, t.cities)
+    largest = largest_startups(t.kpis, t.cities)
+    size = largest["largest_startup_staff"]
+    v["13a"] = float(size.max()) if len(size) else NAN
+    v["13b"] = float((size > LARGEST_STARTUP_LINE).sum())
+    top = largest.loc[size.idxmax()] if len(size) else None
+    staff = top["employment_startups"] if top is not None else 0.0
+    v["13c"] = float(top["largest_startup_staff"] / staff) if staff > 0 else NAN
     return {c.key: float(v[c.key]) for c in CHECKS if role in c.roles}
 
 

@@ -131,18 +131,21 @@ def _firm_years(growth: np.ndarray, size0: np.ndarray, founded: np.ndarray):
     return fy, f
 
 
-def test_largest_startups_by_city_count_only_live_unlisted_firms():
-    """Pattern 13: each city's largest startup (alive, not listed: a listed or acquired firm is
-    no longer a startup), the cities over the line, and the leader's share of its city's staff."""
-    f = firms(
-        [{"headcount": 12_000}, {"headcount": 3_000}, {"headcount": 90_000, "status": "listed"},
-         {"headcount": 50_000, "status": "acquired"}, {"region": "beijing", "headcount": 800},
-         {"region": "beijing", "headcount": 200}]
-    )  # fmt: skip
-    got = val.largest_startups(f, ["hangzhou", "beijing", "henan"])
-    assert got == {"hangzhou": 12_000.0, "beijing": 800.0, "henan": 0.0}
-    assert val.largest_share(f, ["hangzhou", "beijing"]) == pytest.approx(12 / 15)
-    assert np.isnan(val.largest_share(f, ["henan"]))
+def test_largest_startups_by_city_in_the_last_month():
+    """Pattern 13: each city's largest startup in the last month (KPI largest_startup_staff), the
+    cities over the line, and the leader's share of its city's startup employment."""
+    k = pd.DataFrame(
+        {
+            "month": [0, 0, 0, 1, 1, 1, 1],
+            "region": ["hangzhou", "beijing", "henan", "hangzhou", "beijing", "henan", "qingyang"],
+            "largest_startup_staff": [90_000, 1, 1, 12_000, 800, 0, 50_000],
+            "employment_startups": [100_000, 5, 5, 15_000, 1_000, 0, 60_000],
+        }
+    )
+    got = val.largest_startups(k, ["hangzhou", "beijing", "henan"])
+    assert got["largest_startup_staff"].to_dict() == {
+        "hangzhou": 12_000.0, "beijing": 800.0, "henan": 0.0
+    }  # fmt: skip
     assert not val.BY_KEY["13a"].inside(12_000) and val.BY_KEY["13a"].inside(6_113)
     assert val.BY_KEY["13b"].inside(1) and not val.BY_KEY["13b"].inside(2)
 
