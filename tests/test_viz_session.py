@@ -280,3 +280,19 @@ def test_the_month_card_names_the_calendar_month_simulated():
     card = summary_cards(s)[0]
     assert card["css"] == "month" and card["text"] == f"12 / {s.horizon}"
     assert card["sub"] == "Dec 2025"
+
+
+def test_the_largest_startup_card_shows_the_kpi_of_the_cities():
+    """The 'Largest startup' card (held-out pattern 13): the largest startup of any city in the
+    month just simulated, from the KPI largest_startup_staff; the western hubs have none."""
+    from viz.components import summary_cards
+
+    s = Session("hangzhou", seed=2)
+    card = next(c for c in summary_cards(s) if c["css"] == "largest")
+    assert card["text"] == "–"  # nothing simulated yet
+    s.step(24)
+    k = s.model.kpis()
+    last = k[k["month"] == k["month"].max()]
+    want = last[last["region"] == "hangzhou"]["largest_startup_staff"].max()
+    card = next(c for c in summary_cards(s) if c["css"] == "largest")
+    assert want > 0 and card["text"] == f"{want:,}"

@@ -514,6 +514,12 @@ def summary_cards(session: Session) -> list[dict]:
         ),
         ("Startup jobs", fmt_number(s["employment_startups"]), "employment_startups", "jobs"),
         (
+            "Largest startup (people)",
+            fmt_number(s["largest_startup_staff"]),
+            "largest_startup_staff",
+            "largest",
+        ),
+        (
             "Utilisation east / west",
             f"{fmt_number(100 * s['east_utilization_end'])}% / "
             f"{fmt_number(100 * s['west_utilization_end'])}%",
@@ -554,7 +560,7 @@ def CardRow(cards: list):
 
 @solara.component
 def SummaryCards(session: Session, version: int):
-    # One widget for the eight cards: a Step sends one message, not one per card (each message
+    # One widget for the nine cards: a Step sends one message, not one per card (each message
     # is a blocking hand-over to the server's event loop and a Vue update in the browser).
     CardRow(cards=summary_cards(session))
 

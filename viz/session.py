@@ -624,7 +624,7 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
             "voucher_hub_yuan",
         ):
             out[key] = 0.0
-        out["employment_startups"] = float("nan")
+        out["employment_startups"] = out["largest_startup_staff"] = float("nan")
         out["east_utilization_end"] = out["west_utilization_end"] = float("nan")
         return out
     last = t.iloc[-1]
@@ -638,6 +638,9 @@ def summary_numbers(f: RunFrames, model: AIEcosystem) -> dict[str, float]:
     for key in ("startups_founded", "startups_failed", "startups_acquired", "voucher_spent_yuan"):
         out[key] = float(t[key].sum())
     out["employment_startups"] = float(last["employment_startups"])
+    # The largest startup of any city now (held-out pattern 13: real ones stay below ~10,000).
+    now = k[(k["month"] == k["month"].max()) & ~is_hub]
+    out["largest_startup_staff"] = float(now["largest_startup_staff"].max())
     # The registry's definitions (ecosystem.outcomes): the last 12 months run so far. They read
     # the data-center columns only; summing every KPI column by month for cities and for hubs
     # took ~5 ms of each Step.
