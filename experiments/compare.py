@@ -402,6 +402,7 @@ REGISTRY_MEANS = (
     "east_utilization_end",
     "west_utilization_end",
     "talent_net_inflow_per_year",
+    "largest_startup_staff_end",
 )
 #: ... and the city's own public spending (:func:`city_public_spending`; the registry's
 #: ``public_spending_yuan_total`` counts every region of the run).

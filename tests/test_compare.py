@@ -83,6 +83,7 @@ def test_compare_writes_table_and_figure(tmp_path, capsys):
         "east_utilization_end",
         "west_utilization_end",
         "talent_net_inflow_per_year",
+        "largest_startup_staff_end",
     ):
         assert col in t.columns, col
     assert t["change_startups_alive_end_mean"].isna().all()  # no transplant rows
@@ -93,6 +94,10 @@ def test_compare_writes_table_and_figure(tmp_path, capsys):
     assert t["east_utilization_end"].between(0, 1).all()
     assert t["west_utilization_end"].between(0, 1).all()
     assert (t["city_public_spending_yuan_total"] > 0).all()  # both cities run programmes
+    # Each row's own city's largest startup (pattern 13), not the largest of the national run.
+    assert (t["largest_startup_staff_end"] >= 3).all() and t[
+        "largest_startup_staff_end"
+    ].nunique() == 2
     # One national run per seed: the cities share the hubs, so they see the same western market.
     assert t["west_utilization_end"].nunique() == 1
     csv = pd.read_csv(out / "comparison.csv")
