@@ -248,3 +248,37 @@ def test_infrastructure_led_strategy_acts_through_compute_prices():
     prices, adoption = paired_effects(TINY, change, range(1, 4), (price_mean, adoption_end), 36)
     assert np.all(prices.diffs < 0), prices
     np.testing.assert_array_equal(adoption.diffs, 0.0)
+
+
+# --- the capability loop: subcritical over the documented ranges --------------------------------
+LOOP = ("demand.quality_elasticity", "startups.compute_elasticity", "startups.talent_elasticity")
+
+
+def test_documented_ranges_keep_the_capability_loop_subcritical():
+    """g = η(α + β) at every corner of the three documented ranges stays at most 0.9, so no
+    draw of the calibration prior, the assumption draws or the GSA has firms without a finite
+    size (docs/design/superstar-firms.md, recommendation B)."""
+    import itertools
+
+    from ecosystem.scenario import load_document
+
+    doc = load_document("hangzhou")
+    ranges = [doc[section][name]["range"] for section, name in (p.split(".") for p in LOOP)]
+    corners = [eta * (a + b) for eta, a, b in itertools.product(*ranges)]
+    assert max(corners) <= 0.9 + 1e-12
+    assert min(corners) > 0
+
+
+def test_a_supercritical_loop_warns():
+    import warnings
+
+    from ecosystem.scenario import ScenarioWarning, loop_gain, supercritical_capability_loop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        sc = load_scenario(TINY)
+    assert loop_gain(sc) == pytest.approx(1.0 * (0.3 + 0.5))
+    assert supercritical_capability_loop(sc) == []
+    with pytest.warns(ScenarioWarning, match=r"= 1\.2 ≥ 1: the revenue → staff → capability"):
+        hot = load_scenario(TINY, overrides={"demand.quality_elasticity": 1.5})
+    assert loop_gain(hot) == pytest.approx(1.2)

@@ -73,6 +73,8 @@ from ecosystem.scenario.schema import (
     UniversitySpec,
     field_help,
     implausible_graduates,
+    loop_gain,
+    supercritical_capability_loop,
 )
 from ecosystem.scenario.toml_io import dump_toml, dumps_document, to_document
 
@@ -81,6 +83,8 @@ __all__ = [
     "FieldHelp",
     "field_help",
     "implausible_graduates",
+    "loop_gain",
+    "supercritical_capability_loop",
     "ScenarioWarning",
     "get_path",
     "is_annotated",

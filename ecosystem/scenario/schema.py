@@ -966,7 +966,7 @@ class Scenario(_Strict):
                 f"{self.meta.years} years, more than {MAX_PEOPLE_PROJECTED:,} (memory): "
                 "use fewer people, slower growth or fewer years"
             )
-        for message in implausible_graduates(self):
+        for message in [*implausible_graduates(self), *supercritical_capability_loop(self)]:
             warnings.warn(message, ScenarioWarning, stacklevel=2)
         return self
 
@@ -1025,6 +1025,28 @@ def implausible_graduates(scenario: Scenario) -> list[str]:
                 "graduates or the workforce"
             )
     return out
+
+
+def loop_gain(scenario: Scenario) -> float:
+    """g = η(α + β): the elasticity of a startup's revenue with respect to its inputs around
+    the loop revenue → staff → compute and talent → capability → revenue (docs/ODD.md 7.5,
+    docs/design/superstar-firms.md), while its share of its nest is small."""
+    st = scenario.startups
+    return scenario.demand.quality_elasticity * (st.compute_elasticity + st.talent_elasticity)
+
+
+def supercritical_capability_loop(scenario: Scenario) -> list[str]:
+    """One message if the loop gain is 1 or more: a firm's revenue then has no finite fixed
+    point in its fit, and only its region × sector nest bounds its size."""
+    g = loop_gain(scenario)
+    if g < 1.0:
+        return []
+    return [
+        f"demand.quality_elasticity × (startups.compute_elasticity + "
+        f"startups.talent_elasticity) = {g:.3g} ≥ 1: the revenue → staff → capability loop "
+        "has no finite firm size, so the best-fitting startup grows until its nest's market "
+        "bounds it (docs/design/superstar-firms.md); the documented ranges keep it ≤ 0.9"
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from ecosystem import AIEcosystem, load_scenario  # noqa: E402
+from ecosystem.scenario import loop_gain  # noqa: E402
 from ecosystem.scenario.loading import parse_overrides  # noqa: E402
 
 YEARS = (3, 5, 10)
@@ -51,16 +52,14 @@ def leaders(model: AIEcosystem) -> dict[str, tuple[int, float, float]]:
     return out
 
 
-def loop_gain(scenario) -> float:
-    st, dem = scenario.startups, scenario.demand
-    return dem.quality_elasticity * (st.compute_elasticity + st.talent_elasticity)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("preset", nargs="?", default="hangzhou")
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--param-draws", type=int, default=0, help="posterior draws (0: the preset)")
+    ap.add_argument(
+        "--posterior", default="preset", help="where draws come from: preset, prior or a FILE"
+    )
     ap.add_argument("--set", dest="sets", action="append", default=[], help="key=value")
     ap.add_argument("--years", type=int, default=10)
     args = ap.parse_args(argv)
@@ -71,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         from experiments.uncertainty import make_design
 
         design = make_design(
-            _preset_document(args.preset), args.param_draws, 1, 0, posterior="preset"
+            _preset_document(args.preset), args.param_draws, 1, 0, posterior=args.posterior
         )
         draws = [design.overrides(m) for m in range(args.param_draws)]
         print(design.label())
