@@ -119,16 +119,18 @@ def test_the_documented_assumptions_are_the_clis_and_the_page_says_what_they_mea
     from experiments import uncertainty as exu
 
     s = Session("hangzhou", seed=5)
-    s.set_lever("labour.normal_tightness", 0.9)
+    s.set_lever("labour.matching_efficiency", 0.3)
     d = unc.parameter_draws(s.base_doc, 3, s.seed, s.changes, s.scenario.meta.posterior, True)
-    assert len(d.assumptions) > 150 and "labour_normal_tightness" not in d.names
+    assert len(d.assumptions) > 150 and "labour_matching_efficiency" not in d.names
     assert d.label().endswith(f"; {len(d.assumptions)} documented assumptions from their ranges")
     assert "drawn too" in d.explain() and exu.LEFT_OUT not in d.explain()
     cli = exu.make_design(s.base_doc, 3, 1, s.seed, posterior="preset", assumptions="all")
     for m in range(3):
         mine = d.draws[m]
         assert not [p for p in mine if ".policy." in p]
-        assert mine == {k: v for k, v in cli.overrides(m).items() if k != "labour.normal_tightness"}
+        assert mine == {
+            k: v for k, v in cli.overrides(m).items() if k != "labour.matching_efficiency"
+        }
     plain = unc.parameter_draws(s.base_doc, 3, s.seed, s.changes, s.scenario.meta.posterior)
     assert not plain.assumptions and exu.LEFT_OUT in plain.explain()
 
