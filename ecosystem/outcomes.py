@@ -99,11 +99,16 @@ class Outcome:
 # --------------------------------------------------------------------------------------------
 # Definitions
 # --------------------------------------------------------------------------------------------
+def last_month_of(kpis: pd.DataFrame, regions: list[str]) -> pd.DataFrame:
+    """The KPI rows of ``regions`` in the run's last month."""
+    return kpis[(kpis["month"] == kpis["month"].max()) & kpis["region"].isin(regions)]
+
+
 def _largest_startup_end(d: RunData) -> float:
     k = d.kpis
     if "largest_startup_staff" not in k.columns or k.empty:
         return NAN
-    last = k[(k["month"] == k["month"].max()) & k["region"].isin(d.cities)]
+    last = last_month_of(k, d.cities)
     return float(last["largest_startup_staff"].max()) if len(last) else NAN
 
 
@@ -234,7 +239,7 @@ def _capability_end(d: RunData) -> float:
     k = d.kpis
     if "capability_mean" not in k.columns or k.empty:
         return NAN
-    last = k[(k["month"] == k["month"].max()) & k["region"].isin(d.cities)]
+    last = last_month_of(k, d.cities)
     alive = last["startups_alive"].to_numpy(dtype=float)
     if alive.sum() <= 0:
         return NAN

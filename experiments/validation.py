@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecosystem.outcomes import last_month_of
 from ecosystem.scenario import Scenario, ScenarioError, load_document, scenario_from_dict
 from experiments import options as opt
 from experiments.uncertainty import LEFT_OUT
@@ -209,7 +210,7 @@ LARGEST_STARTUP_LINE = 10_000
 def largest_startups(kpis: pd.DataFrame, cities: list[str]) -> pd.DataFrame:
     """Pattern 13: each city's largest startup in the run's last month (KPI
     ``largest_startup_staff``: the one startup definition) and its city's startup staff."""
-    last = kpis[(kpis["month"] == kpis["month"].max()) & kpis["region"].astype(str).isin(cities)]
+    last = last_month_of(kpis, cities)
     return last.set_index(last["region"].astype(str))[
         ["largest_startup_staff", "employment_startups"]
     ].astype(float)
