@@ -392,6 +392,10 @@ class ThetaSpec(_Strict):
     prior: Literal["uniform", "log_uniform"] | None = None
     symbol: str = ""
     description: str = ""
+    #: a parameter of the spec's city (``regions.<city>.…``) in a stage-A spec: true (the
+    #: default) = pooled, every other city takes the calibrated value (design §9.1); false = the
+    #: city's own input (its wage, say), applied to that city only, never copied to another
+    pooled: bool = True
 
 
 class StatisticSpec(_Strict):
@@ -440,6 +444,8 @@ class Prior:
     same_as: str = ""
     #: the stage-A path this pooled copy stands for (a posterior column at it fills this prior)
     pooled_with: str = ""
+    #: False for a city parameter of a stage-A spec that is the city's own (``ThetaSpec.pooled``)
+    pooled: bool = True
 
     @property
     def kind(self) -> str:
@@ -483,6 +489,7 @@ class Prior:
             "description": self.description,
             **({"same_as": self.same_as} if self.same_as else {}),
             **({"pooled_with": self.pooled_with} if self.pooled_with else {}),
+            **({} if self.pooled else {"pooled": False}),
         }
 
 
@@ -577,7 +584,9 @@ def _prior(name: str, ts: ThetaSpec, doc: dict, plain: dict) -> Prior:
             raise ScenarioError(
                 label, rng, f"{v:g} is rejected: {exc.field} {exc.allowed}"
             ) from None
-    return Prior(name, ts.path, lo, hi, log, integer, origin, ts.symbol, ts.description)
+    return Prior(
+        name, ts.path, lo, hi, log, integer, origin, ts.symbol, ts.description, pooled=ts.pooled
+    )
 
 
 def _target(name: str, ss: StatisticSpec, stat: Statistic) -> TargetBand:
@@ -731,6 +740,7 @@ def _posterior_prior(q: dict) -> Prior:
         "posterior",
         q.get("symbol", ""),
         q.get("description", ""),
+        pooled=bool(q.get("pooled", True)),
     )
 
 
@@ -768,12 +778,15 @@ def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = 
         for rid, r in (plain.get("regions") or {}).items()
         if isinstance(r, dict) and r.get("kind", "city") == "city"
     ]
-    priors, mapped = [], {}
+    priors, mapped, excluded = [], {}, list(cs.exclude)
     for q in source:
         if q.name in cs.exclude:
             continue
         m = REGION_PATH.match(q.path)
         name, path_here = q.name, q.path
+        if m is not None and not q.pooled and (len(cities) != 1 or m.group(1) != cities[0]):
+            excluded.append(q.name)  # stage A's city's own input: not this scenario's city
+            continue
         if m is not None:
             if len(cities) != 1:
                 raise ScenarioError(
@@ -792,9 +805,7 @@ def build_core(cs: CoreSpec, base_dir: Path, doc: dict, override: Path | None = 
     rows, names = read_rows(path, source)
     table = rows.rename(columns={src: here for here, (src, _) in mapped.items()})
     table = table[[p.name for p in priors] + ["weight"]]
-    return Core(
-        path, file_sha256(path), record, priors, mapped, table, cs.mode, cs.spec, list(cs.exclude)
-    )
+    return Core(path, file_sha256(path), record, priors, mapped, table, cs.mode, cs.spec, excluded)
 
 
 def spec_names() -> list[str]:
@@ -1114,6 +1125,14 @@ def spec_from_dict(
     if not spec.parameters:
         raise ScenarioError("parameters", "{}", "name at least one calibrated parameter")
     priors = [_prior(name, ts, doc, plain) for name, ts in spec.parameters.items()]
+    for name, ts in spec.parameters.items():
+        if not ts.pooled and (spec.core is not None or REGION_PATH.match(ts.path) is None):
+            raise ScenarioError(
+                f"parameters.{name}.pooled",
+                False,
+                "only a city parameter (regions.<city>.…) of a stage-A spec (no [core]) is "
+                "pooled or not; leave it out",
+            )
     paths = [p.path for p in priors]
     for p in priors:
         if paths.count(p.path) > 1:

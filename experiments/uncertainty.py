@@ -546,6 +546,15 @@ def scenario_priors(
             priors.append(p)
             continue
         home, rest = m.groups()
+        if pooled and not p.pooled:  # the spec city's own input: that city only
+            if home in cities:
+                priors.append(p)
+            else:
+                notes.append(
+                    f"{p.name} is not drawn: {home}'s own input ({p.path}, pooled = false in "
+                    f"{cal.source}), and {home} is not in this scenario"
+                )
+            continue
         tie = {"pooled_with": p.path} if pooled else {}
         if pooled and home in cities:
             tie["same_as"] = p.name

@@ -417,6 +417,87 @@ def test_every_city_of_the_scenario_draws_its_own_stage_b_inputs():
     assert b.between(1000, 2000).all() and abs(np.corrcoef(b, s)[0, 1]) < 0.6
 
 
+UNPOOLED_SPEC = """
+[calibration]
+name = "unpooled"
+scenario = "hangzhou"
+months = 12
+root_seed = 3
+
+[parameters.nest_rho]
+path = "demand.nest_rho"
+
+[parameters.other_founding_per_year]
+path = "regions.hangzhou.talent.other_founding_per_year"
+
+[parameters.wage_hangzhou]
+path = "regions.hangzhou.talent.wage_yuan_per_month"
+pooled = false
+
+[statistics.survival_1y]
+target = [0.75, 0.85]
+source = "test band"
+"""
+
+
+def test_an_unpooled_city_parameter_is_drawn_for_its_own_city_only(tmp_path):
+    """A stage-A city parameter marked ``pooled = false`` (a city's own input, such as its
+    wage) is drawn for that city and copied to no other; the pooled one beside it still is.
+    Without the city in the scenario it is not drawn, and a note says why."""
+    spec = tmp_path / "unpooled.toml"
+    spec.write_text(UNPOOLED_SPEC, encoding="utf-8")
+    d = unc.make_design(load_document("china"), 6, 1, 5, spec=str(spec))
+    names = {p.name: p for p in d.priors}
+    assert names["wage_hangzhou"].path == "regions.hangzhou.talent.wage_yuan_per_month"
+    assert not names["wage_hangzhou"].pooled
+    assert [n for n in names if n.startswith("wage_hangzhou_")] == []
+    assert not any(p.path == "regions.beijing.talent.wage_yuan_per_month" for p in d.priors)
+    assert d.table["wage_hangzhou"].nunique() == 6  # drawn, from its documented range
+    copies = [n for n in names if n.startswith("other_founding_per_year_")]
+    assert len(copies) == 9 and all(names[c].same_as for c in copies)
+    priors, notes = unc.scenario_priors(load_document(TINY), str(spec))
+    assert not any(p.path.endswith("wage_yuan_per_month") for p in priors)
+    assert any(n.startswith("wage_hangzhou is not drawn: hangzhou's own input") for n in notes)
+    assert any(p.name == "other_founding_per_year_ningbo" for p in priors)  # pooled: drawn
+
+
+def test_stage_b_leaves_out_stage_as_unpooled_city_inputs_of_another_city(tmp_path):
+    """A stage-B city takes stage A's pooled city parameters at its own fields, but not an
+    unpooled one (Hangzhou's wage is not Ningbo's): the core lists it as excluded."""
+    from experiments.calibrate import CoreSpec, build_core
+    from experiments.inference import write_posterior
+
+    pooled = prior("other_founding_per_year", "regions.hangzhou.talent.other_founding_per_year",
+                   0.005, 0.04)  # fmt: skip
+    own = Prior("wage_hangzhou", "regions.hangzhou.talent.wage_yuan_per_month", 2e4, 4.5e4,
+                False, False, "spec", pooled=False)  # fmt: skip
+    draws = pd.DataFrame({"sample": [0, 1], pooled.name: [0.01, 0.02], own.name: [2.5e4, 4e4]})
+    f = write_posterior(
+        tmp_path / "a.parquet", draws, {"parameters": [pooled.as_dict(), own.as_dict()]}
+    )
+    core = build_core(CoreSpec(posterior=str(f)), tmp_path, load_document(TINY))
+    assert [p.name for p in core.priors] == ["other_founding_per_year_ningbo"]
+    assert core.excluded == ["wage_hangzhou"]
+    assert list(core.table.columns) == ["other_founding_per_year_ningbo", "weight"]
+    core = build_core(CoreSpec(posterior=str(f)), tmp_path, load_document("hangzhou"))
+    assert {p.name: p.pooled for p in core.priors} == {pooled.name: True, own.name: False}
+
+
+@pytest.mark.parametrize("path", ["demand.nest_rho", None])
+def test_pooled_false_needs_a_city_parameter_of_a_stage_a_spec(tmp_path, path):
+    raw = UNPOOLED_SPEC.replace(
+        'path = "demand.nest_rho"', 'path = "demand.nest_rho"\npooled = false'
+    )
+    if path is None:  # a stage-B spec: its city parameters are the city's own already
+        raw = UNPOOLED_SPEC + '\n[core]\nposterior = "x.parquet"\n'
+    spec = tmp_path / "bad.toml"
+    spec.write_text(raw, encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_spec(str(spec))
+    field = "parameters.nest_rho.pooled" if path else "parameters.wage_hangzhou.pooled"
+    assert e.value.field == field and "stage-A spec" in str(e.value)
+
+
 def test_a_city_posterior_column_at_a_pooled_copys_path_fills_the_pooled_value(tmp_path):
     """A stage-B file stores the pooled value at its city's path; in a run with Hangzhou it is
     the pooled value, so it fills Hangzhou's prior and every copy follows."""
