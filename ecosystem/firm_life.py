@@ -285,13 +285,19 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
     # Closure: the opportunity-cost exit (design docs/design/causal-core.md §3.2).
     # (a firm that failed above is no candidate: liquidation left it cash 0 and, while staff it
     # released wait to found their own firm, a headcount)
+    # Founders look at the line when runway runs short, and (h_rev > 0) at a review, on
+    # average h_rev times a year, whatever the runway: a firm that pays its way with a team
+    # smaller than the line's is closed then too (founders' outside options, ODD 7.8).
+    looks = runway < st.raise_below_runway_months
+    if st.closure_review_per_year > 0:
+        looks |= rng.random(alive.size) < st.closure_review_per_year / 12.0
     cand = alive[
         (s.status[alive] == Status.ALIVE)
         & (s.cash[alive] >= 0)
         & (s.headcount[alive] > 0)
         & ~s.listed[alive]
         & (state.month - s.founded_month[alive] >= st.closure_min_age_months)
-        & (runway < st.raise_below_runway_months)
+        & looks
     ]
     if cand.size:
         # below the viability line no VC values the firm (economics.vc_value), so no round is

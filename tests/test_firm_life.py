@@ -372,6 +372,23 @@ def test_closing_founders_become_job_seekers(tiny):
     assert st.counters["startups_closed"].sum() == now.sum() >= closed.sum()  # others may close
 
 
+@pytest.mark.parametrize("review", [0.0, 12.0])
+def test_a_firm_that_pays_its_way_below_the_line_closes_only_at_a_review(review):
+    """Founders look at the viability line when runway runs short and, with reviews on
+    (h_rev > 0), at a review whatever the runway (docs/ODD.md 7.8). A firm that pays its way
+    (revenue above costs: no burn, no layoff) but whose expected revenue is below the line is
+    kept without reviews and closed at one (h_rev = 12 a year: every month)."""
+    scenario = load_scenario(TINY, {"startups.closure_review_per_year": review})
+    model, st, s, old = _year_old_firms(scenario, 1)
+    cost = economics.monthly_costs(st, model.params, old) + s.data_spend[old]
+    s.revenue[old] = 2.0 * cost + 1.0  # pays its way: runway cash / ¥1, never short
+    s.revenue_target[old] = 0.0  # ... but nothing to believe in: below the viability line
+    assert not economics.viable(st, model.params, old).any()
+    firm_life.pay_costs_and_exit(st, model.params, model.rng)
+    closed = s.status[old] == Status.CLOSED
+    assert closed.all() if review else not closed.any()
+
+
 def test_a_firm_that_fails_is_not_closed_as_well(tiny):
     """A firm that fails in a month leaves with cash 0 and, while staff it released wait in the
     founding queue, a headcount: closure, decided later in the same month, must not count it a

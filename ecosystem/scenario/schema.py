@@ -677,6 +677,10 @@ class Startups(_Strict):
     """χ: a firm closes when expected revenue is below χ × the cost of a minimal team."""
     closure_min_age_months: Months = 6
     """Firms younger than this do not close (they may still become insolvent)."""
+    closure_review_per_year: Annotated[float, _num(ge=0.0, le=12.0)] = 0.0
+    """h_rev: how often a year founders whose runway is not short review the business against
+    the viability line (a firm that pays its way but cannot pay a minimal team); 0 = only
+    when runway runs short (every preset, until it is calibrated: docs/ODD.md 7.8)."""
     dilution_per_round: Annotated[float, _num(gt=0.0, le=0.9)] = 0.2
     """d: share of the firm each past round sold in the 2025 stock (post-money = round size /
     d); rounds during the run sell size / V̂."""
