@@ -286,8 +286,8 @@ def pay_costs_and_exit(state: State, params: Params, rng: np.random.Generator) -
     # (a firm that failed above is no candidate: liquidation left it cash 0 and, while staff it
     # released wait to found their own firm, a headcount)
     # Founders look at the line when runway runs short, and (h_rev > 0) at a review, on
-    # average h_rev times a year, whatever the runway: a firm that pays its way with a team
-    # smaller than the line's is closed then too (founders' outside options, ODD 7.8).
+    # average h_rev times a year, whatever the runway: a firm below the line is closed then
+    # even if it pays its way (founders' outside options, ODD 7.8).
     looks = runway < st.raise_below_runway_months
     if st.closure_review_per_year > 0:
         looks |= rng.random(alive.size) < st.closure_review_per_year / 12.0
