@@ -846,6 +846,16 @@ def _register_validation(subparsers) -> None:
         help="the national scenario of patterns 2 and 5-8 (default %(default)s)",
     )
     p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a scenario value in both scenarios, by dotted path (repeat); a drawn "
+        "parameter set here is held at the value, not drawn (e.g. "
+        "startups.fit_drift_sigma=0.1: the patterns with one parameter held, the rest drawn)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         metavar="K",

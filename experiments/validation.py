@@ -46,7 +46,13 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.outcomes import last_month_of
-from ecosystem.scenario import Scenario, ScenarioError, load_document, scenario_from_dict
+from ecosystem.scenario import (
+    Scenario,
+    ScenarioError,
+    load_document,
+    parse_overrides,
+    scenario_from_dict,
+)
 from experiments import options as opt
 from experiments.uncertainty import LEFT_OUT
 
@@ -672,8 +678,8 @@ class Validation:
         return self.source is not None and self.source.is_posterior
 
 
-def _document(name: str, years: int) -> tuple[dict, Scenario]:
-    doc = load_document(name)
+def _document(name: str, years: int, overrides: dict | None = None) -> tuple[dict, Scenario]:
+    doc = load_document(name, overrides)
     doc.setdefault("meta", {})["years"] = {
         "value": int(years),
         "source": "aieco validation --years",
@@ -706,22 +712,32 @@ def validate(
     posterior: str | None = None,
     progress: bool = False,
     before_runs: Callable[[], None] | None = None,
+    overrides: dict | None = None,
 ) -> Validation:
     """Check the options, run both scenarios over the same draws × seeds, summarise. Raises
     ScenarioError on bad input before any run (``before_runs`` is called after the checks: the
-    caller's own, e.g. of the output folder)."""
+    caller's own, e.g. of the output folder). ``overrides`` (``--set``: dotted path → value)
+    are applied to both scenarios and **held**: a parameter they set is not drawn (nor its
+    pooled copies), every other one is, from the same draws."""
     from experiments.compare import _progress, _runs
     from experiments.parameters import RunTask, replicate_seeds
     from experiments.runner import execute_tasks
-    from experiments.uncertainty import make_design
+    from experiments.uncertainty import make_design, scenario_priors
 
     check_options(draws, seeds, years, workers, seed)
     roles = {CITY: city, NATIONAL: national}
     docs, scs, designs = {}, {}, {}
     for role, name in roles.items():
-        docs[role], scs[role] = _document(name, years)
+        docs[role], scs[role] = _document(name, years, overrides)
         if draws:
-            designs[role] = make_design(docs[role], draws, seeds, seed, spec, posterior)
+            priors = None
+            if overrides:
+                drawn, _ = scenario_priors(docs[role], spec)
+                held = {p.name for p in drawn if p.path in overrides}
+                priors = [
+                    p for p in drawn if p.name not in held and getattr(p, "same_as", "") not in held
+                ]
+            designs[role] = make_design(docs[role], draws, seeds, seed, spec, posterior, priors)
         else:
             make_design({}, 0, seeds, seed, spec, posterior, priors=[])  # checks the options
             designs[role] = None
@@ -1097,6 +1113,7 @@ def cmd_validation(args) -> int:
             opt.posterior_choice(args),
             progress=not args.quiet,
             before_runs=lambda: check_out_dir(out, overwrite=args.overwrite),
+            overrides=parse_overrides(args.overrides),
         )
         command = getattr(args, "command_line", "aieco validation")
         write_outputs(v, out, command, args.overwrite)

@@ -458,6 +458,40 @@ def test_the_report_names_the_posterior_its_draws_came_from(tmp_path, capsys):
     assert "\nposterior predictive (" in capsys.readouterr().out
 
 
+def test_set_holds_a_drawn_parameter_in_both_scenarios_and_draws_the_rest(tmp_path):
+    """--set applies a value to both scenarios and holds it: the parameter leaves the draws
+    (the posterior's other columns are still drawn, from the same rows), and every run has it
+    at the value, so an arm with one parameter held pairs with the plain run draw by draw."""
+    plain = val.validate(TINY, TINY, 2, 1, 1, 0, 1, posterior="hangzhou")
+    held = val.validate(
+        TINY, TINY, 2, 1, 1, 0, 1, posterior="hangzhou",
+        overrides={"startups.fit_drift_sigma": 0.1},
+    )  # fmt: skip
+    for role in (val.CITY, val.NATIONAL):
+        a, b = plain.designs[role], held.designs[role]
+        assert "fit_drift_sigma" in a.names and "fit_drift_sigma" not in b.names
+        assert len(b.names) == len(a.names) - 1
+        # the same posterior rows give the other parameters
+        assert a.table["posterior_row"].tolist() == b.table["posterior_row"].tolist()
+        assert a.table["nest_rho"].tolist() == b.table["nest_rho"].tolist()
+        assert all("startups.fit_drift_sigma" not in b.overrides(m) for m in range(2))
+    assert len(held.runs) == 4 and (held.runs["status"] == "ok").all()
+    assert held.runs["seed"].tolist() == plain.runs["seed"].tolist()  # paired by draw and seed
+
+
+def test_set_reaches_the_runs_and_a_bad_set_is_one_line(tmp_path, capsys, monkeypatch):
+    from experiments.validation import _document
+
+    doc, sc = _document(TINY, 1, {"startups.fit_drift_sigma": 0.1})
+    assert sc.startups.fit_drift_sigma == 0.1
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "out"
+    rc = main(["validation", "--out", str(out), "--quiet", "--city", TINY, "--national", TINY,
+               "--set", "startups.fit_drift_sigma=-1"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "fit_drift_sigma" in err[0] and not out.exists()
+
+
 def documented(name: str) -> list[str]:
     """Columns of ``### name`` in docs/outputs.md."""
     cols, inside = [], False
