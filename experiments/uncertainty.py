@@ -396,6 +396,21 @@ class DrawDesign:
     #: ``--screen``'s verdict (``experiments.screen.Screen``): only its kept draws run
     screen: object | None = None
 
+    def holding(self, held: list[Prior], why: str) -> DrawDesign:
+        """This design without the priors ``held`` and their pooled copies (``same_as``): their
+        values are set elsewhere, so they are not drawn. Every other parameter keeps its draws
+        (a value depends only on the root seed, the draw and the parameter's name), and a note
+        says ``why``, with the paths left out."""
+        names = {p.name for p in held}
+        gone = [p for p in self.priors if p.name in names or getattr(p, "same_as", "") in names]
+        if not gone:
+            return self
+        return replace(
+            self,
+            priors=[p for p in self.priors if p not in gone],
+            notes=[*self.notes, f"{why}, not drawn: " + ", ".join(p.path for p in gone)],
+        )
+
     @property
     def kept(self) -> list[int]:
         """The draws that run: all, or those the screen kept."""
@@ -730,15 +745,7 @@ def with_draws(exp: Experiment, design: DrawDesign) -> DrawExperiment:
     inputs = {ts.path for _, _, ts in stage_b_inputs()}
     inputs |= {p.path for p in design.priors if is_assumption(p)}
     mine = [p for p in design.priors if p.path in paths and p.path in inputs]
-    if mine:
-        design = replace(
-            design,
-            priors=[p for p in design.priors if p not in mine],
-            notes=[
-                *design.notes,
-                "set by the experiment, not drawn: " + ", ".join(p.path for p in mine),
-            ],
-        )
+    design = design.holding(mine, "set by the experiment")
     for p in design.priors:
         if p.name in names:
             raise ScenarioError("--param-draws", p.name, "is also a parameter of the experiment")

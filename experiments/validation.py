@@ -722,7 +722,7 @@ def validate(
     from experiments.compare import _progress, _runs
     from experiments.parameters import RunTask, replicate_seeds
     from experiments.runner import execute_tasks
-    from experiments.uncertainty import make_design, scenario_priors
+    from experiments.uncertainty import make_design
 
     check_options(draws, seeds, years, workers, seed)
     roles = {CITY: city, NATIONAL: national}
@@ -730,14 +730,9 @@ def validate(
     for role, name in roles.items():
         docs[role], scs[role] = _document(name, years, overrides)
         if draws:
-            priors = None
-            if overrides:
-                drawn, _ = scenario_priors(docs[role], spec)
-                held = {p.name for p in drawn if p.path in overrides}
-                priors = [
-                    p for p in drawn if p.name not in held and getattr(p, "same_as", "") not in held
-                ]
-            designs[role] = make_design(docs[role], draws, seeds, seed, spec, posterior, priors)
+            d = make_design(docs[role], draws, seeds, seed, spec, posterior)
+            held = [p for p in d.priors if p.path in (overrides or {})]
+            designs[role] = d.holding(held, "held by --set")
         else:
             make_design({}, 0, seeds, seed, spec, posterior, priors=[])  # checks the options
             designs[role] = None
