@@ -62,6 +62,15 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_set_option(p, text: str = "override a scenario value by dotted path (repeat)") -> None:
+    """``--set KEY=VALUE`` (repeatable, into ``args.overrides``, parsed by
+    ``ecosystem.scenario.parse_overrides``): the one scenario-override option of every command
+    that takes one (``p`` is a parser or an argument group)."""
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario and write its results")
     run.add_argument(
@@ -70,14 +79,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--years", type=int, help="horizon in years, 1–50 (default: the scenario's)")
     run.add_argument("--seed", type=_seed_arg("--seed"), default=0, help="random seed (default 0)")
     run.add_argument("--out", default=None, help="output folder (default: runs/<scenario>-seed<S>)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario value by dotted path, "
-        "e.g. regions.hangzhou.policy.voucher_rate=0.5",
+    add_set_option(
+        run,
+        "override a scenario value by dotted path, e.g. regions.hangzhou.policy.voucher_rate=0.5",
     )
     add_output_flags(run)
     run.set_defaults(func=cmd_run)
@@ -87,7 +91,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     show = sub.add_parser("show", help="print the fully resolved scenario as TOML with its sources")
     show.add_argument("scenario")
-    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    add_set_option(show)
     show.set_defaults(func=cmd_show)
 
     validate = sub.add_parser("validate", help="check a scenario file")
@@ -108,13 +112,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     derive.add_argument(
         "--dry-run", action="store_true", help="print the blocks instead of writing the presets"
     )
-    derive.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a parameter of the national runs (repeat; e.g. a posterior's medians); the block "
+    add_set_option(
+        derive,
+        "a parameter of the national runs (repeat; e.g. a posterior's medians); the block "
         "lists them",
     )
     derive.set_defaults(func=cmd_derive_background)

@@ -581,7 +581,9 @@ def _register_calibrate(subparsers) -> None:
     check.add_argument(
         "--seeds", type=int, help="--check: number of seeds, 0..N-1 (default 20; implies --check)"
     )
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    from ecosystem.cli import add_set_option
+
+    add_set_option(check, "--check: override a scenario value by dotted path (repeat)")
     check.add_argument("--csv", default=None, help="--check: also write per-seed measures here")
     p.set_defaults(func=cmd_calibrate, dashboard=None)
 
@@ -801,7 +803,7 @@ def _cmd_ppc(args, spec, out: Path, posterior_path: Path) -> int:
 # aieco validation
 # --------------------------------------------------------------------------------------------
 def _register_validation(subparsers) -> None:
-    from ecosystem.cli import add_output_flags
+    from ecosystem.cli import add_output_flags, add_set_option
     from experiments import options as opt
 
     p = subparsers.add_parser(
@@ -845,15 +847,11 @@ def _register_validation(subparsers) -> None:
         default=opt.VALIDATION_NATIONAL,
         help="the national scenario of patterns 2 and 5-8 (default %(default)s)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a scenario value in both scenarios, by dotted path (repeat); a drawn "
-        "parameter set here is held at the value, not drawn (e.g. "
-        "startups.fit_drift_sigma=0.1: the patterns with one parameter held, the rest drawn)",
+    add_set_option(
+        p,
+        "set a scenario value in both scenarios, by dotted path (repeat); a drawn parameter set "
+        "here is held at the value, not drawn (e.g. startups.fit_drift_sigma=0.1: the patterns "
+        "with one parameter held, the rest drawn)",
     )
     p.add_argument(
         "--workers",

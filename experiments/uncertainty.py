@@ -402,7 +402,7 @@ class DrawDesign:
         (a value depends only on the root seed, the draw and the parameter's name), and a note
         says ``why``, with the paths left out."""
         names = {p.name for p in held}
-        gone = [p for p in self.priors if p.name in names or getattr(p, "same_as", "") in names]
+        gone = [p for p in self.priors if p.name in names or p.same_as in names]
         if not gone:
             return self
         return replace(
