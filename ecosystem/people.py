@@ -321,14 +321,16 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
     p, s = state.people, state.startups
 
     def talent() -> np.ndarray:
-        staff = startup_staff(state)
-        scan, ids = _kind_scan(state, Employer.STARTUP)
-        firm = ids if staff is scan else p.employer_id[staff]  # a fresh scan is the staff
-        # Skill now: what was learnt in the current job so far added (in place: 175k rows).
-        skill = np.subtract(state.month, p.since[staff], dtype=np.float64)  # exact: whole months
+        # Over the last scan of startup staff (each row still at a startup works for the firm it
+        # did then), rows that have left weighing 0: adding +0.0 leaves every firm's sum as it
+        # is, bit for bit, and saves picking the staff out of the scan (175k rows).
+        scan, firm = _kind_scan(state, Employer.STARTUP)
+        # Skill now: what was learnt in the current job so far added (in place).
+        skill = np.subtract(state.month, p.since[scan], dtype=np.float64)  # exact: whole months
         skill *= np.float32(params.config.population.learning_per_month)
-        skill += p.skill[staff]
+        skill += p.skill[scan]
         np.minimum(skill, 1.0, out=skill)
+        skill[p.employer_kind[scan] != _STARTUP] = 0.0
         return np.bincount(firm, weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.

@@ -122,17 +122,56 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
     assert (p.view("status")[gone] != PersonStatus.ACTIVE).all()
 
 
+def test_skill_weighted_staff_is_every_staff_members_skill_summed(hangzhou):
+    """``people.startup_talent`` (T of the capability gain) sums over the last scan of startup
+    staff with the rows that have left since weighing nothing: every month of two years it must
+    equal the skills of the people a fresh scan finds at each startup, summed, bit for bit, and
+    the scan it reads must have held leavers at least once (else the test proves nothing)."""
+    from ecosystem import people
+
+    model = AIEcosystem(hangzhou, rng=3)
+    st, p = model.state, model.state.people
+    learning = np.float32(hangzhou.population.learning_per_month)
+    stale = 0
+    for _ in range(24):
+        model.step()
+        got = people.startup_talent(st, model.params)
+        scan, _ = people._kind_scan(st, Employer.STARTUP)
+        stale += int((p.employer_kind[scan] != Employer.STARTUP).sum())
+        rows = np.flatnonzero(p.view("employer_kind") == Employer.STARTUP)
+        skill = np.subtract(st.month, p.since[rows], dtype=np.float64) * learning + p.skill[rows]
+        want = np.bincount(
+            p.employer_id[rows], weights=np.minimum(skill, 1.0), minlength=st.startups.n
+        )
+        np.testing.assert_array_equal(got, want)
+    assert stale > 0
+
+
 def test_people_by_employer_kind_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
     """``people.employed_by_kind`` and ``staff_of`` keep one scan per employer kind while
     people only leave employers of that kind (rows added since are scanned on their own); every
     time a phase asks (job seekers founding and hired, researcher spinoffs, capability; exits,
     layoffs, acquisitions), for two years, the first must equal a fresh scan of the table and
-    the second a fresh scan for the firms asked about."""
+    the second a fresh scan for the firms asked about; the kept scan itself (which the
+    skill-weighted staff reads) must hold everyone employed by the kind, in increasing rows,
+    each with the employer they work for."""
     from ecosystem import firm_life, founding, people
 
-    asked = {"kind": set(), "staff_of": 0}
+    asked = {"kind": set(), "staff_of": 0, "scan": set()}
     fresh = people.employed_by_kind
+    kept_scan = people._kind_scan
     kinds = lambda st: st.people.view("employer_kind")  # noqa: E731
+
+    def checked_scan(state, kind):
+        rows, ids = kept_scan(state, kind)
+        p = state.people
+        assert (np.diff(rows) > 0).all()
+        now = np.flatnonzero(kinds(state) == kind)
+        assert np.isin(now, rows).all()
+        still = p.employer_kind[rows] == kind
+        assert np.array_equal(ids[still], p.employer_id[rows[still]])
+        asked["scan"].add((int(kind), state.month))
+        return rows, ids
 
     def checked_employed(state, kind):
         got = fresh(state, kind)
@@ -150,13 +189,14 @@ def test_people_by_employer_kind_kept_between_scans_is_what_a_scan_finds(hangzho
         asked["staff_of"] += 1
         return got
 
+    monkeypatch.setattr(people, "_kind_scan", checked_scan)
     monkeypatch.setattr(people, "employed_by_kind", checked_employed)
     monkeypatch.setattr(founding, "employed_by_kind", checked_employed)
     monkeypatch.setattr(firm_life, "staff_of", checked_staff_of)
     model = AIEcosystem(hangzhou, rng=4)
     model.run_for(24)
-    for kind in (Employer.NONE, Employer.STARTUP):
-        assert sum(k == kind for k, _ in asked["kind"]) == 24  # every month
+    assert sum(k == Employer.NONE for k, _ in asked["kind"]) == 24  # every month
+    assert sum(k == Employer.STARTUP for k, _ in asked["scan"]) == 24
     assert any(k == Employer.UNIVERSITY for k, _ in asked["kind"])
     assert asked["staff_of"] > 24
 
