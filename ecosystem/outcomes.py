@@ -141,6 +141,15 @@ def _total(col: str, regions: str = "city"):
     return f
 
 
+def _closed_share(d: RunData) -> float:
+    """Closures by founders / all shutdowns (failed + closed) in the city regions over the run."""
+    t = d.monthly("city")
+    if not {"startups_closed", "startups_failed"} <= set(t.columns):
+        return NAN
+    closed, failed = float(t["startups_closed"].sum()), float(t["startups_failed"].sum())
+    return closed / (closed + failed) if closed + failed > 0 else NAN
+
+
 def utilization(sold: pd.Series, capacity: pd.Series) -> float:
     """GPU-hours sold / GPU-hours of capacity over a window (a ratio of sums; NaN without
     capacity)."""
@@ -438,6 +447,14 @@ OUTCOMES: dict[str, Outcome] = {
         *(
             Outcome(f"{col}_total", unit, f"{meaning}, summed over the run", _total(col))
             for col, unit, meaning in _TOTALS
+        ),
+        Outcome(
+            "shutdowns_closed_share",
+            "share",
+            "startups closed by their founders (still solvent) / all shutdowns (failed or "
+            "closed) in the city regions over the run; NaN without shutdowns (a candidate "
+            "target for the founders' reviews: docs/design/late-survival.md)",
+            _closed_share,
         ),
         *(
             Outcome(

@@ -28,6 +28,10 @@ def test_run_summary_is_the_registry(full_run):
     assert all(isinstance(v, float) for v in s.values())
     assert s["startups_alive_y10"] == s["startups_alive_end"]  # a 10-year run ends in month 119
     assert s["target_reached"] == float(np.isfinite(s["month_target_reached"]))
+    # Closures' share of the shutdowns: of the same totals the registry reports.
+    closed, failed = s["startups_closed_total"], s["startups_failed_total"]
+    assert closed > 0 and failed > 0
+    assert s["shutdowns_closed_share"] == closed / (closed + failed)
 
 
 def test_calibration_and_compare_use_the_same_definitions(full_run):

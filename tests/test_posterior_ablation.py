@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pytest
 from scripts import load_script
 
 mod = load_script("experiments/examples/posterior_ablation.py")
@@ -47,3 +48,22 @@ def test_paired_differences_whatever_the_worker_count(monkeypatch):
     # of its first-year entrants run out within the year: 450 and 450)
     assert (wide["against"] <= wide["drawn"]).all()
     assert (wide["against"] < wide["drawn"]).any()
+
+
+def test_other_outcomes_of_the_registry_can_be_compared():
+    which = ("shutdowns_closed_share", "startups_closed_total")
+    df = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=1, which=which)
+    assert set(which) <= set(df.columns) and "startups_alive_end" not in df.columns
+    table = mod.summary(df, which)
+    assert list(table["outcome"]) == list(which)
+    assert (table["drawn_min"] <= table["drawn"]).all()
+    assert (table["drawn"] <= table["drawn_max"]).all()
+    share = table.set_index("outcome").loc["shutdowns_closed_share"]
+    assert 0.0 <= share["drawn_min"] and share["drawn_max"] <= 1.0
+
+
+def test_an_unknown_outcome_is_refused_before_any_run(capsys):
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--against", "startups.founding_cash_yuan=1", "--outcome", "nope"])
+    assert e.value.code == 2
+    assert "--outcome nope: unknown outcome; allowed:" in capsys.readouterr().err

@@ -10,12 +10,13 @@ are common). It sets nothing.
 
     .venv/bin/python experiments/examples/posterior_ablation.py [--preset hangzhou]
         [--posterior preset|NAME|FILE ...] [--draws 32] [--seeds 2] [--root-seed 0]
-        [--years 10] --against PATH=VALUE [...] [--workers 2]
+        [--years 10] --against PATH=VALUE [...] [--outcome NAME ...] [--workers 2]
 
-For each posterior: the mean startup count (the outcome registry's, in the city regions) at the
-end of year 5 and of the run, as drawn and with the change, and their paired difference with a
-95% t-interval over the per-draw means (the seeds of a draw are averaged first: draws, not
-seeds, are the independent units). The numbers do not depend on ``--workers``.
+For each posterior and outcome (the outcome registry's; by default the startup count in the city
+regions at the end of year 5 and of the run): the mean as drawn and with the change, the
+range of the per-draw means as drawn, and the paired difference with a 95% t-interval over the
+per-draw means (the seeds of a draw are averaged first: draws, not seeds, are the independent
+units). The numbers do not depend on ``--workers``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent paths)
 
@@ -36,16 +38,17 @@ from experiments.policy import mean_ci
 from experiments.spec import load_scenario_document
 from experiments.uncertainty import make_design
 
-#: What is compared (the outcome registry's definitions, as ``aieco run`` and ``compare`` report
-#: them: startups alive in the city regions); year 5 is NaN in shorter runs and left out.
+#: What is compared by default (the outcome registry's definitions, as ``aieco run`` and
+#: ``compare`` report them: startups alive in the city regions); an outcome that is NaN in every
+#: run (year 5 in shorter runs) is left out.
 OUTCOMES = ("startups_alive_y5", "startups_alive_end")
 
 
-def _run(task: tuple) -> dict:
-    """One run: its labels and :data:`OUTCOMES`."""
+def _run(task: tuple, which: tuple[str, ...] = OUTCOMES) -> dict:
+    """One run: its labels and the outcomes ``which``."""
     label, m, seed, arm, doc = task
     result = run_scenario(scenario_from_dict(doc), seed=seed)
-    values = outcomes.compute(outcomes.RunData.from_result(result), OUTCOMES)
+    values = outcomes.compute(outcomes.RunData.from_result(result), which)
     return {"posterior": label, "draw": m, "seed": seed, "arm": arm, **values}
 
 
@@ -63,22 +66,23 @@ def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[t
     return out
 
 
-def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2):
-    """One row per (posterior, draw, seed, arm) with :data:`OUTCOMES`."""
+def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2, which=OUTCOMES):
+    """One row per (posterior, draw, seed, arm) with the outcomes ``which``."""
     todo = tasks(preset, posteriors, draws, seeds, root_seed, years, against)
+    run = partial(_run, which=tuple(which))
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            rows = list(pool.map(_run, todo))
+            rows = list(pool.map(run, todo))
     else:
-        rows = [_run(t) for t in todo]
+        rows = [run(t) for t in todo]
     return pd.DataFrame(rows)
 
 
-def summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per posterior and outcome: means as drawn and with the change, the paired difference and
-    its 95% t-interval over per-draw means."""
+def summary(df: pd.DataFrame, which=OUTCOMES) -> pd.DataFrame:
+    """Per posterior and outcome: means as drawn and with the change, the range of the per-draw
+    means as drawn, the paired difference and its 95% t-interval over per-draw means."""
     rows = []
-    names = [o for o in OUTCOMES if df[o].notna().any()]
+    names = [o for o in which if df[o].notna().any()]
     for label, g in df.groupby("posterior", sort=False):
         per_draw = g.groupby(["draw", "arm"])[names].mean()
         for name in names:
@@ -90,6 +94,8 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
                     "posterior": label,
                     "outcome": name,
                     "drawn": wide["drawn"].mean(),
+                    "drawn_min": wide["drawn"].min(),
+                    "drawn_max": wide["drawn"].max(),
                     "against": wide["against"].mean(),
                     "difference": mean,
                     "low_95": lo,
@@ -101,6 +107,11 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _number(x: float) -> str:
+    """Counts to one decimal, shares to three."""
+    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="hangzhou")
@@ -110,8 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root-seed", type=int, default=0)
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--against", action="append", required=True, metavar="PATH=VALUE")
+    ap.add_argument(
+        "--outcome",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="an outcome of the registry (repeatable; default: "
+        + ", ".join(OUTCOMES)
+        + "; docs/outputs.md lists them)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
+    try:
+        which = tuple(outcomes.get(n).name for n in args.outcome) if args.outcome else OUTCOMES
+    except outcomes.UnknownOutcome as e:
+        ap.error(f"--outcome {e.name}: {e.message}")
     posteriors = args.posterior or ["preset"]
     df = measure(
         args.preset,
@@ -122,14 +146,15 @@ def main(argv: list[str] | None = None) -> int:
         args.years,
         args.against,
         args.workers,
+        which,
     )
     print(
         f"{args.preset}: {args.draws} draws x {args.seeds} seeds, root seed "
-        f"{args.root_seed}, {args.years} years; startups alive as drawn vs with "
+        f"{args.root_seed}, {args.years} years; {', '.join(which)} as drawn vs with "
         f"{' '.join(args.against)} (paired; 95% t-interval over per-draw means)"
     )
-    table = summary(df)
-    print(table.to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
+    table = summary(df, which)
+    print(table.to_string(index=False, float_format=_number))
     return 0
 
 
