@@ -223,8 +223,8 @@ def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
     a row of it still employed by one still works for the one it did at the scan. Rows added
     to the table since are scanned on their own and appended. Phases that release or move
     staff several times a month (exits, layoffs, acquisitions) share one scan this way, and so
-    do the job-seeker founding and hiring. A new scan is also ``employed_by_kind`` until the
-    next move."""
+    do the job-seeker founding and hiring, and the skill-weighted staff (``startup_talent``). A
+    new scan is also ``employed_by_kind`` until the next move."""
     p = state.people
     kind = int(kind)  # see employed_by_kind
     key, stamp = ("scan", kind), int(p.joins[kind])
@@ -257,11 +257,6 @@ def employed_by_kind(state: State, kind: Employer) -> np.ndarray:
     return p.remembered(
         ("kind", kind), p.changes, lambda: superset[p.employer_kind[superset] == kind]
     )
-
-
-def startup_staff(state: State) -> np.ndarray:
-    """Rows of the people employed by startups, increasing (read-only)."""
-    return employed_by_kind(state, Employer.STARTUP)
 
 
 def staff_of(state: State, firms: np.ndarray) -> np.ndarray:

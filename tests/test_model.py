@@ -150,8 +150,8 @@ def test_skill_weighted_staff_is_every_staff_members_skill_summed(hangzhou):
 def test_people_by_employer_kind_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
     """``people.employed_by_kind`` and ``staff_of`` keep one scan per employer kind while
     people only leave employers of that kind (rows added since are scanned on their own); every
-    time a phase asks (job seekers founding and hired, researcher spinoffs, capability; exits,
-    layoffs, acquisitions), for two years, the first must equal a fresh scan of the table and
+    time a phase asks (job seekers founding and hired, researcher spinoffs; exits, layoffs,
+    acquisitions), for two years, the first must equal a fresh scan of the table and
     the second a fresh scan for the firms asked about; the kept scan itself (which the
     skill-weighted staff reads) must hold everyone employed by the kind, in increasing rows,
     each with the employer they work for."""
