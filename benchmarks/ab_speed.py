@@ -5,16 +5,17 @@ the speed moves by 5–10% within minutes (``benchmarks/model_speed.py``'s CPU r
 0.52–0.58 over three repeats on an idle machine). This script checks ``--base`` (default
 HEAD) out into a temporary git worktree and, for ``--rounds`` rounds, runs the same seeds in a
 fresh process of each tree, alternating which goes first; each process reports the CPU seconds
-of its runs and what they ended with. It prints each round's ratio (this working tree / base),
-their mean with a 95% t-interval over rounds, and whether the two trees' runs ended alike (a
-refactoring must: the goldens say so bit for bit).
+of its runs and a hash of each run's KPI table. It prints each round's ratio (this working tree
+/ base), their mean with a 95% t-interval over rounds, and whether the two trees' runs gave the
+same KPI tables (a refactoring must: the goldens say so bit for bit).
 
     .venv/bin/python benchmarks/ab_speed.py [--base REV] [--rounds 6] [--seeds 3]
         [--preset hangzhou] [--years 10]
 
 Both trees run with this interpreter and its packages; each imports its own ``ecosystem``
-(the process starts in the tree, which comes first on ``sys.path``). On a machine shared with
-other work, CPU time is the figure to read, and more rounds narrow the interval.
+(the process starts in the tree, which comes first on ``sys.path``; a child that imported
+another tree's code stops the comparison). On a machine shared with other work, CPU time is
+the figure to read, and more rounds narrow the interval.
 """
 
 from __future__ import annotations
@@ -34,35 +35,43 @@ if str(HERE) not in sys.path:  # run as a script from anywhere
 
 from experiments.policy import mean_ci  # noqa: E402
 
-#: What each timed process runs: the preset's run for every seed; prints CPU seconds and the
-#: startups alive at the end of each run (the check that both trees did the same thing).
+#: What each timed process runs: the preset's run for every seed; prints CPU seconds, a hash
+#: of each run's KPI table (the check that both trees did the same thing, outside the timing)
+#: and the file its ``ecosystem`` came from (the check that it is the tree's own).
 CHILD = """
-import json, sys, time
+import hashlib, json, sys, time
 import ecosystem.reproducible
+import pandas as pd
 from ecosystem import AIEcosystem, load_scenario
 preset, years, seeds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 scenario = load_scenario(preset, [f"meta.years={years}"])
-cpu, alive = 0.0, []
+cpu, kpis = 0.0, []
 for seed in range(seeds):
     start = time.process_time()
     model = AIEcosystem(scenario, rng=seed)
     model.run_for(scenario.months)
     cpu += time.process_time() - start
-    alive.append(int(model.kpis().groupby("month")["startups_alive"].sum().iloc[-1]))
-print(json.dumps({"cpu": cpu, "alive": alive}))
+    table = pd.util.hash_pandas_object(model.kpis(), index=True).to_numpy()
+    kpis.append(hashlib.sha256(table.tobytes()).hexdigest()[:16])
+print(json.dumps({"cpu": cpu, "kpis": kpis, "module": ecosystem.reproducible.__file__}))
 """
 
 
 def timed(tree: Path, preset: str, years: int, seeds: int) -> dict:
-    """CPU seconds and end counts of the runs in a fresh process of ``tree``."""
+    """CPU seconds and KPI hashes of the runs in a fresh process of ``tree``; SystemExit with
+    the child's error if it fails or imported another tree's ``ecosystem``."""
     out = subprocess.run(
         [sys.executable, "-c", CHILD, preset, str(years), str(seeds)],
         cwd=tree,
         capture_output=True,
         text=True,
-        check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if out.returncode:
+        raise SystemExit(f"the run in {tree} failed:\n{out.stderr.strip()}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if not Path(got["module"]).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"the run in {tree} imported {got['module']}: not the tree's own code")
+    return got
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", default="hangzhou")
     ap.add_argument("--years", type=int, default=10)
     args = ap.parse_args(argv)
-    if args.rounds < 2 or args.seeds < 1:
-        ap.error(f"--rounds {args.rounds} --seeds {args.seeds}: need at least 2 rounds, 1 seed")
+    if args.rounds < 2 or args.rounds % 2 or args.seeds < 1:
+        ap.error(
+            f"--rounds {args.rounds} --seeds {args.seeds}: need an even number of rounds (each "
+            "tree goes first in half of them), at least 2, and at least 1 seed"
+        )
     rev = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", args.base + "^{commit}"],
         cwd=HERE,
@@ -100,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                     name: timed(tree, args.preset, args.years, args.seeds) for name, tree in order
                 }
                 ratios.append(got["here"]["cpu"] / got["base"]["cpu"])
-                same &= got["here"]["alive"] == got["base"]["alive"]
+                same &= got["here"]["kpis"] == got["base"]["kpis"]
                 print(
                     f"round {r}: base {got['base']['cpu']:.2f} CPU-s, this tree "
                     f"{got['here']['cpu']:.2f} CPU-s, ratio {ratios[-1]:.3f}",
@@ -108,11 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE)
+            subprocess.run(["git", "worktree", "prune"], cwd=HERE)
     mean, lo, hi, n = mean_ci(np.array(ratios))
     print(
         f"\n{args.preset}, {args.years} years, seeds 0–{args.seeds - 1}, {n} rounds: this tree / "
         f"{args.base} = {mean:.3f} [{lo:.3f}, {hi:.3f}] (95% t-interval over rounds; below 1 is "
-        f"faster); runs ended alike: {'yes' if same else 'NO (behaviour changed)'}"
+        f"faster); same KPI tables: {'yes' if same else 'NO (behaviour changed)'}"
     )
     return 0
 

@@ -141,15 +141,6 @@ def _total(col: str, regions: str = "city"):
     return f
 
 
-def _closed_share(d: RunData) -> float:
-    """Closures by founders / all shutdowns (failed + closed) in the city regions over the run."""
-    t = d.monthly("city")
-    if not {"startups_closed", "startups_failed"} <= set(t.columns):
-        return NAN
-    closed, failed = float(t["startups_closed"].sum()), float(t["startups_failed"].sum())
-    return closed / (closed + failed) if closed + failed > 0 else NAN
-
-
 def utilization(sold: pd.Series, capacity: pd.Series) -> float:
     """GPU-hours sold / GPU-hours of capacity over a window (a ratio of sums; NaN without
     capacity)."""
@@ -312,6 +303,15 @@ def survival(firms: pd.DataFrame, months: int, horizon: int) -> float:
     return float(1.0 - failed.mean())
 
 
+def closed_share(firms: pd.DataFrame) -> float:
+    """Of the firms founded in the run that shut down (failed or closed), the share their
+    founders closed while solvent; NaN if none shut down. Firms of every size, as the cohort
+    studies of new firms count them (docs/design/late-survival.md)."""
+    reason = firms.loc[firms["founded_month"] >= 0, "exit_reason"]
+    shut = reason.isin(FAILURE_REASONS)
+    return float((reason[shut] == "closed").mean()) if shut.any() else NAN
+
+
 def vc_returns(firms: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
     """Investors' TVPI: Σ vc_share × value / Σ vc_invested_yuan, overall or per group (``by``:
     e.g. ``"region"`` or a cohort column). Value: exit value (acquisition price; 0 when shut)
@@ -451,10 +451,11 @@ OUTCOMES: dict[str, Outcome] = {
         Outcome(
             "shutdowns_closed_share",
             "share",
-            "startups closed by their founders (still solvent) / all shutdowns (failed or "
-            "closed) in the city regions over the run; NaN without shutdowns (a candidate "
-            "target for the founders' reviews: docs/design/late-survival.md)",
-            _closed_share,
+            "of the firms founded in the run that shut down (failed or closed), the share "
+            "closed by their founders while solvent; NaN without shutdowns (a candidate target "
+            "for the founders' reviews: docs/design/late-survival.md)",
+            lambda d: NAN if d.firms is None else closed_share(d.firms),
+            "firms",
         ),
         *(
             Outcome(

@@ -28,8 +28,10 @@ def test_run_summary_is_the_registry(full_run):
     assert all(isinstance(v, float) for v in s.values())
     assert s["startups_alive_y10"] == s["startups_alive_end"]  # a 10-year run ends in month 119
     assert s["target_reached"] == float(np.isfinite(s["month_target_reached"]))
-    # Closures' share of the shutdowns: of the same totals the registry reports.
-    closed, failed = s["startups_closed_total"], s["startups_failed_total"]
+    # Closures' share of the shutdowns of the firms founded in the run.
+    f = full_run.firms
+    new = f[f["founded_month"] >= 0]
+    closed, failed = (new["exit_reason"] == "closed").sum(), (new["exit_reason"] == "failed").sum()
     assert closed > 0 and failed > 0
     assert s["shutdowns_closed_share"] == closed / (closed + failed)
 
@@ -145,3 +147,16 @@ def test_old_names_fail_with_the_new_name(tmp_path):
     msg = str(err.value)
     assert "\n" not in msg and "outcomes.summary[1]" in msg
     assert "renamed to 'west_utilization_end'" in msg
+
+
+def test_closed_share_counts_the_run_s_own_shutdowns_only():
+    firms = pd.DataFrame(
+        {
+            "founded_month": [-1, -1, 0, 3, 5, 7, 9],
+            "exit_reason": ["closed", "failed", "closed", "failed", "failed", "acquired", "alive"],
+        }
+    )
+    # the initial stock (founded before month 0) and firms that did not shut are left out
+    assert outcomes.closed_share(firms) == pytest.approx(1 / 3)
+    assert outcomes.closed_share(firms[firms["exit_reason"] != "closed"]) == 0.0
+    assert math.isnan(outcomes.closed_share(firms.iloc[5:]))

@@ -51,7 +51,7 @@ def test_paired_differences_whatever_the_worker_count(monkeypatch):
 
 
 def test_other_outcomes_of_the_registry_can_be_compared():
-    which = ("shutdowns_closed_share", "startups_closed_total")
+    which = ("shutdowns_closed_share", "startups_founded_total")
     df = mod.measure("hangzhou", ["preset"], 2, 1, 0, 1, AGAINST, workers=1, which=which)
     assert set(which) <= set(df.columns) and "startups_alive_end" not in df.columns
     table = mod.summary(df, which)
@@ -60,6 +60,9 @@ def test_other_outcomes_of_the_registry_can_be_compared():
     assert (table["drawn"] <= table["drawn_max"]).all()
     share = table.set_index("outcome").loc["shutdowns_closed_share"]
     assert 0.0 <= share["drawn_min"] and share["drawn_max"] <= 1.0
+    text = mod._formatted(table).set_index("outcome")
+    assert text.loc["shutdowns_closed_share", "drawn"] == f"{share['drawn']:.3f}"
+    assert text.loc["startups_founded_total", "drawn_min"].endswith(".0")
 
 
 def test_an_unknown_outcome_is_refused_before_any_run(capsys):

@@ -107,9 +107,16 @@ def summary(df: pd.DataFrame, which=OUTCOMES) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _number(x: float) -> str:
-    """Counts to one decimal, shares to three."""
-    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.3f}"
+def _formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary's numbers as text, each row to its outcome's scale: one decimal where the
+    mean as drawn is 10 or more (counts, yuan), three below (shares)."""
+    out = table.copy()
+    for col in ("drawn", "drawn_min", "drawn_max", "against", "difference", "low_95", "high_95"):
+        out[col] = [
+            f"{v:,.1f}" if abs(scale) >= 10 else f"{v:.3f}"
+            for v, scale in zip(table[col], table["drawn"], strict=True)
+        ]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,12 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="an outcome of the registry (repeatable; default: "
         + ", ".join(OUTCOMES)
-        + "; docs/outputs.md lists them)",
+        + "; ecosystem/outcomes.py defines them)",
     )
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     try:
-        which = tuple(outcomes.get(n).name for n in args.outcome) if args.outcome else OUTCOMES
+        asked = dict.fromkeys(args.outcome or OUTCOMES)  # in order, each once
+        which = tuple(outcomes.get(n).name for n in asked)
     except outcomes.UnknownOutcome as e:
         ap.error(f"--outcome {e.name}: {e.message}")
     posteriors = args.posterior or ["preset"]
@@ -154,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{' '.join(args.against)} (paired; 95% t-interval over per-draw means)"
     )
     table = summary(df, which)
-    print(table.to_string(index=False, float_format=_number))
+    left = [o for o in which if o not in set(table["outcome"])]
+    if left:
+        print("left out (NaN in every run): " + ", ".join(left))
+    print(_formatted(table).to_string(index=False))
     return 0
 
 
