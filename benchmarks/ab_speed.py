@@ -27,8 +27,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parents[1]
 if str(HERE) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(HERE))
@@ -121,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE)
             subprocess.run(["git", "worktree", "prune"], cwd=HERE)
-    mean, lo, hi, n = mean_ci(np.array(ratios))
+    mean, lo, hi, n = mean_ci(ratios)
     print(
         f"\n{args.preset}, {args.years} years, seeds 0–{args.seeds - 1}, {n} rounds: this tree / "
         f"{args.base} = {mean:.3f} [{lo:.3f}, {hi:.3f}] (95% t-interval over rounds; below 1 is "
