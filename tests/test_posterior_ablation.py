@@ -70,3 +70,23 @@ def test_an_unknown_outcome_is_refused_before_any_run(capsys):
         mod.main(["--against", "startups.founding_cash_yuan=1", "--outcome", "nope"])
     assert e.value.code == 2
     assert "--outcome nope: unknown outcome; allowed:" in capsys.readouterr().err
+
+
+def test_rows_carry_each_draw_s_parameters(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "rows.parquet"
+    mod.main(
+        ["--draws", "2", "--seeds", "1", "--years", "1", "--workers", "1", "--against",
+         AGAINST[0], "--outcome", "startups_alive_end", "--rows", str(out)]
+    )  # fmt: skip
+    rows = pd.read_parquet(out)
+    assert len(rows) == 2 * 1 * 2 and set(rows["arm"]) == {"drawn", "against"}
+    params = mod.draw_parameters("hangzhou", ["preset"], 2, 1, 0, 1)
+    assert "founding_cash_yuan" in params.columns
+    got = rows[rows["arm"] == "drawn"].set_index("draw")["founding_cash_yuan"]
+    assert got.to_dict() == params.set_index("draw")["founding_cash_yuan"].to_dict()
+    assert str(out) in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--against", AGAINST[0], "--rows", str(tmp_path / "rows.csv")])
+    assert e.value.code == 2

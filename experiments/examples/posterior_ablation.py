@@ -10,13 +10,17 @@ are common). It sets nothing.
 
     .venv/bin/python experiments/examples/posterior_ablation.py [--preset hangzhou]
         [--posterior preset|NAME|FILE ...] [--draws 32] [--seeds 2] [--root-seed 0]
-        [--years 10] --against PATH=VALUE [...] [--outcome NAME ...] [--workers 2]
+        [--years 10] --against PATH=VALUE [...] [--outcome NAME ...] [--rows FILE.parquet]
+        [--workers 2]
 
 For each posterior and outcome (the outcome registry's; by default the startup count in the city
 regions at the end of year 5 and of the run): the mean as drawn and with the change, the
 range of the per-draw means as drawn, and the paired difference with a 95% t-interval over the
 per-draw means (the seeds of a draw are averaged first: draws, not seeds, are the independent
-units). The numbers do not depend on ``--workers``.
+units). The numbers do not depend on ``--workers``. ``--rows`` also writes every run (its
+posterior, draw, seed, arm and outcomes) with its draw's parameter values, to ask what moves an
+outcome across draws (e.g. with DuckDB: ``SELECT corr(fit_sigma, shutdowns_closed_share) FROM
+'FILE.parquet' WHERE arm = 'drawn'``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 import pandas as pd
 
 from ecosystem import outcomes
+from ecosystem.outputs import write_parquet
 from ecosystem.run import run_scenario
 from ecosystem.scenario import apply_overrides, scenario_from_dict
 from experiments.policy import mean_ci
@@ -64,6 +69,18 @@ def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[t
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):
                 out.append((label, m, seed, arm, d))
     return out
+
+
+def draw_parameters(preset, posteriors, draws, seeds, root_seed, years) -> pd.DataFrame:
+    """Each (posterior, draw)'s parameter values, as ``tasks`` draws them."""
+    doc = apply_overrides(
+        load_scenario_document(preset, "--preset", preset), [f"meta.years={years}"]
+    )
+    rows = []
+    for label in posteriors:
+        design = make_design(doc, draws, seeds, root_seed, preset, label)
+        rows += [{"posterior": label, "draw": m, **design.params(m)} for m in design.kept]
+    return pd.DataFrame(rows)
 
 
 def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2, which=OUTCOMES):
@@ -137,8 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(OUTCOMES)
         + "; ecosystem/outcomes.py defines them)",
     )
+    ap.add_argument(
+        "--rows",
+        default=None,
+        metavar="FILE.parquet",
+        help="also write every run with its draw's parameter values (before --against; Parquet)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.rows and not args.rows.endswith(".parquet"):
+        ap.error(f"--rows {args.rows}: the file must end in .parquet")
     try:
         asked = dict.fromkeys(args.outcome or OUTCOMES)  # in order, each once
         which = tuple(outcomes.get(n).name for n in asked)
@@ -161,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.root_seed}, {args.years} years; {', '.join(which)} as drawn vs with "
         f"{' '.join(args.against)} (paired; 95% t-interval over per-draw means)"
     )
+    if args.rows:
+        params = draw_parameters(
+            args.preset, posteriors, args.draws, args.seeds, args.root_seed, args.years
+        )
+        write_parquet(df.merge(params, on=["posterior", "draw"], how="left"), args.rows)
+        print(f"every run with its draw's parameters: {args.rows}")
     table = summary(df, which)
     left = [o for o in which if o not in set(table["outcome"])]
     if left:
