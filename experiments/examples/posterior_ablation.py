@@ -57,13 +57,19 @@ def _run(task: tuple, which: tuple[str, ...] = OUTCOMES) -> dict:
     return {"posterior": label, "draw": m, "seed": seed, "arm": arm, **values}
 
 
-def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[tuple]:
-    """Every (posterior, draw, seed, arm) run, with its scenario document."""
+def designs(preset, posteriors, draws, seeds, root_seed, years):
+    """(label, scenario document, draw design) of each posterior, the run shortened to
+    ``years``: what ``tasks`` runs and ``draw_parameters`` reports."""
     doc = load_scenario_document(preset, "--preset", preset)
     doc = apply_overrides(doc, [f"meta.years={years}"])
-    out = []
     for label in posteriors:
-        design = make_design(doc, draws, seeds, root_seed, preset, label)
+        yield label, doc, make_design(doc, draws, seeds, root_seed, preset, label)
+
+
+def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[tuple]:
+    """Every (posterior, draw, seed, arm) run, with its scenario document."""
+    out = []
+    for label, doc, design in designs(preset, posteriors, draws, seeds, root_seed, years):
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):
@@ -73,14 +79,11 @@ def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[t
 
 def draw_parameters(preset, posteriors, draws, seeds, root_seed, years) -> pd.DataFrame:
     """Each (posterior, draw)'s parameter values, as ``tasks`` draws them."""
-    doc = apply_overrides(
-        load_scenario_document(preset, "--preset", preset), [f"meta.years={years}"]
+    return pd.DataFrame(
+        {"posterior": label, "draw": m, **design.params(m)}
+        for label, _, design in designs(preset, posteriors, draws, seeds, root_seed, years)
+        for m in design.kept
     )
-    rows = []
-    for label in posteriors:
-        design = make_design(doc, draws, seeds, root_seed, preset, label)
-        rows += [{"posterior": label, "draw": m, **design.params(m)} for m in design.kept]
-    return pd.DataFrame(rows)
 
 
 def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2, which=OUTCOMES):
