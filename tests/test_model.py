@@ -62,6 +62,12 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
     invested = model.startups.view("vc_invested").sum()
     raised = pool_spent = 0.0
     spent_this_year: dict[tuple[int, str], float] = {}
+    lab = hangzhou.labour
+    max_step = lab.wage_adjust_per_month * lab.wage_gap_clip  # the largest monthly log change
+    wage = model.state.wage.copy()
+    post = model.startups.view("post_money").copy()
+    stage, vc_money = model.startups.view("stage").copy(), model.startups.view("vc_invested").copy()
+    cities = np.array([k == "city" for k in model.region_kinds])
     for month in range(hangzhou.months):
         model.step()
         c = model.kpis().iloc[-model.n_regions :]
@@ -98,6 +104,22 @@ def test_invariants_hold_every_month_of_a_ten_year_run(hangzhou):
         assert s.view("vc_invested").sum() == pytest.approx(invested + raised, rel=1e-9)
         share = s.view("vc_share")
         assert ((share >= 0) & (share <= 1)).all()
+        # Wages: a city's positive and finite, its monthly move within the partial adjustment's
+        # bound; other regions (the western hubs) have no labour market and keep theirs.
+        now = model.state.wage
+        assert np.isfinite(now).all() and (now[cities] > 0).all()
+        assert (np.abs(np.log(now[cities] / wage[cities])) <= max_step * (1 + 1e-12)).all()
+        np.testing.assert_array_equal(now[~cities], wage[~cities])
+        wage = now.copy()
+        # Valuations: finite and never negative; a firm with VC money has a positive valuation;
+        # a valuation changes only in a round (the firm's stage or VC money moves).
+        value, vc_now = s.view("post_money"), s.view("vc_invested")
+        assert np.isfinite(value).all() and (value >= 0).all()
+        assert (value[vc_now > 0] > 0).all()
+        had = post.size  # firms founded this month are new rows
+        in_round = (s.view("stage")[:had] != stage) | (vc_now[:had] != vc_money)
+        assert not ((value[:had] != post) & ~in_round).any()
+        post, stage, vc_money = value.copy(), s.view("stage").copy(), vc_now.copy()
         # Voucher entitlements: never negative (nor -0.0), whatever the rounding of payments.
         assert not np.signbit(s.view("ent_remaining")).any()
         # Headcounts: never negative for alive firms; incremental counts equal a recount.
