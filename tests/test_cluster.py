@@ -122,6 +122,41 @@ def test_a_larger_cluster_forms_more_partnerships():
     assert eff.p_greater < 0.05, eff
 
 
+def test_partners_pass_knowledge_to_the_weaker_partner():
+    """H9's cooperation shares knowledge (docs/ODD.md 7.5, 7.9; SKIN [S4]): each live
+    partnership passes the capability gap to the weaker partner only, ended partnerships pass
+    nothing, and in ``innovate`` the weaker partner's capability rises by
+    ``partnership_spillover`` × gap × the catch-up factor above what it gains alone."""
+    from ecosystem import economics, firm_life
+
+    model = AIEcosystem(load_scenario(TINY), rng=2)
+    model.run_for(3)
+    st, s, net = model.state, model.startups, model.state.networks
+    alive = st.alive_startups()
+    a, b, c, d = alive[:4]
+    s.capability[[a, b, c, d]] = [1.0, 3.0, 0.25, 0.5]
+    net._end[:] = 0  # the run's own partnerships end: only those below are live
+    net.add_partnerships(np.array([a, c, d]), np.array([b, a, b]), model.month)
+    net.end_partnerships(np.array([d]), model.month)  # d exits: d-b passes nothing
+    gain = net.spillover(alive, s.capability, s.n)
+    got = dict(zip(alive.tolist(), gain.tolist(), strict=True))
+    assert got[a] == pytest.approx(2.0)  # from b (3 - 1); nothing from the weaker c
+    assert got[c] == pytest.approx(0.75)  # from a (1 - 0.25)
+    assert got[b] == 0.0 and got[d] == 0.0
+    # In innovate: a's capability with the partnership minus without, everything else equal.
+    params = model.params
+    k = s.capability.copy()
+    firm_life.innovate(st, params, model.streams.get("innovate", model.month))
+    with_partner = s.capability[a]
+    s.capability[:] = k
+    net._end[:] = 0
+    firm_life.innovate(st, params, model.streams.get("innovate", model.month))
+    alone = s.capability[a]
+    keep = np.ravel(economics.catchup_factor(params, st.month, np.array([1.0])))[0]
+    spill = params.config.startups.partnership_spillover
+    assert with_partner - alone == pytest.approx(spill * 2.0 * keep)
+
+
 def test_5000_is_not_an_input():
     """Issue 10 point 7: the target is a question. Only reporting code reads it, and no preset
     value says it was set to reach it."""
