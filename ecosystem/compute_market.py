@@ -303,21 +303,29 @@ def programmes(state: State, params: Params) -> list[Programme]:
     return out
 
 
-def ledger_add(state: State, kind: str, payer: np.ndarray, year: np.ndarray, field: str,
-               values: np.ndarray) -> None:  # fmt: skip
-    """Add ``values`` to ``field`` of the programme-years (``kind``, payer, award year)."""
-    keep = values != 0
-    if not keep.any():
+def ledger_add(
+    state: State, kind: str, payer: np.ndarray, year: np.ndarray, **fields: np.ndarray
+) -> None:
+    """Add each of ``fields`` (a LEDGER field name: values per row) to the programme-years
+    (``kind``, payer, award year) of the rows. The rows are grouped once for every field; a
+    field adds only to the programme-years where one of its values is not zero (so no empty
+    programme-year is created), and sums its non-zero values in row order."""
+    if payer.size == 0:
         return
-    payer, year, values = payer[keep], year[keep], values[keep]
     key = (payer.astype(np.int64) + 2) * 10_000 + year
     uniq, inv = np.unique(key, return_inverse=True)
-    sums = np.bincount(inv, weights=values)
-    for k, v in zip(uniq.tolist(), sums.tolist(), strict=True):
-        row = state.voucher_ledger.setdefault(
-            (kind, k // 10_000 - 2, k % 10_000), np.zeros(len(LEDGER))
-        )
-        row[_F[field]] += v
+    for field, values in fields.items():
+        keep = values != 0
+        if not keep.any():
+            continue
+        sums = np.bincount(inv[keep], weights=values[keep], minlength=uniq.size)
+        present = np.bincount(inv[keep], minlength=uniq.size) > 0
+        column = _F[field]
+        for k, v in zip(uniq[present].tolist(), sums[present].tolist(), strict=True):
+            row = state.voucher_ledger.setdefault(
+                (kind, k // 10_000 - 2, k % 10_000), np.zeros(len(LEDGER))
+            )
+            row[column] += v
 
 
 def expire_entitlements(state: State, params: Params) -> None:
@@ -333,7 +341,7 @@ def expire_entitlements(state: State, params: Params) -> None:
         return
     left = s.ent_remaining[rows].copy()
     payer = s.ent_payer[rows].astype(np.int64)
-    ledger_add(state, "compute", payer, s.ent_year[rows], "unused_yuan", left)
+    ledger_add(state, "compute", payer, s.ent_year[rows], unused_yuan=left)
     where = np.where(payer == NATIONAL, s.region[rows], payer)
     state.count("voucher_unused_yuan", where, left)
     s.ent_remaining[rows] = 0.0
@@ -640,11 +648,17 @@ def clear_market(state: State, params: Params, rng: np.random.Generator) -> None
     payer = s.ent_payer[firms].astype(np.int64)
     year = s.ent_year[firms].astype(np.int64)
     has = paid > 0
-    ledger_add(state, "compute", payer[has], year[has], "additional_yuan", add_yuan[has])
-    ledger_add(state, "compute", payer[has], year[has], "deadweight_yuan", (paid - add_yuan)[has])
-    ledger_add(state, "compute", payer[has], year[has], "inference_yuan", infer_paid[has])
     add_bought = add_gpu * fill * (add_yuan > 0)
-    ledger_add(state, "compute", payer[has], year[has], "additional_gpu_h", add_bought[has])
+    ledger_add(
+        state,
+        "compute",
+        payer[has],
+        year[has],
+        additional_yuan=add_yuan[has],
+        deadweight_yuan=(paid - add_yuan)[has],
+        inference_yuan=infer_paid[has],
+        additional_gpu_h=add_bought[has],
+    )
     where = np.where(payer == NATIONAL, region, payer)
     state.count("voucher_additional_yuan", where[has], add_yuan[has])
     state.count("voucher_deadweight_yuan", where[has], (paid - add_yuan)[has])
