@@ -233,6 +233,16 @@ class Survival:
                     for j, kind in enumerate(("failed", "closed", "acquired")):
                         row[7 + j] += int((within & (reason == kind)).sum())
 
+    def merge(self, other: Survival) -> None:
+        """Add another set of runs' counts (pooled: the tables then cover both sets)."""
+        self.at_risk += other.at_risk
+        self.failures += other.failures
+        self.exits_before_5y += other.exits_before_5y
+        self.exits += other.exits
+        for year, row in (other.cohorts or {}).items():
+            self.cohorts.setdefault(year, np.zeros(10, np.int64))
+            self.cohorts[year] += row
+
     def hazard(self) -> pd.DataFrame:
         """Per year of age: firm-months at risk, failures, the annual hazard
         1 − Π(1 − d/n) over the year's months and the Kaplan–Meier survival at its end."""

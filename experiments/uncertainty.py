@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecosystem.scenario import ScenarioError, strip_provenance
+from ecosystem.scenario import ScenarioError, apply_overrides, strip_provenance
 from ecosystem.scenario.schema import POSTERIOR_NAME
 from experiments.assumptions import ALL, assumption_priors, is_assumption, parse_selection
 from experiments.calibrate import (
@@ -87,7 +87,7 @@ from experiments.calibrate import (
 from experiments.draws import _value, draw_table, read_posterior
 from experiments.options import DEFAULT_SPEC, PRESET, PRIOR
 from experiments.parameters import RunTask, replicate_seeds, run_id
-from experiments.spec import Experiment
+from experiments.spec import Experiment, load_scenario_document
 
 MAX_DRAWS = 100_000
 
@@ -593,6 +593,17 @@ def _check_path(doc: dict, path: str, where: str) -> None:
     from experiments.spec import check_scenario_path
 
     check_scenario_path(doc, path, None, where)
+
+
+def preset_designs(preset: str, posteriors, draws: int, seeds: int, root_seed: int, years: int):
+    """(label, scenario document, draw design) of each of ``posteriors`` (``preset``, a name or
+    a file, as ``--posterior``) on ``preset``'s document shortened to ``years``: the runs of the
+    examples that ask something of a posterior's draws (posterior_ablation,
+    posterior_life_table)."""
+    doc = load_scenario_document(preset, "--preset", preset)
+    doc = apply_overrides(doc, [f"meta.years={years}"])
+    for label in posteriors:
+        yield label, doc, make_design(doc, draws, seeds, root_seed, preset, label)
 
 
 def make_design(

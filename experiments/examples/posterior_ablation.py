@@ -40,8 +40,7 @@ from ecosystem.outputs import write_parquet
 from ecosystem.run import run_scenario
 from ecosystem.scenario import apply_overrides, scenario_from_dict
 from experiments.policy import mean_ci
-from experiments.spec import load_scenario_document
-from experiments.uncertainty import make_design
+from experiments.uncertainty import preset_designs
 
 #: What is compared by default (the outcome registry's definitions, as ``aieco run`` and
 #: ``compare`` report them: startups alive in the city regions); an outcome that is NaN in every
@@ -57,19 +56,10 @@ def _run(task: tuple, which: tuple[str, ...] = OUTCOMES) -> dict:
     return {"posterior": label, "draw": m, "seed": seed, "arm": arm, **values}
 
 
-def designs(preset, posteriors, draws, seeds, root_seed, years):
-    """(label, scenario document, draw design) of each posterior, the run shortened to
-    ``years``: what ``tasks`` runs and ``draw_parameters`` reports."""
-    doc = load_scenario_document(preset, "--preset", preset)
-    doc = apply_overrides(doc, [f"meta.years={years}"])
-    for label in posteriors:
-        yield label, doc, make_design(doc, draws, seeds, root_seed, preset, label)
-
-
 def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[tuple]:
     """Every (posterior, draw, seed, arm) run, with its scenario document."""
     out = []
-    for label, doc, design in designs(preset, posteriors, draws, seeds, root_seed, years):
+    for label, doc, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years):
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):
@@ -81,7 +71,7 @@ def draw_parameters(preset, posteriors, draws, seeds, root_seed, years) -> pd.Da
     """Each (posterior, draw)'s parameter values, as ``tasks`` draws them."""
     return pd.DataFrame(
         {"posterior": label, "draw": m, **design.params(m)}
-        for label, _, design in designs(preset, posteriors, draws, seeds, root_seed, years)
+        for label, _, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years)
         for m in design.kept
     )
 

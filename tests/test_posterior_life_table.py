@@ -1,0 +1,58 @@
+"""experiments/examples/posterior_life_table.py (docs/calibration.md quotes it): the life and
+cohort tables of the hand-calibration check, pooled over posterior draws × seeds."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from scripts import load_script
+
+from ecosystem.calibration import Survival
+from ecosystem.run import run_scenario
+from ecosystem.scenario import apply_overrides, scenario_from_dict
+from experiments.uncertainty import preset_designs
+
+mod = load_script("experiments/examples/posterior_life_table.py")
+
+
+def test_pooled_counts_are_every_runs_counts_summed_whatever_the_worker_count(monkeypatch):
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)  # workers find _run by module name
+    one = mod.measure("hangzhou", "preset", 2, 2, 0, 1, workers=1)
+    two = mod.measure("hangzhou", "preset", 2, 2, 0, 1, workers=2)
+    assert sorted(one) == sorted(two) == [0, 1]
+    assert mod.report(one, 4) == mod.report(two, 4)
+    # draw 1's counts are its two seeds' runs, each counted as the --check tables count a run
+    ((_, doc, design),) = preset_designs("hangzhou", ["preset"], 2, 2, 0, 1)
+    want = Survival.empty(1)
+    for m, _, seed in design.pairs():
+        if m == 1:
+            sc = scenario_from_dict(apply_overrides(doc, design.overrides(m)))
+            r = run_scenario(sc, seed=seed)
+            want.add(r.firms, r.months, sc.meta.start_year)
+    got = one[1]
+    np.testing.assert_array_equal(got.at_risk, want.at_risk)
+    np.testing.assert_array_equal(got.failures, want.failures)
+    assert got.exits == want.exits > 0
+    assert sorted(got.cohorts) == sorted(want.cohorts)
+    for year, row in want.cohorts.items():
+        np.testing.assert_array_equal(got.cohorts[year], row)
+
+
+def test_the_doc_block_is_replaced_and_nothing_else(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    doc = tmp_path / "page.md"
+    doc.write_text(f"# Page\n\nbefore\n{mod.MARK}\nold table\n{mod.END}\nafter\n")
+    argv = ["--draws", "2", "--seeds", "1", "--years", "1", "--workers", "1", "--doc", str(doc)]
+    assert mod.main(argv) == 0
+    text = doc.read_text()
+    assert text.startswith("# Page\n\nbefore\n") and text.endswith(f"{mod.END}\nafter\n")
+    assert "old table" not in text and "| age year | pooled |" in text
+    assert "posterior_life_table.py --draws 2 --seeds 1" in text  # the command that made it
+    # a file without the block is refused, unchanged
+    bare = tmp_path / "bare.md"
+    bare.write_text("# Nothing to replace\n")
+    with pytest.raises(SystemExit, match="no <!-- posterior-life-table -->"):
+        mod.main([*argv[:-1], str(bare)])
+    assert bare.read_text() == "# Nothing to replace\n"
