@@ -56,3 +56,18 @@ def test_the_doc_block_is_replaced_and_nothing_else(tmp_path, monkeypatch, capsy
     with pytest.raises(SystemExit, match="no <!-- posterior-life-table -->"):
         mod.main([*argv[:-1], str(bare)])
     assert bare.read_text() == "# Nothing to replace\n"
+
+
+@pytest.mark.parametrize("script", ["posterior_life_table", "posterior_ablation"])
+def test_a_bad_posterior_is_one_line_and_exit_2_before_any_run(script, capsys):
+    m = (
+        mod
+        if script == "posterior_life_table"
+        else load_script(f"experiments/examples/{script}.py")
+    )
+    argv = ["--posterior", "nosuch", "--draws", "2", "--seeds", "1", "--workers", "1"]
+    if script == "posterior_ablation":
+        argv += ["--against", "startups.founding_cash_yuan=1"]
+    assert m.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --posterior = 'nosuch'") and "\n" not in err

@@ -38,7 +38,7 @@ import pandas as pd
 from ecosystem import outcomes
 from ecosystem.outputs import write_parquet
 from ecosystem.run import run_scenario
-from ecosystem.scenario import apply_overrides, scenario_from_dict
+from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
 from experiments.policy import mean_ci
 from experiments.uncertainty import preset_designs
 
@@ -163,17 +163,21 @@ def main(argv: list[str] | None = None) -> int:
     except outcomes.UnknownOutcome as e:
         ap.error(f"--outcome {e.name}: {e.message}")
     posteriors = args.posterior or ["preset"]
-    df = measure(
-        args.preset,
-        posteriors,
-        args.draws,
-        args.seeds,
-        args.root_seed,
-        args.years,
-        args.against,
-        args.workers,
-        which,
-    )
+    try:
+        df = measure(
+            args.preset,
+            posteriors,
+            args.draws,
+            args.seeds,
+            args.root_seed,
+            args.years,
+            args.against,
+            args.workers,
+            which,
+        )
+    except ScenarioError as e:  # a bad --posterior or --against: before any run
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(
         f"{args.preset}: {args.draws} draws x {args.seeds} seeds, root seed "
         f"{args.root_seed}, {args.years} years; {', '.join(which)} as drawn vs with "

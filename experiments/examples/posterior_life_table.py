@@ -29,7 +29,7 @@ import numpy as np
 from ecosystem.calibration import SURVIVAL_BENCHMARKS, Survival, survival_report
 from ecosystem.outputs import write_text
 from ecosystem.run import run_scenario
-from ecosystem.scenario import apply_overrides, scenario_from_dict
+from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
 from experiments.uncertainty import preset_designs
 
 MARK, END = "<!-- posterior-life-table -->", "<!-- /posterior-life-table -->"
@@ -118,15 +118,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.draws < 1:
         ap.error(f"--draws {args.draws}: at least 1 (a life table needs runs)")
-    per_draw = measure(
-        args.preset,
-        args.posterior,
-        args.draws,
-        args.seeds,
-        args.root_seed,
-        args.years,
-        args.workers,
-    )
+    try:
+        per_draw = measure(
+            args.preset,
+            args.posterior,
+            args.draws,
+            args.seeds,
+            args.root_seed,
+            args.years,
+            args.workers,
+        )
+    except ScenarioError as e:  # a bad --posterior or --against: before any run
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     runs = args.draws * args.seeds
     source = (
         "the posterior the preset names"
