@@ -395,3 +395,43 @@ def test_inference_per_yuan_of_revenue_falls_with_the_efficiency_trend(phi):
     assert trend > 1.2  # a year in: the trend has moved
     expected = s.revenue[alive] * params.sector_inference[s.sector[alive]] * trend**-phi
     np.testing.assert_allclose(s.inference_gpu_h[alive], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("supply", [0.0, 2000.0])
+def test_the_national_chip_supply_caps_new_capacity(supply):
+    """Issue 10 point 1, chip limits cap supply: data centers' expansions and governments'
+    investment get new capacity only from the year's national chip supply (first come), so the
+    GPU-hours granted in a year never exceed supply × hours a month, requests beyond it are cut,
+    and the capacity of every center grows by no more than what was granted (beyond the
+    sourced planned expansions of its spec, builds announced with their chips)."""
+    sc = load_scenario("hangzhou", {"national.chip_supply_gpu_per_year": supply})
+    model = AIEcosystem(sc, rng=1)
+    hours = sc.national.hours_per_month
+    granted_by_year: dict[int, float] = {}
+    asked_more = []
+    take = model.allocate_chips
+
+    def allocate(gpu_h: float) -> float:
+        got = take(gpu_h)
+        assert model.state.chips_left >= 0
+        year = model.state.month // 12
+        granted_by_year[year] = granted_by_year.get(year, 0.0) + got
+        asked_more.append(gpu_h > got)
+        return got
+
+    model.allocate_chips = allocate
+    months = 36
+    start = sum(
+        dc.capacity
+        + dc.pending_gpu_h
+        + sum(e.add_gpu_h for e in dc.spec.planned_expansions if e.month < months)
+        for dc in model.data_centers
+    )
+    model.run_for(months)
+    assert any(asked_more)  # the cap bound: requests beyond the supply were cut
+    for year, got in granted_by_year.items():
+        assert got <= supply * hours * (1 + 1e-12), year
+    end = sum(dc.capacity + dc.pending_gpu_h for dc in model.data_centers)
+    assert end <= start + sum(granted_by_year.values()) * (1 + 1e-12)
+    if supply == 0:
+        assert end == start
