@@ -234,7 +234,15 @@ class Survival:
                         row[7 + j] += int((within & (reason == kind)).sum())
 
     def merge(self, other: Survival) -> None:
-        """Add another set of runs' counts (pooled: the tables then cover both sets)."""
+        """Add another set of runs' counts (pooled: the tables then cover both sets); both
+        must cover the same ages."""
+        if self.at_risk.shape != other.at_risk.shape:
+            raise ValueError(
+                f"cannot pool survival over {len(self.at_risk)} and "
+                f"{len(other.at_risk)} months of age"
+            )
+        if self.cohorts is None:
+            self.cohorts = {}
         self.at_risk += other.at_risk
         self.failures += other.failures
         self.exits_before_5y += other.exits_before_5y

@@ -50,11 +50,17 @@ def test_the_doc_block_is_replaced_and_nothing_else(tmp_path, monkeypatch, capsy
     assert text.startswith("# Page\n\nbefore\n") and text.endswith(f"{mod.END}\nafter\n")
     assert "old table" not in text and "| age year | pooled |" in text
     assert "posterior_life_table.py --draws 2 --seeds 1" in text  # the command that made it
-    # a file without the block is refused, unchanged
-    bare = tmp_path / "bare.md"
+    capsys.readouterr()
+    # a file without the block, with it upside down, or missing: one line, exit 2, before any
+    # run (a run would fail here: the monkeypatch below makes every run an error)
+    monkeypatch.setattr(mod, "measure", lambda *a, **k: pytest.fail("ran before the check"))
+    bare, upside = tmp_path / "bare.md", tmp_path / "upside.md"
     bare.write_text("# Nothing to replace\n")
-    with pytest.raises(SystemExit, match="no <!-- posterior-life-table -->"):
-        mod.main([*argv[:-1], str(bare)])
+    upside.write_text(f"{mod.END}\n{mod.MARK}\n")
+    for path in (bare, upside, tmp_path / "missing.md"):
+        assert mod.main([*argv[:-1], str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: --doc {path}") and "\n" not in err
     assert bare.read_text() == "# Nothing to replace\n"
 
 
@@ -71,3 +77,23 @@ def test_a_bad_posterior_is_one_line_and_exit_2_before_any_run(script, capsys):
     assert m.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --posterior = 'nosuch'") and "\n" not in err
+
+
+def test_a_bad_against_is_refused_before_any_run(monkeypatch, capsys):
+    m = load_script("experiments/examples/posterior_ablation.py")
+    monkeypatch.setattr(m, "_run", lambda *a, **k: pytest.fail("ran before the check"))
+    argv = ["--draws", "2", "--seeds", "1", "--workers", "1", "--against", "startups.nosuch=1"]
+    assert m.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: startups.nosuch = 1: unknown key"
+
+
+def test_survival_counts_pool_only_over_the_same_ages():
+    a, b = Survival.empty(2), Survival.empty(2)
+    b.at_risk[:] = 3
+    b.cohorts = {2025: np.arange(10)}
+    a.cohorts = None
+    a.merge(b)
+    assert (a.at_risk == 3).all() and list(a.cohorts[2025]) == list(range(10))
+    with pytest.raises(ValueError, match="24 and 12 months"):
+        a.merge(Survival.empty(1))

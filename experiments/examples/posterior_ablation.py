@@ -60,6 +60,7 @@ def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[t
     """Every (posterior, draw, seed, arm) run, with its scenario document."""
     out = []
     for label, doc, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years):
+        scenario_from_dict(apply_overrides(doc, against))  # a bad --against: before any run
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):

@@ -95,11 +95,22 @@ def report(per_draw: dict[int, Survival], runs: int) -> str:
     return "\n".join(lines)
 
 
+def doc_problem(path: Path) -> str | None:
+    """Why ``path`` cannot take the tables (one line), or None: it must exist and hold the
+    marked block, opening before closing."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        return f"--doc {path}: cannot read it ({e.strerror or e})"
+    start, end = text.find(MARK), text.find(END)
+    if start < 0 or end < start:
+        return f"--doc {path}: no {MARK} ... {END} block to replace"
+    return None
+
+
 def write_doc(path: Path, text: str) -> None:
-    """Replace the marked block of ``path`` with ``text`` (atomically)."""
+    """Replace the marked block of ``path`` with ``text`` (atomically; ``doc_problem`` first)."""
     old = path.read_text(encoding="utf-8")
-    if MARK not in old or END not in old:
-        raise SystemExit(f"error: --doc {path}: no {MARK} ... {END} block to replace")
     head, rest = old.split(MARK, 1)
     _, tail = rest.split(END, 1)
     write_text(path, f"{head}{MARK}\n{text}\n{END}{tail}")
@@ -118,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.draws < 1:
         ap.error(f"--draws {args.draws}: at least 1 (a life table needs runs)")
+    problem = doc_problem(args.doc) if args.doc is not None else None
+    if problem:  # before any run
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         per_draw = measure(
             args.preset,
