@@ -10,13 +10,13 @@ change in alive startups are left out and counted in ``n_excluded``) with the sa
 ``ratio_of_means`` gives mean(Δspending)/mean(Δalive), which is steadier when changes are small.
 
 **With parameter draws** (``aieco policy FILE --param-draws D``, :mod:`experiments.uncertainty`)
-every arm runs the same D parameter draws × S seeds (replicate = draw · S + seed index), so the
-pairs share both the random numbers and the parameters. The mean effect's interval is then a t
-interval over the D per-draw mean effects (each draw's S seeds averaged first: the draws are the
-independent units), and three 90% ranges of the paired difference are shown apart: seed noise
-(the pooled within-draw spread), parameter uncertainty (the spread of the per-draw mean effects)
-and the total (every pair), with the parameters' share of the variance (law of total variance,
-``docs/outputs.md``).
+every arm runs the same D parameter draws × S seeds (replicate = draw · S + seed index; each
+draw its own seeds), so the pairs share both the random numbers and the parameters. The mean
+effect's interval is then a t interval over the D per-draw mean effects (each draw's S seeds
+averaged first: the draws, with their own seeds, are the independent units), and three 90%
+ranges of the paired difference are shown apart: seed noise (the pooled within-draw spread),
+parameter uncertainty (the spread of the per-draw mean effects) and the total (every pair),
+with the parameters' share of the variance (law of total variance, ``docs/outputs.md``).
 """
 
 from __future__ import annotations

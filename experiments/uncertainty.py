@@ -5,10 +5,13 @@ seed noise; with ``--param-draws D`` it covers parameter uncertainty too (issue 
 design ``docs/design/causal-core.md`` §9.4; the decomposition is ``docs/outputs.md``,
 "Parameter uncertainty").
 
-**The design.** D parameter draws θ_1 … θ_D, each run with the same S seeds
-(``replicate_seeds(root, S)``, the seeds of a seeds-only run): D·S runs per scenario. Every arm
-of a comparison (policy variant, transplant, baseline) runs the same (θ_m, seed_r) pairs, so
-policy effects are paired twice: common random numbers and common parameter draws.
+**The design.** D parameter draws θ_1 … θ_D, each run with its own S seeds (nested: replicate
+m·S + r, seed ``replicate_seeds(root, D·S)[m·S + r]``, the seed a seeds-only run of D·S
+replicates gives that replicate): D·S runs per scenario and D·S distinct seeds, so the D
+per-draw means are independent and a t interval over them covers seed noise as well as
+parameters. Every arm of a comparison (policy variant, transplant, baseline) runs the same
+(θ_m, seed) pairs, so policy effects are paired twice: common random numbers and common
+parameter draws.
 
 **Where draws come from.** The parameters are those of a calibration spec
 (``experiments/calibration/<city>.toml``, default ``hangzhou``: its behavioural parameters).
@@ -427,8 +430,9 @@ class DrawDesign:
 
     @cached_property
     def seeds(self) -> list[int]:
-        """The S seeds every draw (and every arm) runs."""
-        return replicate_seeds(self.root_seed, self.seeds_per_draw)
+        """One seed per replicate (draw · S + seed index), the same in every arm: draw m runs
+        seeds m·S … m·S + S − 1, so no two draws share one (seeds nested in draws)."""
+        return replicate_seeds(self.root_seed, self.draws * self.seeds_per_draw)
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -457,7 +461,8 @@ class DrawDesign:
 
     def pairs(self) -> list[tuple[int, int, int]]:
         """(draw, seed index, seed) of every run, draw-major; replicate = draw · S + seed index."""
-        return [(m, r, s) for m in self.kept for r, s in enumerate(self.seeds)]
+        S = self.seeds_per_draw
+        return [(m, r, self.seeds[m * S + r]) for m in self.kept for r in range(S)]
 
     def describe(self) -> dict:
         """What manifests record."""

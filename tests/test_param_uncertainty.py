@@ -19,6 +19,7 @@ from ecosystem.scenario import ScenarioError, load_document
 from experiments import compare as cmp
 from experiments import uncertainty as unc
 from experiments.calibrate import Prior, load_spec
+from experiments.parameters import replicate_seeds
 
 TINY = str(Path(__file__).parent / "presets" / "tiny.toml")
 
@@ -44,11 +45,12 @@ def test_spread_is_the_law_of_total_variance_and_separates_the_sources():
     assert 2.5 < seed_w < 4.0  # 90% of N(0, 1): 3.29
     assert 25 < param_w < 40  # 90% of N(0, 10): 32.9
     assert sp.total[1] - sp.total[0] >= param_w
-    # parameters that barely matter, seeds independent across draws: the draw means keep the
-    # seed noise of an S-seed mean (sigma^2 / S = 0.2), as docs/outputs.md says
+    # parameters that barely matter, seeds nested in draws (as aieco runs them): the draw means
+    # keep the seed noise of an S-seed mean (sigma^2 / S = 0.2), as docs/outputs.md says
     y2 = np.repeat(theta / 100, S) + rng.normal(0, 1, D * S)
     assert abs(unc.spread(y2, draw).var_param - 0.2) < 0.08
-    # ... common seeds across draws (as aieco runs them) remove that part of it
+    # ... seeds common to every draw would remove that part of it (and hide it from a t
+    # interval over the draw means: why the seeds are nested)
     y3 = np.repeat(theta / 100, S) + np.tile(rng.normal(0, 1, S), D)
     assert unc.spread(y3, draw).param_share < 0.02
 
@@ -124,14 +126,39 @@ def _replicates(priors, draws=3, seeds=2, workers=1):
     return cmp.run_comparison(plan, seeds, 11, workers, False, designs)
 
 
-def test_a_parameter_that_does_nothing_has_no_parameter_interval():
-    # meta.target_startups only moves the yardstick: startups alive cannot depend on it
+def test_seeds_are_nested_in_draws_and_common_to_every_arm():
+    big = prior("stock", "regions.ningbo.initial_startups", 20, 100, integer=True)
+    d = unc.make_design(load_document(TINY), 4, 3, 11, priors=[big])
+    pairs = d.pairs()
+    assert [(m, r) for m, r, _ in pairs] == [(m, r) for m in range(4) for r in range(3)]
+    # draw m runs replicates m*S .. m*S + S - 1 of a seeds-only run of D*S replicates
+    assert [s for *_, s in pairs] == replicate_seeds(11, 12)
+    assert len({s for *_, s in pairs}) == 12  # no two draws share a seed
+    # a design with more draws keeps the first draws' seeds (and values)
+    more = unc.make_design(load_document(TINY), 6, 3, 11, priors=[big])
+    assert more.pairs()[:12] == pairs
+    # and every arm runs the same (draw, seed) pairs
+    other = unc.make_design(load_document(TINY), 4, 3, 11, priors=[big])
+    assert other.pairs() == pairs
+
+
+def test_a_parameter_that_does_nothing_changes_no_run():
+    # meta.target_startups only moves the yardstick: startups alive cannot depend on it. With
+    # seeds nested in draws, every run is the seeds-only run of the same replicate; the
+    # parameter range is then only the seed noise of a two-seed mean (docs/outputs.md, caveat)
     res = _replicates([prior("yardstick", "meta.target_startups", 100, 1000, integer=True)])
+    alone = cmp.run_comparison(cmp.scenario_plan(TINY, years=1), 6, 11, 1, False, None)
+    key = ["replicate", "month"]
+    a = res.trajectories.sort_values(key)
+    b = alone.trajectories.sort_values(key)
+    assert a["replicate"].tolist() == b["replicate"].tolist()
+    assert a["startups_alive"].tolist() == b["startups_alive"].tolist()
     row = res.table.iloc[0]
     assert row["param_draws"] == 3
-    assert row["startups_alive_y1_param_p5"] == row["startups_alive_y1_param_p95"]
-    assert row["startups_alive_y1_param_share"] == 0
-    assert row["startups_alive_y1_seed_p95"] > row["startups_alive_y1_seed_p5"]  # seeds do
+    assert row["startups_alive_y1_mean"] == alone.table.iloc[0]["startups_alive_y1_mean"]
+    means = a.groupby("replicate")["startups_alive"].last().groupby(lambda r: r // 2).mean()
+    assert row["startups_alive_y1_param_p5"] >= means.min() - 1e-9
+    assert row["startups_alive_y1_param_p95"] <= means.max() + 1e-9
 
 
 def test_a_parameter_with_a_big_effect_has_a_wide_parameter_interval():

@@ -314,8 +314,9 @@ def render(effects: pd.DataFrame, baseline_means: dict[str, float], info: dict) 
             f"scenario `hangzhou` ({years} year{'s' * (years != 1)}), {draws} parameter draws"
             + (f" (kept by the screen of {info['drawn']})" if info.get("screen") else "")
             + " × "
-            f"{info['seeds_per_draw']} seeds: every variant runs on the baseline's draws and "
-            "seeds (common parameter draws and common random numbers). "
+            f"{info['seeds_per_draw']} seeds ({draws * info['seeds_per_draw']} distinct seeds: "
+            "each draw its own): every variant runs on the baseline's draws and seeds (common "
+            "parameter draws and common random numbers). "
             f"{info['source']} Each cell is the mean paired difference variant − baseline, "
             f"averaged over seeds and draws, with its 95% t interval over the {draws} draws: "
             "it includes both seed noise and parameter uncertainty. How much of each effect's "
