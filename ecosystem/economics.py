@@ -208,9 +208,25 @@ def attraction(
     params: Params, capability: np.ndarray, month: float, log_fit: np.ndarray | float = 0.0
 ) -> np.ndarray:
     """v_i = θ_i · q_i^η with q_i = K_i / F(t) and θ_i the firm's true product-market fit
-    (``log_fit`` = log θ; 0 = average fit). Partner bundles: later."""
+    (``log_fit`` = log θ; 0 = average fit), before partner bundles (:func:`bundled`)."""
     q = np.maximum(capability, 0.0) / frontier(params, month)
     return np.exp(log_fit) * q**params.config.demand.quality_elasticity
+
+
+def bundled(state: State, params: Params, alive: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Partner bundles (H9, customers shared; docs/ODD.md 7.6): v_i (1 + ω P_i) with
+    P_i = min(Σ_partners v_j / v_i, 1), ω = ``partnership_customer_share``: a firm sold
+    together with its current partners' products gains up to ω of its own attraction (all of
+    it once its partners together are as attractive as it is; a firm with v = 0 gains
+    nothing). ``v`` are the bare attractions of the live rows ``alive``."""
+    omega = params.config.startups.partnership_customer_share
+    if omega == 0.0:
+        return v
+    full = np.zeros(state.startups.n)
+    full[alive] = v
+    partners = state.networks.partners_sum(full)[alive]
+    share = np.minimum(np.divide(partners, v, out=np.zeros(v.size), where=v > 0), 1.0)
+    return v * (1.0 + omega * share)
 
 
 def startup_share(inclusive: np.ndarray, params: Params) -> np.ndarray:
@@ -241,6 +257,7 @@ def targets_now(
     alive = state.alive_startups()
     key = s.region[alive].astype(np.int64) * len(SECTORS) + s.sector[alive]
     v = attraction(params, s.capability[alive], state.month, s.log_fit[alive])
+    v = bundled(state, params, alive, v)
     return alive, target_revenue(v, key, spending.ravel(), params)
 
 

@@ -135,12 +135,24 @@ class Networks:
         hit = (self._end < 0) & (exits[self._a] | exits[self._b])
         self._end[hit] = month
 
+    def current_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b): the firm rows of every partnership still running (neither partner exited)."""
+        active = self._end < 0
+        return self._a[active], self._b[active]
+
+    def partners_sum(self, values: np.ndarray) -> np.ndarray:
+        """Σ over each firm's current partners of ``values`` (one per firm row; 0 without)."""
+        a, b = self.current_pairs()
+        n = values.size
+        return np.bincount(a, weights=values[b], minlength=n) + np.bincount(
+            b, weights=values[a], minlength=n
+        )
+
     def spillover(self, alive: np.ndarray, capability: np.ndarray, n: int) -> np.ndarray:
         """Knowledge each live firm absorbs from better-placed current partners (SKIN-style)."""
-        active = self._end < 0
-        if not active.any():
+        a, b = self.current_pairs()
+        if a.size == 0:
             return np.zeros(alive.size)
-        a, b = self._a[active], self._b[active]
         diff = capability[b] - capability[a]
         gain = np.bincount(a, weights=np.maximum(diff, 0), minlength=n)
         gain += np.bincount(b, weights=np.maximum(-diff, 0), minlength=n)

@@ -599,6 +599,12 @@ class Startups(_Strict):
     """New partnerships per startup per year. At most 12 (one a month per firm); each month draws
     rate/12 x alive/2 pairs, so larger rates only cost memory."""
     partnership_spillover: Share = 0.05
+    """Knowledge a firm absorbs a month from each better-placed current partner, as a share of
+    the capability gap (SKIN [S4]; docs/ODD.md 7.5)."""
+    partnership_customer_share: Annotated[float, _num(ge=0.0, le=1.0)] = 0.1
+    """ω, partner bundles: a firm's attraction rises by up to ω while it has current partners
+    (all of ω once their attractions together match its own; docs/ODD.md 7.6). 0 = partners
+    share knowledge only."""
     data_spend_share: Share = 0.2
     """Data spending as a share of training-compute spending."""
     initial_age_years_max: Annotated[float, _num(ge=0.25, le=50.0)] = 8.0
