@@ -1,5 +1,6 @@
 """Partnerships between startups (H9): formed at random, most within a sector, more often in a
-larger cluster; they share knowledge (``firm_life.innovate``) until either partner exits."""
+larger cluster; until either partner exits they share knowledge (``firm_life.innovate``) and
+customers (partner bundles, ``economics.bundled``)."""
 
 from __future__ import annotations
 

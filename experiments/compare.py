@@ -14,9 +14,10 @@ across cities come for free. ``--isolated`` runs each city as its own single-cit
 hubs then serve only that city; useful for teaching and for comparison with earlier versions).
 
 Replicates use common random numbers: seeds come from ``SeedSequence(--seed).spawn(R)``
-(``experiments.spec.replicate_seeds``). Runs go through ``experiments.tasks.run_one`` in this
-process (``--workers 1``) or on local processes; results are keyed by variant and replicate, so the
-table does not depend on the number of workers.
+(``experiments.spec.replicate_seeds``); with D parameter draws, ``spawn(D·R)``, each draw its
+own R (``experiments.uncertainty.DrawDesign``). Runs go through ``experiments.tasks.run_one``
+in this process (``--workers 1``) or on local processes; results are keyed by variant and
+replicate, so the table does not depend on the number of workers.
 
 With ``--policy-from SRC`` each other named city X gets a second national run per seed in which X
 has SRC's whole ``policy`` table (:func:`transplanted`). Rates, per-firm caps and per-person
@@ -625,6 +626,8 @@ def run_comparison(
     from experiments.spec import RunTask, replicate_seeds
 
     seeds = replicate_seeds(seed, replicates)
+    if designs:  # every variant runs the same (draw, seed) pairs: D·S seeds, recorded
+        seeds = designs[0].run_seeds()
     variants, cases = plan.variants, plan.cases
     runs = {i: _runs(seeds, designs[i] if designs else None) for i in range(len(variants))}
     tasks = [

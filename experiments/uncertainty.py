@@ -459,6 +459,10 @@ class DrawDesign:
         row = self.table.iloc[m]
         return {p.name: _value(p, row[p.name]) for p in self.priors}
 
+    def run_seeds(self) -> list[int]:
+        """The seed of every run, in replicate order (the kept draws' S seeds each)."""
+        return [s for *_, s in self.pairs()]
+
     def pairs(self) -> list[tuple[int, int, int]]:
         """(draw, seed index, seed) of every run, draw-major; replicate = draw · S + seed index."""
         S = self.seeds_per_draw
@@ -479,6 +483,7 @@ class DrawDesign:
             "assumption_parameters": list(self.assumption_names),
             "screen": self.screen.as_dict() if self.screen is not None else None,
             "replicate": "draw * seeds_per_draw + seed index",
+            "seeds": self.run_seeds(),
             "parameters": [p.as_dict() for p in self.priors],
             "table": self.table.to_dict(orient="list"),
             "notes": list(self.notes),
@@ -709,7 +714,7 @@ class DrawExperiment(Experiment):
 
     @cached_property
     def seeds(self) -> list[int]:
-        return [s for _, _, s in self.design.pairs()]
+        return self.design.run_seeds()
 
     @cached_property
     def tasks(self) -> list[RunTask]:

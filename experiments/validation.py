@@ -739,6 +739,8 @@ def validate(
     if before_runs is not None:
         before_runs()
     seed_list = replicate_seeds(seed, seeds)
+    if designs[CITY] is not None:  # the city's draws and seeds: D·S seeds, recorded
+        seed_list = designs[CITY].run_seeds()
     order = [CITY, NATIONAL]
     tasks = []
     for i, role in enumerate(order):

@@ -220,7 +220,14 @@ def test_cooperation_matters_through_each_channel():
     to tell a channel from noise): sharing customers (ω at its range's top 0.3, no knowledge
     spillover in either arm) raises startups' total revenue; sharing knowledge (spillover at
     its range's top 0.1, ω = 0 in both) raises the mean capability."""
-    from test_demand import capability, startup_revenue
+    from test_demand import startup_revenue
+
+    def mean_capability(result) -> float:
+        k = result.kpis
+        last = k[(k["month"] == k["month"].max()) & (k["startups_alive"] > 0)]
+        return float((last["capability_mean"] * last["startups_alive"]).sum()) / float(
+            last["startups_alive"].sum()
+        )
 
     neither = {
         "startups.partnership_rate_per_year": 3.0,
@@ -238,7 +245,7 @@ def test_cooperation_matters_through_each_channel():
     )
     assert customers.p_greater < 0.05, customers
     knowledge = paired_effect(
-        TINY, {"startups.partnership_spillover": 0.1}, seeds, capability, months, neither
+        TINY, {"startups.partnership_spillover": 0.1}, seeds, mean_capability, months, neither
     )
     assert knowledge.p_greater < 0.05, knowledge
 

@@ -9,7 +9,7 @@ from scripts import load_script
 SCRIPT = "experiments/examples/policy_effects.py"
 
 
-def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
+def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path, capsys):
     import tomllib
 
     mod = load_script(SCRIPT)
@@ -35,11 +35,21 @@ def test_every_variant_has_a_channel_and_the_page_regenerates(tmp_path):
     # sign is asked here; the seeds-only page below asks for the detected fall.
     _voucher_money_falls(text, detected=False)
     # seeds only (--param-draws 0): the intervals say they cover seed noise only
-    assert mod.main(["--param-draws", "0", "--replicates", "2", *args]) == 0
+    runs = str(tmp_path / "runs")
+    assert mod.main(["--param-draws", "0", "--replicates", "2", *args, "--out", runs]) == 0
     text = doc.read_text(encoding="utf-8")
     assert "2 replicates" in text and "Intervals cover seed noise only" in text
     assert "## Where the uncertainty comes from" not in text
     _voucher_money_falls(text)
+    # --from-runs rewrites the page from the kept runs of the same design, and refuses others
+    doc.unlink()
+    assert mod.main(["--param-draws", "0", "--replicates", "2", *args, "--from-runs", runs]) == 0
+    assert doc.read_text(encoding="utf-8").split("\n")[5:] == text.split("\n")[5:]
+    capsys.readouterr()
+    other = ["--param-draws", "0", "--replicates", "3", *args, "--from-runs", runs]
+    assert mod.main(other) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "its runs are of design" in err[0] and "rerun" in err[0]
 
 
 def test_set_changes_every_arm_and_the_page_says_so(tmp_path):

@@ -495,6 +495,15 @@ def main(argv: list[str] | None = None) -> int:
         exp = apply_draws(load_experiment(spec), args)
         if args.from_runs:
             summary = pd.read_parquet(Path(args.from_runs) / "summary.parquet")
+            other = sorted({str(r).rsplit("-p", 1)[0] for r in summary["run_id"]})
+            if other != [exp.design_hash]:
+                print(
+                    f"policy_effects: --from-runs {args.from_runs}: its runs are of design "
+                    f"{', '.join(other) or 'none'}, this command's is {exp.design_hash} (other "
+                    "options, seeds or draws): rerun without --from-runs",
+                    file=sys.stderr,
+                )
+                return 2
             failed = int((summary["status"].astype(str) != "ok").sum())
             minutes, revision = _ran(Path(args.from_runs), revision)
         else:
