@@ -163,6 +163,7 @@ def test_a_parameter_that_does_nothing_changes_no_run():
     b = alone.trajectories.sort_values(key)
     assert a["replicate"].tolist() == b["replicate"].tolist()
     assert a["startups_alive"].tolist() == b["startups_alive"].tolist()
+    assert res.seeds == alone.seeds and len(set(res.seeds)) == 6  # recorded: every run's seed
     row = res.table.iloc[0]
     assert row["param_draws"] == 3
     assert row["startups_alive_y1_mean"] == alone.table.iloc[0]["startups_alive_y1_mean"]
