@@ -625,9 +625,8 @@ def run_comparison(
     seed, the same pairs in every variant); one table row per case."""
     from experiments.spec import RunTask, replicate_seeds
 
-    seeds = replicate_seeds(seed, replicates)
-    if designs:  # every variant runs the same (draw, seed) pairs: D·S seeds, recorded
-        seeds = designs[0].run_seeds()
+    # every variant runs the same (draw, seed) pairs: with draws their D·S seeds, recorded
+    seeds = designs[0].run_seeds() if designs else replicate_seeds(seed, replicates)
     variants, cases = plan.variants, plan.cases
     runs = {i: _runs(seeds, designs[i] if designs else None) for i in range(len(variants))}
     tasks = [

@@ -738,9 +738,9 @@ def validate(
             designs[role] = None
     if before_runs is not None:
         before_runs()
-    seed_list = replicate_seeds(seed, seeds)
-    if designs[CITY] is not None:  # the city's draws and seeds: D·S seeds, recorded
-        seed_list = designs[CITY].run_seeds()
+    # with draws, the city's D·S seeds (the national runs' are the same), recorded
+    d = designs[CITY]
+    seed_list = d.run_seeds() if d is not None else replicate_seeds(seed, seeds)
     order = [CITY, NATIONAL]
     tasks = []
     for i, role in enumerate(order):

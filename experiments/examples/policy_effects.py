@@ -435,16 +435,21 @@ def _ranges_table(effects: pd.DataFrame, variants: list[str]) -> list[str]:
     return lines
 
 
-def _ran(folder: Path, default: str) -> tuple[float | None, str]:
-    """(minutes the sweep took, its git revision) from the manifest of kept runs."""
+def _ran(folder: Path, default: str) -> tuple[float | None, str, str | None]:
+    """(minutes the sweep took, its git revision, its design hash) from the manifest of kept
+    runs."""
     import json
 
     try:
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, default, None
+    try:
         took = dt.datetime.fromisoformat(m["updated"]) - dt.datetime.fromisoformat(m["started"])
-        return took.total_seconds() / 60, m.get("git_revision") or default
-    except (OSError, KeyError, ValueError):
-        return None, default
+        minutes = took.total_seconds() / 60
+    except (KeyError, ValueError):
+        minutes = None
+    return minutes, m.get("git_revision") or default, m.get("design_hash")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -494,18 +499,17 @@ def main(argv: list[str] | None = None) -> int:
         spec = _spec_copy(args.replicates, args.years, Path(tmp), constants)
         exp = apply_draws(load_experiment(spec), args)
         if args.from_runs:
-            summary = pd.read_parquet(Path(args.from_runs) / "summary.parquet")
-            other = sorted({str(r).rsplit("-p", 1)[0] for r in summary["run_id"]})
-            if other != [exp.design_hash]:
+            minutes, revision, design = _ran(Path(args.from_runs), revision)
+            if design != exp.design_hash:  # as the sweep runner's --resume checks it
                 print(
                     f"policy_effects: --from-runs {args.from_runs}: its runs are of design "
-                    f"{', '.join(other) or 'none'}, this command's is {exp.design_hash} (other "
-                    "options, seeds or draws): rerun without --from-runs",
+                    f"{design}, this command's is {exp.design_hash} (other options, seeds or "
+                    "draws): rerun without --from-runs",
                     file=sys.stderr,
                 )
                 return 2
+            summary = pd.read_parquet(Path(args.from_runs) / "summary.parquet")
             failed = int((summary["status"].astype(str) != "ok").sum())
-            minutes, revision = _ran(Path(args.from_runs), revision)
         else:
             out = Path(args.out) if args.out else Path(tmp) / "runs"
             prepare_out_dir(exp, out, resume=False)
