@@ -68,6 +68,8 @@ ALLOWED_FAILURES = 2
 NO_WORKER_TIMEOUT_S = 30.0
 #: seconds to fetch a finished run's result; longer means its worker died holding it
 GATHER_TIMEOUT_S = 10.0
+#: seconds between two looks for finished runs when none was there
+POLL_S = 0.05
 EXIT_CLUSTER = 3
 #: ``kind`` of a sweep's ``.aieco-output.json`` marker (``ecosystem.outputs.mark``)
 SWEEP_KIND = "sweep"
@@ -860,8 +862,7 @@ def _run_dask(
     import logging
 
     import dask
-    from distributed import Client, LocalCluster, wait
-    from distributed.client import FIRST_COMPLETED
+    from distributed import Client, LocalCluster, as_completed
 
     t0 = time.perf_counter()
     cluster = None
@@ -904,7 +905,12 @@ def _run_dask(
     try:
         extra["workers_checked"] = check_workers(client, timeout=no_worker_timeout)
         by_key = {}
-        pending = set()
+        # Runs come back through ``as_completed``, which follows each future once: waiting on
+        # the whole pending set after every result (``distributed.wait``) costs the client
+        # O(pending) a result, quadratic in the sweep (8.9 against 2.9 CPU-s for 800 runs of
+        # 0.02 s on 2 workers, taken from the workers' cores). It holds the only reference to a
+        # future until its result is handled and released.
+        pending = as_completed(loop=client.loop)
         for i, task in enumerate(todo):
             fut = client.submit(
                 run_on_dask,
@@ -919,15 +925,14 @@ def _run_dask(
             )
             by_key[fut.key] = task
             pending.add(fut)
+        del fut
         alone_since = None
+        last_check = 0.0
         with _ctrl_c_between_waits() as interrupted:
-            while pending:
+            while not pending.is_empty():
                 if interrupted():
                     raise KeyboardInterrupt
-                try:
-                    done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                except TimeoutError:
-                    done = set()
+                done = pending.next_batch(block=False)
                 handled = False
                 for fut in done:
                     task = by_key[fut.key]
@@ -947,15 +952,19 @@ def _run_dask(
                 if handled:
                     alone_since = None
                     continue
-                if done:
-                    time.sleep(0.2)  # results still being recomputed: do not spin
+                # nothing new (or only results still being recomputed): do not spin; look for
+                # workers at most once a second
+                time.sleep(0.2 if done else POLL_S)
+                if time.monotonic() - last_check < 1.0:
+                    continue
+                last_check = time.monotonic()
                 if client.scheduler_info().get("workers"):
                     alone_since = None
                 elif alone_since is None:
                     alone_since = time.monotonic()
                 elif time.monotonic() - alone_since > no_worker_timeout:
                     raise SweepError(
-                        f"no Dask worker left for {no_worker_timeout:.0f} s with {len(pending)} "
+                        f"no Dask worker left for {no_worker_timeout:.0f} s with {pending.count()} "
                         "runs to do; restart workers and rerun with --resume"
                     )
     except BaseException:
