@@ -860,6 +860,7 @@ def _run_dask(
 ) -> float:
     """Submit every task to Dask and handle results as they complete. Returns start-up time."""
     import logging
+    from concurrent.futures import CancelledError
 
     import dask
     from distributed import Client, LocalCluster, as_completed
@@ -898,10 +899,12 @@ def _run_dask(
     # A result lost with its worker is the wait loop's business (it waits for Dask to compute it
     # again, or ends the sweep with one line): Dask's own warning about it ("Couldn't gather 1
     # keys, rescheduling") is not for the user and broke the one-line error when every worker
-    # was killed mid-gather.
+    # was killed mid-gather. So is the client's error log (a traceback) when it loses the
+    # scheduler: the loop stops the sweep with one line then.
     gather_log = logging.getLogger("distributed.client")
     gather_level = gather_log.level
-    gather_log.setLevel(logging.ERROR)
+    gather_log.setLevel(logging.CRITICAL)
+    scheduler_lost = False
     try:
         extra["workers_checked"] = check_workers(client, timeout=no_worker_timeout)
         by_key = {}
@@ -928,6 +931,7 @@ def _run_dask(
         del fut
         alone_since = None
         last_check = 0.0
+        handled_runs = 0
         with _ctrl_c_between_waits() as interrupted:
             while not pending.is_empty():
                 if interrupted():
@@ -943,12 +947,21 @@ def _run_dask(
                         # computes it again elsewhere, or no worker is left (checked below)
                         pending.add(fut)
                         continue
+                    except CancelledError:
+                        # the client lost the scheduler (it cancels every future): the runs did
+                        # not fail; the sweep stops and --resume completes it
+                        scheduler_lost = True
+                        raise SweepError(
+                            "lost the connection to the Dask scheduler with "
+                            f"{len(todo) - handled_runs} runs to do; rerun with --resume"
+                        ) from None
                     except Exception as exc:  # noqa: BLE001 - e.g. the scheduler's KilledWorker
                         record = failed_record(task, f"{type(exc).__name__}: {exc}")
                         record.update(pid=None, host=None, aieco=None, git_revision=None)
                     handle(record)
                     fut.release()
                     handled = True
+                    handled_runs += 1
                 if handled:
                     alone_since = None
                     continue
@@ -971,7 +984,10 @@ def _run_dask(
         levels = _quiet_dask()
         raise
     finally:
-        gather_log.setLevel(gather_level)
+        # A client that lost its scheduler logs a traceback when its reconnection gives up
+        # (20 s later, even once closed): its log stays quiet in this process then.
+        if not scheduler_lost:
+            gather_log.setLevel(gather_level)
         with contextlib.suppress(Exception):
             client.close(timeout=5)
         if cluster is not None:

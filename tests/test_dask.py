@@ -2,7 +2,8 @@
 
 * a worker that cannot import aieco, or runs another aieco, stops the sweep before any run with
   one line naming it (exit 3);
-* a sweep whose workers all die exits non-zero within a minute with one line;
+* a sweep whose workers all die exits non-zero within a minute with one line, and so does
+  one that loses its scheduler (no run is recorded as failed for it);
 * Ctrl-C on a local sweep prints one line, with no port warning although 8787 is taken;
 * every run records the aieco version and git revision of the worker that ran it;
 * a worker killed in the middle of a run loses nothing: its run finishes on the other worker,
@@ -129,6 +130,35 @@ def test_killing_every_worker_ends_the_sweep_with_one_line(long_sweep_file, tmp_
     assert err.count("\n") == 1 and "no Dask worker left" in err and "--resume" in err, err
     assert elapsed < 60 + runner.NO_WORKER_TIMEOUT_S
     assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
+
+
+def test_losing_the_scheduler_stops_the_sweep_with_one_line(long_sweep_file, tmp_path):
+    """The client cancels every future when its scheduler goes: the runs left are not recorded
+    as failed; the sweep stops with one line saying how to complete it."""
+    from distributed import Client
+
+    with dask_cluster(tmp_path, n_workers=2) as (address, _):
+        with Client(address, timeout="30s") as client:
+            scheduler_pid = client.run_on_scheduler(os.getpid)
+        out = tmp_path / "res"
+        proc = start_sweep(long_sweep_file, out, "--scheduler", address)
+        try:
+            wait_for_runs(proc, out)
+            os.kill(scheduler_pid, signal.SIGKILL)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    err = err.decode()
+    done = len(list((out / "runs").glob("*.parquet")))
+    if done == LONG_RUNS:
+        pytest.fail("the sweep finished before its scheduler could be killed")
+    assert proc.returncode == 3, err
+    assert err.count("\n") == 1 and "lost the connection to the Dask scheduler" in err, err
+    assert "--resume" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["counts"]["failed"] == 0
 
 
 def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(long_sweep_file, tmp_path):
