@@ -254,14 +254,17 @@ def package_versions() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def git_revision() -> str:
-    root = Path(__file__).resolve().parent.parent
+def git_revision(root: Path | None = None) -> str:
+    """The checkout's commit (of aieco's own by default), ``-dirty`` if a tracked file changed."""
+    root = Path(__file__).resolve().parent.parent if root is None else root
     try:
         rev = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
         )
+        # changes to tracked files only: an untracked file (a worktree's link to a shared
+        # virtual environment, a results folder) does not change the code that ran
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain"],
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=5,

@@ -39,6 +39,29 @@ def test_run_writes_all_outputs(tmp_path):
     assert "mesa" in manifest["versions"] and manifest["git_revision"]
 
 
+def test_git_revision_is_dirty_for_changed_tracked_files_only(tmp_path):
+    """A worktree's untracked link to a shared venv (or a results folder) does not make the
+    stamp ``-dirty``; a changed tracked file does."""
+    from ecosystem.run import git_revision
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "model.py").write_text("x = 1\n")
+    git("add", "model.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    head = subprocess.run(
+        ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    (tmp_path / ".venv").symlink_to(tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "a.parquet").write_bytes(b"x")
+    assert git_revision(tmp_path) == head
+    (tmp_path / "model.py").write_text("x = 2\n")
+    assert git_revision(tmp_path) == head + "-dirty"
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
