@@ -10,6 +10,7 @@ stderr, nothing written), 3 no usable Dask worker (one line naming the cause), 1
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 from pathlib import Path
@@ -40,6 +41,13 @@ def _add_run_options(p: argparse.ArgumentParser, what: str) -> None:
     )
     p.add_argument(
         "--scheduler", metavar="tcp://HOST:PORT", help="run on an existing Dask distributed cluster"
+    )
+    p.add_argument(
+        "--no-worker-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="on Dask, stop the sweep (exit 3, --resume later) after this long without any "
+        "usable worker (default 30)",
     )
     p.add_argument(
         "--dashboard",
@@ -186,6 +194,9 @@ def _prepare(args, method: str | None = None, suffix: str = "", transform=None, 
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
+    wait = getattr(args, "no_worker_timeout", None)
+    if wait is not None and not (0 < wait < math.inf):
+        raise ScenarioError("--no-worker-timeout", wait, "must be a positive number of seconds")
     args.dashboard = _check_dashboard(getattr(args, "dashboard", None))
     exp = load_experiment(args.file, method=method, **load)
     if transform is not None:
@@ -200,13 +211,15 @@ def _prepare(args, method: str | None = None, suffix: str = "", transform=None, 
 
 
 def _run(exp, out, args):
-    from experiments.runner import run_experiment
+    from experiments.runner import NO_WORKER_TIMEOUT_S, run_experiment
 
+    wait = getattr(args, "no_worker_timeout", None)
     report = run_experiment(
         exp,
         out,
         workers=args.workers,
         scheduler=args.scheduler,
+        no_worker_timeout=NO_WORKER_TIMEOUT_S if wait is None else wait,
         resume=args.resume,
         progress=not args.quiet,
         dashboard=args.dashboard,

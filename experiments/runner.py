@@ -899,11 +899,13 @@ def _run_dask(
     # A result lost with its worker is the wait loop's business (it waits for Dask to compute it
     # again, or ends the sweep with one line): Dask's own warning about it ("Couldn't gather 1
     # keys, rescheduling") is not for the user and broke the one-line error when every worker
-    # was killed mid-gather. So is the client's error log (a traceback) when it loses the
-    # scheduler: the loop stops the sweep with one line then.
-    gather_log = logging.getLogger("distributed.client")
-    gather_level = gather_log.level
-    gather_log.setLevel(logging.CRITICAL)
+    # was killed mid-gather. So are the client's error log (a traceback) and its connections'
+    # notes (``distributed.batched``, at INFO) when it loses the scheduler: the loop stops the
+    # sweep with one line then.
+    quiet = {"distributed": logging.ERROR, "distributed.client": logging.CRITICAL}
+    loop_levels = {name: logging.getLogger(name).level for name in quiet}
+    for name, level in quiet.items():
+        logging.getLogger(name).setLevel(level)
     scheduler_lost = False
     try:
         extra["workers_checked"] = check_workers(client, timeout=no_worker_timeout)
@@ -947,15 +949,20 @@ def _run_dask(
                         # computes it again elsewhere, or no worker is left (checked below)
                         pending.add(fut)
                         continue
-                    except CancelledError:
-                        # the client lost the scheduler (it cancels every future): the runs did
-                        # not fail; the sweep stops and --resume completes it
-                        scheduler_lost = True
-                        raise SweepError(
-                            "lost the connection to the Dask scheduler with "
-                            f"{len(todo) - handled_runs} runs to do; rerun with --resume"
-                        ) from None
                     except Exception as exc:  # noqa: BLE001 - e.g. the scheduler's KilledWorker
+                        # The client lost the scheduler if it cancels the futures, or if a
+                        # gather's connection closed and the client then stops running (it
+                        # notices a moment later): the runs did not fail; the sweep stops and
+                        # --resume completes it. Runs never raise (run_one records failures), so
+                        # anything else is the cluster's and the run is recorded as failed.
+                        if isinstance(exc, OSError):  # CommClosedError is one
+                            time.sleep(1.0)
+                        if isinstance(exc, CancelledError) or client.status != "running":
+                            scheduler_lost = True
+                            raise SweepError(
+                                "lost the connection to the Dask scheduler with "
+                                f"{len(todo) - handled_runs} runs to do; rerun with --resume"
+                            ) from None
                         record = failed_record(task, f"{type(exc).__name__}: {exc}")
                         record.update(pid=None, host=None, aieco=None, git_revision=None)
                     handle(record)
@@ -984,18 +991,14 @@ def _run_dask(
         levels = _quiet_dask()
         raise
     finally:
-        # A client that lost its scheduler logs a traceback when its reconnection gives up
-        # (20 s later, even once closed): its log stays quiet in this process then.
-        if not scheduler_lost:
-            gather_log.setLevel(gather_level)
         with contextlib.suppress(Exception):
             client.close(timeout=5)
         if cluster is not None:
             with contextlib.suppress(Exception):
                 cluster.close(timeout=5)
-        if levels:
-            import logging as _logging
-
-            for n, level in levels.items():
-                _logging.getLogger(n).setLevel(level)
+        # A client that lost its scheduler logs a traceback when its reconnection gives up
+        # (20 s later, even once closed): Dask's logs stay quiet in this process then.
+        if not scheduler_lost:
+            for name, level in {**(levels or {}), **loop_levels}.items():  # the originals last
+                logging.getLogger(name).setLevel(level)
     return startup

@@ -88,6 +88,8 @@ def test_git_revision_is_dirty_for_changed_tracked_files_only(tmp_path):
         (["calibrate", "hangzhou", "--check", "--budget", "5"], "not used by --check"),
         (["calibrate", "hangzhou", "--check", "--seeds", "0"], "--seeds = 0"),
         (["calibrate", "atlantis", "--budget", "5"], "CITY = 'atlantis'"),
+        (["sweep", "x.toml", "--no-worker-timeout", "0"], "--no-worker-timeout = 0.0"),
+        (["sweep", "x.toml", "--no-worker-timeout", "nan"], "--no-worker-timeout = nan"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, needle):
