@@ -107,27 +107,38 @@ def test_a_scheduler_without_workers_fails_within_a_minute(sweep_file, tmp_path,
         assert time.monotonic() - t0 < 60
 
 
+def interrupted_sweep(sweep_file: Path, out: Path, interrupt, *options: str):
+    """Start a sweep, ``interrupt()`` it after its first run, and return (exit code, stderr,
+    seconds from the interruption to the exit); fails the test if every run finished first."""
+    proc = start_sweep(sweep_file, out, *options)
+    try:
+        wait_for_runs(proc, out)
+        interrupt(proc)
+        at = time.monotonic()
+        _, err = proc.communicate(timeout=120)
+        elapsed = time.monotonic() - at
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if len(list((out / "runs").glob("*.parquet"))) == LONG_RUNS:
+        pytest.fail("the sweep finished before it could be interrupted")
+    return proc.returncode, err.decode(), elapsed
+
+
 def test_killing_every_worker_ends_the_sweep_with_one_line(long_sweep_file, tmp_path):
+    out = tmp_path / "res"
     with dask_cluster(tmp_path, n_workers=2) as (address, workers):
-        out = tmp_path / "res"
-        # a short wait for a worker to come back (the default is 30 s), as a user may ask
-        proc = start_sweep(long_sweep_file, out, "--scheduler", address, "--no-worker-timeout", "5")
-        try:
-            wait_for_runs(proc, out)
+
+        def kill_workers(_):
             for w in workers:
                 os.killpg(w.pid, signal.SIGKILL)
-            killed = time.monotonic()
-            _, err = proc.communicate(timeout=120)
-            elapsed = time.monotonic() - killed
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    err = err.decode()
-    done = len(list((out / "runs").glob("*.parquet")))
-    if done == LONG_RUNS:
-        pytest.fail("the sweep finished before its workers could be killed")
-    assert proc.returncode == 3, err
+
+        # a short wait for a worker to come back (the default is 30 s), as a user may ask
+        code, err, elapsed = interrupted_sweep(
+            long_sweep_file, out, kill_workers, "--scheduler", address, "--no-worker-timeout", "5"
+        )
+    assert code == 3, err
     assert err.count("\n") == 1 and "no Dask worker left for 5 s" in err, err
     assert "--resume" in err
     assert elapsed < 60 + 5
@@ -139,24 +150,18 @@ def test_losing_the_scheduler_stops_the_sweep_with_one_line(long_sweep_file, tmp
     as failed; the sweep stops with one line saying how to complete it."""
     from distributed import Client
 
+    out = tmp_path / "res"
     with dask_cluster(tmp_path, n_workers=2) as (address, _):
         with Client(address, timeout="30s") as client:
             scheduler_pid = client.run_on_scheduler(os.getpid)
-        out = tmp_path / "res"
-        proc = start_sweep(long_sweep_file, out, "--scheduler", address)
-        try:
-            wait_for_runs(proc, out)
-            os.kill(scheduler_pid, signal.SIGKILL)
-            _, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    err = err.decode()
-    done = len(list((out / "runs").glob("*.parquet")))
-    if done == LONG_RUNS:
-        pytest.fail("the sweep finished before its scheduler could be killed")
-    assert proc.returncode == 3, err
+        code, err, _ = interrupted_sweep(
+            long_sweep_file,
+            out,
+            lambda _: os.kill(scheduler_pid, signal.SIGKILL),
+            "--scheduler",
+            address,
+        )
+    assert code == 3, err
     assert err.count("\n") == 1 and "lost the connection to the Dask scheduler" in err, err
     assert "--resume" in err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -175,20 +180,17 @@ def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(long_sweep_
     except OSError:
         pass  # already taken: just as good
     out = tmp_path / "res"
-    proc = start_sweep(long_sweep_file, out, "--workers", "2")
     try:
-        wait_for_runs(proc, out)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = proc.communicate(timeout=120)
+        code, err, _ = interrupted_sweep(
+            long_sweep_file,
+            out,
+            lambda proc: os.killpg(proc.pid, signal.SIGINT),  # what a terminal's Ctrl-C does
+            "--workers",
+            "2",
+        )
     finally:
         blocker.close()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    err = err.decode()
-    if proc.returncode == 0:
-        pytest.fail("the sweep finished before Ctrl-C")
-    assert proc.returncode == 130, err
+    assert code == 130, err
     assert err.splitlines() == ["interrupted; rerun the same command with --resume to complete it"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete"
