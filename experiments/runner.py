@@ -984,7 +984,7 @@ def _run_dask(
                     alone_since = time.monotonic()
                 elif time.monotonic() - alone_since > no_worker_timeout:
                     raise SweepError(
-                        f"no Dask worker left for {no_worker_timeout:.0f} s with {pending.count()} "
+                        f"no Dask worker left for {no_worker_timeout:g} s with {pending.count()} "
                         "runs to do; restart workers and rerun with --resume"
                     )
     except BaseException:
