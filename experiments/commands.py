@@ -211,15 +211,14 @@ def _prepare(args, method: str | None = None, suffix: str = "", transform=None, 
 
 
 def _run(exp, out, args):
-    from experiments.runner import NO_WORKER_TIMEOUT_S, run_experiment
+    from experiments.runner import run_experiment
 
-    wait = getattr(args, "no_worker_timeout", None)
     report = run_experiment(
         exp,
         out,
         workers=args.workers,
         scheduler=args.scheduler,
-        no_worker_timeout=NO_WORKER_TIMEOUT_S if wait is None else wait,
+        no_worker_timeout=getattr(args, "no_worker_timeout", None),
         resume=args.resume,
         progress=not args.quiet,
         dashboard=args.dashboard,

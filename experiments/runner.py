@@ -620,7 +620,7 @@ def run_experiment(
     progress: bool = True,
     on_record: Callable[[dict], None] | None = None,
     dashboard: str | None = None,
-    no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
+    no_worker_timeout: float | None = None,
     command: str | None = None,
 ) -> SweepReport:
     """Run every task of ``exp`` not yet completed in ``out``; write files as runs finish.
@@ -628,8 +628,11 @@ def run_experiment(
     ``scheduler`` (``tcp://host:port``) uses an existing Dask cluster; otherwise ``workers`` local
     processes (a Dask LocalCluster; ``workers=1`` runs in this process). ``dashboard``
     (``HOST:PORT``) serves the local cluster's dashboard (loopback unless a host is named).
-    Raises :class:`SweepError` when no usable worker is left.
+    Raises :class:`SweepError` when no usable worker is left for ``no_worker_timeout`` seconds
+    (default :data:`NO_WORKER_TIMEOUT_S`).
     """
+    if no_worker_timeout is None:
+        no_worker_timeout = NO_WORKER_TIMEOUT_S
     out = Path(out)
     plan = prepare_out_dir(exp, out, resume)
     out.mkdir(parents=True, exist_ok=True)
