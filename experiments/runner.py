@@ -851,6 +851,35 @@ def _quiet_dask():
     return levels
 
 
+def _drop_orphaned_gathers(client) -> None:
+    """Keep Dask's orphaned gather helpers out of the user's terminal.
+
+    A gather that times out (``fut.result(timeout=...)`` on a result whose worker died) is
+    cancelled, and ``distributed.utils.All`` then leaves its per-key helper tasks behind: its
+    clean-up catches ``Exception``, and cancellation is not one. When the client closes, each
+    such helper ends with Dask's internal ``AllExit``, which nobody retrieves, and asyncio logs
+    "Task exception was never retrieved" with a traceback whenever the task is collected, often
+    after the sweep's one-line error. The client's event loop drops exactly those reports and
+    passes every other one on. The handler stays: the helpers may be collected at exit."""
+    from distributed.client import AllExit
+
+    loop = client.loop.asyncio_loop
+    previous = loop.get_exception_handler()
+    if getattr(previous, "drops_all_exit", False):
+        return
+
+    def handler(loop, context):
+        if isinstance(context.get("exception"), AllExit):
+            return
+        if previous is None:
+            loop.default_exception_handler(context)
+        else:
+            previous(loop, context)
+
+    handler.drops_all_exit = True
+    loop.set_exception_handler(handler)
+
+
 def _run_dask(
     exp: Experiment,
     todo: list[RunTask],
@@ -899,6 +928,7 @@ def _run_dask(
             )
             client = Client(cluster)
     startup = time.perf_counter() - t0
+    _drop_orphaned_gathers(client)
     # A result lost with its worker is the wait loop's business (it waits for Dask to compute it
     # again, or ends the sweep with one line): Dask's own warning about it ("Couldn't gather 1
     # keys, rescheduling") is not for the user and broke the one-line error when every worker
