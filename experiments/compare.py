@@ -1231,7 +1231,7 @@ def register(subparsers) -> None:
         help="run the cities side by side (replicates, common seeds) and tabulate them",
         description="Run the cities inside one national model (china: shared western hubs, "
         "talent moving between cities), replicates with common random numbers, and print one row "
-        "per city: startups alive at years 1, 5, 10 with 5-95%% ranges over seeds, when the target "
+        "per city: startups alive at years 1, 5, 10 with 5-95% ranges over seeds, when the target "
         "is reached, founders by origin, voucher and public spending, compute utilisation east and "
         "west, talent net inflow. --policy-from SRC adds, per named city, a national run in which "
         "that city has SRC's policy (yearly budgets scaled by --scale) and reports the paired "
