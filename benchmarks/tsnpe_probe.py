@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 import experiments.inference as inf
-from experiments.calibrate import load_spec, store_frame
+from experiments.calibrate import inside_bands, load_spec, store_frame
 from experiments.runner import existing_runs
 
 SEED = 20261206
@@ -46,14 +46,12 @@ FUNNEL = ("venture_reached_seed", "venture_reached_a")
 
 def log_q(ens: inf.Ensemble, u: np.ndarray, x_o: np.ndarray) -> np.ndarray:
     """log q(θ | x_o) of the ensemble at unit-box points (unnormalised: a threshold's scale)."""
-    import torch
-
-    torch.set_num_threads(1)
-    x = torch.as_tensor(x_o, dtype=torch.float32)
-    out = []
-    for chunk in np.array_split(u, max(1, len(u) // 20_000)):
-        theta = torch.as_tensor(chunk, dtype=torch.float32)
-        out.append(ens.posterior.log_prob(theta, x=x, norm_posterior=False).detach().numpy())
+    with inf._one_thread() as torch:  # as the production fit and sampling
+        x = torch.as_tensor(x_o, dtype=torch.float32)
+        out = []
+        for chunk in np.array_split(u, max(1, len(u) // 20_000)):
+            theta = torch.as_tensor(chunk, dtype=torch.float32)
+            out.append(ens.posterior.log_prob(theta, x=x, norm_posterior=False).detach().numpy())
     return np.concatenate(out)
 
 
@@ -139,12 +137,10 @@ def combine(round1: Path, round2: Path, out: Path) -> None:
 
 def joint(paths: list[Path]) -> None:
     spec = load_spec("hangzhou")
-    bands = [t for t in spec.describe()["statistics"] if t.get("low") is not None]
+    bands = [t for t in spec.describe()["statistics"] if t["low"] is not None]
     for path in paths:
         ok = round_frame(path, spec).query("status == 'ok'")
-        inside = pd.DataFrame(
-            {t["name"]: ok[t["name"]].between(t["low"], t["high"]) for t in bands}
-        )
+        inside = pd.DataFrame(inside_bands(ok, bands), columns=[t["name"] for t in bands])
         surv, fun = inside[list(SURVIVAL)].all(axis=1), inside[list(FUNNEL)].all(axis=1)
         print(
             f"{path}: {len(ok)} simulations; every survival band {int(surv.sum())}, both funnel "

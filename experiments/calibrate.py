@@ -1387,6 +1387,17 @@ def _against_bands(ok: pd.DataFrame, targets: list[dict]) -> tuple[np.ndarray, .
     return x.astype(float), low, high, observed
 
 
+def _inside(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (x >= low) & (x <= high)  # NaN compares False: a missing statistic meets nothing
+
+
+def inside_bands(ok: pd.DataFrame, targets: list[dict]) -> np.ndarray:
+    """(simulations × targets) booleans: each ok simulation's value of each conditioned target
+    inside its band (a missing statistic is not)."""
+    return _inside(*_against_bands(ok, targets)[:3])
+
+
 def _distance(x: np.ndarray, low: np.ndarray, high: np.ndarray, observed: np.ndarray):
     half = np.maximum((high - low) / 2, 1e-12 * np.maximum(np.abs(observed), 1.0))
     z2 = ((x - observed) / half) ** 2
@@ -1418,8 +1429,7 @@ def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) ->
         return None
 
     x, low, high, observed = _against_bands(ok, targets)
-    with np.errstate(invalid="ignore"):
-        inside = (x >= low) & (x <= high)  # NaN compares False: a missing statistic meets nothing
+    inside = _inside(x, low, high)
     met = np.bincount(inside.sum(axis=1), minlength=len(targets) + 1)
     k = max(1, round(nearest * len(ok)))
     chosen = np.argsort(_distance(x, low, high, observed), kind="stable")[:k]
