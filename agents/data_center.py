@@ -29,10 +29,11 @@ class DataCenter(mesa.Agent):
         self.sold_background = 0.0
         self.revenue_startups = 0.0  # paid by startups this month (their own money plus vouchers)
         self.pending_gpu_h = 0.0  # capacity ordered, not yet online
-        #: Capacity coming online: (month, GPU-h), in the order it was ordered or planned.
-        self._arrivals: list[tuple[int, float]] = []
+        #: Capacity coming online: (month, GPU-h, ordered here rather than planned in the
+        #: scenario), in the order it was ordered or planned.
+        self._arrivals: list[tuple[int, float, bool]] = []
         for exp in spec.planned_expansions:
-            self._schedule(exp.month, exp.add_gpu_h)
+            self._schedule(exp.month, exp.add_gpu_h, ordered=False)
 
     @property
     def node(self) -> str:
@@ -58,24 +59,27 @@ class DataCenter(mesa.Agent):
         self.revenue_startups = revenue_startups
 
     # --- capacity -----------------------------------------------------------------------------
-    def _schedule(self, month: int, gpu_h: float) -> None:
+    def _schedule(self, month: int, gpu_h: float, ordered: bool) -> None:
         """Capacity comes online at the start of ``month`` (a Mesa event between steps)."""
-        self._arrivals.append((month, gpu_h))
+        self._arrivals.append((month, gpu_h, ordered))
         self.model.schedule_event(self.bring_online, at=month + 0.5)
 
     def order_capacity(self, gpu_h: float) -> None:
         """Order capacity; it comes online after the national build time."""
         self.pending_gpu_h += gpu_h
-        self._schedule(self.model.month + self.model.params.build_months, gpu_h)
+        self._schedule(self.model.month + self.model.params.build_months, gpu_h, ordered=True)
 
     def bring_online(self) -> None:
-        """Capacity due by now comes online (the event of ``_schedule``); fired entries go."""
+        """Capacity due by now comes online (the event of ``_schedule``); fired entries go. Only
+        capacity this center ordered leaves ``pending_gpu_h`` (planned expansions never entered
+        it)."""
         now = self.model.month
         due = [a for a in self._arrivals if a[0] <= now]
         self._arrivals = [a for a in self._arrivals if a[0] > now]
-        for _, gpu_h in due:
+        for _, gpu_h, ordered in due:
             self.capacity += gpu_h
-            self.pending_gpu_h = max(self.pending_gpu_h - gpu_h, 0.0)
+            if ordered:
+                self.pending_gpu_h = max(self.pending_gpu_h - gpu_h, 0.0)
 
     # --- monthly decisions --------------------------------------------------------------------
     def post_price(self, price: float) -> None:

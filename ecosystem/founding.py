@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from ecosystem import economics
-from ecosystem.people import add_people, employed_by_kind, even_if_zero, job_seekers, reassign
+from ecosystem.people import (
+    add_people,
+    employed_by_kind,
+    even_if_zero,
+    job_seekers,
+    reassign,
+    skill_now,
+)
 from ecosystem.scenario import SECTORS, Origin
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, PersonOrigin, Stage
@@ -96,7 +103,7 @@ def create_startups(
         base[m] = np.clip(s.capability[parents] / ref * st.parent_capability_inherited, lo, hi)
         inherit = rng.random(m.sum()) < st.sector_inheritance_share
         sector[np.flatnonzero(m)[inherit]] = s.sector[parents[inherit]]
-    skill = state.people.skill[founders]
+    skill = skill_now(state, params, founders)  # with what they learnt in the job they leave
     w = st.founder_skill_weight
     lo, hi = st.capability_draw_min, st.capability_draw_max
     capability = (base * ((1 - w) + w * skill) * rng.uniform(lo, hi, n)) * capability_unit(

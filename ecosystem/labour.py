@@ -416,7 +416,7 @@ def hire(state: State, params: Params, rng: np.random.Generator) -> None:
         slot_order = top_k(score + rng.normal(0, lab.opening_noise_sd, score.size), k)
         noisy_skill = p.skill[seekers] + rng.normal(0, lab.seeker_noise_sd, seekers.size)
         hired = seekers[top_k(noisy_skill, k)]
-        newcomers = hired[(p.origin[hired] != PersonOrigin.INITIAL) & (p.experience[hired] == 0)]
+        newcomers = hired[p.newcomer[hired]]
         reassign(state, params, hired, kinds[slot_order], ids[slot_order])
         state.flows.add(state.month, Employer.NONE, r, kinds[slot_order], ids[slot_order])
         state.counters["hires"][r] += k

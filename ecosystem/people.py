@@ -57,6 +57,7 @@ def add_people(
         birth=month - age,
         retire_at=month - age + params.retire_months[region],
         origin=origin,
+        newcomer=origin != PersonOrigin.INITIAL,
     )
     bfs = [b for b in state.big_firms if b.region == region]
     if alumni_share > 0:
@@ -150,19 +151,18 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
     if rows.size == 0:
         return
     month = state.month
-    learning = np.float32(params.config.population.learning_per_month)
     old, old_id, region = p.employer_kind[rows], p.employer_id[rows], p.region[rows]
     headcount_delta(state, old, old_id, -1, region)
-    employed = (old != _NONE) & (old != _GONE)
-    worked = np.where(employed, month - p.since[rows], 0)
+    worked = _months_in_job(state, rows, old)
     p.experience[rows] += worked
-    skill = np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))  # float64
+    skill = skill_now(state, params, rows, worked)
     p.skill[rows] = skill.astype(np.float32)  # rounded before the scatter: see set_hazards
     bf = old == _BIG_FIRM
     p.alumni_of[rows[bf]] = old_id[bf]
     p.alumni_since[rows[bf]] = month
     p.employer_kind[rows] = kind
     p.employer_id[rows] = ident
+    p.newcomer[rows] = False  # a newcomer's first move is to a job here or away
     p.changes += 1
     p.since[rows] = month
     if np.ndim(kind) == 0:
@@ -171,6 +171,25 @@ def reassign(state: State, params: Params, rows: np.ndarray, kind, ident) -> Non
         p.joins += np.bincount(kind, minlength=len(Employer)) > 0
     headcount_delta(state, kind, ident, 1, region)
     set_hazards(state, params, rows, kind, region)
+
+
+def _months_in_job(state: State, rows: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Months each row has worked for its current employer (0 for job seekers and leavers)."""
+    employed = (kind != _NONE) & (kind != _GONE)
+    return np.where(employed, state.month - state.people.since[rows], 0)
+
+
+def skill_now(
+    state: State, params: Params, rows: np.ndarray, worked: np.ndarray | None = None
+) -> np.ndarray:
+    """Skill of people ``rows`` this month (float64, at most 1): their stored skill, as of their
+    last move, plus what they have learnt in their current job since (``worked`` months, as
+    ``_months_in_job`` gives them)."""
+    p = state.people
+    if worked is None:
+        worked = _months_in_job(state, rows, p.employer_kind[rows])
+    learning = np.float32(params.config.population.learning_per_month)
+    return np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
 
 
 def remove_people(state: State, params: Params, rows: np.ndarray, status: PersonStatus) -> None:

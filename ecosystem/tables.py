@@ -210,6 +210,10 @@ class People(ColumnTable):
         "birth": (np.int32, 0),  # month of birth (model months; negative before the start)
         "retire_at": (np.int32, np.iinfo(np.int32).max),
         "origin": (np.int8, PersonOrigin.INITIAL),
+        # A graduate or migrant who has not yet held a job in the region (their first employer,
+        # whether a hire or their own startup, or their leaving clears it; ``people.reassign``):
+        # who may claim the talent subsidy when hired (``labour.hire``).
+        "newcomer": (np.bool_, False),
         "status": (np.int8, PersonStatus.ACTIVE),
         "alumni_of": (np.int32, -1),  # last big firm worked at (-1: never; -2: one elsewhere)
         "alumni_since": (np.int32, -1),  # month they left it (-1: before the run)

@@ -15,11 +15,19 @@ from paired import TINY, paired_effect
 
 from ecosystem import AIEcosystem, load_scenario, outcomes
 from ecosystem.founding import cluster_pull, found_from_job_seekers
-from ecosystem.labour import attraction, candidates, matches, set_wages, turnover, wage_step
-from ecosystem.people import add_people
+from ecosystem.labour import (
+    attraction,
+    candidates,
+    hire,
+    matches,
+    set_wages,
+    turnover,
+    wage_step,
+)
+from ecosystem.people import add_people, reassign
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioWarning, implausible_graduates
-from ecosystem.tables import Employer
+from ecosystem.tables import Employer, PersonOrigin
 
 SEEDS = (1, 2, 3)
 
@@ -198,6 +206,43 @@ def test_one_attraction_function_responds_to_wage_subsidy_and_openings(hangzhou)
     assert attraction(st, par)[r] > tighter
     hubs = [i for i, k in enumerate(model.region_kinds) if k == "hub"]
     assert (attraction(st, par)[hubs] == 1.0).all()
+
+
+def test_talent_subsidy_pays_graduates_and_migrants_on_their_first_job_here_only(hangzhou):
+    """ODD §7.2: a graduate or migrant is paid when hired into their first job in the city;
+    people of the initial stock, and newcomers who have held a job here already, are not."""
+    sc = hangzhou.model_copy(deep=True)
+    sc.regions["hangzhou"].policy.talent_subsidy_budget_yuan = 1e12  # on offer all along
+    per = sc.regions["hangzhou"].policy.talent_subsidy_yuan_per_person
+    assert per > 0
+    model = AIEcosystem(sc, rng=1)
+    model.run_for(1)
+    st, par = model.state, model.params
+    r = model.region_keys.index("hangzhou")
+    rng = np.random.default_rng(5)
+    p = st.people
+    assert not p.newcomer[: p.n][p.origin[: p.n] == PersonOrigin.INITIAL].any()
+    # The most skilled seekers, so that the matching hires some of each group.
+    young = (22.0, 24.0)
+    graduates = add_people(
+        st, par, rng, r, 300, Employer.NONE, -1, 1.0, young, PersonOrigin.GRADUATE
+    )
+    migrants = add_people(st, par, rng, r, 600, Employer.NONE, -1, 1.0, young, PersonOrigin.MIGRANT)
+    assert p.newcomer[graduates].all() and p.newcomer[migrants].all()
+    # Half the migrants held a job here (their own startup's, then laid off): no longer new.
+    firm = int(st.alive_startups()[0])
+    held = migrants[::2]
+    reassign(st, par, held, Employer.STARTUP, firm)
+    reassign(st, par, held, Employer.NONE, -1)
+    assert not p.newcomer[held].any() and p.newcomer[migrants[1::2]].all()
+    new = np.flatnonzero(p.newcomer[: p.n] & (p.region[: p.n] == r))  # also this month's arrivals
+    spent = st.counters["talent_subsidy_spent_yuan"][r]
+    hire(st, par, rng)
+    hired = lambda rows: rows[p.employer_kind[rows] != Employer.NONE]  # noqa: E731
+    assert hired(graduates).size and hired(migrants[1::2]).size and hired(held).size
+    paid = st.counters["talent_subsidy_spent_yuan"][r] - spent
+    assert paid == pytest.approx(per * hired(new).size)  # the held and the initial stock unpaid
+    assert not p.newcomer[hired(new)].any()
 
 
 def test_talent_subsidy_raises_inflow():

@@ -169,6 +169,41 @@ def test_skill_weighted_staff_is_every_staff_members_skill_summed(hangzhou):
     assert stale > 0
 
 
+def test_a_founder_brings_the_skill_learnt_in_the_job_they_leave(hangzhou):
+    """A new firm's capability uses its founder's skill now (ODD §7.4): the stored skill (as of
+    their last move) plus what they have learnt at the big firm they leave, which is also the
+    skill their row keeps after the move."""
+    from ecosystem import founding, people
+    from ecosystem.scenario import Origin
+
+    sc = hangzhou.model_copy(deep=True)
+    sc.startups.capability_draw_min = sc.startups.capability_draw_max = 1.0  # no noise
+    model = AIEcosystem(sc, rng=3)
+    model.run_for(36)
+    st, par, p = model.state, model.params, model.state.people
+    r = model.region_keys.index("hangzhou")
+    rows = np.flatnonzero(
+        (p.view("employer_kind") == Employer.BIG_FIRM)
+        & (p.view("region") == r)
+        & (st.month - p.view("since") >= 24)
+        & (p.view("skill") < 0.8)
+    )[:5]
+    assert rows.size == 5
+    learnt = people.skill_now(st, par, rows)
+    assert (learnt >= p.skill[rows] + 0.02).all()  # two years or more at 0.001 a month
+    parent = p.employer_id[rows].astype(np.int64)
+    new = founding.create_startups(
+        st, par, np.random.default_rng(0), r, rows, np.full(5, Origin.BIG_FIRM),
+        np.full(5, Employer.BIG_FIRM, dtype=np.int8), parent,
+    )  # fmt: skip
+    w = sc.startups.founder_skill_weight
+    want = (
+        par.bf_capability[parent] * ((1 - w) + w * learnt) * founding.capability_unit(par, st.month)
+    )
+    np.testing.assert_allclose(st.startups.capability[new], want, rtol=1e-12)
+    np.testing.assert_array_equal(p.skill[rows], learnt.astype(np.float32))
+
+
 def test_people_by_employer_kind_kept_between_scans_is_what_a_scan_finds(hangzhou, monkeypatch):
     """``people.employed_by_kind`` and ``staff_of`` keep one scan per employer kind while
     people only leave employers of that kind (rows added since are scanned on their own); every
@@ -412,6 +447,22 @@ def test_planned_capacity_comes_online_on_schedule(hangzhou):
     assert dc.capacity == before
     model.run_for(1)
     assert dc.capacity >= before + 10_950_000
+
+
+def test_a_planned_expansion_does_not_cancel_an_order_in_transit(hangzhou):
+    """ODD §7.3: "nothing on order" counts the center's own orders only, so a planned expansion
+    coming online leaves an order still being built on the books (and no second order)."""
+    model = AIEcosystem(hangzhou, rng=0)
+    dc = next(d for d in model.data_centers if d.key == "alibaba_cloud")  # planned: month 12
+    model.run_for(6)
+    dc.order_capacity(1e6)  # online in month 6 + the build time
+    assert model.params.build_months > 12 - 6
+    before = dc.capacity
+    model.run_for(7)  # month 13: the planned expansion is online, the order is not
+    assert dc.capacity > before
+    assert dc.pending_gpu_h == 1e6
+    model.run_for(6 + model.params.build_months - model.month + 1)
+    assert dc.pending_gpu_h == 0.0
 
 
 def test_networks_export_and_summary(full_run, tmp_path):

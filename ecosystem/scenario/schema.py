@@ -369,7 +369,7 @@ class Policy(_Strict):
     data_voucher_budget_yuan: Yuan = 0.0
     data_voucher_cap_per_firm_yuan: Yuan = 0.0
     talent_subsidy_yuan_per_person: Yuan = 0.0
-    """One-off subsidy to each graduate or migrant who takes a job in the region."""
+    """One-off subsidy to each graduate or migrant who takes their first job in the region."""
     talent_subsidy_budget_yuan: Yuan = 0.0
     startup_grant_yuan: Yuan = 0.0
     """One-off grant to each new startup."""

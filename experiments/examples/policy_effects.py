@@ -91,10 +91,10 @@ CHANNELS = {
     "data_vouchers": "a data voucher (30%, ¥100m a year) pays part of the data each training "
     "project needs (data_spend_share of its compute), so some projects become worth buying "
     "(§7.4).",
-    "talent_subsidy_off": "no subsidy to graduates taking their first AI job in Hangzhou (the "
-    "preset pays ¥20,000 each from a ¥100m budget, spent in full each year; migrants are not "
-    "paid, a known defect: ODD §7.2). The subsidy enters the one attraction function as a wage "
-    "equivalent, subsidy / (12 × 3 years) a month, while its budget lasts (§7.1).",
+    "talent_subsidy_off": "no subsidy to graduates and migrants taking their first AI job in "
+    "Hangzhou (the preset pays ¥20,000 each from a ¥100m budget, spent in full each year: ODD "
+    "§7.2). The subsidy enters the one attraction function as a wage equivalent, subsidy / "
+    "(12 × 3 years) a month, while its budget lasts (§7.1).",
     "talent_subsidy_100k": "the subsidy per person rises to ¥100,000 (same budget): a larger "
     "wage equivalent while the budget lasts.",
     "adoption_off": "no adoption programme: the ¥200m a year that subsidises local AI adopters "
