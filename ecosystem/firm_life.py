@@ -194,7 +194,7 @@ def fund_from_mobile_pool(
     for r in np.unique(region[idx]):
         k = region[idx] == r
         i = idx[k]
-        got[i] = close_rounds(state, r, firms[i], size[i], post[i], private[i], vc[k])
+        got[i] = close_rounds(state, r, firms[i], size[i], post[i], private[i], vc[k], True)
         state.counters["vc_mobile_yuan"][r] += vc[k].sum()
     return got
 
@@ -217,10 +217,12 @@ def close_rounds(
     post: np.ndarray,
     private: np.ndarray,
     vc: np.ndarray,
+    mobile: bool = False,
 ) -> np.ndarray:
-    """City ``r``'s firms close their rounds: the VC money ``vc`` paid for the private part
-    ``private`` of each, and city r's guidance fund co-invests the rest of the size while its
-    budget lasts. Returns which rounds raised money."""
+    """City ``r``'s firms close their rounds: the VC money ``vc`` (from the national mobile pool
+    if ``mobile``) paid for the private part ``private`` of each, and city r's guidance fund
+    co-invests the rest of the size while its budget lasts. Returns which rounds raised money;
+    those are logged in ``state.rounds``."""
     s = state.startups
     gf = state.governments[r].guidance_fund(size - private)
     amount = vc + gf
@@ -236,7 +238,14 @@ def close_rounds(
     state.counters["vc_raised_yuan"][r] += amount.sum()
     state.counters["vc_private_yuan"][r] += vc.sum()
     state.counters["guidance_fund_spent_yuan"][r] += gf.sum()
-    return amount > 0
+    raised = amount > 0
+    if raised.any():
+        k = firms[raised]
+        state.rounds.append(
+            (state.month, k, s.stage[k], amount[raised], pre[raised], new_post[raised],
+             vc[raised], gf[raised], mobile)
+        )  # fmt: skip
+    return raised
 
 
 def start_plan(state: State, params: Params, firms: np.ndarray) -> None:

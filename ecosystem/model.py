@@ -291,6 +291,10 @@ class AIEcosystem(mesa.Model):
         deadweight, unused, take-up)."""
         return recording.voucher_programmes(self.state, self.params)
 
+    def rounds(self) -> pd.DataFrame:
+        """Every round a startup closed during the run (stage reached, amount, valuations)."""
+        return recording.rounds(self.state, self.params)
+
     def firm_years(self) -> pd.DataFrame:
         """Annual panel of startups (December snapshots)."""
         return recording.firm_years(self.state)

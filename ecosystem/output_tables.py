@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ecosystem.networks import NODE_KINDS as FLOW_KINDS  # labels of the flow log's node kinds
-from ecosystem.recording import VOUCHER_PROGRAMME_COLUMNS
+from ecosystem.recording import ROUND_COLUMNS, VOUCHER_PROGRAMME_COLUMNS
 from ecosystem.tables import Stage
 
 #: Labels of the stages.
@@ -197,6 +197,24 @@ def voucher_programmes_table(vp: pd.DataFrame, run_id: str, seed: int, start_yea
         for c in VOUCHER_PROGRAMME_COLUMNS
     }
     return arrow_table(cols, run_id, seed, categories=["programme", "payer"])
+
+
+def rounds_table(rounds: pd.DataFrame, run_id: str, seed: int, start_year: int) -> pa.Table:
+    """One row per round a startup closed during the run (``recording.rounds``)."""
+    r = rounds.reindex(columns=ROUND_COLUMNS)
+    month = r["month"].astype("int64")
+    money = ("amount_yuan", "pre_money_yuan", "post_money_yuan", "vc_yuan", "guidance_fund_yuan")
+    cols = {
+        "org_id": _org_ids("startup", r["firm_id"]),
+        "region": r["region"].astype(object),
+        "month": month,
+        "date": month_dates(month, start_year),
+        "age_months": r["age_months"].astype("int64"),
+        "stage": pd.Series(np.array(STAGES, dtype=object)[r["stage"].to_numpy(np.int64)]),
+        **{c: r[c].astype("float64") for c in money},
+        "mobile_pool": r["mobile_pool"].astype(bool),
+    }
+    return arrow_table(cols, run_id, seed, categories=["region", "stage"])
 
 
 def _flow_orgs(kind: np.ndarray, ident: np.ndarray, orgs: dict) -> np.ndarray:

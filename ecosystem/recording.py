@@ -318,6 +318,41 @@ def voucher_programmes(state: State, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VOUCHER_PROGRAMME_COLUMNS)
 
 
+#: Columns of the round log (also those of its empty table).
+ROUND_COLUMNS = [
+    "firm_id", "region", "month", "age_months", "stage", "amount_yuan", "pre_money_yuan",
+    "post_money_yuan", "vc_yuan", "guidance_fund_yuan", "mobile_pool",
+]  # fmt: skip
+
+
+def rounds(state: State, params: Params) -> pd.DataFrame:
+    """One row per round a startup closed during the run (``firm_life.close_rounds``), in the
+    order they closed: the stage it reached, the money raised (VC plus guidance fund), the
+    valuation before and after, and whether the national mobile pool paid the VC part. The
+    2025 stock's earlier rounds are not in it (their stage is in ``firms``)."""
+    if not state.rounds:
+        return pd.DataFrame(columns=ROUND_COLUMNS)
+    month, firms_, stage, amount, pre, post, vc, gf, mobile = zip(*state.rounds, strict=True)
+    ids = np.concatenate(firms_)
+    months = np.repeat(np.array(month, dtype=np.int64), [f.size for f in firms_])
+    s = state.startups
+    return pd.DataFrame(
+        {
+            "firm_id": ids.astype(np.int64),
+            "region": np.array(params.region_keys, dtype=object)[s.region[ids]],
+            "month": months,
+            "age_months": months - s.founded_month[ids],
+            "stage": np.concatenate(stage).astype(np.int8),
+            "amount_yuan": np.concatenate(amount),
+            "pre_money_yuan": np.concatenate(pre),
+            "post_money_yuan": np.concatenate(post),
+            "vc_yuan": np.concatenate(vc),
+            "guidance_fund_yuan": np.concatenate(gf),
+            "mobile_pool": np.repeat(np.array(mobile, dtype=bool), [f.size for f in firms_]),
+        }
+    )
+
+
 def firm_years(state: State) -> pd.DataFrame:
     """Annual panel of startups (December snapshots)."""
     if not state.year_rows:

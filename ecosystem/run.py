@@ -39,6 +39,7 @@ TABLE_FILES = {
     "talent_flows.parquet": "talent_flows",
     "partnerships.parquet": "partnerships",
     "voucher_programmes.parquet": "voucher_programmes",
+    "rounds.parquet": "rounds",
 }
 
 
@@ -57,6 +58,7 @@ class RunResult:
     partnerships: pd.DataFrame
     network_summary: dict
     voucher_programmes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: AIEcosystem | None = field(default=None, repr=False)
     orgs: dict = field(default_factory=dict, repr=False)
 
@@ -74,6 +76,7 @@ class RunResult:
             partnerships=model.networks.partnerships(),
             network_summary=model.networks.summary(),
             voucher_programmes=model.voucher_programmes(),
+            rounds=model.rounds(),
             model=model,
             orgs={
                 "regions": list(model.region_keys),
@@ -109,6 +112,7 @@ class RunResult:
             "voucher_programmes.parquet": ot.voucher_programmes_table(
                 self.voucher_programmes, rid, seed, start
             ),
+            "rounds.parquet": ot.rounds_table(self.rounds, rid, seed, start),
         }
 
     def manifest(self, command: list[str] | None = None) -> dict:

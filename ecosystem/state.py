@@ -221,6 +221,10 @@ class State:
     #: Compute- and data-voucher programmes: (kind, payer, award year) -> the fields of
     #: ``compute_market.LEDGER`` (see ``recording.voucher_programmes``).
     voucher_ledger: dict[tuple[str, int, int], np.ndarray] = field(default_factory=dict)
+    #: Every round closed during the run, one entry per ``firm_life.close_rounds`` call: (month,
+    #: firms, stage reached, amount, pre-money, post-money, VC paid, guidance fund paid, from
+    #: the national mobile pool) (see ``recording.rounds``).
+    rounds: list[tuple] = field(default_factory=list)
     #: One entry per recorded month (see ``recording.record``).
     history: list[dict] = field(default_factory=list)
     #: December snapshots of the startups (see ``recording.firm_year_snapshot``).

@@ -30,6 +30,7 @@ RUN_TABLES = (
     "talent_flows",
     "partnerships",
     "voucher_programmes",
+    "rounds",
 )
 #: where ``RunResult`` keeps a table named differently on disk (as ``aieco run`` names it)
 RESULT_ATTRIBUTE = {"data_centers": "dc_kpis"}

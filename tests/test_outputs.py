@@ -18,7 +18,10 @@ from ecosystem.outputs import OutputError, check_out_dir, write_dir
 from experiments.cli import main
 
 AIECO = [sys.executable, "-m", "experiments.cli"]
-TABLES = ["kpis", "data_centers", "firms", "firm_years", "talent_flows", "partnerships"]
+TABLES = [
+    "kpis", "data_centers", "firms", "firm_years", "talent_flows", "partnerships",
+    "voucher_programmes", "rounds",
+]  # fmt: skip
 
 
 def aieco(*args, cwd=None):

@@ -226,7 +226,7 @@ summary = ["startups_alive_end", "month_target_reached", "startups_alive_y5",
            "voucher_spent_yuan_total"]
 kpis = ["voucher_spent_yuan", "startups_alive", "dc_utilization"]
 tables = ["firms", "firm_years", "data_centers", "talent_flows", "partnerships",
-          "voucher_programmes"]
+          "voucher_programmes", "rounds"]
 """
 #: a policy file (list design, baseline) that keeps every KPI column
 POLICY = f"""

@@ -121,6 +121,24 @@ def test_vc_money_is_conserved_across_cities():
     raised = k["vc_raised_yuan"].sum()
     assert invested - initial == pytest.approx(raised, rel=1e-9)
     assert raised == pytest.approx(paid + k["guidance_fund_spent_yuan"].sum(), rel=1e-12)
+    # The round log (rounds.parquet) holds exactly these rounds, region by region, month by month.
+    r = model.rounds()
+    kk = k.set_index(["region", "month"])
+    by = r.groupby(["region", "month"])
+    np.testing.assert_array_equal(by.size().reindex(kk.index, fill_value=0), kk["rounds_closed"])
+    np.testing.assert_allclose(
+        by["amount_yuan"].sum().reindex(kk.index, fill_value=0.0), kk["vc_raised_yuan"], rtol=1e-12
+    )
+    assert r.loc[r["mobile_pool"], "vc_yuan"].sum() == pytest.approx(
+        k["vc_mobile_yuan"].sum(), rel=1e-12
+    )
+    np.testing.assert_allclose(r["vc_yuan"] + r["guidance_fund_yuan"], r["amount_yuan"])
+    np.testing.assert_allclose(r["pre_money_yuan"] + r["amount_yuan"], r["post_money_yuan"])
+    # Each round takes its firm one stage up: a firm founded during the run goes seed, A, ...
+    new = r[r["firm_id"].isin(np.flatnonzero(model.startups.view("founded_month") >= 0))]
+    for _, g in new.groupby("firm_id"):
+        assert g["stage"].tolist() == [min(i, Stage.SERIES_D_PLUS) for i in range(1, len(g) + 1)]
+    assert len(new) and (r["age_months"] >= 0).all()
 
 
 @pytest.mark.parametrize("follow_on_city", ["wenzhou", "ningbo"])
