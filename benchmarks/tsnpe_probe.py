@@ -115,21 +115,9 @@ def combine(round1: Path, round2: Path, out: Path) -> None:
     print(f"q2's samples inside q1's region: {inside.mean():.1%}")
     theta = inf.from_unit(u[inside][: inf.DEFAULT_SAMPLES], ts.priors)
     stats = list(ts.encoding.statistics)
-    by = {t["name"]: t for t in info["statistics"]}
-    meta = {
-        **inf._record_head(info, "TSNPE probe: 2 rounds, ensemble of neural spline flows"),
-        "parameters": ts.priors,
-        "targets": [by[s] for s in stats],
-        "observed": dict(zip(stats, inf.observed_vector(info, stats)[0].tolist(), strict=True)),
-        "calibrated": True,
-        "ensemble": ens.members,
-        "samples": len(theta),
-        "seed": SEED,
-        "warnings": [],
-        "core": None,
-        "context": [],
-        **ts.describe(),
-    }
+    method = "TSNPE probe: 2 rounds, ensemble of neural spline flows"
+    x_o_raw = inf.observed_vector(info, stats)
+    meta = inf.npe_record(info, method, ts, ens, stats, x_o_raw, seed=SEED, samples=len(theta))
     draws = inf.posterior_frame(theta, ts.priors)
     inf.write_posterior(out / "posterior.parquet", draws, meta)
     print(inf.format_posterior(draws, meta))

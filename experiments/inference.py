@@ -605,26 +605,60 @@ def infer(
         u = ens.sample_unit(x_o, samples)
     theta = from_unit(u, ts.priors)
     revisions = sorted({str(r) for r in df["git_revision"].dropna().unique()})
-    by = {t["name"]: t for t in info["statistics"]}
     frame = posterior_frame(theta, ts.priors, core_draws if core else None)
-    meta = {
-        **_record_head(info, "NPE (sbi), ensemble of neural spline flows on the unit prior box"),
-        "store": store_path,
-        "store_git_revisions": revisions,
+    meta = npe_record(
+        info,
+        "NPE (sbi), ensemble of neural spline flows on the unit prior box",
+        ts,
+        ens,
+        stats,
+        x_o_raw,
+        seed=seed,
+        samples=samples,
+        warnings=warnings_,
+        core=core,
+        context=context,
+        store=store_path,
+        store_git_revisions=revisions,
+        training_wall_s=round(time.perf_counter() - t0, 2),
+    )
+    return frame, meta
+
+
+def npe_record(
+    info: dict,
+    method: str,
+    ts: TrainingSet,
+    ens: Ensemble,
+    stats: Sequence[str],
+    x_o_raw: np.ndarray,
+    *,
+    seed: int,
+    samples: int,
+    warnings: Sequence[str] = (),
+    core: dict | None = None,
+    context: Sequence[str] = (),
+    **provenance,
+) -> dict:
+    """The record written with a posterior an NPE ensemble ``ens`` fitted on ``ts`` drew,
+    conditioned on ``x_o_raw`` (the observed ``stats``); ``provenance`` (the store, its
+    revisions, the training time) follows the head."""
+    by = {t["name"]: t for t in info["statistics"]}
+    return {
+        **_record_head(info, method),
+        **provenance,
         "seed": seed,
         "ensemble": ens.members,
         "samples": samples,
-        "training_wall_s": round(time.perf_counter() - t0, 2),
         "parameters": ts.priors,
         "targets": [by[s] for s in stats],
         "observed": {s: float(x_o_raw[0, i]) for i, s in enumerate(stats)},
-        "warnings": warnings_,
+        "warnings": list(warnings),
         "calibrated": True,
         "core": core,
-        "context": context,
+        "context": list(context),
         **ts.describe(),
     }
-    return frame, meta
 
 
 def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str:
