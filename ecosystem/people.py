@@ -188,8 +188,10 @@ def skill_now(
     p = state.people
     if worked is None:
         worked = _months_in_job(state, rows, p.employer_kind[rows])
-    learning = np.float32(params.config.population.learning_per_month)
-    return np.minimum(p.skill[rows] + learning * worked, np.float32(1.0))
+    skill = np.multiply(worked, np.float32(params.config.population.learning_per_month),
+                        dtype=np.float64)  # fmt: skip
+    skill += p.skill[rows]
+    return np.minimum(skill, 1.0, out=skill)
 
 
 def remove_people(state: State, params: Params, rows: np.ndarray, status: PersonStatus) -> None:
@@ -339,11 +341,9 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
         # did then), rows that have left weighing 0: adding +0.0 leaves every firm's sum as it
         # is, bit for bit, and saves picking the staff out of the scan (175k rows).
         scan, firm = _kind_scan(state, Employer.STARTUP)
-        # Skill now: what was learnt in the current job so far added (in place).
-        skill = np.subtract(state.month, p.since[scan], dtype=np.float64)  # exact: whole months
-        skill *= np.float32(params.config.population.learning_per_month)
-        skill += p.skill[scan]
-        np.minimum(skill, 1.0, out=skill)
+        # Skill now (every row of the scan worked since ``since``; leavers weigh 0 below).
+        worked = np.subtract(state.month, p.since[scan], dtype=np.float64)  # exact: whole months
+        skill = skill_now(state, params, scan, worked)
         skill[p.employer_kind[scan] != _STARTUP] = 0.0
         return np.bincount(firm, weights=skill, minlength=s.n)
 
