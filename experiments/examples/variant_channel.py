@@ -29,9 +29,8 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 import numpy as np
 import pandas as pd
 
-from ecosystem.run import run_scenario
-from ecosystem.scenario import ScenarioError, scenario_from_dict
-from ecosystem.scenario.loading import apply_overrides
+from experiments.parameters import RunTask
+from experiments.tasks import execute_run
 
 OUTCOME = "startups_alive"
 #: KPIs summed over the run (flows), the mean over months, or the value in the last month.
@@ -53,25 +52,18 @@ def _plain(value, dtype: str):
     return float(value)
 
 
-def rebuild(manifest: dict, row: pd.Series, variant: str) -> dict:
-    """The scenario document of one run of the page, with ``variant``'s lever values."""
-    info = {p["name"]: p for p in manifest["parameter_info"]}
-    sets = {
-        p["path"]: _plain(row[name], p.get("dtype", "float"))
-        for name, p in info.items()
-        if p["kind"] != "lever" and name in row and not pd.isna(row[name])
+def overrides(manifest: dict, row: pd.Series) -> dict:
+    """A run's overrides as the sweep gave them to its task: every parameter of the design
+    (levers and drawn parameters) at the value the run's summary row records."""
+    return {
+        p["path"]: _plain(row[p["name"]], p.get("dtype", "float"))
+        for p in manifest["parameter_info"]
+        if p["name"] in row and not pd.isna(row[p["name"]])
     }
-    points = {p["variant"]: p for p in manifest["points"]}
-    if variant not in points:
-        raise ScenarioError("--variant", variant, f"must be one of {', '.join(points)}")
-    for name, value in points[variant].items():
-        if name in info and info[name]["kind"] == "lever":
-            sets[info[name]["path"]] = value
-    return apply_overrides(manifest["scenario"], sets)
 
 
-def kpi_totals(result, region: str) -> dict[str, float]:
-    k = result.kpis[result.kpis["region"] == region].sort_values("month")
+def kpi_totals(kpis: pd.DataFrame, region: str) -> dict[str, float]:
+    k = kpis[kpis["region"] == region].sort_values("month")
     out = {c: float(k[c].sum()) for c in SUMS}
     out.update({c: float(k[c].mean()) for c in MEANS})
     out.update({c: float(k[c].iloc[-1]) for c in ENDS})
@@ -86,16 +78,13 @@ def end_counts(runs: Path, region: str) -> pd.Series:
     return last.set_index(["variant", "replicate"])[OUTCOME].astype(float)
 
 
-def pick_runs(summary: pd.DataFrame, counts: pd.Series, baseline: str, variant: str, draws: int,
-              largest: bool):  # fmt: skip
-    """The page's runs (replicate index) of the ``draws`` draws with the most extreme paired
-    effect of ``variant`` on the end count, and each draw's effect."""
-    base = summary[summary["variant"] == baseline].set_index("replicate")
+def pick_runs(counts: pd.Series, baseline: str, variant: str, draws: int, largest: bool, per: int):
+    """The page's runs (replicate index) of the ``draws`` draws (``per`` seeds each) with the
+    most extreme paired effect of ``variant`` on the end count, and each draw's effect."""
     diff = (counts.loc[variant] - counts.loc[baseline]).dropna()
-    by_draw = diff.groupby(base.loc[diff.index, "point_draw"]).mean()
+    by_draw = diff.groupby(diff.index // per).mean()
     chosen = by_draw.sort_values(ascending=not largest).index[:draws]
-    runs = diff.index[base.loc[diff.index, "point_draw"].isin(chosen)]
-    return base, list(runs), by_draw.loc[chosen]
+    return [int(r) for r in diff.index if r // per in chosen], by_draw.loc[chosen]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,34 +105,31 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"error: {args.results}: no policy page results ({e.filename})", file=sys.stderr)
         return 2
-    per_draw = int(manifest["param_draws"].get("seeds_per_draw", 1) or 1)
-    summary = summary.assign(point_draw=summary["replicate"] // per_draw)
+    per = int(manifest["param_draws"].get("seeds_per_draw", 1) or 1)
     months = int(manifest["horizon_months"])
-    try:
-        rebuild(manifest, summary.iloc[0], args.variant)  # an unknown variant is refused here
-    except ScenarioError as e:
-        print(f"error: {e}", file=sys.stderr)
+    baseline = manifest["baseline"]
+    if args.variant not in set(summary["variant"]) - {baseline}:
+        allowed = ", ".join(sorted(set(summary["variant"]) - {baseline}))
+        print(f"error: --variant = {args.variant!r}: must be one of {allowed}", file=sys.stderr)
         return 2
-    base, runs, effects = pick_runs(
-        summary, counts, manifest["baseline"], args.variant, args.draws, args.largest
-    )
-    region = args.region
+    runs, effects = pick_runs(counts, baseline, args.variant, args.draws, args.largest, per)
+    rows_of = summary.set_index(["variant", "replicate"])
     rows = []
     for rep in runs:
-        row = base.loc[rep]
         got = {}
-        for arm in (manifest["baseline"], args.variant):
-            sc = scenario_from_dict(rebuild(manifest, row, arm))
-            got[arm] = kpi_totals(run_scenario(sc, seed=int(row["seed"]), months=months), region)
-        same = (
-            got[manifest["baseline"]]["startups_alive"] == counts.loc[(manifest["baseline"], rep)]
-        )
-        d = {c: got[args.variant][c] - got[manifest["baseline"]][c] for c in got[args.variant]}
-        rows.append({"draw": int(row["point_draw"]), "run": int(rep), "reproduced": same, **d})
+        for arm in (baseline, args.variant):
+            row = rows_of.loc[(arm, rep)]
+            task = RunTask("", int(row["point"]), rep, arm, int(row["seed"]), {},
+                           overrides(manifest, row), months)  # fmt: skip
+            _, kpis, _ = execute_run(task, manifest["scenario"], ["*"])
+            got[arm] = kpi_totals(kpis, args.region)
+        same = got[baseline]["startups_alive"] == counts.loc[(baseline, rep)]
+        d = {c: got[args.variant][c] - got[baseline][c] for c in got[args.variant]}
+        rows.append({"draw": rep // per, "run": rep, "reproduced": same, **d})
     table = pd.DataFrame(rows).set_index(["draw", "run"])
-    print(f"{args.variant} − {manifest['baseline']} in {region}, {months} months; the draws' mean")
+    print(f"{args.variant} − {baseline} in {args.region}, {months} months; the draws' mean")
     print(
-        f"effects on {OUTCOME} on the page: "
+        "effects on the end count on the page (per draw): "
         + ", ".join(f"{d}: {v:+.0f}" for d, v in effects.items())
     )
     print("sums over the run (flows), the monthly mean (job_seekers), the last month (stocks):")
