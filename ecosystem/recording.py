@@ -334,7 +334,8 @@ def rounds(state: State, params: Params) -> pd.DataFrame:
         return pd.DataFrame(columns=ROUND_COLUMNS)
     month, firms_, stage, amount, pre, post, vc, gf, mobile = zip(*state.rounds, strict=True)
     ids = np.concatenate(firms_)
-    months = np.repeat(np.array(month, dtype=np.int64), [f.size for f in firms_])
+    sizes = [f.size for f in firms_]
+    months = np.repeat(np.array(month, dtype=np.int64), sizes)
     s = state.startups
     return pd.DataFrame(
         {
@@ -348,7 +349,7 @@ def rounds(state: State, params: Params) -> pd.DataFrame:
             "post_money_yuan": np.concatenate(post),
             "vc_yuan": np.concatenate(vc),
             "guidance_fund_yuan": np.concatenate(gf),
-            "mobile_pool": np.repeat(np.array(mobile, dtype=bool), [f.size for f in firms_]),
+            "mobile_pool": np.repeat(np.array(mobile, dtype=bool), sizes),
         }
     )
 

@@ -6,9 +6,9 @@ their outcomes per run, so a surprising effect there (docs/calibration.md, "Thre
 mended": the ¥500m adoption programme lowering the 2034 count in the screened design) cannot be
 traced from the page. This picks the parameter draws whose paired effect of ``--variant`` on
 the startup count at the end (from the page's kept runs, ``DIR/runs``) is the most negative
-(or, with ``--largest``, the most positive),
-rebuilds each of their runs from the page's manifest and summary (scenario, constants, drawn
-parameters, levers, seed), runs the baseline and the variant again, checks that the baseline
+(or, with ``--largest``, the most positive), re-runs the baseline and the variant of each of
+their seeds as the sweep ran them (``experiments.tasks.execute_run`` on the page's scenario with
+the overrides each run's summary row records), checks that the baseline
 reproduces the page's count, and prints the paired differences of the KPIs that carry births,
 exits and the labour market, per run and on average.
 
