@@ -3,7 +3,7 @@
     aieco validation                                  # 8 prior draws × 2 seeds, 10 years
     aieco validation --param-draws 2 --replicates 1 --workers 2 --out results/validation
 
-``docs/validation.md`` registers, before any calibration, eleven empirical patterns that
+``docs/validation.md`` registers, before any calibration, the empirical patterns that
 calibration must not use, how the model's value of each is computed and the band it must fall in.
 This module computes those values from the tables a run writes (``docs/outputs.md``:
 ``firms``, ``firm_years``, ``kpis``, ``data_centers``, ``voucher_programmes``), per run, over D
@@ -73,6 +73,7 @@ DOC_NEEDS = "## Held-out patterns"
 PASS, FAIL, REPORTED, NOT_EVALUABLE = "PASS", "FAIL", "reported", "not evaluable"
 SHUT = ("failed", "closed")  # exits that end a firm as a shutdown (ecosystem.outcomes)
 EXITS = ("failed", "closed", "acquired")  # pattern 2: failures, closures and acquisitions
+ROUND_LOG = ("org_id", "month", "stage")  # the round log's columns pattern 14 reads
 TALENT_ORDER = ("beijing", "shanghai", "shenzhen", "guangzhou", "hangzhou")  # [S53]
 ALUMNI_ORDER = ("alibaba", "tencent", "baidu")  # [S49]: 680 > 429 > 321
 
@@ -94,6 +95,8 @@ class RunTables:
     months: int
     start_year: int
     min_team: int = 3
+    #: the round log (``rounds.parquet``; pattern 14); empty for a folder written before it existed
+    rounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROUND_LOG))
 
     @classmethod
     def from_result(cls, result) -> RunTables:
@@ -105,7 +108,7 @@ class RunTables:
         rid, seed = result.run_id, result.seed
         kept = {
             name: kept_table(result, name, rid, seed).to_pandas()
-            for name in ("firms", "firm_years", "data_centers", "voucher_programmes")
+            for name in ("firms", "firm_years", "data_centers", "voucher_programmes", "rounds")
         }
         kpis = ot.kpis_table(result.kpis, rid, seed, sc.meta.start_year).to_pandas()
         return cls(kpis=kpis, months=int(result.months), **kept, **_facts(sc))
@@ -120,6 +123,8 @@ class RunTables:
             name: pd.read_parquet(path / f"{name}.parquet")
             for name in ("firms", "firm_years", "kpis", "data_centers", "voucher_programmes")
         }
+        if (path / "rounds.parquet").exists():  # runs written before 6 December 2026 lack it
+            tables["rounds"] = pd.read_parquet(path / "rounds.parquet")
         return cls(months=int(manifest["months"]), **tables, **_facts(sc))
 
 
@@ -160,16 +165,26 @@ def km_survival(firms: pd.DataFrame, months: int, ages: list[int], cohorts_only:
     ok = end >= entry
     entry, end, shut = entry[ok], end[ok], shut[ok]
     n_age = top + 1
-    starts = np.bincount(np.minimum(entry, n_age), minlength=n_age + 1)[:n_age]
-    stops = np.bincount(np.minimum(end + 1, n_age), minlength=n_age + 1)[:n_age]
-    at_risk = np.cumsum(starts) - np.cumsum(stops)
-    deaths = np.bincount(np.minimum(end[shut], n_age), minlength=n_age + 1)[:n_age]
+    at_risk = _at_risk(entry, end + 1, n_age)
+    deaths = _count(end[shut], n_age)
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(at_risk > 0, 1.0 - deaths / np.maximum(at_risk, 1), np.nan)
     cum = np.concatenate([[1.0], np.cumprod(factor)])  # cum[a] = S(a)
     for a in ages:
         out[a] = float(cum[a]) if np.isfinite(cum[a]) else NAN
     return out
+
+
+def _count(ages: np.ndarray, n: int) -> np.ndarray:
+    """How many of ``ages`` fall on each age 0..n−1 (ages ≥ n are not counted)."""
+    return np.bincount(np.minimum(ages, n), minlength=n + 1)[:n]
+
+
+def _at_risk(entry: np.ndarray, stop: np.ndarray, n: int) -> np.ndarray:
+    """Firms observed at each age 0..n−1, each over the ages [entry, stop) (empty when stop ≤
+    entry)."""
+    stop = np.maximum(stop, entry)
+    return np.cumsum(_count(entry, n)) - np.cumsum(_count(stop, n))
 
 
 def survival_ratio(firms: pd.DataFrame, months: int, cohorts_only: bool) -> float:
@@ -430,6 +445,98 @@ def west_utilization_year(kpis: pd.DataFrame, hubs: list[str], year: int) -> flo
     return utilization(k["dc_sold_gpu_h"], k["dc_capacity_gpu_h"])
 
 
+#: Pattern 14: the hazard's years of age compared, and the months after a firm's first round in
+#: which venture-backed firms fail less (five years in Puri and Zarutskie's published version).
+HAZARD_YEARS, PATIENT_MONTHS = 7, 60
+
+
+def first_rounds(rounds: pd.DataFrame, firms: pd.DataFrame) -> pd.DataFrame:
+    """The month of each firm's first round at each stage (one column per stage of ``STAGES``
+    after bootstrap; NaN where it never raised one), for the firms founded during the run (the
+    round log has only the run's rounds, so the 2025 stock's first rounds are unknown)."""
+    born = firms.loc[firms["founded_month"] >= 0, "org_id"].astype(str)
+    r = rounds[rounds["org_id"].astype(str).isin(born)]
+    first = r.groupby([r["org_id"].astype(str), r["stage"].astype(str)], observed=True)
+    first = first["month"].min().unstack()
+    return first.reindex(index=born.to_numpy(), columns=list(STAGES[1:])).astype(float)
+
+
+def round_gaps(rounds: pd.DataFrame, firms: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Pattern 14a: (seed → Series A, Series A → B) gaps in months between a firm's first rounds
+    at the two stages, for the firms founded during the run that raised both."""
+    first = first_rounds(rounds, firms)
+    seed_a = (first["series_a"] - first["seed"]).dropna()
+    return seed_a, (first["series_b"] - first["series_a"]).dropna()
+
+
+def seed_to_a_years(rounds: pd.DataFrame, firms: pd.DataFrame) -> float:
+    """Pattern 14a: the median seed → Series A gap in years (NaN when no firm raised both)."""
+    gaps = round_gaps(rounds, firms)[0]
+    return float(gaps.median() / 12) if len(gaps) else NAN
+
+
+def hazards_by_age(firms: pd.DataFrame, months: int, years: int = HAZARD_YEARS) -> np.ndarray:
+    """Pattern 14b: the yearly shutdown hazards h(1..years) = 1 − S(a)/S(a − 1) of the firms
+    founded during the run (Kaplan–Meier, shutdowns as in pattern 1; NaN where undefined)."""
+    s = km_survival(firms, months, [12 * a for a in range(years + 1)], cohorts_only=True)
+    cum = np.array([s[12 * a] for a in range(years + 1)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cum[:-1] > 0, 1.0 - cum[1:] / cum[:-1], NAN)
+
+
+def hazard_peak_age(firms: pd.DataFrame, months: int) -> float:
+    """Pattern 14b: the year of age (1..HAZARD_YEARS) whose shutdown hazard is highest (NaN
+    unless every year has one)."""
+    h = hazards_by_age(firms, months)
+    return float(np.argmax(h) + 1) if np.isfinite(h).all() else NAN
+
+
+def funded_hazard_ratios(
+    firms: pd.DataFrame, rounds: pd.DataFrame, months: int
+) -> tuple[float, float]:
+    """Pattern 14c/d: the shutdowns of venture-backed firms (from their first priced round on)
+    relative to those expected at the hazard of not-yet-funded firms of the same year of age
+    (an indirectly standardised ratio), in the first ``PATIENT_MONTHS`` after the first round
+    and after them. Firms founded during the run only; a firm is at risk from founding to its
+    shutdown, its acquisition or listing, or the end of the run; a shutdown in the month of a
+    round counts as funded. NaN where a group has no expected shutdown."""
+    f = firms[firms["founded_month"] >= 0]
+    if f.empty:
+        return NAN, NAN
+    founded = f["founded_month"].to_numpy(dtype=np.int64)
+    status = f["status"].astype(str)
+    shut = status.isin(SHUT).to_numpy()
+    left = status.isin(EXITS + ("listed",)).to_numpy()
+    exit_m = f["exit_month"].to_numpy(dtype=float)
+    left = left & np.isfinite(exit_m)
+    end = np.where(left, exit_m, months - 1).astype(np.int64) - founded  # last age observed
+    first = first_rounds(rounds, f).min(axis=1).to_numpy()  # month of the first priced round
+    big = months + PATIENT_MONTHS + 1  # "never funded": beyond any age
+    funded = np.where(np.isfinite(first), first - founded, big).astype(np.int64)
+    late = funded + PATIENT_MONTHS
+    zero, stop = np.zeros_like(end), end + 1
+    n = months
+    groups = {  # ages [lo, hi) in each state
+        "unfunded": (zero, np.minimum(funded, stop)),
+        "early": (np.minimum(funded, stop), np.minimum(late, stop)),
+        "late": (np.minimum(late, stop), stop),
+    }
+    year = np.arange(n) // 12
+    exposure = {g: np.bincount(year, _at_risk(lo, hi, n)) for g, (lo, hi) in groups.items()}
+    deaths = {
+        g: np.bincount(year, _count(end[shut & (lo <= end) & (end < hi)], n), minlength=len(e))
+        for (g, (lo, hi)), e in zip(groups.items(), exposure.values(), strict=True)
+    }
+    known = exposure["unfunded"] > 0
+    rate = np.where(known, deaths["unfunded"] / np.maximum(exposure["unfunded"], 1), 0.0)
+
+    def ratio(g: str) -> float:
+        expected = float((exposure[g] * rate)[known].sum())
+        return float(deaths[g][known].sum()) / expected if expected > 0 else NAN
+
+    return ratio("early"), ratio("late")
+
+
 # --------------------------------------------------------------------------------------------
 # The checks: pattern, what, which run, band
 # --------------------------------------------------------------------------------------------
@@ -547,6 +654,19 @@ CHECKS: list[Check] = [
           roles=(NATIONAL,), unit="count"),
     Check("13c", 13, "the largest startup's share of its city's startup employment",
           None, "no source (explains 13a)", unit="share", missing="no startup staff"),
+    Check("14a", 14, "median gap between a firm's seed and Series A rounds (years; run cohorts)",
+          (1.0, 2.2), "1.2 y (Q4 2021) – 2.1 y (Q4 2024), Carta (caveats)", unit="number",
+          missing="no firm founded in the run raised both a seed and a Series A round"),
+    Check("14b", 14, "year of age with the highest shutdown hazard, years 1–7 (run cohorts)",
+          (2.0, 4.0), "year 3: 1.6%, 6.3%, 9.5% in years 1–3, ≥ 8% to year 7 [S36]",
+          unit="number", missing=_KM),
+    Check("14c", 14, "shutdowns of VC-backed firms ÷ expected at unfunded firms' hazard by age, "
+          "first 5 years after the first round", (None, 1.0),
+          "fail less early (Puri and Zarutskie 2012; caveats)", unit="number", strict=True,
+          missing="no run cohort firm raised a round, or no unfunded firm shut at those ages"),
+    Check("14d", 14, "the same ratio more than 5 years after the first round", (1.0, None),
+          "fail more afterwards (Puri and Zarutskie 2012; caveats)", unit="number", strict=True,
+          missing="no run cohort firm was followed 5 years past its first round"),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -580,7 +700,12 @@ def static_reason(check: Check, sc: Scenario, years: int) -> str | None:
         return "needs a horizon of at least 2 years"
     if check.key == "12" and years < 9:
         return "needs a horizon of at least 9 years (the cohorts of years 7–8, followed a year)"
-    if check.key in ("10a", "10b") and years < 6:
+    if check.key == "14b" and years < HAZARD_YEARS + 1:
+        return (
+            f"needs a horizon of at least {HAZARD_YEARS + 1} years (run cohorts followed to "
+            f"age {HAZARD_YEARS})"
+        )
+    if check.key in ("10a", "10b", "14d") and years < 6:
         return "needs a horizon of at least 6 years (cohorts with 5 years of follow-up)"
     if check.key == "11":
         if not hubs:
@@ -635,6 +760,9 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     v["10a"], v["10b"], v["10c"] = vt["ipo"], vt["second_round"], vt["alumni_exits"]
     v["11"] = west_utilization_year(t.kpis, t.hubs, 5) if t.hubs else NAN
     v["12"] = cohort_drift(f, m)
+    v["14a"] = seed_to_a_years(t.rounds, f)
+    v["14b"] = hazard_peak_age(f, m)
+    v["14c"], v["14d"] = funded_hazard_ratios(f, t.rounds, m)
     largest = largest_startups(t.kpis, t.cities)
     size = largest["largest_startup_staff"]
     v["13a"] = float(size.max()) if len(size) else NAN

@@ -14,12 +14,14 @@ SCRIPT = "experiments/examples/round_gaps.py"
 
 def test_gaps_are_months_between_first_rounds_of_firms_founded_in_the_run():
     mod = load_script(SCRIPT)
-    firms = pd.DataFrame({"firm_id": [0, 1, 2, 3], "founded_month": [-30, 0, 5, 70]})
+    ids = [f"startup:{i}" for i in range(4)]
+    firms = pd.DataFrame({"org_id": ids, "founded_month": [-30, 0, 5, 70]})
+    stages = ["seed", "series_a", "series_b"]
     rounds = pd.DataFrame(
         {
-            "firm_id": [0, 0, 1, 1, 1, 2, 3, 3],
+            "org_id": [ids[i] for i in (0, 0, 1, 1, 1, 2, 3, 3)],
             "month": [3, 10, 4, 40, 70, 20, 75, 80],
-            "stage": [2, 3, 1, 2, 3, 1, 1, 2],
+            "stage": [stages[i - 1] for i in (2, 3, 1, 2, 3, 1, 1, 2)],
         }
     )
     seed_a, a_b, share = mod.gaps(rounds, firms)

@@ -277,6 +277,94 @@ def test_cohort_drift_compares_late_with_early_one_year_survival():
     assert np.isnan(val.cohort_drift(firms(early), 120))
 
 
+# --- Pattern 14: round timing and the hazard by age -------------------------------------------
+def round_log(rows: list[tuple[int, int, str]]) -> pd.DataFrame:
+    """A round log in the written schema: (firm number, month, stage reached) per round."""
+    return pd.DataFrame(
+        [{"org_id": f"startup:{i}", "month": m, "stage": st} for i, m, st in rows],
+        columns=list(val.ROUND_LOG),
+    )
+
+
+def test_seed_to_a_gap_is_the_median_over_run_cohort_firms_that_raised_both():
+    f = firms([{"founded_month": -30}, {}, {"founded_month": 5}, {}, {}])
+    log = round_log(
+        [(0, 3, "seed"), (0, 10, "series_a"),  # the 2025 stock: its earlier rounds are unknown
+         (1, 4, "seed"), (1, 40, "series_a"), (1, 70, "series_b"),  # 36 months
+         (2, 20, "seed"),  # no A: not in the gaps
+         (3, 6, "seed"), (3, 18, "series_a"),  # 12 months
+         (4, 1, "seed"), (4, 61, "series_a")]  # 60 months
+    )  # fmt: skip
+    assert val.seed_to_a_years(log, f) == pytest.approx(36 / 12)
+    assert not val.BY_KEY["14a"].inside(3.0) and val.BY_KEY["14a"].inside(1.5)
+    seed_a, a_b = val.round_gaps(log, f)
+    assert sorted(seed_a) == [12, 36, 60] and a_b.tolist() == [30]
+    assert np.isnan(val.seed_to_a_years(round_log([]), f))
+
+
+def _dying(per_year: list[int], n: int = 1000, founded: int = 0) -> list[dict]:
+    """``n`` firms founded in ``founded``, ``per_year[y]`` of them shut in their year y + 1."""
+    rows, alive = [], n
+    for y, k in enumerate(per_year):
+        rows += [{"founded_month": founded, "exit_month": founded + 12 * y + 6,
+                  "status": "failed"}] * k  # fmt: skip
+        alive -= k
+    return rows + [{"founded_month": founded}] * alive
+
+
+def test_hazard_peak_age_finds_the_deadliest_year():
+    # hazards 2%, 5%, 10%, then 5% a year: the peak is year 3, as in [S36]
+    rising = _dying([20, 49, 93, 42, 40, 38, 36])
+    h = val.hazards_by_age(firms(rising), 120)
+    assert h[:3] == pytest.approx([0.02, 0.05, 0.10], abs=0.001)
+    assert val.hazard_peak_age(firms(rising), 120) == 3.0
+    assert val.BY_KEY["14b"].inside(3.0)
+    # a hazard that falls every year peaks in year 1 and fails
+    falling = firms(_dying([200, 120, 80, 60, 40, 30, 20]))
+    assert val.hazard_peak_age(falling, 120) == 1.0 and not val.BY_KEY["14b"].inside(1.0)
+    # too short a run to follow a cohort to age 7: no value
+    assert np.isnan(val.hazard_peak_age(firms(rising), 60))
+
+
+def test_funded_hazard_ratio_standardises_by_age_and_splits_at_five_years():
+    """100 firms never funded and 100 seeded at founding: 10 unfunded firms shut at age 30 and
+    10 at age 90. The same deaths among the funded give ratios of 1; fewer before five years
+    after the round and more after give a ratio below 1, then above."""
+
+    def group(first: int, early: int, late: int, funded: bool) -> tuple[list, list]:
+        rows = [{"exit_month": 30, "status": "failed"}] * early
+        rows += [{"exit_month": 90, "status": "closed"}] * late
+        rows += [{}] * (100 - early - late)
+        rounds = [(first + i, 0, "seed") for i in range(100)] if funded else []
+        return rows, rounds
+
+    unfunded, _ = group(0, 10, 10, funded=False)
+    same, log = group(100, 10, 10, funded=True)
+    early, late = val.funded_hazard_ratios(firms(unfunded + same), round_log(log), 120)
+    assert early == pytest.approx(1.0) and late == pytest.approx(1.0)
+    patient, log = group(100, 5, 20, funded=True)
+    early, late = val.funded_hazard_ratios(firms(unfunded + patient), round_log(log), 120)
+    assert early < 0.6 and late > 1.8
+    assert val.BY_KEY["14c"].inside(early) and val.BY_KEY["14d"].inside(late)
+    assert not val.BY_KEY["14c"].inside(1.0) and not val.BY_KEY["14d"].inside(1.0)
+    # an acquired firm leaves the risk set when it is acquired: 100 unfunded firms acquired at
+    # age 12 add nothing to the unfunded hazard at age 30 (at risk to the end, they would halve it)
+    acquired = [{"exit_month": 12, "status": "acquired"}] * 100
+    early, _ = val.funded_hazard_ratios(firms(unfunded + same + acquired), round_log(log), 120)
+    assert early == pytest.approx(1.0)
+    # a shutdown in the month of the firm's first round is a funded one: 100 firms seeded at 30,
+    # 10 of them shut in that month, beside 100 never funded with the same shutdowns. Year of
+    # age 2 (months 24-35): funded exposure 90 × 6 + 10 × 1 = 550 months with 10 shutdowns;
+    # unfunded 90 × 12 + 10 × 7 + 100 × 6 = 1,750 months with 10
+    base, _ = group(0, 10, 0, funded=False)  # shutdowns at age 30 only
+    log = [(100 + i, 30, "seed") for i in range(100)]
+    early, late = val.funded_hazard_ratios(firms(base + base), round_log(log), 120)
+    assert early == pytest.approx(10 / (550 * 10 / 1750))
+    assert np.isnan(late)  # no unfunded shutdown at the ages the funded reach 5 years later
+    # no round at all: nothing to compare
+    assert all(np.isnan(x) for x in val.funded_hazard_ratios(firms(unfunded), round_log([]), 120))
+
+
 # --- Patterns 6, 9, 10: firms and vouchers -------------------------------------------------------
 def test_founder_orders():
     f = firms(

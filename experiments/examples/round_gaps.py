@@ -26,23 +26,20 @@ import pandas as pd
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
-from ecosystem.tables import Stage
+from experiments.validation import RunTables, first_rounds, round_gaps
 
 #: Firms seeded within this many months of the start are followed for as long for their A.
 WINDOW = 60
 
 
 def gaps(rounds: pd.DataFrame, firms: pd.DataFrame) -> tuple[pd.Series, pd.Series, float]:
-    """(seed-to-A gaps, A-to-B gaps, in months; share of firms seeded in the first WINDOW
-    months that raise an A within WINDOW months) for the firms founded during the run."""
-    born = firms.loc[firms["founded_month"] >= 0, "firm_id"]
-    r = rounds[rounds["firm_id"].isin(born)]
-    first = r.pivot_table(index="firm_id", columns="stage", values="month", aggfunc="min")
-    first = first.reindex(columns=[Stage.SEED, Stage.SERIES_A, Stage.SERIES_B])
-    seed_a = (first[Stage.SERIES_A] - first[Stage.SEED]).dropna()
-    a_b = (first[Stage.SERIES_B] - first[Stage.SERIES_A]).dropna()
-    early = first[first[Stage.SEED] <= WINDOW]
-    within = (early[Stage.SERIES_A] - early[Stage.SEED]) <= WINDOW  # NaN (no A) is False
+    """(seed-to-A gaps, A-to-B gaps, in months, as validation pattern 14a counts them; share of
+    firms seeded in the first WINDOW months that raise an A within WINDOW months) for the firms
+    founded during the run, from the written tables (``rounds.parquet``, ``firms.parquet``)."""
+    seed_a, a_b = round_gaps(rounds, firms)
+    first = first_rounds(rounds, firms)
+    early = first[first["seed"] <= WINDOW]
+    within = (early["series_a"] - early["seed"]) <= WINDOW  # NaN (no A) is False
     return seed_a, a_b, float(within.mean()) if len(early) else float("nan")
 
 
@@ -76,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     sa, ab, share = [], [], []
     for seed in range(1, args.seeds + 1):
         r = run_scenario(sc, seed=seed, months=12 * args.years)
-        a, b, s = gaps(r.rounds, r.firms)
+        t = RunTables.from_result(r)
+        a, b, s = gaps(t.rounds, t.firms)
         sa.append(a), ab.append(b), share.append(s)
     where = "the posterior's medians" if args.posterior != "none" else "the preset's values"
     print(f"{args.preset} at {where}, seeds 1–{args.seeds}, {args.years} years:")
