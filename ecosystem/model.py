@@ -147,8 +147,8 @@ class AIEcosystem(mesa.Model):
         # calling it; phases and the events between months need the month in progress (k).
         st.month = month = self.steps - 1
 
-        def rng(phase: str) -> np.random.Generator:
-            return self.streams.get(phase, month)
+        def rng(phase: str) -> np.random.Generator:  # made when the phase first draws
+            return self.streams.lazy(phase, month)  # type: ignore[return-value]
 
         # founders from the events before the step (graduates)
         founding.found_startups(st, par, rng("found_after_events"))
