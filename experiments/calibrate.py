@@ -238,13 +238,6 @@ def all_statistics() -> dict[str, Statistic]:
     return {k: v for k, v in sorted(out.items()) if k not in HELD_OUT}
 
 
-def _city_monthly(result) -> pd.DataFrame:
-    cities = [k for k, r in result.scenario.regions.items() if r.kind == "city"]
-    k = result.kpis[result.kpis["region"].isin(cities)]
-    num = k.drop(columns=[c for c in ("date", "region") if c in k.columns])
-    return num.groupby("month").sum(numeric_only=True).sort_index()
-
-
 def _per_year_rate(t: pd.DataFrame, col: str) -> float:
     if t.empty or col not in t or "people" not in t:
         return math.nan
@@ -278,23 +271,24 @@ def _first_year_sum(t: pd.DataFrame, col: str) -> float:
     return float(t[col].iloc[:12].sum()) if col in t and len(t) >= 12 else math.nan
 
 
-def _city_utilization_first_year(result) -> float:
+def _city_utilization_first_year(t: pd.DataFrame) -> float:
+    """The cities' data centers' load over the first year, from the city KPIs by month."""
     from ecosystem import outcomes
 
-    t = outcomes.RunData.from_result(result).monthly("city")
     if t.empty or "dc_capacity_gpu_h" not in t.columns:
         return math.nan
     t = t.iloc[:12]
     return float(outcomes.utilization(t["dc_sold_gpu_h"], t["dc_capacity_gpu_h"]))
 
 
-def own_statistics(result, names: set[str]) -> dict[str, float]:
-    """The statistics of :data:`OWN_STATISTICS` asked for, from one run's tables."""
-    from ecosystem.outcomes import survival
+def own_statistics(result, names: set[str], data=None) -> dict[str, float]:
+    """The statistics of :data:`OWN_STATISTICS` asked for, from one run's tables (``data``: its
+    ``ecosystem.outcomes.RunData``, made here if not given)."""
+    from ecosystem.outcomes import RunData, survival
     from ecosystem.tables import Stage
 
     firms, months = result.firms, int(result.months)
-    t = _city_monthly(result)
+    t = (data or RunData.from_result(result)).monthly("city")
     years = len(t) / 12 if len(t) else math.nan
     early = _early_cohort(firms)
     out: dict[str, float] = {}
@@ -327,7 +321,7 @@ def own_statistics(result, names: set[str]) -> dict[str, float]:
             vt = _venture(early)
             v = float((vt["exit_reason"] == "acquired").mean()) if len(vt) else math.nan
         elif name == "east_utilization_y1":
-            v = _city_utilization_first_year(result)
+            v = _city_utilization_first_year(t)
         elif name == "share_younger_than_5y":
             alive = firms[firms["exit_reason"] == "alive"]
             young = alive["founded_month"] > months - 1 - 60
@@ -347,9 +341,10 @@ def run_statistics(result, scenario, names: tuple[str, ...]) -> dict[str, float]
 
     wanted = set(names)
     out: dict[str, float] = {}
+    data = outcomes.RunData.from_result(result)  # its by-month sums are made once, then kept
     own = wanted & set(OWN_STATISTICS)
     if own:
-        out.update(own_statistics(result, own))
+        out.update(own_statistics(result, own, data))
     measured = wanted & set(MEASURE_STATISTICS)
     if measured:
         no_v = None
@@ -361,7 +356,7 @@ def run_statistics(result, scenario, names: tuple[str, ...]) -> dict[str, float]
             out[name] = float(m[name]) if name in m else math.nan
     rest = sorted(wanted - own - measured)
     if rest:
-        out.update(outcomes.compute(outcomes.RunData.from_result(result), rest))
+        out.update(outcomes.compute(data, rest))
     return {name: float(out[name]) for name in names}
 
 

@@ -341,7 +341,10 @@ def test_own_statistics_on_hand_built_tables():
         firms=firms,
         kpis=kpis,
         months=36,
-        scenario=SimpleNamespace(regions={"c": SimpleNamespace(kind="city")}),
+        scenario=SimpleNamespace(
+            regions={"c": SimpleNamespace(kind="city")}, meta=SimpleNamespace(target_startups=0)
+        ),
+        network_summary={},
     )
     names = {"venture_reached_seed", "venture_reached_a", "venture_reached_b", "acquired_share"}
     got = cal.own_statistics(result, names)
@@ -386,7 +389,8 @@ def test_conditional_funnel_and_first_year_venture_statistics():
         firms=firms,
         kpis=pd.concat([city, hub]),
         months=months,
-        scenario=SimpleNamespace(regions=regions),
+        scenario=SimpleNamespace(regions=regions, meta=SimpleNamespace(target_startups=0)),
+        network_summary={},
     )
     names = {"venture_b_given_a", "venture_c_given_b", "vc_deals_y1", "vc_money_yuan_y1"}
     got = cal.own_statistics(result, names)
