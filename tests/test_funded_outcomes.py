@@ -1,0 +1,49 @@
+"""experiments/examples/funded_outcomes.py, which docs/design/later-failure.md quotes for what
+becomes of venture-backed firms: Carta's outcome is counted over the run's first three years'
+firms that raised a priced round by age 6.5 years, at that age."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from paired import TINY
+from scripts import load_script
+
+SCRIPT = "experiments/examples/funded_outcomes.py"
+
+
+def test_carta_outcome_counts_backed_firms_of_the_first_three_years_at_six_and_a_half():
+    mod = load_script(SCRIPT)
+    rows = [  # founded, exit month, status, month of first round (None: never)
+        (0, 30, "failed", 5),  # backed, shut at 30 months: counts
+        (0, 100, "closed", 5),  # backed, shut at 100 months: after 78, not counted
+        (10, 40, "acquired", 12),  # backed, acquired
+        (20, None, "alive", 90),  # first round at age 70: backed
+        (20, None, "alive", 110),  # first round at age 90: not backed
+        (5, 20, "failed", None),  # never raised
+        (40, 50, "failed", 41),  # founded after the first three years: not in the cohort
+        (-12, 30, "failed", 0),  # the 2025 stock: not in the cohort
+    ]
+    firms = pd.DataFrame(
+        {
+            "org_id": [f"startup:{i}" for i in range(len(rows))],
+            "founded_month": [r[0] for r in rows],
+            "exit_month": pd.array([r[1] for r in rows], dtype="Int64"),
+            "status": [r[2] for r in rows],
+        }
+    )
+    rounds = pd.DataFrame(
+        [{"org_id": f"startup:{i}", "month": r[3], "stage": "seed"}
+         for i, r in enumerate(rows) if r[3] is not None]
+    )  # fmt: skip
+    out = mod.carta_outcome(firms, rounds)
+    assert out["backed"] == pytest.approx(4 / 6)
+    assert out["shut"] == pytest.approx(1 / 4) and out["acquired"] == pytest.approx(1 / 4)
+
+
+def test_the_script_runs_on_a_small_scenario_with_a_variant(capsys):
+    mod = load_script(SCRIPT)
+    argv = ["--preset", str(TINY), "--seeds", "1", "--years", "3", "--posterior", "none"]
+    assert mod.main([*argv, "--variant", "startups.min_step_up=1.0"]) == 0
+    out = capsys.readouterr().out
+    assert "startups.min_step_up=1.0" in out and "carta_shut" in out and "stage reached" in out
