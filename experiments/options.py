@@ -94,3 +94,33 @@ def posterior_choice(args) -> str | None:
 #: mixture of 15 pools three such fits for ~10 CPU-s a member; three 15-member refits differ by
 #: no more than their draws explain (docs/calibration.md).
 DEFAULT_ENSEMBLE = 15
+
+
+#: The posterior whose medians the example scripts run by default (Hangzhou's, shipped).
+EXAMPLE_POSTERIOR = "experiments/calibration/posteriors/hangzhou.parquet"
+
+
+def add_median_run_arguments(p, seeds: int) -> None:
+    """``--preset --seeds --years --posterior FILE|none --set`` on the parser of an example
+    script that runs a preset at a posterior's medians over seeds 1..N."""
+    p.add_argument("--preset", default="hangzhou")
+    p.add_argument("--seeds", type=int, default=seeds)
+    p.add_argument("--years", type=int, default=10)
+    p.add_argument(
+        "--posterior",
+        default=EXAMPLE_POSTERIOR,
+        help="posterior whose medians set the parameters, or 'none' (default: Hangzhou's)",
+    )
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+
+
+def median_run_changes(args) -> list[str]:
+    """The overrides of such a run: every parameter of ``--posterior`` at its median (none with
+    'none'), then ``--set``."""
+    changes = list(args.set)
+    if args.posterior != "none":
+        from experiments.inference import posterior_medians
+
+        medians = posterior_medians(args.posterior)
+        changes = [f"{k}={v}" for k, v in medians.items()] + changes
+    return changes

@@ -36,6 +36,7 @@ import pandas as pd
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 from experiments import validation as val
+from experiments.options import add_median_run_arguments, median_run_changes
 
 #: Carta's cohort is followed from incorporation to 1 January 2025: about 6.5 years [S37].
 CARTA_MONTHS, CARTA_COHORT_YEARS = 78, 3
@@ -97,22 +98,10 @@ def fates(firms: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", default="hangzhou")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--years", type=int, default=10)
-    ap.add_argument(
-        "--posterior",
-        default="experiments/calibration/posteriors/hangzhou.parquet",
-        help="posterior whose medians set the parameters, or 'none' (default: Hangzhou's)",
-    )
-    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    add_median_run_arguments(ap, seeds=3)
     ap.add_argument("--variant", action="append", default=[], metavar="PATH=VALUE")
     args = ap.parse_args(argv)
-    base = list(args.set)
-    if args.posterior != "none":
-        from experiments.inference import posterior_medians
-
-        base = [f"{k}={v}" for k, v in posterior_medians(args.posterior).items()] + base
+    base = median_run_changes(args)
     rows, first_fates = [], None
     for variant in ["", *args.variant]:
         sc = load_scenario(args.preset, base + ([variant] if variant else []))

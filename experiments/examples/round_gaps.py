@@ -26,6 +26,7 @@ import pandas as pd
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
+from experiments.options import add_median_run_arguments, median_run_changes
 from experiments.validation import RunTables, first_rounds, round_gaps
 
 #: Firms seeded within this many months of the start are followed for as long for their A.
@@ -53,22 +54,9 @@ def describe(name: str, months: pd.Series) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", default="hangzhou")
-    ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--years", type=int, default=10)
-    ap.add_argument(
-        "--posterior",
-        default="experiments/calibration/posteriors/hangzhou.parquet",
-        help="posterior whose medians set the parameters, or 'none' (default: Hangzhou's)",
-    )
-    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    add_median_run_arguments(ap, seeds=4)
     args = ap.parse_args(argv)
-    changes = list(args.set)
-    if args.posterior != "none":
-        from experiments.inference import posterior_medians
-
-        med = posterior_medians(args.posterior)
-        changes = [f"{k}={v}" for k, v in med.items()] + changes
+    changes = median_run_changes(args)
     sc = load_scenario(args.preset, changes)
     sa, ab, share = [], [], []
     for seed in range(1, args.seeds + 1):
