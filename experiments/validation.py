@@ -6,8 +6,8 @@
 ``docs/validation.md`` registers, before any calibration, the empirical patterns that
 calibration must not use, how the model's value of each is computed and the band it must fall in.
 This module computes those values from the tables a run writes (``docs/outputs.md``:
-``firms``, ``firm_years``, ``kpis``, ``data_centers``, ``voucher_programmes``), per run, over D
-parameter draws × S seeds of a single-city scenario (``--city``, default ``hangzhou``) and of the
+``firms``, ``firm_years``, ``kpis``, ``data_centers``, ``voucher_programmes``, ``rounds``), per
+run, over D parameter draws × S seeds of a single-city scenario (``--city``, default ``hangzhou``) and of the
 national one (``--national``, default ``china``: patterns 2, 5–7 and Beijing's part of 8 need
 it), and reports per check: the median over all runs, its 90% interval, the seed-noise and
 parameter ranges apart (``experiments.uncertainty.spread``, as ``aieco compare`` shows them), the
@@ -521,12 +521,11 @@ def funded_hazard_ratios(
         "early": (np.minimum(funded, stop), np.minimum(late, stop)),
         "late": (np.minimum(late, stop), stop),
     }
-    year = np.arange(n) // 12
-    exposure = {g: np.bincount(year, _at_risk(lo, hi, n)) for g, (lo, hi) in groups.items()}
-    deaths = {
-        g: np.bincount(year, _count(end[shut & (lo <= end) & (end < hi)], n), minlength=len(e))
-        for (g, (lo, hi)), e in zip(groups.items(), exposure.values(), strict=True)
-    }
+    year = np.arange(n) // 12  # months of age -> years of age
+    exposure, deaths = {}, {}
+    for g, (lo, hi) in groups.items():
+        exposure[g] = np.bincount(year, _at_risk(lo, hi, n))  # firm-months by year of age
+        deaths[g] = np.bincount(year, _count(end[shut & (lo <= end) & (end < hi)], n))
     known = exposure["unfunded"] > 0
     rate = np.where(known, deaths["unfunded"] / np.maximum(exposure["unfunded"], 1), 0.0)
 
