@@ -7,11 +7,11 @@
 calibration must not use, how the model's value of each is computed and the band it must fall in.
 This module computes those values from the tables a run writes (``docs/outputs.md``:
 ``firms``, ``firm_years``, ``kpis``, ``data_centers``, ``voucher_programmes``, ``rounds``), per
-run, over D parameter draws × S seeds of a single-city scenario (``--city``, default ``hangzhou``) and of the
-national one (``--national``, default ``china``: patterns 2, 5–7 and Beijing's part of 8 need
-it), and reports per check: the median over all runs, its 90% interval, the seed-noise and
-parameter ranges apart (``experiments.uncertainty.spread``, as ``aieco compare`` shows them), the
-share of runs inside the band and **PASS** / **FAIL**.
+run, over D parameter draws × S seeds of a single-city scenario (``--city``, default
+``hangzhou``) and of the national one (``--national``, default ``china``: patterns 2, 5–7 and
+Beijing's part of 8 need it), and reports per check: the median over all runs, its 90%
+interval, the seed-noise and parameter ranges apart (``experiments.uncertainty.spread``, as
+``aieco compare`` shows them), the share of runs inside the band and **PASS** / **FAIL**.
 
 **What passes.** A check passes when the median of its per-run values lies in the registered band
 (for patterns 6, whose band is itself "in ≥ 80% of draws", when the share of runs in which the
