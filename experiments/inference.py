@@ -543,6 +543,13 @@ def posterior_medians(path: str | Path) -> dict[str, float]:
     return {draws.attrs["paths"][k]: float(v) for k, v in draws.median().items()}
 
 
+def median_run_changes(args) -> list[str]:
+    """The overrides of an example script's run (``experiments.options.add_median_run_arguments``):
+    every parameter of ``--posterior`` at its median (none with 'none'), then ``--set``."""
+    medians = {} if args.posterior == "none" else posterior_medians(args.posterior)
+    return [f"{k}={v}" for k, v in medians.items()] + list(args.set)
+
+
 def infer(
     df: pd.DataFrame,
     info: dict,

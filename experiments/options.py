@@ -112,15 +112,3 @@ def add_median_run_arguments(p, seeds: int) -> None:
         help="posterior whose medians set the parameters, or 'none' (default: Hangzhou's)",
     )
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
-
-
-def median_run_changes(args) -> list[str]:
-    """The overrides of such a run: every parameter of ``--posterior`` at its median (none with
-    'none'), then ``--set``."""
-    changes = list(args.set)
-    if args.posterior != "none":
-        from experiments.inference import posterior_medians
-
-        medians = posterior_medians(args.posterior)
-        changes = [f"{k}={v}" for k, v in medians.items()] + changes
-    return changes

@@ -36,7 +36,8 @@ import pandas as pd
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 from experiments import validation as val
-from experiments.options import add_median_run_arguments, median_run_changes
+from experiments.inference import median_run_changes
+from experiments.options import add_median_run_arguments
 
 #: Carta's cohort is followed from incorporation to 1 January 2025: about 6.5 years [S37].
 CARTA_MONTHS, CARTA_COHORT_YEARS = 78, 3

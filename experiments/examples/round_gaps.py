@@ -26,7 +26,8 @@ import pandas as pd
 
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
-from experiments.options import add_median_run_arguments, median_run_changes
+from experiments.inference import median_run_changes
+from experiments.options import add_median_run_arguments
 from experiments.validation import RunTables, first_rounds, round_gaps
 
 #: Firms seeded within this many months of the start are followed for as long for their A.
