@@ -288,7 +288,7 @@ def own_statistics(result, names: set[str], data=None) -> dict[str, float]:
     from ecosystem.tables import Stage
 
     firms, months = result.firms, int(result.months)
-    t = (data or RunData.from_result(result)).monthly("city")
+    t = (RunData.from_result(result) if data is None else data).monthly("city")
     years = len(t) / 12 if len(t) else math.nan
     early = _early_cohort(firms)
     out: dict[str, float] = {}
