@@ -68,11 +68,11 @@ FUNNEL = {"seed": "venture_reached_seed", "series_a": "venture_reached_a",
           "series_b": "venture_reached_b"}  # fmt: skip
 
 
-def measure(result) -> dict[str, float]:
-    """Every figure of one row, for one run (an ``ecosystem.run.RunResult``)."""
+def measure(result, t: val.RunTables) -> dict[str, float]:
+    """Every figure of one row, for one run (an ``ecosystem.run.RunResult`` and its written
+    tables ``t``)."""
     from experiments.calibrate import own_statistics
 
-    t = val.RunTables.from_result(result)
     f, m = t.firms, t.months
     s = val.km_survival(f, m, [12, 24, 60], cohorts_only=True)
     early, late = val.funded_hazard_ratios(f, t.rounds, m)
@@ -109,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for seed in range(1, args.seeds + 1):
             result = run_scenario(sc, seed=seed, months=12 * args.years)
-            runs.append(measure(result))
+            tables = val.RunTables.from_result(result)
+            runs.append(measure(result, tables))
             if first_fates is None:
-                first_fates = fates(val.RunTables.from_result(result).firms)
+                first_fates = fates(tables.firms)
         rows.append({"variant": variant or "base", **pd.DataFrame(runs).mean().to_dict()})
     where = "the posterior's medians" if args.posterior != "none" else "the preset's values"
     print(f"{args.preset} at {where}, seeds 1–{args.seeds}, {args.years} years (means over seeds):")
