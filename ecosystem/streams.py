@@ -7,6 +7,13 @@ arms soon face unrelated luck and the effect is buried in noise. Here each phase
 generator for each month, seeded from ``(seed, phase, month)`` with numpy's ``SeedSequence`` spawn
 keys: what one phase draws in one month cannot move any other phase's numbers or the same phase's
 numbers in another month. Runs stay reproducible bit for bit from one integer seed.
+
+Making a ``SeedSequence`` costs tens of microseconds inside a run (its hashing runs through many
+small numpy calls, on cold caches between the phases' array work), about 14 times a month. The
+generators are therefore seeded from the words a ``SeedSequence`` would give, hashed here for 128
+months (or other last keys) of a phase at once with numpy's uint32 arithmetic (``seed_words``,
+the algorithm of numpy's ``SeedSequence``; the tests compare the two): the same generators, the
+same numbers, spawned children included (``_Seeded``).
 """
 
 from __future__ import annotations
@@ -14,6 +21,96 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numpy.random.bit_generator import ISpawnableSeedSequence
+
+#: Last keys (months) whose seeding words are hashed at once, per phase and leading keys.
+BLOCK = 128
+#: numpy's ``SeedSequence`` constants (numpy/random/bit_generator.pyx), a pool of 4 words.
+_POOL = 4
+_INIT_A, _MULT_A = np.uint32(0x43B0D7E5), np.uint32(0x931E8875)
+_INIT_B, _MULT_B = np.uint32(0x8B51F9DD), np.uint32(0x58F38DED)
+_MIX_L, _MIX_R = np.uint32(0xCA01F9DD), np.uint32(0x4973F715)
+_SHIFT = np.uint32(16)
+_WORD = 1 << 32
+
+
+def _words(x: int) -> list[int]:
+    """An integer as numpy's ``SeedSequence`` reads it: 32-bit words, least significant first
+    (one word for 0)."""
+    out = [x & (_WORD - 1)]
+    x >>= 32
+    while x:
+        out.append(x & (_WORD - 1))
+        x >>= 32
+    return out
+
+
+def seed_words(entropy: int, keys: np.ndarray) -> np.ndarray:
+    """The 4 uint64 words ``SeedSequence(entropy, spawn_key=key).generate_state(4, np.uint64)``
+    gives (what ``PCG64`` is seeded with), for each row of ``keys`` (spawn keys, each entry in
+    [0, 2**32)), as a (rows × 4) array: numpy's hashing, column by column over the rows."""
+    keys = np.asarray(keys, dtype=np.uint32)
+    n = keys.shape[0]
+    run = _words(int(entropy))
+    run += [0] * (_POOL - len(run))  # with a spawn key, the entropy fills the pool first
+    cols = [np.full(n, w, dtype=np.uint32) for w in run] + list(keys.T)
+    h = _INIT_A
+
+    def hashmix(value: np.ndarray) -> np.ndarray:
+        nonlocal h
+        value = value ^ h
+        h = h * _MULT_A
+        value = value * h
+        return value ^ (value >> _SHIFT)
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = _MIX_L * x - _MIX_R * y
+        return out ^ (out >> _SHIFT)
+
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps, as numpy's C code does
+        pool = [hashmix(cols[i]) for i in range(_POOL)]
+        for src in range(_POOL):
+            for dst in range(_POOL):
+                if src != dst:
+                    pool[dst] = mix(pool[dst], hashmix(pool[src]))
+        for src in range(_POOL, len(cols)):
+            for dst in range(_POOL):
+                pool[dst] = mix(pool[dst], hashmix(cols[src]))
+        hb, state = _INIT_B, []
+        for i in range(2 * _POOL):  # 4 uint64 words: 8 uint32 words from the pool, cycled
+            value = pool[i % _POOL] ^ hb
+            hb = hb * _MULT_B
+            value = value * hb
+            state.append(value ^ (value >> _SHIFT))
+    words = np.stack(state, axis=1).astype("<u4")  # little-endian pairs make the uint64 words
+    return words.view("<u8").astype(np.uint64)
+
+
+class _Seeded(ISpawnableSeedSequence):
+    """Stands for ``SeedSequence(entropy, spawn_key=spawn_key)`` whose 4 uint64 words (what
+    ``PCG64`` asks for) are already hashed; any other request, and spawning, is the real one's."""
+
+    def __init__(self, entropy: int, spawn_key: tuple[int, ...], state: np.ndarray):
+        self.entropy, self.spawn_key, self.pool_size = entropy, spawn_key, _POOL
+        self.n_children_spawned = 0
+        self._state = state
+
+    def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
+        if n_words == 4 and np.dtype(dtype) == np.uint64:
+            return self._state.copy()
+        return self._real().generate_state(n_words, dtype)
+
+    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
+        """Children as ``SeedSequence.spawn`` makes them (spawn keys extended by 0, 1, ...)."""
+        first = self.n_children_spawned
+        self.n_children_spawned += n_children
+        return [
+            np.random.SeedSequence(self.entropy, spawn_key=(*self.spawn_key, i))
+            for i in range(first, first + n_children)
+        ]
+
+    def _real(self) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
 
 
 class RandomStreams:
@@ -25,6 +122,8 @@ class RandomStreams:
 
     def __init__(self, seed: int):
         self.seed = int(seed)
+        #: (phase, leading keys, block of the last key) -> the seeding words of the block.
+        self._blocks: dict[tuple, np.ndarray] = {}
 
     def get(self, phase: str, *key: int) -> np.random.Generator:
         """The generator of ``phase`` at ``key`` (e.g. the month); one key, one stream.
@@ -33,8 +132,20 @@ class RandomStreams:
         phase's numbers unchanged.
         """
         spawn_key = (zlib.crc32(phase.encode()), *(int(k) for k in key))
-        sequence = np.random.SeedSequence(self.seed, spawn_key=spawn_key)
-        return np.random.Generator(np.random.PCG64(sequence))
+        if not key or not all(0 <= k < _WORD for k in spawn_key):  # hashed by numpy itself
+            sequence = np.random.SeedSequence(self.seed, spawn_key=spawn_key)
+            return np.random.Generator(np.random.PCG64(sequence))
+        lead, last = spawn_key[:-1], spawn_key[-1]
+        block = (phase, lead, last // BLOCK)
+        words = self._blocks.get(block)
+        if words is None:
+            start = last - last % BLOCK
+            keys = np.empty((BLOCK, len(spawn_key)), dtype=np.uint32)
+            keys[:, :-1] = lead
+            keys[:, -1] = np.arange(start, start + BLOCK, dtype=np.int64) % _WORD
+            words = self._blocks[block] = seed_words(self.seed, keys)
+        state = words[last % BLOCK]
+        return np.random.Generator(np.random.PCG64(_Seeded(self.seed, spawn_key, state)))
 
     def lazy(self, phase: str, *key: int) -> LazyGenerator:
         """The generator of ``phase`` at ``key``, made only when the phase first draws from it:

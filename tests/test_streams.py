@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
 from paired import TINY
@@ -64,3 +66,23 @@ def test_a_lazy_stream_draws_the_same_numbers_and_is_made_only_when_drawn(monkey
     a, b = lazy.spawn(2), eager.spawn(2)
     assert all(np.array_equal(x.random(3), y.random(3)) for x, y in zip(a, b, strict=True))
     assert made == [("turnover", 3)]  # one generator made, at the first draw
+
+
+def test_generators_are_seeded_as_numpys_seed_sequence_seeds_them():
+    """``RandomStreams.get`` hashes the seeding words itself, a block of months at a time
+    (``streams.seed_words``): the generators are those of ``SeedSequence(seed, spawn_key=
+    (crc32(phase), *key))``, whatever the seed's size, the keys' blocks, or a key too large
+    for the block hashing, and so are the children they spawn."""
+    for seed in (0, 7, 2**32 - 1, 2**32, 2**63 - 1, 2**70 + 3):
+        streams = RandomStreams(seed)
+        for key in [(0,), (5,), (127,), (128,), (300,), (0, 3), (7, 200), (2**32 - 1,), (2**32,)]:
+            got = streams.get("turnover", *key)
+            spawn_key = (zlib.crc32(b"turnover"), *key)
+            want = np.random.Generator(
+                np.random.PCG64(np.random.SeedSequence(seed, spawn_key=spawn_key))
+            )
+            assert got.bit_generator.state == want.bit_generator.state
+            assert np.array_equal(got.random(3), want.random(3))
+            for n in (2, 1):  # numbered on from the children spawned before, as numpy's
+                children = zip(got.spawn(n), want.spawn(n), strict=True)
+                assert all(np.array_equal(a.random(3), b.random(3)) for a, b in children)
