@@ -20,7 +20,7 @@ ALUMNI_ELSEWHERE = -2
 #: Employer kinds as plain ints, to compare with the int8 column: numpy compares an int8 array
 #: with an ``Employer`` member only after converting every entry to int64.
 _NONE, _STARTUP, _BIG_FIRM = int(Employer.NONE), int(Employer.STARTUP), int(Employer.BIG_FIRM)
-_GONE = int(Employer.GONE)
+_UNIVERSITY, _GONE = int(Employer.UNIVERSITY), int(Employer.GONE)
 #: Up to this many firms, ``staff_of`` compares the staff's employers with each firm in turn.
 _FEW_FIRMS = 3
 
@@ -207,32 +207,40 @@ def headcount_delta(state: State, kind, ident, sign: int, region) -> None:
 
     ``kind`` and ``ident`` are arrays, one per person, or single values for everyone (then
     ``region`` must be an array, one per person): one kind is counted by region alone and one
-    employer by the number of people, without a count over every (region, kind) code and every
-    employer of each kind."""
+    employer by the number of people, without a count over every (region, kind) code. The
+    employers' headcounts take each person's ``sign`` in place (``np.add.at``, the sign of the
+    counts' own integer type): a count over every employer of the kind costs more for the few
+    people of a move."""
     by_kind = state.people_by_kind
     if np.ndim(kind) == 0:
         k = int(kind)
         by_kind[:, k] += sign * np.bincount(region, minlength=by_kind.shape[0])
-        present = np.zeros(len(Employer), dtype=bool)
-        present[k] = True
+        counts = _headcounts(state, k)
+        if counts is None:
+            return
         if np.ndim(ident) == 0:
-            kind, ident = np.full(1, k), np.full(1, int(ident))
-            sign *= len(region)  # everyone joins or leaves the one employer
+            counts[int(ident)] += sign * len(region)  # everyone joins or leaves the one employer
         else:
-            kind = np.full(len(ident), k)
-    else:
-        delta = np.bincount(_code(region, kind), minlength=by_kind.size).reshape(by_kind.shape)
-        by_kind += sign * delta
-        present = delta.any(axis=0)  # the employer kinds among these people
-    for k, counts in (
-        (Employer.STARTUP, state.startups.view("headcount")),
-        (Employer.BIG_FIRM, state.bf_headcount),
-        (Employer.UNIVERSITY, state.uni_headcount),
-    ):
+            np.add.at(counts, ident, counts.dtype.type(sign))
+        return
+    delta = np.bincount(_code(region, kind), minlength=by_kind.size).reshape(by_kind.shape)
+    by_kind += sign * delta
+    present = delta.any(axis=0)  # the employer kinds among these people
+    for k in (_STARTUP, _BIG_FIRM, _UNIVERSITY):
         if present[k]:
-            counts += sign * np.bincount(ident[kind == int(k)], minlength=counts.size).astype(
-                counts.dtype
-            )
+            counts = _headcounts(state, k)
+            np.add.at(counts, ident[kind == k], counts.dtype.type(sign))
+
+
+def _headcounts(state: State, kind: int) -> np.ndarray | None:
+    """The headcount array of the employers of ``kind`` (None for job seekers and leavers)."""
+    if kind == _STARTUP:
+        return state.startups.view("headcount")
+    if kind == _BIG_FIRM:
+        return state.bf_headcount
+    if kind == _UNIVERSITY:
+        return state.uni_headcount
+    return None
 
 
 def _kind_scan(state: State, kind: Employer) -> tuple[np.ndarray, np.ndarray]:
