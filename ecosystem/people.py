@@ -352,7 +352,11 @@ def startup_talent(state: State, params: Params) -> np.ndarray:
         # Skill now (every row of the scan worked since ``since``; leavers weigh 0 below).
         worked = np.subtract(state.month, p.since[scan], dtype=np.float64)  # exact: whole months
         skill = skill_now(state, params, scan, worked)
-        skill[p.employer_kind[scan] != _STARTUP] = 0.0
+        # A scan made since the last move (most months: the hires come just before the compute
+        # market asks) is the startups' staff as they are: nobody in it has left.
+        fresh = p.cache.get(("kind", _STARTUP))
+        if fresh is None or fresh[0] != p.changes or fresh[1] is not scan:
+            skill[p.employer_kind[scan] != _STARTUP] = 0.0
         return np.bincount(firm, weights=skill, minlength=s.n)
 
     # Skill grows with the month; the startup table's length sets the result's.
