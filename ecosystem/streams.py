@@ -11,7 +11,7 @@ numbers in another month. Runs stay reproducible bit for bit from one integer se
 Making a ``SeedSequence`` costs tens of microseconds inside a run (its hashing runs through many
 small numpy calls, on cold caches between the phases' array work), about 14 times a month. The
 generators are therefore seeded from the words a ``SeedSequence`` would give, hashed here for 128
-months (or other last keys) of a phase at once with numpy's uint32 arithmetic (``seed_words``,
+months (or other first keys) of a phase at once with numpy's uint32 arithmetic (``seed_words``,
 the algorithm of numpy's ``SeedSequence``; the tests compare the two): the same generators, the
 same numbers, spawned children included (``_Seeded``).
 """
@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
 
-#: Last keys (months) whose seeding words are hashed at once, per phase and leading keys.
+#: First keys (months) whose seeding words are hashed at once, per phase and further keys.
 BLOCK = 128
 #: numpy's ``SeedSequence`` constants (numpy/random/bit_generator.pyx), a pool of 4 words.
 _POOL = 4
@@ -87,30 +87,28 @@ def seed_words(entropy: int, keys: np.ndarray) -> np.ndarray:
 
 
 class _Seeded(ISpawnableSeedSequence):
-    """Stands for ``SeedSequence(entropy, spawn_key=spawn_key)`` whose 4 uint64 words (what
-    ``PCG64`` asks for) are already hashed; any other request, and spawning, is the real one's."""
+    """Stands for ``SeedSequence(streams.seed, spawn_key=spawn_key)`` whose 4 uint64 words (what
+    ``PCG64`` asks for) are already hashed; its children are made the same way (keys extended
+    by 0, 1, ... as ``SeedSequence.spawn`` extends them), any other request is the real one's."""
 
-    def __init__(self, entropy: int, spawn_key: tuple[int, ...], state: np.ndarray):
-        self.entropy, self.spawn_key, self.pool_size = entropy, spawn_key, _POOL
+    def __init__(self, streams: RandomStreams, spawn_key: tuple[int, ...], state: np.ndarray):
+        self.entropy, self.spawn_key, self.pool_size = streams.seed, spawn_key, _POOL
         self.n_children_spawned = 0
-        self._state = state
+        self._streams, self._state = streams, state
 
     def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
         if n_words == 4 and np.dtype(dtype) == np.uint64:
             return self._state.copy()
-        return self._real().generate_state(n_words, dtype)
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key).generate_state(
+            n_words, dtype
+        )
 
-    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
-        """Children as ``SeedSequence.spawn`` makes them (spawn keys extended by 0, 1, ...)."""
+    def spawn(self, n_children: int) -> list[ISpawnableSeedSequence]:
         first = self.n_children_spawned
         self.n_children_spawned += n_children
         return [
-            np.random.SeedSequence(self.entropy, spawn_key=(*self.spawn_key, i))
-            for i in range(first, first + n_children)
+            self._streams.sequence((*self.spawn_key, i)) for i in range(first, first + n_children)
         ]
-
-    def _real(self) -> np.random.SeedSequence:
-        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
 
 
 class RandomStreams:
@@ -122,7 +120,8 @@ class RandomStreams:
 
     def __init__(self, seed: int):
         self.seed = int(seed)
-        #: (phase, leading keys, block of the last key) -> the seeding words of the block.
+        #: (CRC-32 of the phase, keys after the first, block of the first key) -> the seeding
+        #: words of the block.
         self._blocks: dict[tuple, np.ndarray] = {}
 
     def get(self, phase: str, *key: int) -> np.random.Generator:
@@ -132,20 +131,24 @@ class RandomStreams:
         phase's numbers unchanged.
         """
         spawn_key = (zlib.crc32(phase.encode()), *(int(k) for k in key))
-        if not key or not all(0 <= k < _WORD for k in spawn_key):  # hashed by numpy itself
-            sequence = np.random.SeedSequence(self.seed, spawn_key=spawn_key)
-            return np.random.Generator(np.random.PCG64(sequence))
-        lead, last = spawn_key[:-1], spawn_key[-1]
-        block = (phase, lead, last // BLOCK)
+        return np.random.Generator(np.random.PCG64(self.sequence(spawn_key)))
+
+    def sequence(self, spawn_key: tuple[int, ...]) -> ISpawnableSeedSequence:
+        """``SeedSequence(seed, spawn_key=spawn_key)``: for a key of a phase and integers below
+        2**32, a stand-in seeded from the words hashed for ``BLOCK`` values of the first integer
+        (the month, for the phases' streams and their children) at once."""
+        if len(spawn_key) < 2 or not all(0 <= k < _WORD for k in spawn_key):
+            return np.random.SeedSequence(self.seed, spawn_key=spawn_key)
+        at = spawn_key[1]
+        block = (spawn_key[0], spawn_key[2:], at // BLOCK)
         words = self._blocks.get(block)
         if words is None:
-            start = last - last % BLOCK
+            start = at - at % BLOCK
             keys = np.empty((BLOCK, len(spawn_key)), dtype=np.uint32)
-            keys[:, :-1] = lead
-            keys[:, -1] = np.arange(start, start + BLOCK, dtype=np.int64) % _WORD
+            keys[:] = spawn_key
+            keys[:, 1] = np.arange(start, start + BLOCK, dtype=np.int64) % _WORD
             words = self._blocks[block] = seed_words(self.seed, keys)
-        state = words[last % BLOCK]
-        return np.random.Generator(np.random.PCG64(_Seeded(self.seed, spawn_key, state)))
+        return _Seeded(self, spawn_key, words[at % BLOCK])
 
     def lazy(self, phase: str, *key: int) -> LazyGenerator:
         """The generator of ``phase`` at ``key``, made only when the phase first draws from it:

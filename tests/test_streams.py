@@ -72,7 +72,7 @@ def test_generators_are_seeded_as_numpys_seed_sequence_seeds_them():
     """``RandomStreams.get`` hashes the seeding words itself, a block of months at a time
     (``streams.seed_words``): the generators are those of ``SeedSequence(seed, spawn_key=
     (crc32(phase), *key))``, whatever the seed's size, the keys' blocks, or a key too large
-    for the block hashing, and so are the children they spawn."""
+    for the block hashing, and so are the children they spawn, and theirs."""
     for seed in (0, 7, 2**32 - 1, 2**32, 2**63 - 1, 2**70 + 3):
         streams = RandomStreams(seed)
         for key in [(0,), (5,), (127,), (128,), (300,), (0, 3), (7, 200), (2**32 - 1,), (2**32,)]:
@@ -84,5 +84,7 @@ def test_generators_are_seeded_as_numpys_seed_sequence_seeds_them():
             assert got.bit_generator.state == want.bit_generator.state
             assert np.array_equal(got.random(3), want.random(3))
             for n in (2, 1):  # numbered on from the children spawned before, as numpy's
-                children = zip(got.spawn(n), want.spawn(n), strict=True)
-                assert all(np.array_equal(a.random(3), b.random(3)) for a, b in children)
+                for a, b in zip(got.spawn(n), want.spawn(n), strict=True):
+                    assert a.bit_generator.state == b.bit_generator.state
+                    (c,), (d,) = a.spawn(1), b.spawn(1)  # and their own children
+                    assert np.array_equal(c.random(3), d.random(3))
