@@ -19,11 +19,13 @@ from ecosystem import economics
 from ecosystem.founding import spawn
 from ecosystem.people import (
     add_people,
+    due_to_retire,
     headcount_delta,
     job_seekers,
     reassign,
     remove_people,
     set_hazards,
+    set_retirement,
 )
 from ecosystem.state import Params, State
 from ecosystem.tables import Employer, PersonOrigin, PersonStatus
@@ -126,7 +128,7 @@ def turnover(state: State, params: Params, rng: np.random.Generator) -> None:
     while touching only the few rows that may move, not every row ever added.
     """
     p = state.people
-    retiring = np.flatnonzero(p.view("retire_at") <= state.month)
+    retiring = due_to_retire(state)
     _leave_market(state, params, retiring, PersonStatus.RETIRED, "retirements", RETIRED)
     # Rows store the hazards at attraction 1; leaving the region is divided by the region's
     # attraction (capped so that a month's chance stays a probability).
@@ -209,7 +211,7 @@ def move_between_cities(
     nobody = np.full(movers.size, -1)
     headcount_delta(state, seekers, nobody, -1, origin)
     p.region[movers] = dest
-    p.retire_at[movers] = p.birth[movers] + params.retire_months[dest]
+    set_retirement(state, movers, p.birth[movers] + params.retire_months[dest])
     headcount_delta(state, seekers, nobody, 1, dest)
     set_hazards(state, params, movers)
     state.count("departures", origin)

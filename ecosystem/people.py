@@ -23,6 +23,8 @@ _NONE, _STARTUP, _BIG_FIRM = int(Employer.NONE), int(Employer.STARTUP), int(Empl
 _UNIVERSITY, _GONE = int(Employer.UNIVERSITY), int(Employer.GONE)
 #: Up to this many firms, ``staff_of`` compares the staff's employers with each firm in turn.
 _FEW_FIRMS = 3
+#: Months ahead of a scan for which ``due_to_retire`` keeps the rows due to retire.
+_RETIRE_AHEAD = 12
 
 
 def add_people(
@@ -200,6 +202,37 @@ def remove_people(state: State, params: Params, rows: np.ndarray, status: Person
     p = state.people
     p.status[rows] = status
     p.retire_at[rows] = _NEVER
+
+
+def due_to_retire(state: State) -> np.ndarray:
+    """Rows whose retirement month has come (``retire_at`` up to this month), increasing: what
+    ``np.flatnonzero(retire_at <= month)`` gives, without reading every row every month.
+
+    A scan of the whole table keeps the rows due within ``_RETIRE_AHEAD`` months; until then a
+    month reads only those and the rows added since (whose own due ones join the kept rows).
+    A kept row that no longer retires then (``remove_people`` puts it off for ever) is dropped
+    by reading its date again; a date brought forward (``set_retirement``) drops the kept rows.
+    """
+    p, month = state.people, state.month
+    kept = p.cache.get("retire")
+    if kept is None or not kept[0] <= month <= kept[0] + _RETIRE_AHEAD:
+        horizon = month + _RETIRE_AHEAD
+        due = np.flatnonzero(p.view("retire_at") <= horizon)
+        kept = (month, p.n, due)
+    elif kept[1] < p.n:  # rows added since: their own due ones join in row order
+        start, scanned, due = kept
+        new = scanned + np.flatnonzero(p.retire_at[scanned : p.n] <= start + _RETIRE_AHEAD)
+        kept = (start, p.n, np.concatenate([due, new]))
+    p.cache["retire"] = kept
+    due = kept[2]
+    return due[p.retire_at[due] <= month]
+
+
+def set_retirement(state: State, rows: np.ndarray, month: np.ndarray) -> None:
+    """Set the retirement month of ``rows`` (any change of ``retire_at`` but for a removal
+    goes through here: ``due_to_retire`` keeps the rows due soon)."""
+    state.people.retire_at[rows] = month
+    state.people.cache.pop("retire", None)
 
 
 def headcount_delta(state: State, kind, ident, sign: int, region) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from paired import TINY, paired_effect
 
-from ecosystem import AIEcosystem, load_scenario, outcomes
+from ecosystem import AIEcosystem, labour, load_scenario, outcomes
 from ecosystem.founding import cluster_pull, found_from_job_seekers
 from ecosystem.labour import (
     attraction,
@@ -24,7 +24,7 @@ from ecosystem.labour import (
     turnover,
     wage_step,
 )
-from ecosystem.people import add_people, reassign
+from ecosystem.people import add_people, due_to_retire, reassign, set_retirement
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioWarning, implausible_graduates
 from ecosystem.tables import Employer, PersonOrigin
@@ -390,3 +390,29 @@ def test_turnover_keeps_runs_of_one_seed_paired(hangzhou):
     assert moved.sum() > 100
     for col in ("employer_kind", "employer_id", "status"):
         assert np.array_equal(pa.view(col), pb.view(col)[:n]), col
+
+
+def test_the_rows_due_to_retire_are_those_whose_date_has_come(monkeypatch):
+    """``due_to_retire`` (the rows kept from a yearly scan, and those added since) gives every
+    month what reading every row's retirement date gives, in a national run whose movers
+    between cities take their new city's retirement age and where some people's dates are
+    brought forward (nobody reaches the retirement age in the first years)."""
+    checked = []
+
+    def due(state):
+        rows = due_to_retire(state)
+        expected = np.flatnonzero(state.people.view("retire_at") <= state.month)
+        assert np.array_equal(rows, expected), state.month
+        checked.append(rows.size)
+        return rows
+
+    monkeypatch.setattr(labour, "due_to_retire", due)
+    model = AIEcosystem(load_scenario("china"), rng=1)
+    model.run_for(3)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(model.people.n, 3000, replace=False)
+    set_retirement(model.state, rows, model.month + rng.integers(0, 30, rows.size))
+    model.run_for(26)
+    assert len(checked) == 29 and sum(checked) > 1000
+    moved = sum(h["moved_in"].sum() for h in model.counters_history)
+    assert moved > 0  # set_retirement has run for movers too
