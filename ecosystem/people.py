@@ -107,6 +107,7 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
         sep[bf] = params.bf_attrition[p.employer_id[rows[bf]]]
         out = params.outflow.ravel()[code]
     ratio = params.config.startups.founder_attrition_ratio
+    beyond = False  # whether a hazard may exceed the largest a row can store (params' bounds)
     if ratio != 1.0:  # lead founders at their own firm leave ρ_f times as often (ODD 7.1)
         own = founders_at_their_firm(state, rows, kind)
         if own.any():
@@ -114,12 +115,20 @@ def set_hazards(state: State, params: Params, rows: np.ndarray, kind=None, regio
             sep = np.array(np.broadcast_to(sep, rows.shape), dtype=np.float64)
             out[own] *= ratio
             sep[own] *= ratio
+            beyond = ratio > 1.0
     move = out + sep
     # Rounded to the columns' float32 before the scatter (the same rounding): numpy's scatter
     # with a cast takes its slow general path.
     p.out_hazard[rows] = out.astype(np.float32)
     p.move_hazard[rows] = move.astype(np.float32)
-    if rows.size:  # rounding to the stored float32 keeps the order: the maxima are the stored
+    # Once the stored maxima reach the largest hazards a row can have (from the first people
+    # on), no move changes them: they are looked for only until then.
+    reached = (
+        p.out_hazard_max >= params.out_hazard_bound
+        and p.move_hazard_max >= params.move_hazard_bound
+    )
+    if rows.size and (beyond or not reached):
+        # rounding to the stored float32 keeps the order: the maxima are the stored ones
         p.out_hazard_max = max(p.out_hazard_max, float(np.float32(out.max())))
         p.move_hazard_max = max(p.move_hazard_max, float(np.float32(move.max())))
 

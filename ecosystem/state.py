@@ -94,6 +94,11 @@ class Params:
     separation: np.ndarray
     #: Monthly chance of leaving the region, by (region, employer kind).
     outflow: np.ndarray
+    #: The largest monthly chance of leaving the region, and of leaving the region or the
+    #: employer, that any row can store (as stored: float32), founders' own rate aside
+    #: (``people.set_hazards`` looks for new maxima only until the table's reach these).
+    out_hazard_bound: float
+    move_hazard_bound: float
     retire_months: np.ndarray
     #: Each region's initial (2025) wage; the current wage is ``State.wage``.
     wage: np.ndarray
@@ -139,6 +144,9 @@ class Params:
             shares[r] = row / row.sum() if row.sum() > 0 else 1 / len(SECTORS)
         nat = config.national
         strength = nat.export_control_strength
+        bf_attrition = np.array([b.attrition_per_year for _, b in bfs]) / 12.0
+        move = outflow + separation  # every (region, kind); big firms' staff: each firm's own
+        move_bf = outflow[:, Employer.BIG_FIRM][:, None] + bf_attrition[None, :]
         return cls(
             config=config,
             region_keys=list(config.regions),
@@ -146,6 +154,8 @@ class Params:
             n_regions=n,
             separation=separation,
             outflow=outflow,
+            out_hazard_bound=float(np.float32(outflow.max())),
+            move_hazard_bound=float(np.float32(max(move.max(), move_bf.max(initial=0.0)))),
             retire_months=retire_months,
             wage=np.array([r.talent.wage_yuan_per_month if r.talent else 0.0 for r in regions]),
             sector_training=np.array([config.sectors[s].training_gpu_h_per_head for s in SECTORS]),
@@ -155,7 +165,7 @@ class Params:
             sector_shares=shares,
             uni_quality=np.array([u.research_quality for u in unis]),
             bf_capability=np.array([b.capability for _, b in bfs]),
-            bf_attrition=np.array([b.attrition_per_year for _, b in bfs]) / 12.0,
+            bf_attrition=bf_attrition,
             bf_spinoff=np.array([b.spinoff_multiplier for _, b in bfs]),
             largest_firm=largest,
             chip_supply_per_year=nat.chip_supply_gpu_per_year
