@@ -32,6 +32,30 @@ from ecosystem.scenario import Scenario
 from ecosystem.state import Params, State
 from ecosystem.streams import RandomStreams
 
+#: The phases of ``AIEcosystem.step`` that get a random generator of their own each month.
+PHASES = (
+    "found_after_events",
+    "turnover",
+    "found_from_job_seekers",
+    "arrive",
+    "place_mobile_founders",
+    "university_links",
+    "acquisitions",
+    "found_after_moves",
+    "hire",
+    "public_investment",
+    "clear_market",
+    "set_prices",
+    "innovate",
+    "adopt",
+    "earn_revenue",
+    "raise_funding",
+    "list_ipos",
+    "pay_costs_and_exit",
+    "cooperate",
+    "found_after_exits",
+)
+
 
 class AIEcosystem(mesa.Model):
     """A regional AI ecosystem: startups, people, universities, big firms, governments, DCs.
@@ -147,8 +171,10 @@ class AIEcosystem(mesa.Model):
         # calling it; phases and the events between months need the month in progress (k).
         st.month = month = self.steps - 1
 
-        def rng(phase: str) -> np.random.Generator:  # made when the phase first draws
-            return self.streams.lazy(phase, month)  # type: ignore[return-value]
+        gens = self.streams.generators(PHASES, month)  # made together (RandomStreams.generators)
+
+        def rng(phase: str) -> np.random.Generator:
+            return gens[phase]
 
         # founders from the events before the step (graduates)
         founding.found_startups(st, par, rng("found_after_events"))

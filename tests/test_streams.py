@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import zlib
 
 import numpy as np
 import pandas as pd
 from paired import TINY
 
-from ecosystem import AIEcosystem, load_scenario, partnerships
+from ecosystem import AIEcosystem, load_scenario, model, partnerships
 from ecosystem.streams import RandomStreams
 
 
@@ -51,9 +53,8 @@ def test_a_phase_that_draws_more_numbers_does_not_move_any_other_phase(monkeypat
 
 
 def test_a_lazy_stream_draws_the_same_numbers_and_is_made_only_when_drawn(monkeypatch):
-    """``RandomStreams.lazy`` (what the model's phases get each month) gives the numbers of
-    ``get`` (methods and ``spawn`` alike) and makes no generator for a phase that draws
-    nothing."""
+    """``RandomStreams.lazy`` gives the numbers of ``get`` (methods and ``spawn`` alike) and
+    makes no generator for a phase that draws nothing."""
     streams = RandomStreams(7)
     made = []
     get = RandomStreams.get
@@ -88,3 +89,14 @@ def test_generators_are_seeded_as_numpys_seed_sequence_seeds_them():
                     assert a.bit_generator.state == b.bit_generator.state
                     (c,), (d,) = a.spawn(1), b.spawn(1)  # and their own children
                     assert np.array_equal(c.random(3), d.random(3))
+
+
+def test_the_model_makes_a_generator_for_every_phase_of_its_step():
+    """``AIEcosystem.step`` makes its phases' generators of the month together
+    (``RandomStreams.generators`` of ``model.PHASES``): every phase it names has one, once."""
+    named = re.findall(r'rng\("(\w+)"\)', inspect.getsource(model.AIEcosystem.step))
+    assert named and sorted(named) == sorted(model.PHASES)
+    streams = RandomStreams(7)
+    made = streams.generators(model.PHASES, 3)
+    want = streams.get("turnover", 3)
+    assert made["turnover"].bit_generator.state == want.bit_generator.state
