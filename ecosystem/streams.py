@@ -158,26 +158,3 @@ class RandomStreams:
         phases' array work (cold caches), several times that, more than making one for each of
         the phase-months that draw nothing costs."""
         return {phase: self.get(phase, *key) for phase in phases}
-
-    def lazy(self, phase: str, *key: int) -> LazyGenerator:
-        """The generator of ``phase`` at ``key``, made only when the phase first draws from it:
-        the same numbers as :meth:`get`, without the cost of making a generator (tens of
-        microseconds) for the many phase-months that draw nothing (no founder queued, no
-        applicant, no hit)."""
-        return LazyGenerator(self, phase, key)
-
-
-class LazyGenerator:
-    """Stands for ``streams.get(phase, *key)`` and makes it at the first attribute asked for
-    (``random``, ``permutation``, ``spawn`` ...), which it forwards from then on."""
-
-    __slots__ = ("_streams", "_phase", "_key", "_generator")
-
-    def __init__(self, streams: RandomStreams, phase: str, key: tuple[int, ...]):
-        self._streams, self._phase, self._key = streams, phase, key
-        self._generator: np.random.Generator | None = None
-
-    def __getattr__(self, name: str):
-        if self._generator is None:
-            self._generator = self._streams.get(self._phase, *self._key)
-        return getattr(self._generator, name)

@@ -52,23 +52,6 @@ def test_a_phase_that_draws_more_numbers_does_not_move_any_other_phase(monkeypat
     assert np.array_equal(base.people.view("skill"), greedy.people.view("skill"))
 
 
-def test_a_lazy_stream_draws_the_same_numbers_and_is_made_only_when_drawn(monkeypatch):
-    """``RandomStreams.lazy`` gives the numbers of ``get`` (methods and ``spawn`` alike) and
-    makes no generator for a phase that draws nothing."""
-    streams = RandomStreams(7)
-    made = []
-    get = RandomStreams.get
-    monkeypatch.setattr(RandomStreams, "get", lambda self, *a: made.append(a) or get(self, *a))
-    streams.lazy("hire", 3)  # a phase that draws nothing
-    assert made == []
-    lazy, eager = streams.lazy("turnover", 3), get(streams, "turnover", 3)
-    assert np.array_equal(lazy.random(5), eager.random(5))
-    assert np.array_equal(lazy.permutation(9), eager.permutation(9))
-    a, b = lazy.spawn(2), eager.spawn(2)
-    assert all(np.array_equal(x.random(3), y.random(3)) for x, y in zip(a, b, strict=True))
-    assert made == [("turnover", 3)]  # one generator made, at the first draw
-
-
 def test_generators_are_seeded_as_numpys_seed_sequence_seeds_them():
     """``RandomStreams.get`` hashes the seeding words itself, a block of months at a time
     (``streams.seed_words``): the generators are those of ``SeedSequence(seed, spawn_key=
