@@ -8,7 +8,8 @@ calibration spec's scenario at each v with everything else as the preset has it,
 target statistic's mean over seeds (seed noise only: no parameter is drawn) beside its band, and
 how many of the targets the mean meets; then what became of the firms of the first two years
 that raised a seed round and no other (``stopped_at_seed``). It measures whether the type can
-reconcile the targets; it sets nothing (v is not in the presets and not calibrated).
+reconcile the targets; it sets nothing (the presets keep v = 1; since 6 December 2026 v is a
+stage-A parameter, docs/calibration.md "The venture type calibrated").
 ``--path`` varies another parameter the same way (``--path labour.matching_efficiency --shares
 0.2,0.5,0.8``: whether funded firms find the staff to spend their rounds on).
 
