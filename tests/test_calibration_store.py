@@ -555,6 +555,32 @@ def test_venture_share_example_runs_the_spec_at_each_share():
     assert "matching_efficiency = 0.8" in mod.table(other, str(TINY_SPEC))
 
 
+def test_venture_share_example_runs_at_a_posteriors_medians(monkeypatch, capsys):
+    """venture_share.py --posterior FILE (docs/calibration-method.md, "Revisited"): every arm
+    gets the posterior's medians, then --set; without it, only --set."""
+    from scripts import load_script
+
+    from experiments.inference import posterior_medians
+    from experiments.options import EXAMPLE_POSTERIOR
+
+    mod = load_script("experiments/examples/venture_share.py")
+    seen = []
+    monkeypatch.setattr(
+        mod,
+        "measure",
+        lambda spec, shares, seeds, changes, path: seen.append(changes) or pd.DataFrame(),
+    )
+    monkeypatch.setattr(mod, "table", lambda df, spec: "")
+    mod.main(["--posterior", EXAMPLE_POSTERIOR, "--set", "startups.founding_cash_yuan=500000"])
+    mod.main(["--set", "startups.founding_cash_yuan=500000"])
+    medians = posterior_medians(EXAMPLE_POSTERIOR)
+    assert seen[0] == [f"{k}={v}" for k, v in medians.items()] + [
+        "startups.founding_cash_yuan=500000"
+    ]
+    assert "startups.venture_share" in medians
+    assert seen[1] == ["startups.founding_cash_yuan=500000"]
+
+
 def test_venture_share_example_counts_exits_as_the_firms_table_records_them():
     """venture_share.py's exits (docs/calibration-method.md quotes them): the shares of the first
     two years' firms that ended within five years by status are the firms table's exit reasons,

@@ -14,7 +14,11 @@ stage-A parameter, docs/calibration.md "The venture type calibrated").
 0.2,0.5,0.8``: whether funded firms find the staff to spend their rounds on).
 
     .venv/bin/python experiments/examples/venture_share.py [--spec hangzhou] [--shares 1,0.5,0.3]
-        [--path PATH] [--seeds 4] [--set PATH=VALUE ...] [--csv FILE]
+        [--path PATH] [--seeds 4] [--posterior FILE|none] [--set PATH=VALUE ...] [--csv FILE]
+
+``--posterior FILE`` runs every arm at that posterior's medians (then ``--set``), as the other
+example scripts do (``experiments.inference.median_run_changes``); the default, ``none``, is the
+preset's values.
 
 Seeds are 1..N; the runs are the spec's length (7 years for Hangzhou). The western utilisation
 without vouchers (a second run) is left out: v does not act before a firm's first round.
@@ -38,6 +42,7 @@ from ecosystem.run import run_scenario
 from ecosystem.scenario import apply_overrides, scenario_from_dict
 from ecosystem.tables import Stage, Status
 from experiments.calibrate import load_spec, resolve_spec_path, run_statistics
+from experiments.inference import median_run_changes
 
 LEFT_OUT = ("west_utilization_no_vouchers",)
 PATH = "startups.venture_share"
@@ -190,11 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shares", default="1,0.5,0.3", help="the values of --path to run")
     ap.add_argument("--path", default=PATH, help=f"the parameter to vary (default {PATH})")
     ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument(
+        "--posterior", default="none", help="posterior whose medians set the parameters, or none"
+    )
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     ap.add_argument("--csv", help="also write every run's statistics here")
     args = ap.parse_args(argv)
     shares = [float(x) for x in args.shares.split(",")]
-    df = measure(args.spec, shares, args.seeds, args.set, args.path)
+    df = measure(args.spec, shares, args.seeds, median_run_changes(args), args.path)
     print(table(df, args.spec))
     if args.csv:
         write_csv(df, args.csv)
