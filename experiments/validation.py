@@ -73,7 +73,11 @@ DOC_NEEDS = "## Held-out patterns"
 PASS, FAIL, REPORTED, NOT_EVALUABLE = "PASS", "FAIL", "reported", "not evaluable"
 SHUT = ("failed", "closed")  # exits that end a firm as a shutdown (ecosystem.outcomes)
 EXITS = ("failed", "closed", "acquired")  # pattern 2: failures, closures and acquisitions
-ROUND_LOG = ("org_id", "month", "stage")  # the round log's columns pattern 14 reads
+ROUND_LOG = (
+    "org_id",
+    "month",
+    "stage",
+)  # the round log's columns pattern 14 reads (15: prices too)
 TALENT_ORDER = ("beijing", "shanghai", "shenzhen", "guangzhou", "hangzhou")  # [S53]
 ALUMNI_ORDER = ("alibaba", "tencent", "baidu")  # [S49]: 680 > 429 > 321
 
@@ -95,7 +99,8 @@ class RunTables:
     months: int
     start_year: int
     min_team: int = 3
-    #: the round log (``rounds.parquet``; pattern 14); empty for a folder written before it existed
+    #: the round log (``rounds.parquet``; patterns 14 and 15); empty for a folder written before
+    #: it existed
     rounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROUND_LOG))
 
     @classmethod
@@ -475,6 +480,32 @@ def seed_to_a_years(rounds: pd.DataFrame, firms: pd.DataFrame) -> float:
     return float(gaps.median() / 12) if len(gaps) else NAN
 
 
+def valuation_steps(rounds: pd.DataFrame) -> dict[str, float]:
+    """Pattern 15: how valuations and round sizes move from stage to stage, over every round of
+    the run's log (firms of the 2025 stock included: the log has their rounds in the run).
+
+    - ``down_share``: of the rounds whose firm closed an earlier round in the log, the share
+      priced below it (pre-money < that round's post-money: a down round);
+    - ``pre_ratio``: the median Series A pre-money ÷ the median seed pre-money;
+    - ``size_ratio``: the median Series A round ÷ the median seed round.
+
+    NaN where the log has no follow-on round, or no seed or no Series A round."""
+    out = {"down_share": NAN, "pre_ratio": NAN, "size_ratio": NAN}
+    if len(rounds) == 0:
+        return out
+    r = rounds.assign(org=rounds["org_id"].astype(str), stage_=rounds["stage"].astype(str))
+    r = r.sort_values(["org", "month"], kind="stable")
+    before = r.groupby("org", sort=False)["post_money_yuan"].shift()
+    follow = before.notna()
+    if follow.any():
+        out["down_share"] = float((r.loc[follow, "pre_money_yuan"] < before[follow]).mean())
+    seed, a = r[r["stage_"] == "seed"], r[r["stage_"] == "series_a"]
+    if len(seed) and len(a):
+        out["pre_ratio"] = float(a["pre_money_yuan"].median() / seed["pre_money_yuan"].median())
+        out["size_ratio"] = float(a["amount_yuan"].median() / seed["amount_yuan"].median())
+    return out
+
+
 def hazards_by_age(firms: pd.DataFrame, months: int, years: int = HAZARD_YEARS) -> np.ndarray:
     """Pattern 14b: the yearly shutdown hazards h(1..years) = 1 − S(a)/S(a − 1) of the firms
     founded during the run (Kaplan–Meier, shutdowns as in pattern 1; NaN where undefined)."""
@@ -575,6 +606,8 @@ class Check:
 
 _COHORTS = "no firm founded in the run reaches that age within the horizon"
 _KM = "some age below it has nobody at risk"
+_FOLLOW_ON = "no firm closed two priced rounds in the run"
+_SEED_A = "no seed or no Series A round closed in the run"
 CHECKS: list[Check] = [
     Check("1a", 1, "S(10 y)/S(5 y), every firm (run cohorts + 2025 stock, left-truncated)",
           (0.57, 0.77), "≈ 0.67 [S32][S34]", unit="number",
@@ -666,6 +699,13 @@ CHECKS: list[Check] = [
     Check("14d", 14, "the same ratio more than 5 years after the first round", (1.0, None),
           "fail more afterwards (Puri and Zarutskie 2012; caveats)", unit="number", strict=True,
           missing="no run cohort firm was followed 5 years past its first round"),
+    Check("15a", 15, "share of follow-on rounds priced below the firm's previous post-money",
+          (None, 0.25), "19–20% a quarter in 2023, the highest since 2018 (Carta; caveats)",
+          missing=_FOLLOW_ON),
+    Check("15b", 15, "median Series A pre-money ÷ median seed pre-money", (1.5, 5.0),
+          "$40m ÷ $14.4m = 2.8 (Carta, Q3 2023; caveats)", unit="number", missing=_SEED_A),
+    Check("15c", 15, "median Series A round ÷ median seed round", (1.5, 5.0),
+          "$9.1m ÷ $3.2m = 2.8 (Carta, Q3 2023; caveats)", unit="number", missing=_SEED_A),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -762,6 +802,8 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     v["14a"] = seed_to_a_years(t.rounds, f)
     v["14b"] = hazard_peak_age(f, m)
     v["14c"], v["14d"] = funded_hazard_ratios(f, t.rounds, m)
+    steps = valuation_steps(t.rounds)
+    v["15a"], v["15b"], v["15c"] = steps["down_share"], steps["pre_ratio"], steps["size_ratio"]
     largest = largest_startups(t.kpis, t.cities)
     size = largest["largest_startup_staff"]
     v["13a"] = float(size.max()) if len(size) else NAN

@@ -302,6 +302,34 @@ def test_seed_to_a_gap_is_the_median_over_run_cohort_firms_that_raised_both():
     assert np.isnan(val.seed_to_a_years(round_log([]), f))
 
 
+def test_valuation_steps_count_down_rounds_and_compare_series_a_with_seed():
+    """Pattern 15 over a round log with prices: a firm's round priced below its previous
+    post-money is a down round; the ratios compare the medians of every seed and Series A round
+    (a firm's first logged round has no predecessor, so it is no follow-on)."""
+    rows = [  # firm, month, stage, amount, pre-money (post = pre + amount), in ¥m
+        (0, 3, "seed", 2, 10), (0, 20, "series_a", 8, 30),  # up: 30 > 12
+        (1, 4, "seed", 3, 14), (1, 30, "series_a", 10, 16),  # down: 16 < 17
+        (2, 5, "seed", 4, 18),  # no follow-on
+        (3, 1, "series_a", 12, 50), (3, 40, "series_b", 30, 90),  # stock firm: up (90 > 62)
+    ]  # fmt: skip
+    log = pd.DataFrame(
+        [{"org_id": f"startup:{i}", "month": m, "stage": st, "amount_yuan": a * 1e6,
+          "pre_money_yuan": p * 1e6, "post_money_yuan": (p + a) * 1e6}
+         for i, m, st, a, p in rows]
+    )  # fmt: skip
+    out = val.valuation_steps(log)
+    assert out["down_share"] == pytest.approx(1 / 3)
+    assert out["pre_ratio"] == pytest.approx(30 / 14)  # medians: A of 30, 16, 50; seed 10, 14, 18
+    assert out["size_ratio"] == pytest.approx(10 / 3)  # A of 8, 10, 12; seed 2, 3, 4
+    assert val.BY_KEY["15a"].inside(out["down_share"]) is False  # 33% > 25%
+    assert val.BY_KEY["15b"].inside(out["pre_ratio"]) and val.BY_KEY["15c"].inside(3.3)
+    assert not val.BY_KEY["15b"].inside(0.9)  # valuations falling from seed to A fail
+    # the same log in another row order gives the same values (sorted by firm and month)
+    assert val.valuation_steps(log.iloc[::-1]) == out
+    assert all(np.isnan(v) for v in val.valuation_steps(log.iloc[:0]).values())
+    assert np.isnan(val.valuation_steps(log[log["stage"] != "seed"])["pre_ratio"])
+
+
 def _dying(per_year: list[int], n: int = 1000, founded: int = 0) -> list[dict]:
     """``n`` firms founded in ``founded``, ``per_year[y]`` of them shut in their year y + 1."""
     rows, alive = [], n
@@ -615,8 +643,8 @@ def test_values_from_a_written_run_folder_equal_those_of_the_run(tmp_path):
     assert np.isfinite(a["14c"])  # (this run has one)
     (tmp_path / "run" / "rounds.parquet").unlink()
     old = val.values(val.RunTables.from_dir(tmp_path / "run"), "national")
-    assert all(np.isnan(old[k]) for k in ("14a", "14c", "14d"))
-    assert all(old[k] == b[k] or np.isnan(b[k]) for k in b if not k.startswith("14"))
+    assert all(np.isnan(old[k]) for k in ("14a", "14c", "14d", "15a", "15b", "15c"))
+    assert all(old[k] == b[k] or np.isnan(b[k]) for k in b if not k.startswith(("14", "15")))
 
 
 def test_largest_startups_example_reports_each_citys_largest_unlisted_startup(capsys):
