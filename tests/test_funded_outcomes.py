@@ -47,3 +47,15 @@ def test_the_script_runs_on_a_small_scenario_with_a_variant(capsys):
     assert mod.main([*argv, "--variant", "startups.min_step_up=1.0"]) == 0
     out = capsys.readouterr().out
     assert "startups.min_step_up=1.0" in out and "carta_shut" in out and "stage reached" in out
+    assert "deals_y1" in out and "seed_size_m" in out
+
+
+def test_round_sizes_are_medians_by_stage_in_millions():
+    mod = load_script(SCRIPT)
+    rounds = pd.DataFrame(
+        {"stage": ["seed", "seed", "seed", "series_a"], "amount_yuan": [1e6, 3e6, 9e6, 2e7]}
+    )
+    out = mod.round_sizes(rounds)
+    assert out["seed_size_m"] == pytest.approx(3.0) and out["series_a_size_m"] == pytest.approx(20)
+    assert out["series_b_size_m"] != out["series_b_size_m"]  # NaN: no B round
+    assert all(v != v for v in mod.round_sizes(rounds.iloc[:0]).values())

@@ -10,6 +10,8 @@ posterior's medians, then each ``--variant``), over seeds 1..N:
   first two years: the shares that reached seed, Series A and B);
 - pattern 14's values: the median seed → A gap, the year of the highest hazard, and the funded /
   unfunded hazard ratios in the five years after the first round and after;
+- the first year's deals and money ([S39]'s targets) and the median round size at seed, Series A
+  and B over the run (millions of yuan);
 - Carta's outcome for venture-backed firms [S37]: of the firms founded in the run's first three
   years that raised a priced round by age 6.5 years, the shares shut and acquired by that age
   (Carta's 2018 cohort on 1 January 2025: 61.9% shut, 5.5% acquired), and the share of the
@@ -68,6 +70,24 @@ FUNNEL = {"seed": "venture_reached_seed", "series_a": "venture_reached_a",
           "series_b": "venture_reached_b"}  # fmt: skip
 
 
+#: The calibration's money statistics ([S39]: deals and money of the run's first year).
+MONEY = {"deals_y1": "vc_deals_y1", "money_y1_bn": "vc_money_yuan_y1"}
+#: Stages whose median round size is printed (¥m, every round of the run at that stage).
+SIZED = ("seed", "series_a", "series_b")
+
+
+def round_sizes(rounds: pd.DataFrame) -> dict[str, float]:
+    """The median size of the run's rounds at each stage of ``SIZED``, millions of yuan (NaN
+    where no round of that stage closed): whether seed rounds are smaller than the A rounds
+    after them (docs/design/later-failure.md §6.1)."""
+    stage = rounds["stage"].astype(str) if len(rounds) else pd.Series(dtype=str)
+    out = {}
+    for name in SIZED:
+        amounts = rounds.loc[stage == name, "amount_yuan"] if len(rounds) else pd.Series([])
+        out[f"{name}_size_m"] = float(amounts.median() / 1e6) if len(amounts) else float("nan")
+    return out
+
+
 def measure(result, t: val.RunTables) -> dict[str, float]:
     """Every figure of one row, for one run (an ``ecosystem.run.RunResult`` and its written
     tables ``t``)."""
@@ -76,12 +96,15 @@ def measure(result, t: val.RunTables) -> dict[str, float]:
     f, m = t.firms, t.months
     s = val.km_survival(f, m, [12, 24, 60], cohorts_only=True)
     early, late = val.funded_hazard_ratios(f, t.rounds, m)
-    reached = own_statistics(result, set(FUNNEL.values()))
+    reached = own_statistics(result, {*FUNNEL.values(), *MONEY.values()})
     return {
         "S1": s[12],
         "S2": s[24],
         "S5": s[60],
         **{stage: reached[name] for stage, name in FUNNEL.items()},
+        "deals_y1": reached[MONEY["deals_y1"]],
+        "money_y1_bn": reached[MONEY["money_y1_bn"]] / 1e9,
+        **round_sizes(t.rounds),
         "gap_y": val.seed_to_a_years(t.rounds, f),
         "peak_y": val.hazard_peak_age(f, m),
         "hr_5y": early,
