@@ -307,15 +307,23 @@ def viable(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
 
 
 def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) -> np.ndarray:
-    """V̂ = P̂ × m_VC × 12 × R̂* × G[stage] × g: what a VC thinks a firm is worth, post-money
-    (design §3.3; docs/design/vc-screen.md, M1). P̂, the VC method's probability that the firm
-    lasts to an exit, is a step at the :func:`viability_line`: 1 above, 0 below. ``stage``
-    indexes ``stage_growth`` (0 seed ... 4 D+): the round sought for a raise, the last round
-    for a mark; g = ``stage_growth_scale``."""
+    """V̂ = P̂ × m_VC × 12 × R_VC × G[stage] × g: what a VC thinks a firm is worth, post-money
+    (design §3.3; docs/design/vc-screen.md, M1; docs/ODD.md 7.7). P̂, the VC method's
+    probability that the firm lasts to an exit, is a step at the :func:`viability_line`: 1
+    above, 0 below. The revenue priced, R_VC = (1 − ω) R̂* + ω R, weighs the expected revenue
+    R̂* against the run-rate R the firm shows this month (its traction), ω =
+    ``vc_traction_weight`` (0: R̂* alone). ``stage`` indexes ``stage_growth`` (0 seed ... 4 D+):
+    the round sought for a raise, the last round for a mark; g = ``stage_growth_scale``."""
     st = params.config.startups
     growth = np.asarray(st.stage_growth)[stage] * st.stage_growth_scale
     expected = expected_revenue(state, rows)
-    value = st.vc_revenue_multiple * 12.0 * expected * growth
+    omega = st.vc_traction_weight
+    priced = (
+        expected
+        if omega == 0.0
+        else (1.0 - omega) * expected + omega * state.startups.revenue[rows]
+    )
+    value = st.vc_revenue_multiple * 12.0 * priced * growth
     return np.where(expected >= viability_line(state, params, rows), value, 0.0)
 
 

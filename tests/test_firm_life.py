@@ -230,6 +230,33 @@ def test_a_round_buys_the_target_ownership_of_the_vcs_valuation(tiny):
     np.testing.assert_allclose(size3, economics.funding_need(st, par, alive), rtol=1e-12)
 
 
+def test_vcs_price_traction_with_weight_omega(tiny):
+    """``vc_traction_weight`` ω (docs/ODD.md 7.7): V̂ prices (1 − ω) R̂* + ω × this month's
+    revenue. At ω = 0 the run-rate does not matter; at ω = 1 V̂ is proportional to it, so of two
+    firms with the same R̂* the one that sells more now is worth more; between, a blend; and P̂
+    stays the step on R̂*: a firm below the viability line is worth nothing however much it
+    sells this month."""
+    model = AIEcosystem(tiny.model_copy(deep=True), rng=5)  # its parameters are changed below
+    model.run_for(2)
+    st, s, par = model.state, model.startups, model.params
+    alive = make_applicants(model, revenue_target=1e6)
+    seed = np.zeros(alive.size, dtype=np.int64)
+    expected = economics.expected_revenue(st, alive)
+    s.revenue[alive] = np.linspace(0.1, 2.0, alive.size) * expected  # run-rates around R̂*
+    unit = par.config.startups.vc_revenue_multiple * 12.0 * par.config.startups.stage_growth[0]
+    unit *= par.config.startups.stage_growth_scale
+    np.testing.assert_allclose(economics.vc_value(st, par, alive, seed), unit * expected)
+    for omega in (1.0, 0.3):
+        par.config.startups.vc_traction_weight = omega
+        priced = (1 - omega) * expected + omega * s.revenue[alive]
+        value = economics.vc_value(st, par, alive, seed)
+        np.testing.assert_allclose(value, unit * priced, rtol=1e-12)
+    assert np.all(np.diff(value / expected) > 0)  # more traction, more value per unit of R̂*
+    make_applicants(model, revenue_target=1.0)  # below the line: nothing, whatever it sells
+    s.revenue[alive] = 1e9
+    assert (economics.vc_value(st, par, alive, seed) == 0).all()
+
+
 def test_a_firm_below_the_viability_line_gets_no_round(tiny):
     """The VC values a firm whose expected revenue cannot pay χ × a minimal team at nothing
     (the founders' own closure line), however abundant the money: just below the line no round

@@ -704,6 +704,10 @@ class Startups(_Strict):
     size = max(need, d* × V̂); at most ``max_dilution_per_round``."""
     stage_growth_scale: Annotated[float, _num(gt=0.0, le=100.0)] = 1.0
     """g: one factor on every G_stage (the calibration's single knob for VC optimism)."""
+    vc_traction_weight: Share = 0.0
+    """ω: the weight VCs give the revenue a firm shows now (its run-rate, this month's revenue)
+    against the revenue they expect it to reach (R̂*) when they value it: V̂ prices (1 − ω) R̂*
+    + ω R. 0 = expected revenue alone (the model before 6 December 2026, latest)."""
     raise_for_growth_gap: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
     """γ: a firm also seeks a round when the staff its expected revenue justifies exceed what
     its cash and revenue pay by this share (capital limits its growth)."""
