@@ -73,11 +73,8 @@ DOC_NEEDS = "## Held-out patterns"
 PASS, FAIL, REPORTED, NOT_EVALUABLE = "PASS", "FAIL", "reported", "not evaluable"
 SHUT = ("failed", "closed")  # exits that end a firm as a shutdown (ecosystem.outcomes)
 EXITS = ("failed", "closed", "acquired")  # pattern 2: failures, closures and acquisitions
-ROUND_LOG = (
-    "org_id",
-    "month",
-    "stage",
-)  # the round log's columns pattern 14 reads (15: prices too)
+#: the round log's columns pattern 14 reads (pattern 15 reads its prices too)
+ROUND_LOG = ("org_id", "month", "stage")
 TALENT_ORDER = ("beijing", "shanghai", "shenzhen", "guangzhou", "hangzhou")  # [S53]
 ALUMNI_ORDER = ("alibaba", "tencent", "baidu")  # [S49]: 680 > 429 > 321
 

@@ -78,13 +78,12 @@ SIZED = ("seed", "series_a", "series_b")
 
 def round_sizes(rounds: pd.DataFrame) -> dict[str, float]:
     """The median size of the run's rounds at each stage of ``SIZED``, millions of yuan (NaN
-    where no round of that stage closed): whether seed rounds are smaller than the A rounds
-    after them (docs/design/later-failure.md §6.1)."""
-    stage = rounds["stage"].astype(str) if len(rounds) else pd.Series(dtype=str)
+    where no round of that stage closed): whether rounds grow from stage to stage
+    (docs/design/later-failure.md §6.3)."""
     out = {}
     for name in SIZED:
-        amounts = rounds.loc[stage == name, "amount_yuan"] if len(rounds) else pd.Series([])
-        out[f"{name}_size_m"] = float(amounts.median() / 1e6) if len(amounts) else float("nan")
+        amounts = rounds["amount_yuan"][rounds["stage"].astype(str) == name] if len(rounds) else []
+        out[f"{name}_size_m"] = float(np.median(amounts) / 1e6) if len(amounts) else float("nan")
     return out
 
 
