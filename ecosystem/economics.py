@@ -318,11 +318,7 @@ def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) 
     growth = np.asarray(st.stage_growth)[stage] * st.stage_growth_scale
     expected = expected_revenue(state, rows)
     omega = st.vc_traction_weight
-    priced = (
-        expected
-        if omega == 0.0
-        else (1.0 - omega) * expected + omega * state.startups.revenue[rows]
-    )
+    priced = (1.0 - omega) * expected + omega * state.startups.revenue[rows]
     value = st.vc_revenue_multiple * 12.0 * priced * growth
     return np.where(expected >= viability_line(state, params, rows), value, 0.0)
 
