@@ -477,6 +477,15 @@ def seed_to_a_years(rounds: pd.DataFrame, firms: pd.DataFrame) -> float:
     return float(gaps.median() / 12) if len(gaps) else NAN
 
 
+def stage_medians(rounds: pd.DataFrame, column: str, stages) -> dict[str, float]:
+    """The median of ``column`` over the round log's rounds at each of ``stages`` (NaN where the
+    log has none at that stage)."""
+    if len(rounds) == 0:
+        return dict.fromkeys(stages, NAN)
+    stage = rounds["stage"].astype(str)
+    return {name: float(rounds.loc[stage == name, column].median()) for name in stages}
+
+
 def valuation_steps(rounds: pd.DataFrame) -> dict[str, float]:
     """Pattern 15: how valuations and round sizes move from stage to stage, over every round of
     the run's log (firms of the 2025 stock included: the log has their rounds in the run).
@@ -490,16 +499,16 @@ def valuation_steps(rounds: pd.DataFrame) -> dict[str, float]:
     out = {"down_share": NAN, "pre_ratio": NAN, "size_ratio": NAN}
     if len(rounds) == 0:
         return out
-    r = rounds.assign(org=rounds["org_id"].astype(str), stage_=rounds["stage"].astype(str))
+    r = rounds.assign(org=rounds["org_id"].astype(str))
     r = r.sort_values(["org", "month"], kind="stable")
     before = r.groupby("org", sort=False)["post_money_yuan"].shift()
     follow = before.notna()
     if follow.any():
         out["down_share"] = float((r.loc[follow, "pre_money_yuan"] < before[follow]).mean())
-    seed, a = r[r["stage_"] == "seed"], r[r["stage_"] == "series_a"]
-    if len(seed) and len(a):
-        out["pre_ratio"] = float(a["pre_money_yuan"].median() / seed["pre_money_yuan"].median())
-        out["size_ratio"] = float(a["amount_yuan"].median() / seed["amount_yuan"].median())
+    pair = ("seed", "series_a")
+    pre, size = stage_medians(r, "pre_money_yuan", pair), stage_medians(r, "amount_yuan", pair)
+    out["pre_ratio"] = pre["series_a"] / pre["seed"]
+    out["size_ratio"] = size["series_a"] / size["seed"]
     return out
 
 

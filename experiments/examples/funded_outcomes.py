@@ -80,11 +80,8 @@ def round_sizes(rounds: pd.DataFrame) -> dict[str, float]:
     """The median size of the run's rounds at each stage of ``SIZED``, millions of yuan (NaN
     where no round of that stage closed): whether rounds grow from stage to stage
     (docs/design/later-failure.md §6.3)."""
-    out = {}
-    for name in SIZED:
-        amounts = rounds["amount_yuan"][rounds["stage"].astype(str) == name] if len(rounds) else []
-        out[f"{name}_size_m"] = float(np.median(amounts) / 1e6) if len(amounts) else float("nan")
-    return out
+    sizes = val.stage_medians(rounds, "amount_yuan", SIZED)
+    return {f"{name}_size_m": size / 1e6 for name, size in sizes.items()}
 
 
 def measure(result, t: val.RunTables) -> dict[str, float]:
