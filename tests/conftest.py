@@ -11,10 +11,22 @@ it at the end.
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from ecosystem import load_scenario
-from ecosystem.run import run_scenario
+# One BLAS/OpenMP thread per process, set before numpy is first imported here (this file loads
+# before any test module, in the controller and in each xdist worker; processes the tests start
+# inherit it). Two workers on two cores that each wake OpenBLAS's threads for small matrices
+# oversubscribe the cores, and OpenBLAS's spinning threads then cost far more than they save:
+# measured 6 December 2026 with the machine busy, SALib's delta test took 48.8 s with OpenBLAS's
+# default threads and 2.4 s with one. The model itself calls no BLAS (compute_market says why);
+# a user's own setting is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import pytest  # noqa: E402
+
+from ecosystem import load_scenario  # noqa: E402
+from ecosystem.run import run_scenario  # noqa: E402
 
 #: Modules queued first under xdist, longest first, so that no long module starts last and leaves
 #: the other worker idle. Wall seconds measured module by module on 2 December 2026 (each alone
