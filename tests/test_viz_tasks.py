@@ -3,7 +3,7 @@
 solara 1.58's ``use_task`` registered a process-global kernel-start callback per mount that
 pinned the page's session for good; ``viz.tasks.use_task`` removes it on unmount. (That the
 session's memory is then freed is measured by the browser test
-``test_memory_returns_after_20_sessions``: outside a server the kernel's own stores, which die with
+``test_memory_returns_after_10_sessions``: outside a server the kernel's own stores, which die with
 the kernel there, keep the tasks.)
 """
 
