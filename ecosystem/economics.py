@@ -307,20 +307,35 @@ def viable(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
 
 
 def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) -> np.ndarray:
-    """V̂ = P̂ × m_VC × 12 × R_VC × G[stage] × g: what a VC thinks a firm is worth, post-money
-    (design §3.3; docs/design/vc-screen.md, M1; docs/ODD.md 7.7). P̂, the VC method's
+    """V̂ = P̂ × m_VC × 12 × R_VC × G[stage] × g × D[stage]: what a VC thinks a firm is worth,
+    post-money (design §3.3; docs/design/vc-screen.md, M1; docs/ODD.md 7.7). P̂, the VC method's
     probability that the firm lasts to an exit, is a step at the :func:`viability_line`: 1
     above, 0 below. The revenue priced, R_VC = (1 − ω) R̂* + ω R, weighs the expected revenue
     R̂* against the run-rate R the firm shows this month (its traction), ω =
     ``vc_traction_weight`` (0: R̂* alone). ``stage`` indexes ``stage_growth`` (0 seed ... 4 D+):
-    the round sought for a raise, the last round for a mark; g = ``stage_growth_scale``."""
+    the round sought for a raise, the last round for a mark; g = ``stage_growth_scale``; D is
+    the :func:`stage_discount`."""
     st = params.config.startups
     growth = np.asarray(st.stage_growth)[stage] * st.stage_growth_scale
+    growth = growth * stage_discount(params)[stage]
     expected = expected_revenue(state, rows)
     omega = st.vc_traction_weight
     priced = (1.0 - omega) * expected + omega * state.startups.revenue[rows]
     value = st.vc_revenue_multiple * 12.0 * priced * growth
     return np.where(expected >= viability_line(state, params, rows), value, 0.0)
+
+
+def stage_discount(params: Params) -> np.ndarray:
+    """D[k] = TM_A / TM_k by stage k (0 seed ... 4 D+), TM_k = (1 + r_k)^H_k the VC method's
+    target multiple: the exit value a VC needs per yuan of post-money at the return it targets,
+    r_k = ``vc_target_return``, over H_k = (5 − k) × y years to an exit, y =
+    ``vc_years_per_round``. Relative to Series A (D[A] = 1), so m_VC and g keep their meaning
+    there; y = 0 gives 1 at every stage (no stage discount)."""
+    st = params.config.startups
+    rate = np.asarray(st.vc_target_return, dtype=float)
+    horizon = (rate.size - np.arange(rate.size)) * st.vc_years_per_round
+    log_tm = horizon * np.log1p(rate)
+    return np.exp(log_tm[1] - log_tm)  # index 1: the Series A round
 
 
 def planned_headcount(state: State, params: Params, rows: np.ndarray) -> np.ndarray:

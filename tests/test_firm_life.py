@@ -257,6 +257,39 @@ def test_vcs_price_traction_with_weight_omega(tiny):
     assert (economics.vc_value(st, par, alive, seed) == 0).all()
 
 
+def test_the_stage_discount_lets_valuations_rise_with_the_stage(tiny):
+    """The VC method's stage discount (docs/ODD.md 7.7): V̂ × D[k], D[k] = (1 + r_A)^H_A /
+    (1 + r_k)^H_k, H_k = (5 − k) y. At y = 0 it is 1 at every stage (the model before it); at y
+    > 0 it is 1 at Series A, below 1 at seed and rising with the stage when the target returns
+    fall with it, so a firm valued at seed is worth more at A for the same revenue whenever
+    D's rise beats G's fall; the VC's value carries it exactly."""
+    model = AIEcosystem(tiny.model_copy(deep=True), rng=5)  # its parameters are changed below
+    model.run_for(2)
+    st, par = model.state, model.params
+    cfg = par.config.startups
+    alive = make_applicants(model, revenue_target=1e6)
+    assert (economics.stage_discount(par) == 1.0).all()
+    before = [economics.vc_value(st, par, alive, np.full(alive.size, k)) for k in range(5)]
+    cfg.vc_years_per_round = 1.5
+    cfg.vc_target_return = [0.6, 0.5, 0.425, 0.36, 0.3]
+    d = economics.stage_discount(par)
+    horizon = 1.5 * np.array([5, 4, 3, 2, 1])
+    tm = (1 + np.array(cfg.vc_target_return)) ** horizon
+    np.testing.assert_allclose(d, tm[1] / tm, rtol=1e-12)
+    assert d[1] == 1.0 and d[0] < 1.0 and (np.diff(d) > 0).all()
+    for k in range(5):
+        after = economics.vc_value(st, par, alive, np.full(alive.size, k))
+        np.testing.assert_allclose(after, before[k] * d[k], rtol=1e-12)
+    seed, a = (economics.vc_value(st, par, alive, np.full(alive.size, k)) for k in (0, 1))
+    growth = cfg.stage_growth[1] / cfg.stage_growth[0]  # G falls seed → A: 3 / 5
+    np.testing.assert_allclose(a / seed, growth / d[0], rtol=1e-12)
+    assert (a > seed).all()  # at y = 1.5 the discount outweighs G's fall: an up round
+    cfg.vc_target_return = [0.4] * 5  # one return at every stage: longer horizons still discount
+    assert (np.diff(economics.stage_discount(par)) > 0).all()
+    cfg.vc_years_per_round = 0.0
+    assert (economics.stage_discount(par) == 1.0).all()
+
+
 def test_a_firm_below_the_viability_line_gets_no_round(tiny):
     """The VC values a firm whose expected revenue cannot pay χ × a minimal team at nothing
     (the founders' own closure line), however abundant the money: just below the line no round

@@ -47,7 +47,7 @@ def test_the_script_runs_on_a_small_scenario_with_a_variant(capsys):
     assert mod.main([*argv, "--variant", "startups.min_step_up=1.0"]) == 0
     out = capsys.readouterr().out
     assert "startups.min_step_up=1.0" in out and "carta_shut" in out and "stage reached" in out
-    assert "deals_y1" in out and "seed_size_m" in out
+    assert "deals_y1" in out and "seed_size_m" in out and "down_share" in out
 
 
 def test_round_sizes_are_medians_by_stage_in_millions():

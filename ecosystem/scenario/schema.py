@@ -708,6 +708,14 @@ class Startups(_Strict):
     """ω: the weight VCs give the revenue a firm shows now (its run-rate, this month's revenue)
     against the revenue they expect it to reach (R̂*) when they value it: V̂ prices (1 − ω) R̂*
     + ω R. 0 = expected revenue alone (the model before 6 December 2026, latest)."""
+    vc_target_return: list[Annotated[float, _num(ge=0.0, le=10.0)]] = [0.6, 0.5, 0.425, 0.36, 0.3]
+    """r_stage: the yearly return a VC targets by the round sought (seed, A, B, C, D+), the VC
+    method's discount rate: early investors ask more (Plummer 1987; Scherlis & Sahlman 1987)."""
+    vc_years_per_round: Annotated[float, _num(ge=0.0, le=20.0)] = 0.0
+    """y: the years a VC expects between rounds on the way to an exit; a round sought at stage
+    k discounts the exit over H_k = (5 − k) y years at r_k, relative to Series A (the stage
+    discount (1 + r_A)^H_A / (1 + r_k)^H_k). 0 = no stage discount (the model before 6 December
+    2026)."""
     raise_for_growth_gap: Annotated[float, _num(ge=0.0, le=100.0)] = 0.5
     """γ: a firm also seeks a round when the staff its expected revenue justifies exceed what
     its cash and revenue pay by this share (capital limits its growth)."""
@@ -732,7 +740,7 @@ class Startups(_Strict):
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
-        for name in ("round_size_yuan", "stage_growth", "target_ownership"):
+        for name in ("round_size_yuan", "stage_growth", "target_ownership", "vc_target_return"):
             if len(getattr(self, name)) != 5:
                 raise ValueError(
                     f"{name} has {len(getattr(self, name))} values; it needs 5 (seed, A, B, C, D+)"

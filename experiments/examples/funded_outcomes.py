@@ -12,6 +12,8 @@ posterior's medians, then each ``--variant``), over seeds 1..N:
   unfunded hazard ratios in the five years after the first round and after;
 - the first year's deals and money ([S39]'s targets) and the median round size at seed, Series A
   and B over the run (millions of yuan);
+- validation pattern 15's values: the share of down rounds and the Series A ÷ seed ratios of the
+  median pre-money and round (``experiments.validation.valuation_steps``);
 - Carta's outcome for venture-backed firms [S37]: of the firms founded in the run's first three
   years that raised a priced round by age 6.5 years, the shares shut and acquired by that age
   (Carta's 2018 cohort on 1 January 2025: 61.9% shut, 5.5% acquired), and the share of the
@@ -101,6 +103,7 @@ def measure(result, t: val.RunTables) -> dict[str, float]:
         "deals_y1": reached[MONEY["deals_y1"]],
         "money_y1_bn": reached[MONEY["money_y1_bn"]] / 1e9,
         **round_sizes(t.rounds),
+        **val.valuation_steps(t.rounds),
         "gap_y": val.seed_to_a_years(t.rounds, f),
         "peak_y": val.hazard_peak_age(f, m),
         "hr_5y": early,
