@@ -35,3 +35,16 @@ def test_differences_reports_a_changed_value():
     assert len(diff) == 1 and diff[0].startswith("a: 1 of 3 values differ (first at row 1")
     assert golden.differences(old.copy(), old) == []
     assert golden.differences(old[["a"]], old)[0].startswith("columns: added [], removed ['b']")
+
+
+def test_the_sbc_store_check_reports_a_changed_statistic():
+    """The SBC store's staleness check (tests/test_sbc.py) can fail: its first draws with one
+    statistic moved by one part in a million are reported, draw and column named."""
+    rows = golden.sbc_rows(golden.SBC_STORE, golden.SBC_CHECKED)
+    assert len(rows) == golden.SBC_CHECKED and list(rows["draw"]) == list(range(10))
+    moved = rows.copy()
+    moved.loc[3, "survival_1y"] *= 1 + 1e-6
+    diff = golden.differences(moved, rows)
+    assert len(diff) == 1 and diff[0].startswith(
+        "survival_1y: 1 of 10 values differ (first at row 3"
+    )

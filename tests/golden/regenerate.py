@@ -8,6 +8,11 @@ regenerate the files on purpose, in a commit of their own that says why:
     .venv/bin/python tests/golden/regenerate.py --check  # only print what changed (exit 1 if any)
 
 Never regenerate them to hide an accident: a refactoring must leave them untouched.
+
+The simulation-based calibration test's prior simulations (``tests/calibration/sbc_store.parquet``,
+``SBC_BUDGET`` two-year runs of ``tests/calibration/sbc.toml``) are kept the same way: the test
+re-simulates their first ``SBC_CHECKED`` draws and fails when any differs, and this script
+checks those draws and, unless ``--check``, rebuilds the whole store when they differ.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ CASES = [
 ]
 #: The tables compared, by the model method that builds them.
 TABLES = ("kpis", "dc_kpis", "firms", "firm_years")
+
+#: The SBC test's reduced problem and its stored prior simulations (tests/test_sbc.py).
+SBC_SPEC = HERE.parent / "calibration" / "sbc.toml"
+SBC_STORE = HERE.parent / "calibration" / "sbc_store.parquet"
+#: Draws stored (the test's training draws and synthetic truths) and draws re-simulated to check.
+SBC_BUDGET, SBC_CHECKED = 800, 10
+#: The store's columns that a behaviour change moves (not timings or the revision that ran it).
+SBC_COLUMNS = ("run_id", "seed", "draw", "status")
 
 
 def case_name(preset: str, years: int, seed: int) -> str:
@@ -114,6 +127,41 @@ def differences(new: pd.DataFrame, old: pd.DataFrame) -> list[str]:
     return out
 
 
+def build_sbc_store(budget: int, out: Path) -> Path:
+    """The SBC spec's first ``budget`` prior simulations, stored by ``aieco calibrate
+    --store-only`` in the folder ``out`` (two worker processes); returns its store.parquet."""
+    from experiments.cli import main as aieco
+
+    argv = ["calibrate", str(SBC_SPEC), "--budget", str(budget), "--store-only"]
+    if aieco([*argv, "--workers", "2", "--quiet", "--out", str(out)]) != 0:
+        raise RuntimeError(f"aieco {' '.join(argv)} failed")
+    return out / "store.parquet"
+
+
+def sbc_rows(path: Path, n: int | None = None) -> pd.DataFrame:
+    """A store's first ``n`` draws (all if None), in draw order, with the columns a change of
+    the model's behaviour or of the spec moves: ``SBC_COLUMNS``, parameters and statistics."""
+    from experiments.calibrate import load_spec, read_store
+
+    spec = load_spec(SBC_SPEC)
+    df, _ = read_store(path)
+    cols = [*SBC_COLUMNS, *(p.name for p in spec.priors), *spec.statistics]
+    df = df.sort_values("draw", kind="stable").reset_index(drop=True)
+    return df[cols] if n is None else df[cols].head(n)
+
+
+def sbc_differences() -> list[str]:
+    """What differs between the stored SBC simulations' first ``SBC_CHECKED`` draws and the
+    same draws simulated now (empty: the store is the current model's)."""
+    import tempfile
+
+    if not SBC_STORE.exists():
+        return [f"{SBC_STORE} is missing"]
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = sbc_rows(build_sbc_store(SBC_CHECKED, Path(tmp) / "store"))
+    return differences(fresh, sbc_rows(SBC_STORE, SBC_CHECKED))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only report differences; write nothing")
@@ -138,6 +186,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label}: new")
             if not args.check:
                 write(normalise(df), path)
+    diff = sbc_differences()
+    print(f"SBC store: {'unchanged' if not diff else 'CHANGED'}")
+    for line in diff:
+        print(f"    {line}")
+    if diff:
+        changed += 1
+        if not args.check:
+            import shutil
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                shutil.copyfile(build_sbc_store(SBC_BUDGET, Path(tmp) / "store"), SBC_STORE)
     print(f"{changed} table(s) {'differ' if args.check else 'written'}")
     return 1 if (args.check and changed) else 0
 
