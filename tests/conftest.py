@@ -4,9 +4,9 @@ Also how the suite is spread over processes. The README's test command runs it w
 (``-n 2 --dist loadfile``): each test module is sent whole to one worker, so a module-scoped
 fixture (a store, a sweep, the browser tests' Solara server) is built once. (``--dist loadgroup``
 with ``xdist_group`` marks does nothing with pytest 9.2 and xdist 3.8 here: every test went its
-own way.) The modules are queued longest first (measured: the simulation-based calibration
-test alone takes ~3 minutes on an idle machine), so the other worker is never left waiting for
-it at the end.
+own way.) The modules are queued longest first (measured: the browser tests take ~5 minutes
+and the simulation-based calibration test ~2 on an idle machine), so the other worker is never
+left waiting for one of them at the end.
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ from ecosystem.run import run_scenario  # noqa: E402
 #: uses two processes), tests/e2e 160-190, tests/test_dask.py 73-82 (30 s of it waiting for the
 #: no-worker timeout), tests/test_sweep.py 31-33; the 41 other modules took 304 CPU-s in all,
 #: those listed 10-25 CPU-s each (test_cluster the most), the rest under 10 s each, in
-#: collection order.
+#: collection order. Since 6 December 2026 the browser tests come first: test_sbc.py keeps its
+#: store in the repository and takes ~110 s alone (~430 s in CI before), while the browser tests
+#: took ~300 s of the last clean-clone run.
 FIRST = (
-    "test_sbc.py",
     "test_viz_browser.py",
+    "test_sbc.py",
     "test_dask.py",
     "test_sweep.py",
     "test_cluster.py",
