@@ -58,8 +58,8 @@ a two-year run) and its ~430 s setup the longest item of CI, over the 15-minute 
 the test checks is unchanged: the inference, trained and sampled here on every run, against
 this model's simulations; ten draws across the prior move with any change of behaviour (runs
 are reproducible to the bit and a change anywhere spreads through a run), so a stale store
-cannot pass silently. Counts on the store of 6 December 2026 (model at 87813a7): as measured
-below at N_TRAIN 600 with 15 members, 179 / 176 / 174.
+cannot pass silently. Counts on the store of 6 December 2026 (model at 87813a7), N_TRAIN
+600 and 15 members as above: 179 / 176 / 174.
 
 Everything is seeded (the store's draws and seeds, torch seeds, one thread), so the counts are
 the same on every run on a given machine: the test cannot flake. It must run in CI: torch and sbi
