@@ -77,15 +77,17 @@ def round_terms(state: State, params: Params, rows: np.ndarray) -> tuple[np.ndar
     The post-money is the VC's value V̂ (``economics.vc_value``: 0 for a firm below the
     viability line). The round buys the VC's target ownership d*[next stage] of V̂
     (``target_ownership``); the firm's need (``economics.funding_need``: its plan to the next
-    round) is a floor, so size = max(need, d* × V̂) for a firm with a need, and 0 (no round)
-    for a firm whose cash covers its plan.
+    round) is a floor, so size = max(need, d* × V̂) for a firm with a need or at its milestone
+    (:func:`at_milestone`: the round buys the next stage, not runway), and 0 (no round) for
+    any other firm whose cash covers its plan.
     """
-    s, st = state.startups, params.config.startups
-    nxt = np.minimum(s.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+    st = params.config.startups
+    nxt = next_round(state, rows)
     need = economics.funding_need(state, params, rows)
     post = economics.vc_value(state, params, rows, nxt)
     target = np.asarray(st.target_ownership)[nxt] * post
-    return np.where(need > 0, np.maximum(need, target), need), post
+    raising = (need > 0) | at_milestone(state, params, rows, post)
+    return np.where(raising, np.maximum(need, target), need), post
 
 
 def justified(size: np.ndarray, post: np.ndarray, params: Params) -> np.ndarray:
@@ -107,10 +109,12 @@ def growth_limited(state: State, params: Params, rows: np.ndarray) -> np.ndarray
 
 def round_applicants(state: State, params: Params, limited=None) -> np.ndarray:
     """The firms that apply for a round this month (docs/ODD.md 7.7): live, unlisted, of the
-    venture type (``venture_share``), their next-raise month come, and either short of runway
-    or limited in growth by their cash
-    (``limited``: a function (state, params, rows) -> mask, default :func:`growth_limited`).
-    Firms whose cash covers their plan are left out by :func:`raise_funding`, not here."""
+    venture type (``venture_share``), their next-raise month come, and either short of runway,
+    limited in growth by their cash
+    (``limited``: a function (state, params, rows) -> mask, default :func:`growth_limited`), or
+    at the milestone their last round priced (:func:`at_milestone`).
+    Firms whose cash covers their plan are left out by :func:`raise_funding`, not here (unless
+    at their milestone: :func:`round_terms`)."""
     s, st = state.startups, params.config.startups
     limited = growth_limited if limited is None else limited
     alive = state.alive_startups()
@@ -119,7 +123,28 @@ def round_applicants(state: State, params: Params, limited=None) -> np.ndarray:
         return due
     burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
     short = s.cash[due] / burn < st.raise_below_runway_months
-    return due[short | limited(state, params, due)]
+    return due[short | limited(state, params, due) | at_milestone(state, params, due)]
+
+
+def next_round(state: State, rows: np.ndarray) -> np.ndarray:
+    """The round each firm would seek next, 0 seed ... 4 D+ (a firm at D+ raises D+ again)."""
+    return np.minimum(state.startups.stage[rows].astype(np.int64), Stage.SERIES_D_PLUS - 1)
+
+
+def at_milestone(
+    state: State, params: Params, rows: np.ndarray, post: np.ndarray | None = None
+) -> np.ndarray:
+    """Firms at the milestone their last round priced (raising on milestones, docs/ODD.md 7.7):
+    they have raised a round and the VC would now value them (``post``, V̂ for the round they
+    would seek; computed when not given) at least μ × their last post-money, μ =
+    ``milestone_step_up`` (0: nobody)."""
+    mu = params.config.startups.milestone_step_up
+    if mu <= 0:
+        return np.zeros(rows.size, dtype=bool)
+    if post is None:
+        post = economics.vc_value(state, params, rows, next_round(state, rows))
+    last = state.startups.post_money[rows]
+    return (state.startups.stage[rows] >= Stage.SEED) & (last > 0) & (post >= mu * last)
 
 
 def raise_funding(state: State, params: Params, rng: np.random.Generator) -> None:

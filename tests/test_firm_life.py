@@ -290,6 +290,44 @@ def test_the_stage_discount_lets_valuations_rise_with_the_stage(tiny):
     assert (economics.stage_discount(par) == 1.0).all()
 
 
+def test_a_backed_firm_raises_at_its_milestone_whatever_its_runway(tiny):
+    """Raising on milestones (``milestone_step_up`` μ, docs/ODD.md 7.7): a firm that has raised
+    a round and is due applies when the VC would value it at μ × its last post-money or more,
+    though its cash covers its plan and its growth is not capital-limited, and its round buys
+    the VC's target ownership d* × V̂ (no need); one below its milestone, and one that has never
+    raised, do not apply; μ = 0 (the presets) is the model without the motive."""
+    model = AIEcosystem(tiny.model_copy(deep=True), rng=5)  # its parameters are changed below
+    model.run_for(2)
+    st, s, par = model.state, model.startups, model.params
+    alive = make_applicants(model, revenue_target=1e6)
+    for g in st.governments:
+        g.policy.guidance_fund_share = 0.0
+    s.cash[alive] = 1e12  # years of runway, and cash pays every hire its revenue justifies
+    s.stage[alive] = Stage.SEED
+    value = economics.vc_value(st, par, alive, np.full(alive.size, 1))  # V̂ at Series A
+    above = np.arange(alive.size) % 2 == 0
+    s.post_money[alive] = np.where(above, value / 2.0, value / 1.2)  # stepped up ×2 or ×1.2
+    s.stage[alive[-1]], s.post_money[alive[-1]] = Stage.BOOTSTRAP, 0.0  # never raised
+    above[-1] = False
+    assert (economics.funding_need(st, par, alive) <= 0).all()  # no firm needs money
+    assert not firm_life.growth_limited(st, par, alive).any()
+    assert firm_life.round_applicants(st, par).size == 0  # μ = 0: nobody applies
+    assert (firm_life.round_terms(st, par, alive)[0] <= 0).all()
+    par.config.startups.milestone_step_up = 1.5
+    np.testing.assert_array_equal(firm_life.at_milestone(st, par, alive), above)
+    np.testing.assert_array_equal(np.sort(firm_life.round_applicants(st, par)), alive[above])
+    size, post = firm_life.round_terms(st, par, alive)
+    d_a = par.config.startups.target_ownership[1]
+    np.testing.assert_allclose(size[above], d_a * value[above], rtol=1e-12)
+    assert (size[~above] <= 0).all()
+    before = s.post_money[alive].copy()
+    firm_life.raise_funding(st, par, model.rng)
+    assert (s.stage[alive[above]] == Stage.SERIES_A).all()
+    np.testing.assert_allclose(s.post_money[alive[above]], value[above], rtol=1e-9)
+    np.testing.assert_array_equal(s.post_money[alive[~above]], before[~above])
+    assert (s.stage[alive[~above][:-1]] == Stage.SEED).all()
+
+
 def test_a_firm_below_the_viability_line_gets_no_round(tiny):
     """The VC values a firm whose expected revenue cannot pay χ × a minimal team at nothing
     (the founders' own closure line), however abundant the money: just below the line no round

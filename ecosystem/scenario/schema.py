@@ -737,6 +737,12 @@ class Startups(_Strict):
     min_step_up: Annotated[float, _num(ge=0.0, le=100.0)] = 0.0
     """s: a follow-on round is justified only if the VC's value V̂ is at least s × the last
     post-money (s = 1: no down rounds; the growth the last round priced must show). 0 = off."""
+    milestone_step_up: Annotated[float, _num(ge=0.0, le=100.0)] = 0.0
+    """μ: raising on milestones (staged financing): a firm that has raised a round applies for
+    the next once it is due and the VC would value it at least μ × its last post-money (its
+    traction has grown into the next stage), whatever its runway or staff; such a round buys
+    the VC's target ownership d* × V̂ even when cash covers the firm's plan. 0 = off (the model
+    before 7 December 2026)."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:

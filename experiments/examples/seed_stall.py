@@ -6,9 +6,10 @@ before the funding phase (``firm_life.raise_funding``) runs, each live venture-t
 in the run whose last round is its seed is put in one class:
 
 - ``not_due``: its next-raise month has not come (within ``months_between_rounds`` of the round);
-- ``due_no_motive``: due, but not among ``firm_life.round_applicants`` (its runway is not short
-  and its growth is not capital-limited), so it does not apply;
-- ``covered``: applies, but its cash covers its plan (no round: ``round_terms`` size 0);
+- ``due_no_motive``: due, but not among ``firm_life.round_applicants`` (its runway is not short,
+  its growth is not capital-limited and it is not at its milestone), so it does not apply;
+- ``covered``: applies, but its cash covers its plan and it is not at its milestone (no round:
+  ``round_terms`` size 0);
 - ``screened``: applies, and the VC screen does not justify the round (below the viability
   line, or a need above d_max × V̂: ``firm_life.justified``);
 - ``unfunded``: justified, but the month's VC money did not fund it;
