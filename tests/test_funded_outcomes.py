@@ -48,6 +48,23 @@ def test_the_script_runs_on_a_small_scenario_with_a_variant(capsys):
     out = capsys.readouterr().out
     assert "startups.min_step_up=1.0" in out and "carta_shut" in out and "stage reached" in out
     assert "deals_y1" in out and "seed_size_m" in out and "down_share" in out
+    assert "early_deals_y1" in out
+
+
+def test_early_stage_shares_count_the_first_year_s_seed_and_a_rounds():
+    mod = load_script(SCRIPT)
+    rounds = pd.DataFrame(
+        {
+            "month": [0, 3, 5, 11, 12, 30],
+            "stage": ["seed", "series_a", "series_b", "series_d_plus", "seed", "seed"],
+            "amount_yuan": [1e6, 3e6, 4e6, 2e6, 9e9, 9e9],  # the last two are in year two
+        }
+    )
+    out = mod.early_stage_shares(rounds)
+    assert out["early_deals_y1"] == pytest.approx(2 / 4)
+    assert out["early_money_y1"] == pytest.approx(4 / 10)
+    empty = mod.early_stage_shares(rounds[rounds["month"] > 100])
+    assert all(v != v for v in empty.values())
 
 
 def test_round_sizes_are_medians_by_stage_in_millions():

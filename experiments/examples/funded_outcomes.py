@@ -10,8 +10,9 @@ posterior's medians, then each ``--variant``), over seeds 1..N:
   first two years: the shares that reached seed, Series A and B);
 - pattern 14's values: the median seed → A gap, the year of the highest hazard, and the funded /
   unfunded hazard ratios in the five years after the first round and after;
-- the first year's deals and money ([S39]'s targets) and the median round size at seed, Series A
-  and B over the run (millions of yuan);
+- the first year's deals and money ([S39]'s targets), the shares of that year's deals and money
+  in seed and Series A rounds ([S39]: about 70% of China's AI deals in 2024 were early stage),
+  and the median round size at seed, Series A and B over the run (millions of yuan);
 - validation pattern 15's values: the share of down rounds and the Series A ÷ seed ratios of the
   median pre-money and round (``experiments.validation.valuation_steps``);
 - Carta's outcome for venture-backed firms [S37]: of the firms founded in the run's first three
@@ -86,6 +87,24 @@ def round_sizes(rounds: pd.DataFrame) -> dict[str, float]:
     return {f"{name}_size_m": size / 1e6 for name, size in sizes.items()}
 
 
+#: Early stage as [S39] counts it: seed (angel) and Series A rounds.
+EARLY = ("seed", "series_a")
+
+
+def early_stage_shares(rounds: pd.DataFrame) -> dict[str, float]:
+    """Of the first year's rounds (months 0–11), the shares of deals and of money at an
+    ``EARLY`` stage (NaN without rounds): who the city's money goes to."""
+    first = rounds[rounds["month"] < 12]
+    early = first["stage"].astype(str).isin(EARLY)
+    if first.empty:
+        return {"early_deals_y1": float("nan"), "early_money_y1": float("nan")}
+    money = first["amount_yuan"]
+    return {
+        "early_deals_y1": float(early.mean()),
+        "early_money_y1": float(money[early].sum() / money.sum()),
+    }
+
+
 def measure(result, t: val.RunTables) -> dict[str, float]:
     """Every figure of one row, for one run (an ``ecosystem.run.RunResult`` and its written
     tables ``t``)."""
@@ -102,6 +121,7 @@ def measure(result, t: val.RunTables) -> dict[str, float]:
         **{stage: reached[name] for stage, name in FUNNEL.items()},
         "deals_y1": reached[MONEY["deals_y1"]],
         "money_y1_bn": reached[MONEY["money_y1_bn"]] / 1e9,
+        **early_stage_shares(t.rounds),
         **round_sizes(t.rounds),
         **val.valuation_steps(t.rounds),
         "gap_y": val.seed_to_a_years(t.rounds, f),
