@@ -71,7 +71,9 @@ def earn_revenue(state: State, params: Params, rng: np.random.Generator) -> None
     state.count("revenue_yuan", s.region[alive].astype(np.int64), s.revenue[alive])
 
 
-def round_terms(state: State, params: Params, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def round_terms(
+    state: State, params: Params, rows: np.ndarray, post: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The round each firm would raise now: (size, post-money valuation) (docs/ODD.md 7.7).
 
     The post-money is the VC's value V̂ (``economics.vc_value``: 0 for a firm below the
@@ -79,12 +81,14 @@ def round_terms(state: State, params: Params, rows: np.ndarray) -> tuple[np.ndar
     (``target_ownership``); the firm's need (``economics.funding_need``: its plan to the next
     round) is a floor, so size = max(need, d* × V̂) for a firm with a need or at its milestone
     (:func:`at_milestone`: the round buys the next stage, not runway), and 0 (no round) for
-    any other firm whose cash covers its plan.
+    any other firm whose cash covers its plan. ``post``: V̂ for the round each firm seeks when
+    it is already known (:func:`applicants_and_values`), else computed here.
     """
     st = params.config.startups
     nxt = next_round(state, rows)
     need = economics.funding_need(state, params, rows)
-    post = economics.vc_value(state, params, rows, nxt)
+    if post is None:
+        post = economics.vc_value(state, params, rows, nxt)
     target = np.asarray(st.target_ownership)[nxt] * post
     raising = (need > 0) | at_milestone(state, params, rows, post)
     return np.where(raising, np.maximum(need, target), need), post
@@ -115,15 +119,28 @@ def round_applicants(state: State, params: Params, limited=None) -> np.ndarray:
     at the milestone their last round priced (:func:`at_milestone`).
     Firms whose cash covers their plan are left out by :func:`raise_funding`, not here (unless
     at their milestone: :func:`round_terms`)."""
+    return applicants_and_values(state, params, limited)[0]
+
+
+def applicants_and_values(
+    state: State, params: Params, limited=None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`round_applicants` and, when the milestone motive is on (μ > 0: it needs them),
+    their V̂ for the round each seeks (None when off), so that :func:`round_terms` does not
+    value the same firms twice in a month."""
     s, st = state.startups, params.config.startups
     limited = growth_limited if limited is None else limited
     alive = state.alive_startups()
     due = alive[(s.next_raise_month[alive] <= state.month) & ~s.listed[alive] & s.venture[alive]]
     if due.size == 0:
-        return due
+        return due, None
     burn = np.maximum(economics.monthly_costs(state, params, due) - s.revenue[due], 1.0)
     short = s.cash[due] / burn < st.raise_below_runway_months
-    return due[short | limited(state, params, due) | at_milestone(state, params, due)]
+    post = None
+    if st.milestone_step_up > 0:
+        post = economics.vc_value(state, params, due, next_round(state, due))
+    keep = short | limited(state, params, due) | at_milestone(state, params, due, post)
+    return due[keep], None if post is None else post[keep]
 
 
 def next_round(state: State, rows: np.ndarray) -> np.ndarray:
@@ -156,10 +173,10 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     the national mobile pool's monthly money lasts; the guidance fund co-invests its share
     (docs/ODD.md 7.7)."""
     s, st = state.startups, params.config.startups
-    want = round_applicants(state, params)
+    want, post = applicants_and_values(state, params)
     if want.size == 0:
         return
-    size, post = round_terms(state, params, want)
+    size, post = round_terms(state, params, want, post)
     want, size, post = want[size > 0], size[size > 0], post[size > 0]  # cash covers the plan
     if want.size == 0:
         return

@@ -550,6 +550,13 @@ def median_run_changes(args) -> list[str]:
     return [f"{k}={v}" for k, v in medians.items()] + list(args.set)
 
 
+def median_run_variants(args) -> list[tuple[str, list[str]]]:
+    """(name, overrides) of the base run (``median_run_changes``) and of each ``--variant``: the
+    base's overrides plus that one change."""
+    base = median_run_changes(args)
+    return [("base", base)] + [(v, [*base, v]) for v in args.variant]
+
+
 def infer(
     df: pd.DataFrame,
     info: dict,

@@ -100,9 +100,10 @@ DEFAULT_ENSEMBLE = 15
 EXAMPLE_POSTERIOR = "experiments/calibration/posteriors/hangzhou.parquet"
 
 
-def add_median_run_arguments(p, seeds: int) -> None:
-    """``--preset --seeds --years --posterior FILE|none --set`` on the parser of an example
-    script that runs a preset at a posterior's medians over seeds 1..N."""
+def add_median_run_arguments(p, seeds: int, variants: bool = False) -> None:
+    """``--preset --seeds --years --posterior FILE|none --set`` (and ``--variant`` when
+    ``variants``) on the parser of an example script that runs a preset at a posterior's medians
+    over seeds 1..N; ``experiments.inference.median_run_variants`` reads them."""
     p.add_argument("--preset", default="hangzhou")
     p.add_argument("--seeds", type=int, default=seeds)
     p.add_argument("--years", type=int, default=10)
@@ -112,3 +113,11 @@ def add_median_run_arguments(p, seeds: int) -> None:
         help="posterior whose medians set the parameters, or 'none' (default: Hangzhou's)",
     )
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    if variants:
+        p.add_argument(
+            "--variant",
+            action="append",
+            default=[],
+            metavar="PATH=VALUE",
+            help="one more row with this one change on top of the base (--set); repeatable",
+        )

@@ -41,7 +41,7 @@ import pandas as pd
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 from experiments import validation as val
-from experiments.inference import median_run_changes
+from experiments.inference import median_run_variants
 from experiments.options import add_median_run_arguments
 
 #: Carta's cohort is followed from incorporation to 1 January 2025: about 6.5 years [S37].
@@ -141,13 +141,11 @@ def fates(firms: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_median_run_arguments(ap, seeds=3)
-    ap.add_argument("--variant", action="append", default=[], metavar="PATH=VALUE")
+    add_median_run_arguments(ap, seeds=3, variants=True)
     args = ap.parse_args(argv)
-    base = median_run_changes(args)
     rows, first_fates = [], None
-    for variant in ["", *args.variant]:
-        sc = load_scenario(args.preset, base + ([variant] if variant else []))
+    for variant, changes in median_run_variants(args):
+        sc = load_scenario(args.preset, changes)
         runs = []
         for seed in range(1, args.seeds + 1):
             result = run_scenario(sc, seed=seed, months=12 * args.years)
@@ -155,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(measure(result, tables))
             if first_fates is None:
                 first_fates = fates(tables.firms)
-        rows.append({"variant": variant or "base", **pd.DataFrame(runs).mean().to_dict()})
+        rows.append({"variant": variant, **pd.DataFrame(runs).mean().to_dict()})
     where = "the posterior's medians" if args.posterior != "none" else "the preset's values"
     print(f"{args.preset} at {where}, seeds 1–{args.seeds}, {args.years} years (means over seeds):")
     table = pd.DataFrame(rows).set_index("variant")

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ecosystem import AIEcosystem, firm_life, load_scenario
 from ecosystem.tables import Stage
-from experiments.inference import median_run_changes
+from experiments.inference import median_run_variants
 from experiments.options import add_median_run_arguments
 
 CLASSES = ("not_due", "due_no_motive", "covered", "screened", "unfunded", "raised_a")
@@ -93,19 +93,17 @@ def observed_funding(counts: dict[str, int]):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_median_run_arguments(ap, seeds=1)
-    ap.add_argument("--variant", action="append", default=[], metavar="PATH=VALUE")
+    add_median_run_arguments(ap, seeds=1, variants=True)
     args = ap.parse_args(argv)
-    base = median_run_changes(args)
     rows = []
-    for variant in ["", *args.variant]:
-        sc = load_scenario(args.preset, base + ([variant] if variant else []))
+    for variant, changes in median_run_variants(args):
+        sc = load_scenario(args.preset, changes)
         with observed_funding({}) as counts:
             for seed in range(1, args.seeds + 1):
                 AIEcosystem(sc, rng=seed).run_for(12 * args.years)
         total = sum(counts.values())
         shares = {name: counts.get(name, 0) / total if total else float("nan") for name in CLASSES}
-        rows.append({"variant": variant or "base", "firm_months": total, **shares})
+        rows.append({"variant": variant, "firm_months": total, **shares})
     where = "the posterior's medians" if args.posterior != "none" else "the preset's values"
     print(
         f"{args.preset} at {where}, seeds 1–{args.seeds}, {args.years} years: months of "
