@@ -182,6 +182,9 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
         return
     order = rng.permutation(want.size)  # ties in the ranking are broken at random
     want, size, post = want[order], size[order], post[order]
+    value = post / size  # the ownership a yuan buys (V̂ / size), ranked per st.round_ranking
+    if st.round_ranking == "stage_norm":
+        value = value * np.asarray(st.target_ownership)[next_round(state, want)]
     s.sought_round[want] = True
     passes = justified(size, post, params)
     if st.min_step_up > 0:  # the growth the last round priced must show (no down round)
@@ -191,9 +194,9 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
     region = s.region[want].astype(np.int64)
 
     def best_first(idx: np.ndarray) -> np.ndarray:
-        """Applicants ``idx`` by value for money V̂ / size, best first (stable: ties stay in
-        the random order above)."""
-        return idx[np.argsort(-(post[idx] / size[idx]), kind="stable")]
+        """Applicants ``idx`` by value for money, best first (stable: ties stay in the random
+        order above): V̂ / size, or against the stage's norm d* (``round_ranking``)."""
+        return idx[np.argsort(-value[idx], kind="stable")]
 
     # The cities' own money first: each city's passing applicants, best first.
     for r in np.unique(region[passes]):

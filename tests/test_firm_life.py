@@ -378,6 +378,9 @@ def _follow_ons_and_seeds_with_scarce_money(tiny):
 
 
 def test_scarce_vc_money_funds_follow_on_rounds_first(tiny):
+    """``round_ranking = value_for_money`` (the presets): V̂ / size = 1 / d*, so the Series A
+    half (asking for B, d* 0.172) queues before the seed half (d* 0.205) and takes the money."""
+    assert tiny.startups.round_ranking == "value_for_money"
     model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(tiny)
     s = model.startups
     before = s.stage[alive].copy()
@@ -386,6 +389,41 @@ def test_scarce_vc_money_funds_follow_on_rounds_first(tiny):
     assert 0 < raised.size < alive.size
     assert set(raised) == set(better)
     assert model.state.counters["rounds_passed_unfunded"].sum() > 0  # the money bound
+
+
+def test_against_the_stage_norm_no_stage_queues_first(tiny, monkeypatch):
+    """``round_ranking = stage_norm`` (docs/ODD.md 7.7): every round sized at its stage's target
+    ownership ranks alike (d* × V̂ / size = 1), so the same scarce money funds seeds and
+    follow-ons in a random mix; a round a firm's need sizes above its target ranks behind
+    them all."""
+    sc = tiny.model_copy(deep=True)
+    sc.startups.round_ranking = "stage_norm"
+    model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(sc)
+    st, s, par = model.state, model.startups, model.params
+    seeds = alive[~np.isin(alive, better)]
+    needy = seeds[0]  # needs 30% of its V̂: above the seed's d* 0.205, within d_max 0.35
+    need_of = economics.funding_need
+
+    def funding_need(state, params, rows):
+        need = need_of(state, params, rows)
+        at = rows == needy
+        value = economics.vc_value(state, params, rows[at], np.zeros(at.sum(), dtype=np.int64))
+        need[at] = 0.3 * value
+        return need
+
+    monkeypatch.setattr(economics, "funding_need", funding_need)
+    size, post = firm_life.round_terms(st, par, np.array([needy]))
+    d_seed, d_max = (
+        par.config.startups.target_ownership[0],
+        par.config.startups.max_dilution_per_round,
+    )
+    assert d_seed * post[0] < size[0] <= d_max * post[0]
+    before = s.stage[alive].copy()
+    firm_life.raise_funding(st, par, model.rng)
+    raised = alive[s.stage[alive] > before]
+    assert 0 < raised.size < alive.size
+    assert np.isin(raised, better).any() and np.isin(raised, seeds).any()  # both stages funded
+    assert needy not in raised  # the worst value for money against its norm comes last
 
 
 def test_rounds_of_one_stage_are_funded_in_random_order(tiny):
