@@ -182,7 +182,7 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
         return
     order = rng.permutation(want.size)  # ties in the ranking are broken at random
     want, size, post = want[order], size[order], post[order]
-    value = post / size  # the ownership a yuan buys (V̂ / size), ranked per st.round_ranking
+    value = post / size  # value per yuan, 1 / the share the round sells; ranked per round_ranking
     if st.round_ranking == "stage_norm":
         value = value * np.asarray(st.target_ownership)[next_round(state, want)]
     s.sought_round[want] = True

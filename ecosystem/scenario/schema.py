@@ -748,9 +748,9 @@ class Startups(_Strict):
     (``firm_life.raise_funding``). ``value_for_money``: by V̂ / size, which is 1 / d*[stage] for
     a round sized at its target ownership, so the stages queue by d* (later stages first) and
     rounds of one stage tie (the model before 7 December 2026). ``stage_norm``: by d*[stage] ×
-    V̂ / size, the ownership a yuan buys against its stage's norm: 1 for every round sized at
-    its target, less for one a firm's need sizes above it; no stage queues before another.
-    Ties at random under both."""
+    V̂ / size, the stage's target ownership over the share the round sells: 1 for every round
+    sized at its target, less for one a firm's need sizes above it; no stage queues before
+    another. Ties at random under both."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
