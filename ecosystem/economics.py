@@ -325,6 +325,15 @@ def vc_value(state: State, params: Params, rows: np.ndarray, stage: np.ndarray) 
     return np.where(expected >= viability_line(state, params, rows), value, 0.0)
 
 
+def vc_mark(state: State, params: Params, rows: np.ndarray) -> np.ndarray:
+    """The mark of firms ``rows``: :func:`vc_value` at the stage of their last round (a firm
+    that raised none: at seed), so the post-money on the day of a round, and 0 below the
+    viability line (docs/ODD.md 7.7: VC returns; §5: the 2025 stock's last post-money)."""
+    return vc_value(
+        state, params, rows, np.maximum(state.startups.stage[rows].astype(np.int64) - 1, 0)
+    )
+
+
 def stage_discount(params: Params) -> np.ndarray:
     """D[k] = TM_A / TM_k by stage k (0 seed ... 4 D+), TM_k = (1 + r_k)^H_k the VC method's
     target multiple: the exit value a VC needs per yuan of post-money at the return it targets,

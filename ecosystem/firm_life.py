@@ -182,15 +182,12 @@ def raise_funding(state: State, params: Params, rng: np.random.Generator) -> Non
         return
     order = rng.permutation(want.size)  # ties in the ranking are broken at random
     want, size, post = want[order], size[order], post[order]
-    if st.round_ranking == "stage_norm":
-        # the stage's target share over the share the round sells: exactly 1 for a round sized
-        # at its target (round_terms' own product, so the ties are exact and broken only by the
-        # random order above; d* × V̂ / size would differ from 1 by a rounding error in a share
-        # of rounds that depends on d*, ordering the stages by floating-point noise)
-        target = np.asarray(st.target_ownership)[next_round(state, want)] * post
-        value = np.where(size <= target, 1.0, target / size)
-    else:  # V̂ / size, as calibrated (its ties within a stage carry the same rounding noise)
-        value = post / size
+    # Against the stage's norm: exactly 1 for a round sized at its target d* × V̂ (round_terms'
+    # own product, so ties are exact and broken only by the random order above), the target
+    # share over the share sold for one a firm's need sizes above it.
+    target = np.asarray(st.target_ownership)[next_round(state, want)]
+    norm = np.where(size <= target * post, 1.0, target * post / size)
+    value = norm if st.round_ranking == "stage_norm" else norm / target  # or V̂ / size
     s.sought_round[want] = True
     passes = justified(size, post, params)
     if st.min_step_up > 0:  # the growth the last round priced must show (no down round)

@@ -196,12 +196,14 @@ def create_initial_stock(
     s.venture[rows[raised]] = True  # firms that have raised rounds are of the venture type
     s.vc_share[rows] = 1.0 - (1.0 - d) ** stage
     s.vc_invested[rows] = sizes[stage]
-    s.post_money[rows[raised]] = np.asarray(st.round_size_yuan)[stage[raised] - 1] / d
     s.capability[rows] *= 1.0 + ini.capability_per_stage * stage
     wage_cost = state.wage[region] * (1 + st.other_opex_share)
     lo, hi = ini.runway_min_months, ini.runway_max_months
     s.cash[rows] = headcount * wage_cost * rng.uniform(lo, hi, n)
+    # A raised firm is due for its next round once the interval since its last has passed;
+    # where it stands in that interval is uniform (not every firm due in month 0).
     s.next_raise_month[rows] = 0
+    s.next_raise_month[rows[raised]] = rng.integers(0, st.months_between_rounds, raised.sum())
     # Staff beyond the founder.
     extra = headcount - 1
     staff = add_people(
@@ -212,6 +214,12 @@ def create_initial_stock(
     reassign(state, params, staff, Employer.STARTUP, np.repeat(rows, extra))
     # Revenue starts near its market-share level so the stock is not all pre-revenue.
     economics.update_revenue(state, params, adjust=1.0)
+    # Their last round's post-money: what a VC values them at today at that round's stage, as
+    # on the day of a round; a firm below the viability line (marked 0) is held at the price of
+    # a standard round of that stage (its round size / d), as a fund holds one at its last price.
+    held = np.asarray(st.round_size_yuan)[stage[raised] - 1] / d
+    mark = economics.vc_mark(state, params, rows[raised])
+    s.post_money[rows[raised]] = np.where(mark > 0, mark, held)
 
 
 def _draw_parents(

@@ -209,7 +209,7 @@ def firms(state: State, params: Params) -> pd.DataFrame:
     # Alive firms are marked as a VC values them at their last round's stage (V̂, G included);
     # exits at their exit value (price, value at listing, liquidation proceeds).
     rows = np.arange(n)
-    mark = economics.vc_value(state, params, rows, np.maximum(s.stage[:n].astype(np.int64) - 1, 0))
+    mark = economics.vc_mark(state, params, rows)
     value = np.where(alive, mark, s.exit_value[:n])
     kinds = np.array(["none", "startup", "big_firm", "university"], dtype=object)
     big_firm_keys = [b.key for b in state.big_firms]

@@ -142,6 +142,29 @@ def test_the_initial_stock_believes_without_bias(tiny):
     assert (log_fit - mean).std() == pytest.approx(1 / np.sqrt(precision[0]), rel=0.01)
 
 
+def test_the_initial_stock_is_priced_and_due_as_a_vc_would_see_it():
+    """The 2025 stock's last post-money is what a VC values it at today at its last round's
+    stage (its mark), not a table (only a firm below the viability line, marked 0, is held at a
+    standard round's price); raised firms are due for their next round spread over the interval
+    between rounds, not all in month 0 (docs/ODD.md §5)."""
+    model = AIEcosystem(load_scenario("hangzhou"), rng=3)
+    st, s, par = model.state, model.startups, model.params
+    stock = st.alive_startups()
+    raised = stock[s.stage[stock] >= Stage.SEED]
+    assert raised.size > 100
+    mark = economics.vc_mark(st, par, raised)
+    priced = mark > 0
+    np.testing.assert_array_equal(s.post_money[raised[priced]], mark[priced])
+    assert priced.mean() > 0.5  # most are priced; the test can fail on a table
+    assert (s.post_money[raised[~priced]] > 0).all()  # the others held at a round's price
+    assert (s.post_money[stock[s.stage[stock] < Stage.SEED]] == 0).all()
+    due = s.next_raise_month[raised]
+    cycle = par.config.startups.months_between_rounds
+    assert due.min() >= 0 and due.max() < cycle
+    assert np.unique(due).size == cycle and (due == 0).mean() < 2.0 / cycle
+    assert (s.next_raise_month[stock[s.stage[stock] < Stage.SEED]] == 0).all()
+
+
 def test_no_round_without_a_justified_valuation(tiny):
     model = AIEcosystem(tiny, rng=5)
     model.run_for(2)
@@ -377,11 +400,12 @@ def _follow_ons_and_seeds_with_scarce_money(tiny):
     return model, alive, better, pool.month_cap
 
 
-def test_scarce_vc_money_funds_follow_on_rounds_first(tiny):
-    """``round_ranking = value_for_money`` (the presets): V̂ / size = 1 / d*, so the Series A
-    half (asking for B, d* 0.172) queues before the seed half (d* 0.205) and takes the money."""
-    assert tiny.startups.round_ranking == "value_for_money"
-    model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(tiny)
+def test_by_value_for_money_scarce_vc_money_funds_follow_on_rounds_first(tiny):
+    """``round_ranking = value_for_money``: V̂ / size = 1 / d*, so the Series A half (asking
+    for B, d* 0.172) queues before the seed half (d* 0.205) and takes the money."""
+    sc = tiny.model_copy(deep=True)
+    sc.startups.round_ranking = "value_for_money"
+    model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(sc)
     s = model.startups
     before = s.stage[alive].copy()
     firm_life.raise_funding(model.state, model.params, model.rng)
@@ -392,13 +416,12 @@ def test_scarce_vc_money_funds_follow_on_rounds_first(tiny):
 
 
 def test_against_the_stage_norm_no_stage_queues_first(tiny, monkeypatch):
-    """``round_ranking = stage_norm`` (docs/ODD.md 7.7): every round sized at its stage's target
-    ownership ranks alike (d* × V̂ / size = 1), so the same scarce money funds seeds and
-    follow-ons in a random mix; a round a firm's need sizes above its target ranks behind
-    them all."""
-    sc = tiny.model_copy(deep=True)
-    sc.startups.round_ranking = "stage_norm"
-    model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(sc)
+    """``round_ranking = stage_norm`` (the presets, docs/ODD.md 7.7): every round sized at its
+    stage's target ownership ranks alike (d* × V̂ / size = 1), so the same scarce money funds
+    seeds and follow-ons in a random mix; a round a firm's need sizes above its target ranks
+    behind them all."""
+    assert tiny.startups.round_ranking == "stage_norm"
+    model, alive, better, _ = _follow_ons_and_seeds_with_scarce_money(tiny)
     st, s, par = model.state, model.startups, model.params
     seeds = alive[~np.isin(alive, better)]
     needy = seeds[0]  # needs 30% of its V̂: above the seed's d* 0.205, within d_max 0.35
@@ -451,7 +474,11 @@ def test_rounds_of_one_stage_are_funded_in_random_order(tiny):
 
 
 def test_a_round_larger_than_the_money_left_does_not_block_smaller_ones(tiny):
-    model, alive, better, tranche = _follow_ons_and_seeds_with_scarce_money(tiny)
+    """Ranked by value for money the D+ round queues first, so the rounds behind it close only
+    if a round that does not fit is passed over."""
+    sc = tiny.model_copy(deep=True)
+    sc.startups.round_ranking = "value_for_money"
+    model, alive, better, tranche = _follow_ons_and_seeds_with_scarce_money(sc)
     s = model.startups
     big = alive[~np.isin(alive, better)][0]
     s.stage[big] = Stage.SERIES_C  # asks for a D+ round (the best value for money, d* 0.103)

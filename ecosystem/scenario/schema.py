@@ -743,14 +743,15 @@ class Startups(_Strict):
     traction has grown into the next stage), whatever its runway or staff; such a round buys
     the VC's target ownership d* × V̂ even when cash covers the firm's plan. 0 = off (the model
     before 7 December 2026)."""
-    round_ranking: Literal["value_for_money", "stage_norm"] = "value_for_money"
+    round_ranking: Literal["value_for_money", "stage_norm"] = "stage_norm"
     """How a city's VC money ranks the justified rounds of a month when it cannot fund them all
-    (``firm_life.raise_funding``). ``value_for_money``: by V̂ / size, which is 1 / d*[stage] for
-    a round sized at its target ownership, so the stages queue by d* (later stages first) and
-    rounds of one stage tie (the model before 7 December 2026). ``stage_norm``: by d*[stage] ×
-    V̂ / size, the stage's target ownership over the share the round sells: 1 for every round
-    sized at its target, less for one a firm's need sizes above it; no stage queues before
-    another. Ties at random under both."""
+    (``firm_life.raise_funding``). ``stage_norm`` (every preset since 8 December 2026): by the
+    stage's target ownership over the share the round sells, d*[stage] × V̂ / size: exactly 1
+    for every round sized at its target, less for one a firm's need sizes above it; no stage
+    queues before another. ``value_for_money``: by V̂ / size, which is 1 / d*[stage] for a
+    round sized at its target, so the stages queue by d* (later stages first) and rounds of one
+    stage tie (the model before 8 December 2026, up to the rounding of its ties). Ties at
+    random under both."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
