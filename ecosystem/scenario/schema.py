@@ -745,13 +745,13 @@ class Startups(_Strict):
     before 7 December 2026)."""
     round_ranking: Literal["value_for_money", "stage_norm"] = "stage_norm"
     """How a city's VC money ranks the justified rounds of a month when it cannot fund them all
-    (``firm_life.raise_funding``). ``stage_norm`` (every preset since 8 December 2026): by the
-    stage's target ownership over the share the round sells, d*[stage] × V̂ / size: exactly 1
-    for every round sized at its target, less for one a firm's need sizes above it; no stage
-    queues before another. ``value_for_money``: by V̂ / size, which is 1 / d*[stage] for a
-    round sized at its target, so the stages queue by d* (later stages first) and rounds of one
-    stage tie (the model before 8 December 2026, up to the rounding of its ties). Ties at
-    random under both."""
+    (``firm_life.raise_funding``). ``stage_norm`` (every preset since d024dfb, 7 December
+    2026): by the stage's target ownership over the share the round sells, d*[stage] × V̂ /
+    size: exactly 1 for every round sized at its target, less for one a firm's need sizes
+    above it; no stage queues before another. ``value_for_money``: by V̂ / size, which is
+    1 / d*[stage] for a round sized at its target, so the stages queue by d* (later stages
+    first) and rounds of one stage tie (the model before d024dfb, up to the rounding of its
+    ties). Ties at random under both."""
 
     @model_validator(mode="after")
     def _stages(self) -> Startups:
