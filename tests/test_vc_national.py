@@ -143,11 +143,13 @@ def test_vc_money_is_conserved_across_cities():
 
 @pytest.mark.parametrize("follow_on_city", ["wenzhou", "ningbo"])
 def test_the_mobile_pool_funds_the_best_value_rounds_wherever_they_are(follow_on_city):
-    """Ranked nationally by value for money V̂ / size: with the cities' own pools empty and the
-    mobile pool holding exactly what one city's follow-on rounds ask (a Series B buys a smaller
-    target ownership than a seed, so more value per yuan), those rounds close and the other
-    city's seed rounds do not — whichever city holds the follow-ons."""
-    cfg = duo({"national.vc_home_bias": 0.7})
+    """Ranked nationally by the cities' rule, here ``value_for_money`` (V̂ / size), whose order
+    is known (the presets' ``stage_norm`` ties target-sized rounds of every stage): with the
+    cities' own pools empty and the mobile pool holding exactly what one city's follow-on
+    rounds ask (a Series B buys a smaller target ownership than a seed, so more value per
+    yuan), those rounds close and the other city's seed rounds do not — whichever city holds
+    the follow-ons."""
+    cfg = duo({"national.vc_home_bias": 0.7, "startups.round_ranking": "value_for_money"})
     model = AIEcosystem(cfg, rng=2)
     model.run_for(2)
     st, s = model.state, model.startups
