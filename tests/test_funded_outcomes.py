@@ -48,7 +48,24 @@ def test_the_script_runs_on_a_small_scenario_with_a_variant(capsys):
     out = capsys.readouterr().out
     assert "startups.min_step_up=1.0" in out and "carta_shut" in out and "stage reached" in out
     assert "deals_y1" in out and "seed_size_m" in out and "down_share" in out
-    assert "early_deals_y1" in out
+    assert "early_deals_y1" in out and "stock_money_y1" in out
+
+
+def test_the_stock_s_share_of_each_year_s_money_counts_firms_founded_before_the_run():
+    mod = load_script(SCRIPT)
+    firms = pd.DataFrame({"org_id": ["a", "b", "c"], "founded_month": [-30, 0, -1]})
+    rounds = pd.DataFrame(
+        {
+            "org_id": ["a", "b", "c", "b", "a"],
+            "month": [0, 4, 11, 12, 40],  # the last is in year four: in neither share
+            "amount_yuan": [3e6, 4e6, 1e6, 5e6, 9e9],
+        }
+    )
+    out = mod.stock_money_share(rounds, firms)
+    assert out["stock_money_y1"] == pytest.approx(4 / 8)
+    assert out["stock_money_y2"] == pytest.approx(0.0)
+    y3 = mod.stock_money_share(rounds, firms, years=3)["stock_money_y3"]
+    assert y3 != y3  # NaN: no round closed in year three
 
 
 def test_early_stage_shares_count_the_first_year_s_seed_and_a_rounds():

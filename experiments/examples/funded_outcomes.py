@@ -12,6 +12,8 @@ posterior's medians, then each ``--variant``), over seeds 1..N:
   unfunded hazard ratios in the five years after the first round and after;
 - the first year's deals and money ([S39]'s targets), the shares of that year's deals and money
   in seed and Series A rounds ([S39]: about 70% of China's AI deals in 2024 were early stage),
+  and the shares of the first and second years' money raised by the 2025 stock (the rest goes
+  to the run's own firms, whose funnel is calibrated),
   and the median round size at seed, Series A and B over the run (millions of yuan);
 - validation pattern 15's values: the share of down rounds and the Series A ÷ seed ratios of the
   median pre-money and round (``experiments.validation.valuation_steps``);
@@ -105,6 +107,24 @@ def early_stage_shares(rounds: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def stock_money_share(rounds: pd.DataFrame, firms: pd.DataFrame, years: int = 2) -> dict:
+    """Of each of the first ``years`` years' VC money (rounds closed in months 12y..12y+11),
+    the share raised by the 2025 stock (firms founded before the run, ``founded_month`` < 0;
+    NaN for a year without rounds): the city's VC money is one budget, so what the stock's
+    follow-on rounds take the run's own cohorts, whose funnel is calibrated, do not get
+    (docs/design/later-failure.md §6.7)."""
+    stock = rounds["org_id"].map(firms.set_index("org_id")["founded_month"]) < 0
+    out = {}
+    for y in range(years):
+        in_year = (rounds["month"] // 12) == y
+        money = rounds["amount_yuan"][in_year]
+        total = money.sum()
+        out[f"stock_money_y{y + 1}"] = (
+            float(money[stock[in_year]].sum() / total) if total > 0 else float("nan")
+        )
+    return out
+
+
 def measure(result, t: val.RunTables) -> dict[str, float]:
     """Every figure of one row, for one run (an ``ecosystem.run.RunResult`` and its written
     tables ``t``)."""
@@ -122,6 +142,7 @@ def measure(result, t: val.RunTables) -> dict[str, float]:
         "deals_y1": reached[MONEY["deals_y1"]],
         "money_y1_bn": reached[MONEY["money_y1_bn"]] / 1e9,
         **early_stage_shares(t.rounds),
+        **stock_money_share(t.rounds, f),
         **round_sizes(t.rounds),
         **val.valuation_steps(t.rounds),
         "gap_y": val.seed_to_a_years(t.rounds, f),
