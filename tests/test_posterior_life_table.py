@@ -97,3 +97,20 @@ def test_survival_counts_pool_only_over_the_same_ages():
     assert (a.at_risk == 3).all() and list(a.cohorts[2025]) == list(range(10))
     with pytest.raises(ValueError, match="24 and 12 months"):
         a.merge(Survival.empty(1))
+
+
+def test_drivers_rank_the_drawn_parameters_by_their_correlation_with_survival():
+    per_draw, params = {}, {}
+    for m, dead in enumerate([5, 30, 10, 20, 40]):  # draw m's failures in its first month
+        s = Survival.empty(2)
+        s.at_risk[:] = 100
+        s.failures[0] = dead  # survival at two years: 1 − dead / 100
+        per_draw[m] = s
+        params[m] = {"rises_with_deaths": dead / 7, "flat": 1.0, "noise": [3, 1, 4, 1, 5][m]}
+    table = mod.drivers(per_draw, params)
+    lines = table.splitlines()
+    assert "Spearman over the 5 draws" in lines[0] and "| ρ with survival at 2 years |" in table
+    rows = [line for line in lines if line.startswith("| `")]
+    assert rows[0] == "| `rises_with_deaths` | -1.00 |"  # ranked first; ages past the run left out
+    assert not any("`flat`" in row for row in rows)  # a parameter that does not vary has no ρ
+    assert mod.drivers(dict(list(per_draw.items())[:2]), params) == ""  # too few draws

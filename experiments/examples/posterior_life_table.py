@@ -2,7 +2,7 @@
 ``aieco calibrate CITY --check`` (``ecosystem.calibration.survival_report``), pooled over every
 posterior draw × seed instead of seeds of the preset's defaults, and each age's Kaplan–Meier
 survival also per draw (its seeds pooled), so the spread the posterior leaves is shown beside
-the pooled value.
+the pooled value, and which drawn parameters that spread follows (Spearman over the draws).
 
     .venv/bin/python experiments/examples/posterior_life_table.py [--preset hangzhou]
         [--posterior preset|NAME|FILE] [--draws 32] [--seeds 2] [--root-seed 0] [--years 10]
@@ -25,6 +25,7 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 
 # isort: split
 import numpy as np
+import pandas as pd
 
 from ecosystem.calibration import SURVIVAL_BENCHMARKS, Survival, survival_report
 from ecosystem.outputs import write_text
@@ -63,9 +64,54 @@ def measure(preset, posterior, draws, seeds, root_seed, years, workers=2) -> dic
     return per_draw
 
 
-def report(per_draw: dict[int, Survival], runs: int) -> str:
+def draw_params(preset, posterior, draws, seeds, root_seed, years) -> dict[int, dict]:
+    """Each draw's drawn parameters (name: value), as :func:`measure` runs them."""
+    ((_, _, design),) = preset_designs(preset, [posterior], draws, seeds, root_seed, years)
+    return {m: design.params(m) for m in range(draws)}
+
+
+#: Ages (years) whose per-draw survival :func:`drivers` ranks the parameters by.
+DRIVER_AGES = (2, 4, 10)
+
+
+def drivers(per_draw: dict[int, Survival], params: dict[int, dict], top: int = 6) -> str:
+    """The drawn parameters the spread of survival over draws follows: each parameter's
+    Spearman correlation over the draws with each draw's Kaplan–Meier survival at the ages of
+    ``DRIVER_AGES`` the runs reach, the ``top`` whose largest |ρ| over those ages is largest
+    first (a table; empty when fewer than three draws or no such age)."""
+    km = {m: s.hazard()["km_survival"].to_numpy() for m, s in per_draw.items()}
+    ages = [a for a in DRIVER_AGES if a <= min(len(v) for v in km.values())]
+    if len(per_draw) < 3 or not ages:
+        return ""
+    surv = [f"survival at {a} years" for a in ages]
+    df = pd.DataFrame(
+        [{**params[m], **{s: km[m][a - 1] for s, a in zip(surv, ages, strict=True)}} for m in km]
+    )
+    numeric = [
+        c for c in df.columns
+        if c not in surv and pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1
+    ]  # fmt: skip
+    rho = df[numeric + surv].corr(method="spearman").loc[numeric, surv]
+    rho = rho.reindex(rho.abs().max(axis=1).sort_values(ascending=False).index)[:top]
+    bar = 1.96 / np.sqrt(len(df) - 1)
+    head = " | ".join(f"ρ with {s}" for s in surv)
+    lines = [
+        f"Which drawn parameters the spread over draws follows (Spearman over the {len(df)} "
+        f"draws, the {top} with the largest |ρ| at any of these ages; |ρ| above {bar:.2f} is "
+        "unlikely without a relation, at about 5%):",
+        "",
+        f"| parameter | {head} |",
+        "|---|" + "---|" * len(ages),
+    ]
+    for name, row in rho.iterrows():
+        lines.append(f"| `{name}` | " + " | ".join(f"{v:+.2f}" for v in row) + " |")
+    return "\n".join(lines)
+
+
+def report(per_draw: dict[int, Survival], runs: int, params: dict[int, dict] | None = None) -> str:
     """The pooled tables of ``survival_report`` and Kaplan–Meier survival by age: pooled, the
-    median and the 5–95% range over draws."""
+    median and the 5–95% range over draws; with ``params`` (:func:`draw_params`), the drawn
+    parameters that spread follows (:func:`drivers`)."""
     pooled = Survival.empty(len(next(iter(per_draw.values())).at_risk) // 12)
     for survival in per_draw.values():
         pooled.merge(survival)
@@ -92,7 +138,8 @@ def report(per_draw: dict[int, Survival], runs: int) -> str:
         lo, mid, hi = np.quantile(col, [0.05, 0.5, 0.95])
         bench = SURVIVAL_BENCHMARKS.get(y + 1, "")
         lines.append(f"| {y + 1} | {pct(whole[y])} | {pct(mid)} | {pct(lo)}–{pct(hi)} | {bench} |")
-    return "\n".join(lines)
+    table = drivers(per_draw, params) if params is not None else ""
+    return "\n".join(lines + (["", table] if table else []))
 
 
 def doc_problem(path: Path) -> str | None:
@@ -147,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     runs = args.draws * args.seeds
+    params = draw_params(
+        args.preset, args.posterior, args.draws, args.seeds, args.root_seed, args.years
+    )
     source = (
         "the posterior the preset names"
         if args.posterior == "preset"
@@ -158,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     text = (
         f"`{args.preset}` at {source}: {args.draws} draws × {args.seeds} "
         f"seeds (root seed {args.root_seed}), {args.years} years; made by `{command}`.\n\n"
-        + report(per_draw, runs)
+        + report(per_draw, runs, params)
     )
     print(text)
     if args.doc is not None:
