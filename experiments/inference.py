@@ -536,11 +536,16 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def posterior_medians(path: str | Path) -> dict[str, float]:
+def posterior_medians(path: str | Path) -> dict[str, float | int]:
     """Scenario overrides setting every parameter of a posterior to its median (the examples'
-    "one typical parameter set")."""
+    "one typical parameter set"); an integer parameter (a stage-B city's 2025 stock) at its
+    median rounded, as the draws round it (``experiments.draws``)."""
     draws = load_posterior(path)
-    return {draws.attrs["paths"][k]: float(v) for k, v in draws.median().items()}
+    integer = {p["name"] for p in draws.attrs["posterior"]["parameters"] if p.get("integer")}
+    return {
+        draws.attrs["paths"][k]: int(round(float(v))) if k in integer else float(v)
+        for k, v in draws.median().items()
+    }
 
 
 def median_run_changes(args) -> list[str]:
@@ -555,6 +560,14 @@ def median_run_variants(args) -> list[tuple[str, list[str]]]:
     base's overrides plus that one change."""
     base = median_run_changes(args)
     return [("base", base)] + [(v, [*base, v]) for v in args.variant]
+
+
+def median_run_scenarios(args) -> list[tuple[str, object]]:
+    """(name, scenario) of each of :func:`median_run_variants` on ``args.preset``, every one
+    loaded and validated before any run (ScenarioError, one line, on a bad value)."""
+    from ecosystem import load_scenario
+
+    return [(name, load_scenario(args.preset, c)) for name, c in median_run_variants(args)]
 
 
 def infer(

@@ -121,3 +121,23 @@ def add_median_run_arguments(p, seeds: int, variants: bool = False) -> None:
             metavar="PATH=VALUE",
             help="one more row with this one change on top of the base (--set); repeatable",
         )
+
+
+def one_line_errors(main):
+    """An example script's ``main(argv)`` that answers a user error (a bad ``--set``,
+    ``--variant``, ``--posterior`` or scenario: ``ScenarioError``) with one line and exit 2,
+    no traceback, as ``aieco`` does. The script builds its scenarios before its first run
+    (``experiments.inference.median_run_scenarios``), so nothing has run when it answers."""
+    import functools
+
+    from ecosystem import cli as model_cli
+    from ecosystem.scenario import ScenarioError
+
+    @functools.wraps(main)
+    def wrapped(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except ScenarioError as exc:
+            return model_cli.fail(str(exc))
+
+    return wrapped

@@ -555,6 +555,23 @@ def test_venture_share_example_runs_the_spec_at_each_share():
     assert "matching_efficiency = 0.8" in mod.table(other, str(TINY_SPEC))
 
 
+def test_a_posteriors_medians_keep_integer_parameters_whole_and_load_as_a_scenario():
+    """Stage B's 2025 stock is an integer parameter: its median (a float, x.5 for an even count
+    of draws) is rounded as the draws are, so a city's medians load (funded_outcomes.py
+    --preset beijing --posterior ... failed on 1442.0 before)."""
+    from ecosystem import load_scenario
+    from experiments.inference import posterior_medians
+    from experiments.uncertainty import POSTERIOR_DIR
+
+    path = POSTERIOR_DIR / "beijing.parquet"
+    medians = posterior_medians(path)
+    stock = medians["regions.beijing.initial_startups"]
+    assert type(stock) is int and 1000 <= stock <= 2000
+    rest = [v for k, v in medians.items() if k != "regions.beijing.initial_startups"]
+    assert rest and all(type(v) is float for v in rest)
+    load_scenario("beijing", [f"{k}={v}" for k, v in medians.items()])  # validates
+
+
 def test_venture_share_example_runs_at_a_posteriors_medians(monkeypatch, capsys):
     """venture_share.py --posterior FILE (docs/calibration-method.md, "Revisited"): every arm
     gets the posterior's medians, then --set; without it, only --set."""

@@ -25,6 +25,7 @@ import pandas as pd
 from ecosystem import outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
+from experiments.options import one_line_errors
 from experiments.uncertainty import add_median_arguments, median_overrides
 
 RULES = ("marginal", "projects")
@@ -54,6 +55,7 @@ def per_head_by_sector(result) -> pd.Series:
     return sums["compute_gpu_h"] / sums["headcount"] / 12.0
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_median_arguments(ap, "a scenario value on top of the medians for both rules")

@@ -40,11 +40,10 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 import numpy as np
 import pandas as pd
 
-from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 from experiments import validation as val
-from experiments.inference import median_run_variants
-from experiments.options import add_median_run_arguments
+from experiments.inference import median_run_scenarios
+from experiments.options import add_median_run_arguments, one_line_errors
 
 #: Carta's cohort is followed from incorporation to 1 January 2025: about 6.5 years [S37].
 CARTA_MONTHS, CARTA_COHORT_YEARS = 78, 3
@@ -160,13 +159,13 @@ def fates(firms: pd.DataFrame) -> pd.DataFrame:
     return pd.crosstab(stage, born["status"].astype(str)).rename_axis(index="stage", columns=None)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_median_run_arguments(ap, seeds=3, variants=True)
     args = ap.parse_args(argv)
     rows, first_fates = [], None
-    for variant, changes in median_run_variants(args):
-        sc = load_scenario(args.preset, changes)
+    for variant, sc in median_run_scenarios(args):  # all loaded before the first run
         runs = []
         for seed in range(1, args.seeds + 1):
             result = run_scenario(sc, seed=seed, months=12 * args.years)

@@ -34,6 +34,7 @@ import pandas as pd
 from ecosystem import compute_market, outcomes
 from ecosystem.run import run_scenario
 from ecosystem.scenario import load_scenario
+from experiments.options import one_line_errors
 from experiments.uncertainty import add_median_arguments, median_overrides
 
 
@@ -94,6 +95,7 @@ class Recorder:
         return out
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_median_arguments(

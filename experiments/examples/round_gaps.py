@@ -27,7 +27,7 @@ import pandas as pd
 from ecosystem import load_scenario
 from ecosystem.run import run_scenario
 from experiments.inference import median_run_changes
-from experiments.options import add_median_run_arguments
+from experiments.options import add_median_run_arguments, one_line_errors
 from experiments.validation import RunTables, first_rounds, round_gaps
 
 #: Firms seeded within this many months of the start are followed for as long for their A.
@@ -53,6 +53,7 @@ def describe(name: str, months: pd.Series) -> str:
     )
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_median_run_arguments(ap, seeds=4)

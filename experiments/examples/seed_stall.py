@@ -37,10 +37,10 @@ import ecosystem.reproducible  # noqa: F401 (first: numpy's machine-independent 
 import numpy as np
 import pandas as pd
 
-from ecosystem import AIEcosystem, firm_life, load_scenario
+from ecosystem import AIEcosystem, firm_life
 from ecosystem.tables import Stage
-from experiments.inference import median_run_variants
-from experiments.options import add_median_run_arguments
+from experiments.inference import median_run_scenarios
+from experiments.options import add_median_run_arguments, one_line_errors
 
 CLASSES = ("not_due", "due_no_motive", "covered", "screened", "unfunded", "raised_a")
 
@@ -91,13 +91,13 @@ def observed_funding(counts: dict[str, int]):
         firm_life.raise_funding = phase
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_median_run_arguments(ap, seeds=1, variants=True)
     args = ap.parse_args(argv)
     rows = []
-    for variant, changes in median_run_variants(args):
-        sc = load_scenario(args.preset, changes)
+    for variant, sc in median_run_scenarios(args):  # all loaded before the first run
         with observed_funding({}) as counts:
             for seed in range(1, args.seeds + 1):
                 AIEcosystem(sc, rng=seed).run_for(12 * args.years)

@@ -43,6 +43,7 @@ from ecosystem.scenario import apply_overrides, scenario_from_dict
 from ecosystem.tables import Stage, Status
 from experiments.calibrate import load_spec, resolve_spec_path, run_statistics
 from experiments.inference import median_run_changes
+from experiments.options import one_line_errors
 
 LEFT_OUT = ("west_utilization_no_vouchers",)
 PATH = "startups.venture_share"
@@ -61,10 +62,11 @@ def measure(
     spec = load_spec(resolve_spec_path(spec_name))
     names = tuple(n for n in spec.statistics if n not in LEFT_OUT)
     rows = []
+    scenarios = []  # every value's scenario before the first run: a bad value fails first
     for v in shares:
         document = apply_overrides(copy.deepcopy(spec.base_document), overrides or [])
-        document = apply_overrides(document, {path: v})
-        scenario = scenario_from_dict(document)
+        scenarios.append(scenario_from_dict(apply_overrides(document, {path: v})))
+    for v, scenario in zip(shares, scenarios, strict=True):
         for seed in range(1, seeds + 1):
             result = run_scenario(scenario, seed=seed, months=spec.meta.months)
             stats = run_statistics(result, scenario, names)
@@ -189,6 +191,7 @@ def table(df: pd.DataFrame, spec_name: str) -> str:
     return "\n".join(lines)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default="hangzhou")
