@@ -10,8 +10,11 @@ are common). It sets nothing.
 
     .venv/bin/python experiments/examples/posterior_ablation.py [--preset hangzhou]
         [--posterior preset|NAME|FILE ...] [--draws 32] [--seeds 2] [--root-seed 0]
-        [--years 10] --against PATH=VALUE [...] [--outcome NAME ...] [--rows FILE.parquet]
-        [--workers 2]
+        [--years 10] [--set PATH=VALUE ...] --against PATH=VALUE [...] [--outcome NAME ...]
+        [--rows FILE.parquet] [--workers 2]
+
+``--set`` changes a setting in both arms (e.g. ``compute.choice_rule=marginal``: the paired
+effect of ``--against`` under the structural alternative); a path the draws set is refused.
 
 For each posterior and outcome (the outcome registry's; by default the startup count in the city
 regions at the end of year 5 and of the run): the mean as drawn and with the change, the
@@ -56,11 +59,20 @@ def _run(task: tuple, which: tuple[str, ...] = OUTCOMES) -> dict:
     return {"posterior": label, "draw": m, "seed": seed, "arm": arm, **values}
 
 
-def tasks(preset, posteriors, draws, seeds, root_seed, years, against) -> list[tuple]:
-    """Every (posterior, draw, seed, arm) run, with its scenario document."""
+def tasks(preset, posteriors, draws, seeds, root_seed, years, against, settings=()) -> list:
+    """Every (posterior, draw, seed, arm) run, with its scenario document (``settings``, as
+    ``--set`` gives them, in both arms; ScenarioError on one the draws would overwrite)."""
     out = []
     for label, doc, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years):
-        scenario_from_dict(apply_overrides(doc, against))  # a bad --against: before any run
+        drawn_paths = {p.path for p in design.priors}
+        for item in settings:
+            path, _, value = item.partition("=")
+            if path.strip() in drawn_paths:
+                raise ScenarioError(
+                    f"--set {path.strip()}", value, "a path the draws set (use --against)"
+                )
+        doc = apply_overrides(doc, list(settings))
+        scenario_from_dict(apply_overrides(doc, against))  # a bad --set/--against: before any run
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
             for arm, d in (("drawn", drawn), ("against", apply_overrides(drawn, against))):
@@ -77,9 +89,13 @@ def draw_parameters(preset, posteriors, draws, seeds, root_seed, years) -> pd.Da
     )
 
 
-def measure(preset, posteriors, draws, seeds, root_seed, years, against, workers=2, which=OUTCOMES):
-    """One row per (posterior, draw, seed, arm) with the outcomes ``which``."""
-    todo = tasks(preset, posteriors, draws, seeds, root_seed, years, against)
+def measure(
+    preset, posteriors, draws, seeds, root_seed, years, against, workers=2, which=OUTCOMES,
+    settings=(),
+):  # fmt: skip
+    """One row per (posterior, draw, seed, arm) with the outcomes ``which`` (``settings``: the
+    ``--set`` of both arms)."""
+    todo = tasks(preset, posteriors, draws, seeds, root_seed, years, against, settings)
     run = partial(_run, which=tuple(which))
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
@@ -138,6 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--root-seed", type=int, default=0)
     ap.add_argument("--years", type=int, default=10)
+    ap.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="a setting of both arms (repeatable; not a path the draws set)",
+    )
     ap.add_argument("--against", action="append", required=True, metavar="PATH=VALUE")
     ap.add_argument(
         "--outcome",
@@ -175,13 +199,16 @@ def main(argv: list[str] | None = None) -> int:
             args.against,
             args.workers,
             which,
+            args.settings,
         )
-    except ScenarioError as e:  # a bad --posterior or --against: before any run
+    except ScenarioError as e:  # a bad --posterior, --set or --against: before any run
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(
         f"{args.preset}: {args.draws} draws x {args.seeds} seeds, root seed "
-        f"{args.root_seed}, {args.years} years; {', '.join(which)} as drawn vs with "
+        f"{args.root_seed}, {args.years} years"
+        + (f", with {' '.join(args.settings)} in both arms" if args.settings else "")
+        + f"; {', '.join(which)} as drawn vs with "
         f"{' '.join(args.against)} (paired; 95% t-interval over per-draw means)"
     )
     if args.rows:
