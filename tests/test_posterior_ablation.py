@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from scripts import load_script
 
+from ecosystem.scenario import scenario_from_dict
+
 mod = load_script("experiments/examples/posterior_ablation.py")
 AGAINST = ["startups.founding_cash_yuan=100000"]  # a drawn parameter: the change must win
 
@@ -90,3 +92,19 @@ def test_rows_carry_each_draw_s_parameters(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         mod.main(["--against", AGAINST[0], "--rows", str(tmp_path / "rows.csv")])
     assert e.value.code == 2
+
+
+def test_ablation_set_goes_into_both_arms_and_refuses_a_drawn_path(monkeypatch, capsys):
+    against = ["regions.hangzhou.policy.talent_subsidy_yuan_per_person=0"]
+    todo = mod.tasks("hangzhou", ["preset"], 2, 1, 0, 1, against, ["compute.choice_rule=marginal"])
+    assert len(todo) == 4 and {t[3] for t in todo} == {"drawn", "against"}
+    for _, _, _, arm, doc in todo:
+        assert scenario_from_dict(doc).compute.choice_rule == "marginal"
+        subsidy = scenario_from_dict(doc).regions["hangzhou"].policy
+        assert (subsidy.talent_subsidy_yuan_per_person == 0) == (arm == "against")
+    monkeypatch.setattr(mod, "_run", lambda *a, **k: pytest.fail("ran before the check"))
+    argv = ["--draws", "2", "--seeds", "1", "--workers", "1", "--against", against[0]]
+    assert mod.main([*argv, "--set", "startups.founder_attrition_ratio=1.0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --set startups.founder_attrition_ratio") and "\n" not in err
+    assert "a path the draws set" in err

@@ -114,20 +114,3 @@ def test_drivers_rank_the_drawn_parameters_by_their_correlation_with_survival():
     assert rows[0] == "| `rises_with_deaths` | -1.00 |"  # ranked first; ages past the run left out
     assert not any("`flat`" in row for row in rows)  # a parameter that does not vary has no ρ
     assert mod.drivers(dict(list(per_draw.items())[:2]), params) == ""  # too few draws
-
-
-def test_ablation_set_goes_into_both_arms_and_refuses_a_drawn_path(monkeypatch, capsys):
-    m = load_script("experiments/examples/posterior_ablation.py")
-    against = ["regions.hangzhou.policy.talent_subsidy_yuan_per_person=0"]
-    todo = m.tasks("hangzhou", ["preset"], 2, 1, 0, 1, against, ["compute.choice_rule=marginal"])
-    assert len(todo) == 4 and {t[3] for t in todo} == {"drawn", "against"}
-    for _, _, _, arm, doc in todo:
-        assert scenario_from_dict(doc).compute.choice_rule == "marginal"
-        subsidy = scenario_from_dict(doc).regions["hangzhou"].policy
-        assert (subsidy.talent_subsidy_yuan_per_person == 0) == (arm == "against")
-    monkeypatch.setattr(m, "_run", lambda *a, **k: pytest.fail("ran before the check"))
-    argv = ["--draws", "2", "--seeds", "1", "--workers", "1", "--against", against[0]]
-    assert m.main([*argv, "--set", "startups.founder_attrition_ratio=1.0"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --set startups.founder_attrition_ratio") and "\n" not in err
-    assert "a path the draws set" in err
