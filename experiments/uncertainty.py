@@ -605,15 +605,33 @@ def _check_path(doc: dict, path: str, where: str) -> None:
     check_scenario_path(doc, path, None, where)
 
 
-def preset_designs(preset: str, posteriors, draws: int, seeds: int, root_seed: int, years: int):
+def preset_designs(
+    preset: str, posteriors, draws: int, seeds: int, root_seed: int, years: int, settings=()
+):
     """(label, scenario document, draw design) of each of ``posteriors`` (``preset``, a name or
     a file, as ``--posterior``) on ``preset``'s document shortened to ``years``: the runs of the
     examples that ask something of a posterior's draws (posterior_ablation,
-    posterior_life_table)."""
+    posterior_life_table). ``settings`` (``--set``: ``PATH=VALUE`` strings) change the document
+    and are **held**, as ``aieco validation --set`` holds them: a parameter they set is not
+    drawn (nor its pooled copies), every other one keeps its draws."""
     doc = load_scenario_document(preset, "--preset", preset)
-    doc = apply_overrides(doc, [f"meta.years={years}"])
+    doc = apply_overrides(doc, [f"meta.years={years}", *settings])
+    paths = {s.partition("=")[0].strip() for s in settings}
     for label in posteriors:
-        yield label, doc, make_design(doc, draws, seeds, root_seed, preset, label)
+        design = make_design(doc, draws, seeds, root_seed, preset, label)
+        held = [p for p in design.priors if p.path in paths]
+        yield label, doc, design.holding(held, "held by --set")
+
+
+def parameter_table(designs) -> pd.DataFrame:
+    """Each (label, draw)'s drawn parameter values, one row per draw that runs, from
+    ``(label, document, design)`` triples such as :func:`preset_designs` yields: columns
+    ``posterior``, ``draw`` and one per parameter (name: value)."""
+    return pd.DataFrame(
+        {"posterior": label, "draw": m, **design.params(m)}
+        for label, _, design in designs
+        for m in design.kept
+    )
 
 
 def make_design(

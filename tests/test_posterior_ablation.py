@@ -94,7 +94,7 @@ def test_rows_carry_each_draw_s_parameters(tmp_path, capsys):
     assert e.value.code == 2
 
 
-def test_ablation_set_goes_into_both_arms_and_refuses_a_drawn_path(monkeypatch, capsys):
+def test_ablation_set_goes_into_both_arms_and_holds_a_drawn_path():
     against = ["regions.hangzhou.policy.talent_subsidy_yuan_per_person=0"]
     todo = mod.tasks("hangzhou", ["preset"], 2, 1, 0, 1, against, ["compute.choice_rule=marginal"])
     assert len(todo) == 4 and {t[3] for t in todo} == {"drawn", "against"}
@@ -102,9 +102,13 @@ def test_ablation_set_goes_into_both_arms_and_refuses_a_drawn_path(monkeypatch, 
         assert scenario_from_dict(doc).compute.choice_rule == "marginal"
         subsidy = scenario_from_dict(doc).regions["hangzhou"].policy
         assert (subsidy.talent_subsidy_yuan_per_person == 0) == (arm == "against")
-    monkeypatch.setattr(mod, "_run", lambda *a, **k: pytest.fail("ran before the check"))
-    argv = ["--draws", "2", "--seeds", "1", "--workers", "1", "--against", against[0]]
-    assert mod.main([*argv, "--set", "startups.founder_attrition_ratio=1.0"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --set startups.founder_attrition_ratio") and "\n" not in err
-    assert "a path the draws set" in err
+    # a drawn parameter set by --set is held at its value in every draw, as aieco validation
+    # --set holds it, and is no longer among the draws' parameters; the rest are still drawn
+    held = ["startups.founder_attrition_ratio=0.25"]
+    todo = mod.tasks("hangzhou", ["preset"], 2, 1, 0, 1, against, held)
+    ratios = {scenario_from_dict(d).startups.founder_attrition_ratio for *_, d in todo}
+    assert ratios == {0.25}
+    cash = {scenario_from_dict(d).startups.founding_cash_yuan for *_, d in todo}
+    assert len(cash) == 2  # two draws of another parameter
+    params = mod.draw_parameters("hangzhou", ["preset"], 2, 1, 0, 1, held)
+    assert "founder_attrition_ratio" not in params and "founding_cash_yuan" in params

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scripts import load_script
 
@@ -100,13 +101,17 @@ def test_survival_counts_pool_only_over_the_same_ages():
 
 
 def test_drivers_rank_the_drawn_parameters_by_their_correlation_with_survival():
-    per_draw, params = {}, {}
+    per_draw, rows = {}, []
     for m, dead in enumerate([5, 30, 10, 20, 40]):  # draw m's failures in its first month
         s = Survival.empty(2)
         s.at_risk[:] = 100
         s.failures[0] = dead  # survival at two years: 1 − dead / 100
         per_draw[m] = s
-        params[m] = {"rises_with_deaths": dead / 7, "flat": 1.0, "noise": [3, 1, 4, 1, 5][m]}
+        rows.append(
+            {"posterior": "preset", "draw": m, "rises_with_deaths": dead / 7, "flat": 1.0,
+             "noise": [3, 1, 4, 1, 5][m]}
+        )  # fmt: skip
+    params = pd.DataFrame(rows)
     table = mod.drivers(per_draw, params)
     lines = table.splitlines()
     assert "Spearman over the 5 draws" in lines[0] and "| ρ with survival at 2 years |" in table

@@ -14,7 +14,8 @@ are common). It sets nothing.
         [--rows FILE.parquet] [--workers 2]
 
 ``--set`` changes a setting in both arms (e.g. ``compute.choice_rule=marginal``: the paired
-effect of ``--against`` under the structural alternative); a path the draws set is refused.
+effect of ``--against`` under the structural alternative); a drawn parameter it sets is held at
+that value, not drawn, as ``aieco validation --set`` holds it.
 
 For each posterior and outcome (the outcome registry's; by default the startup count in the city
 regions at the end of year 5 and of the run): the mean as drawn and with the change, the
@@ -43,7 +44,7 @@ from ecosystem.outputs import write_parquet
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
 from experiments.policy import mean_ci
-from experiments.uncertainty import preset_designs
+from experiments.uncertainty import parameter_table, preset_designs
 
 #: What is compared by default (the outcome registry's definitions, as ``aieco run`` and
 #: ``compare`` report them: startups alive in the city regions); an outcome that is NaN in every
@@ -61,17 +62,10 @@ def _run(task: tuple, which: tuple[str, ...] = OUTCOMES) -> dict:
 
 def tasks(preset, posteriors, draws, seeds, root_seed, years, against, settings=()) -> list:
     """Every (posterior, draw, seed, arm) run, with its scenario document (``settings``, as
-    ``--set`` gives them, in both arms; ScenarioError on one the draws would overwrite)."""
+    ``--set`` gives them, in both arms and held: a drawn parameter they set is not drawn)."""
     out = []
-    for label, doc, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years):
-        drawn_paths = {p.path for p in design.priors}
-        for item in settings:
-            path, _, value = item.partition("=")
-            if path.strip() in drawn_paths:
-                raise ScenarioError(
-                    f"--set {path.strip()}", value, "a path the draws set (use --against)"
-                )
-        doc = apply_overrides(doc, list(settings))
+    designs = preset_designs(preset, posteriors, draws, seeds, root_seed, years, settings)
+    for label, doc, design in designs:
         scenario_from_dict(apply_overrides(doc, against))  # a bad --set/--against: before any run
         for m, _, seed in design.pairs():
             drawn = apply_overrides(doc, design.overrides(m))
@@ -80,12 +74,10 @@ def tasks(preset, posteriors, draws, seeds, root_seed, years, against, settings=
     return out
 
 
-def draw_parameters(preset, posteriors, draws, seeds, root_seed, years) -> pd.DataFrame:
-    """Each (posterior, draw)'s parameter values, as ``tasks`` draws them."""
-    return pd.DataFrame(
-        {"posterior": label, "draw": m, **design.params(m)}
-        for label, _, design in preset_designs(preset, posteriors, draws, seeds, root_seed, years)
-        for m in design.kept
+def draw_parameters(preset, posteriors, draws, seeds, root_seed, years, settings=()):
+    """Each (posterior, draw)'s parameter values, as ``tasks`` draws them (a DataFrame)."""
+    return parameter_table(
+        preset_designs(preset, posteriors, draws, seeds, root_seed, years, settings)
     )
 
 
@@ -160,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="a setting of both arms (repeatable; not a path the draws set)",
+        help="a setting of both arms (repeatable; a drawn parameter set here is held, not drawn)",
     )
     ap.add_argument("--against", action="append", required=True, metavar="PATH=VALUE")
     ap.add_argument(
@@ -213,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.rows:
         params = draw_parameters(
-            args.preset, posteriors, args.draws, args.seeds, args.root_seed, args.years
-        )
+            args.preset, posteriors, args.draws, args.seeds, args.root_seed, args.years,
+            args.settings,
+        )  # fmt: skip
         write_parquet(df.merge(params, on=["posterior", "draw"], how="left"), args.rows)
         print(f"every run with its draw's parameters: {args.rows}")
     table = summary(df, which)

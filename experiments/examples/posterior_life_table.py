@@ -31,7 +31,7 @@ from ecosystem.calibration import SURVIVAL_BENCHMARKS, Survival, survival_report
 from ecosystem.outputs import write_text
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
-from experiments.uncertainty import preset_designs
+from experiments.uncertainty import parameter_table, preset_designs
 
 MARK, END = "<!-- posterior-life-table -->", "<!-- /posterior-life-table -->"
 
@@ -64,29 +64,24 @@ def measure(preset, posterior, draws, seeds, root_seed, years, workers=2) -> dic
     return per_draw
 
 
-def draw_params(preset, posterior, draws, seeds, root_seed, years) -> dict[int, dict]:
-    """Each draw's drawn parameters (name: value), as :func:`measure` runs them."""
-    ((_, _, design),) = preset_designs(preset, [posterior], draws, seeds, root_seed, years)
-    return {m: design.params(m) for m in range(draws)}
-
-
 #: Ages (years) whose per-draw survival :func:`drivers` ranks the parameters by.
 DRIVER_AGES = (2, 4, 10)
 
 
-def drivers(per_draw: dict[int, Survival], params: dict[int, dict], top: int = 6) -> str:
+def drivers(per_draw: dict[int, Survival], params: pd.DataFrame, top: int = 6) -> str:
     """The drawn parameters the spread of survival over draws follows: each parameter's
     Spearman correlation over the draws with each draw's Kaplan–Meier survival at the ages of
     ``DRIVER_AGES`` the runs reach, the ``top`` whose largest |ρ| over those ages is largest
-    first (a table; empty when fewer than three draws or no such age)."""
+    first (a table; empty when fewer than three draws or no such age). ``params``: one row per
+    draw, its column ``draw`` and one per parameter (``uncertainty.parameter_table``)."""
     km = {m: s.hazard()["km_survival"].to_numpy() for m, s in per_draw.items()}
     ages = [a for a in DRIVER_AGES if a <= min(len(v) for v in km.values())]
     if len(per_draw) < 3 or not ages:
         return ""
     surv = [f"survival at {a} years" for a in ages]
-    df = pd.DataFrame(
-        [{**params[m], **{s: km[m][a - 1] for s, a in zip(surv, ages, strict=True)}} for m in km]
-    )
+    df = params.set_index("draw").loc[list(km)].copy()
+    for s, a in zip(surv, ages, strict=True):
+        df[s] = [km[m][a - 1] for m in km]
     numeric = [
         c for c in df.columns
         if c not in surv and pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1
@@ -108,10 +103,11 @@ def drivers(per_draw: dict[int, Survival], params: dict[int, dict], top: int = 6
     return "\n".join(lines)
 
 
-def report(per_draw: dict[int, Survival], runs: int, params: dict[int, dict] | None = None) -> str:
+def report(per_draw: dict[int, Survival], runs: int, params: pd.DataFrame | None = None) -> str:
     """The pooled tables of ``survival_report`` and Kaplan–Meier survival by age: pooled, the
-    median and the 5–95% range over draws; with ``params`` (:func:`draw_params`), the drawn
-    parameters that spread follows (:func:`drivers`)."""
+    median and the 5–95% range over draws; with ``params`` (a table of the draws' parameters,
+    ``experiments.uncertainty.parameter_table``), the drawn parameters that spread follows
+    (:func:`drivers`)."""
     pooled = Survival.empty(len(next(iter(per_draw.values())).at_risk) // 12)
     for survival in per_draw.values():
         pooled.merge(survival)
@@ -194,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     runs = args.draws * args.seeds
-    params = draw_params(
-        args.preset, args.posterior, args.draws, args.seeds, args.root_seed, args.years
+    params = parameter_table(
+        preset_designs(
+            args.preset, [args.posterior], args.draws, args.seeds, args.root_seed, args.years
+        )
     )
     source = (
         "the posterior the preset names"
