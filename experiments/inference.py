@@ -539,12 +539,22 @@ def load_posterior(path: str | Path) -> pd.DataFrame:
 def posterior_medians(path: str | Path) -> dict[str, float | int]:
     """Scenario overrides setting every parameter of a posterior to its median (the examples'
     "one typical parameter set"); an integer parameter (a stage-B city's 2025 stock) at its
-    median rounded, as the draws round it (``experiments.draws``)."""
-    draws = load_posterior(path)
-    integer = {p["name"] for p in draws.attrs["posterior"]["parameters"] if p.get("integer")}
+    median rounded, as the draws round it (``experiments.draws``).
+
+    A stage-B city's posterior (``core`` in its record) pairs each sample of the city's own
+    inputs φ_c with the stage-A row θ_core it was drawn given, stored beside it; its medians are
+    those of both, θ_core at the city's paths (stage A's city inputs mapped to this city, the
+    excluded ones left at the preset), as its draws run them. Before, only φ_c's: a stage-B
+    city ran the preset's hand-set core (no round plan), and Beijing's first-year VC money was
+    ¥13bn against a predictive median inside its ¥27.5–37.5bn band."""
+    df, record = read_posterior(path)
+    core = (record.get("core") or {}).get("parameters", [])
+    params = [*core, *record["parameters"]]
+    integer = {q["name"] for q in params if q.get("integer")}
     return {
-        draws.attrs["paths"][k]: int(round(float(v))) if k in integer else float(v)
-        for k, v in draws.median().items()
+        q["path"]: int(round(m)) if q["name"] in integer else m
+        for q in params
+        if q["name"] in df.columns and math.isfinite(m := float(df[q["name"]].median()))
     }
 
 

@@ -572,6 +572,26 @@ def test_a_posteriors_medians_keep_integer_parameters_whole_and_load_as_a_scenar
     load_scenario("beijing", [f"{k}={v}" for k, v in medians.items()])  # validates
 
 
+def test_a_stage_b_posteriors_medians_include_its_core_at_the_citys_paths():
+    """A stage-B city's draws run θ_core from stage A beside its own inputs, so its medians do
+    too: stage A's medians, its city inputs mapped to the city, the excluded wage left at the
+    preset. (Before, Beijing's medians set only its three inputs and ran the preset's hand-set
+    core: first-year VC money ¥13bn, far below the predictive median.)"""
+    from experiments.inference import posterior_medians
+    from experiments.uncertainty import POSTERIOR_DIR
+
+    core = posterior_medians(POSTERIOR_DIR / "hangzhou.parquet")
+    city = posterior_medians(POSTERIOR_DIR / "beijing.parquet")
+    for path, value in core.items():
+        here = path.replace("regions.hangzhou.", "regions.beijing.")
+        if path == "regions.hangzhou.talent.wage_yuan_per_month":  # hangzhou's own, excluded
+            assert here not in city and path not in city
+        else:
+            assert city[here] == value, path
+    assert not any(k.startswith("regions.hangzhou.") for k in city)
+    assert {"regions.beijing.initial_startups", "startups.round_plan_months"} <= set(city)
+
+
 def test_venture_share_example_runs_at_a_posteriors_medians(monkeypatch, capsys):
     """venture_share.py --posterior FILE (docs/calibration-method.md, "Revisited"): every arm
     gets the posterior's medians, then --set; without it, only --set."""
