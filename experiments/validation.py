@@ -512,6 +512,33 @@ def valuation_steps(rounds: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+#: Pattern 16: the window of rounds compared (the run's first two years, beside 2024's deals)
+#: and the ages (months) below which a funded firm counts as founded "within a year" and
+#: "within three years" (IT Juzi's 一年内 and 三年以内).
+DEAL_MONTHS, DEAL_AGES = 24, (12, 36)
+
+
+def deal_mix(rounds: pd.DataFrame, months: int = DEAL_MONTHS) -> dict[str, float]:
+    """Pattern 16: who gets the rounds of the run's first ``months`` months (the 2025 stock's
+    included; a firm's age at its round is the log's ``age_months``):
+
+    - ``young_1y`` / ``young_3y``: the shares of rounds whose firm was younger than 12 / 36
+      months;
+    - ``seed``: the share of rounds at seed (the model's first priced round).
+
+    NaN when no round closed in the window (or the log predates ``age_months``)."""
+    out = {"young_1y": NAN, "young_3y": NAN, "seed": NAN}
+    if "age_months" not in rounds.columns:
+        return out
+    r = rounds[rounds["month"] < months]
+    if len(r) == 0:
+        return out
+    age = r["age_months"].to_numpy(dtype=float)
+    out["young_1y"], out["young_3y"] = (float((age < a).mean()) for a in DEAL_AGES)
+    out["seed"] = float((r["stage"].astype(str) == "seed").mean())
+    return out
+
+
 def hazards_by_age(firms: pd.DataFrame, months: int, years: int = HAZARD_YEARS) -> np.ndarray:
     """Pattern 14b: the yearly shutdown hazards h(1..years) = 1 − S(a)/S(a − 1) of the firms
     founded during the run (Kaplan–Meier, shutdowns as in pattern 1; NaN where undefined)."""
@@ -614,6 +641,7 @@ _COHORTS = "no firm founded in the run reaches that age within the horizon"
 _KM = "some age below it has nobody at risk"
 _FOLLOW_ON = "no firm closed two priced rounds in the run"
 _SEED_A = "no seed or no Series A round closed in the run"
+_DEALS = "no round closed in the run's first two years"
 CHECKS: list[Check] = [
     Check("1a", 1, "S(10 y)/S(5 y), every firm (run cohorts + 2025 stock, left-truncated)",
           (0.57, 0.77), "≈ 0.67 [S32][S34]", unit="number",
@@ -712,6 +740,13 @@ CHECKS: list[Check] = [
           "$40m ÷ $14.4m = 2.8 (Carta, Q3 2023; caveats)", unit="number", missing=_SEED_A),
     Check("15c", 15, "median Series A round ÷ median seed round", (1.5, 5.0),
           "$9.1m ÷ $3.2m = 2.8 (Carta, Q3 2023; caveats)", unit="number", missing=_SEED_A),
+    Check("16a", 16, "share of the first two years' rounds closed by firms under 1 year old",
+          (0.17, 0.37), "27% of funded AI firms, 2024 (IT Juzi; caveats)", missing=_DEALS),
+    Check("16b", 16, "share of the first two years' rounds closed by firms under 3 years old",
+          (0.40, 0.60), "about half, 2024 (IT Juzi; caveats)", missing=_DEALS),
+    Check("16c", 16, "share of the first two years' rounds at seed (the first priced round)",
+          (0.32, 0.52), "seed/angel/pre-A 291 of 696 AI deals = 42%, 2024 (IT Juzi; caveats)",
+          missing=_DEALS),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -741,7 +776,7 @@ def static_reason(check: Check, sc: Scenario, years: int) -> str | None:
         pol = sc.regions["beijing"].policy
         if max(pol.voucher_rate, pol.voucher_rate_sme) <= 0 or pol.voucher_budget_yuan <= 0:
             return f"Beijing has no compute-voucher programme in {name}"
-    if check.key == "8a" and years < 2:
+    if check.key in ("8a", "16a", "16b", "16c") and years < 2:
         return "needs a horizon of at least 2 years"
     if check.key == "12" and years < 9:
         return "needs a horizon of at least 9 years (the cohorts of years 7–8, followed a year)"
@@ -810,6 +845,8 @@ def values(t: RunTables, role: str) -> dict[str, float]:
     v["14c"], v["14d"] = funded_hazard_ratios(f, t.rounds, m)
     steps = valuation_steps(t.rounds)
     v["15a"], v["15b"], v["15c"] = steps["down_share"], steps["pre_ratio"], steps["size_ratio"]
+    deals = deal_mix(t.rounds)
+    v["16a"], v["16b"], v["16c"] = deals["young_1y"], deals["young_3y"], deals["seed"]
     largest = largest_startups(t.kpis, t.cities)
     size = largest["largest_startup_staff"]
     v["13a"] = float(size.max()) if len(size) else NAN

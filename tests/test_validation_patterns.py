@@ -330,6 +330,26 @@ def test_valuation_steps_count_down_rounds_and_compare_series_a_with_seed():
     assert np.isnan(val.valuation_steps(log[log["stage"] != "seed"])["pre_ratio"])
 
 
+def test_deal_mix_counts_the_first_two_years_rounds_by_the_firms_age_and_stage():
+    """Pattern 16 over a round log: of the rounds of months 0–23 (later ones left out), the
+    shares closed by firms younger than 12 and 36 months at the round, and at seed."""
+    rows = [  # month, age at the round (months), stage
+        (0, 5, "seed"), (3, 11, "seed"), (6, 12, "series_a"), (10, 30, "seed"),
+        (15, 35, "series_b"), (20, 36, "series_a"), (23, 80, "series_c"),
+        (24, 2, "seed"), (40, 1, "seed"),  # after the window: not counted
+    ]  # fmt: skip
+    log = pd.DataFrame(
+        [{"org_id": f"startup:{i}", "month": m, "age_months": a, "stage": st}
+         for i, (m, a, st) in enumerate(rows)]
+    )  # fmt: skip
+    out = val.deal_mix(log)
+    assert out == pytest.approx({"young_1y": 2 / 7, "young_3y": 5 / 7, "seed": 3 / 7})
+    assert val.BY_KEY["16a"].inside(out["young_1y"]) and not val.BY_KEY["16b"].inside(5 / 7)
+    assert val.BY_KEY["16c"].inside(out["seed"]) and not val.BY_KEY["16c"].inside(0.9)
+    assert all(np.isnan(v) for v in val.deal_mix(log[log["month"] >= 24]).values())
+    assert all(np.isnan(v) for v in val.deal_mix(log.drop(columns="age_months")).values())
+
+
 def _dying(per_year: list[int], n: int = 1000, founded: int = 0) -> list[dict]:
     """``n`` firms founded in ``founded``, ``per_year[y]`` of them shut in their year y + 1."""
     rows, alive = [], n
@@ -643,8 +663,8 @@ def test_values_from_a_written_run_folder_equal_those_of_the_run(tmp_path):
     assert np.isfinite(a["14c"])  # (this run has one)
     (tmp_path / "run" / "rounds.parquet").unlink()
     old = val.values(val.RunTables.from_dir(tmp_path / "run"), "national")
-    assert all(np.isnan(old[k]) for k in ("14a", "14c", "14d", "15a", "15b", "15c"))
-    assert all(old[k] == b[k] or np.isnan(b[k]) for k in b if not k.startswith(("14", "15")))
+    assert all(np.isnan(old[k]) for k in ("14a", "14c", "14d", "15a", "15b", "15c", "16a"))
+    assert all(old[k] == b[k] or np.isnan(b[k]) for k in b if not k.startswith(("14", "15", "16")))
 
 
 def test_largest_startups_example_reports_each_citys_largest_unlisted_startup(capsys):
