@@ -37,8 +37,13 @@ POSTERIOR_META = frozenset(
 )
 
 
+def as_run_value(x, integer: bool) -> float | int:
+    """A parameter's value as a run takes it: an integer parameter rounded to the nearest."""
+    return int(round(float(x))) if integer else float(x)
+
+
 def _value(p: Prior, x) -> float | int:
-    return int(round(float(x))) if p.integer else float(x)
+    return as_run_value(x, p.integer)
 
 
 def read_posterior(path: str | Path, priors: list[Prior]) -> tuple[pd.DataFrame, list[str]]:

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
+from experiments.draws import as_run_value
 from experiments.options import DEFAULT_ENSEMBLE
 
 #: Parquet schema metadata key of a posterior file.
@@ -550,9 +551,8 @@ def posterior_medians(path: str | Path) -> dict[str, float | int]:
     df, record = read_posterior(path)
     core = (record.get("core") or {}).get("parameters", [])
     params = [*core, *record["parameters"]]
-    integer = {q["name"] for q in params if q.get("integer")}
     return {
-        q["path"]: int(round(m)) if q["name"] in integer else m
+        q["path"]: as_run_value(m, bool(q.get("integer")))
         for q in params
         if q["name"] in df.columns and math.isfinite(m := float(df[q["name"]].median()))
     }

@@ -618,6 +618,9 @@ class Check:
     missing: str = ""
     #: a one-sided band registered with a strict inequality ("kurtosis > 3")
     strict: bool = False
+    #: the shortest horizon (years) on which the check can be computed, and why
+    min_years: int = 0
+    horizon: str = ""
 
     def band_text(self) -> str:
         if self.band is None:
@@ -642,6 +645,7 @@ _KM = "some age below it has nobody at risk"
 _FOLLOW_ON = "no firm closed two priced rounds in the run"
 _SEED_A = "no seed or no Series A round closed in the run"
 _DEALS = "no round closed in the run's first two years"
+_FIVE_YEARS = dict(min_years=6, horizon="cohorts with 5 years of follow-up")
 CHECKS: list[Check] = [
     Check("1a", 1, "S(10 y)/S(5 y), every firm (run cohorts + 2025 stock, left-truncated)",
           (0.57, 0.77), "≈ 0.67 [S32][S34]", unit="number",
@@ -686,7 +690,7 @@ CHECKS: list[Check] = [
           "Guangzhou > Hangzhou", (0.6, None), "[S53] ranking", roles=(NATIONAL,),
           unit="number"),
     Check("8a", 8, "fall of the mean price paid per GPU-hour, year 1 → year 2", (0.3, 0.7),
-          "50–60% in about a year [S86][S87]", missing="no compute sold"),
+          "50–60% in about a year [S86][S87]", missing="no compute sold", min_years=2),
     Check("8b", 8, "Beijing's vouchers / its startups' compute cost (estimated at list prices)",
           (0.05, 0.3), "~15% cut for users [S65]", roles=(NATIONAL,),
           missing="Beijing's startups bought no compute"),
@@ -701,17 +705,19 @@ CHECKS: list[Check] = [
           None, "no source (explains 9a)",
           missing="no compute-voucher money was redeemed or lapsed"),
     Check("10a", 10, "IPO share of venture-track startups (run cohorts with ≥ 5 years)",
-          (None, 0.01), "0.34% [S37]", missing="no venture-track startup in those cohorts"),
+          (None, 0.01), "0.34% [S37]", missing="no venture-track startup in those cohorts",
+          **_FIVE_YEARS),
     Check("10b", 10, "second round among those that raised a priced round", (0.3, 0.55),
           "40–46% [S38] (conflicts with Carta's funnel: see caveats)",
-          missing="no startup of those cohorts raised a round"),
+          missing="no startup of those cohorts raised a round", **_FIVE_YEARS),
     Check("10c", 10, "Alibaba-alumni startups (run cohorts) listed or acquired", (0.01, 0.06),
           "16 of 541 = 3.0% [S49]", missing="no Alibaba-alumni startup founded"),
     Check("11", 11, "western utilisation in year 5 (no national levers)", (0.15, 0.40),
-          "20–30% [S92] V9", missing="no western capacity"),
+          "20–30% [S92] V9", missing="no western capacity", min_years=5),
     Check("12", 12, "one-year survival, cohorts of run years 7–8 minus years 1–2",
           (-0.05, 0.05), "≈ 79–80% for every cohort [S32][S33][S34]",
-          missing="a cohort founded no firm"),
+          missing="a cohort founded no firm", min_years=9,
+          horizon="the cohorts of years 7–8, followed a year"),
     Check("13a", 13, "the city's largest startup at the end (people)", (None, 10_000),
           "SenseTime's peak 6,113; iFlytek (listed) > 10,000 (caveats)", roles=(CITY,),
           unit="count"),
@@ -725,14 +731,15 @@ CHECKS: list[Check] = [
           missing="no firm founded in the run raised both a seed and a Series A round"),
     Check("14b", 14, "year of age with the highest shutdown hazard, years 1–7 (run cohorts)",
           (2.0, 4.0), "year 3: 1.6%, 6.3%, 9.5% in years 1–3, ≥ 8% to year 7 [S36]",
-          unit="number", missing=_KM),
+          unit="number", missing=_KM, min_years=HAZARD_YEARS + 1,
+          horizon=f"run cohorts followed to age {HAZARD_YEARS}"),
     Check("14c", 14, "shutdowns of VC-backed firms ÷ expected at unfunded firms' hazard by age, "
           "first 5 years after the first round", (None, 1.0),
           "fail less early (Puri and Zarutskie 2012; caveats)", unit="number", strict=True,
           missing="no run cohort firm raised a round, or no unfunded firm shut at those ages"),
     Check("14d", 14, "the same ratio more than 5 years after the first round", (1.0, None),
           "fail more afterwards (Puri and Zarutskie 2012; caveats)", unit="number", strict=True,
-          missing="no run cohort firm was followed 5 years past its first round"),
+          missing="no run cohort firm was followed 5 years past its first round", **_FIVE_YEARS),
     Check("15a", 15, "share of follow-on rounds priced below the firm's previous post-money",
           (None, 0.25), "19–20% a quarter in 2023, the highest since 2018 (Carta; caveats)",
           missing=_FOLLOW_ON),
@@ -741,12 +748,13 @@ CHECKS: list[Check] = [
     Check("15c", 15, "median Series A round ÷ median seed round", (1.5, 5.0),
           "$9.1m ÷ $3.2m = 2.8 (Carta, Q3 2023; caveats)", unit="number", missing=_SEED_A),
     Check("16a", 16, "share of the first two years' rounds closed by firms under 1 year old",
-          (0.17, 0.37), "27% of funded AI firms, 2024 (IT Juzi; caveats)", missing=_DEALS),
+          (0.17, 0.37), "27% of funded AI firms, 2024 (IT Juzi; caveats)", missing=_DEALS,
+          min_years=2),
     Check("16b", 16, "share of the first two years' rounds closed by firms under 3 years old",
-          (0.40, 0.60), "about half, 2024 (IT Juzi; caveats)", missing=_DEALS),
+          (0.40, 0.60), "about half, 2024 (IT Juzi; caveats)", missing=_DEALS, min_years=2),
     Check("16c", 16, "share of the first two years' rounds at seed (the first priced round)",
           (0.32, 0.52), "seed/angel/pre-A 291 of 696 AI deals = 42%, 2024 (IT Juzi; caveats)",
-          missing=_DEALS),
+          missing=_DEALS, min_years=2),
 ]  # fmt: skip
 BY_KEY = {c.key: c for c in CHECKS}
 
@@ -776,22 +784,12 @@ def static_reason(check: Check, sc: Scenario, years: int) -> str | None:
         pol = sc.regions["beijing"].policy
         if max(pol.voucher_rate, pol.voucher_rate_sme) <= 0 or pol.voucher_budget_yuan <= 0:
             return f"Beijing has no compute-voucher programme in {name}"
-    if check.key in ("8a", "16a", "16b", "16c") and years < 2:
-        return "needs a horizon of at least 2 years"
-    if check.key == "12" and years < 9:
-        return "needs a horizon of at least 9 years (the cohorts of years 7–8, followed a year)"
-    if check.key == "14b" and years < HAZARD_YEARS + 1:
-        return (
-            f"needs a horizon of at least {HAZARD_YEARS + 1} years (run cohorts followed to "
-            f"age {HAZARD_YEARS})"
-        )
-    if check.key in ("10a", "10b", "14d") and years < 6:
-        return "needs a horizon of at least 6 years (cohorts with 5 years of follow-up)"
+    if check.key == "11" and not hubs:
+        return f"{name} has no western hub"
+    if years < check.min_years:
+        why = f" ({check.horizon})" if check.horizon else ""
+        return f"needs a horizon of at least {check.min_years} years{why}"
     if check.key == "11":
-        if not hubs:
-            return f"{name} has no western hub"
-        if years < 5:
-            return "needs a horizon of at least 5 years"
         levers = national_levers(sc)
         if levers:
             return f"registered without national levers; {name} has {', '.join(levers)}"
