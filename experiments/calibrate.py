@@ -1650,6 +1650,7 @@ def infer_store(args, spec, df, out: Path, progress: bool):
         df,
         spec.describe(),
         nan=args.nan,
+        condition=args.condition,
         ensemble=args.ensemble,
         samples=args.samples,
         seed=args.npe_seed,

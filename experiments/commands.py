@@ -578,6 +578,14 @@ def _register_calibrate(subparsers) -> None:
         "or drop the statistic",
     )
     inf.add_argument(
+        "--condition",
+        choices=["point", "band", "normal"],
+        default="point",
+        help="condition on each target's observed value (point, default) or on its band: "
+        "given that each statistic lies in its band (band), or with a normal error whose 90%% "
+        "interval is the band (normal); docs/calibration-method.md",
+    )
+    inf.add_argument(
         "--ppc",
         type=int,
         metavar="N",

@@ -33,6 +33,19 @@ Either way the share of failed simulations and where in θ they fall (the median
 of each parameter among them) are printed and recorded. A statistic constant over the training
 set carries no information and is dropped (recorded; a warning if its observed value differs).
 
+**Conditioning** (``--condition``): ``point`` (default) conditions on each target's observed
+value as if it were exact. ``band`` reads each target's band [lo, hi] as what the sources
+allow: every training simulation's statistic x gets an independent error e ~ U(obs − hi,
+obs − lo) (its own draw, seeded), so that conditioning on y = x + e = obs gives the likelihood
+p(y = obs | θ) ∝ P(lo ≤ x ≤ hi | θ): the posterior of θ given that every statistic, seed noise
+included, lies in its band (independent errors across statistics). A target without a band
+stays a point. ``normal`` reads the band as the central 90% interval of a normal error around
+the observed value instead: e ~ N(0, σ²), σ = (hi − lo) / (2 × 1.645), so a statistic a little
+outside its band is less likely, not impossible. Under ``point`` a precise statistic (little
+seed noise, e.g. one-year survival) is held at its observed value however wide its band, and
+outweighs a noisy one (the round funnel) whose band is as narrow as its noise
+(docs/calibration.md, "The funnel miss is the inference's weighting").
+
 **Determinism.** Each ensemble member k trains with ``torch.manual_seed(seed + k)`` on one
 thread; sampling uses ``torch.manual_seed(seed)``: the same store gives the same posterior file.
 """
@@ -61,6 +74,9 @@ from experiments.options import DEFAULT_ENSEMBLE
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"
 NAN_POLICIES = ("indicator", "drop")
+CONDITIONING = ("point", "band", "normal")
+#: The standard normal's 95% quantile: a band read as a central 90% interval is ±1.645 σ.
+NORMAL_90 = 1.6448536269514722
 DEFAULT_SAMPLES = 4000
 #: Fewer successful simulations than this cannot train (and validate) a density estimator.
 MIN_SIMULATIONS = 20
@@ -206,12 +222,18 @@ def training_set(
     statistics: Sequence[str] | None = None,
     nan: str = "indicator",
     context: Sequence[str] = (),
+    condition: str = "point",
+    seed: int = 0,
 ) -> TrainingSet:
     """Build (θ, x) from store rows under a NaN policy (see the module docstring).
     ``context`` names columns appended to the statistics as inputs of the network that are
-    known for every simulation, failed or not (stage B's θ_core, as prior quantiles)."""
+    known for every simulation, failed or not (stage B's θ_core, as prior quantiles).
+    ``condition`` "band" or "normal" adds each simulation's band error to the statistics with
+    a band (:func:`band_errors`, from ``seed``)."""
     if nan not in NAN_POLICIES:
         raise ScenarioError("--nan", nan, "allowed: " + ", ".join(NAN_POLICIES))
+    if condition not in CONDITIONING:
+        raise ScenarioError("--condition", condition, "allowed: " + ", ".join(CONDITIONING))
     priors = list(info["parameters"])
     names = [p["name"] for p in priors]
     stats = list(statistics) if statistics is not None else observed_statistics(info)
@@ -229,6 +251,8 @@ def training_set(
     stats = [*stats, *context]
     S = df[stats].apply(pd.to_numeric, errors="coerce").to_numpy(float, copy=True)
     S[~ok, :n_stats] = np.nan  # a failed run defines no statistic (its θ_core is known)
+    if condition != "point":  # NaN + e stays NaN: a missing statistic stays missing
+        S[:, :n_stats] += band_errors(info, stats[:n_stats], len(df), seed, condition)
     keep = np.ones(len(df), bool) if nan == "indicator" else ok
     dropped: dict[str, str] = {}
     columns, fill = [], {}
@@ -260,6 +284,34 @@ def training_set(
     enc.mean, enc.std = raw.mean(axis=0), raw.std(axis=0)
     X = enc.encode(S[keep])
     return TrainingSet(U_all[keep], X, enc, priors, nan, len(df), failed, int(keep.sum()), where)
+
+
+def band_errors(
+    info: dict, statistics: Sequence[str], n: int, seed: int, kind: str = "band"
+) -> np.ndarray:
+    """(n × len(statistics)) errors of conditioning on bands, 0 for a statistic without a band.
+    ``band``: e ~ U(obs − hi, obs − lo) for a band [lo, hi] and observed value obs, so y = x +
+    e = obs exactly when x is in the band; ``normal``: e ~ N(0, σ²), σ = (hi − lo) / 3.29 (the
+    band as a central 90% interval). Row i is simulation i's, the same for every ensemble
+    member; reproducible from ``seed``."""
+    by = {t["name"]: t for t in info["statistics"]}
+    rng = np.random.default_rng([seed, 0xBA4D])
+    z = (
+        rng.random((n, len(statistics)))
+        if kind == "band"
+        else rng.standard_normal((n, len(statistics)))
+    )
+    e = np.zeros_like(z)
+    for j, name in enumerate(statistics):
+        t = by[name]
+        if t.get("low") is None or t.get("high") is None or t.get("observed") is None:
+            continue
+        lo, hi, obs = float(t["low"]), float(t["high"]), float(t["observed"])
+        if kind == "band":
+            e[:, j] = (obs - hi) + z[:, j] * (hi - lo)
+        else:
+            e[:, j] = z[:, j] * (hi - lo) / (2 * NORMAL_90)
+    return e
 
 
 def observed_vector(info: dict, statistics: Sequence[str]) -> np.ndarray:
@@ -592,8 +644,11 @@ def infer(
     progress: bool = False,
     store_path: str = "",
     core_draws: pd.DataFrame | None = None,
+    condition: str = "point",
 ) -> tuple[pd.DataFrame, dict]:
-    """Train on a store and condition on its observed targets: (posterior draws, record).
+    """Train on a store and condition on its observed targets: (posterior draws, record);
+    ``condition``: on each observed value (``point``) or on each band (``band``, ``normal``;
+    module docstring).
 
     A stage-B store (``info['core']``) needs ``core_draws``: one stage-A posterior row per
     sample (columns: the core names and ``core_row``), paired with the φ samples. Mode
@@ -617,7 +672,7 @@ def infer(
             for j, name in enumerate(core_names):
                 df[CONTEXT + name] = U[:, j]
                 context.append(CONTEXT + name)
-    ts = training_set(df, info, statistics, nan, context)
+    ts = training_set(df, info, statistics, nan, context, condition, seed)
     stats = [s for s in ts.encoding.statistics if s not in context]
     x_o_raw = observed_vector(info, stats)
     x_o = ts.encoding.encode(x_o_raw) if not context else None
@@ -643,9 +698,13 @@ def infer(
     theta = from_unit(u, ts.priors)
     revisions = sorted({str(r) for r in df["git_revision"].dropna().unique()})
     frame = posterior_frame(theta, ts.priors, core_draws if core else None)
+    method = "NPE (sbi), ensemble of neural spline flows on the unit prior box"
+    if condition != "point":
+        how = "uniform" if condition == "band" else "normal, the band a 90% interval"
+        method += f", conditioned on the targets' bands ({how} errors)"
     meta = npe_record(
         info,
-        "NPE (sbi), ensemble of neural spline flows on the unit prior box",
+        method,
         ts,
         ens,
         stats,
@@ -658,6 +717,7 @@ def infer(
         store=store_path,
         store_git_revisions=revisions,
         training_wall_s=round(time.perf_counter() - t0, 2),
+        conditioning=condition,
     )
     return frame, meta
 

@@ -295,3 +295,64 @@ def test_batched_samples_say_so_when_the_posterior_misses_the_prior_box():
 
     with pytest.raises(ScenarioError, match="inside the prior's box"):
         _ensemble([_Member(2.0)]).sample_unit_batched(np.zeros((2, 3)), 10)
+
+
+# --------------------------------------------------------------------------------------------
+# Conditioning on the targets' bands (--condition band)
+# --------------------------------------------------------------------------------------------
+def _banded(low=0.3, high=0.9, observed=0.5) -> dict:
+    info = _info()
+    info["statistics"][0].update(low=low, high=high, observed=observed)  # s1: a wide band
+    return info  # s2: a point band (low = high = observed), s3: no observed value
+
+
+def test_band_errors_are_uniform_on_the_band_seen_from_the_observation_or_normal():
+    e = inf.band_errors(_banded(), ["s1", "s2"], 20_000, seed=7)
+    # y = x + e = 0.5 exactly when x = 0.5 - e, so x = 0.5 - e must cover [0.3, 0.9] evenly
+    x = 0.5 - e[:, 0]
+    assert 0.3 <= x.min() < 0.301 and 0.899 < x.max() <= 0.9
+    np.testing.assert_allclose(np.histogram(x, bins=6, range=(0.3, 0.9))[0] / 20_000, 1 / 6,
+                               atol=0.01)  # fmt: skip
+    assert (e[:, 1] == 0).all()  # a point band adds nothing
+    np.testing.assert_array_equal(e, inf.band_errors(_banded(), ["s1", "s2"], 20_000, seed=7))
+    assert not np.array_equal(e, inf.band_errors(_banded(), ["s1", "s2"], 20_000, seed=8))
+    # normal: the band [0.3, 0.9] is the central 90% interval of an error centred on 0
+    n = inf.band_errors(_banded(), ["s1", "s2"], 20_000, seed=7, kind="normal")
+    assert abs(n[:, 0].mean()) < 0.01 and (n[:, 1] == 0).all()
+    np.testing.assert_allclose(np.quantile(n[:, 0], [0.05, 0.95]), [-0.3, 0.3], atol=0.01)
+
+
+def test_band_conditioning_moves_the_statistics_and_keeps_the_missing_ones_missing():
+    point = inf.training_set(_rows(), _banded(), statistics=["s1", "s2", "s3"])
+    band = inf.training_set(_rows(), _banded(), statistics=["s1", "s2", "s3"], condition="band")
+    assert band.encoding.columns == point.encoding.columns  # the same missing values flagged
+    s1 = point.encoding.columns.index("s1")
+    raw = band.x[:, s1] * band.encoding.std[s1] + band.encoding.mean[s1]
+    moved = raw - _rows()["s1"].fillna(point.encoding.fill["s1"]).to_numpy()
+    ok = _rows()["s1"].notna().to_numpy()
+    assert (moved[ok] >= 0.5 - 0.9 - 1e-9).all() and (moved[ok] <= 0.5 - 0.3 + 1e-9).all()
+    assert np.ptp(moved[ok]) > 0.3
+    with pytest.raises(Exception, match="condition"):
+        inf.training_set(_rows(), _banded(), condition="exact")
+
+
+def test_a_band_gives_the_posterior_of_the_statistic_lying_in_the_band():
+    """A statistic without noise equal to θ: conditioned on its point the posterior sits at
+    the point; conditioned on the band [1.8, 2.2] it spreads evenly over the band."""
+    assert inf.available(), "torch and sbi are missing: " + inf.REINSTALL
+    rng = np.random.default_rng(3)
+    n = 600
+    df = pd.DataFrame({"status": ["ok"] * n, "a": rng.uniform(1, 3, n),
+                       "b": np.exp(rng.uniform(math.log(0.01), 0, n))})  # fmt: skip
+    df["s1"], df["git_revision"] = df["a"], "x"
+    info = {**_info(observed=(2.0, None, None)), "scenario": "t", "spec_hash": "h",
+            "target_set": "t"}  # fmt: skip
+    info["statistics"][0].update(low=1.8, high=2.2)
+    q = {}
+    for condition in ("point", "band"):
+        draws, record = inf.infer(df, info, ensemble=1, samples=4000, seed=0, condition=condition)
+        q[condition] = np.quantile(draws["a"], [0.05, 0.5, 0.95])
+        assert record["conditioning"] == condition
+    assert q["point"][2] - q["point"][0] < 0.2  # 0.155 here: one small flow is not a spike
+    lo, mid, hi = q["band"]  # U(1.8, 2.2) would give 1.82, 2.00, 2.18
+    assert 1.75 < lo < 1.9 and 1.93 < mid < 2.07 and 2.1 < hi < 2.28 and hi - lo > 0.3
