@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
+from experiments.parameters import as_run_value
 
 
 class Prior(Protocol):
@@ -35,11 +36,6 @@ THETA_KEY = 2**31 - 7
 POSTERIOR_META = frozenset(
     {"weight", "draw", "git_revision", "target_set", "spec_hash", "log_prob"}
 )
-
-
-def as_run_value(x, integer: bool) -> float | int:
-    """A parameter's value as a run takes it: an integer parameter rounded to the nearest."""
-    return int(round(float(x))) if integer else float(x)
 
 
 def _value(p: Prior, x) -> float | int:

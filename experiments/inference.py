@@ -68,8 +68,8 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
-from experiments.draws import as_run_value
 from experiments.options import DEFAULT_ENSEMBLE
+from experiments.parameters import as_run_value
 
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"

@@ -104,6 +104,12 @@ class RunTask:
         }
 
 
+def as_run_value(x, integer: bool) -> float | int:
+    """A parameter's value as a run takes it: an integer parameter rounded to the nearest (the
+    draws' rule, and a posterior's medians')."""
+    return int(round(float(x))) if integer else float(x)
+
+
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
     """One integer seed per replicate, spawned from the root (common to every design point)."""
     children = np.random.SeedSequence(root_seed).spawn(replicates)
