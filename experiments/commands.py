@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ecosystem.scenario import ScenarioError
-from experiments.options import DEFAULT_ENSEMBLE
+from experiments.options import CONDITIONING, DEFAULT_ENSEMBLE, NAN_POLICIES
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SA_METHODS = ["morris", "sobol", "fast", "delta", "pawn"]
@@ -572,15 +572,15 @@ def _register_calibrate(subparsers) -> None:
     )
     inf.add_argument(
         "--nan",
-        choices=["indicator", "drop"],
-        default="indicator",
+        choices=NAN_POLICIES,
+        default=NAN_POLICIES[0],
         help="statistics undefined in some simulations: impute + missing indicator (default) "
         "or drop the statistic",
     )
     inf.add_argument(
         "--condition",
-        choices=["point", "band", "normal"],
-        default="point",
+        choices=CONDITIONING,
+        default=CONDITIONING[0],
         help="condition on each target's observed value (point, default) or on its band: "
         "given that each statistic lies in its band (band), or with a normal error whose 90%% "
         "interval is the band (normal); docs/calibration-method.md",

@@ -68,13 +68,11 @@ import numpy as np
 import pandas as pd
 
 from ecosystem.scenario import ScenarioError
-from experiments.options import DEFAULT_ENSEMBLE
+from experiments.options import CONDITIONING, DEFAULT_ENSEMBLE, NAN_POLICIES
 from experiments.parameters import as_run_value
 
 #: Parquet schema metadata key of a posterior file.
 POSTERIOR_KEY = b"aieco.posterior"
-NAN_POLICIES = ("indicator", "drop")
-CONDITIONING = ("point", "band", "normal")
 #: The standard normal's 95% quantile: a band read as a central 90% interval is ±1.645 σ.
 NORMAL_90 = 1.6448536269514722
 DEFAULT_SAMPLES = 4000

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 DEFAULT_SPEC = "hangzhou"
+#: ``aieco calibrate --infer``'s choices, read by its parser and by ``experiments.inference``:
+#: the NaN policies and what the posterior is conditioned on (each target's value or band).
+NAN_POLICIES = ("indicator", "drop")
+CONDITIONING = ("point", "band", "normal")
 #: ``--posterior`` values: the posterior the scenario names (the default with draws), and none.
 PRESET, PRIOR = "preset", "prior"
 
