@@ -90,7 +90,7 @@ def truncate(round1: Path, out: Path, n2: int, eps: float) -> None:
         print(f"tried {tried:,}, inside {sum(len(k) for k in kept):,}", flush=True)
     accept = sum(len(k) for k in kept) / tried
     theta = inf.from_unit(np.concatenate(kept)[:n2], ts.priors)
-    head = inf._record_head(info, f"TSNPE proposal: the prior inside q1's HPR at 1 - {eps}")
+    head = inf.record_head(info, f"TSNPE proposal: the prior inside q1's HPR at 1 - {eps}")
     meta = {**head, "parameters": ts.priors, "calibrated": False}
     out.mkdir(parents=True, exist_ok=True)
     inf.write_posterior(out / "round2_draws.parquet", inf.posterior_frame(theta, ts.priors), meta)

@@ -48,6 +48,7 @@ from ecosystem.scenario import (
     strip_provenance,
 )
 from ecosystem.seeds import MAX_SEED
+from experiments.options import CONDITIONING
 from experiments.parameters import NAME_RE, RESERVED_NAMES, Parameter, RunTask, Scalar, run_id
 from experiments.spec import (
     DesignSpec,
@@ -1406,29 +1407,113 @@ def band_distance(ok: pd.DataFrame, targets: list[dict]) -> np.ndarray:
     return _distance(*_against_bands(ok, targets))
 
 
+def conditioned_targets(info: dict) -> list[dict]:
+    """The statistics of a spec's ``describe()`` with a target band: what the band-scaled
+    distance sums over."""
+    return [t for t in info["statistics"] if t["low"] is not None]
+
+
+def nearest_simulations(df: pd.DataFrame, info: dict, k: int) -> pd.DataFrame:
+    """The ``k`` ok simulations of store rows ``df`` nearest the observed targets in
+    :func:`band_distance` (nearest first, ties in store order; column ``distance``), leaving
+    out any with a target statistic undefined (infinitely far): fewer than ``k`` then."""
+    ok = df[df["status"] == "ok"].reset_index(drop=True)
+    d = band_distance(ok, conditioned_targets(info))
+    order = np.argsort(d, kind="stable")[:k]
+    order = order[np.isfinite(d[order])]
+    return ok.iloc[order].assign(distance=d[order])
+
+
+def rejection_posterior(
+    df: pd.DataFrame, info: dict, share: float = NEAREST_SHARE, store_path: str = ""
+) -> tuple[pd.DataFrame, dict]:
+    """(posterior draws, record) by rejection ABC on a store (``--method rejection``): the θ of
+    the ``share`` of ok simulations nearest the observed targets in :func:`band_distance`, every
+    target weighted by its band, nearest first (so the first n draws are the posterior at the
+    share n / ok simulations). Its predictive check re-simulates those θ on fresh seeds. No
+    network is trained: it needs neither torch nor sbi, and its width is the acceptance share's,
+    not the data's alone (docs/calibration-method.md, "Rejection ABC"). Not for a stage-B spec,
+    whose θ_core must keep stage A's posterior (a cut posterior): accepting simulations would
+    update θ_core by this city's statistics."""
+    from experiments.inference import failed_quantiles, posterior_frame, record_head
+
+    if info.get("core"):
+        raise ScenarioError(
+            "--method",
+            "rejection",
+            "is not for a stage-B spec: its θ_core keeps stage A's posterior (a cut posterior), "
+            "which only npe conditions on; use --method npe",
+        )
+    if not 0 < share <= 1:
+        raise ScenarioError("--accept", share, "must be in (0, 1] (a share of ok simulations)")
+    targets = conditioned_targets(info)
+    if not targets:
+        raise ScenarioError("statistics", "[]", "no statistic has a target band to measure from")
+    ok = int((df["status"] == "ok").sum())
+    k = max(1, round(share * ok))
+    near = nearest_simulations(df, info, k)
+    if near.empty:
+        raise ScenarioError(
+            "--method", "rejection", "no ok simulation defines every target statistic"
+        )
+    priors = list(info["parameters"])
+    frame = posterior_frame(near[[p["name"] for p in priors]].to_numpy(float), priors)
+    warnings_ = []
+    if len(near) < k:
+        warnings_.append(
+            f"only {len(near)} of the {k} nearest simulations define every target statistic"
+        )
+    failed = len(df) - ok
+    record = {
+        **record_head(
+            info,
+            "rejection ABC: the simulations of the store nearest the observed targets in "
+            "Σ ((x − observed) / half-width of the band)²",
+        ),
+        "store": store_path,
+        "store_git_revisions": sorted({str(r) for r in df["git_revision"].dropna().unique()}),
+        "conditioning": "band-scaled distance",
+        "accept_share": share,
+        "accepted": len(near),
+        "max_distance": float(near["distance"].max()),
+        "samples": len(frame),
+        "parameters": priors,
+        "targets": targets,
+        "observed": {t["name"]: float(t["observed"]) for t in targets},
+        "warnings": warnings_,
+        "calibrated": True,
+        "core": None,
+        "context": [],
+        "simulations": len(df),
+        "failed": failed,
+        "failed_share": failed / len(df),
+        "failed_median_prior_quantile": failed_quantiles(df, priors),
+        "trained_on": ok,
+    }
+    return frame, record
+
+
 def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) -> dict | None:
     """Which targets the simulations meet *together*, not one at a time as in ``predictive``.
 
     Returns ``met``: how many ok simulations meet exactly k of the conditioned targets (k = 0..K;
     a missing statistic meets nothing), and the ``nearest`` share of simulations closest to the
-    observed values in the distance Σ ((x − observed) / half-width of the band)² (a missing
-    statistic: infinitely far), with each statistic's median over them (``nearest_median``) and
-    the share of them inside each band (``nearest_in_band``). That subset is a rejection-ABC
-    posterior predictive with every target weighted by its band: where the neural posterior's
-    predictive lies far from it, the posterior weighs the targets otherwise, which matters when
-    no simulation meets all the targets at once (the posterior then extrapolates).
+    observed values in the distance Σ ((x − observed) / half-width of the band)² (never one with
+    a target statistic missing: :func:`nearest_simulations`), with each statistic's median over
+    them (``nearest_median``) and the share of them inside each band (``nearest_in_band``). That
+    subset is a rejection-ABC posterior predictive with every target weighted by its band: where
+    the neural posterior's predictive lies far from it, the posterior weighs the targets
+    otherwise, which matters when no simulation meets all the targets at once (the posterior
+    then extrapolates).
     None when no simulation is ok or nothing is conditioned on."""
     ok = df[df["status"] == "ok"]
-    targets = [t for t in info["statistics"] if t["low"] is not None]
+    targets = conditioned_targets(info)
     if not len(ok) or not targets:
         return None
 
-    x, low, high, observed = _against_bands(ok, targets)
-    inside = _inside(x, low, high)
+    inside = inside_bands(ok, targets)
     met = np.bincount(inside.sum(axis=1), minlength=len(targets) + 1)
-    k = max(1, round(nearest * len(ok)))
-    chosen = np.argsort(_distance(x, low, high, observed), kind="stable")[:k]
-    near = ok.iloc[chosen]
+    near = nearest_simulations(df, info, max(1, round(nearest * len(ok))))
     medians = {}
     for t in info["statistics"]:
         values = pd.to_numeric(near[t["name"]], errors="coerce").to_numpy(float)
@@ -1437,12 +1522,15 @@ def joint_reach(df: pd.DataFrame, info: dict, nearest: float = NEAREST_SHARE) ->
         "simulations": len(ok),
         "targets": [t["name"] for t in targets],
         "met": met,
-        "nearest": k,
+        "nearest": len(near),
         "nearest_share": nearest,
         "nearest_median": medians,
         "nearest_in_band": {
-            t["name"]: float(v) for t, v in zip(targets, inside[chosen].mean(axis=0), strict=True)
-        },
+            t["name"]: float(v)
+            for t, v in zip(targets, inside_bands(near, targets).mean(axis=0), strict=True)
+        }
+        if len(near)
+        else {t["name"]: math.nan for t in targets},
     }
 
 
@@ -1590,10 +1678,15 @@ def given_flag(args, flags: tuple[str, ...]) -> str | None:
     """The first of ``flags`` the command line gave (a value, a switch on, a non-empty list):
     how each ``aieco calibrate`` mode names the option it does not use."""
     for flag in flags:
-        value = getattr(args, _FLAG_DEST.get(flag, flag.lstrip("-").replace("-", "_")), None)
+        value = given_value(args, flag)
         if value is not None and value is not False and value != []:
             return flag
     return None
+
+
+def given_value(args, flag: str) -> Any:
+    """The value the command line gave ``flag`` (``given_flag``'s), to name it in an error."""
+    return getattr(args, _FLAG_DEST.get(flag, flag.lstrip("-").replace("-", "_")), None)
 
 
 def check_engine_options(args) -> None:
@@ -1631,12 +1724,32 @@ def check_inference_options(args) -> None:
             raise ScenarioError("--posterior", args.posterior, "exists and is not a file")
 
 
+def check_method_options(args) -> None:
+    """``--method`` and its own options: ``--accept`` goes with rejection, ``--condition`` and
+    ``--npe-seed`` with npe (ScenarioError, one line)."""
+    rejection = args.method == "rejection"  # None: npe
+    if rejection and (flag := given_flag(args, ("--condition", "--npe-seed"))):
+        raise ScenarioError(
+            flag, given_value(args, flag), "is an npe option; --method rejection trains nothing"
+        )
+    if args.accept is not None and not rejection:
+        raise ScenarioError("--accept", args.accept, "goes with --method rejection")
+    if args.accept is not None and not 0 < args.accept <= 1:
+        raise ScenarioError(
+            "--accept", args.accept, "must be in (0, 1] (a share of ok simulations)"
+        )
+
+
 def infer_store(args, spec, df, out: Path, progress: bool):
     """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
-    ``df``), conditioned on the spec's observed targets; a stage-B spec pairs the samples with
-    θ_core rows of stage A."""
+    ``df``), conditioned on the spec's observed targets (a stage-B spec pairs the samples with
+    θ_core rows of stage A), or with ``--method rejection`` the store's simulations nearest the
+    targets (:func:`rejection_posterior`)."""
     from experiments.inference import MIN_SIMULATIONS, infer
 
+    if args.method == "rejection":
+        share = NEAREST_SHARE if args.accept is None else args.accept
+        return rejection_posterior(df, spec.describe(), share, str(out / "store.parquet"))
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
         raise ScenarioError(
@@ -1650,7 +1763,7 @@ def infer_store(args, spec, df, out: Path, progress: bool):
         df,
         spec.describe(),
         nan=args.nan,
-        condition=args.condition,
+        condition=args.condition or CONDITIONING[0],
         ensemble=args.ensemble,
         samples=args.samples,
         seed=args.npe_seed,

@@ -131,6 +131,12 @@ def _check_options(args) -> None:
     check_engine_options(args)  # --months, --workers, --scheduler
 
     check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
+    if args.method == "rejection" or args.accept is not None:
+        raise ScenarioError(
+            "--method" if args.method else "--accept",
+            args.method or args.accept,
+            "'all' infers with npe (stage B's cut posterior); use rejection on one spec",
+        )
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():
         raise ScenarioError("--core-posterior", args.core_posterior, "no such posterior file")
 

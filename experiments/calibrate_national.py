@@ -690,7 +690,7 @@ def format_report(
 def check_options(args) -> None:
     unused = (
         "--infer", "--summary", "--store-only", "--posterior", "--ppc", "--core-posterior",
-        "--stage-a-budget", "--set", "--csv",
+        "--stage-a-budget", "--set", "--csv", "--method", "--accept", "--condition",
     )  # fmt: skip
     if flag := given_flag(args, unused):
         raise ScenarioError(

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ecosystem.scenario import ScenarioError
-from experiments.options import CONDITIONING, DEFAULT_ENSEMBLE, NAN_POLICIES
+from experiments.options import CONDITIONING, DEFAULT_ENSEMBLE, INFERENCE_METHODS, NAN_POLICIES
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SA_METHODS = ["morris", "sobol", "fast", "delta", "pawn"]
@@ -578,10 +578,22 @@ def _register_calibrate(subparsers) -> None:
         "or drop the statistic",
     )
     inf.add_argument(
+        "--method",
+        choices=INFERENCE_METHODS,
+        help="npe (default): an ensemble of neural posterior estimators; rejection: rejection "
+        "ABC, the --accept share of the store's simulations nearest the targets (every target "
+        "weighted by its band; no training, one stage only); docs/calibration-method.md",
+    )
+    inf.add_argument(
+        "--accept",
+        type=float,
+        metavar="SHARE",
+        help="--method rejection: the share of ok simulations kept (default 0.05)",
+    )
+    inf.add_argument(
         "--condition",
         choices=CONDITIONING,
-        default=CONDITIONING[0],
-        help="condition on each target's observed value (point, default) or on its band: "
+        help="npe: condition on each target's observed value (point, default) or on its band: "
         "given that each statistic lies in its band (band), or with a normal error whose 90%% "
         "interval is the band (normal); docs/calibration-method.md",
     )
@@ -616,7 +628,7 @@ def cmd_calibrate(args) -> int:
         unused = (
             "--budget", "--infer", "--ppc", "--store-only", "--posterior", "--summary",
             "--resume", "--workers", "--scheduler", "--out", "--core-posterior",
-            "--stage-a-budget", "--months",
+            "--stage-a-budget", "--months", "--method", "--accept", "--condition",
         )  # fmt: skip
         if flag := given_flag(args, unused):
             return _error(f"{flag}: not used by --check (it takes --seeds, --set, --csv)")
@@ -650,9 +662,12 @@ def _cmd_store(args) -> int:
 
     from experiments.calibrate import (
         check_inference_options,
+        check_method_options,
         check_store_revision,
         existing_draws,
         format_predictive,
+        given_flag,
+        given_value,
         load_spec,
         predictive,
         write_store,
@@ -682,7 +697,12 @@ def _cmd_store(args) -> int:
     if args.store_only and args.budget is None:
         raise ScenarioError("--store-only", None, "goes with --budget N")
     check_inference_options(args)
+    check_method_options(args)
+    npe = args.method != "rejection"
     if args.ppc is not None:
+        if flag := given_flag(args, ("--method", "--accept", "--condition")):
+            why = "is for --infer; --ppc reads the posterior file"
+            raise ScenarioError(flag, given_value(args, flag), why)
         return _cmd_ppc(args, spec, out, posterior_path)
     if args.budget is None:
         if not (args.summary or args.infer):
@@ -696,9 +716,10 @@ def _cmd_store(args) -> int:
         if args.summary:
             print(format_predictive(predictive(df, info), info, df))
             return EXIT_OK
-        from experiments.inference import require
+        if npe:
+            from experiments.inference import require
 
-        require("--infer")
+            require("--infer")
         return _infer(args, spec, out, df, posterior_path)
     if args.budget < 1:
         raise ScenarioError("--budget", args.budget, "must be >= 1 (simulations)")
@@ -708,7 +729,7 @@ def _cmd_store(args) -> int:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     if args.workers is not None and args.scheduler:
         raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
-    if not args.store_only:
+    if not args.store_only and npe:
         from experiments.inference import require
 
         require("--budget")  # before any simulation: the store step alone is --store-only

@@ -242,9 +242,7 @@ def training_set(
     ok = (df["status"] == "ok").to_numpy()
     failed = int((~ok).sum())
     U_all = to_unit(df[names].to_numpy(float), priors)
-    where = {}
-    if failed:
-        where = {n: float(np.median(U_all[~ok, j])) for j, n in enumerate(names)}
+    where = failed_quantiles(df, priors)
     n_stats = len(stats)
     stats = [*stats, *context]
     S = df[stats].apply(pd.to_numeric, errors="coerce").to_numpy(float, copy=True)
@@ -282,6 +280,16 @@ def training_set(
     enc.mean, enc.std = raw.mean(axis=0), raw.std(axis=0)
     X = enc.encode(S[keep])
     return TrainingSet(U_all[keep], X, enc, priors, nan, len(df), failed, int(keep.sum()), where)
+
+
+def failed_quantiles(df: pd.DataFrame, priors: Sequence[dict]) -> dict[str, float]:
+    """Parameter -> median prior quantile of its values among the store's failed simulations
+    (0.5: failures show no pattern in it); empty when none failed."""
+    failed = (df["status"] != "ok").to_numpy()
+    if not failed.any():
+        return {}
+    U = to_unit(df.loc[failed, [p["name"] for p in priors]].to_numpy(float), priors)
+    return {p["name"]: float(np.median(U[:, j])) for j, p in enumerate(priors)}
 
 
 def band_errors(
@@ -529,7 +537,7 @@ def posterior_frame(
     return df
 
 
-def _record_head(info: dict, method: str) -> dict:
+def record_head(info: dict, method: str) -> dict:
     """What every posterior record starts with: the spec, targets, code and libraries."""
     from ecosystem.run import git_revision
 
@@ -740,7 +748,7 @@ def npe_record(
     revisions, the training time) follows the head."""
     by = {t["name"]: t for t in info["statistics"]}
     return {
-        **_record_head(info, method),
+        **record_head(info, method),
         **provenance,
         "seed": seed,
         "ensemble": ens.members,
@@ -761,18 +769,25 @@ def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str
     share of the prior's (in prior quantiles: 90% means the data told little)."""
     q = (1 - level) / 2
     pct = f"{level:.0%}"
+    if "accepted" in meta:  # experiments.calibrate.rejection_posterior
+        how = (
+            f"rejection ABC: the {meta['accepted']} of {meta['trained_on']} ok simulations "
+            f"({meta['accept_share']:.0%}) nearest the targets, band-scaled distance ≤ "
+            f"{meta['max_distance']:.3g}, of {meta['simulations']} ({meta['failed']} failed)"
+        )
+    else:
+        how = (
+            f"ensemble of {len(meta['ensemble'])} NPEs on {meta['trained_on']} of "
+            f"{meta['simulations']} simulations ({meta['failed']} failed), NaN policy "
+            f"{meta['nan_policy']}, conditioning {meta.get('conditioning', 'point')}"
+        )
+    dropped = meta.get("encoding", {}).get("dropped", {})
     lines = [
-        f"Posterior of `{meta['name']}`: {len(draws)} draws, ensemble of {len(meta['ensemble'])} "
-        f"NPEs on {meta['trained_on']} of {meta['simulations']} simulations "
-        f"({meta['failed']} failed), NaN policy {meta['nan_policy']}; spec {meta['spec_hash']}, "
+        f"Posterior of `{meta['name']}`: {len(draws)} draws, {how}; spec {meta['spec_hash']}, "
         f"targets {meta['target_set']}.",
         "Conditioned on: "
         + ", ".join(f"{k} = {v:g}" for k, v in meta["observed"].items())
-        + (
-            f"; dropped: {', '.join(f'{k} ({v})' for k, v in meta['encoding']['dropped'].items())}"
-            if meta["encoding"]["dropped"]
-            else ""
-        ),
+        + (f"; dropped: {', '.join(f'{k} ({v})' for k, v in dropped.items())}" if dropped else ""),
         "",
         f"| parameter | prior | median | {pct} interval | width / prior width |",
         "|---|---|---|---|---|",
@@ -812,7 +827,7 @@ def prior_posterior(info: dict, theta: np.ndarray, core_draws: pd.DataFrame | No
     priors = list(info["parameters"])
     frame = posterior_frame(np.asarray(theta, dtype=float), priors, core_draws)
     meta = {
-        **_record_head(info, "prior (no observed quantity): φ from its prior, θ_core from stage A"),
+        **record_head(info, "prior (no observed quantity): φ from its prior, θ_core from stage A"),
         "store": "",
         "store_git_revisions": [],
         "samples": len(frame),

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 DEFAULT_SPEC = "hangzhou"
 #: ``aieco calibrate --infer``'s choices, read by its parser and by ``experiments.inference``:
-#: the NaN policies and what the posterior is conditioned on (each target's value or band).
+#: the NaN policies and what the neural posterior is conditioned on (each target's value or
+#: band).
 NAN_POLICIES = ("indicator", "drop")
 CONDITIONING = ("point", "band", "normal")
+#: How ``--infer`` turns a store into a posterior: neural posterior estimation (the default)
+#: or rejection ABC (the store's simulations nearest the targets, ``--accept`` of them).
+INFERENCE_METHODS = ("npe", "rejection")
 #: ``--posterior`` values: the posterior the scenario names (the default with draws), and none.
 PRESET, PRIOR = "preset", "prior"
 

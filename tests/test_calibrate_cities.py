@@ -317,6 +317,8 @@ def test_bad_options_of_all_are_one_line(tmp_path, capsys):
         (["--core-posterior", str(tmp_path / "none.parquet")], "--core-posterior"),
         (["--samples", "0"], "--samples"),
         (["--ppc", "0"], "--ppc"),
+        (["--method", "rejection"], "--method"),
+        (["--accept", "0.1"], "--accept"),
     ):
         code = main(["calibrate", "all", "--out", str(tmp_path / "o"), *argv])
         err = capsys.readouterr().err.strip()

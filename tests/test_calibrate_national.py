@@ -211,6 +211,8 @@ def test_calibrate_national_end_to_end(tmp_path, monkeypatch, capsys):
         (["--budget", "0"], "--budget"),
         (["--infer"], "--infer"),
         (["--ppc", "3"], "--ppc"),
+        (["--method", "rejection"], "--method"),
+        (["--condition", "band"], "--condition"),
         (["--stage-a-budget", "20"], "--stage-a-budget"),
         (["--workers", "0"], "--workers"),
         (["--workers", "2", "--scheduler", "tcp://x:1"], "--workers"),

@@ -188,6 +188,13 @@ def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, change, field, why):
         (["--budget", "2", "--workers", "0"], "--workers"),
         ([], "--budget"),
         (["--budget", "2", "--set", "meta.years=2"], "--set"),
+        (["--infer", "--method", "rejection", "--condition", "band"], "--condition"),
+        (["--infer", "--method", "rejection", "--npe-seed", "3"], "--npe-seed"),
+        (["--infer", "--accept", "0.1"], "--accept"),
+        (["--infer", "--method", "rejection", "--accept", "0"], "--accept"),
+        (["--infer", "--method", "rejection", "--accept", "1.5"], "--accept"),
+        (["--ppc", "3", "--method", "rejection"], "--method"),
+        (["--ppc", "3", "--condition", "normal"], "--condition"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, capsys, argv, field):
@@ -498,6 +505,71 @@ def test_joint_reach_counts_targets_met_together_and_summarises_the_nearest_simu
     assert "The most any simulation meets: 1 of 2 (6 simulations)" in text
     assert "No simulation meets every target" in text and "| c | (reported) |" in text
     assert cal.joint_reach(df.assign(status="failed"), info) is None
+
+
+def test_nearest_simulations_leave_out_a_missing_target_and_keep_store_order_on_ties():
+    info = {
+        "statistics": [
+            {"name": "a", "unit": "share", "low": 0.4, "high": 0.6, "observed": 0.5, "source": "x"},
+            {"name": "c", "unit": "share", "low": None, "high": None, "observed": None,
+             "source": "reported"},
+        ]
+    }  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "a": [0.9, 0.45, np.nan, 0.55, 0.5, 0.5],
+            "c": [np.nan] * 6,  # a reported statistic is not in the distance
+            "status": ["ok", "ok", "ok", "ok", "failed", "ok"],
+        }
+    )
+    near = cal.nearest_simulations(df, info, 10)
+    # distances 16, 0.25, inf, 0.25, (failed), 0: the missing one and the failed one never
+    assert list(near["a"]) == [0.5, 0.45, 0.55, 0.9]
+    assert near["distance"].tolist() == pytest.approx([0.0, 0.25, 0.25, 16.0])
+    assert len(cal.nearest_simulations(df, info, 2)) == 2
+
+
+def _rejection(folder: Path, out: Path, share: str) -> tuple[pd.DataFrame, dict]:
+    from experiments.inference import read_posterior
+
+    argv = ["calibrate", str(TINY_SPEC), "--out", str(folder), "--posterior", str(out)]
+    assert main([*argv, "--infer", "--method", "rejection", "--accept", share, "--quiet"]) == 0
+    return read_posterior(out)
+
+
+def test_rejection_abc_keeps_the_theta_of_the_stores_nearest_simulations(uninterrupted, tmp_path):
+    """--method rejection: the posterior is the θ of the ``--accept`` share of ok simulations
+    nearest the targets, nearest first, so its first n rows are the posterior at a smaller
+    share; no network is trained and the record says what was accepted."""
+    spec = cal.load_spec(TINY_SPEC)
+    info = spec.describe()
+    df, _ = cal.read_store(uninterrupted)
+    names = [p.name for p in spec.priors]
+    targets = cal.conditioned_targets(info)
+    order = np.argsort(cal.band_distance(df, targets), kind="stable")
+    half, record = _rejection(uninterrupted, tmp_path / "half.parquet", "0.5")
+    np.testing.assert_array_equal(half[names].to_numpy(), df[names].to_numpy()[order[:3]])
+    assert list(half["sample"]) == [0, 1, 2]
+    assert record["method"].startswith("rejection ABC") and record["accepted"] == 3
+    assert record["accept_share"] == 0.5 and record["trained_on"] == 6
+    assert record["calibrated"] and record["spec_hash"] == spec.spec_hash
+    assert set(record["observed"]) == {t["name"] for t in targets}
+    assert record["max_distance"] == pytest.approx(cal.band_distance(df, targets)[order[2]])
+    third, _ = _rejection(uninterrupted, tmp_path / "third.parquet", "0.34")
+    pd.testing.assert_frame_equal(third, half.iloc[:2])
+    from experiments.inference import format_posterior, load_posterior
+
+    assert "rejection ABC: the 3 of 6 ok simulations (50%)" in format_posterior(half, record)
+    assert list(load_posterior(tmp_path / "half.parquet").columns) == names
+
+
+def test_rejection_abc_refuses_a_stage_b_spec():
+    """Accepting stage-B simulations would update θ_core by the city's statistics: only the
+    NPE's cut posterior keeps stage A's."""
+    from ecosystem.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="stage-B"):
+        cal.rejection_posterior(pd.DataFrame(), {"core": {"parameters": []}})
 
 
 def test_nearest_validation_reruns_the_stores_nearest_parameter_sets(uninterrupted):

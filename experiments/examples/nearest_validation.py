@@ -1,7 +1,7 @@
 """The held-out validation patterns (docs/validation.md) at the simulations of a calibration store
 nearest its observed targets: a rejection-ABC posterior with every target weighted by its band
-(``experiments.calibrate.band_distance``, as ``aieco calibrate … --summary`` prints), to read the
-neural posterior's predictions against when no simulation meets every target
+(``experiments.calibrate.nearest_simulations``, as ``aieco calibrate … --summary`` prints), to
+read the neural posterior's predictions against when no simulation meets every target
 (docs/calibration-method.md, "Targets met together").
 
 Each of the K nearest parameter sets θ of the store is run again for ``--years`` with every seed
@@ -33,7 +33,7 @@ import pandas as pd
 from ecosystem.outputs import write_csv
 from ecosystem.run import run_scenario
 from ecosystem.scenario import apply_overrides, scenario_from_dict
-from experiments.calibrate import band_distance, load_spec, read_store
+from experiments.calibrate import load_spec, nearest_simulations, read_store
 from experiments.validation import CHECKS, CITY, RunTables, values
 
 
@@ -41,11 +41,8 @@ def nearest(store: Path, spec_name: str, k: int) -> tuple[pd.DataFrame, dict[str
     """The ``k`` ok simulations of ``store`` nearest the spec's observed targets (nearest first),
     the parameters' scenario paths and the spec's scenario document."""
     spec = load_spec(spec_name)
-    df, _ = read_store(store)
-    ok = df[df["status"] == "ok"].reset_index(drop=True)
-    targets = [t for t in spec.describe()["statistics"] if t["low"] is not None]
-    order = np.argsort(band_distance(ok, targets), kind="stable")[:k]
-    return ok.iloc[order], {p.name: p.path for p in spec.priors}, spec.base_document
+    rows = nearest_simulations(read_store(store)[0], spec.describe(), k)
+    return rows, {p.name: p.path for p in spec.priors}, spec.base_document
 
 
 def scenario_at(document: dict, overrides: dict):
