@@ -380,6 +380,10 @@ class CalibrationMeta(_Strict):
     default_budget: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     #: Why no statistic is conditioned on (required then): the city is reported "not calibrated".
     no_target_reason: str = ""
+    #: What the neural posterior conditions on: each target's observed value (point) or its
+    #: band, as hard limits (band) or as a normal error's 90% interval (normal); part of the
+    #: target set, so a posterior inferred otherwise is stale. ``--condition`` overrides it.
+    conditioning: Literal[CONDITIONING] = CONDITIONING[0]
 
 
 class ThetaSpec(_Strict):
@@ -619,6 +623,14 @@ CORE_SAMPLE_KEY = 5
 
 #: A city's own parameter: ``regions.<city>.<rest>`` (group 1 the city, group 2 the rest).
 REGION_PATH = re.compile(r"^regions\.([^.]+)\.(.+)$")
+
+
+def target_set_hash(statistics: list[dict], conditioning: str = CONDITIONING[0]) -> str:
+    """Hash of a spec's ``describe()["statistics"]`` (bands, observed values, sources) and of
+    the ``conditioning`` a posterior reads them with (left out when ``point``, so the hashes of
+    posteriors inferred before the choice existed stay valid)."""
+    parts: Any = statistics if conditioning == CONDITIONING[0] else [statistics, conditioning]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def stage_b_inputs(stage_a: str = "hangzhou") -> list[tuple[str, str, ThetaSpec]]:
@@ -895,9 +907,9 @@ class CalibrationSpec:
 
     @cached_property
     def target_set(self) -> str:
-        """Hash of the targets (bands, observed values, sources) a store is read against."""
-        blob = json.dumps([t.as_dict() for t in self.targets], sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """Hash of the targets (bands, observed values, sources) a store is read against and
+        of how the posterior conditions on them (``meta.conditioning``)."""
+        return target_set_hash([t.as_dict() for t in self.targets], self.meta.conditioning)
 
     def describe(self) -> dict:
         """What ``calibration.json`` and the store's metadata record."""
@@ -1464,6 +1476,8 @@ def rejection_posterior(
             f"only {len(near)} of the {k} nearest simulations define every target statistic"
         )
     failed = len(df) - ok
+    # a target set of its own: `all` never takes it for the NPE posterior the spec asks for
+    info = {**info, "target_set": target_set_hash(info["statistics"], "rejection")}
     record = {
         **record_head(
             info,
@@ -1747,9 +1761,12 @@ def infer_store(args, spec, df, out: Path, progress: bool):
     targets (:func:`rejection_posterior`)."""
     from experiments.inference import MIN_SIMULATIONS, infer
 
+    info = spec.describe()
     if args.method == "rejection":
         share = NEAREST_SHARE if args.accept is None else args.accept
-        return rejection_posterior(df, spec.describe(), share, str(out / "store.parquet"))
+        return rejection_posterior(df, info, share, str(out / "store.parquet"))
+    condition = args.condition or spec.meta.conditioning
+    info["target_set"] = target_set_hash(info["statistics"], condition)  # --condition's own
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
         raise ScenarioError(
@@ -1761,9 +1778,9 @@ def infer_store(args, spec, df, out: Path, progress: bool):
         )
     return infer(
         df,
-        spec.describe(),
+        info,
         nan=args.nan,
-        condition=args.condition or CONDITIONING[0],
+        condition=condition,
         ensemble=args.ensemble,
         samples=args.samples,
         seed=args.npe_seed,

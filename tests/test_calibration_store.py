@@ -164,6 +164,11 @@ BAD = [
         "statistics.survival_1y.target",
         "low <= high",
     ),
+    (
+        {"calibration": {**tiny_spec()["calibration"], "conditioning": "exact"}},
+        "calibration.conditioning",
+        "'point', 'band' or 'normal'",
+    ),
 ]
 
 
@@ -553,6 +558,8 @@ def test_rejection_abc_keeps_the_theta_of_the_stores_nearest_simulations(uninter
     assert record["method"].startswith("rejection ABC") and record["accepted"] == 3
     assert record["accept_share"] == 0.5 and record["trained_on"] == 6
     assert record["calibrated"] and record["spec_hash"] == spec.spec_hash
+    # a target set of its own: `calibrate all` never reuses it as the spec's NPE posterior
+    assert record["target_set"] == cal.target_set_hash(info["statistics"], "rejection")
     assert set(record["observed"]) == {t["name"] for t in targets}
     assert record["max_distance"] == pytest.approx(cal.band_distance(df, targets)[order[2]])
     third, _ = _rejection(uninterrupted, tmp_path / "third.parquet", "0.34")
@@ -561,6 +568,63 @@ def test_rejection_abc_keeps_the_theta_of_the_stores_nearest_simulations(uninter
 
     assert "rejection ABC: the 3 of 6 ok simulations (50%)" in format_posterior(half, record)
     assert list(load_posterior(tmp_path / "half.parquet").columns) == names
+
+
+def test_the_conditioning_is_part_of_the_target_set_and_a_posterior_of_another_is_stale(
+    tmp_path,
+):
+    """meta.conditioning changes no simulation (the store is reused) but how the targets are
+    read: a posterior inferred on points is stale for a spec that conditions on bands, and
+    `point` keeps the hash it had before the field existed."""
+    from experiments.calibrate_all import stage_a_freshness
+    from experiments.inference import write_posterior
+
+    def spec(conditioning=None):
+        head = tiny_spec()["calibration"]
+        return cal.spec_from_dict(
+            tiny_spec(calibration={**head, "conditioning": conditioning} if conditioning else head)
+        )
+
+    point, normal = spec(), spec("normal")
+    assert normal.spec_hash == point.spec_hash and normal.meta.conditioning == "normal"
+    assert (
+        spec("point").target_set == point.target_set != normal.target_set != spec("band").target_set
+    )
+    path = tmp_path / "p.parquet"
+    record = {"spec_hash": point.spec_hash, "target_set": point.target_set, "calibrated": True}
+    write_posterior(path, pd.DataFrame({"sample": [0]}), record)
+    assert stage_a_freshness(path, point)[0] and not stage_a_freshness(path, normal)[0]
+
+
+def test_inference_conditions_as_the_spec_says_unless_told_and_records_which(
+    uninterrupted, monkeypatch
+):
+    import argparse
+
+    import experiments.inference as inf
+
+    seen = []
+
+    def infer(df, info, **kw):
+        seen.append((info["target_set"], kw["condition"]))
+        return None, None
+
+    monkeypatch.setattr(inf, "infer", infer)
+    monkeypatch.setattr(inf, "MIN_SIMULATIONS", 1)
+    spec = cal.load_spec(TINY_SPEC)
+    df, _ = cal.read_store(uninterrupted)
+    args = argparse.Namespace(
+        method=None, accept=None, condition=None, nan="indicator", ensemble=1, samples=4,
+        npe_seed=None,
+    )  # fmt: skip
+    cal.infer_store(args, spec, df, uninterrupted, False)
+    args.condition = "normal"
+    cal.infer_store(args, spec, df, uninterrupted, False)
+    statistics = spec.describe()["statistics"]
+    assert seen == [
+        (spec.target_set, "point"),
+        (cal.target_set_hash(statistics, "normal"), "normal"),
+    ]
 
 
 def test_rejection_abc_refuses_a_stage_b_spec():
