@@ -1090,11 +1090,15 @@ class CalibrationExperiment(Experiment):
 
 
 def load_spec(
-    target: str | Path, core_posterior: str | Path | None = None, months: int | None = None
+    target: str | Path,
+    core_posterior: str | Path | None = None,
+    months: int | None = None,
+    conditioning: str | None = None,
 ) -> CalibrationSpec:
     """Read and validate a calibration spec; ScenarioError (one line) on any problem.
     ``core_posterior`` replaces a stage-B spec's ``core.posterior`` (e.g. a stage A just run);
-    ``months`` its horizon (quick runs and tests, never results)."""
+    ``months`` its horizon (quick runs and tests, never results); ``conditioning`` its
+    ``[calibration] conditioning`` (``--condition``: the target set follows it)."""
     p = resolve_spec_path(str(target))
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -1104,8 +1108,9 @@ def load_spec(
         raise ScenarioError("SPEC", str(p), "must be UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError("SPEC", str(p), f"cannot be read ({exc.strerror})") from None
-    if months is not None and isinstance(raw.get("calibration"), dict):
-        raw["calibration"]["months"] = months
+    for key, value in (("months", months), ("conditioning", conditioning)):
+        if value is not None and isinstance(raw.get("calibration"), dict):
+            raw["calibration"][key] = value
     return spec_from_dict(raw, str(p), p.parent, core_posterior)
 
 
@@ -1436,6 +1441,12 @@ def nearest_simulations(df: pd.DataFrame, info: dict, k: int) -> pd.DataFrame:
     return ok.iloc[order].assign(distance=d[order])
 
 
+REJECTION_STAGE_B = (
+    "is not for a stage-B spec: its θ_core keeps stage A's posterior (a cut posterior), "
+    "which only npe conditions on; use --method npe"
+)
+
+
 def rejection_posterior(
     df: pd.DataFrame, info: dict, share: float = NEAREST_SHARE, store_path: str = ""
 ) -> tuple[pd.DataFrame, dict]:
@@ -1450,18 +1461,15 @@ def rejection_posterior(
     from experiments.inference import failed_quantiles, posterior_frame, record_head
 
     if info.get("core"):
-        raise ScenarioError(
-            "--method",
-            "rejection",
-            "is not for a stage-B spec: its θ_core keeps stage A's posterior (a cut posterior), "
-            "which only npe conditions on; use --method npe",
-        )
+        raise ScenarioError("--method", "rejection", REJECTION_STAGE_B)
     if not 0 < share <= 1:
         raise ScenarioError("--accept", share, "must be in (0, 1] (a share of ok simulations)")
     targets = conditioned_targets(info)
     if not targets:
         raise ScenarioError("statistics", "[]", "no statistic has a target band to measure from")
     ok = int((df["status"] == "ok").sum())
+    if not ok:
+        raise ScenarioError("--method", "rejection", "the store has no ok simulation")
     k = max(1, round(share * ok))
     near = nearest_simulations(df, info, k)
     if near.empty:
@@ -1594,9 +1602,15 @@ def format_joint_reach(reach: dict | None, info: dict) -> str:
             else ""
         ),
         "",
-        f"The {reach['nearest']} simulations ({reach['nearest_share']:.0%}) nearest the observed "
-        "targets, each statistic's distance in units of its band's half-width (a rejection-ABC "
-        "reference for the posterior predictive):",
+        f"The {reach['nearest']} simulations ({reach['nearest_share']:.0%}"
+        + (
+            f"; {wanted} asked for, the others leave a target undefined"
+            if (wanted := max(1, round(reach["nearest_share"] * reach["simulations"])))
+            > reach["nearest"]
+            else ""
+        )
+        + ") nearest the observed targets, each statistic's distance in units of its band's "
+        "half-width (a rejection-ABC reference for the posterior predictive):",
         "",
         "| statistic | observed | median of the nearest | nearest inside the band |",
         "|---|---|---|---|",
@@ -1605,7 +1619,7 @@ def format_joint_reach(reach: dict | None, info: dict) -> str:
         t = units[name]
         share = reach["nearest_in_band"].get(name)
         observed = "(reported)" if t["low"] is None else _fmt(t["observed"], t["unit"])
-        inside = "–" if share is None else f"{share:.0%}"
+        inside = "–" if share is None or not math.isfinite(share) else f"{share:.0%}"
         lines.append(f"| {name} | {observed} | {_fmt(med, t['unit'])} | {inside} |")
     return "\n".join(lines)
 
@@ -1738,14 +1752,21 @@ def check_inference_options(args) -> None:
             raise ScenarioError("--posterior", args.posterior, "exists and is not a file")
 
 
-def check_method_options(args) -> None:
-    """``--method`` and its own options: ``--accept`` goes with rejection, ``--condition`` and
-    ``--npe-seed`` with npe (ScenarioError, one line)."""
+#: The options of the inference step alone (refused where no posterior is inferred).
+METHOD_FLAGS = ("--method", "--accept", "--condition")
+
+
+def check_method_options(args, spec: CalibrationSpec | None = None) -> None:
+    """``--method`` and its own options, before any simulation: ``--accept`` goes with
+    rejection, ``--condition`` and ``--npe-seed`` with npe, rejection not with a stage-B
+    ``spec`` (ScenarioError, one line)."""
     rejection = args.method == "rejection"  # None: npe
     if rejection and (flag := given_flag(args, ("--condition", "--npe-seed"))):
         raise ScenarioError(
             flag, given_value(args, flag), "is an npe option; --method rejection trains nothing"
         )
+    if rejection and spec is not None and spec.core is not None:
+        raise ScenarioError("--method", "rejection", REJECTION_STAGE_B)
     if args.accept is not None and not rejection:
         raise ScenarioError("--accept", args.accept, "goes with --method rejection")
     if args.accept is not None and not 0 < args.accept <= 1:
@@ -1761,12 +1782,9 @@ def infer_store(args, spec, df, out: Path, progress: bool):
     targets (:func:`rejection_posterior`)."""
     from experiments.inference import MIN_SIMULATIONS, infer
 
-    info = spec.describe()
     if args.method == "rejection":
         share = NEAREST_SHARE if args.accept is None else args.accept
-        return rejection_posterior(df, info, share, str(out / "store.parquet"))
-    condition = args.condition or spec.meta.conditioning
-    info["target_set"] = target_set_hash(info["statistics"], condition)  # --condition's own
+        return rejection_posterior(df, spec.describe(), share, str(out / "store.parquet"))
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
         raise ScenarioError(
@@ -1778,9 +1796,9 @@ def infer_store(args, spec, df, out: Path, progress: bool):
         )
     return infer(
         df,
-        info,
+        spec.describe(),
         nan=args.nan,
-        condition=condition,
+        condition=spec.meta.conditioning,  # --condition: load_spec set it (and the target set)
         ensemble=args.ensemble,
         samples=args.samples,
         seed=args.npe_seed,

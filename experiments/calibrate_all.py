@@ -30,7 +30,7 @@ from pathlib import Path
 
 import experiments.calibrate as cal
 from ecosystem.scenario import ScenarioError
-from experiments.calibrate import CalibrationSpec, given_flag, load_spec
+from experiments.calibrate import CalibrationSpec, given_flag, given_value, load_spec
 
 STAGE_A = "hangzhou"
 ALL_KIND = "calibrate_all"
@@ -132,9 +132,10 @@ def _check_options(args) -> None:
 
     check_inference_options(args)  # --samples, --ensemble, --ppc ranges as for one city
     if args.method == "rejection" or args.accept is not None:
+        flag = "--method" if args.method == "rejection" else "--accept"
         raise ScenarioError(
-            "--method" if args.method else "--accept",
-            args.method or args.accept,
+            flag,
+            given_value(args, flag),
             "'all' infers with npe (stage B's cut posterior); use rejection on one spec",
         )
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():
@@ -360,7 +361,7 @@ def calibrate_all(args) -> int:
     ppc = DEFAULT_PPC if args.ppc is None else args.ppc
 
     # --- which stage-A posterior ---------------------------------------------------------
-    hz = load_spec(STAGE_A, months=args.months)
+    hz = load_spec(STAGE_A, months=args.months, conditioning=args.condition)
     candidates = (
         [Path(args.core_posterior)]
         if args.core_posterior
@@ -413,7 +414,7 @@ def calibrate_all(args) -> int:
         record["stage_a"] = stage_a
         write_text(out / "job.json", json.dumps(record, indent=2, default=str))
         for job in jobs:
-            job.spec = load_spec(job.name, core_path, args.months)
+            job.spec = load_spec(job.name, core_path, args.months, args.condition)
             if job.spec.calibrated and not job.budget:
                 job.budget = args.budget or job.spec.default_budget or DEFAULT_CITY_BUDGET
             rows.append(_run_job(job, out, args, bar))

@@ -551,7 +551,7 @@ def _register_calibrate(subparsers) -> None:
         "--posterior",
         metavar="FILE",
         help="the posterior file written by inference and read by --ppc "
-        "(default: DIR/posterior.parquet)",
+        "(default: DIR/posterior.parquet; --method rejection: DIR/posterior_rejection.parquet)",
     )
     inf.add_argument(
         "--samples", type=int, default=4000, metavar="N", help="posterior draws (default 4000)"
@@ -582,7 +582,9 @@ def _register_calibrate(subparsers) -> None:
         choices=INFERENCE_METHODS,
         help="npe (default): an ensemble of neural posterior estimators; rejection: rejection "
         "ABC, the --accept share of the store's simulations nearest the targets (every target "
-        "weighted by its band; no training, one stage only); docs/calibration-method.md",
+        "weighted by its band; no training, so --samples, --ensemble and --nan do nothing; not "
+        "for stage B; written to DIR/posterior_rejection.parquet unless --posterior); "
+        "docs/calibration-method.md",
     )
     inf.add_argument(
         "--accept",
@@ -593,9 +595,10 @@ def _register_calibrate(subparsers) -> None:
     inf.add_argument(
         "--condition",
         choices=CONDITIONING,
-        help="npe: condition on each target's observed value (point, default) or on its band: "
-        "given that each statistic lies in its band (band), or with a normal error whose 90%% "
-        "interval is the band (normal); docs/calibration-method.md",
+        help="npe: condition on each target's observed value (point) or on its band: given "
+        "that each statistic lies in its band (band), or with a normal error whose 90%% "
+        "interval is the band (normal); default: the spec's [calibration] conditioning (point "
+        "unless it says); part of the target set; docs/calibration-method.md",
     )
     inf.add_argument(
         "--ppc",
@@ -661,6 +664,7 @@ def _cmd_store(args) -> int:
     import math
 
     from experiments.calibrate import (
+        METHOD_FLAGS,
         check_inference_options,
         check_method_options,
         check_store_revision,
@@ -681,9 +685,20 @@ def _cmd_store(args) -> int:
         raise ScenarioError("--stage-a-budget", args.stage_a_budget, "is only for 'all'")
     if args.months is not None and not 1 <= args.months <= 600:
         raise ScenarioError("--months", args.months, "must be in 1..600")
-    spec = load_spec(args.target, args.core_posterior, args.months)
+    spec = load_spec(args.target, args.core_posterior, args.months, args.condition)
     out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
-    posterior_path = Path(args.posterior) if args.posterior else out / "posterior.parquet"
+    rejection = args.method == "rejection"
+    default = "posterior_rejection.parquet" if rejection else "posterior.parquet"
+    posterior_path = Path(args.posterior) if args.posterior else out / default
+    infers = args.infer or (args.budget is not None and not args.store_only)
+    if not (spec.calibrated and infers) and (flag := given_flag(args, METHOD_FLAGS)):
+        why = "is for --infer (or --budget N without --store-only)"
+        if not spec.calibrated:
+            why += f"; {spec.name} conditions on nothing, its posterior is its prior"
+        elif args.ppc is not None:
+            why += "; --ppc reads the posterior file"
+        raise ScenarioError(flag, given_value(args, flag), why)
+    check_method_options(args, spec)
     if not spec.calibrated:
         check_inference_options(args)
         return _write_prior_posterior(spec, posterior_path, args.samples)
@@ -697,12 +712,7 @@ def _cmd_store(args) -> int:
     if args.store_only and args.budget is None:
         raise ScenarioError("--store-only", None, "goes with --budget N")
     check_inference_options(args)
-    check_method_options(args)
-    npe = args.method != "rejection"
     if args.ppc is not None:
-        if flag := given_flag(args, ("--method", "--accept", "--condition")):
-            why = "is for --infer; --ppc reads the posterior file"
-            raise ScenarioError(flag, given_value(args, flag), why)
         return _cmd_ppc(args, spec, out, posterior_path)
     if args.budget is None:
         if not (args.summary or args.infer):
@@ -716,7 +726,7 @@ def _cmd_store(args) -> int:
         if args.summary:
             print(format_predictive(predictive(df, info), info, df))
             return EXIT_OK
-        if npe:
+        if not rejection:
             from experiments.inference import require
 
             require("--infer")
@@ -729,7 +739,7 @@ def _cmd_store(args) -> int:
         raise ScenarioError("--workers", args.workers, "must be >= 1")
     if args.workers is not None and args.scheduler:
         raise ScenarioError("--workers", args.workers, "give --workers or --scheduler, not both")
-    if not args.store_only and npe:
+    if not args.store_only and not rejection:
         from experiments.inference import require
 
         require("--budget")  # before any simulation: the store step alone is --store-only

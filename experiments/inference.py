@@ -772,7 +772,7 @@ def format_posterior(draws: pd.DataFrame, meta: dict, level: float = 0.9) -> str
     if "accepted" in meta:  # experiments.calibrate.rejection_posterior
         how = (
             f"rejection ABC: the {meta['accepted']} of {meta['trained_on']} ok simulations "
-            f"({meta['accept_share']:.0%}) nearest the targets, band-scaled distance ≤ "
+            f"(share {meta['accept_share']:.3g}) nearest the targets, band-scaled distance ≤ "
             f"{meta['max_distance']:.3g}, of {meta['simulations']} ({meta['failed']} failed)"
         )
     else:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,9 @@ def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, change, field, why):
         (["--infer", "--method", "rejection", "--accept", "1.5"], "--accept"),
         (["--ppc", "3", "--method", "rejection"], "--method"),
         (["--ppc", "3", "--condition", "normal"], "--condition"),
+        (["--summary", "--method", "rejection"], "--method"),
+        (["--budget", "2", "--store-only", "--condition", "band"], "--condition"),
+        (["--budget", "2", "--store-only", "--accept", "0.1"], "--accept"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, capsys, argv, field):
@@ -566,7 +570,7 @@ def test_rejection_abc_keeps_the_theta_of_the_stores_nearest_simulations(uninter
     pd.testing.assert_frame_equal(third, half.iloc[:2])
     from experiments.inference import format_posterior, load_posterior
 
-    assert "rejection ABC: the 3 of 6 ok simulations (50%)" in format_posterior(half, record)
+    assert "rejection ABC: the 3 of 6 ok simulations (share 0.5)" in format_posterior(half, record)
     assert list(load_posterior(tmp_path / "half.parquet").columns) == names
 
 
@@ -611,29 +615,40 @@ def test_inference_conditions_as_the_spec_says_unless_told_and_records_which(
 
     monkeypatch.setattr(inf, "infer", infer)
     monkeypatch.setattr(inf, "MIN_SIMULATIONS", 1)
-    spec = cal.load_spec(TINY_SPEC)
     df, _ = cal.read_store(uninterrupted)
     args = argparse.Namespace(
         method=None, accept=None, condition=None, nan="indicator", ensemble=1, samples=4,
         npe_seed=None,
     )  # fmt: skip
-    cal.infer_store(args, spec, df, uninterrupted, False)
-    args.condition = "normal"
-    cal.infer_store(args, spec, df, uninterrupted, False)
-    statistics = spec.describe()["statistics"]
+    point = cal.load_spec(TINY_SPEC)
+    told = cal.load_spec(TINY_SPEC, conditioning="normal")  # --condition normal
+    raw = tomllib.loads(TINY_SPEC.read_text())
+    raw["calibration"]["conditioning"] = "band"
+    banded = cal.spec_from_dict(raw, str(TINY_SPEC), TINY_SPEC.parent)
+    for spec in (point, told, banded):
+        cal.infer_store(args, spec, df, uninterrupted, False)
+    statistics = point.describe()["statistics"]
+    assert told.target_set == cal.target_set_hash(statistics, "normal") != point.target_set
     assert seen == [
-        (spec.target_set, "point"),
-        (cal.target_set_hash(statistics, "normal"), "normal"),
+        (point.target_set, "point"),
+        (told.target_set, "normal"),
+        (banded.target_set, "band"),
     ]
+    assert len({point.spec_hash, told.spec_hash, banded.spec_hash}) == 1
 
 
-def test_rejection_abc_refuses_a_stage_b_spec():
+def test_rejection_abc_refuses_a_stage_b_spec_before_any_simulation(tmp_path, capsys):
     """Accepting stage-B simulations would update θ_core by the city's statistics: only the
     NPE's cut posterior keeps stage A's."""
     from ecosystem.scenario import ScenarioError
 
     with pytest.raises(ScenarioError, match="stage-B"):
         cal.rejection_posterior(pd.DataFrame(), {"core": {"parameters": []}})
+    out = tmp_path / "b"
+    argv = ["calibrate", "beijing", "--budget", "2", "--method", "rejection", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "stage-B" in err and len(err.splitlines()) == 1 and not out.exists()
 
 
 def test_nearest_validation_reruns_the_stores_nearest_parameter_sets(uninterrupted):
