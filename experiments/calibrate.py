@@ -48,7 +48,7 @@ from ecosystem.scenario import (
     strip_provenance,
 )
 from ecosystem.seeds import MAX_SEED
-from experiments.options import CONDITIONING
+from experiments.options import CONDITIONING, DEFAULT_ACCEPT, INFERENCE_METHODS
 from experiments.parameters import NAME_RE, RESERVED_NAMES, Parameter, RunTask, Scalar, run_id
 from experiments.spec import (
     DesignSpec,
@@ -384,6 +384,11 @@ class CalibrationMeta(_Strict):
     #: band, as hard limits (band) or as a normal error's 90% interval (normal); part of the
     #: target set, so a posterior inferred otherwise is stale. ``--condition`` overrides it.
     conditioning: Literal[CONDITIONING] = CONDITIONING[0]
+    #: How a posterior is made from the store: neural posterior estimation (npe) or rejection
+    #: ABC, the ``accept`` share of ok simulations nearest the targets (default 0.05); part of
+    #: the target set. ``--method`` and ``--accept`` override them.
+    method: Literal[INFERENCE_METHODS] = INFERENCE_METHODS[0]
+    accept: Annotated[float, Field(gt=0, le=1)] | None = None
 
 
 class ThetaSpec(_Strict):
@@ -625,12 +630,19 @@ CORE_SAMPLE_KEY = 5
 REGION_PATH = re.compile(r"^regions\.([^.]+)\.(.+)$")
 
 
-def target_set_hash(statistics: list[dict], conditioning: str = CONDITIONING[0]) -> str:
+def target_set_hash(statistics: list[dict], rule: str = CONDITIONING[0]) -> str:
     """Hash of a spec's ``describe()["statistics"]`` (bands, observed values, sources) and of
-    the ``conditioning`` a posterior reads them with (left out when ``point``, so the hashes of
-    posteriors inferred before the choice existed stay valid)."""
-    parts: Any = statistics if conditioning == CONDITIONING[0] else [statistics, conditioning]
+    the ``rule`` a posterior reads them with: the NPE's conditioning, or ``_rejection_rule``
+    (left out for ``point``, so the hashes of posteriors inferred before the choice existed stay
+    valid)."""
+    parts: Any = statistics if rule == CONDITIONING[0] else [statistics, rule]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _rejection_rule(accept: float) -> str:
+    """The target-set rule of rejection ABC at an acceptance share (the default's is shorter,
+    as ``point``'s is absent)."""
+    return "rejection" if accept == DEFAULT_ACCEPT else f"rejection {accept!r}"
 
 
 def stage_b_inputs(stage_a: str = "hangzhou") -> list[tuple[str, str, ThetaSpec]]:
@@ -905,11 +917,18 @@ class CalibrationSpec:
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def accept(self) -> float:
+        """Rejection ABC's acceptance share (``meta.accept``, default ``DEFAULT_ACCEPT``)."""
+        return DEFAULT_ACCEPT if self.meta.accept is None else self.meta.accept
+
     @cached_property
     def target_set(self) -> str:
         """Hash of the targets (bands, observed values, sources) a store is read against and
-        of how the posterior conditions on them (``meta.conditioning``)."""
-        return target_set_hash([t.as_dict() for t in self.targets], self.meta.conditioning)
+        of how the posterior is made from them (``meta.conditioning``, ``meta.method``)."""
+        m = self.meta
+        rule = m.conditioning if m.method == "npe" else _rejection_rule(self.accept)
+        return target_set_hash([t.as_dict() for t in self.targets], rule)
 
     def describe(self) -> dict:
         """What ``calibration.json`` and the store's metadata record."""
@@ -1094,11 +1113,15 @@ def load_spec(
     core_posterior: str | Path | None = None,
     months: int | None = None,
     conditioning: str | None = None,
+    method: str | None = None,
+    accept: float | None = None,
 ) -> CalibrationSpec:
     """Read and validate a calibration spec; ScenarioError (one line) on any problem.
     ``core_posterior`` replaces a stage-B spec's ``core.posterior`` (e.g. a stage A just run);
-    ``months`` its horizon (quick runs and tests, never results); ``conditioning`` its
-    ``[calibration] conditioning`` (``--condition``: the target set follows it)."""
+    ``months`` its horizon (quick runs and tests, never results); ``conditioning``, ``method``
+    and ``accept`` its ``[calibration]`` fields of those names (``--condition``, ``--method``,
+    ``--accept``: the target set follows them; ``--method npe`` drops the spec's ``accept``
+    and ``--method rejection`` its ``conditioning``)."""
     p = resolve_spec_path(str(target))
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -1108,9 +1131,16 @@ def load_spec(
         raise ScenarioError("SPEC", str(p), "must be UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError("SPEC", str(p), f"cannot be read ({exc.strerror})") from None
-    for key, value in (("months", months), ("conditioning", conditioning)):
-        if value is not None and isinstance(raw.get("calibration"), dict):
-            raw["calibration"][key] = value
+    head = raw.get("calibration")
+    if isinstance(head, dict):
+        if method == "npe":
+            head.pop("accept", None)
+        elif method == "rejection":
+            head.pop("conditioning", None)
+        changes = {"months": months, "conditioning": conditioning, "method": method}
+        for key, value in {**changes, "accept": accept}.items():
+            if value is not None:
+                head[key] = value
     return spec_from_dict(raw, str(p), p.parent, core_posterior)
 
 
@@ -1177,6 +1207,16 @@ def spec_from_dict(
             "no statistic has an observed value to condition on: give one (target = [low, "
             "high] with its source) or say why the city has none",
         )
+    if meta.method == "rejection" and meta.conditioning != CONDITIONING[0]:
+        raise ScenarioError(
+            "calibration.conditioning",
+            meta.conditioning,
+            "is how npe conditions; method rejection weighs every target by its band already",
+        )
+    if meta.accept is not None and meta.method != "rejection":
+        raise ScenarioError("calibration.accept", meta.accept, "goes with method = 'rejection'")
+    if meta.method == "rejection" and spec.core is not None:
+        raise ScenarioError("calibration.method", "rejection", REJECTION_STAGE_B)
     core = None
     if spec.core is not None:
         core = build_core(
@@ -1386,8 +1426,8 @@ def predictive(df: pd.DataFrame, info: dict, level: float = 0.9) -> pd.DataFrame
 
 
 #: Share of the store nearest the observed targets that ``joint_reach`` summarises: rejection
-#: ABC's acceptance rate, a reference to read the neural posterior against.
-NEAREST_SHARE = 0.05
+#: ABC's default acceptance rate, a reference to read the neural posterior against.
+NEAREST_SHARE = DEFAULT_ACCEPT
 
 
 def _against_bands(ok: pd.DataFrame, targets: list[dict]) -> tuple[np.ndarray, ...]:
@@ -1484,8 +1524,8 @@ def rejection_posterior(
             f"only {len(near)} of the {k} nearest simulations define every target statistic"
         )
     failed = len(df) - ok
-    # a target set of its own: `all` never takes it for the NPE posterior the spec asks for
-    info = {**info, "target_set": target_set_hash(info["statistics"], "rejection")}
+    # a target set of its own (the spec's, when it says rejection): never an NPE posterior's
+    info = {**info, "target_set": target_set_hash(info["statistics"], _rejection_rule(share))}
     record = {
         **record_head(
             info,
@@ -1756,19 +1796,24 @@ def check_inference_options(args) -> None:
 METHOD_FLAGS = ("--method", "--accept", "--condition")
 
 
-def check_method_options(args, spec: CalibrationSpec | None = None) -> None:
-    """``--method`` and its own options, before any simulation: ``--accept`` goes with
-    rejection, ``--condition`` and ``--npe-seed`` with npe, rejection not with a stage-B
-    ``spec`` (ScenarioError, one line)."""
-    rejection = args.method == "rejection"  # None: npe
-    if rejection and (flag := given_flag(args, ("--condition", "--npe-seed"))):
+def check_method_options(args, spec: CalibrationSpec) -> None:
+    """``--method`` and its own options against the ``spec`` as written, before any
+    simulation: ``--accept`` goes with rejection, ``--condition`` and ``--npe-seed`` with npe,
+    rejection not with a stage-B spec (ScenarioError, one line)."""
+    method = args.method or spec.meta.method
+    whose = "" if args.method else f" ({spec.name}'s method)"
+    if method == "rejection" and (flag := given_flag(args, ("--condition", "--npe-seed"))):
         raise ScenarioError(
-            flag, given_value(args, flag), "is an npe option; --method rejection trains nothing"
+            flag, given_value(args, flag), f"is an npe option; rejection{whose} trains nothing"
         )
-    if rejection and spec is not None and spec.core is not None:
+    if method == "rejection" and spec.core is not None:
         raise ScenarioError("--method", "rejection", REJECTION_STAGE_B)
-    if args.accept is not None and not rejection:
-        raise ScenarioError("--accept", args.accept, "goes with --method rejection")
+    if args.accept is not None and method != "rejection":
+        raise ScenarioError(
+            "--accept",
+            args.accept,
+            "goes with --method rejection" + (whose and f"; {spec.name}'s method is npe"),
+        )
     if args.accept is not None and not 0 < args.accept <= 1:
         raise ScenarioError(
             "--accept", args.accept, "must be in (0, 1] (a share of ok simulations)"
@@ -1778,13 +1823,13 @@ def check_method_options(args, spec: CalibrationSpec | None = None) -> None:
 def infer_store(args, spec, df, out: Path, progress: bool):
     """(posterior draws, record): the NPE ensemble trained on the store in ``out`` (rows
     ``df``), conditioned on the spec's observed targets (a stage-B spec pairs the samples with
-    θ_core rows of stage A), or with ``--method rejection`` the store's simulations nearest the
-    targets (:func:`rejection_posterior`)."""
+    θ_core rows of stage A), or, when the spec's method is rejection (``--method`` set it
+    through ``load_spec``), the store's simulations nearest the targets
+    (:func:`rejection_posterior`)."""
     from experiments.inference import MIN_SIMULATIONS, infer
 
-    if args.method == "rejection":
-        share = NEAREST_SHARE if args.accept is None else args.accept
-        return rejection_posterior(df, spec.describe(), share, str(out / "store.parquet"))
+    if spec.meta.method == "rejection":
+        return rejection_posterior(df, spec.describe(), spec.accept, str(out / "store.parquet"))
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
         raise ScenarioError(

@@ -685,10 +685,11 @@ def _cmd_store(args) -> int:
         raise ScenarioError("--stage-a-budget", args.stage_a_budget, "is only for 'all'")
     if args.months is not None and not 1 <= args.months <= 600:
         raise ScenarioError("--months", args.months, "must be in 1..600")
-    spec = load_spec(args.target, args.core_posterior, args.months, args.condition)
+    spec = load_spec(args.target, args.core_posterior, args.months)
     out = Path(args.out) if args.out else Path("results") / f"calibrate_{spec.name}"
-    rejection = args.method == "rejection"
-    default = "posterior_rejection.parquet" if rejection else "posterior.parquet"
+    # another method than the spec's writes beside its posterior, never over it
+    other = args.method is not None and args.method != spec.meta.method
+    default = f"posterior_{args.method}.parquet" if other else "posterior.parquet"
     posterior_path = Path(args.posterior) if args.posterior else out / default
     infers = args.infer or (args.budget is not None and not args.store_only)
     if not (spec.calibrated and infers) and (flag := given_flag(args, METHOD_FLAGS)):
@@ -699,6 +700,11 @@ def _cmd_store(args) -> int:
             why += "; --ppc reads the posterior file"
         raise ScenarioError(flag, given_value(args, flag), why)
     check_method_options(args, spec)
+    if given_flag(args, METHOD_FLAGS):  # the spec as the command line changes it
+        spec = load_spec(
+            args.target, args.core_posterior, args.months, args.condition, args.method, args.accept
+        )
+    rejection = spec.meta.method == "rejection"
     if not spec.calibrated:
         check_inference_options(args)
         return _write_prior_posterior(spec, posterior_path, args.samples)

@@ -12,6 +12,9 @@ CONDITIONING = ("point", "band", "normal")
 #: How ``--infer`` turns a store into a posterior: neural posterior estimation (the default)
 #: or rejection ABC (the store's simulations nearest the targets, ``--accept`` of them).
 INFERENCE_METHODS = ("npe", "rejection")
+#: Rejection ABC's default acceptance share (``--accept``, ``[calibration] accept``), also the
+#: share of nearest simulations ``aieco calibrate --summary`` shows.
+DEFAULT_ACCEPT = 0.05
 #: ``--posterior`` values: the posterior the scenario names (the default with draws), and none.
 PRESET, PRIOR = "preset", "prior"
 

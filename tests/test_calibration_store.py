@@ -170,6 +170,32 @@ BAD = [
         "calibration.conditioning",
         "'point', 'band' or 'normal'",
     ),
+    (
+        {
+            "calibration": {
+                **tiny_spec()["calibration"],
+                "method": "rejection",
+                "conditioning": "normal",
+            }
+        },
+        "calibration.conditioning",
+        "is how npe conditions",
+    ),
+    (
+        {"calibration": {**tiny_spec()["calibration"], "accept": 0.1}},
+        "calibration.accept",
+        "goes with method = 'rejection'",
+    ),
+    (
+        {"calibration": {**tiny_spec()["calibration"], "method": "rejection", "accept": 0}},
+        "calibration.accept",
+        "must be > 0 and <= 1",
+    ),
+    (
+        {"calibration": {**tiny_spec()["calibration"], "method": "smc"}},
+        "calibration.method",
+        "'npe' or 'rejection'",
+    ),
 ]
 
 
@@ -563,7 +589,7 @@ def test_rejection_abc_keeps_the_theta_of_the_stores_nearest_simulations(uninter
     assert record["accept_share"] == 0.5 and record["trained_on"] == 6
     assert record["calibrated"] and record["spec_hash"] == spec.spec_hash
     # a target set of its own: `calibrate all` never reuses it as the spec's NPE posterior
-    assert record["target_set"] == cal.target_set_hash(info["statistics"], "rejection")
+    assert record["target_set"] == cal.target_set_hash(info["statistics"], "rejection 0.5")
     assert set(record["observed"]) == {t["name"] for t in targets}
     assert record["max_distance"] == pytest.approx(cal.band_distance(df, targets)[order[2]])
     third, _ = _rejection(uninterrupted, tmp_path / "third.parquet", "0.34")
@@ -637,6 +663,36 @@ def test_inference_conditions_as_the_spec_says_unless_told_and_records_which(
     assert len({point.spec_hash, told.spec_hash, banded.spec_hash}) == 1
 
 
+def test_a_spec_that_says_rejection_infers_by_rejection_and_its_posterior_is_fresh(
+    uninterrupted, tmp_path
+):
+    """[calibration] method = "rejection" (and accept): the same store (the spec hash leaves
+    the method out), a target set of the rule's own, the posterior fresh for that spec only."""
+    import tomli_w
+
+    from experiments.calibrate_all import stage_a_freshness
+    from experiments.inference import read_posterior
+
+    raw = tomllib.loads(TINY_SPEC.read_text())
+    raw["calibration"].update(method="rejection", accept=0.5, scenario=str(TINY_PRESET))
+    path = tmp_path / "rejection.toml"
+    path.write_bytes(tomli_w.dumps(raw).encode())
+    spec, npe = cal.load_spec(path), cal.load_spec(TINY_SPEC)
+    statistics = npe.describe()["statistics"]
+    assert spec.spec_hash == npe.spec_hash and spec.accept == 0.5
+    assert spec.target_set == cal.target_set_hash(statistics, "rejection 0.5") != npe.target_set
+    assert cal.load_spec(path, accept=0.05).target_set == cal.target_set_hash(
+        statistics, "rejection"
+    )
+    assert cal.load_spec(path, method="npe").target_set == npe.target_set  # accept dropped
+    out = tmp_path / "post.parquet"
+    argv = ["calibrate", str(path), "--infer", "--out", str(uninterrupted), "--posterior"]
+    assert main([*argv, str(out), "--quiet"]) == 0
+    post, record = read_posterior(out)
+    assert len(post) == 3 and record["accepted"] == 3 and record["target_set"] == spec.target_set
+    assert stage_a_freshness(out, spec)[0] and not stage_a_freshness(out, npe)[0]
+
+
 def test_rejection_abc_refuses_a_stage_b_spec_before_any_simulation(tmp_path, capsys):
     """Accepting stage-B simulations would update θ_core by the city's statistics: only the
     NPE's cut posterior keeps stage A's."""
@@ -649,6 +705,10 @@ def test_rejection_abc_refuses_a_stage_b_spec_before_any_simulation(tmp_path, ca
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "stage-B" in err and len(err.splitlines()) == 1 and not out.exists()
+    raw = tomllib.loads((cal.SPEC_DIR / "beijing.toml").read_text())
+    raw["calibration"]["method"] = "rejection"
+    with pytest.raises(ScenarioError, match="calibration.method.*stage-B"):
+        cal.spec_from_dict(raw, "beijing.toml", cal.SPEC_DIR)
 
 
 def test_nearest_validation_reruns_the_stores_nearest_parameter_sets(uninterrupted):
