@@ -136,7 +136,8 @@ def _check_options(args) -> None:
         raise ScenarioError(
             flag,
             given_value(args, flag),
-            "'all' infers with npe (stage B's cut posterior); use rejection on one spec",
+            "'all' follows each spec's [calibration] method (stage B: npe, the cut "
+            "posterior); give it on one spec",
         )
     if args.core_posterior is not None and not Path(args.core_posterior).is_file():
         raise ScenarioError("--core-posterior", args.core_posterior, "no such posterior file")

@@ -470,7 +470,8 @@ def _register_calibrate(subparsers) -> None:
         "in DIR/store.parquet (resumable, extendable with a larger --budget and --resume); "
         "print the prior predictive of each statistic against its target; then train an "
         "ensemble of neural posterior estimators on the store, condition on the observed "
-        "targets and write DIR/posterior.parquet (needs the extra aieco[calibrate]; "
+        "targets and write DIR/posterior.parquet (or, with the spec's or --method rejection, "
+        "keep the simulations nearest the targets; the NPE needs the extra aieco[calibrate]; "
         "--store-only skips it, --infer does only it). --ppc N re-simulates N posterior draws "
         "and reports each target against its 90% posterior predictive interval. --summary "
         "prints the prior predictive from an existing store. --check SCENARIO --seeds N is the "
@@ -551,7 +552,8 @@ def _register_calibrate(subparsers) -> None:
         "--posterior",
         metavar="FILE",
         help="the posterior file written by inference and read by --ppc "
-        "(default: DIR/posterior.parquet; --method rejection: DIR/posterior_rejection.parquet)",
+        "(default: DIR/posterior.parquet; with a --method other than the spec's: "
+        "DIR/posterior_<method>.parquet)",
     )
     inf.add_argument(
         "--samples", type=int, default=4000, metavar="N", help="posterior draws (default 4000)"
@@ -580,17 +582,18 @@ def _register_calibrate(subparsers) -> None:
     inf.add_argument(
         "--method",
         choices=INFERENCE_METHODS,
-        help="npe (default): an ensemble of neural posterior estimators; rejection: rejection "
-        "ABC, the --accept share of the store's simulations nearest the targets (every target "
-        "weighted by its band; no training, so --samples, --ensemble and --nan do nothing; not "
-        "for stage B; written to DIR/posterior_rejection.parquet unless --posterior); "
-        "docs/calibration-method.md",
+        help="npe: an ensemble of neural posterior estimators; rejection: rejection ABC, the "
+        "--accept share of the store's simulations nearest the targets (every target weighted "
+        "by its band; no training, so --samples, --ensemble and --nan do nothing; not for "
+        "stage B). Default: the spec's [calibration] method (npe unless it says; hangzhou: "
+        "rejection); another method than the spec's writes DIR/posterior_<method>.parquet "
+        "unless --posterior; docs/calibration-method.md",
     )
     inf.add_argument(
         "--accept",
         type=float,
         metavar="SHARE",
-        help="--method rejection: the share of ok simulations kept (default 0.05)",
+        help="rejection: the share of ok simulations kept (default: the spec's accept, else 0.05)",
     )
     inf.add_argument(
         "--condition",
