@@ -1488,22 +1488,23 @@ REJECTION_STAGE_B = (
 
 
 def rejection_posterior(
-    df: pd.DataFrame, info: dict, share: float = NEAREST_SHARE, store_path: str = ""
+    df: pd.DataFrame, spec: CalibrationSpec, store_path: str = ""
 ) -> tuple[pd.DataFrame, dict]:
     """(posterior draws, record) by rejection ABC on a store (``--method rejection``): the θ of
-    the ``share`` of ok simulations nearest the observed targets in :func:`band_distance`, every
-    target weighted by its band, nearest first (so the first n draws are the posterior at the
-    share n / ok simulations). Its predictive check re-simulates those θ on fresh seeds. No
-    network is trained: it needs neither torch nor sbi, and its width is the acceptance share's,
-    not the data's alone (docs/calibration-method.md, "Rejection ABC"). Not for a stage-B spec,
-    whose θ_core must keep stage A's posterior (a cut posterior): accepting simulations would
-    update θ_core by this city's statistics."""
+    the ``spec.accept`` share of ok simulations nearest the observed targets in
+    :func:`band_distance`, every target weighted by its band, nearest first (so the first n
+    draws are the posterior at the share n / ok simulations). Its predictive check re-simulates
+    those θ on fresh seeds. No network is trained: it needs neither torch nor sbi, and its width
+    is the acceptance share's, not the data's alone (docs/calibration-method.md, "Rejection
+    ABC"). ``spec`` is loaded with the method rejection (``load_spec`` applies ``--method`` and
+    ``--accept``), so its validation has range-checked the share and refused a stage-B spec,
+    whose θ_core must keep stage A's posterior (a cut posterior), and its target set is the
+    rejection rule's."""
     from experiments.inference import failed_quantiles, posterior_frame, record_head
 
-    if info.get("core"):
-        raise ScenarioError("--method", "rejection", REJECTION_STAGE_B)
-    if not 0 < share <= 1:
-        raise ScenarioError("--accept", share, "must be in (0, 1] (a share of ok simulations)")
+    if spec.meta.method != "rejection":
+        raise ValueError(f"spec {spec.name!r} says method {spec.meta.method!r}, not rejection")
+    info, share = spec.describe(), spec.accept
     targets = conditioned_targets(info)
     if not targets:
         raise ScenarioError("statistics", "[]", "no statistic has a target band to measure from")
@@ -1524,8 +1525,6 @@ def rejection_posterior(
             f"only {len(near)} of the {k} nearest simulations define every target statistic"
         )
     failed = len(df) - ok
-    # a target set of its own (the spec's, when it says rejection): never an NPE posterior's
-    info = {**info, "target_set": target_set_hash(info["statistics"], _rejection_rule(share))}
     record = {
         **record_head(
             info,
@@ -1829,7 +1828,7 @@ def infer_store(args, spec, df, out: Path, progress: bool):
     from experiments.inference import MIN_SIMULATIONS, infer
 
     if spec.meta.method == "rejection":
-        return rejection_posterior(df, spec.describe(), spec.accept, str(out / "store.parquet"))
+        return rejection_posterior(df, spec, str(out / "store.parquet"))
     ok = int((df["status"] == "ok").sum())
     if ok < MIN_SIMULATIONS:
         raise ScenarioError(

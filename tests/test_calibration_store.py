@@ -698,8 +698,8 @@ def test_rejection_abc_refuses_a_stage_b_spec_before_any_simulation(tmp_path, ca
     NPE's cut posterior keeps stage A's."""
     from ecosystem.scenario import ScenarioError
 
-    with pytest.raises(ScenarioError, match="stage-B"):
-        cal.rejection_posterior(pd.DataFrame(), {"core": {"parameters": []}})
+    with pytest.raises(ValueError, match="'npe', not rejection"):  # a spec loaded otherwise
+        cal.rejection_posterior(pd.DataFrame(), cal.load_spec("beijing"))
     out = tmp_path / "b"
     argv = ["calibrate", "beijing", "--budget", "2", "--method", "rejection", "--out", str(out)]
     assert main(argv) == 2
