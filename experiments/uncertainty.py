@@ -46,8 +46,8 @@ priors and the output says "no posterior for CITY: parameters from their prior r
 commands' default is ``preset`` whenever parameters are drawn (``options.posterior_choice``);
 ``prior`` draws every parameter from its prior. :class:`DrawSource` is what the printed
 output and the manifests say about the draws' origin: the file, its SHA-256, its git revision
-and where to read its posterior predictive check (``docs/calibration.md``; Hangzhou's misses five
-of its targets).
+and where to read its posterior predictive check (``docs/calibration.md``, which says which of
+its targets each misses).
 
 **Posterior format** (until the inference step ships its own loader): a Parquet file with one
 row per posterior sample, one float column per parameter named as in the spec
