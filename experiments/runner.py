@@ -841,13 +841,17 @@ def _ctrl_c_between_waits():
 
 
 def _quiet_dask():
-    """Silence Dask's own logging (shutdown chatter, tracebacks from stopped workers)."""
+    """Silence Dask's own logging (shutdown chatter, tracebacks from stopped workers).
+
+    Above CRITICAL, not at it: a scheduler shut down while it still answers a client that has
+    gone logs "Closed comm ... while trying to write" with a traceback *at* CRITICAL (seen
+    after a Ctrl-C on a local sweep), which the user's one line must not be buried under."""
     import logging
 
     names = ("distributed", "tornado", "asyncio")
     levels = {n: logging.getLogger(n).level for n in names}
     for n in names:
-        logging.getLogger(n).setLevel(logging.CRITICAL)
+        logging.getLogger(n).setLevel(logging.CRITICAL + 1)
     return levels
 
 

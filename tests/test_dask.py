@@ -196,6 +196,23 @@ def test_ctrl_c_on_a_local_sweep_prints_one_line_and_no_port_warning(long_sweep_
     assert manifest["status"] == "incomplete"
 
 
+def test_quieting_dask_silences_its_critical_shutdown_reports_too():
+    """The scheduler's "Closed comm ... while trying to write" report after a Ctrl-C is logged at
+    CRITICAL: quieting Dask must drop it, and restoring the levels must bring logging back."""
+    import logging
+
+    import distributed  # noqa: F401 (its logging set up, as in a sweep)
+
+    names = ("distributed.scheduler", "distributed.batched", "distributed.comm")
+    levels = runner._quiet_dask()
+    try:
+        assert not any(logging.getLogger(n).isEnabledFor(logging.CRITICAL) for n in names)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert all(logging.getLogger(n).isEnabledFor(logging.CRITICAL) for n in names)
+
+
 def test_runs_record_the_workers_aieco_version_and_git_revision(sweep_file, tmp_path):
     with dask_cluster(tmp_path, n_workers=1) as (address, _):
         report = runner.run_experiment(
