@@ -606,19 +606,32 @@ def _check_path(doc: dict, path: str, where: str) -> None:
 
 
 def preset_designs(
-    preset: str, posteriors, draws: int, seeds: int, root_seed: int, years: int, settings=()
+    preset: str,
+    posteriors,
+    draws: int,
+    seeds: int,
+    root_seed: int,
+    years: int,
+    settings=(),
+    spec: str = DEFAULT_SPEC,
 ):
     """(label, scenario document, draw design) of each of ``posteriors`` (``preset``, a name or
     a file, as ``--posterior``) on ``preset``'s document shortened to ``years``: the runs of the
     examples that ask something of a posterior's draws (posterior_ablation,
     posterior_life_table). ``settings`` (``--set``: ``PATH=VALUE`` strings) change the document
     and are **held**, as ``aieco validation --set`` holds them: a parameter they set is not
-    drawn (nor its pooled copies), every other one keeps its draws."""
+    drawn (nor its pooled copies), every other one keeps its draws.
+
+    The parameters are those of the calibration spec ``spec`` (the stage-A spec, mapped onto
+    the preset's cities, with each calibrated city's own inputs joined): what ``aieco run``
+    draws for any preset. (The preset's own name is not the spec: a stage-B spec such as
+    ``beijing`` holds only that city's three inputs, so θ_core would stay at the preset's
+    values.)"""
     doc = load_scenario_document(preset, "--preset", preset)
     doc = apply_overrides(doc, [f"meta.years={years}", *settings])
     paths = {s.partition("=")[0].strip() for s in settings}
     for label in posteriors:
-        design = make_design(doc, draws, seeds, root_seed, preset, label)
+        design = make_design(doc, draws, seeds, root_seed, spec, label)
         held = [p for p in design.priors if p.path in paths]
         yield label, doc, design.holding(held, "held by --set")
 

@@ -112,3 +112,26 @@ def test_ablation_set_goes_into_both_arms_and_holds_a_drawn_path():
     assert len(cash) == 2  # two draws of another parameter
     params = mod.draw_parameters("hangzhou", ["preset"], 2, 1, 0, 1, held)
     assert "founder_attrition_ratio" not in params and "founding_cash_yuan" in params
+
+
+def test_another_city_s_preset_draws_what_aieco_run_draws_for_it():
+    # The examples' designs are the stage-A spec's parameters mapped onto the preset (θ_core from
+    # the city's own posterior, its inputs joined), as `aieco run beijing --param-draws` draws
+    # them: the preset's name is no spec (Beijing's stage-B spec holds its three inputs only, and
+    # with it θ_core stayed at the preset's values, so an ablation of a core path did nothing).
+    from experiments.options import DEFAULT_SPEC
+    from experiments.spec import load_scenario_document
+    from experiments.uncertainty import make_design, preset_designs
+
+    ((_, doc, design),) = preset_designs("beijing", ["preset"], 3, 1, 0, 1)
+    run = make_design(load_scenario_document("beijing", "--preset", "beijing"), 3, 1, 0,
+                      DEFAULT_SPEC, "preset")  # fmt: skip
+    assert design.names == run.names and len(design.names) > 3
+    assert "closure_review_per_year" in design.from_posterior  # a core parameter, from Beijing's
+    for m in range(3):
+        assert design.params(m) == run.params(m)
+    # and the drawn core value is what each run gets
+    ((_, _, drawn, _, d),) = [t for t in mod.tasks("beijing", ["preset"], 1, 1, 0, 1, AGAINST)
+                              if t[3] == "drawn"]  # fmt: skip
+    review = d["startups"]["closure_review_per_year"]["value"]
+    assert review == design.params(0)["closure_review_per_year"] > 0
