@@ -622,9 +622,10 @@ def preset_designs(
     and are **held**, as ``aieco validation --set`` holds them: a parameter they set is not
     drawn (nor its pooled copies), every other one keeps its draws.
 
-    The parameters are those of the calibration spec ``spec`` (the stage-A spec, mapped onto
-    the preset's cities, with each calibrated city's own inputs joined): what ``aieco run``
-    draws for any preset. (The preset's own name is not the spec: a stage-B spec such as
+    The parameters are those of the calibration spec ``spec`` (by default the stage-A spec,
+    mapped onto the preset's cities, plus each city's own stage-B inputs, from its posterior
+    where one is shipped): what ``aieco run`` draws for the preset at its default
+    ``--param-spec``. (The preset's own name is not the spec: a stage-B spec such as
     ``beijing`` holds only that city's three inputs, so θ_core would stay at the preset's
     values.)"""
     doc = load_scenario_document(preset, "--preset", preset)

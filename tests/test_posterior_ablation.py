@@ -119,15 +119,14 @@ def test_another_city_s_preset_draws_what_aieco_run_draws_for_it():
     # the city's own posterior, its inputs joined), as `aieco run beijing --param-draws` draws
     # them: the preset's name is no spec (Beijing's stage-B spec holds its three inputs only, and
     # with it θ_core stayed at the preset's values, so an ablation of a core path did nothing).
-    from experiments.options import DEFAULT_SPEC
-    from experiments.spec import load_scenario_document
-    from experiments.uncertainty import make_design, preset_designs
+    from experiments.compare import plan_designs, scenario_plan
+    from experiments.uncertainty import preset_designs
 
     ((_, doc, design),) = preset_designs("beijing", ["preset"], 3, 1, 0, 1)
-    run = make_design(load_scenario_document("beijing", "--preset", "beijing"), 3, 1, 0,
-                      DEFAULT_SPEC, "preset")  # fmt: skip
+    (run,) = plan_designs(scenario_plan("beijing", [], 1), 3, 1, 0, posterior="preset")
     assert design.names == run.names and len(design.names) > 3
     assert "closure_review_per_year" in design.from_posterior  # a core parameter, from Beijing's
+    assert "initial_startups_beijing" in design.from_posterior  # and the city's own inputs
     for m in range(3):
         assert design.params(m) == run.params(m)
     # and the drawn core value is what each run gets
