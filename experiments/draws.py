@@ -144,9 +144,12 @@ def draw_table(
     root_seed: int,
     posterior: pd.DataFrame | None = None,
     posterior_names: list[str] = (),
+    fixed_rows: list[int] | None = None,
 ) -> pd.DataFrame:
     """(n × parameters) draws; row m depends only on ``root_seed`` and m. A prior with
-    ``same_as`` (a pooled city copy) takes the value of the prior it names, if that is drawn."""
+    ``same_as`` (a pooled city copy) takes the value of the prior it names, if that is drawn.
+    ``fixed_rows`` (with a posterior): draw m takes posterior row ``fixed_rows[m]``, not a row drawn
+    by weight (``DrawDesign.every_row``: each row once)."""
     cols: dict[str, list] = {p.name: [] for p in priors}
     rows = []
     cum = np.cumsum(posterior["weight"].to_numpy()) if posterior is not None else None
@@ -162,6 +165,8 @@ def draw_table(
         row = None
         if cum is not None:
             row = int(min(np.searchsorted(cum, rng.random() * cum[-1], side="right"), len(cum) - 1))
+            if fixed_rows is not None:
+                row = int(fixed_rows[m])
         rows.append(row)
         for j, p in enumerate(priors):
             if row is not None and p.name in posterior_names:

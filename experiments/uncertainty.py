@@ -398,6 +398,8 @@ class DrawDesign:
     assumptions: tuple[str, ...] = ()
     #: ``--screen``'s verdict (``experiments.screen.Screen``): only its kept draws run
     screen: object | None = None
+    #: the posterior row of each draw, when fixed (``every_row``); None: drawn by weight
+    rows: tuple[int, ...] | None = None
 
     def holding(self, held: list[Prior], why: str) -> DrawDesign:
         """This design without the priors ``held`` and their pooled copies (``same_as``): their
@@ -413,6 +415,33 @@ class DrawDesign:
             priors=[p for p in self.priors if p not in gone],
             notes=[*self.notes, f"{why}, not drawn: " + ", ".join(p.path for p in gone)],
         )
+
+    @property
+    def posterior_weights(self) -> np.ndarray | None:
+        """The posterior rows' weights (summing to 1), None when the draws come from priors."""
+        t = self._posterior_table
+        return None if t is None else t["weight"].to_numpy(dtype=float)
+
+    def every_row(self, first: int | None = None) -> DrawDesign:
+        """This design with draw m = posterior row m, each row once (the first ``first`` rows,
+        or all): its seeds, joined cities' inputs and pooled copies as any draw's. ScenarioError
+        without a posterior, or when a parameter would come from its prior (a row fixes no value
+        for it)."""
+        if self._posterior_table is None:
+            raise ScenarioError("--posterior", str(self.posterior), "gives no posterior rows")
+        loose = [p.name for p in self.priors if p.name not in set(self.from_posterior)]
+        if loose:
+            raise ScenarioError(
+                "--posterior",
+                str(self.posterior),
+                "does not fix every drawn parameter (from their priors: "
+                + ", ".join(loose[:5])
+                + (", …" if len(loose) > 5 else "")
+                + ")",
+            )
+        n = len(self._posterior_table)
+        n = n if first is None else max(0, min(int(first), n))
+        return replace(self, draws=n, rows=tuple(range(n)), screen=None)
 
     @property
     def kept(self) -> list[int]:
@@ -438,7 +467,12 @@ class DrawDesign:
     def table(self) -> pd.DataFrame:
         """(D × parameters) values, one row per draw (``draw`` = row number)."""
         table = draw_table(
-            self.priors, self.draws, self.root_seed, self._posterior_table, self.posterior_names
+            self.priors,
+            self.draws,
+            self.root_seed,
+            self._posterior_table,
+            self.posterior_names,
+            self.rows,
         )
         return join_cities(table, self.joins, self.priors)
 

@@ -35,6 +35,25 @@ def test_each_row_runs_once_per_seed_with_its_own_values_whatever_the_worker_cou
         assert got[name] == value or (np.isnan(got[name]) and np.isnan(value))
 
 
+@pytest.mark.parametrize("preset", ["hangzhou", "beijing"])
+def test_a_row_gets_the_values_aieco_run_gives_a_draw_of_that_row(preset):
+    # the design aieco run uses (its own code path), drawing rows by weight
+    from experiments.compare import plan_designs, scenario_plan
+
+    (run,) = plan_designs(scenario_plan(preset, [], 1), 40, 1, 0, posterior="preset")
+    drawn = run.table["posterior_row"].to_numpy()
+    n = int(drawn.max()) + 1
+    _, tasks, weight = mod.plan(preset, "preset", 1, 0, 1, first=n)
+    by_row = {r: over for r, _, _, over in tasks}
+    assert len(by_row) == n == len(weight)
+    for m in range(run.draws):  # every draw aieco run makes of a row: the same values
+        assert by_row[int(drawn[m])] == run.overrides(m)
+    if preset == "beijing":  # θ_core and the city's own inputs, both from Beijing's rows
+        over = by_row[int(drawn[0])]
+        assert over["startups.closure_review_per_year"] > 0
+        assert "regions.beijing.initial_startups" in over
+
+
 def test_summary_is_the_weighted_mean_of_row_means_and_its_seed_error():
     df = pd.DataFrame(
         {
@@ -53,6 +72,9 @@ def test_summary_is_the_weighted_mean_of_row_means_and_its_seed_error():
     assert (t["row_p05"], t["row_max"]) == (pytest.approx(np.quantile(per, 0.05)), 100.0)
     # a 4-draw design's mean lies between the smallest and largest row mean, and spreads
     assert 2.0 <= t["design_4_p05"] < t["design_4_p95"] <= 100.0
+    # rows are drawn by weight: with all of it on one row every design's mean is that row's
+    only = mod.summary(df, np.array([0.0, 1.0, 0.0]), designs=(4,)).iloc[0]
+    assert only["mean"] == only["design_4_p05"] == only["design_4_p95"] == 100.0
 
 
 def test_a_parameter_the_posterior_does_not_fix_is_refused_before_any_run(
@@ -63,7 +85,10 @@ def test_a_parameter_the_posterior_does_not_fix_is_refused_before_any_run(
     pd.DataFrame({"nest_rho": [0.5, 0.6], "weight": [1.0, 1.0]}).to_parquet(thin)
     assert mod.main(["--posterior", str(thin), "--years", "1", "--workers", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --posterior") and "lacks drawn parameters" in err
+    assert err.startswith("error: --posterior") and "does not fix every drawn parameter" in err
     assert len(err.splitlines()) == 1
     assert mod.main(["--posterior", "prior", "--years", "1", "--workers", "1"]) == 2
     assert "gives no posterior rows" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse: exit 2 with a one-line usage error
+        mod.main(["--first", "0"])
+    assert stop.value.code == 2

@@ -12,11 +12,15 @@ how far an N-draw design's mean strays from it.
         [--posterior preset|NAME|FILE] [--seeds 2] [--root-seed 0] [--years 10]
         [--outcome NAME ...] [--first N] [--designs 32,64] [--rows FILE.parquet] [--workers 2]
 
-Rows are weighted by the posterior's ``weight`` column (equal in a rejection-ABC posterior).
-Every drawn parameter must come from the posterior (the stage-A spec's, as ``aieco run`` draws
-them); one that would come from its prior is refused before any run, since a row fixes no value
-for it. The numbers do not depend on ``--workers``: row r, seed k runs seed
-``replicate_seeds(root_seed, rows × seeds)[r · seeds + k]``.
+The mean is weighted by the posterior's ``weight`` column (equal in a rejection-ABC posterior;
+the rows' 5–95% range is not). Each row's values are what ``aieco run`` gives a draw of that
+row (``DrawDesign.every_row``: the stage-A spec's parameters, the cities' own inputs joined,
+pooled copies filled); a parameter that would come from its prior is refused before any run,
+since a row fixes no value for it. Row r runs the seeds a design gives draw r, so the numbers
+do not depend on ``--workers``. The N-draw ranges are of an N-draw × ``--seeds`` design whose
+rows are drawn by weight with replacement (a row drawn twice would rerun its seeds; the seeds'
+share of the spread is small). It reports the mean over the posterior's rows: as an estimate of
+the posterior those rows still carry their own sampling error.
 """
 
 from __future__ import annotations
@@ -36,8 +40,6 @@ from ecosystem import outcomes
 from ecosystem.outputs import write_parquet
 from ecosystem.run import run_scenario
 from ecosystem.scenario import ScenarioError, apply_overrides, scenario_from_dict
-from experiments.draws import _value
-from experiments.parameters import replicate_seeds
 from experiments.uncertainty import preset_designs
 
 OUTCOMES = ("startups_alive_y5", "startups_alive_end")
@@ -46,26 +48,14 @@ RESAMPLES, RESAMPLE_SEED = 4000, 0
 
 
 def plan(preset: str, posterior: str, seeds: int, root_seed: int, years: int, first=None):
-    """(scenario document, [(row, k, seed, overrides)], row weights): every posterior row × seed.
-    ScenarioError when a drawn parameter is not in the posterior, or there is no posterior."""
-    ((_, doc, design),) = preset_designs(preset, [posterior], 1, 1, root_seed, years)
-    table = design._posterior_table
-    if table is None:
-        raise ScenarioError("--posterior", posterior, "gives no posterior rows (the priors)")
-    missing = [p.name for p in design.priors if p.name not in set(design.posterior_names)]
-    if missing:
-        raise ScenarioError(
-            "--posterior",
-            posterior,
-            "lacks drawn parameters a row must fix: " + ", ".join(missing[:5]),
-        )
-    n = len(table) if first is None else min(int(first), len(table))
-    seed_of = replicate_seeds(root_seed, n * seeds)
-    tasks = []
-    for r in range(n):
-        row = {p.path: _value(p, float(table[p.name].iloc[r])) for p in design.priors}
-        tasks += [(r, k, seed_of[r * seeds + k], row) for k in range(seeds)]
-    return doc, tasks, table["weight"].to_numpy(dtype=float)[:n]
+    """(scenario document, [(row, k, seed, overrides)], row weights): every posterior row × seed,
+    each row's values as ``aieco run`` would give a draw of it (the cities' own inputs joined,
+    pooled copies filled: ``DrawDesign.every_row``). ScenarioError when a drawn parameter is not
+    in the posterior, or there is no posterior."""
+    ((_, doc, design),) = preset_designs(preset, [posterior], 1, seeds, root_seed, years)
+    rows = design.every_row(first)
+    tasks = [(m, k, seed, rows.overrides(m)) for m, k, seed in rows.pairs()]
+    return doc, tasks, rows.posterior_weights[: rows.draws]
 
 
 def _run(task: tuple, doc: dict, which: tuple[str, ...]) -> dict:
@@ -89,9 +79,9 @@ def measure(preset, posterior, seeds, root_seed, years, which=OUTCOMES, first=No
 
 def summary(df: pd.DataFrame, weight: np.ndarray, designs=(32, 64)) -> pd.DataFrame:
     """Per outcome: the weighted mean over rows (each row's seeds averaged), its standard error
-    from seed noise alone, the per-row means' 5–95% range and maximum, and the 5–95% range of
-    the mean an N-draw design (rows drawn by weight with replacement, as ``aieco run`` draws
-    them) would report, from the per-row means."""
+    from seed noise alone, the per-row means' 5–95% range (unweighted) and maximum, and the
+    5–95% range of the mean an N-draw design (rows drawn by weight with replacement, as
+    ``aieco run`` draws them) would report, from the per-row means."""
     rng = np.random.default_rng(RESAMPLE_SEED)
     w = weight / weight.sum()
     out = []
