@@ -428,7 +428,7 @@ class DrawDesign:
         without a posterior, or when a parameter would come from its prior (a row fixes no value
         for it)."""
         if self._posterior_table is None:
-            raise ScenarioError("--posterior", str(self.posterior), "gives no posterior rows")
+            raise ScenarioError("--posterior", self.source.short(), "gives no posterior rows")
         loose = [p.name for p in self.priors if p.name not in set(self.from_posterior)]
         if loose:
             raise ScenarioError(
