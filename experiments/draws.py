@@ -163,10 +163,10 @@ def draw_table(
             for k in keys
         ]
         row = None
-        if cum is not None:
+        if cum is not None and fixed_rows is not None:
+            row = int(fixed_rows[m])
+        elif cum is not None:
             row = int(min(np.searchsorted(cum, rng.random() * cum[-1], side="right"), len(cum) - 1))
-            if fixed_rows is not None:
-                row = int(fixed_rows[m])
         rows.append(row)
         for j, p in enumerate(priors):
             if row is not None and p.name in posterior_names:

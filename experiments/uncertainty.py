@@ -399,7 +399,7 @@ class DrawDesign:
     #: ``--screen``'s verdict (``experiments.screen.Screen``): only its kept draws run
     screen: object | None = None
     #: the posterior row of each draw, when fixed (``every_row``); None: drawn by weight
-    rows: tuple[int, ...] | None = None
+    fixed_rows: tuple[int, ...] | None = None
 
     def holding(self, held: list[Prior], why: str) -> DrawDesign:
         """This design without the priors ``held`` and their pooled copies (``same_as``): their
@@ -440,8 +440,8 @@ class DrawDesign:
                 + ")",
             )
         n = len(self._posterior_table)
-        n = n if first is None else max(0, min(int(first), n))
-        return replace(self, draws=n, rows=tuple(range(n)), screen=None)
+        n = n if first is None else min(int(first), n)
+        return replace(self, draws=n, fixed_rows=tuple(range(n)), screen=None)
 
     @property
     def kept(self) -> list[int]:
@@ -472,7 +472,7 @@ class DrawDesign:
             self.root_seed,
             self._posterior_table,
             self.posterior_names,
-            self.rows,
+            self.fixed_rows,
         )
         return join_cities(table, self.joins, self.priors)
 

@@ -86,9 +86,8 @@ def summary(df: pd.DataFrame, weight: np.ndarray, designs=(32, 64)) -> pd.DataFr
     w = weight / weight.sum()
     out = []
     for name in [c for c in df.columns if c not in ("row", "k", "seed")]:
-        per = df.groupby("row")[name].mean().to_numpy()
-        n_seeds = df.groupby("row")[name].count().to_numpy()
-        within = df.groupby("row")[name].var(ddof=1).to_numpy()  # NaN with one seed
+        by_row = df.groupby("row")[name].agg(["mean", "count", "var"])  # var: NaN with one seed
+        per, n_seeds, within = (by_row[c].to_numpy() for c in ("mean", "count", "var"))
         mean = float(np.dot(w, per))
         se = (
             float(np.sqrt(np.nansum(w**2 * within / n_seeds)))
